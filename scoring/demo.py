@@ -1,0 +1,237 @@
+"""The bundled demo county: made-up branches and members for every built-in scheme.
+
+Names are generated from a list of common characters; no real person is described. The same seed
+always gives the same workbooks, so the demo and the tests are reproducible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+
+from .inputs import BRANCH_KEYS, SHEETS, header_text
+from .scheme import Scheme, load_scheme
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈姚卢"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国志海燕文斌鹏辉亮波宁琳雪梅晨阳浩宇欣怡佳"
+
+
+@dataclass(frozen=True)
+class BranchSpec:
+    branch_id: str
+    branch_name: str
+    scheme: str
+    members: int
+    quality: float  # typical share of the maximum a member scores
+
+
+DEMO_BRANCHES: list[BranchSpec] = [
+    BranchSpec("B001", "县直机关第一党支部", "county-10-stars", 24, 0.90),
+    BranchSpec("B002", "城关社区党支部", "county-10-stars", 9, 0.86),
+    BranchSpec("B003", "县烟草分公司党支部", "xinluo-three-level", 18, 0.93),
+    BranchSpec("B004", "县应急管理局机关党支部", "ganzi-base-plus-minus", 15, 0.84),
+]
+
+
+def make_names(rng: np.random.Generator, n: int) -> list[str]:
+    """``n`` distinct made-up names of two or three characters."""
+    names: list[str] = []
+    seen: set[str] = set()
+    while len(names) < n:
+        given = "".join(rng.choice(list(GIVEN), size=int(rng.integers(1, 3))))
+        name = str(rng.choice(list(SURNAMES))) + given
+        if name not in seen:
+            seen.add(name)
+            names.append(name)
+    return names
+
+
+def write_input_workbook(path: Path, branch: dict[str, Any], sheets: dict[str, pd.DataFrame], scheme: Scheme) -> Path:
+    """Write an input workbook (SPEC 4): ``branch`` key/values and one table per sheet key.
+
+    Headers are written as ``中文 (key)``; item columns as ``name (code)``. Text that starts with
+    ``=`` is stored as text, never as a formula.
+    """
+    wb = Workbook()
+    ws = wb.active
+    ws.title = f"{SHEETS['branch'].label} (branch)"
+    ws.append([header_text("key", "项目"), header_text("value", "内容")])
+    for key, label in BRANCH_KEYS.items():
+        ws.append([header_text(key, label), branch.get(key, "")])
+    item_labels = {i.code: header_text(i.code, i.name) for i in scheme.items}
+    for key, df in sheets.items():
+        spec = SHEETS[key]
+        labels = {c.key: header_text(c.key, c.label) for c in spec.columns}
+        labels |= item_labels | {"score": header_text("score", "测评分")}
+        ws = wb.create_sheet(f"{spec.label} ({key})")
+        ws.append([labels.get(str(col), str(col)) for col in df.columns])
+        for row in df.itertuples(index=False):
+            ws.append([_cell(v) for v in row])
+        for cell in ws[ws.max_row] if ws.max_row > 1 else []:
+            pass
+        for row_cells in ws.iter_rows(min_row=2):
+            for cell in row_cells:
+                if isinstance(cell.value, str) and cell.value.startswith("="):
+                    cell.data_type = "s"
+        ws.freeze_panes = "A2"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def _cell(v: Any) -> Any:
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return None
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    if isinstance(v, (np.bool_, bool)):
+        return "是" if v else "否"
+    return v
+
+
+def _score(rng: np.random.Generator, q: np.ndarray, mx: float, size: tuple[int, ...]) -> np.ndarray:
+    raw = q[:, None] * mx + rng.normal(0, 0.06 * mx, size=size)
+    step = 0.5 if mx <= 10 else 1.0
+    return np.clip(np.round(raw / step) * step, 0, mx)
+
+
+def branch_tables(spec: BranchSpec, year: int, seed: int) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """Generate the branch info and every input sheet for one demo branch."""
+    rng = np.random.default_rng(seed)
+    scheme = load_scheme(spec.scheme).scheme
+    n = spec.members
+    ids = [f"{spec.branch_id}M{i:03d}" for i in range(1, n + 1)]
+    names = make_names(rng, n)
+    types = rng.choice(["在职党员", "在职党员", "无职党员", "流动党员", "机关", "企业"], size=n)
+    joined: list[Any] = [None] * n
+    left: list[Any] = [None] * n
+    joined[-1] = f"{year}-04"  # a mid-year joiner: divisor 9
+    left[-2] = f"{year}-09"  # a member who moved away in September: divisor 9
+    exempt = [False] * n
+    exempt[-3] = True  # 年老体弱
+    members = pd.DataFrame(
+        {
+            "member_id": ids,
+            "name": names,
+            "member_type": types,
+            "role": ["secretary"] + ["member"] * (n - 1),
+            "joined": joined,
+            "left": left,
+            "exempt": exempt,
+            "exempt_reason": [("年老体弱, 长期卧病" if e else None) for e in exempt],
+            "exempt_stars": [(8 if e and scheme.has_stars else None) for e in exempt],
+        }
+    )
+    quality = np.clip(rng.normal(spec.quality, 0.05, size=n), 0.4, 1.0)
+    quality[0] = min(1.0, spec.quality + 0.08)
+    rows = []
+    for i, mid in enumerate(ids):
+        if exempt[i]:
+            continue
+        first = int(joined[i][-2:]) if joined[i] else 1
+        last = int(left[i][-2:]) if left[i] else 12
+        for m in range(first, last + 1):
+            rows.append((i, mid, m))
+    idx = np.array([r[0] for r in rows])
+    monthly = pd.DataFrame({"member_id": [r[1] for r in rows], "month": [f"{year}-{r[2]:02d}" for r in rows]})
+    for item in scheme.items:
+        monthly[item.code] = _score(rng, quality[idx], item.max, (len(idx), 1))[:, 0]
+    monthly["note"] = None
+    self_scores = monthly.copy()
+    for item in scheme.items:
+        bump = rng.choice([0, 0, 0, 0.5 if item.max <= 10 else 1], size=len(self_scores))
+        self_scores[item.code] = np.minimum(self_scores[item.code] + bump, item.max)
+    self_scores["note"] = None
+    amend_row = monthly.iloc[5]
+    amend_item = scheme.items[1]
+    amendments = pd.DataFrame(
+        [
+            {
+                "member_id": amend_row["member_id"],
+                "month": amend_row["month"],
+                "item": amend_item.code,
+                "new_score": float(min(amend_item.max, amend_row[amend_item.code] + (1 if amend_item.max <= 10 else 2))),
+                "reason": "党员提出异议, 支委会复核后更正",
+                "decided_on": dt.date(year, 7, 15),
+            }
+        ]
+    )
+    sheets: dict[str, pd.DataFrame] = {"members": members, "monthly_scores": monthly, "self_scores": self_scores, "amendments": amendments}
+
+    scored = [i for i in range(n) if not exempt[i]]
+    if scheme.appraisal.mode != "none":
+        raters = max(scheme.appraisal.min_raters, 12)
+        ballots = []
+        for b in range(1, raters + 1):
+            kind = "党员" if b <= raters * 2 // 3 else "群众代表"
+            for i in scored:
+                row: dict[str, Any] = {"ballot_no": f"P{b:03d}", "rater_kind": kind, "member_id": ids[i]}
+                if scheme.appraisal.mode == "per_item":
+                    for item in scheme.items:
+                        row[item.code] = float(np.clip(np.round(quality[i] * item.max + rng.normal(0, 0.8)), 0, item.max))
+                else:
+                    row["score"] = float(np.clip(np.round(quality[i] * float(scheme.appraisal.max or 100) + rng.normal(0, 4)), 0, scheme.appraisal.max))
+                ballots.append(row)
+        sheets["appraisal"] = pd.DataFrame(ballots)
+
+    rules = scheme.adjustments.rules
+    bonuses = [r for r in rules if r.kind == "bonus"]
+    deductions = [r for r in rules if r.kind == "deduction"]
+    adj = []
+    # the first member has two commendations: under highest_only only the higher one counts
+    adj.append({"member_id": ids[0], "date": dt.date(year, 3, 8), "rule_code": bonuses[0].code, "evidence": "表彰文件", "approved_by": "支委会"})
+    adj.append({"member_id": ids[0], "date": dt.date(year, 6, 30), "rule_code": bonuses[-1].code, "evidence": "表彰文件", "approved_by": "支委会"})
+    adj.append({"member_id": ids[1], "date": dt.date(year, 5, 12), "rule_code": bonuses[len(bonuses) // 2].code, "evidence": "证书复印件", "approved_by": "支委会"})
+    adj.append({"member_id": ids[2], "date": dt.date(year, 9, 3), "rule_code": deductions[-1].code if deductions else bonuses[0].code, "evidence": "通报文件", "approved_by": "支委会"})
+    adj.append({"member_id": ids[3], "date": dt.date(year, 10, 20), "rule_code": bonuses[1].code, "evidence": None, "approved_by": "支委会"})
+    adjustments = pd.DataFrame(adj).assign(points=None, note=None)[["member_id", "date", "rule_code", "points", "evidence", "approved_by", "note"]]
+    sheets["adjustments"] = adjustments
+
+    vetoed = ids[4]
+    cond = scheme.veto.conditions[0]
+    votes_for = n - 3 if scheme.veto.requires_majority else None
+    votes_against = 2 if scheme.veto.requires_majority else None
+    sheets["vetoes"] = pd.DataFrame(
+        [{"member_id": vetoed, "date": dt.date(year, 11, 5), "condition": cond.name, "votes_for": votes_for, "votes_against": votes_against, "note": "经支部大会决定"}]
+    )
+    att = []
+    for m in range(1, 13):
+        day = dt.date(year, m, 10)
+        for i in scored:
+            status = "出席"
+            if i == 5 and m >= 3:
+                status = "缺席"  # misses organisational life from March: a possible lapse case
+            elif rng.random() < 0.08:
+                status = "请假"
+            if (left[i] and m > int(left[i][-2:])) or (joined[i] and m < int(joined[i][-2:])):
+                continue
+            att.append({"date": day, "activity": "主题党日", "member_id": ids[i], "status": status})
+    sheets["attendance"] = pd.DataFrame(att)
+    dues = []
+    for i in scored:
+        for m in range(1, 13):
+            if (left[i] and m > int(left[i][-2:])) or (joined[i] and m < int(joined[i][-2:])):
+                continue
+            dues.append({"member_id": ids[i], "month": f"{year}-{m:02d}", "paid": not (i == 6 and m >= 5)})
+    sheets["dues"] = pd.DataFrame(dues)
+    branch = {"branch_id": spec.branch_id, "branch_name": spec.branch_name, "scheme": spec.scheme, "year": year}
+    return branch, sheets
+
+
+def generate_demo(out_dir: str | Path, year: int = 2025, branches: list[BranchSpec] | None = None) -> list[Path]:
+    """Write one input workbook per demo branch into ``out_dir``; return their paths."""
+    out = Path(out_dir)
+    paths = []
+    for k, spec in enumerate(branches or DEMO_BRANCHES):
+        branch, sheets = branch_tables(spec, year, seed=1000 + k)
+        scheme = load_scheme(spec.scheme).scheme
+        paths.append(write_input_workbook(out / f"{spec.branch_id}_{year}.xlsx", branch, sheets, scheme))
+    return paths

@@ -1,0 +1,533 @@
+"""The scoring engine: pure functions from input tables to result tables.
+
+monthly item scores (amendments applied, originals kept) -> monthly totals -> quarters and
+half-years -> the year (item averages, appraisal averages, adjustments, vetoes, rounding, stars,
+grades, ranks, tiers, quotas). No I/O here; :func:`score` is the one entry point.
+Members are addressed by their position in the members table (``code``) so that aggregation is
+a ``np.bincount`` rather than a hash group-by: the engine must handle a million members.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from .inputs import InputBook
+from .periods import Period, quarter_of
+from .rounding import round_scores
+from .scheme import LoadedScheme, Scheme
+
+YES, NO, TIE = "yes", "no", "tie"
+
+REASONS: dict[str, str] = {
+    "applied": "计入 (applied)",
+    "exempt": "不列入积分的党员 (member is exempt)",
+    "no_evidence": "无佐证材料, 不计分 (no evidence)",
+    "after_period": "晚于本期间 (after the period)",
+    "lower_bonus": "低于最高加分, 不能累计 (lower than the highest bonus)",
+    "equal_bonus": "与最高加分相同, 只计一次 (equal to the highest bonus, counted once)",
+    "lower_deduction": "小于最大扣分, 不能累计 (smaller than the largest deduction)",
+    "equal_deduction": "与最大扣分相同, 只计一次 (equal to the largest deduction, counted once)",
+    "cap_reached": "已达该项上限 (group cap reached)",
+    "cap_partial": "部分计入, 已达该项上限 (partly applied, group cap reached)",
+}
+
+
+@dataclass
+class Result:
+    """Every table a run publishes; all keyed by ``member_id`` and in members-table order."""
+
+    scheme: LoadedScheme
+    period: Period
+    branch_id: str
+    branch_name: str
+    members: pd.DataFrame
+    item_scores: pd.DataFrame  # member_id, month, one column per item (amended), row
+    amendments: pd.DataFrame  # amendments with the original score beside the new one
+    self_scores: pd.DataFrame
+    monthly_totals: pd.DataFrame  # member_id, month, total, row
+    quarters: pd.DataFrame  # member_id, quarter, months, score, score_rounded, rank, quarter_star
+    halves: pd.DataFrame  # member_id, half, months, score, score_rounded
+    item_year: pd.DataFrame  # per member: months and, per item, sum / mean / appraisal / score
+    appraisal: pd.DataFrame  # per member and appraisal column: number of ratings and average only
+    adjustments: pd.DataFrame  # input rows + points, applied_points, status, reason
+    vetoes: pd.DataFrame  # input rows + members_on_date, applies, reason
+    annual: pd.DataFrame  # the year's figures per member (empty unless the period is a year)
+    follow_up: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    book: InputBook | None = None  # the inputs, for cell references in traces
+
+    def cell(self, sheet: str, column: str, row: int) -> str:
+        return self.book.cell(sheet, column, row) if self.book is not None else f"{sheet}!{column}{int(row)}"
+
+    @property
+    def items(self) -> list[str]:
+        return self.scheme.scheme.item_codes
+
+    def summary(self) -> pd.DataFrame:
+        """The ``summary.csv`` table for this period (SPEC 6)."""
+        return summary_table(self)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def quota_pick(scores: pd.Series, quota: int) -> pd.Series:
+    """``yes`` above the quota line, ``tie`` for members tied across it, ``no`` otherwise.
+
+    A tie across the quota line is never broken here: the committee decides (SPEC 3.1).
+    """
+    out = pd.Series(NO, index=scores.index, dtype=object)
+    valid = scores.dropna()
+    if quota <= 0 or valid.empty:
+        return out
+    if quota >= len(valid):
+        out[valid.index] = YES
+        return out
+    threshold = valid.sort_values(ascending=False).iloc[quota - 1]
+    above = valid > threshold
+    equal = valid == threshold
+    out[above[above].index] = YES
+    out[equal[equal].index] = YES if int(above.sum()) + int(equal.sum()) <= quota else TIE
+    return out
+
+
+def share_quota(share: float, n: int) -> int:
+    """floor(share x n), robust to binary fractions (0.05 x 60 is 3.0000000000000004)."""
+    return int(math.floor(round(share * n, 9)))
+
+
+def band_lookup(scheme: Scheme, rounded: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.float64]]:
+    """Grade and stars for rounded scores; the last band catches everything below it."""
+    mins = np.array([b.min for b in scheme.bands])
+    idx = np.searchsorted(-mins, -rounded, side="left")  # first band whose min <= score
+    idx = np.minimum(idx, len(mins) - 1)
+    grades = np.array([b.grade for b in scheme.bands], dtype=object)[idx]
+    stars = np.array([np.nan if b.stars is None else b.stars for b in scheme.bands], dtype=float)[idx]
+    nan = np.isnan(rounded)
+    grades[nan] = None
+    stars[nan] = np.nan
+    return grades, stars
+
+
+def _codes(member_ids: pd.Series, members: pd.DataFrame) -> npt.NDArray[np.intp]:
+    return pd.Index(members["member_id"]).get_indexer(member_ids)
+
+
+# -- the stages -------------------------------------------------------------------------------
+
+
+def apply_amendments(monthly: pd.DataFrame, amendments: pd.DataFrame, items: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Monthly item scores with amendments applied; amendments gain the ``original`` score."""
+    scores = monthly.copy()
+    amended = amendments.copy()
+    amended["original"] = np.nan
+    amended["target_row"] = pd.Series(dtype="Int64")
+    if amended.empty:
+        return scores, amended
+    pos = pd.Series(np.arange(len(scores)), index=pd.MultiIndex.from_arrays([scores["member_id"], scores["month"]]))
+    # Decisions apply in the order they were taken.
+    amended = amended.sort_values(["decided_on", "row"], kind="stable")
+    at = pos.reindex(pd.MultiIndex.from_arrays([amended["member_id"], amended["month"]])).to_numpy()
+    amended["target_row"] = scores["row"].to_numpy()[at.astype(int)]
+    for j, (i, item, new) in enumerate(zip(at.astype(int), amended["item"], amended["new_score"])):
+        col = scores.columns.get_loc(item)
+        amended.iloc[j, amended.columns.get_loc("original")] = scores.iat[i, col]
+        scores.iat[i, col] = new
+    return scores, amended.sort_values("row", kind="stable")
+
+
+def monthly_totals(item_scores: pd.DataFrame, items: list[str]) -> pd.DataFrame:
+    """Monthly total per member and month: the sum of the item scores."""
+    total = item_scores[items].to_numpy(dtype=np.float64).sum(axis=1)
+    return pd.DataFrame({"member_id": item_scores["member_id"].to_numpy(), "month": item_scores["month"].to_numpy(), "total": total, "row": item_scores["row"].to_numpy()})
+
+
+def _group_sum(codes: npt.NDArray[np.intp], values: npt.NDArray[np.float64], n: int) -> npt.NDArray[np.float64]:
+    return np.bincount(codes, weights=values, minlength=n)[:n]
+
+
+def span_scores(totals: pd.DataFrame, members: pd.DataFrame, scheme: Scheme, span: str, last_month: int) -> pd.DataFrame:
+    """Quarter (``span='quarter'``) or half-year totals of the monthly totals, for spans that have
+    ended by ``last_month``; the score is the sum or mean of the monthly totals per the scheme."""
+    n_members = len(members)
+    size = 3 if span == "quarter" else 6
+    n_spans = last_month // size
+    codes = _codes(totals["member_id"], members)
+    month = totals["month"].to_numpy().astype(int)
+    span_no = (month - 1) // size + 1
+    keep = span_no <= n_spans
+    key = codes[keep] * 4 + (span_no[keep] - 1)
+    sums = _group_sum(key, totals["total"].to_numpy()[keep], n_members * 4).reshape(n_members, 4)[:, :n_spans]
+    counts = np.bincount(key, minlength=n_members * 4)[: n_members * 4].reshape(n_members, 4)[:, :n_spans]
+    mids = np.repeat(members["member_id"].to_numpy(), n_spans)
+    numbers = np.tile(np.arange(1, n_spans + 1), n_members)
+    c = counts.ravel()
+    score = sums.ravel() if scheme.monthly.quarter_score == "sum" else np.divide(sums.ravel(), c, out=np.full(c.shape, np.nan), where=c > 0)
+    score = np.where(c > 0, score, np.nan)
+    out = pd.DataFrame({"member_id": mids, span: numbers, "months": c, "score": score})
+    out = out[out["months"] > 0].reset_index(drop=True)
+    out["score_rounded"] = round_scores(out["score"].to_numpy())
+    return out
+
+
+def quarter_stars(quarters: pd.DataFrame, members: pd.DataFrame, vetoes: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
+    """Rank per quarter and 季度之星 (SPEC 3.1): quota of the scored members, ties listed."""
+    q = quarters.copy()
+    q["rank"] = pd.Series(pd.NA, index=q.index, dtype="Int64")
+    q["quarter_star"] = None
+    q["scored_members"] = 0
+    q["quota"] = 0
+    applied = vetoes.loc[vetoes["applies"]] if len(vetoes) else vetoes
+    for number, grp in q.groupby("quarter", sort=True):
+        end_month = 3 * int(number)
+        vetoed = set(applied.loc[applied["date"].map(lambda d: d.month <= end_month), "member_id"]) if len(applied) else set()
+        eligible = grp.loc[~grp["member_id"].isin(vetoed), "score_rounded"]
+        q.loc[grp.index, "rank"] = eligible.rank(method="min", ascending=False).reindex(grp.index).astype("Int64")
+        q.loc[grp.index, "scored_members"] = len(grp)
+        if scheme.quarter_star is None:
+            continue
+        quota = share_quota(scheme.quarter_star.share, len(grp)) if len(grp) >= scheme.quarter_star.min_scored_members else 0
+        q.loc[grp.index, "quota"] = quota
+        q.loc[grp.index, "quarter_star"] = quota_pick(eligible, quota).reindex(grp.index).fillna(NO)
+    return q
+
+
+def item_year(item_scores: pd.DataFrame, members: pd.DataFrame, appraisal: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
+    """Per member: months scored and, per item, the sum, the mean over the member's own months,
+    the appraisal average and the weighted annual item score (seed 004 年终每项积分)."""
+    items = scheme.item_codes
+    n = len(members)
+    codes = _codes(item_scores["member_id"], members)
+    months = np.bincount(codes, minlength=n)[:n]
+    out: dict[str, npt.NDArray] = {"member_id": members["member_id"].to_numpy(), "months": months}
+    has = months > 0
+    w_m, w_a = scheme.monthly.weight, scheme.appraisal.weight
+    app = appraisal.set_index("member_id") if len(appraisal) else None
+    if scheme.monthly.combine == "per_item":
+        base = np.zeros(n)
+        for code in items:
+            s = _group_sum(codes, item_scores[code].to_numpy(dtype=np.float64), n)
+            mean = np.divide(s, months, out=np.full(n, np.nan), where=has)
+            out[f"{code}_sum"] = s
+            out[f"{code}_mean"] = mean
+            if scheme.appraisal.mode == "per_item":
+                a = app[f"{code}_average"].reindex(members["member_id"]).to_numpy() if app is not None else np.full(n, np.nan)
+                out[f"{code}_appraisal"] = a
+                score = mean * w_m + a * w_a
+            else:
+                score = mean * w_m
+            out[f"{code}_score"] = score
+            base = base + score
+        out["base"] = base
+    else:
+        totals = item_scores[items].to_numpy(dtype=np.float64).sum(axis=1)
+        s = _group_sum(codes, totals, n)
+        mean = np.divide(s, months, out=np.full(n, np.nan), where=has)
+        out["monthly_sum"] = s
+        out["monthly_mean"] = mean
+        if scheme.appraisal.mode == "single":
+            a = app["score_average"].reindex(members["member_id"]).to_numpy() if app is not None else np.full(n, np.nan)
+            out["appraisal"] = a
+            out["base"] = mean * w_m + a * w_a
+        else:
+            out["base"] = mean * w_m
+    result = pd.DataFrame(out)
+    result.loc[~has, "base"] = np.nan
+    return result
+
+
+def appraisal_averages(ballots: pd.DataFrame, members: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
+    """Per member and appraisal column: number of ratings and their average. No ballot survives."""
+    cols = scheme.item_codes if scheme.appraisal.mode == "per_item" else ["score"] if scheme.appraisal.mode == "single" else []
+    n = len(members)
+    out: dict[str, npt.NDArray] = {"member_id": members["member_id"].to_numpy()}
+    if not cols:
+        return pd.DataFrame(out)
+    codes = _codes(ballots["member_id"], members)
+    out["ballots"] = np.bincount(codes, minlength=n)[:n]
+    for col in cols:
+        v = ballots[col].to_numpy(dtype=np.float64) if col in ballots else np.full(len(ballots), np.nan)
+        rated = ~np.isnan(v)
+        cnt = np.bincount(codes[rated], minlength=n)[:n]
+        s = _group_sum(codes[rated], v[rated], n)
+        out[f"{col}_raters"] = cnt
+        out[f"{col}_sum"] = s
+        out[f"{col}_average"] = np.divide(s, cnt, out=np.full(n, np.nan), where=cnt > 0)
+    return pd.DataFrame(out)
+
+
+def resolve_vetoes(vetoes: pd.DataFrame, members: pd.DataFrame, scheme: Scheme, period: Period) -> pd.DataFrame:
+    """Which recorded vetoes apply; by show of hands they need a majority of the branch's members."""
+    v = vetoes.copy()
+    v["condition_code"] = v["condition"].map(lambda c: scheme.conditions_by_key[c].code if c in scheme.conditions_by_key else c)
+    v["condition_name"] = v["condition"].map(lambda c: scheme.conditions_by_key[c].name if c in scheme.conditions_by_key else c)
+    month = v["date"].map(lambda d: d.month).to_numpy(dtype=int) if len(v) else np.zeros(0, int)
+    first = members["joined_month"].to_numpy()[:, None]
+    last = members["left_month"].to_numpy()[:, None]
+    v["members_on_date"] = ((first <= month[None, :]) & (month[None, :] <= last)).sum(axis=0) if len(v) else []
+    in_period = month <= period.last_month
+    if scheme.veto.requires_majority:
+        majority = v["votes_for"].fillna(0).to_numpy() > v["members_on_date"].to_numpy() / 2
+    else:
+        majority = np.ones(len(v), dtype=bool)
+    v["applies"] = in_period & majority
+    reason = np.where(~in_period, REASONS["after_period"], np.where(majority, "否决生效 (veto applies)", "赞成票未过全体党员半数, 否决不生效 (no majority of the branch's members)"))
+    v["reason"] = reason
+    return v
+
+
+def resolve_adjustments(adjustments: pd.DataFrame, members: pd.DataFrame, scheme: Scheme, period: Period) -> pd.DataFrame:
+    """Adjustments applied and not applied, each with its reason (SPEC 3.1 to 3.4)."""
+    a = adjustments.copy()
+    rules = scheme.rules_by_code
+    a["rule_name"] = a["rule_code"].map(lambda c: rules[c].name)
+    a["kind"] = a["rule_code"].map(lambda c: rules[c].kind)
+    a["group"] = a["rule_code"].map(lambda c: rules[c].group)
+    a["points_used"] = np.where(a["points"].notna(), a["points"], a["rule_code"].map(lambda c: rules[c].signed_points)).astype(float)
+    a["applied_points"] = 0.0
+    a["status"] = "not_applied"
+    a["reason"] = ""
+    if a.empty:
+        return a
+    exempt = set(members.loc[members["exempt"], "member_id"])
+    month = a["date"].map(lambda d: d.month)
+    evidence_missing = a["evidence"].isna() & (
+        ((a["kind"] == "bonus") & scheme.adjustments.bonus_evidence_required) | ((a["kind"] == "deduction") & scheme.adjustments.deduction_evidence_required)
+    )
+    blocked = pd.Series("", index=a.index, dtype=object)
+    blocked[evidence_missing] = REASONS["no_evidence"]
+    blocked[month > period.last_month] = REASONS["after_period"]
+    blocked[a["member_id"].isin(exempt)] = REASONS["exempt"]
+    a["reason"] = blocked
+    live = a[blocked == ""].sort_values(["date", "row"], kind="stable")
+    combine = scheme.adjustments.combine
+    if combine == "sum":
+        a.loc[live.index, "applied_points"] = live["points_used"]
+        a.loc[live.index, "reason"] = REASONS["applied"]
+    elif combine == "highest_only":
+        for kind, pick, lower, equal in (("bonus", "idxmax", "lower_bonus", "equal_bonus"), ("deduction", "idxmin", "lower_deduction", "equal_deduction")):
+            part = live[live["kind"] == kind]
+            if part.empty:
+                continue
+            best = part.groupby("member_id", sort=False)["points_used"].agg(pick)
+            a.loc[best.to_numpy(), "applied_points"] = a.loc[best.to_numpy(), "points_used"]
+            a.loc[best.to_numpy(), "reason"] = REASONS["applied"]
+            rest = part.drop(index=best.to_numpy())
+            best_points = a.loc[best.to_numpy()].set_index("member_id")["points_used"]
+            same = rest["points_used"].to_numpy() == best_points.reindex(rest["member_id"]).to_numpy()
+            a.loc[rest.index, "reason"] = np.where(same, REASONS[equal], REASONS[lower])
+    else:  # sum_capped_per_group: bonuses and deductions each capped per member and group
+        caps = {g.code: float(g.cap or 0) for g in scheme.adjustments.groups}
+        for _, part in live.groupby(["member_id", "group", "kind"], sort=False):
+            cap = caps[part["group"].iloc[0]]
+            mag = part["points_used"].abs().to_numpy()
+            cum = np.cumsum(mag)
+            used = np.minimum(cum, cap) - np.minimum(cum - mag, cap)
+            sign = 1.0 if part["kind"].iloc[0] == "bonus" else -1.0
+            a.loc[part.index, "applied_points"] = sign * used
+            a.loc[part.index, "reason"] = np.where(used == mag, REASONS["applied"], np.where(used > 0, REASONS["cap_partial"], REASONS["cap_reached"]))
+    a["status"] = np.where(a["applied_points"] != 0, "applied", "not_applied")
+    return a
+
+
+def annual_results(members: pd.DataFrame, years: pd.DataFrame, adjustments: pd.DataFrame, vetoes: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
+    """The year's figures per member: base, adjustments, total (rounded), stars, grade, rank..."""
+    n = len(members)
+    mids = members["member_id"]
+    applied = adjustments[adjustments["status"] == "applied"]
+    codes = _codes(applied["member_id"], members)
+    pts = applied["applied_points"].to_numpy(dtype=np.float64)
+    bonus = _group_sum(codes[pts > 0], pts[pts > 0], n)
+    deduction = _group_sum(codes[pts < 0], pts[pts < 0], n)
+    exempt = members["exempt"].to_numpy(dtype=bool)
+    vetoed_rows = vetoes[vetoes["applies"]] if len(vetoes) else vetoes
+    veto = mids.isin(set(vetoed_rows["member_id"])).to_numpy() if len(vetoed_rows) else np.zeros(n, bool)
+    base = years["base"].to_numpy(dtype=np.float64)
+    total_raw = base + bonus + deduction
+    total_raw[exempt] = np.nan
+    total = round_scores(total_raw)
+    grade, stars = band_lookup(scheme, total)
+    if scheme.veto.effect == "no_score":
+        total[veto] = np.nan
+        total_raw[veto] = np.nan
+    grade[veto] = scheme.veto.grade
+    stars[veto] = np.nan
+    exempt_stars = members["exempt_stars"].to_numpy(dtype=np.float64)
+    if scheme.has_stars:
+        stars[exempt] = exempt_stars[exempt]
+        if scheme.unscored_grade_from_stars:
+            grade[exempt] = [scheme.grade_for_stars(int(s)) if not np.isnan(s) else None for s in exempt_stars[exempt]]
+    else:
+        grade[exempt] = None
+    out = pd.DataFrame(
+        {
+            "member_id": mids.to_numpy(),
+            "name": members["name"].to_numpy(),
+            "months": years["months"].to_numpy(),
+            "base": np.where(exempt, np.nan, base),
+            "base_rounded": round_scores(np.where(exempt, np.nan, base)),
+            "bonus": np.where(exempt, np.nan, bonus),
+            "deduction": np.where(exempt, np.nan, deduction),
+            "total_raw": total_raw,
+            "total": total,
+            "stars": pd.array(np.where(np.isnan(stars), None, stars), dtype="Int64") if scheme.has_stars else pd.array([pd.NA] * n, dtype="Int64"),
+            "grade": grade,
+            "veto": np.where(veto, YES, NO),
+            "exempt": np.where(exempt, YES, NO),
+        }
+    )
+    ranked = ~veto & ~exempt & ~np.isnan(total)
+    out["rank"] = pd.Series(total, index=out.index).where(ranked).rank(method="min", ascending=False).astype("Int64")
+    out["tier"] = tiers_for(out["rank"], veto, scheme)
+    out["annual_star"] = None
+    if scheme.annual_star is not None:
+        top = ranked & (out["stars"].fillna(-1).to_numpy() == scheme.annual_star.of_stars)
+        quota = share_quota(scheme.annual_star.share, int(top.sum()))
+        out["annual_star"] = NO
+        picks = quota_pick(out.loc[top, "total"], quota)
+        out.loc[picks.index, "annual_star"] = picks
+        out.loc[exempt, "annual_star"] = None
+    return out
+
+
+def tiers_for(rank: pd.Series, veto: npt.NDArray[np.bool_], scheme: Scheme) -> pd.Series:
+    """Rank-share tiers: a member of rank r among n ranked is in the first tier whose cumulative
+    share covers position r - 1; tied members share a rank and so a tier."""
+    out = pd.Series(None, index=rank.index, dtype=object)
+    if scheme.tiers is None:
+        return out
+    n = int(rank.notna().sum())
+    cum = np.cumsum([t.share for t in scheme.tiers.tiers])
+    names = [t.name for t in scheme.tiers.tiers]
+    for i, r in rank.dropna().items():
+        pos = int(r) - 1
+        k = next(j for j, c in enumerate(cum) if pos < round(c * n, 9) or j == len(cum) - 1)
+        out[i] = names[k]
+    if scheme.tiers.veto_tier is not None:
+        out[veto] = scheme.tiers.veto_tier
+    return out
+
+
+def follow_ups(annual: pd.DataFrame, members: pd.DataFrame, dues: pd.DataFrame, attendance: pd.DataFrame, scheme: Scheme, last_month: int) -> pd.DataFrame:
+    """组织处置 list: actions by grade, and possible 自行脱党 cases (SPEC 3.1)."""
+    rows: list[dict[str, object]] = []
+    actions = scheme.follow_up.actions
+    for r in annual.itertuples(index=False):
+        if r.grade in actions and r.exempt == NO:
+            rows.append({"member_id": r.member_id, "name": r.name, "reason": f"评定为{r.grade}", "action": actions[r.grade]})
+    lapse = scheme.follow_up.lapse_months
+    names = members.set_index("member_id")["name"]
+    unpaid = dues.loc[~dues["paid"].astype(bool)] if len(dues) else dues
+    for mid, grp in unpaid.groupby("member_id") if len(unpaid) else []:
+        run = _longest_run(sorted(int(m) for m in grp["month"] if m <= last_month))
+        if run >= lapse:
+            rows.append({"member_id": mid, "name": names[mid], "reason": f"连续 {run} 个月未交纳党费", "action": "可能视为自行脱党, 由支部讨论 (possible 自行脱党: for the branch to examine)"})
+    if len(attendance):
+        att = attendance.assign(month=attendance["date"].map(lambda d: d.month))
+        att = att[att["month"] <= last_month]
+        held = set(att["month"])
+        present = att[att["status"].isin(["出席", "请假"])].groupby("member_id")["month"].agg(set)
+        for mid in members.loc[~members["exempt"], "member_id"]:
+            first, last = members.set_index("member_id").loc[mid, ["joined_month", "left_month"]]
+            missed = [m for m in sorted(held) if first <= m <= min(last, last_month) and m not in present.get(mid, set())]
+            run = _longest_run(missed, held)
+            if run >= lapse:
+                rows.append({"member_id": mid, "name": names[mid], "reason": f"连续 {run} 个月无故不参加组织生活", "action": "可能视为自行脱党, 由支部讨论 (possible 自行脱党: for the branch to examine)"})
+    return pd.DataFrame(rows, columns=["member_id", "name", "reason", "action"])
+
+
+def _longest_run(months: list[int], held: set[int] | None = None) -> int:
+    """Longest run of consecutive months; with ``held``, months without any activity are skipped
+    over only if no activity was held (they neither break nor extend the run)."""
+    best = run = 0
+    prev = None
+    for m in months:
+        gap_ok = prev is not None and (m == prev + 1 or (held is not None and all(x not in held for x in range(prev + 1, m))))
+        run = run + 1 if gap_ok else 1
+        best = max(best, run)
+        prev = m
+    return best
+
+
+# -- the entry point --------------------------------------------------------------------------
+
+
+def score(book: InputBook, scheme: LoadedScheme, period: Period) -> Result:
+    """Score one branch for one period. Pure: reads the tables, returns new ones."""
+    s = scheme.scheme
+    items = s.item_codes
+    members = book.members.reset_index(drop=True)
+    scored = set(members.loc[~members["exempt"], "member_id"])
+    monthly = book.monthly
+    in_scope = monthly["member_id"].isin(scored) & (monthly["month"] <= period.last_month)
+    monthly = monthly.loc[in_scope, ["member_id", "month", *items, "row"]].reset_index(drop=True)
+    item_scores, amendments = apply_amendments(monthly, book.amendments, items)
+    totals = monthly_totals(item_scores, items)
+    vetoes = resolve_vetoes(book.vetoes, members, s, period)
+    quarters = quarter_stars(span_scores(totals, members, s, "quarter", period.last_month), members, vetoes, s)
+    halves = span_scores(totals, members, s, "half", period.last_month)
+    adjustments = resolve_adjustments(book.adjustments, members, s, period)
+    if period.kind == "year":
+        appraisal = appraisal_averages(book.appraisal, members, s)
+        years = item_year(item_scores, members, appraisal, s)
+        annual = annual_results(members, years, adjustments, vetoes, s)
+        follow = follow_ups(annual, members, book.dues, book.attendance, s, period.last_month)
+    else:
+        appraisal = pd.DataFrame({"member_id": members["member_id"].to_numpy()})
+        years = item_year(item_scores, members, appraisal.iloc[0:0], s) if s.appraisal.mode == "none" else pd.DataFrame()
+        annual = pd.DataFrame()
+        follow = pd.DataFrame(columns=["member_id", "name", "reason", "action"])
+    return Result(
+        scheme=scheme,
+        period=period,
+        branch_id=book.branch_id,
+        branch_name=book.branch_name,
+        members=members,
+        item_scores=item_scores,
+        amendments=amendments,
+        self_scores=book.self_scores,
+        monthly_totals=totals,
+        quarters=quarters,
+        halves=halves,
+        item_year=years,
+        appraisal=appraisal,
+        adjustments=adjustments,
+        vetoes=vetoes,
+        annual=annual,
+        follow_up=follow,
+        notes=list(book.notes),
+        book=book,
+    )
+
+
+def summary_table(result: Result) -> pd.DataFrame:
+    """One row per member for ``summary.csv`` (SPEC 6)."""
+    p = result.period
+    base = result.members[["member_id", "name"]]
+    if p.kind == "year":
+        cols = ["member_id", "name", "months", "base", "bonus", "deduction", "total", "stars", "grade", "veto", "exempt", "rank", "tier", "annual_star"]
+        out = result.annual.copy()
+        out["base"] = out["base_rounded"]
+        return out[cols]
+    if p.kind == "month":
+        t = result.monthly_totals[result.monthly_totals["month"] == p.last_month][["member_id", "total"]]
+        out = base.merge(t.rename(columns={"total": "month_total"}), on="member_id", how="left")
+        out["month_total"] = round_scores(out["month_total"].to_numpy())
+        return out.assign(exempt=np.where(result.members["exempt"], YES, NO))
+    if p.kind == "quarter":
+        q = result.quarters[result.quarters["quarter"] == p.last_month // 3]
+        q = q[["member_id", "months", "score_rounded", "rank", "quarter_star"]].rename(columns={"score_rounded": "quarter_score", "rank": "quarter_rank"})
+        out = base.merge(q, on="member_id", how="left")
+        return out.assign(exempt=np.where(result.members["exempt"], YES, NO))
+    half = 1 if p.first_month == 1 else 2
+    h = result.halves[result.halves["half"] == half][["member_id", "months", "score_rounded"]].rename(columns={"score_rounded": "half_score"})
+    out = base.merge(h, on="member_id", how="left")
+    for q in p.quarters:
+        qq = result.quarters[result.quarters["quarter"] == q][["member_id", "score_rounded", "quarter_star"]]
+        out = out.merge(qq.rename(columns={"score_rounded": f"q{q}_score", "quarter_star": f"q{q}_star"}), on="member_id", how="left")
+    return out.assign(exempt=np.where(result.members["exempt"], YES, NO))

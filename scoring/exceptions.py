@@ -1,0 +1,62 @@
+"""Errors raised by the package.
+
+Each error also subclasses the matching builtin, so callers that only know the standard library
+(``except ValueError``) still catch them.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+FAILURE_COLUMNS: list[str] = ["file", "sheet", "row", "column", "value", "problem", "allowed"]
+
+
+class ScoringError(Exception):
+    """Base class of every error this package raises on purpose."""
+
+
+class SchemeError(ScoringError, ValueError):
+    """A scheme file is malformed: names the file, the key and what is allowed."""
+
+
+class PeriodError(ScoringError, ValueError):
+    """A period string is not one of ``2025``, ``2025H1``, ``2025Q3``, ``2025-07``."""
+
+
+class InputError(ScoringError, ValueError):
+    """The input workbook has problems; ``failures`` lists every one of them.
+
+    ``failures`` is a table with the columns of :data:`FAILURE_COLUMNS`; ``row`` is the row number
+    a user sees in Excel (1-based, header included), blank when a problem is about a whole sheet.
+    """
+
+    def __init__(self, failures: pd.DataFrame) -> None:
+        self.failures: pd.DataFrame = failures.reindex(columns=FAILURE_COLUMNS).reset_index(drop=True)
+        super().__init__(self._message())
+
+    def _message(self) -> str:
+        n = len(self.failures)
+        files = ", ".join(sorted({str(f) for f in self.failures["file"].dropna()})) or "?"
+        return (
+            f"输入工作簿有 {n} 处问题 (input has {n} problem(s)) in {files}. "
+            "请按下表逐项改正后重新运行 (fix each row of the table below, then run again); "
+            "本次未写出任何结果 (nothing was written).\n" + self.table()
+        )
+
+    def table(self) -> str:
+        """The failures as a plain-text table, one line per problem."""
+        shown = self.failures.fillna("").astype(str)
+        headers = {
+            "file": "文件 file",
+            "sheet": "工作表 sheet",
+            "row": "行 row",
+            "column": "列 column",
+            "value": "值 value",
+            "problem": "问题 problem",
+            "allowed": "允许 allowed",
+        }
+        return shown.rename(columns=headers).to_string(index=False)
+
+
+class RunError(ScoringError, RuntimeError):
+    """A run could not be completed (the notebook failed, the output folder is unusable)."""
