@@ -440,11 +440,12 @@ def _month_in_year(df: pd.DataFrame, sheet: str, column: str, year: int, c: _Col
     c.add_mask(df.assign(_v=df[f"{column}_year"].astype("Int64").astype(str) + "-" + df[column].astype("Int64").astype(str).str.zfill(2)), outside, sheet, column, f"月份不在 {year} 年内 (month outside the year)", f"{year}-01 .. {year}-12", value_col="_v")
 
 
-def _item_columns(df: pd.DataFrame, raw: pd.DataFrame, sheet: str, scheme: Scheme, maxima: dict[str, float], allow_blank: bool, c: _Collector) -> None:
-    """Type and range-check item score columns in place."""
+def _item_columns(df: pd.DataFrame, raw: pd.DataFrame, sheet: str, present: bool, maxima: dict[str, float], allow_blank: bool, c: _Collector) -> None:
+    """Type and range-check item score columns in place (``present``: the sheet exists)."""
     for code, mx in maxima.items():
         if code not in raw:
-            c.add(sheet, "", code, "", "缺少考评项目列 (item column missing)", f"{code} (0..{mx:g})")
+            if present:
+                c.add(sheet, "", code, "", "缺少考评项目列 (item column missing)", f"{code} (0..{mx:g})")
             df[code] = np.nan
             continue
         vals, bad = _to_number(raw[code])
@@ -545,7 +546,7 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
 
     for key in ("monthly_scores", "self_scores"):
         _month_in_year(tables[key], key, "month", year, c)
-        _item_columns(tables[key], raws[key], key, s, {i.code: i.max for i in s.items}, key == "self_scores", c)
+        _item_columns(tables[key], raws[key], key, found[key] is not None, {i.code: i.max for i in s.items}, key == "self_scores", c)
         _unknown_member(tables[key], key, known, c)
         _duplicates(tables[key], ["member_id", "month"], key, "month", c)
     _check_monthly_coverage(tables["monthly_scores"], members, active, period, c)
@@ -554,8 +555,7 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
     appraisal = tables["appraisal"]
     if s.appraisal.mode != "none":
         maxima = {i.code: i.max for i in s.items} if s.appraisal.mode == "per_item" else {"score": float(s.appraisal.max or 0)}
-        if len(raws["appraisal"]) or period.kind == "year":
-            _item_columns(appraisal, raws["appraisal"], "appraisal", s, maxima, True, c)
+        _item_columns(appraisal, raws["appraisal"], "appraisal", found["appraisal"] is not None, maxima, True, c)
         _unknown_member(appraisal, "appraisal", known, c)
         _duplicates(appraisal, ["ballot_no", "member_id"], "appraisal", "member_id", c)
         if period.kind == "year":

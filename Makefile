@@ -1,0 +1,97 @@
+# Developer / CI entry points for the scoring project.
+#
+#   make venv        create .venv (python3 -m venv), install -e '.[test]', register the
+#                    "Python (scoring)" Jupyter kernel inside the venv
+#   make demo        run the end-to-end demo: python -m scoring demo --data demo_data --out runs
+#   make test        pytest (tests/) and, when notebooks/*.ipynb exist, pytest --nbval-lax notebooks/
+#   make bench       run benchmarks/bench_engine.py
+#   make fonts       make sure a CJK font (Noto Sans CJK) is present for Chinese chart text
+#   make clean-venv  delete .venv
+#
+# Choose the interpreter with e.g. `make venv PYTHON=python3.12` (run `make clean-venv` first
+# if .venv already exists). Everything is incremental: a second `make test` does not reinstall;
+# editing pyproject.toml triggers a re-install.
+
+PYTHON ?= python3
+VENV   := .venv
+VPY    := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+KERNEL := $(VENV)/share/jupyter/kernels/scoring/kernel.json
+
+# Extra arguments for the main pytest run, e.g. `make test PYTEST_ARGS="-k engine -x"`.
+PYTEST_ARGS ?=
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help venv demo test bench fonts clean-venv
+
+help:
+	@echo "targets: venv demo test bench fonts clean-venv  (PYTHON=$(PYTHON))"
+
+venv: $(KERNEL)
+
+# The interpreter is an order-only prerequisite: .venv/bin/python is a symlink whose mtime
+# is the base interpreter's, so it must not be compared against the stamp.
+$(VPY):
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: '$(PYTHON)' not found; set PYTHON=..." >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV) || { \
+	  rm -rf $(VENV); \
+	  echo "error: '$(PYTHON) -m venv' failed (on Debian/Ubuntu: apt-get install python3-venv)" >&2; \
+	  exit 1; }
+
+# The stamp gets the time the install *started*, so a pyproject.toml edited during a long
+# install is still newer than the stamp and triggers another install next time.
+$(STAMP): pyproject.toml | $(VPY)
+	@touch $@.tmp
+	$(VPY) -m pip install --upgrade pip
+	$(VPY) -m pip install -e '.[test]'
+	@mv -f $@.tmp $@
+
+$(KERNEL): $(STAMP)
+	$(VPY) -m ipykernel install --sys-prefix --name scoring --display-name "Python (scoring)"
+	@test -f $@
+
+# Chinese chart labels need a CJK font. Install Debian's fonts-noto-cjk when it is missing and
+# we can (root + apt-get); otherwise warn and carry on. After an install, matplotlib's font
+# cache is dropped so the new font is picked up.
+fonts:
+	@if command -v fc-list >/dev/null 2>&1 && fc-list 2>/dev/null | grep -qi "Noto Sans CJK"; then \
+	  :; \
+	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "warning: Noto Sans CJK font not found and cannot install it (need root + apt-get);" \
+	       "Chinese chart text may render as boxes. Install fonts-noto-cjk manually." >&2; \
+	else \
+	  echo "Installing fonts-noto-cjk (apt-get) ..."; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  if apt-get update -qq && \
+	     apt-get install -y -qq --no-install-recommends fontconfig fonts-noto-cjk >/dev/null; then \
+	    fc-cache -f >/dev/null 2>&1 || true; \
+	    mplcache="$${MPLCONFIGDIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/matplotlib}"; \
+	    rm -f "$$mplcache"/fontlist-*.json; \
+	  else \
+	    echo "warning: apt-get install fonts-noto-cjk failed; Chinese chart text may render as boxes." >&2; \
+	  fi; \
+	fi
+
+demo: venv fonts
+	$(VPY) -m scoring demo --data demo_data --out runs
+
+# Both suites always run; the exit status is the main pytest's if it failed (including 5 =
+# no tests collected), otherwise the nbval run's.
+test: venv fonts
+	@rc=0; \
+	MPLBACKEND=Agg $(VPY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
+	if ls notebooks/*.ipynb >/dev/null 2>&1; then \
+	  nb=0; MPLBACKEND=Agg $(VPY) -m pytest --nbval-lax notebooks/ || nb=$$?; \
+	  if [ $$rc -eq 0 ]; then rc=$$nb; fi; \
+	else \
+	  echo "no notebooks/*.ipynb: skipping nbval"; \
+	fi; \
+	exit $$rc
+
+bench: venv
+	$(VPY) benchmarks/bench_engine.py
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,90 @@
+"""Command line: ``python -m scoring run|demo|validate|schemes``.
+
+Exit codes: 0 done, 2 bad input or arguments (nothing written), 1 a run failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from .exceptions import InputError, RunError, ScoringError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m scoring", description="党员积分制管理评分 (party-member points scoring)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="score one branch for one period through the notebook")
+    run.add_argument("--inputs", required=True, type=Path, help="input workbook (.xlsx) of one branch and year")
+    run.add_argument("--period", required=True, help="2025, 2025H1, 2025Q3 or 2025-07")
+    run.add_argument("--out", required=True, type=Path, help="folder that holds run folders, e.g. runs")
+    run.add_argument("--member", default="", help="member_id to trace in the notebook (default: best-ranked)")
+    run.add_argument("--scheme", default="", help="override the workbook's scheme: a built-in name or a .yaml path")
+
+    val = sub.add_parser("validate", help="check an input workbook for a period; write nothing")
+    val.add_argument("--inputs", required=True, type=Path)
+    val.add_argument("--period", required=True)
+    val.add_argument("--scheme", default="")
+
+    demo = sub.add_parser("demo", help="generate the demo county and run every branch")
+    demo.add_argument("--data", type=Path, default=Path("demo_data"), help="where to write the demo input workbooks")
+    demo.add_argument("--out", type=Path, default=Path("runs"))
+    demo.add_argument("--period", action="append", help="period(s) to run (default: 2025 and 2025Q4)")
+
+    sub.add_parser("schemes", help="list the built-in schemes")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            from .execute import run_branch
+
+            folder = run_branch(args.inputs, args.period, args.out, member_id=args.member, scheme=args.scheme)
+            print(f"运行完成 (run written): 已执行的笔记本、结果工作簿、summary.csv、manifest.json 在:")
+            print(folder)
+        elif args.command == "validate":
+            from .inputs import load_inputs
+            from .periods import parse_period
+            from .scheme import load_scheme
+
+            book, sch = load_inputs(args.inputs, parse_period(args.period), load_scheme(args.scheme) if args.scheme else None)
+            print(f"输入检查通过 (inputs are valid): {book.branch_id} {book.branch_name}, scheme {sch.name} {sch.version}, {len(book.members)} members")
+        elif args.command == "demo":
+            return _demo(args.data, args.out, args.period or ["2025", "2025Q4"])
+        elif args.command == "schemes":
+            from .scheme import builtin_schemes, load_scheme
+
+            for name in builtin_schemes():
+                s = load_scheme(name)
+                print(f"{name}\t{s.version}\t{s.scheme.title}\t{s.sha256}")
+        return 0
+    except InputError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    except RunError as exc:
+        print(f"运行失败 (run failed): {exc}", file=sys.stderr)
+        return 1
+    except ScoringError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+
+
+def _demo(data: Path, out: Path, periods: list[str]) -> int:
+    from .demo import generate_demo
+    from .execute import run_branch
+
+    paths = generate_demo(data)
+    print(f"示范数据 (demo inputs, made-up names) 已写入 {data.resolve()}: {len(paths)} 个支部")
+    folders = []
+    for path in paths:
+        for period in periods:
+            folder = run_branch(path, period, out)
+            folders.append(folder)
+            print(f"  {path.name} {period} -> {folder}")
+    print("全部完成 (all runs done). 打开任一文件夹中的 .ipynb 和 _结果.xlsx 查看结果。 Run folders are under:")
+    print(out.resolve())
+    return 0

@@ -1,0 +1,157 @@
+"""Run one branch for one period: validate, execute the notebook with papermill, seal the folder.
+
+The notebook runs in a staging folder beside the runs; only when it has finished and the manifest
+is written is the folder renamed into place (``OUT/PERIOD/BRANCH/vNNN``) in one step, so a run
+folder is never half-written and an earlier run is never touched. Bad input stops everything
+before any folder is made.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .exceptions import RunError
+from .inputs import load_inputs
+from .periods import parse_period
+from .scheme import LoadedScheme, load_scheme
+
+REPO_ROOT: Path = Path(__file__).resolve().parents[1]
+NOTEBOOK: Path = REPO_ROOT / "notebooks" / "branch_period.ipynb"
+KERNEL_NAME = "scoring"
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def git_state(root: Path = REPO_ROOT) -> dict[str, Any]:
+    """Commit and dirtiness of the source tree the package runs from (None outside git)."""
+    try:
+        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True).stdout.strip()
+        return {"commit": commit, "dirty": bool(dirty)}
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "dirty": None}
+
+
+def kernel_for_runs() -> tuple[str, str]:
+    """The kernelspec to run notebooks with and its interpreter: ``scoring`` when registered
+    (``make`` registers it from .venv), else the current interpreter's ``python3``."""
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    ksm = KernelSpecManager()
+    for name in (KERNEL_NAME, "python3"):
+        try:
+            spec = ksm.get_kernel_spec(name)
+        except NoSuchKernel:
+            continue
+        exe = spec.argv[0]
+        return name, (sys.executable if exe in {"python", "python3", "{python}"} else exe)
+    raise RunError("找不到 Jupyter 内核 (no Jupyter kernel): run `make demo` or `python -m ipykernel install --sys-prefix --name scoring`")
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _claim(staging: Path, parent: Path) -> Path:
+    """Rename ``staging`` to the next free ``vNNN`` under ``parent``, atomically."""
+    parent.mkdir(parents=True, exist_ok=True)
+    existing = [int(p.name[1:]) for p in parent.glob("v[0-9][0-9][0-9]") if p.name[1:].isdigit()]
+    n = max(existing, default=0) + 1
+    while True:
+        target = parent / f"v{n:03d}"
+        if not target.exists():
+            try:
+                os.rename(staging, target)  # fails if a concurrent run took the name (non-empty)
+                return target
+            except OSError:
+                pass
+        n += 1
+
+
+def run_branch(inputs: str | Path, period: str, out: str | Path, member_id: str = "", scheme: str = "", log_output: bool = False) -> Path:
+    """Validate the inputs, execute the branch-period notebook and return the sealed run folder."""
+    import papermill as pm
+
+    inputs_path = Path(inputs).resolve()
+    p = parse_period(period)
+    loaded: LoadedScheme | None = load_scheme(scheme) if scheme else None
+    book, sch = load_inputs(inputs_path, p, loaded)  # raises InputError before anything is written
+    if not NOTEBOOK.exists():
+        raise RunError(f"找不到笔记本 (notebook missing): {NOTEBOOK}")
+    kernel, interpreter = kernel_for_runs()
+    out_root = Path(out).resolve()
+    out_root.mkdir(parents=True, exist_ok=True)
+    started = _now()
+    git = git_state()
+    provenance: dict[str, Any] = {
+        "branch_id": book.branch_id,
+        "branch_name": book.branch_name,
+        "period": p.text,
+        "input_file": inputs_path.name,
+        "input_sha256": book.sha256,
+        "scheme_name": sch.name,
+        "scheme_version": sch.version,
+        "scheme_sha256": sch.sha256,
+        "package_version": __version__,
+        "git_commit": git["commit"] or "",
+        "git_dirty": str(git["dirty"]),
+        "started_at": started,
+    }
+    staging = Path(tempfile.mkdtemp(prefix=f".staging-{book.branch_id}-{p.text}-", dir=out_root))
+    try:
+        notebook_out = staging / f"{book.branch_id}_{p.text}.ipynb"
+        parameters = {
+            "inputs_path": str(inputs_path),
+            "period": p.text,
+            "out_dir": str(staging),
+            "member_id": member_id,
+            "scheme": str(sch.path) if scheme else "",
+            "provenance": provenance,
+        }
+        try:
+            pm.execute_notebook(str(NOTEBOOK), str(notebook_out), parameters=parameters, kernel_name=kernel, progress_bar=False, log_output=log_output, cwd=str(staging))
+        except pm.PapermillExecutionError as exc:
+            keep = Path(tempfile.mkdtemp(prefix="scoring-failed-")) / notebook_out.name
+            if notebook_out.exists():
+                shutil.copy2(notebook_out, keep)
+            raise RunError(f"笔记本执行失败 (notebook failed): {exc.ename}: {exc.evalue}; executed notebook kept at {keep}") from exc
+        outputs = sorted(f for f in staging.iterdir() if f.is_file())
+        manifest = {
+            "manifest_version": 1,
+            "status": "draft",
+            "branch_id": book.branch_id,
+            "branch_name": book.branch_name,
+            "period": p.text,
+            "inputs": [{"file": inputs_path.name, "path": str(inputs_path), "sha256": book.sha256}],
+            "scheme": {"name": sch.name, "version": sch.version, "sha256": sch.sha256, "path": str(sch.path)},
+            "package": {"name": "scoring", "version": __version__, "git_commit": git["commit"], "git_dirty": git["dirty"]},
+            "kernel": {"name": kernel, "interpreter": interpreter},
+            "parameters": {k: v for k, v in parameters.items() if k not in {"out_dir", "provenance"}},
+            "started_at": started,
+            "finished_at": _now(),
+            "outputs": [{"file": f.name, "sha256": sha256_file(f), "bytes": f.stat().st_size} for f in outputs],
+            "reviewer": None,
+            "approved_at": None,
+        }
+        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        staging.chmod(0o755)  # mkdtemp makes it private; a run folder is for reviewers to read
+        return _claim(staging, out_root / p.text / book.branch_id)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,106 @@
+"""Chinese labels for the keys of result tables: what an officer reads, with the key beside it."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+LABELS: dict[str, str] = {
+    "member_id": "党员编号",
+    "name": "姓名",
+    "months": "计分月数",
+    "month": "月份",
+    "base": "年终总积分",
+    "base_rounded": "年终总积分",
+    "bonus": "加分",
+    "deduction": "减分",
+    "total_raw": "年度总积分(未舍入)",
+    "total": "年度总积分",
+    "stars": "星级",
+    "grade": "等级",
+    "veto": "一票否决",
+    "exempt": "不列入积分",
+    "rank": "排名",
+    "tier": "排序档次",
+    "annual_star": "年度之星",
+    "quarter": "季度",
+    "half": "半年",
+    "score": "积分",
+    "score_rounded": "积分(两位小数)",
+    "quarter_score": "季度积分",
+    "quarter_rank": "季度排名",
+    "quarter_star": "季度之星",
+    "scored_members": "参评人数",
+    "quota": "名额",
+    "half_score": "半年积分",
+    "month_total": "月度总分",
+    "row": "输入行号",
+    "date": "日期",
+    "rule_code": "加减分代码",
+    "rule_name": "加减分项目",
+    "kind": "类别",
+    "group": "分组",
+    "points": "填报分值",
+    "points_used": "分值",
+    "applied_points": "计入分值",
+    "status": "状态",
+    "reason": "原因",
+    "evidence": "佐证材料",
+    "approved_by": "审批人",
+    "note": "备注",
+    "condition": "否决情形",
+    "condition_code": "否决情形代码",
+    "condition_name": "否决情形",
+    "votes_for": "赞成票",
+    "votes_against": "反对票",
+    "members_on_date": "当月党员数",
+    "applies": "生效",
+    "item": "考评项目",
+    "original": "原分数",
+    "new_score": "更正后分数",
+    "decided_on": "决定日期",
+    "target_row": "月度评分行号",
+    "ballots": "测评票数",
+    "action": "处置",
+    "total_score": "总分",
+    "member_type": "党员类别",
+    "role": "身份",
+    "joined_month": "起始月",
+    "left_month": "截止月",
+    "exempt_reason": "不列入原因",
+    "exempt_stars": "直接评定星级",
+    "level": "层级",
+    "step": "步骤",
+    "value": "数值",
+    "rule": "规则",
+    "source": "来源单元格",
+    "monthly_sum": "月度基础分合计",
+    "monthly_mean": "月平均基础分",
+    "appraisal": "民主评议分",
+}
+
+SUFFIXES: dict[str, str] = {
+    "_sum": "合计",
+    "_mean": "月平均",
+    "_appraisal": "民主测评",
+    "_score": "年终积分",
+    "_raters": "测评人数",
+    "_average": "测评平均",
+}
+
+
+def label(key: str, item_names: dict[str, str] | None = None) -> str:
+    """``年度总积分 (total)``; item columns ``I01_mean`` become ``政治素质月平均 (I01_mean)``."""
+    names = item_names or {}
+    if key in LABELS:
+        return f"{LABELS[key]} ({key})"
+    if key in names:
+        return f"{names[key]} ({key})"
+    for suffix, text in SUFFIXES.items():
+        if key.endswith(suffix) and key[: -len(suffix)] in (names | {"score": "测评分"}):
+            return f"{(names | {'score': '测评分'})[key[: -len(suffix)]]}{text} ({key})"
+    return key
+
+
+def labelled(df: pd.DataFrame, item_names: dict[str, str] | None = None) -> pd.DataFrame:
+    """A copy of ``df`` with ``中文 (key)`` headers, for display and for the workbook."""
+    return df.rename(columns={c: label(str(c), item_names) for c in df.columns})

@@ -1,0 +1,233 @@
+"""What the branch-period notebook calls: load, show, chart, trace, write. No logic in cells.
+
+Every function prints Chinese headings and shows heads of tables (never thousands of rows, never
+an appraisal ballot).
+"""
+
+from __future__ import annotations
+
+import csv
+import platform
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from . import __version__
+from .engine import Result, score
+from .excel import write_results_workbook
+from .inputs import load_inputs
+from .labels import labelled
+from .periods import KIND_LABELS, Period, parse_period
+from .scheme import LoadedScheme, load_scheme
+from .trace import trace
+
+HEAD_ROWS = 10
+
+
+@dataclass
+class Run:
+    """A scored branch and period, with what it was made from."""
+
+    inputs_path: Path
+    period: Period
+    scheme: LoadedScheme
+    result: Result
+
+    @property
+    def item_names(self) -> dict[str, str]:
+        return {i.code: i.name for i in self.scheme.scheme.items}
+
+
+def _display(obj: Any) -> None:
+    try:
+        from IPython.display import display
+
+        display(obj)
+    except ImportError:  # outside IPython
+        print(obj)
+
+
+def environment() -> pd.DataFrame:
+    """Which interpreter and versions ran this notebook (recorded in the executed notebook)."""
+    rows = [
+        ("解释器 interpreter", sys.executable),
+        ("Python", platform.python_version()),
+        ("scoring", __version__),
+        ("pandas", pd.__version__),
+    ]
+    return pd.DataFrame(rows, columns=["项目", "值"])
+
+
+def demo_inputs(branch_index: int = 0, year: int = 2025) -> Path:
+    """A demo branch workbook in a temporary folder (used when no input is given)."""
+    from .demo import DEMO_BRANCHES, branch_tables, write_input_workbook
+
+    spec = DEMO_BRANCHES[branch_index]
+    branch, sheets = branch_tables(spec, year, seed=1000 + branch_index)
+    folder = Path(tempfile.mkdtemp(prefix="scoring-demo-"))
+    return write_input_workbook(folder / f"{spec.branch_id}_{year}.xlsx", branch, sheets, load_scheme(spec.scheme).scheme)
+
+
+def load(inputs_path: str, period: str, scheme: str = "") -> Run:
+    """Read, validate and score; show the input checks."""
+    path = Path(inputs_path) if inputs_path else demo_inputs()
+    p = parse_period(period)
+    loaded = load_scheme(scheme) if scheme else None
+    book, sch = load_inputs(path, p, loaded)
+    result = score(book, sch, p)
+    run = Run(path, p, sch, result)
+    s = sch.scheme
+    print(f"支部 (branch): {book.branch_id} {book.branch_name}")
+    print(f"期间 (period): {p.text} {p.label} ({KIND_LABELS[p.kind]})")
+    print(f"积分方案 (scheme): {s.name} {s.version} — {s.title}; SHA-256 {sch.sha256}")
+    print(f"输入文件 (input): {path.name}; SHA-256 {book.sha256}")
+    print("输入检查通过: 各工作表行数如下 (all input checks passed; rows per sheet):")
+    _display(book.sheet_counts())
+    for note in book.notes:
+        print("说明:", note)
+    return run
+
+
+def show_parameters(**params: Any) -> pd.DataFrame:
+    return pd.DataFrame({"参数 (parameter)": list(params), "值 (value)": [str(v) for v in params.values()]})
+
+
+def show_scheme(run: Run) -> pd.DataFrame:
+    """The scheme's items and weights."""
+    s = run.scheme.scheme
+    items = pd.DataFrame([(i.code, i.name, i.max) for i in s.items], columns=["代码 (code)", "考评项目 (item)", "满分 (max)"])
+    print(f"月度权重 {s.monthly.weight:g}; 民主测评权重 {s.appraisal.weight:g} ({s.appraisal.mode}); 加减分合并方式 {s.adjustments.combine}; 一票否决 {s.veto.effect}")
+    return items
+
+
+def show_intermediate(run: Run) -> None:
+    """Heads of the intermediate tables."""
+    r = run.result
+    names = run.item_names
+    parts: list[tuple[str, pd.DataFrame]] = [
+        ("月度评分 (monthly item scores, amendments applied)", r.item_scores),
+        ("评分更正 (amendments: original kept)", r.amendments[["member_id", "month", "item", "original", "new_score", "reason", "decided_on", "row"]] if len(r.amendments) else r.amendments),
+        ("月度总分 (monthly totals)", r.monthly_totals),
+        ("季度汇总 (quarters)", r.quarters),
+    ]
+    if run.period.kind == "year":
+        parts.append(("年终项目积分 (annual item scores)", r.item_year))
+        if len(r.appraisal.columns) > 1:
+            parts.append(("民主测评平均 (appraisal averages: counts and averages only)", r.appraisal))
+    parts.append(("加减分 (adjustments applied and not applied)", r.adjustments[["member_id", "date", "rule_code", "rule_name", "points_used", "applied_points", "reason"]]))
+    parts.append(("一票否决 (vetoes)", r.vetoes[["member_id", "date", "condition_name", "votes_for", "votes_against", "members_on_date", "applies", "reason"]]))
+    for title, df in parts:
+        print(f"\n【{title}】 共 {len(df)} 行, 显示前 {min(len(df), HEAD_ROWS)} 行")
+        _display(labelled(df.head(HEAD_ROWS), names))
+
+
+def show_results(run: Run) -> pd.DataFrame:
+    """The period's results, all members (a branch has tens of members)."""
+    return labelled(run.result.summary(), run.item_names)
+
+
+def headline(run: Run) -> pd.DataFrame:
+    """A few deterministic figures of the run (checked by nbval on the demo)."""
+    summ = run.result.summary()
+    if run.period.kind == "year":
+        scored = summ[summ["total"].notna()]
+        rows = [
+            ("党员人数 members", len(summ)),
+            ("计分人数 scored", int(len(scored))),
+            ("年度总积分平均 mean total", f"{scored['total'].mean():.2f}" if len(scored) else ""),
+            ("最高分 highest", f"{scored['total'].max():.2f}" if len(scored) else ""),
+            ("一票否决 vetoed", int((summ["veto"] == "yes").sum())),
+            ("不列入积分 exempt", int((summ["exempt"] == "yes").sum())),
+        ]
+        if run.scheme.scheme.has_stars:
+            rows.append(("十星党员 ten stars", int((summ["stars"] == 10).sum())))
+    else:
+        col = {"quarter": "quarter_score", "half": "half_score", "month": "month_total"}[run.period.kind]
+        rows = [("党员人数 members", len(summ)), (f"平均 mean {col}", f"{summ[col].mean():.2f}")]
+    return pd.DataFrame(rows, columns=["指标", "值"])
+
+
+def chart(run: Run) -> Any:
+    """Distribution of the period's scores, with the scheme's band lines for a year."""
+    import matplotlib
+
+    matplotlib.use("Agg") if "ipykernel" not in sys.modules else None
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+
+    cjk = [f.name for f in font_manager.fontManager.ttflist if "CJK" in f.name or "Noto Sans SC" in f.name or "WenQuanYi" in f.name]
+    if cjk:
+        plt.rcParams["font.sans-serif"] = [cjk[0], *plt.rcParams["font.sans-serif"]]
+    plt.rcParams["axes.unicode_minus"] = False
+    summ = run.result.summary()
+    col = {"year": "total", "quarter": "quarter_score", "half": "half_score", "month": "month_total"}[run.period.kind]
+    values = summ[col].dropna()
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    ax.hist(values, bins=min(20, max(5, len(values))), color="#c0392b", alpha=0.8)
+    if len(values):
+        lo, hi = float(values.min()), float(values.max())
+        ax.set_xlim(lo - max(2.0, 0.05 * abs(lo)), hi + max(2.0, 0.05 * abs(hi)))
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    if run.period.kind == "year":
+        left, right = ax.get_xlim()
+        for band in run.scheme.scheme.bands[:-1]:
+            if left <= band.min <= right:
+                ax.axvline(band.min, color="#555", linestyle=":", linewidth=1)
+                ax.text(band.min, ax.get_ylim()[1] * 0.95, f" ≥{band.min:g} " + (f"{band.stars}星" if band.stars is not None else band.grade), fontsize=8, ha="left", va="top")
+    ax.set_title(f"{run.result.branch_name} {run.period.label} 积分分布")
+    ax.set_xlabel("积分")
+    ax.set_ylabel("人数")
+    fig.tight_layout()
+    return fig
+
+
+def default_member(run: Run) -> str:
+    """The member to trace when none is given: the best-ranked scored member."""
+    summ = run.result.summary()
+    key = {"year": "total", "quarter": "quarter_score", "half": "half_score", "month": "month_total"}[run.period.kind]
+    ranked = summ.dropna(subset=[key]).sort_values([key, "member_id"], ascending=[False, True])
+    return str(ranked["member_id"].iloc[0]) if len(ranked) else str(summ["member_id"].iloc[0])
+
+
+def show_trace(run: Run, member_id: str = "") -> None:
+    """The whole trace of one member (a few hundred rows at most), shown in full."""
+    mid = member_id or default_member(run)
+    t = trace(run.result, mid)
+    name = run.result.members.set_index("member_id").loc[mid, "name"]
+    print(f"追溯 (trace): {mid} {name} — {len(t)} 行, 从期间总分一直到每个月评分单元格 (input cell of every figure)")
+    with pd.option_context("display.max_rows", 1000, "display.max_colwidth", 80):
+        _display(labelled(t))
+
+
+def provenance_of(run: Run) -> dict[str, Any]:
+    """Provenance when the notebook is run by hand rather than by ``python -m scoring run``."""
+    book = run.result.book
+    return {
+        "branch_id": run.result.branch_id,
+        "period": run.period.text,
+        "input_file": run.inputs_path.name,
+        "input_sha256": book.sha256 if book is not None else "",
+        "scheme_name": run.scheme.name,
+        "scheme_version": run.scheme.version,
+        "scheme_sha256": run.scheme.sha256,
+        "package_version": __version__,
+    }
+
+
+def write_outputs(run: Run, out_dir: str, provenance: dict[str, Any]) -> list[Path]:
+    """Write the results workbook and summary.csv into ``out_dir`` (the run's staging folder)."""
+    if not out_dir:
+        print("未指定输出文件夹, 不写文件 (no out_dir: nothing written)")
+        return []
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = out / "summary.csv"
+    run.result.summary().to_csv(summary, index=False, encoding="utf-8", quoting=csv.QUOTE_MINIMAL)
+    workbook = write_results_workbook(run.result, out / f"{run.result.branch_id}_{run.period.text}_结果.xlsx", provenance)
+    for p in (summary, workbook):
+        print("已写出 (written):", p.name)
+    return [summary, workbook]

@@ -1,0 +1,116 @@
+"""Shared fixtures: small input workbooks written exactly as a branch would fill them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from scoring.demo import write_input_workbook
+from scoring.engine import Result, score
+from scoring.inputs import load_inputs
+from scoring.periods import parse_period
+from scoring.scheme import load_scheme
+
+YEAR = 2025
+
+
+def member_rows(ids: list[str], **overrides: dict[str, Any]) -> pd.DataFrame:
+    """A members sheet: everyone 在职党员, in the branch all year, scored; overrides by member."""
+    rows = []
+    for i, mid in enumerate(ids):
+        row: dict[str, Any] = {
+            "member_id": mid,
+            "name": f"测试{i + 1:02d}",
+            "member_type": "在职党员",
+            "role": "member",
+            "joined": None,
+            "left": None,
+            "exempt": "否",
+            "exempt_reason": None,
+            "exempt_stars": None,
+        }
+        row.update(overrides.get(mid, {}))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def monthly_rows(scheme_name: str, members: pd.DataFrame, score_of: Callable[[str, int, str], float]) -> pd.DataFrame:
+    """Monthly scores for every member and month in the branch: ``score_of(member, month, item)``."""
+    sch = load_scheme(scheme_name).scheme
+    rows = []
+    for m in members.itertuples(index=False):
+        if m.exempt == "是":
+            continue
+        first = int(str(m.joined)[-2:]) if isinstance(m.joined, str) else 1
+        last = int(str(m.left)[-2:]) if isinstance(m.left, str) else 12
+        for month in range(first, last + 1):
+            row: dict[str, Any] = {"member_id": m.member_id, "month": f"{YEAR}-{month:02d}"}
+            row.update({it.code: score_of(m.member_id, month, it.code) for it in sch.items})
+            row["note"] = None
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def ballots(scheme_name: str, members: pd.DataFrame, rating_of: Callable[[int, str, str], float], raters: int = 10) -> pd.DataFrame:
+    """Appraisal ballots: ``rating_of(ballot_no, member, item_or_score)`` for every scored member."""
+    sch = load_scheme(scheme_name).scheme
+    cols = sch.item_codes if sch.appraisal.mode == "per_item" else ["score"]
+    rows = []
+    for b in range(1, raters + 1):
+        for m in members.itertuples(index=False):
+            if m.exempt == "是":
+                continue
+            row: dict[str, Any] = {"ballot_no": f"P{b:02d}", "rater_kind": "党员" if b % 3 else "群众代表", "member_id": m.member_id}
+            row.update({c: rating_of(b, m.member_id, c) for c in cols})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def adjustment(member_id: str, rule_code: str, date: dt.date = dt.date(YEAR, 6, 1), evidence: str | None = "文件", points: float | None = None) -> dict[str, Any]:
+    return {"member_id": member_id, "date": date, "rule_code": rule_code, "points": points, "evidence": evidence, "approved_by": "支委会", "note": None}
+
+
+def veto(member_id: str, condition: str, votes_for: int | None = None, votes_against: int | None = None, date: dt.date = dt.date(YEAR, 10, 1)) -> dict[str, Any]:
+    return {"member_id": member_id, "date": date, "condition": condition, "votes_for": votes_for, "votes_against": votes_against, "note": None}
+
+
+class BookMaker:
+    """Writes a workbook from sheets and scores it; tests change sheets to make edge cases."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.count = 0
+
+    def write(self, scheme_name: str, sheets: dict[str, pd.DataFrame], branch: dict[str, Any] | None = None, name: str | None = None) -> Path:
+        self.count += 1
+        sch = load_scheme(scheme_name).scheme
+        info = {"branch_id": "T001", "branch_name": "测试支部", "scheme": scheme_name, "year": YEAR}
+        info.update(branch or {})
+        return write_input_workbook(self.tmp_path / (name or f"book{self.count}.xlsx"), info, sheets, sch)
+
+    def score(self, scheme_name: str, sheets: dict[str, pd.DataFrame], period: str = "2025", branch: dict[str, Any] | None = None) -> Result:
+        path = self.write(scheme_name, sheets, branch)
+        p = parse_period(period)
+        book, sch = load_inputs(path, p)
+        return score(book, sch, p)
+
+
+@pytest.fixture
+def maker(tmp_path: Path) -> BookMaker:
+    return BookMaker(tmp_path)
+
+
+def county_sheets(n: int = 12, item_score: float = 8.0, rating: float = 8.0, **member_overrides: dict[str, Any]) -> dict[str, pd.DataFrame]:
+    """A valid county-10-stars branch where every score is the same unless a test changes it."""
+    ids = [f"M{i:02d}" for i in range(1, n + 1)]
+    members = member_rows(ids, **member_overrides)
+    return {
+        "members": members,
+        "monthly_scores": monthly_rows("county-10-stars", members, lambda m, mo, it: item_score),
+        "appraisal": ballots("county-10-stars", members, lambda b, m, it: rating),
+    }
