@@ -5,6 +5,7 @@
 #   make demo        run the end-to-end demo: python -m scoring demo --data demo_data --out runs
 #   make test        pytest (tests/) and, when notebooks/*.ipynb exist, pytest --nbval-lax notebooks/
 #   make bench       run benchmarks/bench_engine.py
+#   make notebooks   re-execute notebooks/*.ipynb on the demo and keep only nbval-checked outputs
 #   make fonts       make sure a CJK font (Noto Sans CJK) is present for Chinese chart text
 #   make clean-venv  delete .venv
 #
@@ -24,10 +25,10 @@ PYTEST_ARGS ?=
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test bench fonts clean-venv
+.PHONY: help venv demo test bench fonts notebooks clean-venv
 
 help:
-	@echo "targets: venv demo test bench fonts clean-venv  (PYTHON=$(PYTHON))"
+	@echo "targets: venv demo test bench fonts notebooks clean-venv  (PYTHON=$(PYTHON))"
 
 venv: $(KERNEL)
 
@@ -92,6 +93,9 @@ test: venv fonts
 
 bench: venv
 	$(VPY) benchmarks/bench_engine.py
+
+notebooks: venv fonts
+	MPLBACKEND=Agg $(VPY) -m scoring.nbtools notebooks/*.ipynb
 
 clean-venv:
 	rm -rf $(VENV)
