@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-FAILURE_COLUMNS: list[str] = ["file", "sheet", "row", "column", "value", "problem", "allowed"]
+FAILURE_COLUMNS: list[str] = ["file", "sheet", "row", "column", "cell", "value", "problem", "allowed"]
 
 
 class ScoringError(Exception):
@@ -26,8 +26,10 @@ class PeriodError(ScoringError, ValueError):
 class InputError(ScoringError, ValueError):
     """The input workbook has problems; ``failures`` lists every one of them.
 
-    ``failures`` is a table with the columns of :data:`FAILURE_COLUMNS`; ``row`` is the row number
-    a user sees in Excel (1-based, header included), blank when a problem is about a whole sheet.
+    ``failures`` is a table with the columns of :data:`FAILURE_COLUMNS`: ``sheet`` and ``column``
+    are keys (``monthly_scores``, ``I03``), ``row`` is the row number a user sees in Excel (1-based,
+    header included; blank when a problem is about a whole sheet or column) and ``cell`` is the
+    reference as the workbook shows it (``月度评分 (monthly_scores)!E14``).
     """
 
     def __init__(self, failures: pd.DataFrame) -> None:
@@ -43,14 +45,16 @@ class InputError(ScoringError, ValueError):
             "本次未写出任何结果 (nothing was written).\n" + self.table()
         )
 
-    def table(self) -> str:
-        """The failures as a plain-text table, one line per problem."""
+    def table(self, width: int = 100) -> str:
+        """The failures as a plain-text table, one line per problem; long texts are shortened."""
         shown = self.failures.fillna("").astype(str)
+        shown = shown.map(lambda t: t if len(t) <= width else t[: width - 1] + "…")
         headers = {
             "file": "文件 file",
             "sheet": "工作表 sheet",
             "row": "行 row",
             "column": "列 column",
+            "cell": "单元格 cell",
             "value": "值 value",
             "problem": "问题 problem",
             "allowed": "允许 allowed",

@@ -233,10 +233,21 @@ class _Collector:
     def __init__(self, file: str) -> None:
         self.file = file
         self.rows: list[dict[str, Any]] = []
+        self.sheet_names: dict[str, str] = {}  # sheet key -> name in the workbook
+        self.letters: dict[str, dict[str, str]] = {}  # sheet key -> column key -> letter
+
+    def _cell(self, sheet: str, row: Any, column: str) -> str:
+        name = self.sheet_names.get(sheet, "")
+        if not name:
+            return ""
+        letter = self.letters.get(sheet, {}).get(column, "")
+        if letter and isinstance(row, (int, np.integer)):
+            return f"{name}!{letter}{int(row)}"
+        return f"{name}!{letter}:{letter}" if letter else name
 
     def add(self, sheet: str, row: Any, column: str, value: Any, problem: str, allowed: str = "") -> None:
         self.rows.append(
-            {"file": self.file, "sheet": sheet, "row": row, "column": column, "value": _show(value), "problem": problem, "allowed": allowed}
+            {"file": self.file, "sheet": sheet, "row": row, "column": column, "cell": self._cell(sheet, row, column), "value": _show(value), "problem": problem, "allowed": allowed}
         )
 
     def add_mask(self, df: pd.DataFrame, mask: pd.Series, sheet: str, column: str, problem: str, allowed: str = "", value_col: str | None = None) -> None:
@@ -289,6 +300,7 @@ def _raw_table(wb: CalamineWorkbook, sheet_name: str, spec: SheetSpec, item_name
         c.add(spec.key, "", "", "", f"找不到表头行 (no header row) in sheet {sheet_name!r}", ", ".join(header_text(col.key, col.label) for col in spec.columns))
         return None
     header = rows[header_idx]
+    c.sheet_names[spec.key] = sheet_name
     keys: list[str | None] = []
     for j, h in enumerate(header):
         k = _header_key(h, names)
@@ -307,14 +319,17 @@ def _raw_table(wb: CalamineWorkbook, sheet_name: str, spec: SheetSpec, item_name
     df = pd.DataFrame(cols, dtype=object)
     df["row"] = np.arange(header_idx + 2, header_idx + 2 + len(body))
     df.attrs["letters"] = {k: get_column_letter(j + 1) for j, k in enumerate(keys) if k is not None}
+    c.letters[spec.key] = df.attrs["letters"]
     data_cols = [k for k in present]
     if data_cols:
         blank = df[data_cols].map(lambda v: v is None or (isinstance(v, str) and not v.strip())).all(axis=1)
         df = df.loc[~blank]
+    df = df.reset_index(drop=True)
+    df.attrs["present"] = set(present)
     for col in spec.columns:
         if col.key not in df:
             df[col.key] = ""
-    return df.reset_index(drop=True)
+    return df
 
 
 def _is_blank(s: pd.Series) -> pd.Series:
@@ -399,7 +414,7 @@ def _convert(df: pd.DataFrame, spec: SheetSpec, c: _Collector, year: int | None)
     for col in spec.columns:
         raw = df[col.key]
         blank = _is_blank(raw)
-        if col.not_blank and col.key in df:
+        if col.not_blank and col.key in df.attrs.get("present", set(df.columns)):
             c.add_mask(df.assign(_v=raw), blank, spec.key, col.key, "不能为空 (must not be blank)", col.label, value_col="_v")
         if col.kind in ("text", "choice"):
             vals = _to_text(raw)
@@ -481,6 +496,8 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
     branch: dict[str, Any] = {}
     branch_rows: dict[str, int] = {}
     if found["branch"] is not None:
+        c.sheet_names["branch"] = found["branch"]
+        c.letters["branch"] = {k: "B" for k in BRANCH_KEYS}
         rows = wb.get_sheet_by_name(found["branch"]).to_python(skip_empty_area=False)
         names = {_norm(k): k for k in BRANCH_KEYS} | {_norm(v): k for k, v in BRANCH_KEYS.items()}
         for i, row in enumerate(rows):
@@ -548,8 +565,8 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
         _month_in_year(tables[key], key, "month", year, c)
         _item_columns(tables[key], raws[key], key, found[key] is not None, {i.code: i.max for i in s.items}, key == "self_scores", c)
         _unknown_member(tables[key], key, known, c)
-        _duplicates(tables[key], ["member_id", "month"], key, "month", c)
-    _check_monthly_coverage(tables["monthly_scores"], members, active, period, c)
+        _duplicates(_of_year(tables[key], year), ["member_id", "month"], key, "month", c)
+    _check_monthly_coverage(_of_year(tables["monthly_scores"], year), members, active, period, c)
     _check_scores_outside_membership(tables["self_scores"], active, "self_scores", c, period)
 
     appraisal = tables["appraisal"]
@@ -570,12 +587,12 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
     _unknown_member(tables["attendance"], "attendance", known, c)
     _unknown_member(tables["dues"], "dues", known, c)
     _month_in_year(tables["dues"], "dues", "month", year, c)
-    _duplicates(tables["dues"], ["member_id", "month"], "dues", "month", c)
+    _duplicates(_of_year(tables["dues"], year), ["member_id", "month"], "dues", "month", c)
 
     c.raise_if_any()
 
     notes: list[str] = []
-    ms = tables["monthly_scores"]
+    ms = _of_year(tables["monthly_scores"], year).reset_index(drop=True)
     exempt_ids = set(members.loc[members["exempt"], "member_id"])
     n_exempt_rows = int(ms["member_id"].isin(exempt_ids).sum())
     if n_exempt_rows:
@@ -608,6 +625,11 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
 
 
 # -- checks -----------------------------------------------------------------------------------
+
+
+def _of_year(df: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Rows whose month lies in ``year`` (rows of other years are reported on their own)."""
+    return df[df["month_year"] == year]
 
 
 def _check_members(m: pd.DataFrame, raw: pd.DataFrame, s: Scheme, year: int, period: Period, c: _Collector) -> None:
@@ -653,7 +675,7 @@ def _duplicates(df: pd.DataFrame, keys: list[str], sheet: str, column: str, c: _
     for _, r in sub.loc[dup].iterrows():
         key = tuple(r[k] for k in keys)
         first = first_rows.loc[key if len(keys) > 1 else key[0]]
-        shown = " / ".join(_show(k) for k in key)
+        shown = " / ".join(f"{int(r['month_year'])}-{int(k):02d}" if name == "month" and "month_year" in r else _show(k) for name, k in zip(keys, key))
         c.add(sheet, int(r["row"]), column, shown, f"重复, 与第 {int(first)} 行相同 (duplicate of row {int(first)})", f"one row per {' + '.join(keys)}")
 
 
