@@ -33,6 +33,12 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("runs"))
     demo.add_argument("--period", action="append", help="period(s) to run (default: 2025 and 2025Q4)")
 
+    tpl = sub.add_parser("template", help="write a blank input workbook for a scheme")
+    tpl.add_argument("--scheme", help="built-in scheme name or .yaml path (default: every built-in scheme)")
+    tpl.add_argument("--year", type=int, help="year to fill in (default: blank)")
+    tpl.add_argument("--branch", default="", help="branch_id to fill in")
+    tpl.add_argument("--out", type=Path, default=Path("templates_xlsx"))
+
     sub.add_parser("schemes", help="list the built-in schemes")
     return parser
 
@@ -55,6 +61,12 @@ def main(argv: list[str] | None = None) -> int:
             print(f"输入检查通过 (inputs are valid): {book.branch_id} {book.branch_name}, scheme {sch.name} {sch.version}, {len(book.members)} members")
         elif args.command == "demo":
             return _demo(args.data, args.out, args.period or ["2025", "2025Q4"])
+        elif args.command == "template":
+            from .templates import write_builtin_templates, write_template
+
+            paths = [write_template(args.scheme, args.out, args.year, args.branch)] if args.scheme else write_builtin_templates(args.out)
+            for path in paths:
+                print(path)
         elif args.command == "schemes":
             from .scheme import builtin_schemes, load_scheme
 
