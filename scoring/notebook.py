@@ -7,6 +7,7 @@ an appraisal ballot).
 from __future__ import annotations
 
 import csv
+import io
 import platform
 import sys
 import tempfile
@@ -151,11 +152,12 @@ def headline(run: Run) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["指标", "值"])
 
 
-def chart(run: Run) -> Any:
-    """Distribution of the period's scores, with the scheme's band lines for a year."""
-    import matplotlib
+def chart(run: Run) -> None:
+    """Distribution of the period's scores, with the scheme's band lines for a year.
 
-    matplotlib.use("Agg") if "ipykernel" not in sys.modules else None
+    The figure is displayed explicitly and closed, so it lands in the executed notebook whatever
+    matplotlib backend the kernel inherited (``MPLBACKEND=Agg`` under the test runner).
+    """
     import matplotlib.pyplot as plt
     from matplotlib import font_manager
 
@@ -182,7 +184,15 @@ def chart(run: Run) -> Any:
     ax.set_xlabel("积分")
     ax.set_ylabel("人数")
     fig.tight_layout()
-    return fig
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    try:
+        from IPython.display import Image
+
+        _display(Image(data=buffer.getvalue(), format="png"))
+    except ImportError:
+        print(f"图表 (chart): {len(buffer.getvalue())} bytes PNG")
 
 
 def default_member(run: Run) -> str:
