@@ -17,7 +17,7 @@ import numpy.typing as npt
 import pandas as pd
 
 from .inputs import InputBook
-from .periods import Period, quarter_of
+from .periods import Period, active_counts
 from .rounding import round_scores
 from .scheme import LoadedScheme, Scheme
 
@@ -114,36 +114,46 @@ def band_lookup(scheme: Scheme, rounded: npt.NDArray[np.float64]) -> tuple[npt.N
     return grades, stars
 
 
-def _codes(member_ids: pd.Series, members: pd.DataFrame) -> npt.NDArray[np.intp]:
-    return pd.Index(members["member_id"]).get_indexer(member_ids)
+def _codes(member_ids: pd.Series, index: pd.Index) -> npt.NDArray[np.intp]:
+    """Members' positions in the members table (``index`` is built once per scoring)."""
+    return index.get_indexer(member_ids)
 
 
 # -- the stages -------------------------------------------------------------------------------
 
 
-def apply_amendments(monthly: pd.DataFrame, amendments: pd.DataFrame, items: list[str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Monthly item scores with amendments applied; amendments gain the ``original`` score."""
-    scores = monthly.copy()
+def apply_amendments(scores: pd.DataFrame, codes: npt.NDArray[np.intp], amendments: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+    """Apply amendments to ``scores`` in place; return the amendments with the ``original`` score
+    and the monthly row they changed. ``codes`` are the members' positions for ``scores`` rows."""
     amended = amendments.copy()
     amended["original"] = np.nan
-    amended["target_row"] = pd.Series(dtype="Int64")
+    amended["target_row"] = pd.Series(pd.NA, index=amended.index, dtype="Int64")
     if amended.empty:
-        return scores, amended
-    pos = pd.Series(np.arange(len(scores)), index=pd.MultiIndex.from_arrays([scores["member_id"], scores["month"]]))
-    # Decisions apply in the order they were taken.
-    amended = amended.sort_values(["decided_on", "row"], kind="stable")
-    at = pos.reindex(pd.MultiIndex.from_arrays([amended["member_id"], amended["month"]])).to_numpy()
-    amended["target_row"] = scores["row"].to_numpy()[at.astype(int)]
-    for j, (i, item, new) in enumerate(zip(at.astype(int), amended["item"], amended["new_score"])):
-        col = scores.columns.get_loc(item)
-        amended.iloc[j, amended.columns.get_loc("original")] = scores.iat[i, col]
-        scores.iat[i, col] = new
-    return scores, amended.sort_values("row", kind="stable")
+        return amended
+    # (member, month) -> row position through a dense table; validation made the targets exist
+    where = np.full((len(index), 13), -1, dtype=np.int64)
+    where[codes, scores["month"].to_numpy(dtype=np.int64)] = np.arange(len(scores))
+    amended_codes = _codes(amended["member_id"], index)
+    at = where[amended_codes, amended["month"].to_numpy(dtype=np.int64)]
+    if (at < 0).any() or (amended_codes < 0).any():
+        raise ValueError("an amendment points at no monthly score (inputs were not validated)")
+    amended["target_row"] = pd.array(scores["row"].to_numpy()[at], dtype="Int64")
+    original = np.empty(len(amended))
+    for item in amended["item"].unique():  # a handful of item columns, not one call per amendment
+        sel = (amended["item"] == item).to_numpy()
+        column = scores[item].to_numpy(dtype=np.float64, copy=True)
+        original[sel] = column[at[sel]]
+        column[at[sel]] = amended["new_score"].to_numpy(dtype=np.float64)[sel]
+        scores[item] = column
+    amended["original"] = original
+    return amended
 
 
 def monthly_totals(item_scores: pd.DataFrame, items: list[str]) -> pd.DataFrame:
     """Monthly total per member and month: the sum of the item scores."""
-    total = item_scores[items].to_numpy(dtype=np.float64).sum(axis=1)
+    total = np.zeros(len(item_scores))
+    for code in items:  # left to right, as the workbook's SUM reads them
+        total = total + item_scores[code].to_numpy(dtype=np.float64)
     return pd.DataFrame({"member_id": item_scores["member_id"].to_numpy(), "month": item_scores["month"].to_numpy(), "total": total, "row": item_scores["row"].to_numpy()})
 
 
@@ -151,13 +161,13 @@ def _group_sum(codes: npt.NDArray[np.intp], values: npt.NDArray[np.float64], n: 
     return np.bincount(codes, weights=values, minlength=n)[:n]
 
 
-def span_scores(totals: pd.DataFrame, members: pd.DataFrame, scheme: Scheme, span: str, last_month: int) -> pd.DataFrame:
+def span_scores(totals: pd.DataFrame, codes: npt.NDArray[np.intp], members: pd.DataFrame, scheme: Scheme, span: str, last_month: int) -> tuple[pd.DataFrame, npt.NDArray[np.intp]]:
     """Quarter (``span='quarter'``) or half-year totals of the monthly totals, for spans that have
-    ended by ``last_month``; the score is the sum or mean of the monthly totals per the scheme."""
+    ended by ``last_month``; the score is the sum or mean of the monthly totals per the scheme.
+    Also returns each row's member position."""
     n_members = len(members)
     size = 3 if span == "quarter" else 6
     n_spans = last_month // size
-    codes = _codes(totals["member_id"], members)
     month = totals["month"].to_numpy().astype(int)
     span_no = (month - 1) // size + 1
     keep = span_no <= n_spans
@@ -169,45 +179,55 @@ def span_scores(totals: pd.DataFrame, members: pd.DataFrame, scheme: Scheme, spa
     c = counts.ravel()
     score = sums.ravel() if scheme.monthly.quarter_score == "sum" else np.divide(sums.ravel(), c, out=np.full(c.shape, np.nan), where=c > 0)
     score = np.where(c > 0, score, np.nan)
-    out = pd.DataFrame({"member_id": mids, span: numbers, "months": c, "score": score})
-    out = out[out["months"] > 0].reset_index(drop=True)
+    keep_rows = c > 0
+    out = pd.DataFrame({"member_id": mids[keep_rows], span: numbers[keep_rows], "months": c[keep_rows], "score": score[keep_rows]})
     out["score_rounded"] = round_scores(out["score"].to_numpy())
-    return out
+    return out, np.repeat(np.arange(n_members), n_spans)[keep_rows]
 
 
-def quarter_stars(quarters: pd.DataFrame, members: pd.DataFrame, vetoes: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
-    """Rank per quarter and 季度之星 (SPEC 3.1): quota of the scored members, ties listed."""
+def quarter_stars(quarters: pd.DataFrame, codes: npt.NDArray[np.intp], vetoes: pd.DataFrame, index: pd.Index, scheme: Scheme) -> pd.DataFrame:
+    """Rank per quarter and 季度之星 (SPEC 3.1): quota of the scored members, ties listed.
+    A member vetoed by the quarter's end is not eligible."""
     q = quarters.copy()
-    q["rank"] = pd.Series(pd.NA, index=q.index, dtype="Int64")
-    q["quarter_star"] = None
-    q["scored_members"] = 0
-    q["quota"] = 0
-    applied = vetoes.loc[vetoes["applies"]] if len(vetoes) else vetoes
-    for number, grp in q.groupby("quarter", sort=True):
-        end_month = 3 * int(number)
-        vetoed = set(applied.loc[applied["date"].map(lambda d: d.month <= end_month), "member_id"]) if len(applied) else set()
-        eligible = grp.loc[~grp["member_id"].isin(vetoed), "score_rounded"]
-        q.loc[grp.index, "rank"] = eligible.rank(method="min", ascending=False).reindex(grp.index).astype("Int64")
-        q.loc[grp.index, "scored_members"] = len(grp)
+    n = len(q)
+    rank = np.full(n, np.nan)
+    star = np.full(n, None, dtype=object)
+    scored = np.zeros(n, dtype=np.int64)
+    quota_col = np.zeros(n, dtype=np.int64)
+    applied = vetoes[vetoes["applies"]] if len(vetoes) else vetoes
+    veto_month = np.full(len(index), 99)
+    if len(applied):
+        np.minimum.at(veto_month, _codes(applied["member_id"], index), applied["date"].map(lambda d: d.month).to_numpy(dtype=np.int64))
+    number = q["quarter"].to_numpy()
+    rounded = q["score_rounded"].to_numpy(dtype=np.float64)
+    for k in np.unique(number):
+        sel = number == k
+        eligible = sel & (veto_month[codes] > 3 * int(k))
+        rank[eligible] = pd.Series(rounded[eligible]).rank(method="min", ascending=False).to_numpy()
+        scored[sel] = int(sel.sum())
         if scheme.quarter_star is None:
             continue
-        quota = share_quota(scheme.quarter_star.share, len(grp)) if len(grp) >= scheme.quarter_star.min_scored_members else 0
-        q.loc[grp.index, "quota"] = quota
-        q.loc[grp.index, "quarter_star"] = quota_pick(eligible, quota).reindex(grp.index).fillna(NO)
+        quota = share_quota(scheme.quarter_star.share, int(sel.sum())) if int(sel.sum()) >= scheme.quarter_star.min_scored_members else 0
+        quota_col[sel] = quota
+        star[sel] = NO
+        star[eligible] = quota_pick(pd.Series(rounded[eligible]), quota).to_numpy()
+    q["rank"] = pd.array(np.where(np.isnan(rank), None, rank), dtype="Int64")
+    q["quarter_star"] = star
+    q["scored_members"] = scored
+    q["quota"] = quota_col
     return q
 
 
-def item_year(item_scores: pd.DataFrame, members: pd.DataFrame, appraisal: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
+def item_year(item_scores: pd.DataFrame, codes: npt.NDArray[np.intp], members: pd.DataFrame, appraisal: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
     """Per member: months scored and, per item, the sum, the mean over the member's own months,
     the appraisal average and the weighted annual item score (seed 004 年终每项积分)."""
     items = scheme.item_codes
     n = len(members)
-    codes = _codes(item_scores["member_id"], members)
     months = np.bincount(codes, minlength=n)[:n]
     out: dict[str, npt.NDArray] = {"member_id": members["member_id"].to_numpy(), "months": months}
     has = months > 0
     w_m, w_a = scheme.monthly.weight, scheme.appraisal.weight
-    app = appraisal.set_index("member_id") if len(appraisal) else None
+    app = appraisal if len(appraisal) and len(appraisal.columns) > 1 else None  # rows in members order
     if scheme.monthly.combine == "per_item":
         base = np.zeros(n)
         for code in items:
@@ -216,7 +236,7 @@ def item_year(item_scores: pd.DataFrame, members: pd.DataFrame, appraisal: pd.Da
             out[f"{code}_sum"] = s
             out[f"{code}_mean"] = mean
             if scheme.appraisal.mode == "per_item":
-                a = app[f"{code}_average"].reindex(members["member_id"]).to_numpy() if app is not None else np.full(n, np.nan)
+                a = app[f"{code}_average"].to_numpy() if app is not None else np.full(n, np.nan)
                 out[f"{code}_appraisal"] = a
                 score = mean * w_m + a * w_a
             else:
@@ -225,13 +245,15 @@ def item_year(item_scores: pd.DataFrame, members: pd.DataFrame, appraisal: pd.Da
             base = base + score
         out["base"] = base
     else:
-        totals = item_scores[items].to_numpy(dtype=np.float64).sum(axis=1)
+        totals = np.zeros(len(item_scores))
+        for code in items:
+            totals = totals + item_scores[code].to_numpy(dtype=np.float64)
         s = _group_sum(codes, totals, n)
         mean = np.divide(s, months, out=np.full(n, np.nan), where=has)
         out["monthly_sum"] = s
         out["monthly_mean"] = mean
         if scheme.appraisal.mode == "single":
-            a = app["score_average"].reindex(members["member_id"]).to_numpy() if app is not None else np.full(n, np.nan)
+            a = app["score_average"].to_numpy() if app is not None else np.full(n, np.nan)
             out["appraisal"] = a
             out["base"] = mean * w_m + a * w_a
         else:
@@ -241,14 +263,14 @@ def item_year(item_scores: pd.DataFrame, members: pd.DataFrame, appraisal: pd.Da
     return result
 
 
-def appraisal_averages(ballots: pd.DataFrame, members: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
+def appraisal_averages(ballots: pd.DataFrame, members: pd.DataFrame, index: pd.Index, scheme: Scheme) -> pd.DataFrame:
     """Per member and appraisal column: number of ratings and their average. No ballot survives."""
     cols = scheme.item_codes if scheme.appraisal.mode == "per_item" else ["score"] if scheme.appraisal.mode == "single" else []
     n = len(members)
     out: dict[str, npt.NDArray] = {"member_id": members["member_id"].to_numpy()}
     if not cols:
         return pd.DataFrame(out)
-    codes = _codes(ballots["member_id"], members)
+    codes = _codes(ballots["member_id"], index)
     out["ballots"] = np.bincount(codes, minlength=n)[:n]
     for col in cols:
         v = ballots[col].to_numpy(dtype=np.float64) if col in ballots else np.full(len(ballots), np.nan)
@@ -267,9 +289,7 @@ def resolve_vetoes(vetoes: pd.DataFrame, members: pd.DataFrame, scheme: Scheme, 
     v["condition_code"] = v["condition"].map(lambda c: scheme.conditions_by_key[c].code if c in scheme.conditions_by_key else c)
     v["condition_name"] = v["condition"].map(lambda c: scheme.conditions_by_key[c].name if c in scheme.conditions_by_key else c)
     month = v["date"].map(lambda d: d.month).to_numpy(dtype=int) if len(v) else np.zeros(0, int)
-    first = members["joined_month"].to_numpy()[:, None]
-    last = members["left_month"].to_numpy()[:, None]
-    v["members_on_date"] = ((first <= month[None, :]) & (month[None, :] <= last)).sum(axis=0) if len(v) else []
+    v["members_on_date"] = active_counts(members["joined_month"].to_numpy(), members["left_month"].to_numpy())[month]
     in_period = month <= period.last_month
     if scheme.veto.requires_majority:
         majority = v["votes_for"].fillna(0).to_numpy() > v["members_on_date"].to_numpy() / 2
@@ -335,18 +355,19 @@ def resolve_adjustments(adjustments: pd.DataFrame, members: pd.DataFrame, scheme
     return a
 
 
-def annual_results(members: pd.DataFrame, years: pd.DataFrame, adjustments: pd.DataFrame, vetoes: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
+def annual_results(members: pd.DataFrame, index: pd.Index, years: pd.DataFrame, adjustments: pd.DataFrame, vetoes: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
     """The year's figures per member: base, adjustments, total (rounded), stars, grade, rank..."""
     n = len(members)
     mids = members["member_id"]
     applied = adjustments[adjustments["status"] == "applied"]
-    codes = _codes(applied["member_id"], members)
+    codes = _codes(applied["member_id"], index)
     pts = applied["applied_points"].to_numpy(dtype=np.float64)
     bonus = _group_sum(codes[pts > 0], pts[pts > 0], n)
     deduction = _group_sum(codes[pts < 0], pts[pts < 0], n)
     exempt = members["exempt"].to_numpy(dtype=bool)
     vetoed_rows = vetoes[vetoes["applies"]] if len(vetoes) else vetoes
-    veto = mids.isin(set(vetoed_rows["member_id"])).to_numpy() if len(vetoed_rows) else np.zeros(n, bool)
+    veto = np.zeros(n, dtype=bool)
+    veto[_codes(vetoed_rows["member_id"], index)] = True
     base = years["base"].to_numpy(dtype=np.float64)
     total_raw = base + bonus + deduction
     total_raw[exempt] = np.nan
@@ -402,12 +423,12 @@ def tiers_for(rank: pd.Series, veto: npt.NDArray[np.bool_], scheme: Scheme) -> p
     if scheme.tiers is None:
         return out
     n = int(rank.notna().sum())
-    cum = np.cumsum([t.share for t in scheme.tiers.tiers])
-    names = [t.name for t in scheme.tiers.tiers]
-    for i, r in rank.dropna().items():
-        pos = int(r) - 1
-        k = next(j for j, c in enumerate(cum) if pos < round(c * n, 9) or j == len(cum) - 1)
-        out[i] = names[k]
+    bounds = np.round(np.cumsum([t.share for t in scheme.tiers.tiers]) * n, 9)
+    names = np.array([t.name for t in scheme.tiers.tiers], dtype=object)
+    ranked = rank.notna().to_numpy()
+    pos = rank.to_numpy(dtype=np.float64, na_value=np.nan)[ranked] - 1
+    k = np.minimum(np.searchsorted(bounds, pos, side="right"), len(names) - 1)  # first bound > pos
+    out[ranked] = names[k]
     if scheme.tiers.veto_tier is not None:
         out[veto] = scheme.tiers.veto_tier
     return out
@@ -415,30 +436,35 @@ def tiers_for(rank: pd.Series, veto: npt.NDArray[np.bool_], scheme: Scheme) -> p
 
 def follow_ups(annual: pd.DataFrame, members: pd.DataFrame, dues: pd.DataFrame, attendance: pd.DataFrame, scheme: Scheme, last_month: int) -> pd.DataFrame:
     """组织处置 list: actions by grade, and possible 自行脱党 cases (SPEC 3.1)."""
-    rows: list[dict[str, object]] = []
+    columns = ["member_id", "name", "reason", "action"]
     actions = scheme.follow_up.actions
-    for r in annual.itertuples(index=False):
-        if r.grade in actions and r.exempt == NO:
-            rows.append({"member_id": r.member_id, "name": r.name, "reason": f"评定为{r.grade}", "action": actions[r.grade]})
+    graded = annual[annual["grade"].isin(list(actions)) & (annual["exempt"] == NO)]
+    parts = [pd.DataFrame({"member_id": graded["member_id"], "name": graded["name"], "reason": "评定为" + graded["grade"].astype(str), "action": graded["grade"].map(actions)})]
     lapse = scheme.follow_up.lapse_months
-    names = members.set_index("member_id")["name"]
-    unpaid = dues.loc[~dues["paid"].astype(bool)] if len(dues) else dues
-    for mid, grp in unpaid.groupby("member_id") if len(unpaid) else []:
-        run = _longest_run(sorted(int(m) for m in grp["month"] if m <= last_month))
-        if run >= lapse:
-            rows.append({"member_id": mid, "name": names[mid], "reason": f"连续 {run} 个月未交纳党费", "action": "可能视为自行脱党, 由支部讨论 (possible 自行脱党: for the branch to examine)"})
+    lapse_action = "可能视为自行脱党, 由支部讨论 (possible 自行脱党: for the branch to examine)"
+    info = members.set_index("member_id")
+    rows: list[dict[str, object]] = []
+    if len(dues):
+        unpaid = dues.loc[~dues["paid"].astype(bool) & (dues["month"] <= last_month)]
+        for mid, grp in unpaid.groupby("member_id"):
+            run = _longest_run(sorted(int(m) for m in grp["month"]))
+            if run >= lapse:
+                rows.append({"member_id": mid, "name": info.at[mid, "name"], "reason": f"连续 {run} 个月未交纳党费", "action": lapse_action})
     if len(attendance):
         att = attendance.assign(month=attendance["date"].map(lambda d: d.month))
         att = att[att["month"] <= last_month]
         held = set(att["month"])
         present = att[att["status"].isin(["出席", "请假"])].groupby("member_id")["month"].agg(set)
-        for mid in members.loc[~members["exempt"], "member_id"]:
-            first, last = members.set_index("member_id").loc[mid, ["joined_month", "left_month"]]
-            missed = [m for m in sorted(held) if first <= m <= min(last, last_month) and m not in present.get(mid, set())]
+        for mid in att["member_id"].unique():  # members with no record at all are not listed
+            if bool(info.at[mid, "exempt"]):
+                continue
+            first, last = int(info.at[mid, "joined_month"]), min(int(info.at[mid, "left_month"]), last_month)
+            missed = [m for m in sorted(held) if first <= m <= last and m not in present.get(mid, set())]
             run = _longest_run(missed, held)
             if run >= lapse:
-                rows.append({"member_id": mid, "name": names[mid], "reason": f"连续 {run} 个月无故不参加组织生活", "action": "可能视为自行脱党, 由支部讨论 (possible 自行脱党: for the branch to examine)"})
-    return pd.DataFrame(rows, columns=["member_id", "name", "reason", "action"])
+                rows.append({"member_id": mid, "name": info.at[mid, "name"], "reason": f"连续 {run} 个月无故不参加组织生活", "action": lapse_action})
+    parts.append(pd.DataFrame(rows, columns=columns))
+    return pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else pd.DataFrame(columns=columns)
 
 
 def _longest_run(months: list[int], held: set[int] | None = None) -> int:
@@ -462,24 +488,30 @@ def score(book: InputBook, scheme: LoadedScheme, period: Period) -> Result:
     s = scheme.scheme
     items = s.item_codes
     members = book.members.reset_index(drop=True)
-    scored = set(members.loc[~members["exempt"], "member_id"])
+    index = pd.Index(members["member_id"])  # hashed once, used for every lookup below
+    exempt = members["exempt"].to_numpy(dtype=bool)
     monthly = book.monthly
-    in_scope = monthly["member_id"].isin(scored) & (monthly["month"] <= period.last_month)
-    monthly = monthly.loc[in_scope, ["member_id", "month", *items, "row"]].reset_index(drop=True)
-    item_scores, amendments = apply_amendments(monthly, book.amendments, items)
+    all_codes = _codes(monthly["member_id"], index)
+    in_scope = ~exempt[all_codes] & (monthly["month"].to_numpy() <= period.last_month)
+    columns = ["member_id", "month", *items, "row"]
+    # Copy-on-write: when every row is in scope, columns are shared with the input until changed
+    item_scores = (monthly[columns] if in_scope.all() else monthly.loc[in_scope, columns]).reset_index(drop=True)
+    codes = all_codes[in_scope]
+    amendments = apply_amendments(item_scores, codes, book.amendments, index)
     totals = monthly_totals(item_scores, items)
     vetoes = resolve_vetoes(book.vetoes, members, s, period)
-    quarters = quarter_stars(span_scores(totals, members, s, "quarter", period.last_month), members, vetoes, s)
-    halves = span_scores(totals, members, s, "half", period.last_month)
+    quarters, quarter_codes = span_scores(totals, codes, members, s, "quarter", period.last_month)
+    quarters = quarter_stars(quarters, quarter_codes, vetoes, index, s)
+    halves, _ = span_scores(totals, codes, members, s, "half", period.last_month)
     adjustments = resolve_adjustments(book.adjustments, members, s, period)
     if period.kind == "year":
-        appraisal = appraisal_averages(book.appraisal, members, s)
-        years = item_year(item_scores, members, appraisal, s)
-        annual = annual_results(members, years, adjustments, vetoes, s)
+        appraisal = appraisal_averages(book.appraisal, members, index, s)
+        years = item_year(item_scores, codes, members, appraisal, s)
+        annual = annual_results(members, index, years, adjustments, vetoes, s)
         follow = follow_ups(annual, members, book.dues, book.attendance, s, period.last_month)
     else:
         appraisal = pd.DataFrame({"member_id": members["member_id"].to_numpy()})
-        years = item_year(item_scores, members, appraisal.iloc[0:0], s) if s.appraisal.mode == "none" else pd.DataFrame()
+        years = item_year(item_scores, codes, members, appraisal.iloc[0:0], s) if s.appraisal.mode == "none" else pd.DataFrame()
         annual = pd.DataFrame()
         follow = pd.DataFrame(columns=["member_id", "name", "reason", "action"])
     return Result(

@@ -21,7 +21,7 @@ from openpyxl.utils import get_column_letter
 from python_calamine import CalamineWorkbook
 
 from .exceptions import FAILURE_COLUMNS, InputError
-from .periods import Period
+from .periods import Period, active_counts
 from .scheme import LoadedScheme, Scheme, load_scheme
 
 Kind = Literal["text", "number", "int", "month", "date", "yesno", "choice"]
@@ -750,11 +750,9 @@ def _check_vetoes(v: pd.DataFrame, s: Scheme, known: set[Any], active: pd.DataFr
 
 def _members_on(v: pd.DataFrame, active: pd.DataFrame) -> pd.Series:
     """Members in the branch in the month of each row's ``date``."""
-    months = v["date"].map(lambda d: d.month if d is not None and not pd.isna(d) else 0).to_numpy()
-    first = active["first"].to_numpy()[:, None]
-    last = active["last"].to_numpy()[:, None]
-    counts = ((first <= months[None, :]) & (months[None, :] <= last)).sum(axis=0) if len(active) else np.zeros(len(v), int)
-    return pd.Series(counts, index=v.index)
+    months = v["date"].map(lambda d: d.month if d is not None and not pd.isna(d) else 0).to_numpy(dtype=np.int64)
+    counts = active_counts(active["first"].to_numpy(), active["last"].to_numpy())
+    return pd.Series(np.where(months > 0, counts[months], 0), index=v.index)
 
 
 def _check_amendments(a: pd.DataFrame, ms: pd.DataFrame, s: Scheme, known: set[Any], year: int, c: _Collector) -> None:

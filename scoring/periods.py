@@ -6,6 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+import numpy.typing as npt
+
 from .exceptions import PeriodError
 
 PeriodKind = Literal["month", "quarter", "half", "year"]
@@ -76,3 +79,9 @@ def parse_period(text: str) -> Period:
 
 def quarter_of(month: int) -> int:
     return (month - 1) // 3 + 1
+
+
+def active_counts(first: npt.NDArray[np.integer], last: npt.NDArray[np.integer]) -> npt.NDArray[np.int64]:
+    """Members in the branch in each month 1..12 (index 0 unused), from their first/last month."""
+    diff = np.bincount(np.asarray(first, dtype=np.int64), minlength=14) - np.bincount(np.asarray(last, dtype=np.int64) + 1, minlength=14)
+    return np.cumsum(diff)[:13]
