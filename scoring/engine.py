@@ -154,35 +154,47 @@ def monthly_totals(item_scores: pd.DataFrame, items: list[str]) -> pd.DataFrame:
     total = np.zeros(len(item_scores))
     for code in items:  # left to right, as the workbook's SUM reads them
         total = total + item_scores[code].to_numpy(dtype=np.float64)
-    return pd.DataFrame({"member_id": item_scores["member_id"].to_numpy(), "month": item_scores["month"].to_numpy(), "total": total, "row": item_scores["row"].to_numpy()})
+    out = item_scores[["member_id", "month"]].copy(deep=False)  # shares the columns
+    out["total"] = total
+    out["row"] = item_scores["row"]
+    return out
 
 
 def _group_sum(codes: npt.NDArray[np.intp], values: npt.NDArray[np.float64], n: int) -> npt.NDArray[np.float64]:
     return np.bincount(codes, weights=values, minlength=n)[:n]
 
 
-def span_scores(totals: pd.DataFrame, codes: npt.NDArray[np.intp], members: pd.DataFrame, scheme: Scheme, span: str, last_month: int) -> tuple[pd.DataFrame, npt.NDArray[np.intp]]:
-    """Quarter (``span='quarter'``) or half-year totals of the monthly totals, for spans that have
-    ended by ``last_month``; the score is the sum or mean of the monthly totals per the scheme.
-    Also returns each row's member position."""
+def quarter_matrix(totals: pd.DataFrame, codes: npt.NDArray[np.intp], n_members: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+    """Sum and count of monthly totals per member (rows) and quarter (4 columns): one pass."""
+    key = codes * 4 + (totals["month"].to_numpy(dtype=np.int64) - 1) // 3
+    sums = _group_sum(key, totals["total"].to_numpy(dtype=np.float64), n_members * 4).reshape(n_members, 4)
+    counts = np.bincount(key, minlength=n_members * 4)[: n_members * 4].reshape(n_members, 4)
+    return sums, counts
+
+
+def span_scores(sums: npt.NDArray[np.float64], counts: npt.NDArray[np.int64], members: pd.DataFrame, scheme: Scheme, span: str, last_month: int) -> tuple[pd.DataFrame, npt.NDArray[np.intp]]:
+    """Quarter (``span='quarter'``) or half-year scores from :func:`quarter_matrix`, for spans
+    that have ended by ``last_month``; the score is the sum or mean of the monthly totals per the
+    scheme. Also returns each row's member position."""
     n_members = len(members)
-    size = 3 if span == "quarter" else 6
-    n_spans = last_month // size
-    month = totals["month"].to_numpy().astype(int)
-    span_no = (month - 1) // size + 1
-    keep = span_no <= n_spans
-    key = codes[keep] * 4 + (span_no[keep] - 1)
-    sums = _group_sum(key, totals["total"].to_numpy()[keep], n_members * 4).reshape(n_members, 4)[:, :n_spans]
-    counts = np.bincount(key, minlength=n_members * 4)[: n_members * 4].reshape(n_members, 4)[:, :n_spans]
-    mids = np.repeat(members["member_id"].to_numpy(), n_spans)
-    numbers = np.tile(np.arange(1, n_spans + 1), n_members)
-    c = counts.ravel()
-    score = sums.ravel() if scheme.monthly.quarter_score == "sum" else np.divide(sums.ravel(), c, out=np.full(c.shape, np.nan), where=c > 0)
-    score = np.where(c > 0, score, np.nan)
-    keep_rows = c > 0
-    out = pd.DataFrame({"member_id": mids[keep_rows], span: numbers[keep_rows], "months": c[keep_rows], "score": score[keep_rows]})
+    if span == "half":  # a half-year is two quarters
+        sums = sums[:, 0::2] + sums[:, 1::2]
+        counts = counts[:, 0::2] + counts[:, 1::2]
+    n_spans = last_month // (3 if span == "quarter" else 6)
+    s = sums[:, :n_spans].ravel()
+    c = counts[:, :n_spans].ravel()
+    score = s if scheme.monthly.quarter_score == "sum" else np.divide(s, c, out=np.full(c.shape, np.nan), where=c > 0)
+    keep = c > 0
+    out = pd.DataFrame(
+        {
+            "member_id": np.repeat(members["member_id"].to_numpy(), n_spans)[keep],
+            span: np.tile(np.arange(1, n_spans + 1), n_members)[keep],
+            "months": c[keep],
+            "score": score[keep],
+        }
+    )
     out["score_rounded"] = round_scores(out["score"].to_numpy())
-    return out, np.repeat(np.arange(n_members), n_spans)[keep_rows]
+    return out, np.repeat(np.arange(n_members), n_spans)[keep]
 
 
 def quarter_stars(quarters: pd.DataFrame, codes: npt.NDArray[np.intp], vetoes: pd.DataFrame, index: pd.Index, scheme: Scheme) -> pd.DataFrame:
@@ -211,7 +223,7 @@ def quarter_stars(quarters: pd.DataFrame, codes: npt.NDArray[np.intp], vetoes: p
         quota_col[sel] = quota
         star[sel] = NO
         star[eligible] = quota_pick(pd.Series(rounded[eligible]), quota).to_numpy()
-    q["rank"] = pd.array(np.where(np.isnan(rank), None, rank), dtype="Int64")
+    q["rank"] = pd.arrays.IntegerArray(np.nan_to_num(rank).astype(np.int64), np.isnan(rank))
     q["quarter_star"] = star
     q["scored_members"] = scored
     q["quota"] = quota_col
@@ -275,8 +287,11 @@ def appraisal_averages(ballots: pd.DataFrame, members: pd.DataFrame, index: pd.I
     for col in cols:
         v = ballots[col].to_numpy(dtype=np.float64) if col in ballots else np.full(len(ballots), np.nan)
         rated = ~np.isnan(v)
-        cnt = np.bincount(codes[rated], minlength=n)[:n]
-        s = _group_sum(codes[rated], v[rated], n)
+        if rated.all():  # the usual case: no blank rating, no masked copies
+            cnt, s = out["ballots"], _group_sum(codes, v, n)
+        else:
+            cnt = np.bincount(codes[rated], minlength=n)[:n]
+            s = _group_sum(codes[rated], v[rated], n)
         out[f"{col}_raters"] = cnt
         out[f"{col}_sum"] = s
         out[f"{col}_average"] = np.divide(s, cnt, out=np.full(n, np.nan), where=cnt > 0)
@@ -500,9 +515,10 @@ def score(book: InputBook, scheme: LoadedScheme, period: Period) -> Result:
     amendments = apply_amendments(item_scores, codes, book.amendments, index)
     totals = monthly_totals(item_scores, items)
     vetoes = resolve_vetoes(book.vetoes, members, s, period)
-    quarters, quarter_codes = span_scores(totals, codes, members, s, "quarter", period.last_month)
+    q_sums, q_counts = quarter_matrix(totals, codes, len(members))
+    quarters, quarter_codes = span_scores(q_sums, q_counts, members, s, "quarter", period.last_month)
     quarters = quarter_stars(quarters, quarter_codes, vetoes, index, s)
-    halves, _ = span_scores(totals, codes, members, s, "half", period.last_month)
+    halves, _ = span_scores(q_sums, q_counts, members, s, "half", period.last_month)
     adjustments = resolve_adjustments(book.adjustments, members, s, period)
     if period.kind == "year":
         appraisal = appraisal_averages(book.appraisal, members, index, s)
