@@ -41,25 +41,24 @@ class InputError(ScoringError, ValueError):
         files = ", ".join(sorted({str(f) for f in self.failures["file"].dropna()})) or "?"
         return (
             f"输入工作簿有 {n} 处问题 (input has {n} problem(s)) in {files}. "
-            "请按下表逐项改正后重新运行 (fix each row of the table below, then run again); "
-            "本次未写出任何结果 (nothing was written).\n" + self.table()
+            "请逐项改正后重新运行 (fix each, then run again); 本次未写出任何结果 (nothing was written).\n" + self.listing()
         )
+
+    def listing(self, width: int = 160) -> str:
+        """One numbered block per problem: where, what is wrong, what is allowed."""
+        lines = []
+        for i, f in enumerate(self.failures.fillna("").astype(str).itertuples(index=False), start=1):
+            where = ", ".join(x for x in (f"工作表 sheet {f.sheet}", f"行 row {f.row}" if f.row else "", f"列 column {f.column}" if f.column else "") if x)
+            value = f", 值 value {f.value!r}" if f.value else ""
+            allowed = f.allowed if len(f.allowed) <= width else f.allowed[: width - 1] + "…"
+            lines.append(f"{i}. {f.cell or f.file} ({where}{value})\n   问题 problem: {f.problem}\n   允许 allowed: {allowed}")
+        return "\n".join(lines)
 
     def table(self, width: int = 100) -> str:
         """The failures as a plain-text table, one line per problem; long texts are shortened."""
         shown = self.failures.fillna("").astype(str)
         shown = shown.map(lambda t: t if len(t) <= width else t[: width - 1] + "…")
-        headers = {
-            "file": "文件 file",
-            "sheet": "工作表 sheet",
-            "row": "行 row",
-            "column": "列 column",
-            "cell": "单元格 cell",
-            "value": "值 value",
-            "problem": "问题 problem",
-            "allowed": "允许 allowed",
-        }
-        return shown.rename(columns=headers).to_string(index=False)
+        return shown.to_string(index=False)
 
 
 class RunError(ScoringError, RuntimeError):
