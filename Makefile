@@ -7,6 +7,7 @@
 #   make bench       run benchmarks/bench_engine.py
 #   make notebooks   re-execute notebooks/*.ipynb on the demo and keep only nbval-checked outputs
 #   make fonts       make sure a CJK font (Noto Sans CJK) is present for Chinese chart text
+#   make office      make sure LibreOffice Calc and pdftoppm are present (recompute, 公示.pdf)
 #   make clean-venv  delete .venv
 #
 # Choose the interpreter with e.g. `make venv PYTHON=python3.12` (run `make clean-venv` first
@@ -25,7 +26,7 @@ PYTEST_ARGS ?=
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test bench fonts notebooks clean-venv
+.PHONY: help venv demo test bench fonts office notebooks clean-venv
 
 help:
 	@echo "targets: venv demo test bench fonts notebooks clean-venv  (PYTHON=$(PYTHON))"
@@ -75,12 +76,27 @@ fonts:
 	  fi; \
 	fi
 
-demo: venv fonts
+# Recomputing workbooks and printing 公示.pdf need LibreOffice Calc; pdftoppm (poppler-utils)
+# renders a PDF page for the tests. Installed from Debian when missing and we are root.
+office:
+	@if command -v soffice >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; then \
+	  :; \
+	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "warning: LibreOffice (soffice) or pdftoppm missing and cannot install them (need root + apt-get);" \
+	       "workbook recompute and PDF tests will be skipped. Install libreoffice-calc poppler-utils." >&2; \
+	else \
+	  echo "Installing libreoffice-calc and poppler-utils (apt-get) ..."; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends libreoffice-calc poppler-utils >/dev/null \
+	    || echo "warning: apt-get install libreoffice-calc poppler-utils failed" >&2; \
+	fi
+
+demo: venv fonts office
 	$(VPY) -m scoring demo --data demo_data --out runs
 
 # Both suites always run; the exit status is the main pytest's if it failed (including 5 =
 # no tests collected), otherwise the nbval run's.
-test: venv fonts
+test: venv fonts office
 	@rc=0; \
 	MPLBACKEND=Agg $(VPY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if ls notebooks/*.ipynb >/dev/null 2>&1; then \

@@ -33,11 +33,16 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("runs"))
     demo.add_argument("--period", action="append", help="period(s) to run (default: 2025 and 2025Q4)")
 
-    tpl = sub.add_parser("template", help="write a blank input workbook for a scheme")
+    tpl = sub.add_parser("template", help="write the input workbook template of a scheme (validation, protection, 填表说明)")
     tpl.add_argument("--scheme", help="built-in scheme name or .yaml path (default: every built-in scheme)")
-    tpl.add_argument("--year", type=int, help="year to fill in (default: blank)")
+    tpl.add_argument("--year", type=int, help="year to fill in; months and dates are then checked against it (default: blank)")
     tpl.add_argument("--branch", default="", help="branch_id to fill in")
+    tpl.add_argument("--members", type=Path, help="CSV or .xlsx with member_id, name (optional member_type, role, joined, left, exempt): prefills the members sheet and, with --year, one monthly_scores row per member and month")
     tpl.add_argument("--out", type=Path, default=Path("templates_xlsx"))
+    tpl.add_argument("--force", action="store_true", help="overwrite an existing workbook (a prefilled one is never overwritten without it)")
+
+    rec = sub.add_parser("recompute", help="recompute a run's workbook with LibreOffice and compare every formula")
+    rec.add_argument("run", type=Path, help="a run folder (or a results workbook)")
 
     sub.add_parser("schemes", help="list the built-in schemes")
     return parser
@@ -64,9 +69,27 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "template":
             from .templates import write_builtin_templates, write_template
 
-            paths = [write_template(args.scheme, args.out, args.year, args.branch)] if args.scheme else write_builtin_templates(args.out)
+            # blank templates are regenerated in place; a workbook for a branch, year or member list
+            # may already be filled in, so it is only replaced with --force
+            overwrite = args.force or not (args.year or args.branch or args.members)
+            if args.scheme:
+                paths = [write_template(args.scheme, args.out, args.year, args.branch, args.members, overwrite)]
+            else:
+                paths = write_builtin_templates(args.out, args.year, args.branch, args.members, overwrite)
             for path in paths:
                 print(path)
+        elif args.command == "recompute":
+            from .recompute import recompute
+
+            table = recompute(args.run)
+            bad = table[~table["ok"]]
+            by_sheet = table.groupby("sheet")["ok"].agg(["size", "sum"]).rename(columns={"size": "公式 formulas", "sum": "一致 equal"})
+            print(by_sheet.to_string())
+            if len(bad):
+                print(f"\n{len(bad)} 个公式的重算结果与程序不一致 (formulas differ):")
+                print(bad.head(50).to_string(index=False))
+                return 1
+            print(f"\n全部 {len(table)} 个公式经 LibreOffice 重算后与程序计算值一致 (all formulas recomputed equal)")
         elif args.command == "schemes":
             from .scheme import builtin_schemes, load_scheme
 

@@ -512,7 +512,9 @@ def score(book: InputBook, scheme: LoadedScheme, period: Period) -> Result:
     # Copy-on-write: when every row is in scope, columns are shared with the input until changed
     item_scores = (monthly[columns] if in_scope.all() else monthly.loc[in_scope, columns]).reset_index(drop=True)
     codes = all_codes[in_scope]
-    amendments = apply_amendments(item_scores, codes, book.amendments, index)
+    am = book.amendments
+    in_period = (am["month"] <= period.last_month) & ~am["member_id"].isin(members.loc[exempt, "member_id"])
+    amendments = apply_amendments(item_scores, codes, am[in_period], index)
     totals = monthly_totals(item_scores, items)
     vetoes = resolve_vetoes(book.vetoes, members, s, period)
     q_sums, q_counts = quarter_matrix(totals, codes, len(members))

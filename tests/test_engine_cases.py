@@ -266,3 +266,13 @@ def test_quota_pick(scores: list[float], quota: int, expected: list[str]) -> Non
 @pytest.mark.parametrize(("share", "n", "expected"), [(0.05, 60, 3), (0.05, 19, 0), (0.05, 20, 1), (0.1, 30, 3), (0.1, 9, 0)])
 def test_share_quota_is_floor_without_float_surprises(share: float, n: int, expected: int) -> None:
     assert share_quota(share, n) == expected == math.floor(round(share * n, 9))
+
+
+def test_amendment_after_the_period_is_not_applied_to_it(maker: BookMaker) -> None:
+    # a July amendment does not touch a May run, and the May run does not fail on it
+    sheets = county_sheets()
+    sheets["amendments"] = pd.DataFrame([{"member_id": "M01", "month": f"{YEAR}-07", "item": "I03", "new_score": 2.0, "reason": "异议复核", "decided_on": dt.date(YEAR, 8, 10)}])
+    r = maker.score("county-10-stars", sheets, period="2025-05")
+    assert r.amendments.empty
+    assert r.summary().set_index("member_id").loc["M01", "month_total"] == 80.0
+    assert len(maker.score("county-10-stars", sheets, period="2025").amendments) == 1
