@@ -158,7 +158,8 @@ def branch_tables(spec: BranchSpec, year: int, seed: int) -> tuple[dict[str, Any
                 "member_id": amend_row["member_id"],
                 "month": amend_row["month"],
                 "item": amend_item.code,
-                "new_score": float(min(amend_item.max, amend_row[amend_item.code] + (1 if amend_item.max <= 10 else 2))),
+                # a real change: one step up, or down when the score is already the maximum
+                "new_score": float(amend_row[amend_item.code] + (1 if amend_row[amend_item.code] + 1 <= amend_item.max else -1)),
                 "reason": "党员提出异议, 支委会复核后更正",
                 "decided_on": dt.date(year, 7, 15),
             }

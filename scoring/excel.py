@@ -25,6 +25,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from .engine import Result
 from .labels import label
+from .publicity import add_publicity_sheets
 
 README_LINES: list[str] = [
     "本工作簿由党员积分制管理评分程序 (scoring) 生成。 This workbook was written by the scoring package.",
@@ -93,8 +94,9 @@ class _Writer:
     def table(self, name: str, df: pd.DataFrame, labels: dict[str, str], key: str | None = None) -> Sheet:
         ws = self.wb.add_worksheet(name)
         for j, col in enumerate(df.columns):
-            ws.write_string(0, j, labels.get(str(col), str(col)), self.header)
-            ws.set_column(j, j, max(10, min(36, 2 * len(labels.get(str(col), str(col))) // 2 + 4)))
+            text = labels.get(str(col), str(col))
+            ws.write_string(0, j, text, self.header)
+            ws.set_column(j, j, max(10, min(36, len(text) + 4)))
         for j, col in enumerate(df.columns):
             values = df[col].to_numpy(dtype=object)
             for i, v in enumerate(values, start=1):
@@ -184,12 +186,7 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
         _period_results(w, result, results_ws, checks)
     _check_sheet(w, check_ws, checks)
 
-    try:  # 公示, 积分卡, 组织处置 (print-ready)
-        from .publicity import add_publicity_sheets
-
-        add_publicity_sheets(wb, result)
-    except ImportError:
-        pass
+    add_publicity_sheets(wb, result)  # 公示, 积分卡, 组织处置 (print-ready)
     wb.close()
     return path
 

@@ -14,13 +14,11 @@ def strip(path: Path) -> None:
     """Drop outputs of every cell except those marked for nbval, and all widget state."""
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        if not cell.source.lstrip().startswith(CHECK_MARK):
-            cell.outputs = []
-            cell.execution_count = None
         cell.metadata.pop("execution", None)
         cell.metadata.pop("papermill", None)
+        if cell.cell_type == "code" and not cell.source.lstrip().startswith(CHECK_MARK):
+            cell.outputs = []
+            cell.execution_count = None
     for key in ("widgets", "papermill"):
         nb.metadata.pop(key, None)
     nbformat.write(nb, path)

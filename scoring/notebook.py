@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import platform
+import shutil
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from .engine import Result, score
 from .excel import write_results_workbook
 from .inputs import load_inputs
 from .labels import labelled
+from .publicity import write_publicity_pdf
 from .periods import KIND_LABELS, Period, parse_period
 from .scheme import LoadedScheme, load_scheme
 from .trace import trace
@@ -238,6 +240,11 @@ def write_outputs(run: Run, out_dir: str, provenance: dict[str, Any]) -> list[Pa
     summary = out / "summary.csv"
     run.result.summary().to_csv(summary, index=False, encoding="utf-8", quoting=csv.QUOTE_MINIMAL)
     workbook = write_results_workbook(run.result, out / f"{run.result.branch_id}_{run.period.text}_结果.xlsx", provenance)
-    for p in (summary, workbook):
+    written = [summary, workbook]
+    if shutil.which("soffice"):
+        written.append(write_publicity_pdf(run.result, out))
+    else:
+        print("未安装 LibreOffice, 不生成 公示.pdf (LibreOffice missing: no 公示.pdf); apt-get install libreoffice-calc")
+    for p in written:
         print("已写出 (written):", p.name)
-    return [summary, workbook]
+    return written

@@ -1,25 +1,192 @@
-"""Blank input workbooks (SPEC 4) for a scheme: the headers a branch fills in.
+"""Input workbook templates (SPEC 4) for a scheme: the workbook a branch fills in.
 
-Issue 3 adds data validation, protection and a 填表说明 sheet on top of these.
+``python -m scoring template --scheme NAME [--year YYYY] [--branch ID] [--members FILE] --out DIR``
+writes one template; without ``--scheme`` every built-in scheme goes into ``templates_xlsx/``
+(year left blank), which a test keeps current.
+
+What a template holds:
+
+* ``填表说明 (readme)`` first: the scheme's rules in Chinese (items and maxima, weights, the
+  adjustment catalogue with points and how adjustments combine, veto conditions, bands, tiers,
+  quotas, publicity) and how to fill each sheet.
+* One sheet per input table, headers ``中文 (key)`` in row 1 (items as ``name (code)``), frozen,
+  column widths that fit CJK text, required columns marked by colour.
+* Data validation (error alert on, messages in Chinese) on every input column that can have one:
+  item scores within the scheme's maxima, months, dates within the year, member types, roles,
+  是/否, rater kinds, attendance status, member ids from the members sheet, rule codes and veto
+  conditions from the scheme. Lists longer than Excel's 255-character inline limit live on the
+  hidden sheet ``代码表 (lists)`` and are referenced through a defined name.
+* Protection: every sheet protected (no password), input columns unlocked through their column
+  style (Excel and LibreOffice give that style to every cell typed into the column), header row,
+  readme and code table locked, workbook structure locked (no password) so the code table stays
+  hidden and sheets keep their names.
+
+Excel does not check pasted values against data validation, so the reader
+(:func:`scoring.inputs.load_inputs`) stays the authority; the template only catches typing errors
+early.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import io
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.worksheet import Worksheet
 
-from .demo import write_input_workbook
-from .inputs import SHEETS
-from .scheme import builtin_schemes, load_scheme
+from .exceptions import ScoringError
+from .inputs import ATTENDANCE, BRANCH_KEYS, MEMBER_TYPES, RATER_KINDS, ROLES, SHEETS, _Collector, _find_sheet, _header_key, _norm, header_text
+from .scheme import SCHEMES_DIR, LoadedScheme, Scheme, builtin_schemes, load_scheme
 
 TEMPLATES_DIR: Path = Path(__file__).resolve().parents[1] / "templates_xlsx"
 
+README_SHEET = "填表说明 (readme)"
+LISTS_SHEET = "代码表 (lists)"
+YEAR_NAME = "scoring_year"  # defined name of the year cell on the branch sheet
+MEMBER_IDS_NAME = "list_member_id"  # defined name of the member_id column of the members sheet
 
-def template_sheets(scheme_name: str) -> dict[str, pd.DataFrame]:
+# Data rows (below the header) that carry validation, per sheet: generous for a branch.
+ROWS: dict[str, int] = {
+    "members": 2000,
+    "monthly_scores": 24000,  # 2000 members x 12 months
+    "self_scores": 24000,
+    "appraisal": 50000,  # ballots x members
+    "adjustments": 2000,
+    "vetoes": 500,
+    "amendments": 2000,
+    "attendance": 50000,
+    "dues": 24000,
+}
+INLINE_LIST_LIMIT = 255  # Excel: an inline list source may hold at most 255 characters
+YES_NO = ["是", "否"]
+ROLE_CHOICES = ["党员", "支部书记"] + [r for r in ROLES if r not in ("党员", "支部书记")]
+FREEZE: dict[str, str] = {"members": "C2", "monthly_scores": "C2", "self_scores": "C2", "appraisal": "D2"}
+
+_UNLOCKED = Protection(locked=False)
+_LOCKED = Protection(locked=True)
+_BOLD = Font(bold=True)
+_REQUIRED_FILL = PatternFill("solid", fgColor="FCE4D6")  # required column: light orange
+_OPTIONAL_FILL = PatternFill("solid", fgColor="DDEBF7")  # optional column: light blue
+_TITLE_FONT = Font(bold=True, size=14)
+_HEADING_FONT = Font(bold=True, size=12)
+
+
+# -- validation rules -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """One data validation; ``{c}`` in a formula is the first data cell (``B2``), ``{rng}`` the
+    absolute data range of the column (``$B$2:$B$2001``)."""
+
+    type: str  # list, decimal, whole, date, custom
+    formula1: str
+    formula2: str | None = None
+    operator: str | None = None
+    title: str = "输入有误"
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class TemplateColumn:
+    key: str
+    header: str
+    required: bool
+    number_format: str  # "@" text, a date format, or General
+    check: Check | None
+    hint: str  # what to enter: the input prompt and the 填表说明 text
+
+
+def _fmt(x: float) -> str:
+    return f"{x:g}"
+
+
+def _between(kind: str, lo: float, hi: float, what: str) -> Check:
+    word = "整数" if kind == "whole" else "数字"
+    return Check(kind, _fmt(lo), _fmt(hi), "between", "超出范围", f"{what}应为 {_fmt(lo)} 到 {_fmt(hi)} 之间的{word}。")
+
+
+def _month_formula(year_bound: bool) -> str:
+    """Text ``YYYY-MM``; with ``year_bound`` the year must equal the branch sheet's year when set."""
+    m = "IFERROR(--RIGHT({c},2),0)"
+    f = f'AND(LEN({{c}})=7,MID({{c}},5,1)="-",ISNUMBER(-LEFT({{c}},4)),{m}>=1,{m}<=12'
+    if year_bound:
+        f += f",OR(NOT(ISNUMBER({YEAR_NAME})),IFERROR(--LEFT({{c}},4),0)={YEAR_NAME})"
+    return f + ")"
+
+
+def _month_check(year: int | None, year_bound: bool, lists: _Lists) -> tuple[Check, str]:
+    if year is not None and year_bound:
+        months = [f"{year}-{m:02d}" for m in range(1, 13)]
+        return Check("list", lists.source("month", "月份", months), title="月份有误", error=f"请从下拉列表选择 {year}-01 到 {year}-12 的月份 (文本 YYYY-MM)。"), f"{year}-01 .. {year}-12, 从下拉列表选择"
+    if year_bound:
+        return Check("custom", _month_formula(True), title="月份有误", error="月份应为文本 YYYY-MM (如 2025-03), 且在支部信息表所填年度之内。"), "文本 YYYY-MM (如 2025-03), 在本年度之内"
+    return Check("custom", _month_formula(False), title="月份有误", error="月份应为文本 YYYY-MM, 如 2024-11。"), "文本 YYYY-MM, 如 2024-11; 可早于或晚于本年度"
+
+
+def _date_check(year: int | None) -> tuple[Check, str]:
+    if year is not None:
+        return Check("date", f"DATE({year},1,1)", f"DATE({year},12,31)", "between", "日期有误", f"日期应在 {year}-01-01 到 {year}-12-31 之间。"), f"日期 YYYY-MM-DD, 在 {year} 年内"
+    y = f"ISNUMBER({YEAR_NAME})"
+    return (
+        Check("date", f"DATE(IF({y},{YEAR_NAME},1900),1,1)", f"DATE(IF({y},{YEAR_NAME},9999),12,31)", "between", "日期有误", "日期应为 YYYY-MM-DD, 且在支部信息表所填年度之内。"),
+        "日期 YYYY-MM-DD, 在本年度之内",
+    )
+
+
+class _Lists:
+    """Drop-down sources: inline when short enough, else a column of the hidden code table."""
+
+    def __init__(self, wb: Workbook) -> None:
+        self.wb = wb
+        self.ws: Worksheet | None = None
+        self.names: dict[str, str] = {}
+
+    def source(self, key: str, label: str, values: list[str]) -> str:
+        inline = ",".join(values)
+        if _width(inline) <= INLINE_LIST_LIMIT and not any("," in v or '"' in v for v in values):
+            return f'"{inline}"'
+        if key in self.names:
+            return self.names[key]
+        if self.ws is None:
+            self.ws = self.wb.create_sheet(LISTS_SHEET)
+        ws = self.ws
+        col = len(self.names) + 1
+        letter = get_column_letter(col)
+        head = ws.cell(row=1, column=col, value=header_text(key, label))
+        head.font = _BOLD
+        for i, v in enumerate(values, start=2):
+            ws.cell(row=i, column=col, value=v).number_format = "@"
+        ws.column_dimensions[letter].width = _fit([head.value, *values])
+        name = f"list_{key}"
+        ref = f"{quote_sheetname(LISTS_SHEET)}!${letter}$2:${letter}${len(values) + 1}"
+        self.wb.defined_names[name] = DefinedName(name, attr_text=ref)
+        self.names[key] = name
+        return name
+
+
+# -- sheet layouts ----------------------------------------------------------------------------
+
+
+def template_sheets(scheme_name: str | Path) -> dict[str, pd.DataFrame]:
     """Empty tables with every column of every sheet, item columns from the scheme."""
     s = load_scheme(scheme_name).scheme
-    out: dict[str, pd.DataFrame] = {}
+    return {key: pd.DataFrame(columns=cols) for key, cols in _sheet_keys(s).items()}
+
+
+def _sheet_keys(s: Scheme) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
     for key, spec in SHEETS.items():
         if key == "branch":
             continue
@@ -30,18 +197,622 @@ def template_sheets(scheme_name: str) -> dict[str, pd.DataFrame]:
             if s.appraisal.mode == "none":
                 continue
             cols = cols + (s.item_codes if s.appraisal.mode == "per_item" else ["score"])
-        out[key] = pd.DataFrame(columns=cols)
+        out[key] = cols
     return out
 
 
-def write_template(scheme_name: str, out_dir: str | Path, year: int | None = None, branch_id: str = "") -> Path:
-    """Write ``<scheme>.xlsx`` (or ``<scheme>_<year>.xlsx``) into ``out_dir``."""
-    loaded = load_scheme(scheme_name)
-    name = f"{loaded.name}_{year}.xlsx" if year else f"{loaded.name}.xlsx"
-    branch = {"branch_id": branch_id, "branch_name": "", "scheme": loaded.name, "year": year or ""}
-    return write_input_workbook(Path(out_dir) / name, branch, template_sheets(scheme_name), loaded.scheme)
+def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[TemplateColumn]:
+    """The columns of one sheet with their validation and hint."""
+    spec = SHEETS[sheet]
+    cols = {c.key: c for c in spec.columns}
+    items = {i.code: i for i in s.items}
+    member_list = Check("list", MEMBER_IDS_NAME, title="党员编号有误", error="请填写党员名单 (members) 表中已有的党员编号。")
+    out: list[TemplateColumn] = []
+    for key in _sheet_keys(s)[sheet]:
+        check: Check | None = None
+        fmt = "General"
+        if key in items:
+            it = items[key]
+            header = header_text(it.code, it.name)
+            if sheet == "monthly_scores":
+                required, hint = True, f"{it.name}: 支委会评分, 0 到 {_fmt(it.max)} (可有小数)"
+            elif sheet == "self_scores":
+                required, hint = False, f"{it.name}: 党员自评分, 0 到 {_fmt(it.max)}, 可留空"
+            else:
+                required, hint = False, f"{it.name}: 测评分, 0 到 {_fmt(it.max)}; 未评可留空"
+            check = _between("decimal", 0, it.max, f"{it.name} ({it.code}) ")
+            out.append(TemplateColumn(key, header, required, fmt, check, hint))
+            continue
+        if key == "score":  # single appraisal score
+            mx = float(s.appraisal.max or 0)
+            out.append(TemplateColumn(key, header_text("score", "测评分"), False, fmt, _between("decimal", 0, mx, "测评分 "), f"每票一个测评分, 0 到 {_fmt(mx)}"))
+            continue
+        col = cols[key]
+        header = header_text(col.key, col.label)
+        hint = ""
+        if key == "member_id":
+            fmt = "@"
+            if sheet == "members":
+                check = Check("custom", "AND(LEN({c})<=30,COUNTIF({rng},{c})=1)", title="党员编号有误", error="党员编号不能重复, 最长 30 个字符。")
+                hint = "本支部内唯一, 如 M0001"
+            else:
+                check, hint = member_list, "党员名单中的党员编号, 从下拉列表选择"
+        elif key == "name":
+            fmt, hint = "@", "党员姓名"
+        elif key == "member_type":
+            check = Check("list", lists.source("member_type", col.label, MEMBER_TYPES), title="党员类别有误", error="请从下拉列表选择党员类别。")
+            hint = " / ".join(MEMBER_TYPES)
+        elif key == "role":
+            check = Check("list", lists.source("role", col.label, ROLE_CHOICES), title="身份有误", error="请从下拉列表选择: 党员 或 支部书记。")
+            hint = "党员 / 支部书记; 留空为党员"
+        elif key in ("joined", "left"):
+            fmt = "@"
+            check, _ = _month_check(year, False, lists)
+            hint = "转入本支部的月份, 文本 YYYY-MM; 本年以前已在支部的可留空" if key == "joined" else "转出本支部的月份, 文本 YYYY-MM; 仍在支部的留空"
+        elif key in ("exempt", "paid"):
+            check = Check("list", lists.source("yes_no", "是否", YES_NO), title="应填 是/否", error="请从下拉列表选择 是 或 否。")
+            hint = "是 / 否" + ("; 留空为否" if key == "exempt" else "")
+        elif key == "exempt_stars":
+            if s.has_stars:
+                top = max(b.stars or 0 for b in s.bands)
+                check, hint = _between("whole", 0, top, "星级"), f"不列入积分的党员直接评定的星级, 0 到 {top}"
+            else:
+                check = Check("whole", "0", None, "greaterThanOrEqual", "应为整数", "应为不小于 0 的整数。")
+                hint = "本方案不评星, 可留空"
+        elif key == "month":
+            fmt = "@"
+            check, hint = _month_check(year, True, lists)
+        elif col.kind == "date":
+            fmt = "yyyy-mm-dd"
+            check, hint = _date_check(year)
+        elif key == "rater_kind":
+            check = Check("list", lists.source("rater_kind", col.label, RATER_KINDS), title="测评人类别有误", error="请从下拉列表选择: 党员 或 群众代表。")
+            hint = " / ".join(RATER_KINDS) + " (不记录测评人姓名)"
+        elif key == "ballot_no":
+            fmt, hint = "@", "测评票编号, 如 P01; 一张票对每名党员一行"
+        elif key == "rule_code":
+            fmt = "@"
+            codes = [r.code for r in s.adjustments.rules]
+            if codes:
+                check = Check("list", lists.source("rule_code", col.label, codes), title="加减分代码有误", error="请从下拉列表选择本方案加减分目录中的代码 (见填表说明)。")
+            hint = "本方案加减分目录中的代码 (见填表说明), 从下拉列表选择"
+        elif key == "points":
+            bonus = [r.limit for r in s.adjustments.rules if r.kind == "bonus"]
+            ded = [r.limit for r in s.adjustments.rules if r.kind == "deduction"]
+            lo, hi = (-max(ded) if ded else 0.0), (max(bonus) if bonus else 0.0)
+            check = Check("decimal", _fmt(lo), _fmt(hi), "between", "分值超出范围", f"分值应在 {_fmt(lo)} 到 {_fmt(hi)} 之间; 一般留空, 按目录分值计。")
+            hint = "一般留空 (按目录分值计); 填写时加分为正、减分为负, 不超过目录上限"
+        elif key == "evidence":
+            fmt = "@"
+            hint = "佐证材料 (文件名、文号等)" + ("; 无佐证不计分" if s.adjustments.bonus_evidence_required or s.adjustments.deduction_evidence_required else "")
+        elif key == "condition":
+            fmt = "@"
+            values = [c.name for c in s.veto.conditions] + [c.code for c in s.veto.conditions]
+            check = Check("list", lists.source("condition", col.label, values), title="否决情形有误", error="请从下拉列表选择本方案的否决情形 (名称或代码)。")
+            hint = "本方案的否决情形 (名称或代码), 从下拉列表选择"
+        elif key in ("votes_for", "votes_against"):
+            check = Check("whole", "0", None, "greaterThanOrEqual", "票数有误", "票数应为不小于 0 的整数。")
+            hint = "举手表决票数" + ("; 必填" if s.veto.requires_majority else "; 本方案不要求表决, 可留空")
+        elif key == "item":
+            fmt = "@"
+            check = Check("list", lists.source("item", col.label, s.item_codes), title="考评项目有误", error="请从下拉列表选择本方案的考评项目代码。")
+            hint = "考评项目代码: " + ", ".join(s.item_codes)
+        elif key == "new_score":
+            mx = max(i.max for i in s.items)
+            check, hint = _between("decimal", 0, mx, "更正后分数"), f"0 到该项满分 (最高 {_fmt(mx)})"
+        elif key == "status":
+            check = Check("list", lists.source("status", col.label, ATTENDANCE), title="出勤有误", error="请从下拉列表选择: " + " / ".join(ATTENDANCE) + "。")
+            hint = " / ".join(ATTENDANCE)
+        else:  # free text: note, exempt_reason, approved_by, reason, activity
+            fmt = "@"
+            hint = {"note": "备注, 可留空", "exempt_reason": "如 年老体弱、长期患病", "approved_by": "审批人或审批机构", "reason": "更正理由 (异议处理结果)", "activity": "活动名称, 如 主题党日"}.get(key, "")
+        out.append(TemplateColumn(key, header, col.required and col.not_blank, fmt, check, hint))
+    return out
 
 
-def write_builtin_templates(out_dir: str | Path = TEMPLATES_DIR) -> list[Path]:
+# -- writing ----------------------------------------------------------------------------------
+
+
+def _width(text: Any) -> int:
+    """Display width: CJK and other wide characters count 2."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in str(text))
+
+
+def _fit(values: list[Any], lo: int = 8, hi: int = 60) -> float:
+    return float(min(hi, max(lo, max((_width(v) for v in values if v is not None), default=0) + 3)))
+
+
+def _data_validation(check: Check, first: str, rng: str, prompt_title: str, prompt: str) -> DataValidation:
+    f1 = check.formula1.replace("{c}", first).replace("{rng}", rng)
+    f2 = check.formula2.replace("{c}", first).replace("{rng}", rng) if check.formula2 else None
+    dv = DataValidation(
+        type=check.type,
+        formula1=f1,
+        formula2=f2,
+        operator=check.operator,
+        allow_blank=True,
+        showErrorMessage=True,
+        showInputMessage=True,
+        errorStyle="stop",
+        errorTitle=check.title[:32],
+        error=check.error[:255],
+        promptTitle=prompt_title[:32],
+        prompt=prompt[:255],
+    )
+    return dv
+
+
+def _protect(ws: Worksheet) -> None:
+    """Protect the sheet without a password; users may still resize and insert or delete rows."""
+    p = ws.protection
+    p.sheet = True
+    p.formatColumns = False
+    p.formatRows = False
+    p.insertRows = False
+    p.deleteRows = False
+    p.selectLockedCells = False
+    p.selectUnlockedCells = False
+
+
+def _write_table(ws: Worksheet, sheet: str, columns: list[TemplateColumn], rows: list[dict[str, Any]], n_rows: int) -> None:
+    last = 1 + max(n_rows, 2 * len(rows))
+    for j, col in enumerate(columns, start=1):
+        letter = get_column_letter(j)
+        head = ws.cell(row=1, column=j, value=col.header)
+        head.font = _BOLD
+        head.fill = _REQUIRED_FILL if col.required else _OPTIONAL_FILL
+        head.alignment = Alignment(vertical="center")
+        head.protection = _LOCKED
+        dim = ws.column_dimensions[letter]
+        dim.width = _fit([col.header, *(r.get(col.key) for r in rows[:200])], lo=10)
+        dim.protection = _UNLOCKED  # every cell typed below the header is unlocked
+        dim.number_format = col.number_format
+        if col.check is not None:
+            dv = _data_validation(col.check, f"{letter}2", f"${letter}$2:${letter}${last}", col.header, col.hint)
+            dv.add(f"{letter}2:{letter}{last}")
+            ws.add_data_validation(dv)
+    for i, r in enumerate(rows, start=2):
+        for j, col in enumerate(columns, start=1):
+            v = r.get(col.key)
+            if v is None or v == "":
+                continue
+            cell = ws.cell(row=i, column=j, value=v)
+            cell.protection = _UNLOCKED
+            cell.number_format = col.number_format
+    ws.freeze_panes = FREEZE.get(sheet, "A2")
+    _protect(ws)
+
+
+def _write_branch(ws: Worksheet, loaded: LoadedScheme, scheme_ref: str, year: int | None, branch_id: str, lists: _Lists) -> None:
+    hints = {
+        "branch_id": "字母、数字、- 和 _, 如 B001",
+        "branch_name": "支部全称",
+        "scheme": "积分方案 (本模板按此方案生成, 已锁定)",
+        "year": "四位年度, 如 2025" + (" (已按生成时的年度填写并锁定)" if year else ""),
+    }
+    ws.append([header_text("key", "项目"), header_text("value", "内容"), "填写说明"])
+    for cell in ws[1]:
+        cell.font = _BOLD
+        cell.fill = _REQUIRED_FILL
+    values = {"branch_id": branch_id, "branch_name": "", "scheme": scheme_ref, "year": year}
+    for i, (key, label) in enumerate(BRANCH_KEYS.items(), start=2):
+        ws.cell(row=i, column=1, value=header_text(key, label)).font = _BOLD
+        v = ws.cell(row=i, column=2, value=values[key] if values[key] not in ("", None) else None)
+        ws.cell(row=i, column=3, value=hints[key])
+        locked = key == "scheme" or (key == "year" and year is not None)
+        v.protection = _LOCKED if locked else _UNLOCKED
+        v.number_format = "General" if key == "year" else "@"
+    rows = {k: i for i, k in enumerate(BRANCH_KEYS, start=2)}
+    checks = {
+        "branch_id": Check(
+            "custom",
+            'AND(LEN({c})<=30,SUMPRODUCT(--ISERROR(FIND(MID(UPPER({c}),ROW(INDIRECT("1:"&LEN({c}))),1),"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")))=0)',
+            title="支部编号有误",
+            error="支部编号只能含字母、数字、- 和 _ (最长 30 个字符), 如 B001。",
+        ),
+        "year": _between("whole", 2000, 2100, "年度"),
+    }
+    for key, check in checks.items():
+        ref = f"B{rows[key]}"
+        dv = _data_validation(check, ref, ref, header_text(key, BRANCH_KEYS[key]), hints[key])
+        dv.add(ref)
+        ws.add_data_validation(dv)
+    ws.column_dimensions["A"].width = _fit([header_text(k, v) for k, v in BRANCH_KEYS.items()])
+    ws.column_dimensions["B"].width = _fit([scheme_ref, "县直机关第一党支部"], lo=24)
+    ws.column_dimensions["C"].width = _fit(hints.values())
+    ws.freeze_panes = "A2"
+    _protect(ws)
+    lists.wb.defined_names[YEAR_NAME] = DefinedName(YEAR_NAME, attr_text=f"{quote_sheetname(ws.title)}!$B${rows['year']}")
+
+
+# -- 填表说明 -----------------------------------------------------------------------------------
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:g}%"
+
+
+def readme_rows(loaded: LoadedScheme, year: int | None, columns: dict[str, list[TemplateColumn]]) -> list[tuple[str, list[Any]]]:
+    """The 填表说明 sheet as (style, cells) rows; style is title, h (heading), th, td or text."""
+    s = loaded.scheme
+    R: list[tuple[str, list[Any]]] = []
+
+    def text(*lines: str) -> None:
+        R.extend(("text", [ln]) for ln in lines)
+
+    def heading(t: str) -> None:
+        R.append(("blank", []))
+        R.append(("h", [t]))
+
+    R.append(("title", [f"党员积分制管理 输入工作簿 填表说明 — {s.title}"]))
+    text(
+        f"积分方案: {s.title} ({s.name}, 版本 {s.version}); 依据: {s.source}",
+        f"年度: {year} 年" if year else "年度: 未填写 — 请在 支部信息 (branch) 表填写四位年度",
+        "一个支部一个年度一个工作簿。表头橙色的列必填, 蓝色的列选填; 不用的选填工作表留空即可。",
+    )
+
+    heading("一、考评项目与满分 (每月由支部委员会逐项评分)")
+    R.append(("th", ["代码", "考评项目", "每月满分", "分组"]))
+    for it in s.items:
+        R.append(("td", [it.code, it.name, it.max, it.group or ""]))
+    text(f"每月总分满分 {_fmt(s.monthly_max)} 分。")
+
+    heading("二、年度积分的计算")
+    wm, wa = s.monthly.weight, s.appraisal.weight
+    months = "在支部的月数 (全年在支部为 12; 年中转入转出的按本人在支部的月数)"
+    if s.monthly.combine == "per_item":
+        if s.appraisal.mode == "per_item":
+            text(f"年终每项积分 = 该项各月评分之和 ÷ {months} × {_pct(wm)} + 该项民主测评得分 × {_pct(wa)}。")
+        else:
+            text(f"年终每项积分 = 该项各月评分之和 ÷ {months} × {_pct(wm)}。")
+        text("年终总积分 = 各项年终积分之和; 年度总积分 = 年终总积分 + 加减分。")
+    else:
+        line = f"月度总分 = 当月各项评分之和; 月平均分 = 各月月度总分之和 ÷ {months}。"
+        text(line)
+        if s.appraisal.mode == "single":
+            text(f"年度积分 = 月平均分 × {_pct(wm)} + 民主测评分 × {_pct(wa)} + 加减分。")
+        else:
+            text(f"年度积分 = 月平均分 × {_pct(wm)} + 加减分。")
+    if s.appraisal.mode == "per_item":
+        text(f"民主测评 (年底): 党员和群众代表无记名逐项测评, 每项 0 到该项满分; 每项测评得分 = 该项所有评分之和 ÷ 评分人数; 每名党员每项至少 {s.appraisal.min_raters} 人评分, 不足为输入错误。")
+    elif s.appraisal.mode == "single":
+        text(f"民主测评 (年底): 每张测评票给每名党员打一个 0 到 {_fmt(s.appraisal.max or 0)} 分, 取平均; 每名党员至少 {s.appraisal.min_raters} 人评分, 不足为输入错误。")
+    else:
+        text("本方案不设民主测评 (模板中没有 民主测评 工作表)。")
+    text(f"季度积分 = 本季度各月月度总分之{'和' if s.monthly.quarter_score == 'sum' else '平均'}。")
+    text("不列入积分的党员 (年老体弱等): 在 党员名单 中 不列入积分 填 是, 写明原因" + (", 并填写直接评定的星级。" if s.has_stars else "。"))
+    text("公布的分数按四舍五入保留两位小数; 计算过程中不舍入。")
+
+    heading("三、加减分")
+    adj = s.adjustments
+    combine = {
+        "highest_only": "全年只计最高的一项加分和最大的一项减分, 两者都计入; 多项加分或多项减分不能累计 (以最高奖励或扣分项为主, 不能累计)。",
+        "sum": "所有加分和减分逐项累加计入, 不封顶。",
+        "sum_capped_per_group": "加分和减分逐项累加, 但每一分组的加分合计、减分合计各自不超过该组上限 (见下表)。",
+    }[adj.combine]
+    text("计分规则: " + combine)
+    if adj.bonus_evidence_required or adj.deduction_evidence_required:
+        who = []
+        if adj.bonus_evidence_required:
+            who.append("加分须有党员本人提供的佐证材料")
+        if adj.deduction_evidence_required:
+            who.append("减分须有支部委员会调查取证的材料")
+        text("、".join(who) + "; 没有佐证的加减分不计入, 单独列出。")
+    text("分值 列一般留空, 按目录分值计; 可填写分值的条目, 填写值不超过 可填上限。")
+    if adj.rules:
+        groups = {g.code: g for g in adj.groups}
+        R.append(("th", ["代码", "名称", "类别", "分值", "可填上限", "分组"]))
+        for r in adj.rules:
+            g = groups.get(r.group or "")
+            gtext = (f"{g.code} {g.name}" + (f" (上限 {_fmt(g.cap)} 分)" if g.cap else "")) if g else (r.group or "")
+            R.append(("td", [r.code, r.name, "加分" if r.kind == "bonus" else "减分", f"{r.signed_points:+g}", f"{(r.limit if r.kind == 'bonus' else -r.limit):+g}", gtext]))
+    else:
+        text("本方案没有加减分目录。")
+
+    heading("四、一票否决")
+    v = s.veto
+    if v.effect == "forced_grade":
+        text(f"有下列情形之一的党员, 年度等次一律定为 {v.grade}, 积分照常显示。")
+    else:
+        text(f"有下列情形之一的党员, 不体现积分, 年度等次定为 {v.grade}。")
+    if v.requires_majority:
+        text("一票否决须经支部全体党员举手表决, 赞成票超过当月支部党员人数的一半方生效; 须填写赞成票和反对票。")
+    text("否决情形 列填写名称或代码:")
+    R.append(("th", ["代码", "否决情形"]))
+    for c in v.conditions:
+        R.append(("td", [c.code, c.name]))
+
+    heading("五、星级与等次")
+    text("按四舍五入到两位小数后的年度积分, 从高到低逐档比对:")
+    if s.has_stars:
+        R.append(("th", ["年度积分 ≥", "星级", "等次"]))
+        for b in s.bands:
+            R.append(("td", [b.min, f"{b.stars} 星", b.grade]))
+    else:
+        R.append(("th", ["年度积分 ≥", "等次"]))
+        for b in s.bands:
+            R.append(("td", [b.min, b.grade]))
+    text(f"最后一档为兜底档: 低于 {_fmt(s.bands[-2].min) if len(s.bands) > 1 else _fmt(s.bands[0].min)} 分的一切分数。")
+    if s.tiers is not None:
+        parts, acc = [], 0.0
+        for t in s.tiers.tiers:
+            parts.append(f"第 {_pct(acc)} 至 {_pct(acc + t.share)} 为 {t.name}")
+            acc += t.share
+        text("排序分档: 按年度积分在单位内排序, " + "; ".join(parts) + "; 并列者同档。" + (f" 被一票否决的党员列入 {s.tiers.veto_tier}。" if s.tiers.veto_tier else ""))
+    if s.quarter_star is not None:
+        q = s.quarter_star
+        text(f"季度之星: 每季度按季度积分排序, 名额不超过计分党员人数的 {_pct(q.share)} (向下取整); 计分党员少于 {q.min_scored_members} 人的支部不评选; 并列跨过名额线时列出并列人员, 由支委会决定。")
+    if s.annual_star is not None:
+        a = s.annual_star
+        text(f"年度之星: 在 {a.of_stars} 星党员中评选, 名额不超过 {a.of_stars} 星党员人数的 {_pct(a.share)} (向下取整)。")
+    for grade, action in s.follow_up.actions.items():
+        text(f"组织处置 — {grade}: {action}")
+    text(f"无正当理由连续 {s.follow_up.lapse_months} 个月以上不参加组织生活或不交纳党费的, 列为可能自行脱党的情形, 由支部讨论 (需填写 组织生活 和 党费交纳 表)。")
+    shown = ("星级、等次" if s.has_stars else "积分、等次") + ("和年度之星名单" if s.annual_star is not None else "")
+    text(f"公示: {shown}张榜公示不少于 {s.publicity.working_days} 个工作日 (不含周末和节假日), 公示表写明起止日期。")
+
+    heading("六、各工作表的填写方法")
+    purpose = {
+        "branch": "支部信息: 支部编号、名称、积分方案、年度 (每项一行)。",
+        "members": "党员名单: 每名党员一行。年内转入、转出的填月份; 不列入积分的填 是。",
+        "monthly_scores": "月度评分: 每名党员每月一行, 各项填支委会评分 (算数的分数)。党员在支部的每个月都要有一行。",
+        "self_scores": "党员自评 (选填): 与月度评分同样格式, 只作记录, 不计分。",
+        "appraisal": "民主测评: 每张测评票对每名被测评党员一行; 不记录测评人姓名。",
+        "adjustments": "加减分: 每个加减分事项一行。",
+        "vetoes": "一票否决: 每个否决事项一行。",
+        "amendments": "评分更正 (选填): 异议处理后更改的月度评分, 每项一行; 原分数保留在月度评分表中。",
+        "attendance": "组织生活 (选填): 每次活动每名党员一行。",
+        "dues": "党费交纳 (选填): 每名党员每月一行。",
+    }
+    R.append(("th", ["工作表", "列", "必填", "填写要求"]))
+    R.append(("td", [f"{SHEETS['branch'].label} (branch)", purpose["branch"], "", ""]))
+    for key, cols in columns.items():
+        spec = SHEETS[key]
+        R.append(("td", [f"{spec.label} ({key})", purpose[key], "必填表" if spec.required else "选填表", ""]))
+        for col in cols:
+            R.append(("td", ["", col.header, "是" if col.required else "", col.hint]))
+
+    heading("七、校验与保护")
+    text(
+        "每个输入单元格都设有数据有效性: 分数不能超过满分, 月份、日期、类别、代码等只能填允许的值, 输错会被拒绝并提示。",
+        "月份填文本 YYYY-MM (如 2025-03), 单元格已设为文本格式; 日期填 YYYY-MM-DD。",
+        "注意: 复制粘贴进来的值不经过 Excel 的数据有效性检查。运行前请用 python -m scoring validate --inputs 文件 --period 期间 检查, 程序会列出每一处问题。",
+        "表头、本说明和代码表已锁定 (工作表保护和工作簿结构保护, 均无密码); 数据区可以直接填写、插入和删除行。确需修改表头时: 审阅 → 撤销工作表保护。",
+        f"由 python -m scoring template --scheme {s.name} 生成。",
+    )
+    return R
+
+
+def _write_readme(ws: Worksheet, rows: list[tuple[str, list[Any]]]) -> None:
+    widths = [22.0, 40.0, 10.0, 12.0, 12.0, 30.0]
+    for i, (style, values) in enumerate(rows, start=1):
+        for j, v in enumerate(values, start=1):
+            cell = ws.cell(row=i, column=j, value=v)
+            if style == "title":
+                cell.font = _TITLE_FONT
+            elif style == "h":
+                cell.font = _HEADING_FONT
+            elif style == "th":
+                cell.font = _BOLD
+                cell.fill = _OPTIONAL_FILL
+            if style in ("th", "td") and j <= len(widths):
+                widths[j - 1] = max(widths[j - 1], min(60.0, float(_width(v) + 3)))
+            if style == "td" and isinstance(v, str):
+                cell.number_format = "@"
+    for j, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = w
+    _protect(ws)
+
+
+# -- members file -----------------------------------------------------------------------------
+
+_MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?:\s*[-/.]\s*\d{1,2}\s*日?)?(?:\s+00:00:00)?$")
+
+
+def _month_text(v: Any) -> str | None:
+    if isinstance(v, (dt.date, dt.datetime)):
+        return f"{v.year}-{v.month:02d}"
+    m = _MONTH.match(str(v).strip())
+    if m and 1 <= int(m.group(2)) <= 12:
+        return f"{int(m.group(1))}-{int(m.group(2)):02d}"
+    return None
+
+
+def _cell_text(v: Any) -> str:
+    if v is None or (isinstance(v, float) and v != v):
+        return ""
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v).strip()
+
+
+def read_members_file(path: str | Path) -> pd.DataFrame:
+    """Members to prefill: a CSV (UTF-8 or GBK) or .xlsx with at least ``member_id`` and ``name``
+    (headers as key, Chinese label or ``label (key)``), optionally ``member_type``, ``role``,
+    ``joined``, ``left``, ``exempt``, ``exempt_reason``, ``exempt_stars``. Problems raise one
+    :class:`~scoring.exceptions.InputError`."""
+    path = Path(path)
+    spec = SHEETS["members"]
+    c = _Collector(path.name)
+    try:
+        if path.suffix.lower() in (".csv", ".txt"):
+            raw = path.read_bytes()
+            try:
+                text = raw.decode("utf-8-sig")
+            except UnicodeDecodeError:
+                text = raw.decode("gb18030")
+            table = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False, skip_blank_lines=False)
+            rows = [list(r) for r in table.itertuples(index=False)]
+            sheet = "members"
+        elif path.suffix.lower() in (".xlsx", ".xlsm"):
+            wb = load_workbook(path, read_only=True, data_only=True)
+            name = _find_sheet(wb.sheetnames, spec) or wb.sheetnames[0]
+            rows = [list(r) for r in wb[name].iter_rows(values_only=True)]
+            wb.close()
+            sheet = "members"
+        else:
+            raise ValueError(f"unsupported file type {path.suffix!r}")
+    except Exception as exc:  # unreadable file of any kind
+        c.add("members", "", "", str(path), f"无法读取党员名单文件 (cannot read members file): {exc}", ".csv (UTF-8/GBK) or .xlsx")
+        c.raise_if_any()
+        raise AssertionError("unreachable")
+    names = {_norm(col.key): col.key for col in spec.columns} | {_norm(col.label): col.key for col in spec.columns}
+    header_idx = next((i for i, r in enumerate(rows[:10]) if sum(_header_key(v, names) is not None for v in r if v is not None) >= 2), None)
+    if header_idx is None:
+        c.add(sheet, "", "", "", "找不到表头行 (no header row with member_id and name)", ", ".join(header_text(col.key, col.label) for col in spec.columns))
+        c.raise_if_any()
+    assert header_idx is not None
+    keys = [_header_key(v, names) if v is not None else None for v in rows[header_idx]]
+    for need in ("member_id", "name"):
+        if need not in keys:
+            c.add(sheet, header_idx + 1, need, "", "缺少必需的列 (required column missing)", header_text(need, next(col.label for col in spec.columns if col.key == need)))
+    c.raise_if_any()
+    out: list[dict[str, Any]] = []
+    seen: dict[str, int] = {}
+    for i, r in enumerate(rows[header_idx + 1 :], start=header_idx + 2):
+        rec = {k: r[j] for j, k in enumerate(keys) if k is not None and j < len(r)}
+        if all(_cell_text(v) == "" for v in rec.values()):
+            continue
+        row: dict[str, Any] = {}
+        for k, v in rec.items():
+            t = _cell_text(v)
+            if k in ("joined", "left") and t:
+                m = _month_text(v)
+                if m is None:
+                    c.add(sheet, i, k, t, "不是月份 (not a month)", "YYYY-MM, e.g. 2025-03")
+                row[k] = m
+            elif k == "member_type" and t and t not in MEMBER_TYPES:
+                c.add(sheet, i, k, t, "不是允许的取值 (not an allowed value)", " / ".join(MEMBER_TYPES))
+            elif k == "role" and t and t not in ROLES:
+                c.add(sheet, i, k, t, "不是允许的取值 (not an allowed value)", " / ".join(ROLES))
+            elif k == "exempt" and t:
+                low = t.lower()
+                if low in ("yes", "y", "是", "true", "1"):
+                    row[k] = "是"
+                elif low in ("no", "n", "否", "false", "0"):
+                    row[k] = "否"
+                else:
+                    c.add(sheet, i, k, t, "应填 是/否 (not yes/no)", "是 / 否")
+            elif k == "exempt_stars" and t:
+                try:
+                    row[k] = int(float(t))
+                except ValueError:
+                    c.add(sheet, i, k, t, "不是整数 (not a whole number)", "0, 1, 2, ...")
+            if k not in row:
+                row[k] = t or None
+        for need in ("member_id", "name"):
+            if not row.get(need):
+                c.add(sheet, i, need, "", "不能为空 (must not be blank)", need)
+        mid = row.get("member_id")
+        if mid:
+            if mid in seen:
+                c.add(sheet, i, "member_id", mid, f"重复, 与第 {seen[mid]} 行相同 (duplicate of row {seen[mid]})", "one row per member")
+            seen.setdefault(mid, i)
+        out.append(row)
+    if not out:
+        c.add(sheet, "", "member_id", "", "党员名单为空 (no members)", "one row per member")
+    c.raise_if_any()
+    return pd.DataFrame(out, columns=[col.key for col in spec.columns]).astype(object).where(lambda d: d.notna(), None)
+
+
+def _member_months(row: dict[str, Any], year: int) -> list[int]:
+    """Months of ``year`` the member is in the branch (from joined / left)."""
+    first, last = 1, 12
+    if row.get("joined"):
+        y, m = map(int, str(row["joined"]).split("-"))
+        first = 13 if y > year else (m if y == year else 1)
+    if row.get("left"):
+        y, m = map(int, str(row["left"]).split("-"))
+        last = 0 if y < year else (m if y == year else 12)
+    return list(range(first, last + 1))
+
+
+# -- entry points -----------------------------------------------------------------------------
+
+
+def _scheme_ref(loaded: LoadedScheme, out_dir: Path) -> str:
+    """What the branch sheet names: the built-in name, else the scheme file relative to the workbook."""
+    if loaded.path.parent == SCHEMES_DIR.resolve() and loaded.name == loaded.path.stem:
+        return loaded.name
+    try:
+        return Path(os.path.relpath(loaded.path, out_dir.resolve())).as_posix()
+    except ValueError:  # another drive on Windows
+        return str(loaded.path)
+
+
+def template_name(scheme_name: str, year: int | None = None, branch_id: str = "") -> str:
+    """``[branch_]scheme[_year].xlsx``."""
+    return "_".join(p for p in (branch_id, scheme_name, str(year) if year else "") if p) + ".xlsx"
+
+
+def build_template(scheme: str | Path, year: int | None = None, branch_id: str = "", members: str | Path | pd.DataFrame | None = None, out_dir: str | Path = ".") -> Workbook:
+    """The template workbook in memory (see the module docstring)."""
+    if branch_id and not re.match(r"^[A-Za-z0-9_\-]+$", branch_id):
+        raise ScoringError(f"支部编号只能含字母、数字、- 和 _ (invalid branch id): {branch_id!r}")
+    if year is not None and not 2000 <= year <= 2100:
+        raise ScoringError(f"年度应为 2000..2100 (year out of range): {year}")
+    loaded = load_scheme(scheme)
+    s = loaded.scheme
+    mem = members if isinstance(members, pd.DataFrame) else read_members_file(members) if members is not None else None
+    member_rows = [{k: v for k, v in r.items() if v is not None} for r in mem.to_dict("records")] if mem is not None else []
+
+    wb = Workbook()
+    readme = wb.active
+    readme.title = README_SHEET
+    lists = _Lists(wb)
+    _write_branch(wb.create_sheet(f"{SHEETS['branch'].label} (branch)"), loaded, _scheme_ref(loaded, Path(out_dir)), year, branch_id, lists)
+    columns: dict[str, list[TemplateColumn]] = {}
+    prefill: dict[str, list[dict[str, Any]]] = {"members": member_rows}
+    if year is not None and member_rows:
+        prefill["monthly_scores"] = [
+            {"member_id": r["member_id"], "month": f"{year}-{m:02d}"}
+            for r in member_rows
+            if str(r.get("exempt", "否")) != "是"
+            for m in _member_months(r, year)
+        ]
+    n_members = max(ROWS["members"], 2 * len(member_rows))
+    for key in _sheet_keys(s):
+        ws = wb.create_sheet(f"{SHEETS[key].label} ({key})")
+        columns[key] = _columns(key, s, year, lists)
+        rows = prefill.get(key, [])
+        _write_table(ws, key, columns[key], rows, ROWS[key] if key != "members" else n_members)
+    members_ws = wb[f"{SHEETS['members'].label} (members)"]
+    wb.defined_names[MEMBER_IDS_NAME] = DefinedName(MEMBER_IDS_NAME, attr_text=f"{quote_sheetname(members_ws.title)}!$A$2:$A${1 + n_members}")
+    _write_readme(readme, readme_rows(loaded, year, columns))
+    if lists.ws is not None:
+        wb.move_sheet(lists.ws, offset=len(wb.sheetnames) - 1 - wb.sheetnames.index(lists.ws.title))  # last
+        lists.ws.sheet_state = "hidden"
+        lists.ws.freeze_panes = "A2"
+        _protect(lists.ws)
+    wb.security.lockStructure = True  # no password: keeps sheets named and the code table hidden
+    wb.active = 0
+    return wb
+
+
+def write_template(
+    scheme: str | Path,
+    out_dir: str | Path,
+    year: int | None = None,
+    branch_id: str = "",
+    members: str | Path | pd.DataFrame | None = None,
+    overwrite: bool = True,
+) -> Path:
+    """Write ``[branch_]<scheme>[_year].xlsx`` into ``out_dir`` and return its path.
+
+    With ``overwrite=False`` an existing file (perhaps already filled in) is never replaced.
+    """
+    loaded = load_scheme(scheme)
+    out = Path(out_dir)
+    path = out / template_name(loaded.name, year, branch_id)
+    if path.exists() and not overwrite:
+        raise ScoringError(f"文件已存在, 未覆盖 (file exists, not overwritten; use --force): {path}")
+    wb = build_template(scheme, year, branch_id, members, out)
+    out.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def write_builtin_templates(out_dir: str | Path = TEMPLATES_DIR, year: int | None = None, branch_id: str = "", members: str | Path | None = None, overwrite: bool = True) -> list[Path]:
     """The committed templates: one per built-in scheme, year left blank."""
-    return [write_template(name, out_dir) for name in builtin_schemes()]
+    mem = read_members_file(members) if members is not None else None
+    return [write_template(name, out_dir, year, branch_id, mem, overwrite) for name in builtin_schemes()]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -42,7 +43,8 @@ def year_run(demo: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Path
 def test_run_folder_has_the_four_outputs(year_run: Path) -> None:
     assert year_run.name == "v001" and year_run.parent.name == "B001" and year_run.parent.parent.name == "2025"
     names = sorted(p.name for p in year_run.iterdir())
-    assert names == sorted(["B001_2025.ipynb", "B001_2025_结果.xlsx", "summary.csv", "manifest.json"])
+    expected = ["B001_2025.ipynb", "B001_2025_结果.xlsx", "summary.csv", "manifest.json"] + (["公示.pdf"] if shutil.which("soffice") else [])
+    assert names == sorted(expected)
     assert not list(year_run.parent.parent.parent.glob(".staging-*"))
 
 
@@ -58,7 +60,7 @@ def test_manifest_records_inputs_scheme_code_and_output_hashes(year_run: Path, d
     assert m["parameters"] == {"inputs_path": str(demo[0].resolve()), "period": "2025", "member_id": "B001M003", "scheme": ""}
     assert m["started_at"] <= m["finished_at"]
     outputs = {o["file"]: o for o in m["outputs"]}
-    assert set(outputs) == {"B001_2025.ipynb", "B001_2025_结果.xlsx", "summary.csv"}
+    assert set(outputs) == {"B001_2025.ipynb", "B001_2025_结果.xlsx", "summary.csv"} | ({"公示.pdf"} if shutil.which("soffice") else set())
     for name, o in outputs.items():
         assert o["sha256"] == sha(year_run / name) and o["bytes"] == (year_run / name).stat().st_size
     assert Path(m["kernel"]["interpreter"]).exists()

@@ -1,47 +1,554 @@
-"""The committed templates are current, and a filled template reads back without error."""
+"""Input workbook templates (SPEC 4): current, validated, protected, explained, and fillable.
+
+A template is filled here the way a branch fills it, cell by cell with openpyxl, and every value
+typed is first checked against the data validation of its cell (a small evaluator below), so
+"valid data" means what Excel would accept; then the reader must load it without error.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pandas as pd
 import pytest
+from openpyxl.worksheet.worksheet import Worksheet
 
-from conftest import county_sheets
-from scoring.demo import write_input_workbook
-from scoring.inputs import load_inputs
+from scoring.exceptions import InputError, ScoringError
+from scoring.inputs import MEMBER_TYPES, RATER_KINDS, ROLES, SHEETS, header_text, load_inputs
 from scoring.periods import parse_period
-from scoring.scheme import builtin_schemes, load_scheme
-from scoring.templates import TEMPLATES_DIR, template_sheets, write_template
+from scoring.scheme import Scheme, builtin_schemes, load_scheme
+from scoring.templates import LISTS_SHEET, README_SHEET, TEMPLATES_DIR, read_members_file, template_sheets, write_template
+
+ROOT = Path(__file__).resolve().parents[1]
+SCHEMES = builtin_schemes()
 
 
-def cells(path: Path) -> dict[str, list[tuple[object, ...]]]:
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def sheet(wb: openpyxl.Workbook, key: str) -> Worksheet:
+    return wb[f"{SHEETS[key].label} ({key})"] if key in SHEETS else wb[key]
+
+
+def snapshot(path: Path) -> dict[str, Any]:
+    """What must not drift: sheets, cell values, validations, names, panes, protection."""
     wb = openpyxl.load_workbook(path)
-    return {ws.title: list(ws.iter_rows(values_only=True)) for ws in wb.worksheets}
+    out: dict[str, Any] = {"sheets": wb.sheetnames, "names": sorted((n, d.attr_text) for n, d in wb.defined_names.items()), "structure": bool(wb.security and wb.security.lockStructure)}
+    for ws in wb.worksheets:
+        dvs = sorted((str(dv.sqref), dv.type, dv.operator, dv.formula1, dv.formula2, dv.showErrorMessage, dv.error, dv.prompt) for dv in ws.data_validations.dataValidation)
+        out[ws.title] = {
+            "cells": list(ws.iter_rows(values_only=True)),
+            "validations": dvs,
+            "state": ws.sheet_state,
+            "freeze": ws.freeze_panes,
+            "protected": bool(ws.protection.sheet),
+        }
+    return out
 
 
-@pytest.mark.parametrize("name", builtin_schemes())
+def validations(ws: Worksheet) -> dict[str, Any]:
+    """Column letter -> the data validation covering that column's data rows."""
+    out = {}
+    for dv in ws.data_validations.dataValidation:
+        for rng in dv.sqref.ranges:
+            out[re.match(r"[A-Z]+", rng.coord).group(0)] = dv  # type: ignore[union-attr]
+    return out
+
+
+def header_letters(ws: Worksheet) -> dict[str, str]:
+    """Column key -> letter, from ``label (key)`` headers in row 1."""
+    return {re.search(r"\(([^()]*)\)$", str(c.value)).group(1): c.column_letter for c in ws[1] if c.value}  # type: ignore[union-attr]
+
+
+def list_values(wb: openpyxl.Workbook, formula: str) -> list[str]:
+    """The values a list validation offers: inline ``"a,b"`` or a defined name of a range."""
+    if formula.startswith('"'):
+        return formula.strip('"').split(",")
+    ref = wb.defined_names[formula].attr_text
+    m = re.match(r"^'?(.*?)'?!\$([A-Z]+)\$(\d+):\$([A-Z]+)\$(\d+)$", ref)
+    assert m, ref
+    ws = wb[m.group(1)]
+    return [str(c.value) for (c,) in ws[f"{m.group(2)}{m.group(3)}:{m.group(4)}{m.group(5)}"] if c.value is not None]
+
+
+def effective_locked(ws: Worksheet, row: int, column: int) -> bool:
+    """Locked as Excel sees it: a cell's own style, else its column's style."""
+    if (row, column) in ws._cells:
+        return bool(ws._cells[(row, column)].protection.locked)
+    dim = ws.column_dimensions.get(openpyxl.utils.get_column_letter(column))
+    return bool(dim.protection.locked) if dim is not None and dim.style_id else True
+
+
+def year_of(wb: openpyxl.Workbook) -> int | None:
+    v = sheet(wb, "branch")["B5"].value
+    return int(v) if v not in (None, "") else None
+
+
+def accepts(wb: openpyxl.Workbook, ws: Worksheet, ref: str, value: Any) -> bool:
+    """Would Excel accept ``value`` typed into ``ref``? Evaluates the validation types we write."""
+    cell = ws[ref]
+    dv = next((d for d in ws.data_validations.dataValidation if ref in d.sqref), None)
+    if dv is None or value is None:
+        return True
+    f1, f2 = dv.formula1, dv.formula2
+    if dv.type == "list":
+        return str(value) in list_values(wb, f1)
+    if dv.type in ("decimal", "whole"):
+        if not isinstance(value, (int, float)) or (dv.type == "whole" and float(value) != int(value)):
+            return False
+        if dv.operator == "between":
+            return float(f1) <= value <= float(f2)
+        if dv.operator == "greaterThanOrEqual":
+            return value >= float(f1)
+        raise AssertionError(dv.operator)
+    if dv.type == "date":
+        if not isinstance(value, dt.date):
+            return False
+        year = year_of(wb)
+        bounds = []
+        for f in (f1, f2):
+            m = re.fullmatch(r"DATE\((\d+),(\d+),(\d+)\)", f)
+            if m:
+                bounds.append(dt.date(*map(int, m.groups())))
+            else:  # DATE(IF(ISNUMBER(scoring_year),scoring_year,1900|9999),m,d)
+                assert "scoring_year" in f, f
+                d = re.search(r",(\d+)\),(\d+),(\d+)\)$", f)
+                y = year if year is not None else int(d.group(1))  # type: ignore[union-attr]
+                bounds.append(dt.date(y, int(d.group(2)), int(d.group(3))))  # type: ignore[union-attr]
+        return bounds[0] <= value <= bounds[1]
+    if dv.type == "custom":
+        text = str(value)
+        if f1.startswith("AND(LEN(") and "MID(" in f1 and '"-"' in f1:  # month YYYY-MM
+            m = re.fullmatch(r"(\d{4})-(\d{2})", text)
+            if not m or not 1 <= int(m.group(2)) <= 12:
+                return False
+            year = year_of(wb)
+            return "scoring_year" not in f1 or year is None or int(m.group(1)) == year
+        if "COUNTIF" in f1:  # unique member_id
+            col = cell.column_letter
+            others = [c.value for (c,) in ws[f"{col}2:{col}{ws.max_row}"] if c.coordinate != ref]
+            return len(text) <= 30 and text not in [str(o) for o in others if o is not None]
+        if "SUMPRODUCT" in f1:  # branch id
+            return bool(re.fullmatch(r"[A-Za-z0-9_\-]{1,30}", text))
+    raise AssertionError(f"no evaluator for {dv.type} {f1}")
+
+
+def put(wb: openpyxl.Workbook, ws: Worksheet, row: int, key: str, value: Any) -> None:
+    """Type ``value`` into column ``key`` of ``row``; the cell must be unlocked and accept it."""
+    letter = header_letters(ws)[key]
+    ref = f"{letter}{row}"
+    col = openpyxl.utils.column_index_from_string(letter)
+    assert not effective_locked(ws, row, col), f"{ws.title}!{ref} is locked"
+    assert accepts(wb, ws, ref, value), f"{ws.title}!{ref} rejects {value!r}"
+    ws[ref] = value
+
+
+def fill(path: Path, scheme_name: str, year: int, members: list[dict[str, Any]] | None = None, prefilled: bool = False) -> Path:
+    """Fill a template with a valid branch: members, monthly scores, ballots, one adjustment, one veto."""
+    s = load_scheme(scheme_name).scheme
+    wb = openpyxl.load_workbook(path)
+    br = sheet(wb, "branch")
+    for ref, value in (("B2", "B9"), ("B3", "填表测试支部"), ("B5", year)):
+        if br[ref].value in (None, ""):
+            assert not br[ref].protection.locked and accepts(wb, br, ref, value)
+            br[ref] = value
+    ms = sheet(wb, "members")
+    if members is not None:
+        for i, m in enumerate(members, start=2):
+            for k, v in m.items():
+                put(wb, ms, i, k, v)
+    ids = [str(c.value) for (c,) in ms[f"A2:A{ms.max_row}"] if c.value]
+    n_months = {str(r[0].value): (r[4].value, r[5].value) for r in ms.iter_rows(min_row=2) if r[0].value}
+    mo = sheet(wb, "monthly_scores")
+    if not prefilled:
+        row = 2
+        for mid in ids:
+            joined, left = n_months[mid]
+            first = int(joined[-2:]) if joined else 1
+            last = int(left[-2:]) if left else 12
+            for m in range(first, last + 1):
+                put(wb, mo, row, "member_id", mid)
+                put(wb, mo, row, "month", f"{year}-{m:02d}")
+                row += 1
+    rows = [r for r in range(2, mo.max_row + 1) if mo[f"A{r}"].value]
+    for r in rows:
+        for it in s.items:
+            put(wb, mo, r, it.code, it.max * 0.8)
+    if s.appraisal.mode != "none":
+        ap = sheet(wb, "appraisal")
+        cols = s.item_codes if s.appraisal.mode == "per_item" else ["score"]
+        mx = {i.code: i.max for i in s.items} | {"score": s.appraisal.max or 0}
+        row = 2
+        for b in range(1, max(s.appraisal.min_raters, 1) + 1):
+            for mid in ids:
+                put(wb, ap, row, "ballot_no", f"P{b:02d}")
+                put(wb, ap, row, "rater_kind", RATER_KINDS[b % 2])
+                put(wb, ap, row, "member_id", mid)
+                for c in cols:
+                    put(wb, ap, row, c, mx[c] * 0.9)
+                row += 1
+    adj = sheet(wb, "adjustments")
+    rule = s.adjustments.rules[0]
+    for k, v in {"member_id": ids[0], "date": dt.date(year, 3, 8), "rule_code": rule.code, "points": rule.signed_points, "evidence": "表彰文件", "approved_by": "支委会"}.items():
+        put(wb, adj, 2, k, v)
+    ve = sheet(wb, "vetoes")
+    veto = {"member_id": ids[1], "date": dt.date(year, 11, 5), "condition": s.veto.conditions[0].name}
+    if s.veto.requires_majority:
+        veto |= {"votes_for": len(ids) - 3, "votes_against": 1}  # 11 members in November
+    for k, v in veto.items():
+        put(wb, ve, 2, k, v)
+    for k, v in {"member_id": ids[0], "month": f"{year}-02", "item": s.item_codes[0], "new_score": s.items[0].max, "reason": "异议复核", "decided_on": dt.date(year, 3, 1)}.items():
+        put(wb, sheet(wb, "amendments"), 2, k, v)
+    for k, v in {"date": dt.date(year, 1, 10), "activity": "主题党日", "member_id": ids[0], "status": "出席"}.items():
+        put(wb, sheet(wb, "attendance"), 2, k, v)
+    for k, v in {"member_id": ids[0], "month": f"{year}-01", "paid": "是"}.items():
+        put(wb, sheet(wb, "dues"), 2, k, v)
+    out = path.with_name(f"filled_{path.name}")
+    wb.save(out)
+    return out
+
+
+def members_table(n: int = 12) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = [{"member_id": f"M{i:02d}", "name": f"测试{i:02d}", "member_type": MEMBER_TYPES[i % 3], "role": "支部书记" if i == 1 else "党员"} for i in range(1, n + 1)]
+    rows[-1]["joined"] = "2025-04"  # joins in April: 9 months
+    rows[-2]["left"] = "2025-09"  # leaves in September: 9 months
+    return rows
+
+
+# -- the committed templates --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SCHEMES)
 def test_committed_template_is_current(name: str, tmp_path: Path) -> None:
     fresh = write_template(name, tmp_path)
     committed = TEMPLATES_DIR / fresh.name
     assert committed.exists(), f"run: python -m scoring template  (missing {committed})"
-    assert cells(committed) == cells(fresh), "templates_xlsx/ is stale: run `python -m scoring template`"
+    a, b = snapshot(committed), snapshot(fresh)
+    assert a.keys() == b.keys(), "templates_xlsx/ is stale: run `python -m scoring template`"
+    for key in a:
+        assert a[key] == b[key], f"templates_xlsx/{fresh.name}: {key} is stale: run `python -m scoring template`"
 
 
-@pytest.mark.parametrize("name", builtin_schemes())
-def test_template_headers_are_what_the_reader_expects(name: str) -> None:
-    sheets = template_sheets(name)
-    assert "members" in sheets and "monthly_scores" in sheets
-    assert set(load_scheme(name).scheme.item_codes) <= set(sheets["monthly_scores"].columns)
+def test_every_builtin_scheme_has_a_committed_template() -> None:
+    assert sorted(p.stem for p in TEMPLATES_DIR.glob("*.xlsx")) == SCHEMES
 
 
-def test_filled_template_reads_back(tmp_path: Path) -> None:
-    # fill the county template's columns with valid data, in the template's column order
-    template = template_sheets("county-10-stars")
-    data = county_sheets()
-    filled = {k: data[k][list(template[k].columns)] if k in data else template[k] for k in template}
-    path = write_input_workbook(tmp_path / "filled.xlsx", {"branch_id": "B9", "branch_name": "填表测试", "scheme": "county-10-stars", "year": 2025}, filled, load_scheme("county-10-stars").scheme)
-    book, _ = load_inputs(path, parse_period("2025"))
-    assert len(book.members) == 12 and len(book.monthly) == 144
-    assert isinstance(book.monthly, pd.DataFrame)
+@pytest.mark.parametrize("name", SCHEMES)
+def test_headers_are_what_the_reader_expects(name: str) -> None:
+    s = load_scheme(name).scheme
+    wb = openpyxl.load_workbook(TEMPLATES_DIR / f"{name}.xlsx")
+    assert wb.sheetnames[0] == README_SHEET
+    items = {i.code: i.name for i in s.items}
+    for key, frame in template_sheets(name).items():
+        ws = sheet(wb, key)
+        labels = {c.key: c.label for c in SHEETS[key].columns} | items | {"score": "测评分"}
+        assert [c.value for c in ws[1]] == [header_text(k, labels[k]) for k in frame.columns]
+        assert ws.freeze_panes is not None and ws.freeze_panes.endswith("2")
+    assert set(s.item_codes) <= set(template_sheets(name)["monthly_scores"].columns)
+    assert ("appraisal" in template_sheets(name)) == (s.appraisal.mode != "none")
+
+
+# -- validation ---------------------------------------------------------------------------------
+
+# Columns that must carry a validation; item columns come on top (scores and appraisal).
+VALIDATED: dict[str, set[str]] = {
+    "members": {"member_id", "member_type", "role", "joined", "left", "exempt", "exempt_stars"},
+    "monthly_scores": {"member_id", "month"},
+    "self_scores": {"member_id", "month"},
+    "appraisal": {"rater_kind", "member_id"},
+    "adjustments": {"member_id", "date", "rule_code", "points"},
+    "vetoes": {"member_id", "date", "condition", "votes_for", "votes_against"},
+    "amendments": {"member_id", "month", "item", "new_score", "decided_on"},
+    "attendance": {"date", "member_id", "status"},
+    "dues": {"member_id", "month", "paid"},
+}
+
+
+@pytest.mark.parametrize("name", SCHEMES)
+def test_every_input_column_is_validated(name: str) -> None:
+    s = load_scheme(name).scheme
+    wb = openpyxl.load_workbook(TEMPLATES_DIR / f"{name}.xlsx")
+    for key, cols in template_sheets(name).items():
+        ws = sheet(wb, key)
+        letters = header_letters(ws)
+        dvs = validations(ws)
+        want = set(VALIDATED[key])
+        if SHEETS[key].item_columns == "scores" or key == "appraisal":
+            want |= {c for c in cols.columns if c in s.item_codes or c == "score"}
+        for col in want:
+            dv = dvs.get(letters[col])
+            assert dv is not None, f"{ws.title} {col}: no data validation"
+            assert dv.showErrorMessage is True and dv.errorStyle in (None, "stop"), f"{ws.title} {col}: error alert off"
+            assert dv.error and dv.errorTitle, f"{ws.title} {col}: no error message"
+            assert re.search(r"[\u4e00-\u9fff]", dv.error), "error messages are in Chinese"
+            first, last = str(dv.sqref).split(":")
+            assert first == f"{letters[col]}2" and int(last[len(letters[col]) :]) >= 501, f"{ws.title} {col}: {dv.sqref}"
+    br = sheet(wb, "branch")
+    assert {str(dv.sqref) for dv in br.data_validations.dataValidation} == {"B2", "B5"}  # branch_id, year
+
+
+@pytest.mark.parametrize("name", SCHEMES)
+def test_rule_code_dropdown_is_the_catalogue(name: str) -> None:
+    s = load_scheme(name).scheme
+    wb = openpyxl.load_workbook(TEMPLATES_DIR / f"{name}.xlsx")
+    adj = sheet(wb, "adjustments")
+    dv = validations(adj)[header_letters(adj)["rule_code"]]
+    assert dv.type == "list" and dv.showDropDown in (None, False)  # showDropDown=True would hide the arrow
+    assert list_values(wb, dv.formula1) == [r.code for r in s.adjustments.rules]
+    ve = sheet(wb, "vetoes")
+    dv = validations(ve)[header_letters(ve)["condition"]]
+    assert set(list_values(wb, dv.formula1)) == {c.name for c in s.veto.conditions} | {c.code for c in s.veto.conditions}
+    am = sheet(wb, "amendments")
+    assert list_values(wb, validations(am)[header_letters(am)["item"]].formula1) == s.item_codes
+    ms = sheet(wb, "members")
+    v = validations(ms)
+    assert list_values(wb, v[header_letters(ms)["member_type"]].formula1) == MEMBER_TYPES
+    assert set(list_values(wb, v[header_letters(ms)["role"]].formula1)) == set(ROLES)
+    assert list_values(wb, v[header_letters(ms)["exempt"]].formula1) == ["是", "否"]
+    if "appraisal" in wb.sheetnames or s.appraisal.mode != "none":
+        ap = sheet(wb, "appraisal")
+        assert list_values(wb, validations(ap)[header_letters(ap)["rater_kind"]].formula1) == RATER_KINDS
+
+
+def test_long_lists_live_on_the_hidden_code_sheet() -> None:
+    # ganzi has 31 rule codes: far over Excel's 255-character inline limit
+    s = load_scheme("ganzi-base-plus-minus").scheme
+    assert len(",".join(r.code for r in s.adjustments.rules)) > 255
+    wb = openpyxl.load_workbook(TEMPLATES_DIR / "ganzi-base-plus-minus.xlsx")
+    adj = sheet(wb, "adjustments")
+    dv = validations(adj)[header_letters(adj)["rule_code"]]
+    assert not dv.formula1.startswith('"') and LISTS_SHEET in wb.defined_names[dv.formula1].attr_text
+    codes = wb[LISTS_SHEET]
+    assert codes.sheet_state == "hidden" and codes.protection.sheet and wb.sheetnames[-1] == LISTS_SHEET
+    assert wb.security.lockStructure  # the hidden sheet cannot be unhidden without unprotecting
+    # every inline list of every template fits Excel's limit
+    for name in SCHEMES:
+        for ws in openpyxl.load_workbook(TEMPLATES_DIR / f"{name}.xlsx").worksheets:
+            for d in ws.data_validations.dataValidation:
+                if d.type == "list" and d.formula1.startswith('"'):
+                    assert len(d.formula1) - 2 <= 255
+
+
+def _score_max(wb: openpyxl.Workbook, key: str, code: str) -> tuple[float, float]:
+    ws = sheet(wb, key)
+    dv = validations(ws)[header_letters(ws)[code]]
+    assert dv.type == "decimal" and dv.operator == "between"
+    return float(dv.formula1), float(dv.formula2)
+
+
+@pytest.mark.parametrize("name", SCHEMES)
+def test_score_validation_max_is_the_item_max(name: str) -> None:
+    s: Scheme = load_scheme(name).scheme
+    wb = openpyxl.load_workbook(TEMPLATES_DIR / f"{name}.xlsx")
+    for it in s.items:
+        assert _score_max(wb, "monthly_scores", it.code) == (0, it.max)
+        assert _score_max(wb, "self_scores", it.code) == (0, it.max)
+        if s.appraisal.mode == "per_item":
+            assert _score_max(wb, "appraisal", it.code) == (0, it.max)
+    if s.appraisal.mode == "single":
+        assert _score_max(wb, "appraisal", "score") == (0, s.appraisal.max)
+    mo = sheet(wb, "monthly_scores")
+    ref = f"{header_letters(mo)[s.items[0].code]}2"
+    assert accepts(wb, mo, ref, s.items[0].max) and not accepts(wb, mo, ref, s.items[0].max + 0.5) and not accepts(wb, mo, ref, -1)
+
+
+def test_months_and_dates_follow_the_year(tmp_path: Path) -> None:
+    with_year = openpyxl.load_workbook(write_template("county-10-stars", tmp_path, year=2025))
+    mo = sheet(with_year, "monthly_scores")
+    dv = validations(mo)["B"]
+    assert dv.type == "list" and list_values(with_year, dv.formula1) == [f"2025-{m:02d}" for m in range(1, 13)]
+    assert accepts(with_year, mo, "B2", "2025-12") and not accepts(with_year, mo, "B2", "2024-12")
+    adj = sheet(with_year, "adjustments")
+    dv = validations(adj)["B"]
+    assert (dv.type, dv.formula1, dv.formula2) == ("date", "DATE(2025,1,1)", "DATE(2025,12,31)")
+    br = sheet(with_year, "branch")
+    assert br["B5"].value == 2025 and br["B5"].protection.locked and br["B4"].protection.locked
+    # no year: a YYYY-MM formula tied to the year cell, through the defined name scoring_year
+    blank = openpyxl.load_workbook(TEMPLATES_DIR / "county-10-stars.xlsx")
+    dv = validations(sheet(blank, "monthly_scores"))["B"]
+    assert dv.type == "custom" and "scoring_year" in dv.formula1
+    assert blank.defined_names["scoring_year"].attr_text == "'支部信息 (branch)'!$B$5"
+    assert not sheet(blank, "branch")["B5"].protection.locked
+    # joined / left may lie in another year: not tied to the year
+    ms = sheet(with_year, "members")
+    assert "scoring_year" not in validations(ms)["E"].formula1 and accepts(with_year, ms, "E2", "2019-05")
+
+
+# -- protection and layout ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SCHEMES)
+def test_sheets_protected_input_unlocked_header_locked(name: str) -> None:
+    wb = openpyxl.load_workbook(TEMPLATES_DIR / f"{name}.xlsx")
+    assert wb.security.lockStructure
+    for ws in wb.worksheets:
+        assert ws.protection.sheet, ws.title
+        assert ws.protection.password is None  # documented in 填表说明: no password
+    for key in template_sheets(name):
+        ws = sheet(wb, key)
+        for j in range(1, ws.max_column + 1):
+            assert effective_locked(ws, 1, j), f"{ws.title} header column {j} unlocked"
+            assert not effective_locked(ws, 2, j) and not effective_locked(ws, 500, j), f"{ws.title} column {j} locked"
+        assert effective_locked(ws, 2, ws.max_column + 1)  # outside the table
+    br = sheet(wb, "branch")
+    assert [br[f"B{r}"].protection.locked for r in range(2, 6)] == [False, False, True, False]  # scheme locked
+    assert br["A2"].protection.locked
+    readme = wb[README_SHEET]
+    assert all(effective_locked(readme, r, 1) for r in range(1, 5))
+
+
+def test_column_widths_fit_chinese_headers() -> None:
+    wb = openpyxl.load_workbook(TEMPLATES_DIR / "county-10-stars.xlsx")
+    for key in template_sheets("county-10-stars"):
+        ws = sheet(wb, key)
+        for c in ws[1]:
+            text = str(c.value)
+            need = sum(2 if "\u4e00" <= ch <= "\u9fff" else 1 for ch in text)
+            assert ws.column_dimensions[c.column_letter].width >= need, (ws.title, text)
+
+
+# -- 填表说明 -------------------------------------------------------------------------------------
+
+
+def readme_text(wb: openpyxl.Workbook) -> str:
+    return "\n".join(" ".join(str(v) for v in row if v is not None) for row in wb[README_SHEET].iter_rows(values_only=True))
+
+
+@pytest.mark.parametrize("name", SCHEMES)
+def test_readme_states_the_rules(name: str) -> None:
+    s = load_scheme(name).scheme
+    text = readme_text(openpyxl.load_workbook(TEMPLATES_DIR / f"{name}.xlsx"))
+    assert s.title in text and s.source in text and s.version in text
+    for it in s.items:
+        assert it.name in text and it.code in text
+    for r in s.adjustments.rules:
+        assert r.code in text and r.name in text and f"{r.signed_points:+g}" in text
+    for c in s.veto.conditions:
+        assert c.name in text and c.code in text
+    band_rows = {line for line in text.splitlines()}
+    for b in s.bands:
+        assert any(line.startswith(f"{b.min:g} ") or line.startswith(f"{float(b.min)} ") for line in band_rows), f"band {b.min:g}"
+        assert b.grade in text
+    assert f"{s.monthly.weight * 100:g}%" in text
+    if s.appraisal.mode != "none":
+        assert f"{s.appraisal.weight * 100:g}%" in text and f"至少 {s.appraisal.min_raters} 人" in text
+    combine = {"highest_only": "只计最高的一项加分和最大的一项减分", "sum": "逐项累加", "sum_capped_per_group": "上限"}
+    assert combine[s.adjustments.combine] in text
+    if s.quarter_star:
+        assert f"{s.quarter_star.share * 100:g}%" in text and f"少于 {s.quarter_star.min_scored_members} 人" in text
+    if s.annual_star:
+        assert f"{s.annual_star.share * 100:g}%" in text
+    if s.tiers:
+        assert all(t.name in text for t in s.tiers.tiers)
+    assert f"不少于 {s.publicity.working_days} 个工作日" in text
+    for key in template_sheets(name):
+        assert f"{SHEETS[key].label} ({key})" in text  # how to fill each sheet
+    assert "无密码" in text
+
+
+# -- filling a template ------------------------------------------------------------------------
+
+
+def test_template_for_a_year_with_members_is_filled_and_reads_back(tmp_path: Path) -> None:
+    csv = tmp_path / "members.csv"
+    pd.DataFrame(members_table()).to_csv(csv, index=False, encoding="utf-8-sig")
+    path = write_template("county-10-stars", tmp_path, year=2025, branch_id="B9", members=csv)
+    assert path.name == "B9_county-10-stars_2025.xlsx"
+    wb = openpyxl.load_workbook(path)
+    ms, mo = sheet(wb, "members"), sheet(wb, "monthly_scores")
+    assert [c.value for (c,) in ms["A2:A13"]] == [f"M{i:02d}" for i in range(1, 13)]
+    prefilled = [(r[0].value, r[1].value) for r in mo.iter_rows(min_row=2) if r[0].value]
+    assert len(prefilled) == 10 * 12 + 9 + 9 and ("M12", "2025-03") not in prefilled and ("M12", "2025-04") in prefilled
+    assert all(c.value is None for c in mo[2][2:12])  # item cells left empty
+    assert not mo["A2"].protection.locked and not mo["B2"].protection.locked  # prefilled cells stay editable
+    assert sheet(wb, "branch")["B2"].value == "B9"
+    filled = fill(path, "county-10-stars", 2025, prefilled=True)
+    book, sch = load_inputs(filled, parse_period("2025"))
+    assert sch.name == "county-10-stars" and book.branch_id == "B9" and book.year == 2025
+    assert len(book.members) == 12 and len(book.monthly) == 138
+    assert len(book.adjustments) == 1 and len(book.vetoes) == 1 and len(book.amendments) == 1
+
+
+@pytest.mark.parametrize("name", SCHEMES)
+def test_committed_template_filled_by_hand_reads_back(name: str, tmp_path: Path) -> None:
+    # the blank committed template: the officer types the year, the members and every score
+    path = tmp_path / f"{name}.xlsx"
+    path.write_bytes((TEMPLATES_DIR / f"{name}.xlsx").read_bytes())
+    filled = fill(path, name, 2025, members=members_table())
+    book, _ = load_inputs(filled, parse_period("2025"))
+    assert len(book.members) == 12 and len(book.monthly) == 138
+
+
+def test_members_file_xlsx_with_chinese_headers(tmp_path: Path) -> None:
+    f = tmp_path / "名单.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["支部党员名单"])  # a title row above the header
+    ws.append(["党员编号", "姓名", "转入月份", "不列入积分"])
+    ws.append(["A1", "张三", dt.datetime(2025, 5, 1), None])
+    ws.append(["A2", "李四", None, "是"])
+    wb.save(f)
+    table = read_members_file(f)
+    assert table["member_id"].tolist() == ["A1", "A2"] and table.loc[0, "joined"] == "2025-05" and table.loc[1, "exempt"] == "是"
+    out = openpyxl.load_workbook(write_template("xinluo-three-level", tmp_path, year=2025, members=f))
+    rows = [(r[0].value, r[1].value) for r in sheet(out, "monthly_scores").iter_rows(min_row=2) if r[0].value]
+    assert rows == [("A1", f"2025-{m:02d}") for m in range(5, 13)]  # the exempt member gets no rows
+
+
+def test_bad_members_file_is_reported(tmp_path: Path) -> None:
+    f = tmp_path / "m.csv"
+    f.write_text("member_id,name,member_type,joined\nM1,甲,干部,2025-04\nM1,乙,在职党员,April\n,丙,,\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        read_members_file(f)
+    problems = exc.value.failures[["row", "column"]].astype(str).agg(" ".join, axis=1).tolist()
+    assert problems == ["2 member_type", "3 joined", "3 member_id", "4 member_id"]
+    g = tmp_path / "n.csv"
+    g.write_text("编号,名字\n1,2\n", encoding="utf-8")
+    with pytest.raises(InputError, match="表头"):
+        read_members_file(g)
+
+
+def test_prefilled_workbook_is_not_overwritten(tmp_path: Path) -> None:
+    path = write_template("county-10-stars", tmp_path, year=2025, overwrite=False)
+    with pytest.raises(ScoringError, match="--force"):
+        write_template("county-10-stars", tmp_path, year=2025, overwrite=False)
+    assert path.exists()
+    with pytest.raises(ScoringError):
+        write_template("county-10-stars", tmp_path, branch_id="B 1")
+
+
+def test_cli_writes_a_prefilled_template(tmp_path: Path) -> None:
+    csv = tmp_path / "members.csv"
+    pd.DataFrame(members_table()).to_csv(csv, index=False)
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "scoring", "template", "--scheme", "county-10-stars", "--year", "2025", "--branch", "B9", "--members", str(csv), "--out", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr
+    path = Path(done.stdout.strip().splitlines()[-1])
+    assert path == out / "B9_county-10-stars_2025.xlsx" and path.exists()
+    wb = openpyxl.load_workbook(path)
+    assert sheet(wb, "branch")["B2"].value == "B9" and sheet(wb, "branch")["B5"].value == 2025
+    again = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+    assert again.returncode == 2 and "--force" in again.stderr  # a filled workbook is safe
+    forced = subprocess.run([*cmd, "--force"], capture_output=True, text=True, cwd=ROOT, check=False)
+    assert forced.returncode == 0, forced.stderr
+
+
+def test_template_for_a_scheme_file_names_it_relative_to_the_workbook(tmp_path: Path) -> None:
+    # an edited scheme file (SPEC 3.4): the branch sheet points at it, so the reader finds it
+    (tmp_path / "schemes").mkdir()
+    scheme_file = tmp_path / "schemes" / "fuxian-capped.yaml"
+    scheme_file.write_bytes((ROOT / "tests" / "schemes" / "fuxian-capped.yaml").read_bytes())
+    path = write_template(scheme_file, tmp_path / "out", year=2025)
+    assert sheet(openpyxl.load_workbook(path), "branch")["B4"].value == "../schemes/fuxian-capped.yaml"
+    s = load_scheme(scheme_file).scheme
+    text = readme_text(openpyxl.load_workbook(path))
+    assert all(r.code in text for r in s.adjustments.rules) and all(f"上限 {g.cap:g} 分" in text for g in s.adjustments.groups)
+    book, sch = load_inputs(fill(path, str(scheme_file), 2025, members=members_table()), parse_period("2025"))
+    assert sch.path == scheme_file.resolve() and len(book.members) == 12
