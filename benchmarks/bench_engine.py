@@ -32,10 +32,8 @@ import hashlib
 import json
 import os
 import pickle
-import platform
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,11 +41,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # benchmark the working tree's scoring/, not an installed copy
+for _p in (str(ROOT), str(Path(__file__).resolve().parent)):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)  # benchmark the working tree's scoring/, not an installed copy
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from common import MARK, git_head, machine, maxrss_bytes, mib, reset_hwm, run_child, status_kb  # noqa: E402
 
 SCHEME = "county-10-stars"
 PERIOD = "2025"
@@ -56,7 +56,6 @@ GEN_VERSION = 1  # bump when the generated data changes, so stale caches are not
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 TARGET_RATIO = 5.0
 TARGET_PEAK_BYTES = 6 * 1024**3  # 6 GiB; the JSON also says whether the peak is under 6 * 10**9 bytes
-MARK = "BENCH_RESULT "
 
 N_RATERS = 10  # ballots per member (scheme minimum)
 N_ADJUSTMENTS = 3000
@@ -254,32 +253,6 @@ def build_book(tables: dict[str, Any]) -> Any:
 # -- memory ------------------------------------------------------------------------------------
 
 
-def _status_kb(field: str) -> int | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def _maxrss_bytes() -> int:
-    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return r if sys.platform == "darwin" else r * 1024  # Linux reports KiB
-
-
-def _reset_hwm() -> bool:
-    """Reset the kernel's peak-RSS mark (VmHWM) so it covers only what follows (Linux >= 4.0)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
 # -- child processes ---------------------------------------------------------------------------
 
 
@@ -321,9 +294,9 @@ def child(mode: str, data: Path, profile_out: Path | None, warmup: int = 0) -> N
         call()
         gc.collect()
 
-    rss_load = (_status_kb("VmRSS") or 0) * 1024
-    maxrss_load = _maxrss_bytes()
-    hwm_reset = _reset_hwm()
+    rss_load = (status_kb("VmRSS") or 0) * 1024
+    maxrss_load = maxrss_bytes()
+    hwm_reset = reset_hwm()
     profiler = None
     if profile_out is not None:
         import cProfile
@@ -339,9 +312,9 @@ def child(mode: str, data: Path, profile_out: Path | None, warmup: int = 0) -> N
     if profiler is not None:
         profiler.disable()
         profiler.dump_stats(str(profile_out))
-    maxrss = _maxrss_bytes()
-    hwm = (_status_kb("VmHWM") or 0) * 1024 if hwm_reset else None
-    rss_end = (_status_kb("VmRSS") or 0) * 1024
+    maxrss = maxrss_bytes()
+    hwm = (status_kb("VmHWM") or 0) * 1024 if hwm_reset else None
+    rss_end = (status_kb("VmRSS") or 0) * 1024
 
     if mode == "engine":
         annual = out.annual
@@ -371,36 +344,10 @@ def child(mode: str, data: Path, profile_out: Path | None, warmup: int = 0) -> N
 
 
 def _run_child(args: list[str], env: dict[str, str] | None = None, timeout: float | None = None) -> dict[str, Any]:
-    cmd = [sys.executable, str(Path(__file__).resolve()), *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=timeout)
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(MARK)]
-    if proc.returncode != 0 or not lines:
-        sys.stderr.write(proc.stdout[-5000:] + proc.stderr[-20000:])
-        raise SystemExit(f"child {' '.join(args)} failed with exit code {proc.returncode}")
-    return json.loads(lines[-1][len(MARK) :])
+    return run_child(Path(__file__), args, env, timeout)
 
 
 # -- the parent --------------------------------------------------------------------------------
-
-
-def machine() -> dict[str, Any]:
-    info: dict[str, Any] = {
-        "nproc": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "cpu_count": os.cpu_count(),
-        "python": platform.python_version(),
-        "pandas": pd.__version__,
-        "numpy": np.__version__,
-        "platform": platform.platform(),
-    }
-    try:
-        with open("/proc/cpuinfo") as f:
-            info["cpu_model"] = next((ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")), None)
-        with open("/proc/meminfo") as f:
-            kb = next(int(ln.split()[1]) for ln in f if ln.startswith("MemTotal:"))
-            info["memory_gib"] = round(kb / 1024**2, 1)
-    except (OSError, StopIteration):
-        pass
-    return info
 
 
 def code_version() -> dict[str, Any]:
@@ -409,16 +356,8 @@ def code_version() -> dict[str, Any]:
         p = ROOT / rel
         if p.exists():
             out[rel + " sha256"] = hashlib.sha256(p.read_bytes()).hexdigest()[:16]
-    try:
-        head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-        out["git_head"] = head.stdout.strip() or None
-    except OSError:
-        out["git_head"] = None
+    out["git_head"] = git_head(ROOT)
     return out
-
-
-def _mb(x: float | None) -> str:
-    return "-" if x is None else f"{x / 1024**2:,.0f}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -461,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
             r["run"] = i
             runs.append(r)
             peak = r["hwm_during_call"] or r["maxrss"]
-            print(f"  run {i} {mode:6s} {r['wall_s']:8.2f} s  peak {_mb(peak)} MB", flush=True)
+            print(f"  run {i} {mode:6s} {r['wall_s']:8.2f} s  peak {mib(peak)} MB", flush=True)
 
     def med(mode: str, key: str) -> float:
         return statistics.median(r[key] for r in runs if r["mode"] == mode)
@@ -525,7 +464,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in runs:
         p = peak_of(r)
         print(
-            f"{r['run']:>3}  {r['mode']:6}  {r['wall_s']:8.2f}  {r['cpu_s']:8.2f}  {r['minor_faults']:>9,}  {r['load_s']:7.1f}  {_mb(r['rss_after_load']):>14}  {_mb(p):>16}  {_mb(p - r['rss_after_load']):>11}  {_mb(r['maxrss']):>9}"
+            f"{r['run']:>3}  {r['mode']:6}  {r['wall_s']:8.2f}  {r['cpu_s']:8.2f}  {r['minor_faults']:>9,}  {r['load_s']:7.1f}  {mib(r['rss_after_load']):>14}  {mib(p):>16}  {mib(p - r['rss_after_load']):>11}  {mib(r['maxrss']):>9}"
         )
     print()
     print(f"median engine {eng:.2f} s, median floor {flo:.2f} s, ratio {ratio:.1f}x (target <= {TARGET_RATIO:g}x): {'OK' if summary['ratio_ok'] else 'MISSED'}")

@@ -91,6 +91,20 @@ class _Writer:
         else:
             ws.write_number(r, c, v, fmt)
 
+    def column(self, ws: Any, j: int, values: pd.Series) -> None:
+        """One column from row 2; numeric columns skip the per-cell type dispatch of ``cell``."""
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            write = ws.write_number
+            for i, v in enumerate(values.to_numpy(dtype=float, na_value=np.nan).tolist(), start=1):
+                if v == v:  # not NaN
+                    write(i, j, v)
+            return
+        for i, v in enumerate(values.to_numpy(dtype=object).tolist(), start=1):
+            if type(v) is str:
+                ws.write_string(i, j, v)
+            else:
+                self.cell(ws, i, j, v)
+
     def table(self, name: str, df: pd.DataFrame, labels: dict[str, str], key: str | None = None) -> Sheet:
         ws = self.wb.add_worksheet(name)
         for j, col in enumerate(df.columns):
@@ -98,9 +112,7 @@ class _Writer:
             ws.write_string(0, j, text, self.header)
             ws.set_column(j, j, max(10, min(36, len(text) + 4)))
         for j, col in enumerate(df.columns):
-            values = df[col].to_numpy(dtype=object)
-            for i, v in enumerate(values, start=1):
-                self.cell(ws, i, j, v)
+            self.column(ws, j, df[col])
         ws.freeze_panes(1, 1)
         sheet = Sheet(name, {str(c): j for j, c in enumerate(df.columns)}, len(df))
         self.sheets[key or name] = sheet
@@ -123,7 +135,7 @@ class _LabelMap(dict):  # type: ignore[type-arg]
 
 def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any]) -> Path:
     """Write the audited workbook of a run and return its path."""
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False, "use_future_functions": True})
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False})
     font = {"font_name": "Noto Sans CJK SC"}
     w = _Writer(
         wb,
@@ -266,10 +278,10 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: list[tuple[str, s
     s = result.scheme.scheme
     items = s.item_codes
     annual = result.annual.reset_index(drop=True)
-    years = result.item_year.set_index("member_id")
+    years = result.item_year.set_index("member_id").to_dict("index")  # one dict lookup per member
     ms, mt, adj, vet = w.sheets["scores"], w.sheets["totals"], w.sheets["adjustments"], w.sheets["vetoes"]
     app = w.sheets.get("appraisal")
-    appr = result.appraisal.set_index("member_id") if "appraisal" in w.sheets else None
+    appr = result.appraisal.set_index("member_id")["score_average"].to_dict() if "appraisal" in w.sheets and "score_average" in result.appraisal.columns else {}
 
     cols: list[str] = ["member_id", "name", "exempt", "veto", "months"]
     if s.monthly.combine == "per_item":
@@ -308,7 +320,7 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: list[tuple[str, s
             if a.grade is not None:
                 ws.write_string(i, at["grade"], str(a.grade))
             continue
-        y = years.loc[mid]
+        y = years[mid]
         ws.write_formula(i, at["months"], f"=COUNTIFS({ms.rng('member_id')},$A{row})", None, int(y["months"]))
         checks.append((mid, "months", ref("months", row), int(y["months"])))
         crit = f"{ms.rng('member_id')},$A{row}"
@@ -327,14 +339,16 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: list[tuple[str, s
             ws.write_formula(i, at["monthly_mean"], f"=SUMIFS({mt.rng('total')},{mt.rng('member_id')},$A{row})/{ref('months', row)}", w.number, float(y["monthly_mean"]))
             base_formula = f"={ref('monthly_mean', row)}*月度权重"
             if s.appraisal.mode == "single":
-                ws.write_formula(i, at["appraisal"], f"=INDEX({app.rng('score_average')},MATCH($A{row},{app.rng('member_id')},0))", w.number, float(appr.loc[mid, "score_average"]))
+                ws.write_formula(i, at["appraisal"], f"=INDEX({app.rng('score_average')},MATCH($A{row},{app.rng('member_id')},0))", w.number, float(appr[mid]))
                 base_formula += f"+{ref('appraisal', row)}*测评权重"
         ws.write_formula(i, at["base"], base_formula, w.number, float(a.base))
         checks.append((mid, "base", ref("base", row), float(a.base)))
         acrit = f"{adj.rng('member_id')},$A{row},{adj.rng('status')},\"applied\""
         if highest:
-            bonus_f = f"=MAXIFS({adj.rng('applied_points')},{acrit},{adj.rng('applied_points')},\">0\")"
-            ded_f = f"=MINIFS({adj.rng('applied_points')},{acrit},{adj.rng('applied_points')},\"<0\")"
+            # written with the _xlfn. prefix Excel stores for these 2019 functions; xlsxwriter's
+            # use_future_functions would add it too, but by ~150 regex passes over every formula
+            bonus_f = f"=_xlfn.MAXIFS({adj.rng('applied_points')},{acrit},{adj.rng('applied_points')},\">0\")"
+            ded_f = f"=_xlfn.MINIFS({adj.rng('applied_points')},{acrit},{adj.rng('applied_points')},\"<0\")"
         else:
             bonus_f = f"=SUMIFS({adj.rng('applied_points')},{acrit},{adj.rng('applied_points')},\">0\")"
             ded_f = f"=SUMIFS({adj.rng('applied_points')},{acrit},{adj.rng('applied_points')},\"<0\")"
@@ -387,6 +401,8 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: list[tuple[str,
         ws.set_column(j, j, 12)
     ws.freeze_panes(1, 2)
     agg = "SUMIFS" if (s.monthly.quarter_score == "sum" or p.kind == "month") else "AVERAGEIFS"
+    mt_ = result.monthly_totals
+    months_in = mt_.loc[mt_["month"].between(p.first_month, p.last_month), "member_id"].value_counts().to_dict()
     for i, r in enumerate(summ.itertuples(index=False), start=1):
         row = i + 1
         rd = r._asdict()
@@ -396,7 +412,7 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: list[tuple[str,
         if rd["exempt"] == "yes":
             continue
         crit = f"{mt.rng('member_id')},$A{row},{mt.rng('month')},\">={p.first_month}\",{mt.rng('month')},\"<={p.last_month}\""
-        months_v = int(((result.monthly_totals["member_id"] == rd["member_id"]) & result.monthly_totals["month"].between(p.first_month, p.last_month)).sum())
+        months_v = int(months_in.get(rd["member_id"], 0))
         ws.write_formula(i, at["months"], f"=COUNTIFS({crit})", None, months_v)
         value = "" if pd.isna(rd[key]) else float(rd[key])
         ws.write_formula(i, at[key], f'=IF({xl_col_to_name(at["months"])}{row}=0,"",ROUND({agg}({mt.rng("total")},{crit}),2))', w.number, value)

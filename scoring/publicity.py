@@ -10,6 +10,7 @@ literal text. The points cards show appraisal averages and rater counts only, ne
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import shutil
@@ -103,6 +104,7 @@ def _zh(text: Any) -> str:
     return re.sub(r"\s*\([A-Za-z][^()]*\)\s*$", "", s)
 
 
+@functools.lru_cache(maxsize=1 << 16)  # labels and headings repeat on every card
 def _width(text: str) -> float:
     """Printed width in column-width units: a CJK or full-width character is about 1.8."""
     return sum(1.8 if ord(ch) >= 0x2E80 else 1.0 for ch in text)
@@ -143,7 +145,12 @@ class _Formats:
 
 def _put(ws: Worksheet, row: int, col: int, value: Any, fmt: Format, num_fmt: Format | None = None) -> None:
     """Write one cell: numbers as numbers, everything else as literal text (never a formula)."""
-    if _missing(value) or (isinstance(value, str) and not value):
+    # the two common cases first: a card writes hundreds of cells per member
+    if type(value) is str and value:
+        ws.write_string(row, col, value, fmt)
+    elif type(value) is float and value == value:
+        ws.write_number(row, col, value, num_fmt or fmt)
+    elif _missing(value) or (isinstance(value, str) and not value):
         ws.write_blank(row, col, None, fmt)
     elif isinstance(value, bool | np.bool_):
         ws.write_string(row, col, "是" if value else "否", fmt)
@@ -376,6 +383,64 @@ def _publicity_notes(ws: Worksheet, fmt: _Formats, result: Result, summary: pd.D
 # -- 积分卡 -----------------------------------------------------------------------------------
 
 
+class _CardData:
+    """The result's tables split by member once, so that writing n cards takes time linear in n
+    (filtering every table for every member would be quadratic: hours for a 50,000-member unit)."""
+
+    def __init__(self, result: Result) -> None:
+        s = result.scheme.scheme
+        self.codes = s.item_codes
+        sc = result.item_scores
+        self.score_pos = _positions(sc)
+        self.score_month = sc["month"].astype(int).to_numpy()
+        self.score_vals = sc[self.codes].to_numpy(dtype=float, na_value=np.nan) if len(sc) else np.empty((0, len(self.codes)))
+        mt = result.monthly_totals
+        self.total = dict(zip(zip(mt["member_id"], mt["month"].astype(int)), mt["total"].astype(float), strict=True))
+        self.amended = _records(result.amendments)
+        adj = result.adjustments
+        if len(adj):
+            adj = adj[adj["date"].map(lambda d: d.month <= result.period.last_month)].sort_values(["date", "row"])
+        self.adjustments = _records(adj)
+        self.quarters = _records(result.quarters)
+        self.annual = _by_member(result.annual)
+        self.item_year = _by_member(result.item_year)
+        self.appraisal = _by_member(result.appraisal) if len(result.appraisal.columns) > 1 else {}
+        self.summary = _by_member(result.summary()) if result.period.kind != "year" else {}
+        self.vetoed = _vetoed(result)
+        v = result.vetoes
+        self.veto_conditions: dict[str, list[str]] = {}
+        if len(v):
+            for mid, name in zip(v.loc[v["applies"].astype(bool), "member_id"], v.loc[v["applies"].astype(bool), "condition_name"], strict=True):
+                self.veto_conditions.setdefault(str(mid), []).append(str(name))
+        self.ranked = int(result.annual["rank"].notna().sum()) if result.period.kind == "year" else 0
+
+    def scores(self, mid: str) -> tuple[np.ndarray, np.ndarray]:
+        """(months, item scores matrix) of one member, in table order."""
+        pos = self.score_pos.get(mid)
+        if pos is None:
+            return np.empty(0, dtype=int), np.empty((0, len(self.codes)))
+        return self.score_month[pos], self.score_vals[pos]
+
+
+def _positions(df: pd.DataFrame) -> dict[str, np.ndarray]:
+    return {str(k): v for k, v in df.groupby("member_id", sort=False).indices.items()} if len(df) else {}
+
+
+def _records(df: pd.DataFrame) -> dict[str, list[Any]]:
+    """Rows of ``df`` as named tuples, by member, in table order."""
+    out: dict[str, list[Any]] = {}
+    for r in df.itertuples(index=False):
+        out.setdefault(str(r.member_id), []).append(r)
+    return out
+
+
+def _by_member(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
+    """One row per member as a dict of column -> value."""
+    if not len(df):
+        return {}
+    return df.drop_duplicates("member_id").set_index("member_id").to_dict("index")
+
+
 def _card_members(result: Result) -> list[str]:
     """Members who get a card: everyone scored in the period so far, and the exempt."""
     scored = set(result.item_scores["member_id"])
@@ -403,7 +468,7 @@ def _pairs(ws: Worksheet, fmt: _Formats, row: int, ncols: int, pairs: list[tuple
     return row
 
 
-def _card(ws: Worksheet, fmt: _Formats, result: Result, member: pd.Series, row: int, ncols: int) -> int:
+def _card(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, member: dict[str, Any], row: int, ncols: int) -> int:
     """One member's card from ``row``; returns the row after it."""
     s = result.scheme.scheme
     p = result.period
@@ -418,21 +483,21 @@ def _card(ws: Worksheet, fmt: _Formats, result: Result, member: pd.Series, row: 
         reason = "" if _missing(member.get("exempt_reason")) else f" (原因: {member['exempt_reason']})"
         row = _line(ws, row, 0, last, f"不列入积分管理{reason}, 年底由党支部根据参与组织活动和日常表现直接评定星级。", fmt.text)
         if p.kind == "year":
-            a = result.annual.set_index("member_id").loc[mid]
+            a = d.annual[mid]
             pairs: list[tuple[str, Any, Format | None]] = []
             if s.has_stars:
                 pairs.append(("直接评定星级", a["stars"], fmt.stars))
             pairs.append(("等级", "年底由党支部直接评定" if _missing(a["grade"]) else a["grade"], None))
             row = _pairs(ws, fmt, row, ncols, pairs)
     else:
-        row = _monthly_grid(ws, fmt, result, mid, row, ncols)
-        row = _quarter_block(ws, fmt, result, mid, row + 1, ncols)
-        row = _adjustment_block(ws, fmt, result, mid, row + 1, last)
-        row = _result_block(ws, fmt, result, mid, row + 1, ncols)
+        row = _monthly_grid(ws, fmt, result, d, mid, row, ncols)
+        row = _quarter_block(ws, fmt, result, d, mid, row + 1, ncols)
+        row = _adjustment_block(ws, fmt, result, d, mid, row + 1, last)
+        row = _result_block(ws, fmt, result, d, mid, row + 1, ncols)
     return _line(ws, row + 1, 0, last, SIGN_LINE, fmt.text, 24)
 
 
-def _monthly_grid(ws: Worksheet, fmt: _Formats, result: Result, mid: str, row: int, ncols: int) -> int:
+def _monthly_grid(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mid: str, row: int, ncols: int) -> int:
     """月份 x 考评项目 grid of the committee's scores, amended cells marked, then annual rows."""
     s = result.scheme.scheme
     p = result.period
@@ -445,41 +510,38 @@ def _monthly_grid(ws: Worksheet, fmt: _Formats, result: Result, mid: str, row: i
     ws.write_string(row, last, "月度合计", fmt.head)
     ws.set_row(row, 30)
     row += 1
-    scores = result.item_scores[result.item_scores["member_id"] == mid].set_index("month")
-    totals = result.monthly_totals[result.monthly_totals["member_id"] == mid].set_index("month")["total"]
-    am = result.amendments
-    am = am[am["member_id"] == mid] if len(am) else am
-    amended = {(int(r.month), str(r.item)): r for r in am.itertuples(index=False)}
+    months, values = d.scores(mid)
+    scores = {int(m): values[k] for k, m in enumerate(months)}
+    amended = {(int(r.month), str(r.item)): r for r in d.amended.get(mid, [])}
     names = {it.code: it.name for it in items}
     for m in range(1, p.last_month + 1):
         ws.write_string(row, 0, f"{m}月", fmt.label)
-        if m not in scores.index:
+        if m not in scores:
             ws.merge_range(row, 1, row, last, "", fmt.cell)
             ws.write_string(row, 1, "未在本支部, 不计分", fmt.cell)
         else:
-            for j, it in enumerate(items, start=1):
-                v = scores.at[m, it.code]
+            for j, (it, v) in enumerate(zip(items, scores[m], strict=True), start=1):
                 if (m, it.code) in amended:
                     ws.write_string(row, j, f"{_num(v)}*", fmt.amended)
                 else:
                     _put(ws, row, j, v, fmt.score)
-            _put(ws, row, last, totals.get(m), fmt.score)
+            _put(ws, row, last, d.total.get((mid, m)), fmt.score)
         row += 1
     if p.kind == "year" and s.monthly.combine == "per_item":
-        row = _item_year_rows(ws, fmt, result, mid, row, last)
+        row = _item_year_rows(ws, fmt, result, d, mid, row, last)
     for (m, code), r in sorted(amended.items()):
         if m <= p.last_month:
             row = _line(ws, row, 0, last, f"* 更正: {m}月 {names.get(code, code)} 原 {_num(r.original)} → {_num(r.new_score)} ({_zh(r.reason)}, {r.decided_on})", fmt.small, 14)
     return row
 
 
-def _item_year_rows(ws: Worksheet, fmt: _Formats, result: Result, mid: str, row: int, last: int) -> int:
+def _item_year_rows(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mid: str, row: int, last: int) -> int:
     """Below the grid: per item the monthly average, the appraisal average and raters, and the
     annual item score; the appraisal shows only averages and rater counts, never a ballot."""
     s = result.scheme.scheme
-    y = result.item_year.set_index("member_id").loc[mid]
-    app = result.appraisal.set_index("member_id").loc[mid] if s.appraisal.mode == "per_item" and len(result.appraisal.columns) > 1 else None
-    rows: list[tuple[str, pd.Series, str, Format, Any]] = [("月平均", y, "_mean", fmt.score2, None)]
+    y = d.item_year[mid]
+    app = d.appraisal[mid] if s.appraisal.mode == "per_item" and d.appraisal else None
+    rows: list[tuple[str, dict[str, Any], str, Format, Any]] = [("月平均", y, "_mean", fmt.score2, None)]
     if app is not None:
         rows += [("民主测评平均", app, "_average", fmt.score2, None), ("测评人数", app, "_raters", fmt.count, None)]
     weights = f"月平均×{s.monthly.weight:.0%}" + (f"+测评×{s.appraisal.weight:.0%}" if app is not None else "")
@@ -495,19 +557,19 @@ def _item_year_rows(ws: Worksheet, fmt: _Formats, result: Result, mid: str, row:
     return row
 
 
-def _quarter_block(ws: Worksheet, fmt: _Formats, result: Result, mid: str, row: int, ncols: int) -> int:
+def _quarter_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mid: str, row: int, ncols: int) -> int:
     s = result.scheme.scheme
     last = ncols - 1
-    q = result.quarters[result.quarters["member_id"] == mid]
+    q = d.quarters.get(mid, [])
     row = _line(ws, row, 0, last, "二、季度汇总" + (" (本季度各月总分之和)" if s.monthly.quarter_score == "sum" else " (本季度月度总分平均)"), fmt.section, 18)
-    if q.empty:
+    if not q:
         return _line(ws, row, 0, last, "本期尚无已结束的季度。", fmt.text)
     heads = ["季度", "计分月数", "季度积分", "季度排名"] + (["季度之星"] if s.quarter_star is not None else [])
     spans = _spans(len(heads), ncols)
     for (a, b), h in zip(spans, heads, strict=True):
         _cell_span(ws, row, a, b, h, fmt.head)
     row += 1
-    for r in q.itertuples(index=False):
+    for r in q:
         values: list[tuple[Any, Format, Format | None]] = [(f"第{int(r.quarter)}季度", fmt.label, None), (r.months, fmt.cell, fmt.count), (r.score_rounded, fmt.cell, fmt.score), (r.rank, fmt.cell, fmt.count)]
         if s.quarter_star is not None:
             values.append((_star_text(r.quarter_star, "季度之星"), fmt.star_mark if r.quarter_star in (YES, TIE) else fmt.cell, None))
@@ -537,15 +599,14 @@ def _cell_span(ws: Worksheet, row: int, a: int, b: int, value: Any, fmt: Format,
     _put(ws, row, a, value, fmt, num_fmt)
 
 
-def _adjustment_block(ws: Worksheet, fmt: _Formats, result: Result, mid: str, row: int, last: int) -> int:
+def _adjustment_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mid: str, row: int, last: int) -> int:
     """Adjustments so far, each applied or not, with the reason."""
     p = result.period
-    a = result.adjustments
-    a = a[(a["member_id"] == mid) & a["date"].map(lambda d: d.month <= p.last_month)] if len(a) else a
+    a = d.adjustments.get(mid, [])
     row = _line(ws, row, 0, last, "三、加减分" + ("" if p.kind == "year" else " (年终计入年度总积分)"), fmt.section, 18)
-    if a.empty:
+    if not a:
         return _line(ws, row, 0, last, "无。", fmt.cell_left)
-    for r in a.sort_values(["date", "row"]).itertuples(index=False):
+    for r in a:
         kind = "加分" if r.kind == "bonus" else "减分"
         status = f"计入 {r.applied_points:+g} 分" if r.status == "applied" else "不计入"
         reason = _zh(r.reason)
@@ -554,14 +615,14 @@ def _adjustment_block(ws: Worksheet, fmt: _Formats, result: Result, mid: str, ro
     return row
 
 
-def _result_block(ws: Worksheet, fmt: _Formats, result: Result, mid: str, row: int, ncols: int) -> int:
+def _result_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mid: str, row: int, ncols: int) -> int:
     """The period's result: total, stars, grade, rank, stars list, gap to the next star band."""
     s = result.scheme.scheme
     p = result.period
     last = ncols - 1
     if p.kind != "year":
         row = _line(ws, row, 0, last, "四、本期结果", fmt.section, 18)
-        summ = result.summary().set_index("member_id").loc[mid]
+        summ = d.summary[mid]
         key = {"quarter": "quarter_score", "half": "half_score", "month": "month_total"}[p.kind]
         pairs: list[tuple[str, Any, Format | None]] = [({"quarter": "季度积分", "half": "半年积分", "month": "月度总分"}[p.kind], summ.get(key), fmt.score2)]
         if p.kind == "quarter":
@@ -570,15 +631,15 @@ def _result_block(ws: Worksheet, fmt: _Formats, result: Result, mid: str, row: i
                 pairs.append(("季度之星", _star_text(summ.get("quarter_star"), "季度之星"), None))
         return _pairs(ws, fmt, row, ncols, pairs)
     row = _line(ws, row, 0, last, "四、年度结果", fmt.section, 18)
-    a = result.annual.set_index("member_id").loc[mid]
-    ranked = int(result.annual["rank"].notna().sum())
-    vetoed = mid in _vetoed(result)
+    a = d.annual[mid]
+    ranked = d.ranked
+    vetoed = mid in d.vetoed
     pairs = [("年终总积分", a["base_rounded"], fmt.score2), ("加分", a["bonus"], fmt.signed), ("减分", a["deduction"], fmt.signed), ("年度总积分", a["total"], fmt.score2)]
     if s.monthly.combine != "per_item":
-        y = result.item_year.set_index("member_id").loc[mid]
+        y = d.item_year[mid]
         pairs.insert(0, ("月平均基础分", y["monthly_mean"], fmt.score2))
-        if s.appraisal.mode == "single" and len(result.appraisal.columns) > 1:
-            app = result.appraisal.set_index("member_id").loc[mid]
+        if s.appraisal.mode == "single" and d.appraisal:
+            app = d.appraisal[mid]
             pairs.insert(1, (f"民主评议平均 ({int(app['score_raters'])}人)", app["score_average"], fmt.score2))
     if s.has_stars:
         pairs.append(("星级", a["stars"], fmt.stars))
@@ -590,12 +651,11 @@ def _result_block(ws: Worksheet, fmt: _Formats, result: Result, mid: str, row: i
         pairs.append(("年度之星", _star_text(a["annual_star"], "年度之星"), None))
     row = _pairs(ws, fmt, row, ncols, pairs)
     if vetoed:
-        v = result.vetoes
-        conditions = "、".join(str(c) for c in v.loc[(v["member_id"] == mid) & v["applies"].astype(bool), "condition_name"])
+        conditions = "、".join(d.veto_conditions.get(mid, []))
         row = _line(ws, row, 0, last, f"一票否决: {conditions}; 该年度定为{s.veto.grade}" + (", 不体现积分。" if s.veto.effect == "no_score" else "。"), fmt.text)
     elif s.has_stars and not _missing(a["total"]):
         row = _line(ws, row, 0, last, _star_gap(result, float(a["total"])), fmt.text)
-    lost = _items_lost(result, mid)
+    lost = _items_lost(result, d, mid)
     if lost:
         row = _line(ws, row, 0, last, f"失分较多的项目 (月平均与满分之差): {lost}。", fmt.small, 14)
     return row
@@ -611,13 +671,16 @@ def _star_gap(result: Result, total: float) -> str:
     return f"距{nxt.stars}星还差 {nxt.min - total:.2f} 分。"
 
 
-def _items_lost(result: Result, mid: str, top: int = 3) -> str:
+def _items_lost(result: Result, d: _CardData, mid: str, top: int = 3) -> str:
     """The items where the member lost most points on average per month."""
     s = result.scheme.scheme
-    sc = result.item_scores[result.item_scores["member_id"] == mid]
-    if sc.empty:
+    _, values = d.scores(mid)
+    if not len(values):
         return ""
-    gaps = sorted(((it.max - float(sc[it.code].mean()), it.name) for it in s.items), reverse=True)
+    known = ~np.isnan(values)
+    counts = known.sum(axis=0)
+    means = np.where(counts > 0, np.where(known, values, 0.0).sum(axis=0) / np.maximum(counts, 1), np.nan)
+    gaps = sorted(((it.max - float(m), it.name) for it, m in zip(s.items, means, strict=True)), reverse=True)
     return "、".join(f"{name} {gap:.2f}" for gap, name in gaps[:top] if gap > 0.005)
 
 
@@ -629,11 +692,12 @@ def _cards_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, result: Result) -> Work
     widths = [11.0] + [item_w] * (ncols - 2) + [9.0]
     ws = wb.add_worksheet(CARDS_SHEET)
     _page_setup(ws, f"{result.branch_name}  {result.period.label}  党员积分卡", widths)
-    members = result.members.set_index("member_id", drop=False)
+    members = {str(m["member_id"]): m for m in result.members.to_dict("records")}
+    d = _CardData(result)
     row, starts = 0, []
     for mid in _card_members(result):
         starts.append(row)
-        row = _card(ws, fmt, result, members.loc[mid], row, ncols) + 1
+        row = _card(ws, fmt, result, d, members[mid], row, ncols) + 1
     if not starts:
         _line(ws, 0, 0, ncols - 1, "本期没有需要制卡的党员。", fmt.text)
     ws.set_h_pagebreaks(starts[1 : MAX_PAGE_BREAKS + 1])

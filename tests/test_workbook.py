@@ -103,6 +103,9 @@ def test_results_sheet_is_formulas_with_named_weights_and_keys(demo: list[Path],
     assert any("月度权重" in f for f in formulas) and any("测评权重" in f for f in formulas)
     assert not any("0.8" in f or "0.2" in f for f in formulas)  # weights are named cells, not literals
     assert any("'月度评分'" in f for f in formulas) and any("MAXIFS" in f for f in formulas)
+    # Excel shows #NAME? for a 2019 function stored without its _xlfn. prefix
+    assert all("_xlfn.MAXIFS(" in f for f in formulas if "MAXIFS(" in f)
+    assert all("_xlfn.MINIFS(" in f for f in formulas if "MINIFS(" in f)
     assert any(f.startswith("=ROUND(") for f in formulas) and any("RANK(" in f for f in formulas)
     assert any("LOOKUP(" in f and "分档下限" in f for f in formulas)
     assert "月度权重" in wb.defined_names and "分档等级" in wb.defined_names
