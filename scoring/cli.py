@@ -1,4 +1,4 @@
-"""Command line: ``python -m scoring run|demo|validate|schemes``.
+"""Command line: ``python -m scoring run|validate|demo|template|recompute|approve|verify|diff|schemes``.
 
 Exit codes: 0 done, 2 bad input or arguments (nothing written), 1 a run failed.
 """
@@ -44,6 +44,18 @@ def _parser() -> argparse.ArgumentParser:
     rec = sub.add_parser("recompute", help="recompute a run's workbook with LibreOffice and compare every formula")
     rec.add_argument("run", type=Path, help="a run folder (or a results workbook)")
 
+    apr = sub.add_parser("approve", help="record a reviewer's sign-off on a run (a new approval file; nothing is changed)")
+    apr.add_argument("run", type=Path, help="a run folder, e.g. runs/2025/B001/v001")
+    apr.add_argument("--reviewer", required=True, help="name of the reviewer who signs off")
+    apr.add_argument("--note", default="", help="optional remark recorded with the approval")
+
+    ver = sub.add_parser("verify", help="re-check every hash of a run and re-score it from its recorded inputs and scheme")
+    ver.add_argument("run", type=Path)
+
+    dif = sub.add_parser("diff", help="members whose figures changed between two runs, and the input rows under them")
+    dif.add_argument("run_a", type=Path, help="the earlier run folder")
+    dif.add_argument("run_b", type=Path, help="the later run folder")
+
     sub.add_parser("schemes", help="list the built-in schemes")
     return parser
 
@@ -55,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             from .execute import run_branch
 
             folder = run_branch(args.inputs, args.period, args.out, member_id=args.member, scheme=args.scheme)
-            print(f"运行完成 (run written): 已执行的笔记本、结果工作簿、summary.csv、manifest.json 在:")
+            print("运行完成 (run written): 已执行的笔记本、结果工作簿、summary.csv、manifest.json 在:")
             print(folder)
         elif args.command == "validate":
             from .inputs import load_inputs
@@ -90,6 +102,21 @@ def main(argv: list[str] | None = None) -> int:
                 print(bad.head(50).to_string(index=False))
                 return 1
             print(f"\n全部 {len(table)} 个公式经 LibreOffice 重算后与程序计算值一致 (all formulas recomputed equal)")
+        elif args.command == "approve":
+            from .review import approve
+
+            path = approve(args.run, args.reviewer, args.note)
+            print(f"已审核 (approved) by {args.reviewer}: {path}")
+        elif args.command == "verify":
+            from .review import verify
+
+            result = verify(args.run)
+            print(result.report())
+            return 0 if result.ok else 1
+        elif args.command == "diff":
+            from .review import diff
+
+            print(diff(args.run_a, args.run_b).report())
         elif args.command == "schemes":
             from .scheme import builtin_schemes, load_scheme
 

@@ -28,6 +28,12 @@ from .scheme import LoadedScheme, load_scheme
 REPO_ROOT: Path = Path(__file__).resolve().parents[1]
 NOTEBOOK: Path = REPO_ROOT / "notebooks" / "branch_period.ipynb"
 KERNEL_NAME = "scoring"
+MANIFEST = "manifest.json"
+# Beside the period folders, OUT/.archive keeps each input workbook and scheme file a run was
+# scored from, named by SHA-256, so verify and diff can re-read them after the originals were
+# edited. It is not inside the run folders: an input workbook holds the appraisal ballots, and a
+# run folder is handed to reviewers.
+ARCHIVE_DIR = ".archive"
 
 
 def sha256_file(path: Path) -> str:
@@ -84,6 +90,34 @@ def _claim(staging: Path, parent: Path) -> Path:
         n += 1
 
 
+def archive(source: Path, sha256: str, out_root: Path) -> Path:
+    """Copy ``source`` to ``OUT/.archive/<sha256><suffix>`` (once; read-only) and return that path.
+
+    Raises RunError if the file no longer has the hash it was validated with."""
+    folder = out_root / ARCHIVE_DIR
+    folder.mkdir(mode=0o700, exist_ok=True)
+    target = folder / f"{sha256}{source.suffix.lower()}"
+    if target.exists():
+        return target
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        if sha256_file(Path(tmp)) != sha256:
+            raise RunError(f"文件在运行开始时被修改 (the file changed while the run started): {source}")
+        os.chmod(tmp, 0o400)
+        os.replace(tmp, target)  # one rename: the archive never holds half a file
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return target
+
+
+def _relative(path: Path, out_root: Path) -> str:
+    """``path`` as seen from a run folder ``OUT/PERIOD/BRANCH/vNNN``."""
+    return "../../../" + path.relative_to(out_root).as_posix()
+
+
 def run_branch(inputs: str | Path, period: str, out: str | Path, member_id: str = "", scheme: str = "", log_output: bool = False) -> Path:
     """Validate the inputs, execute the branch-period notebook and return the sealed run folder."""
     import papermill as pm
@@ -115,6 +149,8 @@ def run_branch(inputs: str | Path, period: str, out: str | Path, member_id: str 
     }
     staging = Path(tempfile.mkdtemp(prefix=f".staging-{book.branch_id}-{p.text}-", dir=out_root))
     try:
+        input_copy = archive(inputs_path, book.sha256, out_root)
+        scheme_copy = archive(Path(sch.path), sch.sha256, out_root)
         notebook_out = staging / f"{book.branch_id}_{p.text}.ipynb"
         parameters = {
             "inputs_path": str(inputs_path),
@@ -134,22 +170,24 @@ def run_branch(inputs: str | Path, period: str, out: str | Path, member_id: str 
         outputs = sorted(f for f in staging.iterdir() if f.is_file())
         manifest = {
             "manifest_version": 1,
+            # written once, never changed: approvals are separate approval-*.json files (review.py)
             "status": "draft",
             "branch_id": book.branch_id,
             "branch_name": book.branch_name,
             "period": p.text,
-            "inputs": [{"file": inputs_path.name, "path": str(inputs_path), "sha256": book.sha256}],
-            "scheme": {"name": sch.name, "version": sch.version, "sha256": sch.sha256, "path": str(sch.path)},
+            "inputs": [{"file": inputs_path.name, "path": str(inputs_path), "sha256": book.sha256, "archived": _relative(input_copy, out_root)}],
+            "scheme": {"name": sch.name, "version": sch.version, "sha256": sch.sha256, "path": str(sch.path), "archived": _relative(scheme_copy, out_root)},
             "package": {"name": "scoring", "version": __version__, "git_commit": git["commit"], "git_dirty": git["dirty"]},
             "kernel": {"name": kernel, "interpreter": interpreter},
             "parameters": {k: v for k, v in parameters.items() if k not in {"out_dir", "provenance"}},
             "started_at": started,
             "finished_at": _now(),
             "outputs": [{"file": f.name, "sha256": sha256_file(f), "bytes": f.stat().st_size} for f in outputs],
-            "reviewer": None,
-            "approved_at": None,
         }
-        (staging / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        for f in staging.rglob("*"):
+            if f.is_file():
+                f.chmod(0o444)  # a run is never modified; approvals are new files beside it
         staging.chmod(0o755)  # mkdtemp makes it private; a run folder is for reviewers to read
         return _claim(staging, out_root / p.text / book.branch_id)
     finally:

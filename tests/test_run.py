@@ -50,10 +50,12 @@ def test_run_folder_has_the_four_outputs(year_run: Path) -> None:
 
 def test_manifest_records_inputs_scheme_code_and_output_hashes(year_run: Path, demo: list[Path]) -> None:
     m = json.loads((year_run / "manifest.json").read_text(encoding="utf-8"))
-    assert m["status"] == "draft" and m["reviewer"] is None
+    assert m["status"] == "draft" and "reviewer" not in m  # approvals are separate files
     assert m["inputs"][0]["sha256"] == sha(demo[0])
     scheme_file = REPO / "scoring" / "schemes" / "county-10-stars.yaml"
+    archived = m["scheme"].pop("archived")
     assert m["scheme"] == {"name": "county-10-stars", "version": "1.0.0", "sha256": sha(scheme_file), "path": str(scheme_file)}
+    assert sha(year_run / archived) == sha(scheme_file)
     assert m["package"]["version"] == __version__
     commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
     assert m["package"]["git_commit"] == (commit or None)

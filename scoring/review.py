@@ -1,0 +1,296 @@
+"""Reviewing sealed runs: ``approve``, ``verify`` and ``diff`` (SPEC 6).
+
+A run folder (``OUT/PERIOD/BRANCH/vNNN``) holds ``manifest.json`` with the SHA-256 of every file
+it wrote and of the input workbook and scheme file it was scored from, which are kept, by hash, in
+``OUT/.archive`` (outside the run folder: an input workbook holds the anonymous ballots). Run files
+are read-only and never rewritten: an approval is a new file ``approval-<time>.json`` beside them
+that records who approved which hashes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .exceptions import RunError
+from .execute import MANIFEST, sha256_file
+from .inputs import _SHEET_ATTRS, SHEETS, InputBook, load_inputs
+from .periods import parse_period
+from .scheme import LoadedScheme, load_scheme
+
+APPROVAL_PREFIX = "approval-"
+
+# columns that identify a row of an input sheet, so that an edited row shows as "changed";
+# sheets without a key show added and removed rows
+ROW_KEYS: dict[str, tuple[str, ...]] = {
+    "members": ("member_id",),
+    "monthly_scores": ("member_id", "month"),
+    "self_scores": ("member_id", "month"),
+    "appraisal": ("ballot_no", "member_id"),
+    "amendments": ("member_id", "month", "item"),
+    "dues": ("member_id", "month"),
+}
+HIDDEN = "(不显示 hidden: 无记名测评)"  # appraisal ballots are anonymous: never show a ballot's scores
+
+
+def load_manifest(run: str | Path) -> dict[str, Any]:
+    path = Path(run) / MANIFEST
+    if not path.is_file():
+        raise RunError(f"不是运行文件夹 (not a run folder): {run} has no {MANIFEST}")
+    manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return manifest
+
+
+def recorded_files(manifest: dict[str, Any]) -> dict[str, str]:
+    """Path relative to the run folder -> SHA-256 of every file the run recorded (its outputs, and
+    the archived input workbook and scheme file)."""
+    files = {o["file"]: o["sha256"] for o in manifest.get("outputs", [])}
+    for item in [*manifest.get("inputs", []), manifest.get("scheme", {})]:
+        if item.get("archived"):
+            files[item["archived"]] = item["sha256"]
+    return files
+
+
+def check_files(run: str | Path) -> pd.DataFrame:
+    """Every recorded file re-hashed: ``ok``, ``changed`` or ``missing``; files the run did not
+    record (other than approvals) are ``unexpected``. The manifest itself is covered by approvals."""
+    run = Path(run)
+    manifest = load_manifest(run)
+    rows = []
+    expected = recorded_files(manifest)
+    for rel, sha in sorted(expected.items()):
+        p = run / rel
+        now = sha256_file(p) if p.is_file() else None
+        rows.append((rel, sha, now, "ok" if now == sha else ("missing" if now is None else "changed")))
+    for p in sorted(run.rglob("*")):
+        rel = p.relative_to(run).as_posix()  # the archive is outside: only the run's own files
+        if p.is_file() and rel not in expected and rel != MANIFEST and not rel.startswith(APPROVAL_PREFIX):
+            rows.append((rel, None, sha256_file(p), "unexpected"))
+    return pd.DataFrame(rows, columns=["file", "recorded_sha256", "sha256_now", "status"])
+
+
+def approvals(run: str | Path) -> list[dict[str, Any]]:
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(Path(run).glob(f"{APPROVAL_PREFIX}*.json"))]
+
+
+def approve(run: str | Path, reviewer: str, note: str = "") -> Path:
+    """Record the sign-off of ``reviewer`` on the run as it is now; refuse if any file changed.
+
+    Writes a new read-only ``approval-<UTC time>.json``; no existing file is touched.
+    """
+    run = Path(run)
+    if not reviewer.strip():
+        raise RunError("请填写审核人 (reviewer name is empty)")
+    files = check_files(run)
+    bad = files[files["status"] != "ok"]
+    if len(bad):
+        raise RunError("运行文件夹已被改动, 不能审核 (the run changed since it was written; not approved):\n" + bad.to_string(index=False))
+    now = dt.datetime.now(dt.timezone.utc)
+    record = {
+        "reviewer": reviewer.strip(),
+        "approved_at": now.isoformat(timespec="seconds"),
+        "note": note,
+        "manifest_sha256": sha256_file(run / MANIFEST),
+        "files": dict(zip(files["file"], files["sha256_now"], strict=True)),
+    }
+    path = run / f"{APPROVAL_PREFIX}{now:%Y%m%dT%H%M%S%fZ}.json"
+    # O_EXCL: an approval never overwrites another one
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
+    return path
+
+
+def _recorded_inputs(run: Path, manifest: dict[str, Any]) -> tuple[Path, Path | None]:
+    item = manifest["inputs"][0]
+    if not item.get("archived"):
+        raise RunError(f"{run}: 该运行没有存档输入 (this run predates the input archive; it cannot be re-scored)")
+    scheme = manifest.get("scheme", {})
+    return run / item["archived"], (run / scheme["archived"]) if scheme.get("archived") else None
+
+
+def _load_recorded(run: Path, manifest: dict[str, Any]) -> tuple[InputBook, LoadedScheme]:
+    """The run's archived input workbook read with its archived scheme."""
+    workbook, scheme_file = _recorded_inputs(run, manifest)
+    loaded = load_scheme(str(scheme_file)) if scheme_file is not None else load_scheme(manifest["scheme"]["name"])
+    return load_inputs(workbook, parse_period(manifest["period"]), loaded)
+
+
+def _summary_text(df: pd.DataFrame) -> pd.DataFrame:
+    """A summary table as ``summary.csv`` holds it: every cell as its CSV text."""
+    buf = io.StringIO()
+    df.to_csv(buf, index=False)
+    buf.seek(0)
+    return pd.read_csv(buf, dtype=str, keep_default_na=False)
+
+
+def _read_summary(run: Path) -> pd.DataFrame:
+    return pd.read_csv(run / "summary.csv", dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+@dataclass
+class Verification:
+    run: Path
+    files: pd.DataFrame  # file, recorded_sha256, sha256_now, status
+    figures: pd.DataFrame  # member_id, figure, recorded, now (only differences)
+    approvals: pd.DataFrame  # reviewer, approved_at, still_valid
+    notes: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return bool((self.files["status"] == "ok").all() and self.figures.empty and self.approvals["still_valid"].all())
+
+    def report(self) -> str:
+        lines = [f"核验运行 (verify) {self.run}"]
+        bad = self.files[self.files["status"] != "ok"]
+        lines.append(f"文件 (files): {len(self.files)} 个, " + ("全部未改动 (all unchanged)" if bad.empty else f"{len(bad)} 个有问题 (problems):"))
+        if len(bad):
+            lines.append(bad.to_string(index=False))
+        lines.append("重新计分 (re-scored from the recorded inputs and scheme): " + ("与 summary.csv 完全一致 (every figure matches)" if self.figures.empty else f"{len(self.figures)} 个数字不同 (figures differ):"))
+        if len(self.figures):
+            lines.append(self.figures.to_string(index=False))
+        if len(self.approvals):
+            lines.append("审核 (approvals):")
+            lines.append(self.approvals.to_string(index=False))
+        lines += self.notes
+        lines.append("结论 (result): " + ("通过 OK" if self.ok else "未通过 FAILED"))
+        return "\n".join(lines)
+
+
+def verify(run: str | Path) -> Verification:
+    """Re-check every hash and re-score from the recorded inputs with the recorded scheme."""
+    from . import __version__
+    from .engine import score
+
+    run = Path(run).resolve()
+    manifest = load_manifest(run)
+    files = check_files(run)
+    notes: list[str] = []
+    figures = pd.DataFrame(columns=["member_id", "figure", "recorded", "now"])
+    inputs_ok = files.loc[files["file"].str.startswith("../"), "status"].eq("ok").all()
+    if not (run / "summary.csv").is_file():
+        notes.append("summary.csv 缺失, 无法比较数字 (summary.csv missing: figures not compared)")
+    elif not inputs_ok:
+        notes.append("输入副本已改动, 未重新计分 (the recorded inputs changed: not re-scored)")
+    else:
+        book, loaded = _load_recorded(run, manifest)
+        now = _summary_text(score(book, loaded, parse_period(manifest["period"])).summary())
+        figures = compare_summaries(_read_summary(run), now, "recorded", "now")
+    package = manifest.get("package", {})
+    if package.get("version") != __version__:
+        notes.append(f"注意 (note): 运行时程序版本 {package.get('version')}, 现在 {__version__}")
+    manifest_sha = sha256_file(run / MANIFEST)
+    rows = [(a["reviewer"], a["approved_at"], a.get("manifest_sha256") == manifest_sha and all(files.set_index("file")["sha256_now"].get(f) == h for f, h in a.get("files", {}).items())) for a in approvals(run)]
+    return Verification(run, files, figures, pd.DataFrame(rows, columns=["reviewer", "approved_at", "still_valid"]), notes)
+
+
+def compare_summaries(a: pd.DataFrame, b: pd.DataFrame, name_a: str, name_b: str) -> pd.DataFrame:
+    """Figures that differ between two summary tables (text as in summary.csv), by member."""
+    cols = [c for c in a.columns if c in b.columns and c != "member_id"]
+    m = a.merge(b, on="member_id", how="outer", suffixes=("@a", "@b"), indicator=True)
+    rows = []
+    for r in m.to_dict("records"):
+        mid = r["member_id"]
+        if r["_merge"] != "both":
+            rows.append((mid, "(member)", "present" if r["_merge"] == "left_only" else "", "present" if r["_merge"] == "right_only" else ""))
+            continue
+        for c in cols:
+            va, vb = r[f"{c}@a"], r[f"{c}@b"]
+            if va != vb:
+                rows.append((mid, c, va, vb))
+    return pd.DataFrame(rows, columns=["member_id", "figure", name_a, name_b])
+
+
+def _sheet_rows(book: InputBook, sheet: str) -> pd.DataFrame:
+    df = getattr(book, _SHEET_ATTRS[sheet]).copy()
+    cols = [c for c in df.columns if c != "row"]
+    out = df[cols].astype(object).where(df[cols].notna(), "").astype(str)
+    out["row"] = df["row"].to_numpy() if "row" in df.columns else range(2, len(df) + 2)
+    return out
+
+
+def compare_inputs(book_a: InputBook, book_b: InputBook) -> pd.DataFrame:
+    """Input rows that differ: sheet, member, row in A and in B, column, value in A and in B.
+
+    Appraisal values are never shown (ballots are anonymous): only that a ballot row changed.
+    """
+    rows: list[tuple[Any, ...]] = []
+    for sheet in _SHEET_ATTRS:
+        label = f"{SHEETS[sheet].label} ({sheet})"
+        a, b = _sheet_rows(book_a, sheet), _sheet_rows(book_b, sheet)
+        values = [c for c in a.columns if c != "row" and c in b.columns]
+        key = [k for k in ROW_KEYS.get(sheet, ()) if k in values]
+        hide = sheet == "appraisal"
+        if key:
+            m = a.merge(b, on=key, how="outer", suffixes=("@a", "@b"), indicator=True)
+            for r in m.to_dict("records"):
+                mid = r.get("member_id", "")
+                ra = r.get("row@a") if r["_merge"] != "right_only" else None
+                rb = r.get("row@b") if r["_merge"] != "left_only" else None
+                if r["_merge"] != "both":
+                    rows.append((label, mid, _int(ra), _int(rb), "(row)", "present" if ra is not None else "", "present" if rb is not None else ""))
+                    continue
+                for c in values:
+                    if c in key:
+                        continue
+                    if r[f"{c}@a"] != r[f"{c}@b"]:
+                        va, vb = (HIDDEN, HIDDEN) if hide and c not in ("rater_kind",) else (r[f"{c}@a"], r[f"{c}@b"])
+                        rows.append((label, mid, _int(ra), _int(rb), c, va, vb))
+        else:
+            sig_a = a[values].apply(tuple, axis=1) if len(a) else pd.Series([], dtype=object)
+            sig_b = b[values].apply(tuple, axis=1) if len(b) else pd.Series([], dtype=object)
+            only_a = a[~sig_a.isin(set(sig_b))] if len(a) else a
+            only_b = b[~sig_b.isin(set(sig_a))] if len(b) else b
+            for r in only_a.to_dict("records"):
+                rows.append((label, r.get("member_id", ""), _int(r["row"]), None, "(row removed)", _row_text(r, values), ""))
+            for r in only_b.to_dict("records"):
+                rows.append((label, r.get("member_id", ""), None, _int(r["row"]), "(row added)", "", _row_text(r, values)))
+    return pd.DataFrame(rows, columns=["sheet", "member_id", "row_a", "row_b", "column", "a", "b"])
+
+
+def _int(v: Any) -> int | None:
+    return None if v is None or (isinstance(v, float) and v != v) else int(v)
+
+
+def _row_text(r: dict[str, Any], cols: list[str]) -> str:
+    return ", ".join(f"{c}={r[c]}" for c in cols if r[c] != "")
+
+
+@dataclass
+class RunDiff:
+    run_a: Path
+    run_b: Path
+    figures: pd.DataFrame  # member_id, figure, a, b
+    inputs: pd.DataFrame  # sheet, member_id, row_a, row_b, column, a, b
+
+    def report(self) -> str:
+        lines = [f"比较 (diff) A = {self.run_a}", f"             B = {self.run_b}"]
+        members = sorted(set(self.figures["member_id"]))
+        lines.append(f"积分有变化的党员 (members whose figures changed): {len(members)}")
+        if len(self.figures):
+            lines.append(self.figures.to_string(index=False))
+        lines.append(f"输入有变化的行 (input rows that changed): {len(self.inputs)}")
+        if len(self.inputs):
+            lines.append(self.inputs.fillna("").to_string(index=False))
+        unexplained = sorted(set(members) - set(self.inputs["member_id"]))
+        if unexplained and len(self.inputs):
+            lines.append("注意: 这些党员的积分变化不是由其本人的输入行引起 (e.g. ranks and quotas move with others): " + ", ".join(unexplained))
+        return "\n".join(lines)
+
+
+def diff(run_a: str | Path, run_b: str | Path) -> RunDiff:
+    """Members whose figures changed between two runs and the input rows that changed under them."""
+    a, b = Path(run_a).resolve(), Path(run_b).resolve()
+    ma, mb = load_manifest(a), load_manifest(b)
+    if ma["period"] != mb["period"] or ma["branch_id"] != mb["branch_id"]:
+        raise RunError(f"只能比较同一支部同一期间的两次运行 (compare two runs of one branch and period): {ma['branch_id']} {ma['period']} vs {mb['branch_id']} {mb['period']}")
+    figures = compare_summaries(_read_summary(a), _read_summary(b), "a", "b")
+    inputs = compare_inputs(_load_recorded(a, ma)[0], _load_recorded(b, mb)[0])
+    return RunDiff(a, b, figures, inputs)
