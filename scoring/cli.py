@@ -1,4 +1,4 @@
-"""Command line: ``python -m scoring run|validate|demo|template|recompute|approve|verify|diff|schemes``.
+"""Command line: ``python -m scoring run|batch|validate|demo|template|recompute|approve|verify|diff|schemes``.
 
 Exit codes: 0 done, 2 bad input or arguments (nothing written), 1 a run failed.
 """
@@ -43,6 +43,13 @@ def _parser() -> argparse.ArgumentParser:
 
     rec = sub.add_parser("recompute", help="recompute a run's workbook with LibreOffice and compare every formula")
     rec.add_argument("run", type=Path, help="a run folder (or a results workbook)")
+
+    bat = sub.add_parser("batch", help="run every branch workbook of a folder for one period, in parallel")
+    bat.add_argument("--inputs", required=True, type=Path, help="folder of branch input workbooks (.xlsx)")
+    bat.add_argument("--period", required=True)
+    bat.add_argument("--out", required=True, type=Path)
+    bat.add_argument("--jobs", type=int, default=None, help="branches at a time on this machine (default: number of cores)")
+    bat.add_argument("--scheduler", default=None, help="address of a dask.distributed scheduler, e.g. tcp://10.0.0.5:8786, to run the branches on its workers")
 
     apr = sub.add_parser("approve", help="record a reviewer's sign-off on a run (a new approval file; nothing is changed)")
     apr.add_argument("run", type=Path, help="a run folder, e.g. runs/2025/B001/v001")
@@ -102,6 +109,17 @@ def main(argv: list[str] | None = None) -> int:
                 print(bad.head(50).to_string(index=False))
                 return 1
             print(f"\n全部 {len(table)} 个公式经 LibreOffice 重算后与程序计算值一致 (all formulas recomputed equal)")
+        elif args.command == "batch":
+            from .batch import run_batch
+
+            table, report = run_batch(args.inputs, args.period, args.out, jobs=args.jobs, scheduler=args.scheduler)
+            import pandas as pd
+
+            with pd.option_context("display.max_colwidth", 200, "display.width", 250):
+                print(table[["file", "branch_id", "状态", "status", "where"]].to_string(index=False))
+            bad = table["status"].isin(["failed", "bad_input"]).sum()
+            print(f"\n{len(table)} 个支部: {len(table) - bad} 个完成或复用, {bad} 个失败或输入有误。 状态表 (status table): {report / 'status.csv'}")
+            return 1 if bad else 0
         elif args.command == "approve":
             from .review import approve
 

@@ -246,7 +246,7 @@ def _spans(w: _Writer, result: Result, span: str, name: str, table: pd.DataFrame
     sheet = w.table(name, df[keep].assign(months=np.nan, score=np.nan, score_rounded=np.nan), _labels(result), key=span)
     ws = w.wb.get_worksheet_by_name(name)
     size = 3 if span == "quarter" else 6
-    a, b = sheet.col("member_id"), sheet.col(span)
+    a = sheet.col("member_id")
     m_col, s_col = sheet.columns["months"], sheet.columns["score"]
     for i, r in enumerate(df.itertuples(index=False), start=1):
         row = i + 1

@@ -70,6 +70,59 @@ def kernel_for_runs() -> tuple[str, str]:
     raise RunError("找不到 Jupyter 内核 (no Jupyter kernel): run `make demo` or `python -m ipykernel install --sys-prefix --name scoring`")
 
 
+STAGING_PREFIX = ".staging-"
+
+
+def code_sha256() -> str:
+    """One hash over the package's Python files, its scheme files and the notebook: what a run's
+    figures and pages depend on besides its inputs (works with or without git)."""
+    h = hashlib.sha256()
+    package = Path(__file__).resolve().parent
+    for f in sorted([*package.glob("*.py"), *package.glob("schemes/*.yaml"), NOTEBOOK]):
+        if f.is_file():
+            h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def find_reusable(out: str | Path, period: str, branch_id: str, input_sha256: str, scheme_sha256: str) -> Path | None:
+    """The latest sealed run of this branch and period made from the same input, scheme and code,
+    if there is one: re-running it would only make an identical new version."""
+    code = code_sha256()
+    folder = Path(out).resolve() / period / branch_id
+    for run in sorted(folder.glob("v[0-9][0-9][0-9]"), reverse=True):
+        try:
+            m = json.loads((run / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if m.get("inputs", [{}])[0].get("sha256") == input_sha256 and m.get("scheme", {}).get("sha256") == scheme_sha256 and m.get("package", {}).get("code_sha256") == code:
+            return run
+    return None
+
+
+def clean_staging(out: str | Path) -> list[Path]:
+    """Remove staging folders whose process is gone (killed mid-run); returns what was removed."""
+    removed = []
+    for d in Path(out).glob(f"{STAGING_PREFIX}*"):
+        pid = d.name[len(STAGING_PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a killed worker nobody has reaped yet is a zombie: gone for our purpose
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
 
@@ -147,7 +200,8 @@ def run_branch(inputs: str | Path, period: str, out: str | Path, member_id: str 
         "git_dirty": str(git["dirty"]),
         "started_at": started,
     }
-    staging = Path(tempfile.mkdtemp(prefix=f".staging-{book.branch_id}-{p.text}-", dir=out_root))
+    # the pid in the name lets a later batch remove what a killed process left (clean_staging)
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-{book.branch_id}-{p.text}-", dir=out_root))
     try:
         input_copy = archive(inputs_path, book.sha256, out_root)
         scheme_copy = archive(Path(sch.path), sch.sha256, out_root)
@@ -177,7 +231,7 @@ def run_branch(inputs: str | Path, period: str, out: str | Path, member_id: str 
             "period": p.text,
             "inputs": [{"file": inputs_path.name, "path": str(inputs_path), "sha256": book.sha256, "archived": _relative(input_copy, out_root)}],
             "scheme": {"name": sch.name, "version": sch.version, "sha256": sch.sha256, "path": str(sch.path), "archived": _relative(scheme_copy, out_root)},
-            "package": {"name": "scoring", "version": __version__, "git_commit": git["commit"], "git_dirty": git["dirty"]},
+            "package": {"name": "scoring", "version": __version__, "git_commit": git["commit"], "git_dirty": git["dirty"], "code_sha256": code_sha256()},
             "kernel": {"name": kernel, "interpreter": interpreter},
             "parameters": {k: v for k, v in parameters.items() if k not in {"out_dir", "provenance"}},
             "started_at": started,
