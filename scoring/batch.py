@@ -132,6 +132,27 @@ def _submit_local(jobs: int) -> tuple[Callable[..., Future[Outcome]], Callable[[
     return pool.submit, lambda: pool.shutdown(wait=True, cancel_futures=True)
 
 
+ROLLUP_ROW = "(单位汇总 roll-up)"
+
+
+def _rollup(outcomes: list[Outcome], period: str, out_root: Path, report: Path) -> Outcome:
+    """After the branches: the unit roll-up over every branch run of this batch (never raises)."""
+    from .execute import ROLLUP_DIR, run_rollup
+
+    started = time.perf_counter()
+    runs = {o.branch_id: Path(o.where) for o in outcomes if o.status in ("done", "reused")}
+    missing = [o.branch_id or o.file for o in outcomes if o.status not in ("done", "reused")]
+    if not runs:
+        return Outcome(ROLLUP_ROW, ROLLUP_DIR, "failed", "没有可汇总的支部运行 (no branch run to roll up)", 0, 0.0)
+    try:
+        folder, reused = run_rollup(runs, period, out_root, missing)
+        return Outcome(ROLLUP_ROW, ROLLUP_DIR, "reused" if reused else "done", str(folder), 1, round(time.perf_counter() - started, 2))
+    except Exception:  # noqa: BLE001 - reported in the table like a branch
+        err = report / "rollup.error.txt"
+        err.write_text(traceback.format_exc(), encoding="utf-8")
+        return Outcome(ROLLUP_ROW, ROLLUP_DIR, "failed", str(err), 1, round(time.perf_counter() - started, 2))
+
+
 def run_batch(
     inputs: str | Path,
     period: str,
@@ -140,7 +161,8 @@ def run_batch(
     scheduler: str | None = None,
     progress: TextIO | None = None,
 ) -> tuple[pd.DataFrame, Path]:
-    """Run every branch of ``inputs`` for ``period``; return the status table and where it was saved.
+    """Run every branch of ``inputs`` for ``period``, then the unit roll-up (the table's last row);
+    return the status table and the folder it was saved in.
 
     ``jobs`` worker processes on this machine (default: the number of cores), or the workers of
     the dask.distributed cluster at ``scheduler`` (the input and output folders must be visible
@@ -170,7 +192,7 @@ def run_batch(
             completed: Any = dask_completed(futures)
             close = client.close
         else:
-            submit, close = _submit_local(jobs or os.cpu_count() or 1)
+            submit, close = _submit_local(jobs or len(os.sched_getaffinity(0)))
             futures = [submit(run_one, str(f.resolve()), p.text, str(out_root), str(report)) for f in files]
             completed = as_completed(futures)
         try:
@@ -183,7 +205,9 @@ def run_batch(
                     bar.set_postfix_str(f"完成 {len(outcomes) - bad}, 失败或输入有误 {bad}")
         finally:
             close()
-        table = pd.DataFrame([asdict(o) for o in sorted(outcomes, key=lambda o: o.file)])
+        outcomes.sort(key=lambda o: o.file)
+        outcomes.append(_rollup(outcomes, p.text, out_root, report))
+        table = pd.DataFrame([asdict(o) for o in outcomes])
         table.insert(3, "状态", table["status"].map(STATUS_LABELS))
         table.to_csv(report / "status.csv", index=False, encoding="utf-8-sig")
     return table, report

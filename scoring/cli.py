@@ -154,17 +154,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _demo(data: Path, out: Path, periods: list[str]) -> int:
+    import pandas as pd
+
+    from .batch import run_batch
     from .demo import generate_demo
-    from .execute import run_branch
 
     paths = generate_demo(data)
     print(f"示范数据 (demo inputs, made-up names) 已写入 {data.resolve()}: {len(paths)} 个支部")
-    folders = []
-    for path in paths:
-        for period in periods:
-            folder = run_branch(path, period, out)
-            folders.append(folder)
-            print(f"  {path.name} {period} -> {folder}")
-    print("全部完成 (all runs done). 打开任一文件夹中的 .ipynb 和 _结果.xlsx 查看结果。 Run folders are under:")
+    bad = 0
+    for period in periods:
+        table, report = run_batch(data, period, out)
+        with pd.option_context("display.max_colwidth", 200, "display.width", 250):
+            print(table[["file", "branch_id", "状态", "where"]].to_string(index=False))
+        bad += int(table["status"].isin(["failed", "bad_input"]).sum())
+    print("全部完成 (all runs done). 打开任一文件夹中的 .ipynb 和 _结果.xlsx 查看结果; 单位汇总在 <期间>/_rollup 下。 Run folders are under:")
     print(out.resolve())
-    return 0
+    return 1 if bad else 0

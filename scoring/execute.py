@@ -247,3 +247,67 @@ def run_branch(inputs: str | Path, period: str, out: str | Path, member_id: str 
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+ROLLUP_NOTEBOOK: Path = REPO_ROOT / "notebooks" / "rollup.ipynb"
+ROLLUP_DIR = "_rollup"  # OUT/PERIOD/_rollup/vNNN, beside the branch folders
+
+
+def run_rollup(branch_runs: dict[str, Path], period: str, out: str | Path, missing: list[str] | None = None, log_output: bool = False) -> tuple[Path, bool]:
+    """Execute the roll-up notebook over sealed branch runs; return (run folder, reused).
+
+    The manifest references each branch run by the SHA-256 of its manifest and summary.csv; a
+    roll-up over the same branch runs with the same code is reused rather than repeated.
+    """
+    import papermill as pm
+
+    p = parse_period(period)
+    out_root = Path(out).resolve()
+    refs = [
+        {"branch_id": b, "run": os.path.relpath(r, out_root / p.text / ROLLUP_DIR / "v000"), "manifest_sha256": sha256_file(Path(r) / MANIFEST), "summary_sha256": sha256_file(Path(r) / "summary.csv")}
+        for b, r in sorted(branch_runs.items())
+    ]
+    code = code_sha256()
+    folder = out_root / p.text / ROLLUP_DIR
+    for previous in sorted(folder.glob("v[0-9][0-9][0-9]"), reverse=True):
+        try:
+            m = json.loads((previous / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if m.get("branch_runs") == refs and m.get("missing") == sorted(missing or []) and m.get("package", {}).get("code_sha256") == code:
+            return previous, True
+    kernel, interpreter = kernel_for_runs()
+    started = _now()
+    git = git_state()
+    provenance = {"unit_rollup_period": p.text, "branches": len(refs), "package_version": __version__, "git_commit": git["commit"] or "", "started_at": started}
+    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-{ROLLUP_DIR}-{p.text}-", dir=out_root))
+    try:
+        notebook_out = staging / f"单位汇总_{p.text}.ipynb"
+        parameters = {"period": p.text, "branch_runs": {b: str(Path(r).resolve()) for b, r in branch_runs.items()}, "missing": sorted(missing or []), "out_dir": str(staging), "provenance": provenance}
+        try:
+            pm.execute_notebook(str(ROLLUP_NOTEBOOK), str(notebook_out), parameters=parameters, kernel_name=kernel, progress_bar=False, log_output=log_output, cwd=str(staging))
+        except pm.PapermillExecutionError as exc:
+            raise RunError(f"汇总笔记本执行失败 (roll-up notebook failed): {exc.ename}: {exc.evalue}") from exc
+        outputs = sorted(f for f in staging.iterdir() if f.is_file())
+        manifest = {
+            "manifest_version": 1,
+            "kind": "rollup",
+            "status": "draft",
+            "period": p.text,
+            "branch_runs": refs,
+            "missing": sorted(missing or []),
+            "package": {"name": "scoring", "version": __version__, "git_commit": git["commit"], "git_dirty": git["dirty"], "code_sha256": code},
+            "kernel": {"name": kernel, "interpreter": interpreter},
+            "started_at": started,
+            "finished_at": _now(),
+            "outputs": [{"file": f.name, "sha256": sha256_file(f), "bytes": f.stat().st_size} for f in outputs],
+        }
+        (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        for f in staging.rglob("*"):
+            if f.is_file():
+                f.chmod(0o444)
+        staging.chmod(0o755)
+        return _claim(staging, folder), False
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import nbformat
 import pandas as pd
 import pytest
 
 from conftest import county_sheets, write_input_workbook
-from scoring.batch import BATCHES_DIR, period_lock, run_batch
+from scoring.batch import BATCHES_DIR, ROLLUP_ROW, period_lock, run_batch
 from scoring.execute import STAGING_PREFIX
 from scoring.review import check_files
 from scoring.scheme import load_scheme
@@ -43,7 +47,11 @@ def batch_cli(inputs: Path, out: Path, *extra: str) -> subprocess.CompletedProce
 
 
 def runs_of(out: Path) -> dict[str, list[Path]]:
-    return {b.name: sorted(b.glob("v[0-9][0-9][0-9]")) for b in sorted((out / PERIOD).glob("*"))}
+    return {b.name: sorted(b.glob("v[0-9][0-9][0-9]")) for b in sorted((out / PERIOD).glob("*")) if not b.name.startswith("_")}
+
+
+def branches(table: pd.DataFrame) -> pd.DataFrame:
+    return table[table["file"] != ROLLUP_ROW]
 
 
 def assert_complete(run: Path) -> None:
@@ -69,6 +77,26 @@ def test_batch_runs_every_branch_and_one_bad_input_stops_nothing(tmp_path: Path)
     for v in runs.values():
         assert_complete(v[0])
     assert "%|" in proc.stderr  # the progress bar
+    # the unit roll-up: its own notebook, workbook and manifest referencing each branch run by hash
+    assert table.loc[ROLLUP_ROW, "status"] == "done"
+    rollup = Path(table.loc[ROLLUP_ROW, "where"])
+    assert rollup.parent.name == "_rollup"
+    assert_complete(rollup)
+    m = json.loads((rollup / "manifest.json").read_text(encoding="utf-8"))
+    assert m["missing"] == ["K999_bad.xlsx"]
+    for ref in m["branch_runs"]:
+        run = (rollup / ref["run"]).resolve()
+        assert run == runs[ref["branch_id"]][0].resolve()
+        assert ref["summary_sha256"] == hashlib.sha256((run / "summary.csv").read_bytes()).hexdigest()
+    unit = pd.read_csv(rollup / "unit_summary.csv")
+    assert len(unit) == 30 and set(unit["branch_id"]) == {"K001", "K002", "K003"}
+    nb = nbformat.read(rollup / f"单位汇总_{PERIOD}.ipynb", as_version=4)
+    assert not [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    if shutil.which("soffice") or os.environ.get("CI"):
+        from scoring.recompute import compare_workbook
+
+        recomputed = compare_workbook(rollup / f"单位汇总_{PERIOD}.xlsx")
+        assert recomputed["ok"].all() and (recomputed["sheet"] == "全单位排名").sum() > 0
 
 
 def test_rerun_reuses_unchanged_branches_and_versions_only_the_changed_one(tmp_path: Path) -> None:
@@ -83,7 +111,8 @@ def test_rerun_reuses_unchanged_branches_and_versions_only_the_changed_one(tmp_p
     info = {"branch_id": "K002", "branch_name": "批处理测试第2支部", "scheme": "county-10-stars", "year": 2025}
     write_input_workbook(inputs / "K002.xlsx", info, county_sheets(n=10, item_score=9.0), sch)
     table, _ = run_batch(inputs, PERIOD, out, jobs=2)
-    assert table.set_index("branch_id")["status"].to_dict() == {"K001": "reused", "K002": "done"}
+    assert branches(table).set_index("branch_id")["status"].to_dict() == {"K001": "reused", "K002": "done"}
+    assert table.iloc[-1]["status"] == "done"  # a new roll-up: one branch run changed
     runs = runs_of(out)
     assert [p.name for p in runs["K001"]] == ["v001"] and [p.name for p in runs["K002"]] == ["v001", "v002"]
 
@@ -136,7 +165,7 @@ def test_batch_on_a_dask_localcluster(tmp_path: Path) -> None:
         table, report = run_batch(inputs, PERIOD, out, scheduler=cluster.scheduler_address)
         workers = len(cluster.scheduler_info["workers"])
     assert workers == 2
-    assert table.set_index("branch_id")["status"].drop("", errors="ignore").eq("done").all()
+    assert branches(table).set_index("branch_id")["status"].drop("", errors="ignore").eq("done").all()
     assert (table["status"] == "bad_input").sum() == 1
     runs = runs_of(out)
     assert set(runs) == {"K001", "K002", "K003"}

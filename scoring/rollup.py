@@ -1,0 +1,374 @@
+"""The unit roll-up of one period: every branch scored by the engine, ranked across the unit.
+
+The roll-up's numbers come from the engine over each branch run's archived input and scheme (the
+same arithmetic as the branch notebooks, in one process); each branch run's ``summary.csv`` is
+then compared with them, so the roll-up also checks the runs it references by hash.
+Members are ranked across the unit within each scheme: totals of different rule sets are not on
+one scale.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
+
+from .engine import TIE, YES, Result, score, share_quota
+from .execute import MANIFEST, sha256_file
+from .inputs import load_inputs
+from .periods import parse_period
+from .scheme import load_scheme
+
+SCORE_COLUMN = {"year": "total", "half": "half_score", "quarter": "quarter_score", "month": "month_total"}
+
+
+@dataclass
+class BranchSource:
+    """Where one branch's figures come from: its input and scheme, and the run that used them."""
+
+    branch_id: str
+    input_path: Path
+    scheme_path: Path | None
+    run: Path | None = None
+    manifest_sha256: str = ""
+    summary_sha256: str = ""
+
+
+@dataclass
+class Rollup:
+    period: str
+    sources: list[BranchSource]
+    results: list[Result]
+    unit: pd.DataFrame  # one row per member of the unit
+    branches: pd.DataFrame  # branch comparison
+    quotas: pd.DataFrame  # star quota use per branch
+    follow_ups: pd.DataFrame
+    checks: pd.DataFrame  # per branch run: figures that differ from the engine's (0 expected)
+    missing: list[str] = field(default_factory=list)  # branches in the batch without a run
+
+
+def latest_runs(out: str | Path, period: str) -> dict[str, Path]:
+    """The newest sealed run of every branch under ``OUT/PERIOD`` (roll-ups excluded)."""
+    runs: dict[str, Path] = {}
+    for branch in sorted((Path(out) / period).glob("*")):
+        if branch.name.startswith("_"):
+            continue
+        versions = sorted(v for v in branch.glob("v[0-9][0-9][0-9]") if (v / MANIFEST).is_file())
+        if versions:
+            runs[branch.name] = versions[-1]
+    return runs
+
+
+def sources_from_runs(runs: dict[str, str] | dict[str, Path]) -> list[BranchSource]:
+    out = []
+    for branch_id, run in sorted(runs.items()):
+        run = Path(run)
+        m = json.loads((run / MANIFEST).read_text(encoding="utf-8"))
+        scheme = m["scheme"]
+        out.append(
+            BranchSource(
+                branch_id=branch_id,
+                input_path=(run / m["inputs"][0]["archived"]).resolve(),
+                scheme_path=(run / scheme["archived"]).resolve() if scheme.get("archived") else None,
+                run=run,
+                manifest_sha256=sha256_file(run / MANIFEST),
+                summary_sha256=sha256_file(run / "summary.csv"),
+            )
+        )
+    return out
+
+
+def demo_sources(folder: str | Path) -> list[BranchSource]:
+    """The demo county's branches straight from generated inputs (no runs): for the notebook
+    opened by hand or under nbval."""
+    from .demo import generate_demo
+
+    return [BranchSource(p.stem.split("_")[0], p, None) for p in generate_demo(Path(folder))]
+
+
+def build(period: str, sources: list[BranchSource], missing: list[str] | None = None) -> Rollup:
+    """Score every branch with the engine and make the roll-up tables."""
+    from .review import _read_summary, _summary_text, compare_summaries
+
+    p = parse_period(period)
+    results: list[Result] = []
+    checks = []
+    for src in sources:
+        loaded = load_scheme(str(src.scheme_path)) if src.scheme_path is not None else None
+        book, sch = load_inputs(src.input_path, p, loaded)
+        result = score(book, sch, p)
+        results.append(result)
+        if src.run is not None:
+            diff = compare_summaries(_read_summary(src.run), _summary_text(result.summary()), "run", "engine")
+            checks.append((src.branch_id, str(src.run), len(diff), "OK" if diff.empty else "不一致 (differs)"))
+    unit = unit_table(results)
+    return Rollup(
+        period=p.text,
+        sources=sources,
+        results=results,
+        unit=unit,
+        branches=branch_table(unit, results),
+        quotas=quota_table(results),
+        follow_ups=follow_up_table(results),
+        checks=pd.DataFrame(checks, columns=["branch_id", "run", "differences", "check"]),
+        missing=list(missing or []),
+    )
+
+
+def unit_table(results: list[Result]) -> pd.DataFrame:
+    """Every member of the unit with the period's score and the rank across the unit (per scheme)."""
+    frames = []
+    for r in results:
+        s = r.summary()
+        key = SCORE_COLUMN[r.period.kind]
+        cols = {"member_id": s["member_id"], "name": s["name"], "score": pd.to_numeric(s[key], errors="coerce")}
+        for c in ("stars", "grade", "veto", "exempt"):
+            cols[c] = s[c] if c in s.columns else None
+        frame = pd.DataFrame(cols)
+        frame.insert(0, "scheme", r.scheme.name)
+        frame.insert(0, "branch_name", r.branch_name)
+        frame.insert(0, "branch_id", r.branch_id)
+        frames.append(frame)
+    unit = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if unit.empty:
+        return unit
+    ranked = unit["score"].notna() & (unit["veto"].fillna("no") != YES) & (unit["exempt"].fillna("no") != YES)
+    unit["unit_rank"] = unit["score"].where(ranked).groupby(unit["scheme"]).rank(method="min", ascending=False)
+    return unit.sort_values(["scheme", "unit_rank", "branch_id", "member_id"], na_position="last").reset_index(drop=True)
+
+
+def branch_table(unit: pd.DataFrame, results: list[Result]) -> pd.DataFrame:
+    """Per branch: members, members scored, mean, spread, lowest and highest score, and how many
+    members have each star level (or grade, for schemes without stars)."""
+    rows = []
+    for r in results:
+        u = unit[unit["branch_id"] == r.branch_id]
+        scored = u["score"].dropna()
+        row: dict[str, Any] = {
+            "branch_id": r.branch_id,
+            "branch_name": r.branch_name,
+            "scheme": r.scheme.name,
+            "members": len(u),
+            "scored": len(scored),
+            "mean": float(scored.mean()) if len(scored) else np.nan,
+            "std": float(scored.std(ddof=1)) if len(scored) > 1 else np.nan,
+            "min": float(scored.min()) if len(scored) else np.nan,
+            "max": float(scored.max()) if len(scored) else np.nan,
+        }
+        if r.period.kind == "year":
+            if r.scheme.scheme.has_stars:
+                counts = pd.to_numeric(u["stars"], errors="coerce").value_counts()
+                for stars in range(10, -1, -1):
+                    row[f"stars_{stars}"] = int(counts.get(stars, 0))
+            for band in r.scheme.scheme.bands:
+                row[f"grade_{band.grade}"] = int((u["grade"] == band.grade).sum())
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def quota_table(results: list[Result]) -> pd.DataFrame:
+    """Per branch: the star quota of the period, how many were picked and how many are tied."""
+    rows = []
+    for r in results:
+        s = r.scheme.scheme
+        if r.period.kind == "year" and s.annual_star is not None:
+            a = r.annual
+            eligible = int((a["rank"].notna() & (a["stars"].fillna(-1) == s.annual_star.of_stars)).sum())
+            rows.append((r.branch_id, "年度之星 (annual star)", eligible, share_quota(s.annual_star.share, eligible), int((a["annual_star"] == YES).sum()), int((a["annual_star"] == TIE).sum())))
+        if r.period.kind == "quarter" and s.quarter_star is not None:
+            q = r.quarters[r.quarters["quarter"] == r.period.last_month // 3]
+            rows.append((r.branch_id, "季度之星 (quarter star)", int(q["scored_members"].max()) if len(q) else 0, int(q["quota"].max()) if len(q) else 0, int((q["quarter_star"] == YES).sum()), int((q["quarter_star"] == TIE).sum())))
+    return pd.DataFrame(rows, columns=["branch_id", "quota_of", "eligible", "quota", "picked", "tied"])
+
+
+def follow_up_table(results: list[Result]) -> pd.DataFrame:
+    frames = [r.follow_up.assign(branch_id=r.branch_id, branch_name=r.branch_name) for r in results if r.period.kind == "year" and len(r.follow_up)]
+    cols = ["branch_id", "branch_name", "member_id", "name", "reason", "action"]
+    return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
+
+
+# -- the roll-up workbook ---------------------------------------------------------------------
+
+UNIT_LABELS = {
+    "branch_id": "支部编号 (branch_id)",
+    "branch_name": "支部名称",
+    "scheme": "积分方案 (scheme)",
+    "member_id": "党员编号 (member_id)",
+    "name": "姓名",
+    "score": "本期积分 (score)",
+    "stars": "星级",
+    "grade": "等级",
+    "veto": "一票否决",
+    "exempt": "不列入积分",
+    "unit_rank": "全单位排名 (unit_rank, 同一方案内)",
+    "members": "党员数",
+    "scored": "参评人数",
+    "mean": "平均分",
+    "std": "标准差",
+    "min": "最低分",
+    "max": "最高分",
+}
+
+
+def write_rollup_workbook(rollup: Rollup, path: Path, provenance: dict[str, Any]) -> Path:
+    """全单位排名 with the rank as a formula (COUNTIFS within the scheme), 支部对比 with counts,
+    means, lowest and highest as formulas over it; each formula carries the package's value."""
+    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False})
+    head = wb.add_format({"bold": True, "bg_color": "#F2DCDB", "text_wrap": True, "valign": "top"})
+    num = wb.add_format({"num_format": "0.00"})
+
+    def table(name: str, df: pd.DataFrame) -> Any:
+        ws = wb.add_worksheet(name)
+        for j, c in enumerate(df.columns):
+            ws.write_string(0, j, UNIT_LABELS.get(str(c), str(c)), head)
+            ws.set_column(j, j, 14)
+        for i, row in enumerate(df.itertuples(index=False), start=1):
+            for j, v in enumerate(row):
+                if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+                    continue
+                if isinstance(v, str):
+                    ws.write_string(i, j, v)
+                elif isinstance(v, (bool, np.bool_)):
+                    ws.write_string(i, j, "是" if v else "否")
+                else:
+                    ws.write_number(i, j, float(v))
+        ws.freeze_panes(1, 0)
+        return ws
+
+    ws = wb.add_worksheet("说明")
+    for i, line in enumerate(
+        [
+            f"单位汇总 (unit roll-up) {rollup.period}: 各支部的积分由程序按各支部运行存档的输入和方案重新计算, 并与各支部运行的 summary.csv 核对 (见「核对」)。",
+            "「全单位排名」中排名为公式: 同一积分方案内积分更高的人数 + 1 (不同方案的积分不可直接比较); 一票否决、不列入积分和无积分者不排名。",
+            "「支部对比」中人数、平均分、最低分和最高分为公式, 引用「全单位排名」; 标准差为程序计算值。",
+            "「支部运行」列出每个支部运行的文件夹及其 manifest.json 和 summary.csv 的 SHA-256; 「来源」是本次汇总的运行信息。",
+        ]
+    ):
+        ws.write_string(i, 0, line)
+    ws.set_column(0, 0, 120)
+    src = pd.DataFrame(
+        [(s.branch_id, str(s.run or ""), s.manifest_sha256, s.summary_sha256, str(s.input_path.name)) for s in rollup.sources],
+        columns=["branch_id", "run", "manifest_sha256", "summary_sha256", "input"],
+    )
+    table("来源", pd.DataFrame({"项目 (key)": list(provenance), "内容 (value)": [str(v) for v in provenance.values()]}))
+    table("支部运行", src)
+
+    unit = rollup.unit
+    cols = ["branch_id", "branch_name", "scheme", "member_id", "name", "score", "stars", "grade", "veto", "exempt", "unit_rank"]
+    unit = unit[[c for c in cols if c in unit.columns]]
+    uws = table("全单位排名", unit.drop(columns=["unit_rank"]).assign(unit_rank=np.nan))
+    at = {c: j for j, c in enumerate(unit.columns)}
+    n = len(unit)
+    rng = {c: f"${xl_col_to_name(at[c])}$2:${xl_col_to_name(at[c])}${max(2, n + 1)}" for c in at}
+    sc, rk = xl_col_to_name(at["score"]), xl_col_to_name(at["scheme"])
+    for i, v in enumerate(unit["unit_rank"].to_numpy(), start=1):
+        row = i + 1
+        if np.isnan(v):
+            continue
+        # members of the same scheme with a higher score, vetoed and exempt members not counted
+        formula = f"=COUNTIFS({rng['scheme']},{rk}{row},{rng['score']},\">\"&{sc}{row},{rng['veto']},\"<>yes\",{rng['exempt']},\"<>yes\")+1"
+        uws.write_formula(i, at["unit_rank"], formula, None, int(v))
+
+    branches = rollup.branches
+    bws = table("支部对比", branches)
+    bat = {c: j for j, c in enumerate(branches.columns)}
+    bid = "'全单位排名'!" + rng["branch_id"]
+    score_rng = "'全单位排名'!" + rng["score"]
+    for i, r in enumerate(branches.itertuples(index=False), start=1):
+        row = i + 1
+        key = f"$A{row}"
+        bws.write_formula(i, bat["members"], f"=COUNTIFS({bid},{key})", None, int(r.members))
+        bws.write_formula(i, bat["scored"], f"=COUNTIFS({bid},{key},{score_rng},\"<>\")", None, int(r.scored))
+        if r.scored:
+            bws.write_formula(i, bat["mean"], f"=AVERAGEIFS({score_rng},{bid},{key})", num, float(r.mean))
+            bws.write_formula(i, bat["min"], f"=_xlfn.MINIFS({score_rng},{bid},{key})", num, float(r.min))
+            bws.write_formula(i, bat["max"], f"=_xlfn.MAXIFS({score_rng},{bid},{key})", num, float(r.max))
+    table("名额使用", rollup.quotas)
+    table("组织处置", rollup.follow_ups)
+    table("核对", rollup.checks)
+    wb.close()
+    return path
+
+
+def write_outputs(rollup: Rollup, out_dir: str | Path, provenance: dict[str, Any]) -> list[Path]:
+    """``unit_summary.csv`` and the roll-up workbook into ``out_dir``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    summary = out / "unit_summary.csv"
+    rollup.unit.to_csv(summary, index=False, encoding="utf-8")
+    book = write_rollup_workbook(rollup, out / f"单位汇总_{rollup.period}.xlsx", provenance)
+    return [summary, book]
+
+
+# -- what notebooks/rollup.ipynb calls --------------------------------------------------------
+
+
+def notebook_sources(branch_runs: dict[str, str]) -> list[BranchSource]:
+    """The batch's branch runs, or (no runs given: the notebook opened by hand) the demo county."""
+    if branch_runs:
+        return sources_from_runs(branch_runs)
+    import tempfile
+
+    print("未给出支部运行, 使用示范数据 (no branch runs given: the demo county's generated inputs)")
+    return demo_sources(tempfile.mkdtemp(prefix="scoring-rollup-demo-"))
+
+
+def sources_table(sources: list[BranchSource]) -> pd.DataFrame:
+    return pd.DataFrame(
+        [(s.branch_id, str(s.run or "(示范数据 demo)"), s.manifest_sha256[:16], s.summary_sha256[:16]) for s in sources],
+        columns=["支部 branch_id", "支部运行 run", "manifest.json SHA-256 (前16位)", "summary.csv SHA-256 (前16位)"],
+    )
+
+
+def headline(rollup: Rollup) -> pd.DataFrame:
+    """The few numbers a reviewer checks first (stable under the demo data: nbval compares them)."""
+    u = rollup.unit
+    rows = [
+        ("期间 period", rollup.period),
+        ("支部 branches", str(len(rollup.results))),
+        ("缺少运行的支部 branches without a run", "、".join(rollup.missing) or "无"),
+        ("党员 members", str(len(u))),
+        ("参与排名 ranked", str(int(u["unit_rank"].notna().sum())) if len(u) else "0"),
+        ("组织处置 follow-ups", str(len(rollup.follow_ups))),
+        ("与支部运行不一致 runs that differ", str(int((rollup.checks["differences"] > 0).sum())) if len(rollup.checks) else "-"),
+    ]
+    return pd.DataFrame(rows, columns=["项目", "值"])
+
+
+def top(rollup: Rollup, n: int = 10) -> pd.DataFrame:
+    """The first ``n`` of each scheme's unit ranking (the whole table is in the workbook)."""
+    u = rollup.unit
+    return u[u["unit_rank"] <= n].rename(columns=UNIT_LABELS)
+
+
+def chart(rollup: Rollup) -> None:
+    """Scores by branch, one box per branch (the branch comparison at a glance)."""
+    import io
+
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+
+    cjk = [f.name for f in font_manager.fontManager.ttflist if "CJK" in f.name or "Noto Sans SC" in f.name]
+    if cjk:
+        plt.rcParams["font.sans-serif"] = [cjk[0], *plt.rcParams["font.sans-serif"]]
+    u = rollup.unit.dropna(subset=["score"])
+    ids = sorted(u["branch_id"].unique())
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    if ids:
+        ax.boxplot([u.loc[u["branch_id"] == b, "score"].to_numpy() for b in ids])
+        ax.set_xticks(range(1, len(ids) + 1), ids)
+    ax.set_title(f"{rollup.period} 各支部积分分布 (scores by branch)")
+    ax.set_ylabel("积分")
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    from IPython.display import Image, display
+
+    display(Image(data=buffer.getvalue(), format="png"))
