@@ -172,3 +172,35 @@ def test_batch_on_a_dask_localcluster(tmp_path: Path) -> None:
     for v in runs.values():
         assert_complete(v[0])
     assert (report / "status.csv").exists()
+
+
+def test_a_kernel_start_race_is_retried_and_a_notebook_failure_is_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import scoring.execute
+    from scoring.batch import run_one
+    from scoring.exceptions import RunError
+
+    (path,) = make_branches(tmp_path / "in", 1)
+    report = tmp_path / "report"
+    report.mkdir()
+    calls: list[int] = []
+
+    def racy(src: Path, period: str, out: str) -> Path:  # the ZMQ error papermill issue 511 shows
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("zmq.error.ZMQError: Address already in use (addr='tcp://127.0.0.1:50231')")
+        return tmp_path / "run"
+
+    monkeypatch.setattr(scoring.execute, "run_branch", racy)
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    o = run_one(str(path), PERIOD, str(tmp_path / "out"), str(report))
+    assert (o.status, o.attempts, len(calls)) == ("done", 2, 2)
+
+    def broken(src: Path, period: str, out: str) -> Path:
+        calls.append(1)
+        raise RunError("笔记本执行失败 (notebook failed): ZeroDivisionError")
+
+    calls.clear()
+    monkeypatch.setattr(scoring.execute, "run_branch", broken)
+    o = run_one(str(path), PERIOD, str(tmp_path / "out"), str(report))
+    assert (o.status, o.attempts, len(calls)) == ("failed", 1, 1)
+    assert "ZeroDivisionError" in Path(o.where).read_text(encoding="utf-8")
