@@ -171,6 +171,19 @@ def _relative(path: Path, out_root: Path) -> str:
     return "../../../" + path.relative_to(out_root).as_posix()
 
 
+def _seal(staging: Path, manifest: dict[str, Any], parent: Path) -> Path:
+    """Hash the staged outputs into the manifest, make every file read-only and move the folder
+    into place as the next ``vNNN`` under ``parent``."""
+    outputs = sorted(f for f in staging.iterdir() if f.is_file())
+    manifest["outputs"] = [{"file": f.name, "sha256": sha256_file(f), "bytes": f.stat().st_size} for f in outputs]
+    (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    for f in staging.rglob("*"):
+        if f.is_file():
+            f.chmod(0o444)  # a run is never modified; approvals are new files beside it
+    staging.chmod(0o755)  # mkdtemp makes it private; a run folder is for reviewers to read
+    return _claim(staging, parent)
+
+
 def run_branch(inputs: str | Path, period: str, out: str | Path, member_id: str = "", scheme: str = "", log_output: bool = False) -> Path:
     """Validate the inputs, execute the branch-period notebook and return the sealed run folder."""
     import papermill as pm
@@ -221,7 +234,6 @@ def run_branch(inputs: str | Path, period: str, out: str | Path, member_id: str 
             if notebook_out.exists():
                 shutil.copy2(notebook_out, keep)
             raise RunError(f"笔记本执行失败 (notebook failed): {exc.ename}: {exc.evalue}; executed notebook kept at {keep}") from exc
-        outputs = sorted(f for f in staging.iterdir() if f.is_file())
         manifest = {
             "manifest_version": 1,
             # written once, never changed: approvals are separate approval-*.json files (review.py)
@@ -236,14 +248,8 @@ def run_branch(inputs: str | Path, period: str, out: str | Path, member_id: str 
             "parameters": {k: v for k, v in parameters.items() if k not in {"out_dir", "provenance"}},
             "started_at": started,
             "finished_at": _now(),
-            "outputs": [{"file": f.name, "sha256": sha256_file(f), "bytes": f.stat().st_size} for f in outputs],
         }
-        (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        for f in staging.rglob("*"):
-            if f.is_file():
-                f.chmod(0o444)  # a run is never modified; approvals are new files beside it
-        staging.chmod(0o755)  # mkdtemp makes it private; a run folder is for reviewers to read
-        return _claim(staging, out_root / p.text / book.branch_id)
+        return _seal(staging, manifest, out_root / p.text / book.branch_id)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -288,7 +294,6 @@ def run_rollup(branch_runs: dict[str, Path], period: str, out: str | Path, missi
             pm.execute_notebook(str(ROLLUP_NOTEBOOK), str(notebook_out), parameters=parameters, kernel_name=kernel, progress_bar=False, log_output=log_output, cwd=str(staging))
         except pm.PapermillExecutionError as exc:
             raise RunError(f"汇总笔记本执行失败 (roll-up notebook failed): {exc.ename}: {exc.evalue}") from exc
-        outputs = sorted(f for f in staging.iterdir() if f.is_file())
         manifest = {
             "manifest_version": 1,
             "kind": "rollup",
@@ -300,14 +305,8 @@ def run_rollup(branch_runs: dict[str, Path], period: str, out: str | Path, missi
             "kernel": {"name": kernel, "interpreter": interpreter},
             "started_at": started,
             "finished_at": _now(),
-            "outputs": [{"file": f.name, "sha256": sha256_file(f), "bytes": f.stat().st_size} for f in outputs],
         }
-        (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        for f in staging.rglob("*"):
-            if f.is_file():
-                f.chmod(0o444)
-        staging.chmod(0o755)
-        return _claim(staging, folder), False
+        return _seal(staging, manifest, folder), False
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
