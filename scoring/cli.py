@@ -1,4 +1,4 @@
-"""Command line: ``python -m scoring run|batch|validate|demo|template|recompute|approve|verify|diff|schemes``.
+"""Command line: ``python -m scoring run|batch|validate|demo|template|recompute|approve|verify|review|diff|schemes``.
 
 Exit codes: 0 done, 2 bad input or arguments (nothing written), 1 a run failed.
 """
@@ -58,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
 
     ver = sub.add_parser("verify", help="re-check every hash of a run and re-score it from its recorded inputs and scheme")
     ver.add_argument("run", type=Path)
+
+    rev = sub.add_parser("review", help="execute the reviewer notebook for a run (into BRANCH/reviews/)")
+    rev.add_argument("run", type=Path)
+    rev.add_argument("--out", type=Path, default=None, help="where to write the executed notebook")
 
     dif = sub.add_parser("diff", help="members whose figures changed between two runs, and the input rows under them")
     dif.add_argument("run_a", type=Path, help="the earlier run folder")
@@ -131,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
             result = verify(args.run)
             print(result.report())
             return 0 if result.ok else 1
+        elif args.command == "review":
+            from .execute import run_review
+
+            print(f"审核笔记本 (reviewer notebook): {run_review(args.run, args.out)}")
         elif args.command == "diff":
             from .review import diff
 

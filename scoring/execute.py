@@ -310,3 +310,25 @@ def run_rollup(branch_runs: dict[str, Path], period: str, out: str | Path, missi
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+REVIEW_NOTEBOOK: Path = REPO_ROOT / "notebooks" / "review.ipynb"
+
+
+def run_review(run: str | Path, out: str | Path | None = None) -> Path:
+    """Execute the reviewer notebook for a sealed run; the executed notebook goes beside the run's
+    versions, in ``BRANCH/reviews/`` (never into the run folder, which is not changed)."""
+    import papermill as pm
+
+    run = Path(run).resolve()
+    if not (run / MANIFEST).is_file():
+        raise RunError(f"不是运行文件夹 (not a run folder): {run}")
+    kernel, _ = kernel_for_runs()
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    target = Path(out) if out else run.parent / "reviews" / f"{run.name}-审核-{stamp}.ipynb"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        pm.execute_notebook(str(REVIEW_NOTEBOOK), str(target), parameters={"run_dir": str(run)}, kernel_name=kernel, progress_bar=False, cwd=str(target.parent))
+    except pm.PapermillExecutionError as exc:
+        raise RunError(f"审核笔记本执行失败 (reviewer notebook failed): {exc.ename}: {exc.evalue}; see {target}") from exc
+    return target

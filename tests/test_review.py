@@ -170,3 +170,42 @@ def test_diff_refuses_runs_of_different_periods(runs: tuple[Path, Path, Path], t
     (other / "manifest.json").write_text(json.dumps(m | {"period": "2025Q2"}), encoding="utf-8")
     with pytest.raises(RunError, match="同一支部同一期间"):
         diff(runs[1], other)
+
+
+def test_reviewer_notebook_for_a_run_is_written_beside_it_and_changes_nothing(runs: tuple[Path, Path, Path]) -> None:
+    import nbformat
+
+    from scoring.execute import run_review
+
+    run = runs[1]
+    before = snapshot(run)
+    target = run_review(run)
+    assert target.parent == run.parent / "reviews" and snapshot(run) == before
+    nb = nbformat.read(target, as_version=4)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+    text = json.dumps([c.get("outputs", []) for c in nb.cells], ensure_ascii=False)
+    assert "通过" in text and "未通过" not in text
+    # this branch scores everyone 8 in every item and month: the seeds' warning signs show
+    assert "所有党员同一月份总分相同" in text and "注意" in text
+
+
+def test_pattern_flags_see_a_formality_and_pass_a_real_branch(tmp_path: Path) -> None:
+    from scoring.audit import FLAG, OK, pattern_flags
+    from scoring.demo import generate_demo
+    from scoring.engine import score
+    from scoring.inputs import load_inputs
+    from scoring.periods import parse_period
+
+    p = parse_period("2025")
+    sch = load_scheme("county-10-stars").scheme
+    flat = write_input_workbook(tmp_path / "flat.xlsx", BRANCH, county_sheets(n=12, item_score=8.0, rating=8.0), sch)
+    book, loaded = load_inputs(flat, p)
+    flags = pattern_flags(book, score(book, loaded, p)).set_index("检查 check")["结果"]
+    assert flags.filter(like="same total for everyone").item() == FLAG
+    assert flags.filter(like="same scores every month").item() == FLAG
+    assert flags.filter(like="without spread").item() == FLAG
+    demo = generate_demo(tmp_path / "demo")[0]
+    book, loaded = load_inputs(demo, p)
+    flags = pattern_flags(book, score(book, loaded, p))
+    assert (flags["结果"] == OK).all(), flags
