@@ -4,10 +4,12 @@
 #                    "Python (scoring)" Jupyter kernel inside the venv
 #   make demo        run the end-to-end demo: python -m scoring demo --data demo_data --out runs
 #   make test        pytest (tests/) and, when notebooks/*.ipynb exist, pytest --nbval-lax notebooks/
-#   make bench       run benchmarks/bench_engine.py
+#   make explore     open notebooks/explore.ipynb for the demo data as a web page (Voila)
+#   make bench       run benchmarks/bench_engine.py (bench-workbook, bench-batch: the others)
 #   make notebooks   re-execute notebooks/*.ipynb on the demo and keep only nbval-checked outputs
 #   make fonts       make sure a CJK font (Noto Sans CJK) is present for Chinese chart text
 #   make office      make sure LibreOffice Calc and pdftoppm are present (recompute, 公示.pdf)
+#   make browser     make sure Debian's chromium is present (the explorer's browser test)
 #   make clean-venv  delete .venv
 #
 # Choose the interpreter with e.g. `make venv PYTHON=python3.12` (run `make clean-venv` first
@@ -26,10 +28,10 @@ PYTEST_ARGS ?=
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test bench fonts office notebooks clean-venv
+.PHONY: help venv demo test bench bench-workbook bench-batch fonts office browser explore notebooks clean-venv
 
 help:
-	@echo "targets: venv demo test bench fonts notebooks clean-venv  (PYTHON=$(PYTHON))"
+	@echo "targets: venv demo test explore bench fonts office browser notebooks clean-venv  (PYTHON=$(PYTHON))"
 
 venv: $(KERNEL)
 
@@ -91,12 +93,29 @@ office:
 	    || echo "warning: apt-get install libreoffice-calc poppler-utils failed" >&2; \
 	fi
 
+# The explorer is tested in a real headless browser: Debian's chromium, driven by Playwright.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then \
+	  :; \
+	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "warning: chromium missing and cannot install it (need root + apt-get); the browser test will be skipped." >&2; \
+	else \
+	  echo "Installing chromium (apt-get) ..."; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends chromium >/dev/null \
+	    || echo "warning: apt-get install chromium failed" >&2; \
+	fi
+
+# Opens the explorer for the demo data as a web page (Voila) at http://127.0.0.1:8866/
+explore: venv fonts
+	$(VPY) -m voila notebooks/explore.ipynb --Voila.ip=127.0.0.1 --port=8866 --no-browser
+
 demo: venv fonts office
 	$(VPY) -m scoring demo --data demo_data --out runs
 
 # Both suites always run; the exit status is the main pytest's if it failed (including 5 =
 # no tests collected), otherwise the nbval run's.
-test: venv fonts office
+test: venv fonts office browser
 	@rc=0; \
 	MPLBACKEND=Agg $(VPY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if ls notebooks/*.ipynb >/dev/null 2>&1; then \
@@ -109,6 +128,12 @@ test: venv fonts office
 
 bench: venv
 	$(VPY) benchmarks/bench_engine.py
+
+bench-workbook: venv office
+	$(VPY) benchmarks/bench_workbook.py
+
+bench-batch: venv fonts office
+	$(VPY) benchmarks/bench_batch.py
 
 notebooks: venv fonts
 	MPLBACKEND=Agg $(VPY) -m scoring.nbtools notebooks/*.ipynb

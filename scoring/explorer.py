@@ -1,0 +1,441 @@
+"""The officer's explorer (notebooks/explore.ipynb): a branch, a member, their points card.
+
+Everything is built from one scored ``Result`` with ipywidgets: the branch table, the member's
+points card laid out like the paper 积分卡, the trace from the total down to each input cell, three
+charts and a what-if on the scheme's parameters. Nothing here writes a file.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .engine import Result, score
+from .inputs import InputBook, load_inputs
+from .labels import label
+from .periods import parse_period
+from .scheme import LoadedScheme
+from .trace import trace
+
+PERIOD_CHOICES = ["2025", "2025H1", "2025H2", "2025Q1", "2025Q2", "2025Q3", "2025Q4"]
+SCORE_COLUMN = {"year": "total", "half": "half_score", "quarter": "quarter_score", "month": "month_total"}
+
+
+@dataclass
+class Scored:
+    path: Path
+    book: InputBook
+    scheme: LoadedScheme
+    result: Result
+
+
+def score_workbook(path: str | Path, period: str) -> Scored:
+    p = parse_period(period)
+    book, sch = load_inputs(path, p)
+    return Scored(Path(path), book, sch, score(book, sch, p))
+
+
+def workbooks(inputs: str | Path) -> list[Path]:
+    """One workbook, or every ``*.xlsx`` of a folder (a unit's branches)."""
+    path = Path(inputs)
+    return sorted(p for p in path.glob("*.xlsx") if not p.name.startswith(("~$", "."))) if path.is_dir() else [path]
+
+
+def _periods_of(year: int) -> list[str]:
+    return [str(year), f"{year}H1", f"{year}H2"] + [f"{year}Q{q}" for q in range(1, 5)] + [f"{year}-{m:02d}" for m in range(1, 13)]
+
+
+# -- tables -------------------------------------------------------------------------------------
+
+
+def branch_table(s: Scored) -> pd.DataFrame:
+    """Members with their monthly totals of the period, quarter scores and the period's result."""
+    r = s.result
+    p = r.period
+    summ = r.summary().set_index("member_id")
+    t = r.monthly_totals
+    t = t[(t["month"] >= p.first_month) & (t["month"] <= p.last_month)]
+    months = t.pivot_table(index="member_id", columns="month", values="total", aggfunc="first")
+    months.columns = [f"{int(m)}月" for m in months.columns]
+    q = r.quarters[r.quarters["quarter"].between((p.first_month + 2) // 3, p.last_month // 3)]
+    quarters = q.pivot_table(index="member_id", columns="quarter", values="score_rounded", aggfunc="first")
+    quarters.columns = [f"第{int(c)}季度" for c in quarters.columns]
+    keep = [c for c in ["name", SCORE_COLUMN[p.kind], "stars", "grade", "rank", "quarter_rank", "quarter_star", "exempt", "veto"] if c in summ.columns]
+    out = summ[keep].join(months).join(quarters)
+    out = out.rename(columns={c: label(c) for c in keep})
+    out.index.name = label("member_id")
+    return out.reset_index()
+
+
+def _fmt(v: Any) -> str:
+    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+        return ""
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.2f}".rstrip("0").rstrip(".")
+    return html.escape(str(v))
+
+
+def card_html(s: Scored, member_id: str) -> str:
+    """The member's points card as HTML: monthly items with self-scores, amendments marked,
+    appraisal averages, adjustments with evidence, total, stars, rank and the gap to the next star."""
+    r = s.result
+    sch = r.scheme.scheme
+    p = r.period
+    member = r.members.set_index("member_id").loc[member_id]
+    summ = r.summary().set_index("member_id").loc[member_id]
+    key = SCORE_COLUMN[p.kind]
+    parts = [f'<div class="points-card" data-member="{html.escape(member_id)}" style="font-family: sans-serif">']
+    parts.append(f"<h3>党员积分卡 · {html.escape(r.branch_name)} · {html.escape(p.label)}</h3>")
+    parts.append(f"<p><b>{html.escape(member_id)} {html.escape(str(member['name']))}</b> · {html.escape(str(member.get('member_type', '')))}</p>")
+    total = summ.get(key)
+    headline = [f'{label(key)}: <b class="card-total">{_fmt(total)}</b>']
+    if p.kind == "year":
+        if sch.has_stars:
+            headline.append(f"星级: <b>{_fmt(summ.get('stars'))}</b>")
+        headline += [f"等级: <b>{_fmt(summ.get('grade'))}</b>", f"支部排名: <b>{_fmt(summ.get('rank'))}</b> / {int(r.annual['rank'].notna().sum())}"]
+        if sch.has_stars and total is not None and not pd.isna(total):
+            higher = [b for b in sch.bands if b.stars is not None and b.min > float(total)]
+            if higher:
+                nxt = min(higher, key=lambda b: b.min)
+                headline.append(f"距{nxt.stars}星还差 <b>{nxt.min - float(total):.2f}</b> 分")
+    elif p.kind == "quarter":
+        headline.append(f"季度排名: <b>{_fmt(summ.get('quarter_rank'))}</b>")
+        if sch.quarter_star is not None:
+            headline.append(f"季度之星: <b>{_fmt(summ.get('quarter_star'))}</b>")
+    parts.append("<p>" + " · ".join(headline) + "</p>")
+    if bool(member["exempt"]):
+        parts.append("<p>不列入积分管理, 年底由党支部直接评定星级。</p></div>")
+        return "".join(parts)
+
+    # monthly grid: committee score, the member's self-score beside it, amendments marked
+    items = sch.items
+    sc = r.item_scores[r.item_scores["member_id"] == member_id].set_index("month")
+    selfs = s.book.self_scores
+    selfs = selfs[selfs["member_id"] == member_id].assign(month=lambda d: d["month"].astype(int)).set_index("month") if len(selfs) else pd.DataFrame()
+    am = r.amendments
+    amended = {(int(a.month), str(a.item)): a for a in am[am["member_id"] == member_id].itertuples(index=False)} if len(am) else {}
+    totals = r.monthly_totals[r.monthly_totals["member_id"] == member_id].set_index("month")["total"]
+    parts.append('<table border="1" style="border-collapse: collapse; font-size: 12px"><tr><th>月份</th>')
+    parts += [f"<th>{html.escape(it.name)}<br>({it.max:g}分)</th>" for it in items]
+    parts.append("<th>月度合计</th></tr>")
+    for m in range(p.first_month if p.kind != "year" else 1, p.last_month + 1):
+        parts.append(f"<tr><td>{m}月</td>")
+        if m not in sc.index:
+            parts.append(f'<td colspan="{len(items) + 1}">未在本支部, 不计分</td></tr>')
+            continue
+        for it in items:
+            v = _fmt(sc.at[m, it.code])
+            own = f' <span style="color:#888">(自评 {_fmt(selfs.at[m, it.code])})</span>' if len(selfs) and m in selfs.index and it.code in selfs.columns else ""
+            if (m, it.code) in amended:
+                a = amended[(m, it.code)]
+                title = html.escape(f"已更正: 原 {a.original:g} → {a.new_score:g}; {a.reason}; {a.decided_on}")
+                parts.append(f'<td title="{title}" style="color:#c00000; font-weight:bold">{v}*{own}</td>')
+            else:
+                parts.append(f"<td>{v}{own}</td>")
+        parts.append(f"<td><b>{_fmt(totals.get(m))}</b></td></tr>")
+    parts.append("</table>")
+    if amended:
+        parts.append("<p style='font-size:12px'>* " + "; ".join(html.escape(f"{m}月 {it}: 原 {a.original:g} → {a.new_score:g} ({a.reason})") for (m, it), a in sorted(amended.items())) + "</p>")
+
+    # appraisal averages (never a ballot) and what cost the member most
+    app = r.appraisal
+    if len(app.columns) > 1 and member_id in set(app["member_id"]):
+        row = app.set_index("member_id").loc[member_id]
+        if sch.appraisal.mode == "per_item":
+            cells = ", ".join(f"{html.escape(it.name)} {_fmt(row[f'{it.code}_average'])}" for it in items)
+            parts.append(f"<p>民主测评平均 ({int(row[f'{items[0].code}_raters'])} 人, 不显示单张选票): {cells}</p>")
+        elif "score_average" in row:
+            parts.append(f"<p>民主评议平均 ({int(row['score_raters'])} 人): {_fmt(row['score_average'])}</p>")
+    if len(sc):
+        gaps = sorted(((it.max - float(sc[it.code].mean()), it.name) for it in items), reverse=True)
+        lost = "、".join(f"{html.escape(n)} {g:.2f}" for g, n in gaps[:3] if g > 0.005)
+        if lost:
+            parts.append(f"<p>失分最多的项目 (月平均与满分之差, 病根在此): {lost}</p>")
+
+    # adjustments with their evidence
+    adj = r.adjustments[r.adjustments["member_id"] == member_id]
+    if len(adj):
+        parts.append("<p>加减分:</p><ul>")
+        evidence = s.book.adjustments.set_index("row")["evidence"] if "evidence" in s.book.adjustments.columns else pd.Series(dtype=object)
+        for a in adj.itertuples(index=False):
+            ev = evidence.get(a.row, "")
+            status = f"计入 {a.applied_points:+g}" if a.status == "applied" else "不计入"
+            parts.append(f"<li>{html.escape(str(a.date))} {html.escape(a.rule_name)} ({a.points_used:+g}) — {status}; 依据: {_fmt(ev) or '无'}; {html.escape(str(a.reason))}</li>")
+        parts.append("</ul>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _num(v: Any) -> str:
+    try:
+        return f"{float(v):.2f}"
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def trace_groups(s: Scored, member_id: str) -> tuple[pd.DataFrame, list[tuple[str, pd.DataFrame]]]:
+    """The trace split for drill-down: the head rows (total, stars, grade, rank, base, bonus,
+    deduction), then one group per item (or per month), then adjustments and vetoes."""
+    t = trace(s.result, member_id)
+    head = t[t["level"] <= 1]
+    rest = t[t["level"] > 1]
+    groups: list[tuple[str, pd.DataFrame]] = []
+    by_item = rest[rest["item"] != ""]
+    names = {it.code: it.name for it in s.result.scheme.scheme.items}
+    for code, g in by_item.groupby("item", sort=False):
+        top = g.iloc[0]
+        groups.append((f"{names.get(code, code)}: {_num(top['value'])} — {top['rule']}", g))
+    other = rest[rest["item"] == ""]
+    by_month = other[other["month"] != ""]
+    for month, g in by_month.groupby("month", sort=False):
+        groups.append((f"{month}: {_num(g.iloc[0]['value'])}", g))
+    misc = other[other["month"] == ""]
+    if len(misc):
+        groups.append(("加减分、否决和评议 (adjustments, vetoes, appraisal)", misc))
+    return head, groups
+
+
+# -- charts -------------------------------------------------------------------------------------
+
+
+def _png(fig: Any) -> bytes:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.tight_layout()
+    fig.savefig(buffer, format="png", dpi=90)
+    plt.close(fig)
+    return buffer.getvalue()
+
+
+def _cjk() -> None:
+    import matplotlib.pyplot as plt
+    from matplotlib import font_manager
+
+    cjk = [f.name for f in font_manager.fontManager.ttflist if "CJK" in f.name or "Noto Sans SC" in f.name]
+    if cjk:
+        plt.rcParams["font.sans-serif"] = [cjk[0], *plt.rcParams["font.sans-serif"]]
+    plt.rcParams["axes.unicode_minus"] = False
+
+
+def charts(s: Scored, member_id: str) -> list[bytes]:
+    """Member trend over months, branch distribution with the star bands, item profile."""
+    import matplotlib.pyplot as plt
+
+    _cjk()
+    r = s.result
+    sch = r.scheme.scheme
+    out = []
+    t = r.monthly_totals
+    mine = t[t["member_id"] == member_id].sort_values("month")
+    avg = t.groupby("month")["total"].mean()
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.plot(avg.index, avg.to_numpy(), color="#888", linestyle="--", label="支部平均")
+    ax.plot(mine["month"], mine["total"], marker="o", color="#c0392b", label=member_id)
+    ax.set_title("月度总分走势")
+    ax.set_xlabel("月份")
+    ax.legend()
+    out.append(_png(fig))
+
+    summ = r.summary()
+    col = SCORE_COLUMN[r.period.kind]
+    values = pd.to_numeric(summ[col], errors="coerce").dropna()
+    fig, ax = plt.subplots(figsize=(7, 3))
+    ax.hist(values, bins=min(20, max(5, len(values))), color="#c0392b", alpha=0.8)
+    if r.period.kind == "year":
+        for band in sch.bands[:-1]:
+            ax.axvline(band.min, color="#555", linestyle=":", linewidth=1)
+            ax.text(band.min, ax.get_ylim()[1] * 0.95, f" {band.stars}星" if band.stars is not None else f" {band.grade}", fontsize=8, va="top")
+    mv = summ.set_index("member_id")[col].get(member_id)
+    if mv is not None and not pd.isna(mv):
+        ax.axvline(float(mv), color="#1f4e79", linewidth=2)
+    ax.set_title("支部积分分布 (蓝线为本人)")
+    out.append(_png(fig))
+
+    sc = r.item_scores
+    codes = sch.item_codes
+    fig, ax = plt.subplots(figsize=(7, 3))
+    x = np.arange(len(codes))
+    ax.bar(x - 0.2, sc[sc["member_id"] == member_id][codes].mean().to_numpy(dtype=float), width=0.4, color="#c0392b", label="本人月平均")
+    ax.bar(x + 0.2, sc[codes].mean().to_numpy(dtype=float), width=0.4, color="#888", label="支部月平均")
+    ax.set_xticks(x, [it.name for it in sch.items], rotation=30, ha="right", fontsize=8)
+    ax.set_title("各项得分与支部平均")
+    ax.legend()
+    out.append(_png(fig))
+    return out
+
+
+# -- what-if ------------------------------------------------------------------------------------
+
+
+def what_if(s: Scored, monthly_weight: float | None = None, band_min: dict[str, float] | None = None, annual_star_share: float | None = None) -> pd.DataFrame:
+    """Re-score with changed scheme parameters (nothing is written) and list the members whose
+    stars, grade or annual star change. ``band_min`` maps a grade (or ``"N星"``) to a new minimum."""
+    sch = s.scheme.scheme
+    update: dict[str, Any] = {}
+    if monthly_weight is not None and sch.appraisal.mode != "none":
+        update["monthly"] = sch.monthly.model_copy(update={"weight": monthly_weight})
+        update["appraisal"] = sch.appraisal.model_copy(update={"weight": round(1.0 - monthly_weight, 10)})
+    if band_min:
+        update["bands"] = [b.model_copy(update={"min": band_min.get(_band_key(b), b.min)}) for b in sch.bands]
+    if annual_star_share is not None and sch.annual_star is not None:
+        update["annual_star"] = sch.annual_star.model_copy(update={"share": annual_star_share})
+    changed = type(sch).model_validate(sch.model_copy(update=update).model_dump())  # validated like a file
+    alt = LoadedScheme(scheme=changed, path=s.scheme.path, sha256="what-if")
+    new = score(s.book, alt, s.result.period).summary().set_index("member_id")
+    old = s.result.summary().set_index("member_id")
+    cols = [c for c in ("total", "stars", "grade", "annual_star", "rank") if c in old.columns]
+    rows = []
+    for mid in old.index:
+        diffs = {c: (old.at[mid, c], new.at[mid, c]) for c in cols if _fmt(old.at[mid, c]) != _fmt(new.at[mid, c])}
+        if any(c in diffs for c in ("stars", "grade", "annual_star")):
+            rows.append({"党员编号": mid, "姓名": old.at[mid, "name"], **{f"{label(c)} 现在": _fmt(a) for c, (a, _) in diffs.items()}, **{f"{label(c)} 假设": _fmt(b) for c, (_, b) in diffs.items()}})
+    return pd.DataFrame(rows).fillna("")
+
+
+def _band_key(b: Any) -> str:
+    return f"{b.stars}星" if b.stars is not None else b.grade
+
+
+# -- the widget ---------------------------------------------------------------------------------
+
+
+class Explorer:
+    """``Explorer(inputs).widget`` : pick a branch, a period and a member; see the card and more."""
+
+    def __init__(self, inputs: str | Path = "", period: str = "2025") -> None:
+        import ipywidgets as w
+
+        if not inputs:
+            import tempfile
+
+            from .demo import generate_demo
+
+            inputs = Path(tempfile.mkdtemp(prefix="scoring-explore-")) / "demo"
+            generate_demo(inputs)
+        self.files = workbooks(inputs)
+        self._quiet = False
+        self.cache: dict[tuple[str, str], Scored] = {}
+        self.branch = w.Dropdown(description="支部", options=[(p.stem, str(p)) for p in self.files], layout=w.Layout(width="320px"))
+        self.period = w.Dropdown(description="期间", options=_periods_of(parse_period(period).year), value=parse_period(period).text, layout=w.Layout(width="220px"))
+        self.member = w.Dropdown(description="党员", layout=w.Layout(width="320px"))
+        self.member.add_class("member-select")
+        self.branch.add_class("branch-select")
+        self.sort = w.Dropdown(description="排序", layout=w.Layout(width="260px"))
+        self.ascending = w.ToggleButton(value=False, description="升序", layout=w.Layout(width="80px"))
+        self.table = w.HTML()
+        self.card = w.HTML()
+        self.card.add_class("card-area")
+        self.trace_box = w.VBox()
+        self.chart_box = w.VBox()
+        self.weight = w.FloatSlider(description="月度权重", min=0.0, max=1.0, step=0.05, style={"description_width": "initial"})
+        self.band = w.Dropdown(description="分档")
+        self.band_min = w.FloatText(description="下限")
+        self.share = w.FloatText(description="年度之星比例", style={"description_width": "initial"})
+        self.run_what_if = w.Button(description="计算 (不写任何文件)", button_style="warning", layout=w.Layout(width="200px"))
+        self.what_if_out = w.HTML()
+        tabs = w.Tab(
+            children=[
+                w.VBox([w.HBox([self.sort, self.ascending]), self.table]),
+                self.card,
+                self.trace_box,
+                self.chart_box,
+                w.VBox([w.HBox([self.weight]), w.HBox([self.band, self.band_min]), self.share, self.run_what_if, self.what_if_out]),
+            ]
+        )
+        for i, title in enumerate(["支部总表", "积分卡", "追溯", "图表", "假设分析 (what-if)"]):
+            tabs.set_title(i, title)
+        self.widget = w.VBox([w.HBox([self.branch, self.period, self.member]), tabs])
+        self.branch.observe(lambda _: self._load(), names="value")
+        self.period.observe(lambda _: self._load(), names="value")
+        self.member.observe(lambda _: self._member(), names="value")
+        self.sort.observe(lambda _: self._table(), names="value")
+        self.ascending.observe(lambda _: self._table(), names="value")
+        self.band.observe(lambda _: self._band(), names="value")
+        self.run_what_if.on_click(lambda _: self._what_if())
+        self._load()
+
+    @property
+    def scored(self) -> Scored:
+        key = (self.branch.value, self.period.value)
+        if key not in self.cache:
+            self.cache[key] = score_workbook(*key)
+        return self.cache[key]
+
+    def _load(self) -> None:
+        s = self.scored
+        summ = s.result.summary()
+        key = SCORE_COLUMN[s.result.period.kind]
+        ranked = summ.sort_values(key, ascending=False, na_position="last")
+        previous = self.member.value
+        options = [(f"{m} {n}", m) for m, n in zip(ranked["member_id"], ranked["name"], strict=True)]
+        ids = [m for _, m in options]
+        self._quiet = True  # one render after the member list changes, not one per trait event
+        try:
+            self.member.options = options
+            self.member.value = previous if previous in ids else (ids[0] if ids else None)
+        finally:
+            self._quiet = False
+        table = branch_table(s)
+        self.sort.options = list(table.columns)
+        self.sort.value = label(key) if label(key) in table.columns else table.columns[0]
+        sch = s.scheme.scheme
+        self.weight.value = sch.monthly.weight
+        self.weight.disabled = sch.appraisal.mode == "none"
+        self.band.options = [_band_key(b) for b in sch.bands]
+        self.share.value = sch.annual_star.share if sch.annual_star is not None else 0.0
+        self.share.disabled = sch.annual_star is None
+        self._band()
+        self._table()
+        self._member()
+        self.what_if_out.value = ""
+
+    def _band(self) -> None:
+        bands = {_band_key(b): b for b in self.scored.scheme.scheme.bands}
+        if self.band.value in bands:
+            self.band_min.value = bands[self.band.value].min
+
+    def _table(self) -> None:
+        table = branch_table(self.scored)
+        if self.sort.value in table.columns:
+            table = table.sort_values(self.sort.value, ascending=self.ascending.value, na_position="last")
+        self.table.value = table.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.2f}")
+
+    def _member(self) -> None:
+        import ipywidgets as w
+
+        mid = self.member.value
+        if not mid or self._quiet:
+            return
+        s = self.scored
+        self.card.value = card_html(s, mid)
+        head, groups = trace_groups(s, mid)
+        acc = w.Accordion(children=[w.HTML(g.drop(columns=["level"]).to_html(index=False)) for _, g in groups])
+        for i, (title, _) in enumerate(groups):
+            acc.set_title(i, title)
+        acc.selected_index = None
+        self.trace_box.children = [w.HTML(head.drop(columns=["level", "item", "month"]).to_html(index=False)), acc]
+        self.chart_box.children = [w.Image(value=png, format="png") for png in charts(s, mid)]
+
+    def _what_if(self) -> None:
+        from pydantic import ValidationError
+
+        s = self.scored
+        try:
+            changes = what_if(
+                s,
+                monthly_weight=self.weight.value if not self.weight.disabled else None,
+                band_min={self.band.value: self.band_min.value} if self.band.value else None,
+                annual_star_share=self.share.value if not self.share.disabled else None,
+            )
+        except (ValidationError, ValueError) as exc:
+            why = "; ".join(e["msg"] for e in exc.errors()) if isinstance(exc, ValidationError) else str(exc)
+            self.what_if_out.value = f"<p style='color:#c00000'>参数不合规, 未计算 (not a valid scheme): {html.escape(why)}</p>"
+            return
+        self.what_if_out.value = "<p>星级、等级或年度之星不变。</p>" if changes.empty else f"<p>{len(changes)} 人会变化:</p>" + changes.to_html(index=False)
