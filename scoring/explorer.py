@@ -41,10 +41,18 @@ def score_workbook(path: str | Path, period: str) -> Scored:
     return Scored(Path(path), book, sch, score(book, sch, p))
 
 
-def workbooks(inputs: str | Path) -> list[Path]:
-    """One workbook, or every ``*.xlsx`` of a folder (a unit's branches)."""
+def workbooks(inputs: str | Path) -> list[tuple[str, Path]]:
+    """(label, workbook) to choose from: one workbook, every ``*.xlsx`` of a folder (a unit's
+    branches), or the archived input of a run folder (``runs/PERIOD/BRANCH/vNNN``)."""
     path = Path(inputs)
-    return sorted(p for p in path.glob("*.xlsx") if not p.name.startswith(("~$", "."))) if path.is_dir() else [path]
+    if (path / "manifest.json").is_file():
+        import json
+
+        m = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
+        return [(f"{m['branch_id']} ({path.name})", (path / m["inputs"][0]["archived"]).resolve())]
+    if path.is_dir():
+        return [(p.stem, p) for p in sorted(path.glob("*.xlsx")) if not p.name.startswith(("~$", "."))]
+    return [(path.stem, path)]
 
 
 def _periods_of(year: int) -> list[str]:
@@ -307,7 +315,9 @@ def _band_key(b: Any) -> str:
 
 
 class Explorer:
-    """``Explorer(inputs).widget`` : pick a branch, a period and a member; see the card and more."""
+    """``Explorer(inputs).widget`` : pick a branch, a period and a member; see the card and more.
+
+    ``inputs``: a workbook, a folder of workbooks or a run folder; empty: the demo county."""
 
     def __init__(self, inputs: str | Path = "", period: str = "2025") -> None:
         import ipywidgets as w
@@ -322,7 +332,7 @@ class Explorer:
         self.files = workbooks(inputs)
         self._quiet = False
         self.cache: dict[tuple[str, str], Scored] = {}
-        self.branch = w.Dropdown(description="支部", options=[(p.stem, str(p)) for p in self.files], layout=w.Layout(width="320px"))
+        self.branch = w.Dropdown(description="支部", options=[(name, str(p)) for name, p in self.files], layout=w.Layout(width="320px"))
         self.period = w.Dropdown(description="期间", options=_periods_of(parse_period(period).year), value=parse_period(period).text, layout=w.Layout(width="220px"))
         self.member = w.Dropdown(description="党员", layout=w.Layout(width="320px"))
         self.member.add_class("member-select")

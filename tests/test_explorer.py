@@ -122,3 +122,17 @@ def test_an_officer_picks_a_member_in_the_browser_and_sees_their_card(tmp_path: 
     expected = score(book, sch, period).summary().set_index("member_id").at[member_id, "total"]
     assert float(shown) == pytest.approx(float(expected), abs=1e-9)
     assert (tmp_path / "explorer-card.png").stat().st_size > 10_000
+
+
+def test_the_explorer_opens_a_run_folder_on_its_archived_input(tmp_path: Path) -> None:
+    from scoring.execute import run_branch
+    from scoring.explorer import Explorer
+
+    demo = generate_demo(tmp_path / "demo")
+    run = run_branch(demo[1], "2025Q4", tmp_path / "runs")
+    explorer = Explorer(run, "2025Q4")
+    assert explorer.branch.label.startswith("B002") and explorer.period.value == "2025Q4"
+    summary = pd.read_csv(run / "summary.csv", dtype={"member_id": str}).set_index("member_id")
+    mid = explorer.member.value
+    assert f'data-member="{mid}"' in explorer.card.value
+    assert f'<b class="card-total">{summary.at[mid, "quarter_score"]:.2f}'.rstrip("0").rstrip(".") in explorer.card.value
