@@ -129,6 +129,24 @@ def test_a_second_batch_for_the_same_period_stops_with_a_clear_message(tmp_path:
     assert batch_cli(inputs, out).returncode == 0
 
 
+def wait_until_gone(pgid: int, seconds: float = 60) -> None:
+    import psutil
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        alive = []
+        for p in psutil.process_iter(["pid", "status"]):
+            try:
+                if os.getpgid(p.pid) == pgid and p.info["status"] != psutil.STATUS_ZOMBIE:
+                    alive.append(p.pid)
+            except (ProcessLookupError, psutil.Error):
+                pass
+        if not alive:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"processes of the killed batch still running: {alive}")
+
+
 def test_sigkill_leaves_no_half_written_run_and_the_next_batch_completes(tmp_path: Path) -> None:
     inputs, out = tmp_path / "in", tmp_path / "out"
     make_branches(inputs, 3)
@@ -141,8 +159,9 @@ def test_sigkill_leaves_no_half_written_run_and_the_next_batch_completes(tmp_pat
             time.sleep(0.05)
         assert time.monotonic() < deadline, "the batch never got to its second branch"
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the batch, its workers and their kernels
+        os.killpg(proc.pid, signal.SIGKILL)  # the batch and its workers
         proc.wait()
+    wait_until_gone(proc.pid)  # the workers die a moment after the batch; the next batch comes later
     for runs in runs_of(out).values():
         for run in runs:
             assert_complete(run)  # whatever is in runs/ is whole
