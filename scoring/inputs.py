@@ -322,7 +322,7 @@ def _raw_table(wb: CalamineWorkbook, sheet_name: str, spec: SheetSpec, item_name
     c.letters[spec.key] = df.attrs["letters"]
     data_cols = [k for k in present]
     if data_cols:
-        blank = df[data_cols].map(lambda v: v is None or (isinstance(v, str) and not v.strip())).all(axis=1)
+        blank = np.logical_and.reduce([_is_blank(df[k]).to_numpy() for k in data_cols])
         df = df.loc[~blank]
     df = df.reset_index(drop=True)
     df.attrs["present"] = set(present)
@@ -333,7 +333,12 @@ def _raw_table(wb: CalamineWorkbook, sheet_name: str, spec: SheetSpec, item_name
 
 
 def _is_blank(s: pd.Series) -> pd.Series:
-    return s.map(lambda v: v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip()))
+    """None, NaN, or text of nothing but spaces. Vectorised: only text cells are stripped."""
+    blank = s.isna().to_numpy(copy=True)
+    text = s.map(type).to_numpy() == str  # type() is cheap; most cells of a score column are numbers
+    if text.any():
+        blank[text] = s[text].str.strip().eq("").to_numpy()
+    return pd.Series(blank, index=s.index)
 
 
 def _to_text(s: pd.Series) -> pd.Series:
@@ -350,7 +355,7 @@ def _to_text(s: pd.Series) -> pd.Series:
 def _to_number(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Numbers; returns (values, bad) where bad marks non-blank cells that are not numbers."""
     blank = _is_blank(s)
-    vals = pd.to_numeric(s.where(~blank, np.nan).map(lambda v: v.strip() if isinstance(v, str) else v), errors="coerce")
+    vals = pd.to_numeric(s.where(~blank, np.nan), errors="coerce")  # float() parsing: spaces around a number are fine
     bad = ~blank & vals.isna()
     return vals.astype("float64"), bad
 
@@ -371,10 +376,21 @@ def _to_month(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
         return np.nan, np.nan
 
     blank = _is_blank(s)
-    pairs = s.map(conv)
-    year = pairs.map(lambda p: p[0]).astype("float64")
-    month = pairs.map(lambda p: p[1]).astype("float64")
+    codes, uniques = _factorize(s)  # a month column holds a dozen distinct values: convert each once
+    pairs = np.array([conv(u) for u in uniques] + [(np.nan, np.nan)], dtype="float64").reshape(-1, 2)
+    year = pd.Series(pairs[codes, 0], index=s.index)
+    month = pd.Series(pairs[codes, 1], index=s.index)
     return year, month, ~blank & month.isna()
+
+
+def _factorize(s: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """Codes into the distinct values of ``s``; a missing value gets the code ``len(uniques)``.
+
+    Only for conversions that look at text and dates alone: factorize treats ``1.0`` and
+    ``True`` as one value."""
+    codes, uniques = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=True)
+    values = list(uniques)
+    return np.where(codes < 0, len(values), codes), values
 
 
 def _to_date(s: pd.Series) -> tuple[pd.Series, pd.Series]:
@@ -391,7 +407,9 @@ def _to_date(s: pd.Series) -> tuple[pd.Series, pd.Series]:
         return None
 
     blank = _is_blank(s)
-    vals = s.map(conv)
+    codes, uniques = _factorize(s)
+    converted = np.array([conv(u) for u in uniques] + [None], dtype=object)
+    vals = pd.Series(converted[codes], index=s.index, dtype=object)
     return vals, ~blank & vals.isna()
 
 
@@ -713,12 +731,10 @@ def _check_scores_outside_membership(ms: pd.DataFrame, active: pd.DataFrame, she
 
 def _check_raters(app: pd.DataFrame, members: pd.DataFrame, cols: list[str], min_raters: int, c: _Collector) -> None:
     scored = members.loc[~members["exempt"], ["member_id", "row"]]
-    counts = app.groupby("member_id")[cols].count()
-    for mid, mrow in zip(scored["member_id"], scored["row"]):
-        for col in cols:
-            n = int(counts[col].get(mid, 0)) if mid in counts.index else 0
-            if n < min_raters:
-                c.add("appraisal", "", col, n, f"党员 {mid} (党员名单第 {int(mrow)} 行) 的测评人数不足 (too few raters)", f">= {min_raters} ratings per member and item")
+    counts = app.groupby("member_id")[cols].count().reindex(scored["member_id"]).fillna(0).astype(int).to_numpy()
+    for i, j in zip(*np.nonzero(counts < min_raters), strict=True):  # members in list order, then items
+        mid, mrow, n = scored["member_id"].iat[i], scored["row"].iat[i], int(counts[i, j])
+        c.add("appraisal", "", cols[j], n, f"党员 {mid} (党员名单第 {int(mrow)} 行) 的测评人数不足 (too few raters)", f">= {min_raters} ratings per member and item")
 
 
 def _check_adjustments(adj: pd.DataFrame, s: Scheme, known: set[Any], c: _Collector) -> None:
