@@ -205,6 +205,12 @@ def test_pattern_flags_see_a_formality_and_pass_a_real_branch(tmp_path: Path) ->
     assert flags.filter(like="same total for everyone").item() == FLAG
     assert flags.filter(like="same scores every month").item() == FLAG
     assert flags.filter(like="without spread").item() == FLAG
+    copied = county_sheets(n=12, item_score=8.0)
+    copied["self_scores"] = copied["monthly_scores"].copy()  # the committee's scores are the self-scores
+    book, loaded = load_inputs(write_input_workbook(tmp_path / "copied.xlsx", BRANCH, copied, sch), p)
+    flags = pattern_flags(book, score(book, loaded, p)).set_index("检查 check")
+    assert flags.filter(like="copied the self-scores", axis=0)["结果"].item() == FLAG
+    assert "100%" in flags.filter(like="copied the self-scores", axis=0)["发现 found"].item()
     demo = generate_demo(tmp_path / "demo")[0]
     book, loaded = load_inputs(demo, p)
     flags = pattern_flags(book, score(book, loaded, p))
