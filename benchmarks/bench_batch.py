@@ -43,7 +43,7 @@ for _p in (str(ROOT), str(Path(__file__).resolve().parent)):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
-from common import git_head, machine  # noqa: E402
+from common import git_head, machine, record_header  # noqa: E402
 
 PERIOD = "2025Q1"
 YEAR = 2025
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"peak RSS of the process tree: jobs 1 {summary['peak_rss_jobs1'] / 1024**2:,.0f} MiB, jobs 2 {summary['peak_rss_jobs2'] / 1024**2:,.0f} MiB, floor {summary['peak_rss_floor'] / 1024**2:,.0f} MiB")
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"bench_batch-{started:%Y%m%dT%H%M%S}-n{args.branches}.json"
-    record = {"benchmark": "bench_batch", "started": started.isoformat(timespec="seconds"), "finished": dt.datetime.now().astimezone().isoformat(timespec="seconds"), "args": {k: str(v) for k, v in vars(args).items()}, "machine": machine("papermill", "jupyter-client", "ipykernel"), "git_head": git_head(ROOT), "summary": summary, "runs": runs}
+    record = {**record_header("bench_batch", started, argv), "args": {k: str(v) for k, v in vars(args).items()}, "machine": machine("papermill", "jupyter-client", "ipykernel"), "git_head": git_head(ROOT), "summary": summary, "runs": runs}
     path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {path}")
     return 0

@@ -47,7 +47,7 @@ for _p in (str(ROOT), str(Path(__file__).resolve().parent)):
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from common import MARK, git_head, machine, maxrss_bytes, mib, reset_hwm, run_child, status_kb  # noqa: E402
+from common import MARK, git_head, machine, maxrss_bytes, mib, record_header, reset_hwm, run_child, status_kb  # noqa: E402
 
 SCHEME = "county-10-stars"
 PERIOD = "2025"
@@ -480,10 +480,7 @@ def main(argv: list[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     record = {
-        "benchmark": "bench_engine",
-        "started": started.isoformat(timespec="seconds"),
-        "finished": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.executable).name, "benchmarks/bench_engine.py", *(argv if argv is not None else sys.argv[1:])]),
+        **record_header(Path(__file__).stem, started, argv),
         "members": n,
         "repeat": args.repeat,
         "warmup": args.warmup,

@@ -67,7 +67,7 @@ for p in (str(ROOT), str(HERE)):
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from common import MARK, git_head, maxrss_bytes, mib, reset_hwm, run_child, status_kb  # noqa: E402
+from common import MARK, git_head, maxrss_bytes, mib, record_header, reset_hwm, run_child, status_kb  # noqa: E402
 from common import machine as _machine  # noqa: E402
 
 SCHEME = "county-10-stars"
@@ -762,10 +762,7 @@ def main(argv: list[str] | None = None) -> int:
         print("WARNING: scoring/ changed while the benchmark ran; see code_at_start and code in the JSON")
     args.out.mkdir(parents=True, exist_ok=True)
     record = {
-        "benchmark": "bench_workbook",
-        "started": started.isoformat(timespec="seconds"),
-        "finished": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.executable).name, "benchmarks/bench_workbook.py", *(argv if argv is not None else sys.argv[1:])]),
+        **record_header(Path(__file__).stem, started, argv),
         "members": args.members,
         "small": args.small,
         "repeat": args.repeat,

@@ -99,3 +99,15 @@ def git_head(root: Path) -> str | None:
 
 def mib(x: float | None) -> str:
     return "-" if x is None else f"{x / 1024**2:,.0f}"
+
+
+def record_header(name: str, started: Any, argv: list[str] | None) -> dict[str, Any]:
+    """The first keys of a benchmark's JSON record: which benchmark, when, and the command."""
+    import datetime as dt
+
+    return {
+        "benchmark": name,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.executable).name, f"benchmarks/{name}.py", *(argv if argv is not None else sys.argv[1:])]),
+    }

@@ -24,6 +24,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from .engine import Result
+from .exceptions import RunError
 from .labels import label
 from .publicity import add_publicity_sheets
 
@@ -106,6 +107,7 @@ class _Writer:
                 self.cell(ws, i, j, v)
 
     def table(self, name: str, df: pd.DataFrame, labels: dict[str, str], key: str | None = None) -> Sheet:
+        _fits(name, len(df))
         ws = self.wb.add_worksheet(name)
         for j, col in enumerate(df.columns):
             text = labels.get(str(col), str(col))
@@ -117,6 +119,15 @@ class _Writer:
         sheet = Sheet(name, {str(c): j for j, c in enumerate(df.columns)}, len(df))
         self.sheets[key or name] = sheet
         return sheet
+
+
+EXCEL_MAX_ROWS = 1_048_576
+
+
+def _fits(sheet: str, data_rows: int) -> None:
+    """xlsxwriter drops cells beyond Excel's last row without an error: refuse instead."""
+    if data_rows + 1 > EXCEL_MAX_ROWS:
+        raise RunError(f"「{sheet}」需要 {data_rows + 1:,} 行, 超过 Excel 每张工作表 {EXCEL_MAX_ROWS:,} 行的上限 (too many rows for one sheet); 请按支部分别运行, 单位汇总用 batch 的 roll-up")
 
 
 def _labels(result: Result) -> dict[str, str]:
@@ -425,6 +436,7 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: list[tuple[str,
 
 def _check_sheet(w: _Writer, ws: Any, checks: list[tuple[str, str, str, Any]]) -> None:
     """核对: each figure of 结果 beside the package's value, OK or the difference."""
+    _fits("核对", len(checks))
     ws.write_row(0, 0, ["党员编号 (member_id)", "项目 (figure)", "工作簿公式值 (workbook)", "程序计算值 (package)", "核对 (check)"], w.header)
     ws.set_column(0, 4, 18)
     ws.freeze_panes(1, 0)

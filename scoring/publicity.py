@@ -39,6 +39,7 @@ ROLE_NAMES: dict[str, str] = {"secretary": "支部书记", "member": "党员"}
 OBJECTION_LINE = "对评定结果有异议的, 可在公示期内向党支部反映, 党支部将及时调查核实并反馈结果。"
 SIGN_LINE = "党员本人签字: ______________    党支部 (盖章): ______________    日期: ____年__月__日"
 MAX_PAGE_BREAKS = 1023  # Excel's limit on manual page breaks per sheet
+CARDS_PER_SHEET = MAX_PAGE_BREAKS + 1  # so every card starts a page; ~45 rows a card stays far below the row limit
 
 
 # -- publicity window -------------------------------------------------------------------------
@@ -685,23 +686,31 @@ def _items_lost(result: Result, d: _CardData, mid: str, top: int = 3) -> str:
 
 
 def _cards_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, result: Result) -> Worksheet:
+    """One card per member and page. A sheet holds at most ``CARDS_PER_SHEET`` cards (Excel allows
+    1,023 manual page breaks per sheet and 1,048,576 rows); more members continue on
+    ``积分卡 (2)``, ``积分卡 (3)``, ... Returns the first sheet."""
     s = result.scheme.scheme
     n = len(s.items)
     ncols = n + 2  # 月份, the items, 月度合计
     item_w = max(6.0, min(9.0, 72.0 / n))
     widths = [11.0] + [item_w] * (ncols - 2) + [9.0]
-    ws = wb.add_worksheet(CARDS_SHEET)
-    _page_setup(ws, f"{result.branch_name}  {result.period.label}  党员积分卡", widths)
     members = {str(m["member_id"]): m for m in result.members.to_dict("records")}
     d = _CardData(result)
-    row, starts = 0, []
-    for mid in _card_members(result):
-        starts.append(row)
-        row = _card(ws, fmt, result, d, members[mid], row, ncols) + 1
-    if not starts:
-        _line(ws, 0, 0, ncols - 1, "本期没有需要制卡的党员。", fmt.text)
-    ws.set_h_pagebreaks(starts[1 : MAX_PAGE_BREAKS + 1])
-    return ws
+    ids = _card_members(result)
+    sheets: list[Worksheet] = []
+    for k in range(0, max(1, len(ids)), CARDS_PER_SHEET):
+        name = CARDS_SHEET if k == 0 else f"{CARDS_SHEET} ({k // CARDS_PER_SHEET + 1})"
+        ws = wb.add_worksheet(name)
+        sheets.append(ws)
+        _page_setup(ws, f"{result.branch_name}  {result.period.label}  党员积分卡", widths)
+        row, starts = 0, []
+        for mid in ids[k : k + CARDS_PER_SHEET]:
+            starts.append(row)
+            row = _card(ws, fmt, result, d, members[mid], row, ncols) + 1
+        if not starts:
+            _line(ws, 0, 0, ncols - 1, "本期没有需要制卡的党员。", fmt.text)
+        ws.set_h_pagebreaks(starts[1:])
+    return sheets[0]
 
 
 # -- 组织处置 ---------------------------------------------------------------------------------

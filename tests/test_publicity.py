@@ -203,6 +203,29 @@ def test_one_card_per_scored_or_exempt_member_each_on_its_own_page(workbooks: di
         assert "12月" in texts and "第4季度" in texts and "民主测评平均" not in texts
 
 
+def test_cards_continue_on_further_sheets_each_card_on_its_own_page(results: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Excel allows 1,023 page breaks per sheet: a large unit's cards go on 积分卡, 积分卡 (2), ...
+    import scoring.publicity
+
+    monkeypatch.setattr(scoring.publicity, "CARDS_PER_SHEET", 10)
+    result = results[("B001", "2025")]
+    path = tmp_path / "cards.xlsx"
+    wb = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
+    add_publicity_sheets(wb, result)
+    wb.close()
+    book = openpyxl.load_workbook(path)
+    expected = [m for m, e in zip(result.members["member_id"], result.members["exempt"], strict=True) if e or m in set(result.item_scores["member_id"])]
+    names = [n for n in book.sheetnames if n.startswith("积分卡")]
+    assert names == ["积分卡", "积分卡 (2)", "积分卡 (3)"][: -(-len(expected) // 10)] and len(expected) > 20
+    seen = []
+    for name in names:
+        ws = book[name]
+        titles = [c.row for row in ws.iter_rows() for c in row if c.value == "党员积分卡"]
+        assert [b.id + 1 for b in sorted(ws.row_breaks.brk, key=lambda b: b.id)] == titles[1:]
+        seen += [ws.cell(r + 2, 2).value for r in titles]
+    assert seen == expected
+
+
 def test_cards_show_appraisal_averages_and_raters_but_no_ballot(workbooks: dict, results: dict) -> None:
     for key in [("B001", "2025"), ("B003", "2025")]:
         wb = workbooks[key]

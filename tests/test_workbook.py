@@ -143,3 +143,13 @@ def test_user_text_is_never_a_formula(maker: BookMaker, tmp_path: Path, name: st
     assert seen >= 1
     if shutil.which("soffice"):
         assert_recomputes(path)  # and LibreOffice keeps it as text too
+
+
+def test_a_sheet_beyond_excels_row_limit_is_refused_not_truncated(maker: BookMaker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import scoring.excel
+    from scoring.exceptions import RunError
+
+    result = maker.score("county-10-stars", county_sheets(n=12))
+    monkeypatch.setattr(scoring.excel, "EXCEL_MAX_ROWS", 100)  # 12 members x 12 months = 144 rows
+    with pytest.raises(RunError, match="月度评分.*145"):
+        write(result, tmp_path)
