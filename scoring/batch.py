@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import fcntl
 import os
+import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -180,8 +181,10 @@ def run_batch(
     out_root = Path(out).resolve()
     with period_lock(out_root, p.text):
         clean_staging(out_root)
-        report = out_root / BATCHES_DIR / f"{p.text}-{dt.datetime.now():%Y%m%dT%H%M%S}-{os.getpid()}"
-        report.mkdir(parents=True)
+        (out_root / BATCHES_DIR).mkdir(exist_ok=True)
+        # mkdtemp: two batches started in the same second (e.g. a re-run) still get their own folder
+        report = Path(tempfile.mkdtemp(prefix=f"{p.text}-{dt.datetime.now():%Y%m%dT%H%M%S}-", dir=out_root / BATCHES_DIR))
+        report.chmod(0o755)
         outcomes: list[Outcome] = []
         if scheduler:
             from distributed import Client
