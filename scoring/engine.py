@@ -391,8 +391,6 @@ def annual_results(members: pd.DataFrame, index: pd.Index, years: pd.DataFrame, 
     if scheme.veto.effect == "no_score":
         total[veto] = np.nan
         total_raw[veto] = np.nan
-    grade[veto] = scheme.veto.grade
-    stars[veto] = np.nan
     exempt_stars = members["exempt_stars"].to_numpy(dtype=np.float64)
     if scheme.has_stars:
         stars[exempt] = exempt_stars[exempt]
@@ -400,6 +398,11 @@ def annual_results(members: pd.DataFrame, index: pd.Index, years: pd.DataFrame, 
             grade[exempt] = [scheme.grade_for_stars(int(s)) if not np.isnan(s) else None for s in exempt_stars[exempt]]
     else:
         grade[exempt] = None
+    # The veto comes last so that it wins over everything, also over an exempt member's
+    # hand-entered stars: SPEC 3.1 "automatically 不合格 whatever the score". Such a member stays
+    # marked exempt (no points) and, like any vetoed member, gets no stars.
+    grade[veto] = scheme.veto.grade
+    stars[veto] = np.nan
     out = pd.DataFrame(
         {
             "member_id": mids.to_numpy(),

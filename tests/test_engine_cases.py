@@ -116,6 +116,26 @@ def test_exempt_member_has_hand_entered_stars_and_no_score(maker: BookMaker) -> 
     assert (r.item_scores["member_id"] == "M05").sum() == 0
 
 
+def test_veto_wins_over_an_exempt_members_hand_entered_stars(maker: BookMaker) -> None:
+    # M05 is exempt and rated ten stars by hand, which alone means 10 stars 优秀 (grade_for_stars).
+    # A decided veto makes him 不合格 whatever the score (SPEC 3.1): grade 不合格, no stars (the
+    # rule for every vetoed member), still marked exempt, no points, no rank, no 年度之星.
+    exempt = {"exempt": "是", "exempt_reason": "年老体弱", "exempt_stars": 10}
+    sheets = county_sheets(M05=exempt)
+    unvetoed = row(maker.score("county-10-stars", sheets), "M05")
+    assert unvetoed["stars"] == 10 and unvetoed["grade"] == "优秀"  # the case the veto must override
+    sheets["vetoes"] = pd.DataFrame([veto("M05", "embezzlement")])
+    r = maker.score("county-10-stars", sheets)
+    a = row(r, "M05")
+    assert a["veto"] == "yes" and a["exempt"] == "yes"
+    assert a["grade"] == "不合格"
+    assert pd.isna(a["stars"]) and pd.isna(a["total"]) and pd.isna(a["rank"])
+    assert pd.isna(a["annual_star"])
+    s = r.summary().set_index("member_id").loc["M05"]
+    assert (s["grade"], s["veto"], s["exempt"]) == ("不合格", "yes", "yes") and pd.isna(s["stars"])
+    assert row(r, "M01")["grade"] == "合格" and row(r, "M01")["stars"] == 8  # the others unchanged: 80.00
+
+
 def test_amendment_replaces_score_and_keeps_original(maker: BookMaker) -> None:
     # M01 March I03 8 -> 2 changes the I03 mean from 8 to (11 x 8 + 2) / 12 = 7.5:
     # total = 80 - 0.8 x 0.5 = 79.60
