@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from conftest import YEAR, BookMaker, adjustment, ballots, county_sheets, member_rows, monthly_rows, veto
 from scoring.engine import quota_pick, share_quota
+from scoring.scheme import SCHEMES_DIR
 
 
 def row(result, member_id: str) -> pd.Series:
@@ -150,12 +153,54 @@ def test_amendment_replaces_score_and_keeps_original(maker: BookMaker) -> None:
 
 
 def test_nine_member_branch_names_no_quarter_star(maker: BookMaker) -> None:
+    # With the built-in 5% share, floor(5% x 9) = 0 names nobody anyway; the min_scored_members
+    # rule itself is tested by test_min_scored_members_is_what_stops_the_quarter_star.
     sheets = county_sheets(n=9, item_score=8.0)
     sheets["monthly_scores"].loc[sheets["monthly_scores"]["member_id"] == "M01", "I01"] = 10.0
     r = maker.score("county-10-stars", sheets, period="2025Q1")
     s = r.summary()
     assert set(s["quarter_star"]) == {"no"}
     assert (r.quarters["quota"] == 0).all()
+
+
+def _quarter_star_scheme(tmp_path: Path, share: float, min_scored_members: int) -> str:
+    """A copy of county-10-stars with another 季度之星 rule, as a branch would edit it."""
+    data = yaml.safe_load((SCHEMES_DIR / "county-10-stars.yaml").read_text(encoding="utf-8"))
+    data["name"] = "county-quarter-star-test"
+    data["quarter_star"] = {"share": share, "min_scored_members": min_scored_members}
+    path = tmp_path / "county-quarter-star-test.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("n", "expected_quota", "stars"),
+    [
+        # 9 scored members: floor(20% x 9) = floor(1.8) = 1 would name M01, but 9 < 10 members -> none
+        (9, 0, {"M01": "no", "M02": "no"}),
+        # 10 scored members: floor(20% x 10) = 2 -> M01 (246 points) and M02 (243) are named
+        (10, 2, {"M01": "yes", "M02": "yes"}),
+    ],
+)
+def test_min_scored_members_is_what_stops_the_quarter_star(maker: BookMaker, tmp_path: Path, n: int, expected_quota: int, stars: dict[str, str]) -> None:
+    # Quarter points Q1 = sum of 3 monthly totals: M01 (I01 10) 3 x 82 = 246, M02 (I01 9) 3 x 81 =
+    # 243, everyone else 3 x 80 = 240. The share alone would name one of 9 members: only the
+    # min_scored_members rule (10) can make the 9-member quota 0, so this test fails without it.
+    scheme = _quarter_star_scheme(tmp_path, share=0.20, min_scored_members=10)
+    assert share_quota(0.20, 9) == 1  # the share alone would name one member
+    sheets = county_sheets(n=n, item_score=8.0)
+    ms = sheets["monthly_scores"]
+    ms.loc[ms["member_id"] == "M01", "I01"] = 10.0
+    ms.loc[ms["member_id"] == "M02", "I01"] = 9.0
+    r = maker.score(scheme, sheets, period="2025Q1")
+    assert r.scheme.scheme.quarter_star is not None and r.scheme.scheme.quarter_star.min_scored_members == 10
+    assert set(r.quarters["quota"]) == {expected_quota}
+    assert set(r.quarters["scored_members"]) == {n}
+    s = r.summary().set_index("member_id")
+    assert (s.loc["M01", "quarter_score"], s.loc["M02", "quarter_score"], s.loc["M03", "quarter_score"]) == (246.0, 243.0, 240.0)
+    for mid, expected in stars.items():
+        assert s.loc[mid, "quarter_star"] == expected, mid
+    assert (s.drop(index=["M01", "M02"])["quarter_star"] == "no").all()
 
 
 def test_tie_on_the_quota_line_is_listed_not_broken(maker: BookMaker) -> None:
