@@ -21,6 +21,7 @@ import pandas as pd
 from . import __version__
 from .engine import Result, score
 from .excel import write_results_workbook
+from .exceptions import RunError
 from .inputs import load_inputs
 from .labels import labelled
 from .publicity import write_publicity_pdf
@@ -55,7 +56,11 @@ def _display(obj: Any) -> None:
 
 
 def environment() -> pd.DataFrame:
-    """Which interpreter and versions ran this notebook (recorded in the executed notebook)."""
+    """Which interpreter and versions ran this notebook (recorded in the executed notebook).
+
+    The interpreter is also printed in full: a table cell may be shortened by pandas' column
+    width, and a reviewer must be able to read the whole path."""
+    print(f"解释器 (interpreter): {sys.executable}")
     rows = [
         ("解释器 interpreter", sys.executable),
         ("Python", platform.python_version()),
@@ -230,8 +235,36 @@ def provenance_of(run: Run) -> dict[str, Any]:
     }
 
 
+def check_provenance(run: Run, provenance: dict[str, Any]) -> None:
+    """Refuse to publish figures scored from other bytes than the provenance records.
+
+    ``python -m scoring run`` validates and hashes the input workbook (and archives it) before it
+    starts the notebook, which then reads the file again: if the file was changed in between, the
+    manifest and the results would describe different inputs. The scheme file is read twice the
+    same way, so its hash is checked too. A hash the provenance does not carry (a notebook run by
+    hand) is not checked.
+    """
+    book = run.result.book
+    checks: list[tuple[str, str, str, str, str]] = [
+        ("input_sha256", book.sha256 if book is not None else "", "输入文件", "the input file", str(run.inputs_path)),
+        ("scheme_sha256", run.scheme.sha256, "积分方案文件", "the scheme file", str(run.scheme.path)),
+    ]
+    for key, actual, zh, en, where in checks:
+        expected = str(provenance.get(key) or "")
+        if expected and expected != actual:
+            raise RunError(
+                f"{zh}在运行期间被改动, 不写出结果 ({en} changed during the run; nothing is written): "
+                f"{where}: 运行开始时 SHA-256 (at the start) {expected}, 笔记本读到的 SHA-256 (read by the notebook) {actual}. "
+                "请确认文件不再改动后重新运行 (make sure the file is no longer being edited, then run again)."
+            )
+
+
 def write_outputs(run: Run, out_dir: str, provenance: dict[str, Any]) -> list[Path]:
-    """Write the results workbook and summary.csv into ``out_dir`` (the run's staging folder)."""
+    """Write the results workbook and summary.csv into ``out_dir`` (the run's staging folder).
+
+    Nothing is written when the files scored differ from those ``provenance`` records
+    (:func:`check_provenance`)."""
+    check_provenance(run, provenance)
     if not out_dir:
         print("未指定输出文件夹, 不写文件 (no out_dir: nothing written)")
         return []

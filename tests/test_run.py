@@ -94,7 +94,15 @@ def test_executed_notebook_reads_top_to_bottom(year_run: Path) -> None:
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert errors == []
     assert "injected-parameters" in text
-    assert sys.executable.split("/")[-1] in text or "interpreter" in text  # interpreter recorded
+    # the interpreter the kernel really ran is printed by the kernel itself (its sys.executable) in
+    # the environment cell, in full, and it is the one the manifest records: this project's venv
+    m = json.loads((year_run / "manifest.json").read_text(encoding="utf-8"))
+    interpreter = m["kernel"]["interpreter"]
+    env_cells = [c for c in nb.cells if c.cell_type == "code" and "nb.environment()" in c.source]
+    assert len(env_cells) == 1
+    env_text = "".join(o.get("text", "") for o in env_cells[0].get("outputs", []) if o.get("output_type") == "stream")
+    assert f"解释器 (interpreter): {interpreter}\n" in env_text, env_text
+    assert Path(interpreter).parent == Path(sys.executable).parent  # same venv as the test runner (.venv/bin)
     assert "B001M003" in text and "月评分" in text  # the trace of the chosen member
     assert any("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
 
@@ -142,3 +150,32 @@ def test_a_custom_scheme_runs_end_to_end(tmp_path: Path) -> None:
     with open(folder / "summary.csv", encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [float(r["half_score"]) for r in rows] == [86.0] * 3  # this scheme averages its months (quarter_score: mean)
+
+
+def test_notebook_refuses_inputs_changed_since_the_run_started(tmp_path: Path) -> None:
+    """run_branch hashes and archives the input, then the notebook reads the file again: when the
+    bytes differ from the provenance's input_sha256, nothing is written."""
+    from conftest import BookMaker, county_sheets
+
+    from scoring import notebook as nbmod
+    from scoring.exceptions import RunError
+
+    maker = BookMaker(tmp_path)
+    path = maker.write("county-10-stars", county_sheets(), name="B_T001.xlsx")
+    run = nbmod.load(str(path), "2025Q1")
+    good = nbmod.provenance_of(run)
+    assert good["input_sha256"] == sha(path)
+    wrong = good | {"input_sha256": "0" * 64}  # what run_branch recorded before the file changed
+    out = tmp_path / "staging"
+    with pytest.raises(RunError) as info:
+        nbmod.write_outputs(run, str(out), wrong)
+    msg = str(info.value)
+    assert "输入文件在运行期间被改动" in msg and "input file changed during the run" in msg
+    assert "0" * 64 in msg and sha(path) in msg and path.name in msg
+    assert not out.exists()  # nothing written
+    with pytest.raises(RunError, match="scheme file changed during the run"):
+        nbmod.check_provenance(run, good | {"scheme_sha256": "f" * 64})
+    nbmod.check_provenance(run, good)  # the same bytes pass
+    nbmod.check_provenance(run, {})  # a notebook run by hand carries no hashes: nothing to compare
+    written = nbmod.write_outputs(run, str(out), good)
+    assert (out / "summary.csv") in written
