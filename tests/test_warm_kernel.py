@@ -1,0 +1,133 @@
+"""The warm-kernel engine (scoring.kernels) gives the same notebooks and outputs as a fresh kernel."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import openpyxl
+import papermill as pm
+import pytest
+
+import scoring.execute as execute
+from scoring import kernels
+from scoring.demo import generate_demo
+
+KERNEL = execute.kernel_for_runs()[0]
+
+
+@pytest.fixture(autouse=True)
+def fresh_warm_kernels() -> Any:
+    kernels.shutdown()
+    yield
+    kernels.shutdown()
+
+
+def _normalised(notebook: Path, out_roots: list[Path]) -> dict[str, Any]:
+    """The executed notebook without what differs between any two runs: timings, the staging
+    folder's random name and the random id papermill gives the injected parameters cell."""
+    text = notebook.read_text(encoding="utf-8")
+    for root in out_roots:
+        text = re.sub(re.escape(str(root)) + r"/\.staging-[^\"\\<' ]*", "STAGING", text)
+    nb = json.loads(text)
+    nb["metadata"].pop("papermill", None)
+    for cell in nb["cells"]:
+        cell["metadata"].pop("papermill", None)
+        cell["metadata"].pop("execution", None)
+        if "injected-parameters" in cell["metadata"].get("tags", []):
+            cell.pop("id", None)
+    return nb
+
+
+def _cells(workbook: Path) -> dict[str, list[list[Any]]]:
+    wb = openpyxl.load_workbook(workbook)
+    return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets}
+
+
+def test_warm_kernel_runs_match_the_cold_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the same provenance for both paths: the clock and the commit are the only other differences
+    monkeypatch.setattr(execute, "_now", lambda: "2026-01-01T00:00:00+00:00")
+    monkeypatch.setattr(execute, "git_state", lambda root=execute.REPO_ROOT: {"commit": "0" * 40, "dirty": False})
+    monkeypatch.setattr(kernels, "_code_version", lambda: "fixed")  # a change of code restarts the kernel
+    files = generate_demo(tmp_path / "data")
+    chosen = [files[0], files[2]]  # two different schemes (county-10-stars, xinluo-three-level)
+    cold_out, warm_out = tmp_path / "cold", tmp_path / "warm"
+    runs: list[tuple[Path, Path]] = []
+    for period in ("2025", "2025Q4"):
+        for f in chosen:
+            cold = execute.run_branch(f, period, cold_out)
+            warm = execute.run_branch(f, period, warm_out, warm=True)
+            runs.append((cold, warm))
+    # one kernel served all four warm notebooks
+    warm_state = kernels._local.kernels[KERNEL]
+    assert warm_state.notebooks == 4 and warm_state.km.is_alive()
+
+    for cold, warm in runs:
+        names = sorted(p.name for p in cold.iterdir())
+        assert names == sorted(p.name for p in warm.iterdir())
+        assert "公示.pdf" in names or not os.environ.get("CI")
+        manifests = [json.loads((r / "manifest.json").read_text(encoding="utf-8")) for r in (cold, warm)]
+        assert [m["kernel"]["warm"] for m in manifests] == [False, True]
+        for name in names:
+            a, b = cold / name, warm / name
+            if name.endswith(".ipynb"):
+                na, nb_ = _normalised(a, [cold_out, warm_out]), _normalised(b, [cold_out, warm_out])
+                assert [c["execution_count"] for c in nb_["cells"] if c["cell_type"] == "code"][0] == 1
+                assert na == nb_, f"{name} differs between the cold and the warm kernel"
+            elif name.endswith(".csv"):
+                assert a.read_bytes() == b.read_bytes(), name
+            elif name.endswith(".xlsx"):
+                assert _cells(a) == _cells(b), name
+
+
+def _tiny_notebook(path: Path, *sources: str) -> Path:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": KERNEL, "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_nothing_of_one_notebook_is_seen_by_the_next(tmp_path: Path) -> None:
+    first = _tiny_notebook(
+        tmp_path / "first.ipynb",
+        "leak = 41\nimport warnings\nwarnings.warn('once only?')",
+        "import matplotlib\nmatplotlib.use('agg')\nimport matplotlib.pyplot as plt\nplt.figure(); matplotlib.rcParams['lines.linewidth'] = 9.0\nimport os; os.chdir('/')",
+    )
+    second = _tiny_notebook(
+        tmp_path / "second.ipynb",
+        "import os, warnings\nprint('leak' in globals(), os.getcwd())\nwarnings.warn('once only?')",
+        "import matplotlib, matplotlib.pyplot as plt\nprint(len(plt.get_fignums()), matplotlib.rcParams['lines.linewidth'])",
+    )
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    pm.execute_notebook(str(first), str(tmp_path / "a" / "out.ipynb"), kernel_name=KERNEL, engine_name=kernels.ENGINE_NAME, progress_bar=False, cwd=str(tmp_path / "a"))
+    km = kernels._local.kernels[KERNEL].km
+    pm.execute_notebook(str(second), str(tmp_path / "b" / "out.ipynb"), kernel_name=KERNEL, engine_name=kernels.ENGINE_NAME, progress_bar=False, cwd=str(tmp_path / "b"))
+    assert kernels._local.kernels[KERNEL].km is km  # the same kernel, reset
+    out = nbformat.read(tmp_path / "b" / "out.ipynb", as_version=4)
+    first_cell, second_cell = out.cells[0], out.cells[1]
+    assert first_cell.execution_count == 1
+    text = "".join(o.get("text", "") for o in first_cell.outputs)
+    assert f"False {tmp_path / 'b'}" in text  # no variable of the first notebook; its own folder
+    assert any(o.get("name") == "stderr" and "once only?" in o.get("text", "") for o in first_cell.outputs)  # warned again
+    assert "0 " + str(float(__import__("matplotlib").rcParamsDefault["lines.linewidth"])) in "".join(o.get("text", "") for o in second_cell.outputs)
+
+
+def test_a_code_change_or_a_dead_kernel_gets_a_fresh_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    nb = _tiny_notebook(tmp_path / "n.ipynb", "x = 1")
+    run = lambda: pm.execute_notebook(str(nb), str(tmp_path / "o.ipynb"), kernel_name=KERNEL, engine_name=kernels.ENGINE_NAME, progress_bar=False, cwd=str(tmp_path))  # noqa: E731
+    run()
+    first = kernels._local.kernels[KERNEL].km
+    monkeypatch.setattr(kernels, "_code_version", lambda: "changed")
+    run()
+    second = kernels._local.kernels[KERNEL].km
+    assert second is not first and not first.is_alive()
+    second.shutdown_kernel(now=True)  # as if it had crashed
+    run()
+    third = kernels._local.kernels[KERNEL].km
+    assert third is not second and third.is_alive()
