@@ -326,6 +326,7 @@ def _raw_table(wb: CalamineWorkbook, sheet_name: str, spec: SheetSpec, item_name
         df = df.loc[~blank]
     df = df.reset_index(drop=True)
     df.attrs["present"] = set(present)
+    df.attrs["header_row"] = header_idx + 1  # Excel row of the header: where a missing column belongs
     for col in spec.columns:
         if col.key not in df:
             df[col.key] = ""
@@ -477,8 +478,8 @@ def _item_columns(df: pd.DataFrame, raw: pd.DataFrame, sheet: str, present: bool
     """Type and range-check item score columns in place (``present``: the sheet exists)."""
     for code, mx in maxima.items():
         if code not in raw:
-            if present:
-                c.add(sheet, "", code, "", "缺少考评项目列 (item column missing)", f"{code} (0..{mx:g})")
+            if present:  # the header row is where the column has to be added
+                c.add(sheet, int(raw.attrs.get("header_row", 1)), code, "", "缺少考评项目列 (item column missing)", f"{code} (0..{mx:g})")
             df[code] = np.nan
             continue
         vals, bad = _to_number(raw[code])
@@ -665,12 +666,27 @@ def _check_members(m: pd.DataFrame, raw: pd.DataFrame, s: Scheme, year: int, per
     last = np.where(m["left_year"] > year, 12, m["left"].fillna(12))
     backwards = pd.Series(first > last, index=m.index) & m["joined"].notna() & m["left"].notna()
     c.add_mask(m.assign(_v=raw["left"].map(_show).to_numpy()), backwards, "members", "left", "转出月份早于转入月份 (left before joined)", "left >= joined", value_col="_v")
+    stars_given = m["exempt_stars"].notna()
     if s.has_stars:
-        max_stars = max(b.stars or 0 for b in s.bands)
-        need = m["exempt"] & m["exempt_stars"].isna()
-        c.add_mask(m.assign(_v=""), need, "members", "exempt_stars", "不列入积分的党员须直接评定星级 (exempt member needs hand-entered stars)", f"0..{max_stars}", value_col="_v")
-        too_many = m["exempt_stars"].notna() & (m["exempt_stars"] > max_stars)
-        c.add_mask(m, too_many, "members", "exempt_stars", "星级超出范围 (stars out of range)", f"0..{max_stars}")
+        # the scheme's own star range: a copied scheme may start above 0 stars
+        star_counts = [b.stars for b in s.bands if b.stars is not None]
+        min_stars, max_stars = min(star_counts), max(star_counts)
+        need = m["exempt"] & ~stars_given
+        c.add_mask(m.assign(_v=""), need, "members", "exempt_stars", "不列入积分的党员须直接评定星级 (exempt member needs hand-entered stars)", f"{min_stars}..{max_stars}", value_col="_v")
+        out_of_range = stars_given & m["exempt"] & ((m["exempt_stars"] < min_stars) | (m["exempt_stars"] > max_stars))
+        c.add_mask(m, out_of_range, "members", "exempt_stars", "星级超出本方案的范围 (stars outside the scheme's range)", f"{min_stars}..{max_stars}")
+        # stars are entered only for exempt members; for anyone else they would be silently ignored
+        c.add_mask(
+            m, stars_given & ~m["exempt"], "members", "exempt_stars",
+            "只有不列入积分的党员才直接评定星级 (stars are entered only for exempt members)",
+            "留空, 或在 不列入积分 (exempt) 填 是 (blank, or set exempt to yes)",
+        )
+    else:
+        c.add_mask(
+            m, stars_given, "members", "exempt_stars",
+            f"方案 {s.name} 不评星级, 直接评定星级不会被使用 (scheme {s.name} has no stars: the value would be ignored)",
+            "留空 (blank)",
+        )
 
 
 def _active_months(m: pd.DataFrame, year: int) -> pd.DataFrame:
@@ -710,13 +726,16 @@ def _check_monthly_coverage(ms: pd.DataFrame, members: pd.DataFrame, active: pd.
     missing = merged[merged["_have"].isna()]
     if missing.empty:
         return
-    member_rows = members.set_index("member_id")["row"]
+    # A missing month has no row of its own in monthly_scores; the cell a user can act on is the
+    # member's row in the members sheet (the member to add rows for, or whose joined/left is wrong).
+    member_rows = members.drop_duplicates("member_id").set_index("member_id")["row"]
     for mid, grp in missing.groupby("member_id", sort=True):
         listed = ", ".join(f"{period.year}-{int(mo):02d}" for mo in grp["month"])
         c.add(
-            "monthly_scores", "", "month", listed,
-            f"党员 {mid} (党员名单第 {int(member_rows.loc[mid])} 行) 缺少这些月份的评分 (member has no scores for these months)",
-            f"one row per month the member was in the branch, up to {period.text}",
+            "members", int(member_rows.loc[mid]), "member_id", mid,
+            f"月度评分表缺少党员 {mid} 这些月份的评分: {listed} (monthly_scores has no row for this member in these months: {listed})",
+            f"在 月度评分 (monthly_scores) 中为该党员在支部的每个月各填一行, 直到 {period.text}; 或改正 转入/转出月份 "
+            f"(one row per month the member was in the branch, up to {period.text}; or correct joined / left)",
         )
 
 
@@ -730,11 +749,20 @@ def _check_scores_outside_membership(ms: pd.DataFrame, active: pd.DataFrame, she
 
 
 def _check_raters(app: pd.DataFrame, members: pd.DataFrame, cols: list[str], min_raters: int, c: _Collector) -> None:
-    scored = members.loc[~members["exempt"], ["member_id", "row"]]
+    """One problem per member rated by too few raters, at the member's row in the members sheet:
+    the missing ballots have no row of their own, and a member with no ballot at all has none."""
+    scored = members.loc[~members["exempt"], ["member_id", "row"]].drop_duplicates("member_id")
     counts = app.groupby("member_id")[cols].count().reindex(scored["member_id"]).fillna(0).astype(int).to_numpy()
-    for i, j in zip(*np.nonzero(counts < min_raters), strict=True):  # members in list order, then items
-        mid, mrow, n = scored["member_id"].iat[i], scored["row"].iat[i], int(counts[i, j])
-        c.add("appraisal", "", cols[j], n, f"党员 {mid} (党员名单第 {int(mrow)} 行) 的测评人数不足 (too few raters)", f">= {min_raters} ratings per member and item")
+    short = counts < min_raters
+    for i in np.nonzero(short.any(axis=1))[0]:  # members in list order
+        mid, mrow = scored["member_id"].iat[i], int(scored["row"].iat[i])
+        few = [(cols[j], int(counts[i, j])) for j in np.nonzero(short[i])[0]]
+        listed = ", ".join(f"{col} {n} 人" for col, n in few)
+        c.add(
+            "members", mrow, "member_id", mid,
+            f"党员 {mid} 的民主测评人数不足 (too few raters): {listed}",
+            f"每名党员每项至少 {min_raters} 人测评, 在 民主测评 (appraisal) 中补足选票 (>= {min_raters} ratings per member and item in the appraisal sheet)",
+        )
 
 
 def _check_adjustments(adj: pd.DataFrame, s: Scheme, known: set[Any], c: _Collector) -> None:

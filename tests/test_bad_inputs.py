@@ -99,6 +99,21 @@ def expect_failures(path: Path, period: str = "2025") -> pd.DataFrame:
     return f
 
 
+def member_row(s: dict[str, pd.DataFrame], member_id: str) -> int:
+    """Excel row of ``member_id`` in the members sheet."""
+    hit = s["members"].index[s["members"]["member_id"] == member_id]
+    assert len(hit) == 1
+    return excel_row(int(hit[0]))
+
+
+def assert_located(f: pd.DataFrame) -> None:
+    """Every failure names a sheet, an Excel row (a number) and a column (SPEC 7)."""
+    for rec in f.itertuples(index=False):
+        assert str(rec.sheet).strip(), rec
+        assert isinstance(rec.row, (int, np.integer)) and not isinstance(rec.row, bool) and int(rec.row) >= 1, rec
+        assert str(rec.column).strip(), rec
+
+
 def _same_row(actual: Any, expected: int | None) -> bool:
     if expected is None:
         return actual is None or (isinstance(actual, str) and actual == "") or (isinstance(actual, float) and np.isnan(actual))
@@ -276,7 +291,8 @@ def test_row_of_another_year_does_not_stand_in_for_a_missing_month(maker: BookMa
     s["monthly_scores"] = set_cell(s["monthly_scores"], i, "month", "2024-05")
     f = expect_failures(maker.write(COUNTY, s))
     failure(f, "monthly_scores", excel_row(i), "month", value="2024-05", problem=("outside the year",))
-    failure(f, "monthly_scores", None, "month", value="2025-05", member="M04")
+    failure(f, "members", member_row(s, "M04"), "member_id", value="M04", problem=("2025-05", "monthly_scores"))
+    assert_located(f)
 
 
 def _drop_month(s: dict[str, pd.DataFrame], member: str, month: str) -> None:
@@ -289,9 +305,12 @@ def test_missing_month(maker: BookMaker, period: str) -> None:
     s = county_sheets()
     _drop_month(s, "M02", "2025-03")
     f = expect_failures(maker.write(COUNTY, s), period)
-    rec = failure(f, "monthly_scores", None, "month", value="2025-03", problem=("M02",))
-    # the member's row in the members sheet is named: M02 is the second member -> Excel row 3
-    assert re.search(r"\b3\b", rec["problem"]), rec["problem"]
+    # a missing month has no row of its own: the failure points at the member's row in the members
+    # sheet (M02 is the second member -> Excel row 3), column member_id, and names the months
+    rec = failure(f, "members", 3, "member_id", value="M02", problem=("M02", "2025-03", "monthly_scores"))
+    assert rec["cell"].endswith("!A3"), rec["cell"]
+    assert "monthly_scores" in rec["allowed"]
+    assert_located(f)
     assert len(f) == 1, f.to_string()
 
 
@@ -304,8 +323,8 @@ def test_later_month_missing_is_fine_for_an_earlier_period(maker: BookMaker) -> 
         assert len(book.monthly) == len(s["monthly_scores"])
     for period in ("2025", "2025Q4", "2025H2", "2025-11", "2025-12"):
         f = expect_failures(path, period)
-        rec = failure(f, "monthly_scores", None, "month", value="2025-11", problem=("M02",))
-        assert "2025-10" not in rec["value"]
+        rec = failure(f, "members", 3, "member_id", value="M02", problem=("2025-11",))
+        assert "2025-10" not in rec["problem"]
         assert len(f) == 1, f.to_string()
 
 
@@ -317,8 +336,9 @@ def test_missing_months_of_a_member_who_left(maker: BookMaker) -> None:
     assert int((book.monthly["member_id"] == "M05").sum()) == 6
     _drop_month(s, "M05", "2025-05")
     f = expect_failures(maker.write(COUNTY, s))
-    rec = failure(f, "monthly_scores", None, "month", value="2025-05", problem=("M05",))
-    assert "2025-07" not in rec["value"]
+    rec = failure(f, "members", member_row(s, "M05"), "member_id", value="M05", problem=("2025-05",))
+    assert "2025-07" not in rec["problem"]
+    assert_located(f)
 
 
 def test_month_outside_membership(maker: BookMaker) -> None:
@@ -339,10 +359,14 @@ def test_too_few_raters_for_a_year(maker: BookMaker) -> None:
     s["appraisal"] = ballots(COUNTY, s["members"], lambda b, m, it: 8.0, raters=9)
     path = maker.write(COUNTY, s)
     f = expect_failures(path, "2025")
-    assert set(f["sheet"]) == {"appraisal"}
-    assert len(f) == 12 * 10  # every member, every item
-    rec = failure(f, "appraisal", None, "I01", value="9", problem=("too few raters",), member="M01")
-    assert "10" in rec["allowed"]
+    # one failure per member, at the member's row in the members sheet, naming each short item
+    assert set(f["sheet"]) == {"members"}
+    assert len(f) == 12, f.to_string()
+    assert list(f["row"]) == [member_row(s, f"M{i:02d}") for i in range(1, 13)]
+    rec = failure(f, "members", 2, "member_id", value="M01", problem=("too few raters", "I01 9 人", "I10 9 人"))
+    assert rec["cell"].endswith("!A2"), rec["cell"]
+    assert "10" in rec["allowed"] and "appraisal" in rec["allowed"]
+    assert_located(f)
     # a quarter needs no appraisal: the same workbook loads for 2025Q2
     book, _ = load_inputs(path, parse_period("2025Q2"))
     assert len(book.appraisal) == 9 * 12
@@ -359,9 +383,22 @@ def test_too_few_raters_single_score_scheme(maker: BookMaker) -> None:
     s = xinluo_sheets()
     s["appraisal"] = ballots(XINLUO, s["members"], lambda b, m, c: 90.0, raters=9)
     f = expect_failures(maker.write(XINLUO, s))
-    assert set(f["sheet"]) == {"appraisal"}
+    assert set(f["sheet"]) == {"members"}
     assert len(f) == 12
-    failure(f, "appraisal", None, "score", value="9", member="M07")
+    failure(f, "members", member_row(s, "M07"), "member_id", value="M07", problem=("score 9 人",))
+    assert_located(f)
+
+
+def test_one_item_short_of_raters_names_that_item_only(maker: BookMaker) -> None:
+    # ballot 10 leaves I07 blank for M03 only: M03 has 9 ratings on I07 and 10 on every other item
+    s = county_sheets()
+    ap = s["appraisal"]
+    i = int(ap.index[(ap["ballot_no"] == "P10") & (ap["member_id"] == "M03")][0])
+    s["appraisal"] = set_cell(ap, i, "I07", None)
+    f = expect_failures(maker.write(COUNTY, s))
+    rec = failure(f, "members", member_row(s, "M03"), "member_id", value="M03", problem=("I07 9 人",))
+    assert "I06" not in rec["problem"] and "I08" not in rec["problem"]
+    assert len(f) == 1, f.to_string()
 
 
 def test_appraisal_sheet_needed_only_for_a_year(maker: BookMaker) -> None:
@@ -528,6 +565,51 @@ def test_exempt_member_needs_stars(maker: BookMaker) -> None:
     assert bool(book.members.set_index("member_id").loc["M05", "exempt"])
 
 
+def test_stars_for_a_member_who_is_not_exempt(maker: BookMaker) -> None:
+    # M06 is scored (not exempt) but has hand-entered stars: they would be silently ignored
+    s = county_sheets()
+    s["members"] = set_cell(s["members"], 5, "exempt_stars", 9)
+    f = expect_failures(maker.write(COUNTY, s))
+    rec = failure(f, "members", excel_row(5), "exempt_stars", value="9", problem=("only for exempt members",))
+    assert "exempt" in rec["allowed"]
+    assert_located(f)
+    assert len(f) == 1, f.to_string()
+
+
+@pytest.mark.parametrize("stars", [11, 12])
+def test_exempt_stars_above_the_schemes_range(maker: BookMaker, stars: int) -> None:
+    s = county_sheets(M05={"exempt": "是", "exempt_reason": "年老体弱", "exempt_stars": stars})
+    f = expect_failures(maker.write(COUNTY, s))
+    rec = failure(f, "members", excel_row(4), "exempt_stars", value=str(stars), problem=("range",))
+    assert rec["allowed"] == "0..10"
+    assert len(f) == 1, f.to_string()
+
+
+def test_exempt_stars_below_the_range_of_a_copied_scheme(maker: BookMaker, tmp_path: Path) -> None:
+    # a copy of county-10-stars whose lowest band gives 1 star: 0 stars is outside its range
+    text = (REPO_ROOT / "scoring" / "schemes" / f"{COUNTY}.yaml").read_text(encoding="utf-8")
+    text = text.replace("name: county-10-stars", "name: one-star-floor").replace("{min: 0,  stars: 0,", "{min: 0,  stars: 1,").replace("{min: 10, stars: 1,", "{min: 10, stars: 2,")
+    scheme = tmp_path / "one-star-floor.yaml"
+    scheme.write_text(text, encoding="utf-8")
+    assert min(b.stars for b in load_scheme(scheme).scheme.bands if b.stars is not None) == 1
+    s = county_sheets(M05={"exempt": "是", "exempt_reason": "年老体弱", "exempt_stars": 0})
+    f = expect_failures(maker.write(str(scheme), s, branch={"scheme": str(scheme)}))
+    rec = failure(f, "members", excel_row(4), "exempt_stars", value="0", problem=("range",))
+    assert rec["allowed"] == "1..10"
+    assert len(f) == 1, f.to_string()
+
+
+def test_exempt_stars_in_a_scheme_without_stars(maker: BookMaker) -> None:
+    s = xinluo_sheets()
+    s["members"] = set_cell(s["members"], 4, "exempt", "是")
+    s["members"] = set_cell(s["members"], 4, "exempt_stars", 8)
+    s["monthly_scores"] = s["monthly_scores"][s["monthly_scores"]["member_id"] != "M05"].reset_index(drop=True)
+    s["appraisal"] = s["appraisal"][s["appraisal"]["member_id"] != "M05"].reset_index(drop=True)
+    f = expect_failures(maker.write(XINLUO, s))
+    failure(f, "members", excel_row(4), "exempt_stars", value="8", problem=("no stars",))
+    assert len(f) == 1, f.to_string()
+
+
 def test_exempt_member_needs_no_stars_without_star_bands(maker: BookMaker) -> None:
     s = xinluo_sheets()
     s["members"] = set_cell(s["members"], 4, "exempt", "是")
@@ -569,7 +651,8 @@ def test_item_column_missing(maker: BookMaker) -> None:
     s = county_sheets()
     s["monthly_scores"] = s["monthly_scores"].drop(columns=["I04"])
     f = expect_failures(maker.write(COUNTY, s))
-    failure(f, "monthly_scores", None, "I04", problem=("column",))
+    failure(f, "monthly_scores", 1, "I04", problem=("column",))  # header row 1: where to add it
+    assert_located(f)
     assert len(f) == 1, f.to_string()
 
 
