@@ -8,6 +8,10 @@ reviewer, not a verdict.
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,14 +19,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .engine import YES, Result, score
+from .engine import TIE, YES, Result, score, share_quota
 from .inputs import InputBook
 from .periods import parse_period
+from .publicity import PUBLICITY_SHEET, publicity_window
 
 OK = "正常"
 FLAG = "注意"
 MIN_PUBLICITY_DAYS = 7  # seeds: 公示 for no fewer than 7 working days
 COPY_SHARE = 0.9  # self-scores equal to the committee's in at least this share of rows
+SAME_MONTH_CHECK = "所有党员同一月份总分相同 (same total for everyone in a month)"
+FLAT_CHECK = "党员各月各项得分完全相同 (same scores every month)"
+COPY_CHECK = "支委会评分照抄党员自评 (committee copied the self-scores)"
+SPREAD_CHECK = "民主测评平均分没有差别 (appraisal averages without spread)"
+QUARTER_CHECK = "季度之星超过名额 (quarter stars above quota)"
+PUBLICITY_CHECK = "公示期少于 7 个工作日 (publicity shorter than 7 working days)"
+_WINDOW = re.compile(r"公示期[:：]\s*(\d{4})年(\d{1,2})月(\d{1,2})日\s*至\s*(\d{4})年(\d{1,2})月(\d{1,2})日")
 
 
 @dataclass
@@ -70,8 +82,13 @@ def vetoes(view: RunView) -> pd.DataFrame:
     return v[[c for c in cols if c in v.columns]].rename(columns={"row": "输入行 row"}).reset_index(drop=True)
 
 
-def pattern_flags(book: InputBook, result: Result) -> pd.DataFrame:
-    """The seeds' warning signs, each with 正常 or 注意 and what was found."""
+def pattern_flags(book: InputBook, result: Result, run: str | Path | None = None, holidays: Iterable[dt.date | str] = ()) -> pd.DataFrame:
+    """The seeds' warning signs, each with 正常 or 注意 and what was found.
+
+    ``run``: the run folder whose published files are checked: the 季度之星 marked ``yes`` in its
+    ``summary.csv`` and the 公示期 its results workbook states. Without one, the figures the
+    package would publish now are checked. ``holidays``: public holidays (dates or ``YYYY-MM-DD``)
+    that are not working days when the publicity period is counted."""
     s = result.scheme.scheme
     items = s.item_codes
     rows: list[tuple[str, str, str]] = []
@@ -80,14 +97,16 @@ def pattern_flags(book: InputBook, result: Result) -> pd.DataFrame:
 
     # 走过场 (1): every member the same monthly total in a month
     same_month = [int(mo) for mo, g in totals.groupby("month") if len(g) > 2 and g["total"].nunique() == 1]
-    rows.append(("所有党员同一月份总分相同 (same total for everyone in a month)", FLAG if same_month else OK, f"月份: {', '.join(map(str, same_month))}" if same_month else "各月总分有差别"))
+    rows.append((SAME_MONTH_CHECK, FLAG if same_month else OK, f"月份: {', '.join(map(str, same_month))}" if same_month else "各月总分有差别"))
 
     # 走过场 (2): a member scored exactly the same in every month
     if len(m):
         per_member = m.groupby("member_id")[items].nunique()
         months = m.groupby("member_id").size()
         flat = per_member.index[(per_member.max(axis=1) == 1) & (months > 2)]
-        rows.append(("党员各月各项得分完全相同 (same scores every month)", FLAG if len(flat) else OK, f"{len(flat)} 人: {', '.join(flat[:10])}" if len(flat) else "无"))
+        rows.append((FLAT_CHECK, FLAG if len(flat) else OK, f"{len(flat)} 人: {', '.join(flat[:10])}" if len(flat) else "无"))
+    else:
+        rows.append((FLAT_CHECK, OK, "无月度评分"))
 
     # self-scores copied into the committee's scores across the branch
     ss = book.self_scores
@@ -97,9 +116,11 @@ def pattern_flags(book: InputBook, result: Result) -> pd.DataFrame:
         if len(merged):
             equal = np.all(merged[items].to_numpy(dtype=float) == merged[[f"{c}_self" for c in items]].to_numpy(dtype=float), axis=1)
             share = float(equal.mean())
-            rows.append(("支委会评分照抄党员自评 (committee copied the self-scores)", FLAG if share >= COPY_SHARE else OK, f"{share:.0%} 的行完全相同 ({int(equal.sum())}/{len(merged)})"))
+            rows.append((COPY_CHECK, FLAG if share >= COPY_SHARE else OK, f"{share:.0%} 的行完全相同 ({int(equal.sum())}/{len(merged)})"))
+        else:
+            rows.append((COPY_CHECK, OK, "自评与支委会评分没有同一党员同一月份的行"))
     else:
-        rows.append(("支委会评分照抄党员自评 (committee copied the self-scores)", OK, "无自评数据"))
+        rows.append((COPY_CHECK, OK, "无自评数据"))
 
     # 一团和气: appraisal averages with no spread
     app = result.appraisal
@@ -108,18 +129,135 @@ def pattern_flags(book: InputBook, result: Result) -> pd.DataFrame:
     rated = ~np.isnan(values)
     if len(app) > 2 and avg_cols and (rated.sum(axis=0) > 2).any():
         spread = max(float(np.std(col[~np.isnan(col)])) for col in values.T if (~np.isnan(col)).sum() > 2)
-        rows.append(("民主测评平均分没有差别 (appraisal averages without spread)", FLAG if spread < 0.01 else OK, f"各项平均分的最大标准差 {spread:.3f}"))
+        rows.append((SPREAD_CHECK, FLAG if spread < 0.01 else OK, f"各项平均分的最大标准差 {spread:.3f}"))
+    else:
+        rows.append((SPREAD_CHECK, OK, "本期没有足够的民主测评平均分可比较 (no appraisal in this period, or fewer than 3 rated members)"))
 
-    # quarter stars above quota
-    q = result.quarters
-    if s.quarter_star is not None and len(q):
-        over = [(int(k), int((g["quarter_star"] == YES).sum()), int(g["quota"].max())) for k, g in q.groupby("quarter") if (g["quarter_star"] == YES).sum() > g["quota"].max()]
-        rows.append(("季度之星超过名额 (quarter stars above quota)", FLAG if over else OK, "; ".join(f"第{k}季度 {n} 人 > 名额 {quota}" for k, n, quota in over) or "均未超过名额"))
-
-    # publicity shorter than 7 working days
-    days = s.publicity.working_days
-    rows.append(("公示期少于 7 个工作日 (publicity shorter than 7 working days)", FLAG if days < MIN_PUBLICITY_DAYS else OK, f"方案规定 {days} 个工作日"))
+    rows.append(quarter_star_flag(result, _published_summary(result, run)))
+    rows.append(publicity_flag(result, run, holidays))
     return pd.DataFrame(rows, columns=["检查 check", "结果", "发现 found"])
+
+
+def _published_summary(result: Result, run: str | Path | None) -> pd.DataFrame:
+    """``summary.csv`` as the run published it (every cell as text); without a run, the summary
+    the package makes now, as it would be written."""
+    if run is not None:
+        return pd.read_csv(Path(run) / "summary.csv", dtype=str, keep_default_na=False, encoding="utf-8")
+    from .review import _summary_text
+
+    return _summary_text(result.summary())
+
+
+def quarter_star_counts(summary: pd.DataFrame, result: Result) -> pd.DataFrame:
+    """Per quarter in a published summary: scored members (a quarter score is shown), the quota the
+    recorded scheme allows (floor(share x scored), none below its minimum of members) and how many
+    members are marked ``yes`` and ``tie``. A year's summary has no quarter stars: no rows."""
+    qs = result.scheme.scheme.quarter_star
+    if "quarter_star" in summary.columns:
+        spans = [(result.period.last_month // 3, "quarter_score", "quarter_star")]
+    else:
+        spans = [(k, f"q{k}_score", f"q{k}_star") for k in range(1, 5) if f"q{k}_star" in summary.columns]
+    rows = []
+    for k, score_col, star_col in spans:
+        scored = int(summary[score_col].astype(str).str.strip().ne("").sum()) if score_col in summary.columns else len(summary)
+        quota = 0 if qs is None or scored < qs.min_scored_members else share_quota(qs.share, scored)
+        star = summary[star_col].astype(str).str.strip().str.lower()
+        rows.append((k, scored, quota, int((star == YES).sum()), int((star == TIE).sum())))
+    return pd.DataFrame(rows, columns=["quarter", "scored", "quota", "yes", "tie"])
+
+
+def quarter_star_flag(result: Result, summary: pd.DataFrame) -> tuple[str, str, str]:
+    """注意 when a published summary marks more 季度之星 ``yes`` than the recorded scheme allows."""
+    qs = result.scheme.scheme.quarter_star
+    counts = quarter_star_counts(summary, result)
+    if counts.empty:
+        return (QUARTER_CHECK, OK, "年度结果的 summary.csv 不含季度之星, 本项不适用; 请审核各季度的运行 (not applicable to a year run)")
+    over = counts[counts["yes"] > counts["quota"]]
+    parts = []
+    for r in counts.itertuples(index=False):
+        if qs is None:
+            rule = "方案不设季度之星, 名额 0"
+        elif r.scored < qs.min_scored_members:
+            rule = f"参评 {r.scored} 人, 不足 {qs.min_scored_members} 人不评, 名额 0"
+        else:
+            rule = f"参评 {r.scored} 人, 名额 floor({qs.share:.0%} × {r.scored}) = {r.quota}"
+        tie = f", 并列待支委会研究 {r.tie} 人" if r.tie else ""
+        parts.append(f"第{r.quarter}季度: {rule}; summary.csv 标为 yes {r.yes} 人{tie}" + (" — 超过名额" if r.yes > r.quota else ""))
+    return (QUARTER_CHECK, FLAG if len(over) else OK, "; ".join(parts))
+
+
+def results_workbook(run: str | Path) -> Path | None:
+    """The run's published results workbook (``*_结果.xlsx``), if it has one."""
+    run = Path(run)
+    from .review import load_manifest
+
+    names = [o["file"] for o in load_manifest(run).get("outputs", []) if str(o["file"]).endswith("_结果.xlsx")]
+    found = [run / n for n in names if (run / n).is_file()] or sorted(run.glob("*_结果.xlsx"))
+    return found[0] if found else None
+
+
+def published_window(run: str | Path) -> tuple[dt.date, dt.date] | None:
+    """The first and last day of the publicity period as the run's 公示 sheet states it."""
+    import openpyxl
+
+    path = results_workbook(run)
+    if path is None:
+        return None
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        if PUBLICITY_SHEET not in wb.sheetnames:
+            return None
+        for row in wb[PUBLICITY_SHEET].iter_rows(max_row=10, values_only=True):
+            for value in row:
+                m = _WINDOW.search(str(value)) if value is not None else None
+                if m:
+                    y1, m1, d1, y2, m2, d2 = (int(g) for g in m.groups())
+                    return dt.date(y1, m1, d1), dt.date(y2, m2, d2)
+    finally:
+        wb.close()
+    return None
+
+
+def _dates(days: Iterable[dt.date | str]) -> set[dt.date]:
+    out = set()
+    for d in days:
+        if isinstance(d, dt.datetime):
+            out.add(d.date())
+        elif isinstance(d, dt.date):
+            out.add(d)
+        else:
+            out.add(dt.date.fromisoformat(str(d).strip()))
+    return out
+
+
+def working_days(first: dt.date, last: dt.date, holidays: Iterable[dt.date | str] = ()) -> int:
+    """Working days from ``first`` to ``last`` inclusive: Saturdays, Sundays and ``holidays`` are not."""
+    off = _dates(holidays)
+    n = (last - first).days + 1
+    return sum(1 for i in range(max(n, 0)) if (d := first + dt.timedelta(days=i)).weekday() < 5 and d not in off)
+
+
+def publicity_flag(result: Result, run: str | Path | None = None, holidays: Iterable[dt.date | str] = ()) -> tuple[str, str, str]:
+    """注意 when the recorded scheme asks for fewer than 7 working days of 公示, or when the period
+    the run's 公示 sheet states (first to last day) holds fewer than 7 working days once weekends
+    and ``holidays`` are skipped."""
+    off = _dates(holidays)
+    days = result.scheme.scheme.publicity.working_days
+    rule = f"方案规定 {days} 个工作日"
+    if run is not None:
+        window = published_window(run)
+        if window is None:
+            return (PUBLICITY_CHECK, FLAG, f"{rule}; 运行的结果工作簿中找不到公示期 (no publicity period found in the run's 公示 sheet)")
+        source = "公示表"
+    else:
+        window = publicity_window(dt.date.today() + dt.timedelta(days=1), days, off)
+        source = "未给出运行文件夹, 按方案从明天起计算的公示期"
+    first, last = window
+    counted = working_days(first, last, off)
+    skipped = f", 扣除周末和 {len(off)} 个节假日" if off else ", 扣除周末 (未给出节假日)"
+    found = f"{rule}; {source} {first:%Y-%m-%d} 至 {last:%Y-%m-%d}{skipped}, 实际 {counted} 个工作日"
+    short = days < MIN_PUBLICITY_DAYS or counted < MIN_PUBLICITY_DAYS
+    return (PUBLICITY_CHECK, FLAG if short else OK, found)
 
 
 # -- what notebooks/review.ipynb calls --------------------------------------------------------
@@ -140,14 +278,22 @@ def run_for_notebook(run_dir: str) -> Path:
     return run_branch(generate_demo(tmp / "inputs")[0], "2025", tmp / "runs")
 
 
-def recompute_table(run: Path) -> pd.DataFrame | None:
-    """Formula counts per sheet, and how many LibreOffice recomputes to the package's figure;
-    None when LibreOffice is not installed."""
+def recompute_table(run: Path) -> pd.DataFrame:
+    """Formula counts per sheet, and how many LibreOffice recomputes to the package's figure.
+
+    Without LibreOffice the table says plainly that the workbook was not recomputed and why; under
+    CI (the ``CI`` environment variable set) a missing LibreOffice is an error, never a skip."""
     import shutil
 
     if shutil.which("soffice") is None:
-        print("未安装 LibreOffice, 不能重算工作簿 (LibreOffice missing): apt-get install libreoffice-calc")
-        return None
+        why = "未安装 LibreOffice (找不到 soffice 命令), 结果工作簿中的公式没有经过独立重算, 不能据此确认公式与程序的数字一致 (LibreOffice missing: the workbook was NOT recomputed)"
+        if os.environ.get("CI"):
+            raise RuntimeError(f"{why}; CI 中必须重算 (in CI the recompute must run): apt-get install libreoffice-calc")
+        print(f"未重算 (NOT recomputed): {why}")
+        return pd.DataFrame(
+            [("未重算 (not done)", why, "apt-get install libreoffice-calc, 然后重新执行 python -m scoring review RUN")],
+            columns=["工作簿重算 recompute", "原因 why", "怎样补做 how to do it"],
+        )
     from .recompute import recompute
 
     table = recompute(run)
