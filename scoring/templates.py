@@ -12,10 +12,13 @@ What a template holds:
 * One sheet per input table, headers ``中文 (key)`` in row 1 (items as ``name (code)``), frozen,
   column widths that fit CJK text, required columns marked by colour.
 * Data validation (error alert on, messages in Chinese) on every input column that can have one:
-  item scores within the scheme's maxima, months, dates within the year, member types, roles,
-  是/否, rater kinds, attendance status, member ids from the members sheet, rule codes and veto
-  conditions from the scheme. Lists longer than Excel's 255-character inline limit live on the
-  hidden sheet ``代码表 (lists)`` and are referenced through a defined name.
+  item scores within the scheme's maxima, an amended score within the maximum of the item chosen
+  in its row (``VLOOKUP`` into the code table), months, dates within the year, member types,
+  roles, 是/否, rater kinds, attendance status, member ids from the members sheet, rule codes and
+  veto conditions from the scheme. Lists longer than Excel's 255-character inline limit, and the
+  item maxima, live on the hidden sheet ``代码表 (lists)`` and are referenced through defined names.
+* Every text (prefilled members, scheme names and rules in 填表说明) is stored as literal text,
+  never a formula, whatever it starts with (:func:`put_cell`).
 * Protection: every sheet protected (no password), input columns unlocked through their column
   style (Excel and LibreOffice give that style to every cell typed into the column), header row,
   readme and code table locked, workbook structure locked (no password) so the code table stays
@@ -41,6 +44,7 @@ import pandas as pd
 from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Alignment, Font, PatternFill, Protection
 from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.cell.cell import Cell
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
@@ -82,13 +86,35 @@ _TITLE_FONT = Font(bold=True, size=14)
 _HEADING_FONT = Font(bold=True, size=12)
 
 
+
+# -- literal text -------------------------------------------------------------------------------
+
+# A typed text starting with one of these is taken for a formula (or a signed number) by Excel
+# when the cell is edited; such cells also get the quote-prefix style (Excel's leading apostrophe).
+FORMULA_START: tuple[str, ...] = ("=", "+", "-", "@")
+
+
+def put_cell(ws: Worksheet, row: int, column: int, value: Any) -> Cell:
+    """Write one template cell. Text is always stored as literal text: openpyxl turns any str
+    starting with ``=`` into a formula (and ``#N/A`` into an error), so a member named
+    ``=HYPERLINK(...)`` or a scheme text ``=1+1`` would otherwise run in the officer's Excel."""
+    cell = ws.cell(row=row, column=column)
+    cell.value = value
+    if isinstance(value, str):
+        cell.data_type = "s"  # after the assignment, which guessed "f" (or "e") from the text
+        if value.startswith(FORMULA_START):
+            cell.quotePrefix = True  # stays text when the officer edits the cell (F2, Enter)
+    return cell
+
+
 # -- validation rules -------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Check:
     """One data validation; ``{c}`` in a formula is the first data cell (``B2``), ``{rng}`` the
-    absolute data range of the column (``$B$2:$B$2001``)."""
+    absolute data range of the column (``$B$2:$B$2001``), ``{col:KEY}`` the first data cell of
+    the sheet's column KEY (another cell of the same row)."""
 
     type: str  # list, decimal, whole, date, custom
     formula1: str
@@ -146,12 +172,37 @@ def _date_check(year: int | None) -> tuple[Check, str]:
 
 
 class _Lists:
-    """Drop-down sources: inline when short enough, else a column of the hidden code table."""
+    """Drop-down sources: inline when short enough, else a column of the hidden code table; and
+    lookup tables (code, value) that validation formulas read with VLOOKUP."""
 
     def __init__(self, wb: Workbook) -> None:
         self.wb = wb
         self.ws: Worksheet | None = None
         self.names: dict[str, str] = {}
+        self.next_column = 1
+
+    def _columns(self, key: str, headers: list[str], columns: list[list[Any]]) -> str:
+        """Write ``columns`` side by side on the code table; the defined name covers their data."""
+        if self.ws is None:
+            self.ws = self.wb.create_sheet(LISTS_SHEET)
+        ws = self.ws
+        first = self.next_column
+        for k, (text, values) in enumerate(zip(headers, columns, strict=True)):
+            col = first + k
+            head = put_cell(ws, 1, col, text)
+            head.font = _BOLD
+            for i, v in enumerate(values, start=2):
+                cell = put_cell(ws, i, col, v)
+                if isinstance(v, str):
+                    cell.number_format = "@"
+            ws.column_dimensions[get_column_letter(col)].width = _fit([head.value, *values])
+        self.next_column = first + len(columns)
+        name = f"list_{key}"
+        a, b = get_column_letter(first), get_column_letter(first + len(columns) - 1)
+        ref = f"{quote_sheetname(LISTS_SHEET)}!${a}$2:${b}${len(columns[0]) + 1}"
+        self.wb.defined_names[name] = DefinedName(name, attr_text=ref)
+        self.names[key] = name
+        return name
 
     def source(self, key: str, label: str, values: list[str]) -> str:
         inline = ",".join(values)
@@ -159,21 +210,13 @@ class _Lists:
             return f'"{inline}"'
         if key in self.names:
             return self.names[key]
-        if self.ws is None:
-            self.ws = self.wb.create_sheet(LISTS_SHEET)
-        ws = self.ws
-        col = len(self.names) + 1
-        letter = get_column_letter(col)
-        head = ws.cell(row=1, column=col, value=header_text(key, label))
-        head.font = _BOLD
-        for i, v in enumerate(values, start=2):
-            ws.cell(row=i, column=col, value=v).number_format = "@"
-        ws.column_dimensions[letter].width = _fit([head.value, *values])
-        name = f"list_{key}"
-        ref = f"{quote_sheetname(LISTS_SHEET)}!${letter}$2:${letter}${len(values) + 1}"
-        self.wb.defined_names[name] = DefinedName(name, attr_text=ref)
-        self.names[key] = name
-        return name
+        return self._columns(key, [header_text(key, label)], [values])
+
+    def lookup(self, key: str, headers: tuple[str, str], pairs: list[tuple[str, float]]) -> str:
+        """A two-column table (code, value) on the code table, for ``VLOOKUP(code, name, 2, FALSE)``."""
+        if key in self.names:
+            return self.names[key]
+        return self._columns(key, list(headers), [[c for c, _ in pairs], [v for _, v in pairs]])
 
 
 # -- sheet layouts ----------------------------------------------------------------------------
@@ -298,8 +341,16 @@ def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[Tem
             check = Check("list", lists.source("item", col.label, s.item_codes), title="考评项目有误", error="请从下拉列表选择本方案的考评项目代码。")
             hint = "考评项目代码: " + ", ".join(s.item_codes)
         elif key == "new_score":
-            mx = max(i.max for i in s.items)
-            check, hint = _between("decimal", 0, mx, "更正后分数"), f"0 到该项满分 (最高 {_fmt(mx)})"
+            # per row: the maximum of the item chosen in the same row, looked up on the hidden
+            # code table; one bound for all items would let 10 pass for an item of 5 points
+            table = lists.lookup("item_max", (header_text("item", "考评项目"), header_text("max", "每月满分")), [(i.code, i.max) for i in s.items])
+            check = Check(
+                "custom",
+                f"AND(ISNUMBER({{c}}),{{c}}>=0,{{c}}<=VLOOKUP({{col:item}},{table},2,FALSE))",
+                title="更正后分数有误",
+                error="更正后分数应为 0 到所选考评项目满分之间的数字; 请先在 考评项目 列选择项目。",
+            )
+            hint = "0 到所选考评项目的满分 (" + ", ".join(f"{i.code} {_fmt(i.max)}" for i in s.items) + ")"
         elif key == "status":
             check = Check("list", lists.source("status", col.label, ATTENDANCE), title="出勤有误", error="请从下拉列表选择: " + " / ".join(ATTENDANCE) + "。")
             hint = " / ".join(ATTENDANCE)
@@ -322,9 +373,20 @@ def _fit(values: list[Any], lo: int = 8, hi: int = 60) -> float:
     return float(min(hi, max(lo, max((_width(v) for v in values if v is not None), default=0) + 3)))
 
 
-def _data_validation(check: Check, first: str, rng: str, prompt_title: str, prompt: str) -> DataValidation:
-    f1 = check.formula1.replace("{c}", first).replace("{rng}", rng)
-    f2 = check.formula2.replace("{c}", first).replace("{rng}", rng) if check.formula2 else None
+def _data_validation(check: Check, first: str, rng: str, prompt_title: str, prompt: str, letters: dict[str, str] | None = None) -> DataValidation:
+    """``{col:KEY}`` in a formula is column KEY's cell in the first data row (row 2): relative,
+    so Excel moves it with each validated row."""
+
+    def fill(f: str) -> str:
+        f = f.replace("{c}", first).replace("{rng}", rng)
+        for key, letter in (letters or {}).items():
+            f = f.replace(f"{{col:{key}}}", f"{letter}2")
+        if "{col:" in f:
+            raise ValueError(f"validation formula names a column the sheet does not have: {f}")
+        return f
+
+    f1 = fill(check.formula1)
+    f2 = fill(check.formula2) if check.formula2 else None
     dv = DataValidation(
         type=check.type,
         formula1=f1,
@@ -356,9 +418,10 @@ def _protect(ws: Worksheet) -> None:
 
 def _write_table(ws: Worksheet, sheet: str, columns: list[TemplateColumn], rows: list[dict[str, Any]], n_rows: int) -> None:
     last = 1 + max(n_rows, 2 * len(rows))
+    letters = {col.key: get_column_letter(j) for j, col in enumerate(columns, start=1)}
     for j, col in enumerate(columns, start=1):
         letter = get_column_letter(j)
-        head = ws.cell(row=1, column=j, value=col.header)
+        head = put_cell(ws, 1, j, col.header)
         head.font = _BOLD
         head.fill = _REQUIRED_FILL if col.required else _OPTIONAL_FILL
         head.alignment = Alignment(vertical="center")
@@ -368,7 +431,7 @@ def _write_table(ws: Worksheet, sheet: str, columns: list[TemplateColumn], rows:
         dim.protection = _UNLOCKED  # every cell typed below the header is unlocked
         dim.number_format = col.number_format
         if col.check is not None:
-            dv = _data_validation(col.check, f"{letter}2", f"${letter}$2:${letter}${last}", col.header, col.hint)
+            dv = _data_validation(col.check, f"{letter}2", f"${letter}$2:${letter}${last}", col.header, col.hint, letters)
             dv.add(f"{letter}2:{letter}{last}")
             ws.add_data_validation(dv)
     for i, r in enumerate(rows, start=2):
@@ -376,7 +439,7 @@ def _write_table(ws: Worksheet, sheet: str, columns: list[TemplateColumn], rows:
             v = r.get(col.key)
             if v is None or v == "":
                 continue
-            cell = ws.cell(row=i, column=j, value=v)
+            cell = put_cell(ws, i, j, v)
             cell.protection = _UNLOCKED
             cell.number_format = col.number_format
     ws.freeze_panes = FREEZE.get(sheet, "A2")
@@ -390,15 +453,16 @@ def _write_branch(ws: Worksheet, loaded: LoadedScheme, scheme_ref: str, year: in
         "scheme": "积分方案 (本模板按此方案生成, 已锁定)",
         "year": "四位年度, 如 2025" + (" (已按生成时的年度填写并锁定)" if year else ""),
     }
-    ws.append([header_text("key", "项目"), header_text("value", "内容"), "填写说明"])
+    for j, text in enumerate([header_text("key", "项目"), header_text("value", "内容"), "填写说明"], start=1):
+        put_cell(ws, 1, j, text)
     for cell in ws[1]:
         cell.font = _BOLD
         cell.fill = _REQUIRED_FILL
     values = {"branch_id": branch_id, "branch_name": "", "scheme": scheme_ref, "year": year}
     for i, (key, label) in enumerate(BRANCH_KEYS.items(), start=2):
-        ws.cell(row=i, column=1, value=header_text(key, label)).font = _BOLD
-        v = ws.cell(row=i, column=2, value=values[key] if values[key] not in ("", None) else None)
-        ws.cell(row=i, column=3, value=hints[key])
+        put_cell(ws, i, 1, header_text(key, label)).font = _BOLD
+        v = put_cell(ws, i, 2, values[key] if values[key] not in ("", None) else None)
+        put_cell(ws, i, 3, hints[key])
         locked = key == "scheme" or (key == "year" and year is not None)
         v.protection = _LOCKED if locked else _UNLOCKED
         v.number_format = "General" if key == "year" else "@"
@@ -587,7 +651,7 @@ def _write_readme(ws: Worksheet, rows: list[tuple[str, list[Any]]]) -> None:
     widths = [22.0, 40.0, 10.0, 12.0, 12.0, 30.0]
     for i, (style, values) in enumerate(rows, start=1):
         for j, v in enumerate(values, start=1):
-            cell = ws.cell(row=i, column=j, value=v)
+            cell = put_cell(ws, i, j, v)
             if style == "title":
                 cell.font = _TITLE_FONT
             elif style == "h":

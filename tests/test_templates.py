@@ -8,7 +8,9 @@ typed is first checked against the data validation of its cell (a small evaluato
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -74,7 +76,7 @@ def list_values(wb: openpyxl.Workbook, formula: str) -> list[str]:
     m = re.match(r"^'?(.*?)'?!\$([A-Z]+)\$(\d+):\$([A-Z]+)\$(\d+)$", ref)
     assert m, ref
     ws = wb[m.group(1)]
-    return [str(c.value) for (c,) in ws[f"{m.group(2)}{m.group(3)}:{m.group(4)}{m.group(5)}"] if c.value is not None]
+    return [str(c.value) for row in ws[f"{m.group(2)}{m.group(3)}:{m.group(4)}{m.group(5)}"] for c in row if c.value is not None]
 
 
 def effective_locked(ws: Worksheet, row: int, column: int) -> bool:
@@ -136,6 +138,11 @@ def accepts(wb: openpyxl.Workbook, ws: Worksheet, ref: str, value: Any) -> bool:
             return len(text) <= 30 and text not in [str(o) for o in others if o is not None]
         if "SUMPRODUCT" in f1:  # branch id
             return bool(re.fullmatch(r"[A-Za-z0-9_\-]{1,30}", text))
+        m = re.fullmatch(r"AND\(ISNUMBER\((?P<s>[A-Z]+)2\),(?P=s)2>=0,(?P=s)2<=VLOOKUP\(([A-Z]+)2,(\w+),2,FALSE\)\)", f1)
+        if m:  # amended score: 0 .. the maximum of the item chosen in the same row
+            item = ws[f"{m.group(2)}{cell.row}"].value
+            maxima = dict(zip(*[iter(list_values(wb, m.group(3)))] * 2, strict=True))  # row-major pairs
+            return isinstance(value, (int, float)) and item is not None and str(item) in maxima and 0 <= value <= float(maxima[str(item)])
     raise AssertionError(f"no evaluator for {dv.type} {f1}")
 
 
@@ -552,3 +559,113 @@ def test_template_for_a_scheme_file_names_it_relative_to_the_workbook(tmp_path: 
     assert all(r.code in text for r in s.adjustments.rules) and all(f"上限 {g.cap:g} 分" in text for g in s.adjustments.groups)
     book, sch = load_inputs(fill(path, str(scheme_file), 2025, members=members_table()), parse_period("2025"))
     assert sch.path == scheme_file.resolve() and len(book.members) == 12
+
+
+# -- text is text ---------------------------------------------------------------------------------
+
+FORMULA_LOOKING = ['=HYPERLINK("http://x","y")', "+1-2", "-3", "@SUM(A1)", "=1+1"]
+
+
+def test_member_names_that_look_like_formulas_stay_literal_text(tmp_path: Path) -> None:
+    # openpyxl stores any str starting with "=" as a formula: a prefilled name must not become one
+    csv = tmp_path / "members.csv"
+    pd.DataFrame({"member_id": [f"M{i:02d}" for i in range(1, 6)], "name": FORMULA_LOOKING, "member_type": "在职党员"}).to_csv(csv, index=False, encoding="utf-8-sig")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "scoring", "template", "--scheme", "county-10-stars", "--year", "2025", "--branch", "B9", "--members", str(csv), "--out", str(out)]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+    assert done.returncode == 0, done.stderr
+    path = out / "B9_county-10-stars_2025.xlsx"
+    wb = openpyxl.load_workbook(path)
+    assert not [f"{ws.title}!{c.coordinate}" for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    ms = sheet(wb, "members")
+    names = [ms.cell(r, 2) for r in range(2, 7)]
+    assert [c.value for c in names] == FORMULA_LOOKING  # the exact text, not a formula or a number
+    assert all(c.data_type == "s" and c.quotePrefix for c in names)  # and it stays text when edited
+    # the branch types the scores; the reader gets the names back as written
+    filled = fill(path, "county-10-stars", 2025, prefilled=True)
+    book, _ = load_inputs(filled, parse_period("2025"))
+    assert book.members["name"].tolist() == FORMULA_LOOKING
+
+
+def test_scheme_text_that_looks_like_a_formula_stays_literal_text(tmp_path: Path) -> None:
+    # an edited scheme file names an item, a rule and a veto condition like formulas: the headers,
+    # the 填表说明 and the code table must show them as text
+    text = (ROOT / "scoring" / "schemes" / "xinluo-three-level.yaml").read_text(encoding="utf-8")
+    text = text.replace("name: 政治合格", "name: '=HYPERLINK(\"http://x\",\"y\")'").replace("name: 国家级荣誉", "name: '+1-2'")
+    s0 = load_scheme("xinluo-three-level").scheme
+    text = text.replace(f"name: {s0.veto.conditions[0].name}", "name: '@SUM(A1)'", 1)
+    scheme_file = tmp_path / "odd.yaml"
+    scheme_file.write_text(text.replace("name: xinluo-three-level", "name: odd"), encoding="utf-8")
+    s = load_scheme(scheme_file).scheme
+    assert s.items[0].name.startswith("=") and s.veto.conditions[0].name == "@SUM(A1)"
+    wb = openpyxl.load_workbook(write_template(scheme_file, tmp_path / "out", year=2025))
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    for odd in ('=HYPERLINK("http://x","y")', "+1-2", "@SUM(A1)"):
+        hits = [c for c in cells if isinstance(c.value, str) and c.value.startswith(odd)]
+        assert hits, odd
+        assert all(c.data_type == "s" for c in hits), odd
+    header = sheet(wb, "monthly_scores")["C1"]
+    assert header.value == header_text("POL", '=HYPERLINK("http://x","y")') and header.data_type == "s"
+
+
+# -- amended score within its item's maximum --------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", SCHEMES)
+def test_amended_score_is_checked_against_its_own_items_maximum(name: str) -> None:
+    s = load_scheme(name).scheme
+    wb = openpyxl.load_workbook(TEMPLATES_DIR / f"{name}.xlsx")
+    am = sheet(wb, "amendments")
+    letters = header_letters(am)
+    dv = validations(am)[letters["new_score"]]
+    score, item = letters["new_score"], letters["item"]
+    assert dv.type == "custom" and dv.showErrorMessage is True and dv.errorStyle in (None, "stop")
+    assert dv.formula1 == f"AND(ISNUMBER({score}2),{score}2>=0,{score}2<=VLOOKUP({item}2,list_item_max,2,FALSE))"
+    assert "考评项目" in dv.error and str(dv.sqref).startswith(f"{score}2:")
+    # the looked-up table is the scheme's items and maxima, on the hidden, protected code table
+    ref = wb.defined_names["list_item_max"].attr_text
+    assert ref.startswith(f"'{LISTS_SHEET}'!")
+    pairs = list_values(wb, "list_item_max")
+    assert list(zip(pairs[0::2], map(float, pairs[1::2]), strict=True)) == [(i.code, float(i.max)) for i in s.items]
+    small = min(s.items, key=lambda i: i.max)
+    big = max(s.items, key=lambda i: i.max)
+    am[f"{item}2"] = small.code
+    am[f"{item}3"] = big.code
+    ref2, ref3, ref4 = f"{score}2", f"{score}3", f"{score}4"
+    assert accepts(wb, am, ref2, small.max) and not accepts(wb, am, ref2, small.max + 0.5) and not accepts(wb, am, ref2, -1)
+    assert accepts(wb, am, ref3, big.max) and not accepts(wb, am, ref3, big.max + 0.5)
+    assert not accepts(wb, am, ref4, 1)  # no item chosen in row 4 yet
+    if small.max < big.max:
+        assert not accepts(wb, am, ref2, big.max)  # the largest maximum does not pass for a small item
+
+
+needs_office = pytest.mark.skipif(
+    shutil.which("soffice") is None and not os.environ.get("CI"),
+    reason="LibreOffice not installed (make test installs it; in CI this test must run)",
+)
+
+
+@needs_office
+def test_libreoffice_evaluates_the_amended_score_rule(tmp_path: Path) -> None:
+    # the rule as a spreadsheet computes it: the validation formula, moved to each row, in cells
+    from scoring.office import convert
+
+    s = load_scheme("xinluo-three-level").scheme
+    wb = openpyxl.load_workbook(TEMPLATES_DIR / "xinluo-three-level.xlsx")
+    am = sheet(wb, "amendments")
+    letters = header_letters(am)
+    score, item = letters["new_score"], letters["item"]
+    f1 = validations(am)[score].formula1
+    cases = [("INNO", 5, True), ("INNO", 6, False), ("POL", 20, True), ("POL", 25.5, False), (None, 1, False), ("INNO", -1, False), ("XX", 1, False)]
+    assert {i.code: i.max for i in s.items}["INNO"] == 5 and {i.code: i.max for i in s.items}["POL"] == 25
+    for r, (code, value, _) in enumerate(cases, start=2):
+        if code is not None:
+            am[f"{item}{r}"] = code
+        am[f"{score}{r}"] = value
+        am[f"Z{r}"] = "=IFERROR(" + f1.replace(f"{score}2", f"{score}{r}").replace(f"{item}2", f"{item}{r}") + ",FALSE)"
+    src = tmp_path / "rule.xlsx"
+    wb.save(src)
+    got = openpyxl.load_workbook(convert(src, tmp_path / "lo", "xlsx"), data_only=True)
+    out = sheet(got, "amendments")
+    assert [bool(out[f"Z{r}"].value) for r in range(2, 2 + len(cases))] == [ok for _, _, ok in cases]
