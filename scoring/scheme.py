@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -18,6 +18,24 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from .exceptions import SchemeError
 
 SCHEMES_DIR: Path = Path(__file__).parent / "schemes"
+
+
+class Problem(NamedTuple):
+    """One cross-field problem of a scheme: the key to change, what is wrong, what is allowed."""
+
+    key: str  # dotted, relative to the model that found it: ``appraisal.weight``
+    problem: str
+    allowed: str
+
+
+class SchemeProblems(ValueError):
+    """Raised by a model validator with keyed problems, so that :func:`load_scheme` reports each
+    under its own key rather than under the model that checked them (pydantic places every error
+    of an ``after`` validator at the model's own location)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems: list[Problem] = problems
+        super().__init__("; ".join(f"{p.key}: {p.problem}; allowed: {p.allowed}" for p in problems))
 
 
 class _Strict(BaseModel):
@@ -125,7 +143,7 @@ class Tiers(_Strict):
     def _shares_add_up(self) -> Tiers:
         total = sum(t.share for t in self.tiers)
         if abs(total - 1.0) > 1e-9:
-            raise ValueError(f"tier shares must add up to 1, they add up to {total:g}")
+            raise SchemeProblems([Problem("tiers.*.share", f"各档比例之和为 {total:g}, 应为 1 (tier shares add up to {total:g}, not 1)", "shares that add up to 1, e.g. 0.2, 0.6, 0.15, 0.05")])
         return self
 
 
@@ -170,37 +188,54 @@ class Scheme(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> Scheme:
-        problems: list[str] = []
+        """Rules that involve more than one key; each problem names the key to change (with its
+        position in a list, as the field errors do) and what is allowed there."""
+        problems: list[Problem] = []
         codes = [i.code for i in self.items]
-        if len(set(codes)) != len(codes):
-            problems.append("items: item codes must be unique")
+        for n, code in enumerate(codes):
+            if code in codes[:n]:
+                problems.append(Problem(f"items.{n}.code", f"考评项目代码 {code!r} 重复 (item code repeated)", "a code not used by another item"))
         if self.appraisal.mode != "none" and abs(self.monthly.weight + self.appraisal.weight - 1) > 1e-9:
-            problems.append("monthly.weight + appraisal.weight must be 1")
+            problems.append(
+                Problem(
+                    "appraisal.weight",
+                    f"monthly.weight {self.monthly.weight:g} + appraisal.weight {self.appraisal.weight:g} = "
+                    f"{self.monthly.weight + self.appraisal.weight:g}, 两个权重之和应为 1 (the two weights must add up to 1)",
+                    f"{1 - self.monthly.weight:.10g} (= 1 - monthly.weight), or change monthly.weight to {1 - self.appraisal.weight:.10g}",
+                )
+            )
         if self.appraisal.mode == "none" and self.appraisal.weight != 0:
-            problems.append("appraisal.weight must be 0 when appraisal.mode is none")
+            problems.append(Problem("appraisal.weight", f"不做民主测评时权重应为 0 (appraisal.mode is none but the weight is {self.appraisal.weight:g})", "0 when appraisal.mode is none"))
         if self.appraisal.mode == "single" and self.appraisal.max is None:
-            problems.append("appraisal.max is required when appraisal.mode is single")
+            problems.append(Problem("appraisal.max", "单一测评分须给出满分 (missing: appraisal.mode is single)", "the maximum of one ballot score, e.g. 100"))
         mins = [b.min for b in self.bands]
-        if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
-            problems.append("bands: min values must be strictly descending")
+        for n in range(1, len(mins)):
+            if mins[n] >= mins[n - 1]:
+                problems.append(Problem(f"bands.{n}.min", f"{mins[n]:g} 不小于上一档的 {mins[n - 1]:g} (min values must be strictly descending)", f"a number below {mins[n - 1]:g}"))
         if any(b.stars is None for b in self.bands) and any(b.stars is not None for b in self.bands):
-            problems.append("bands: give stars for every band or for none")
+            for n, b in enumerate(self.bands):
+                if b.stars is None:
+                    problems.append(Problem(f"bands.{n}.stars", "其他档给了星级, 本档没有 (stars missing: give stars for every band or for none)", "a whole number >= 0"))
         rule_codes = [r.code for r in self.adjustments.rules]
-        if len(set(rule_codes)) != len(rule_codes):
-            problems.append("adjustments.rules: rule codes must be unique")
-        group_codes = {g.code for g in self.adjustments.groups}
-        for r in self.adjustments.rules:
+        for n, code in enumerate(rule_codes):
+            if code in rule_codes[:n]:
+                problems.append(Problem(f"adjustments.rules.{n}.code", f"加减分代码 {code!r} 重复 (rule code repeated)", "a code not used by another rule"))
+        group_codes = [g.code for g in self.adjustments.groups]
+        for n, r in enumerate(self.adjustments.rules):
             if r.group is not None and r.group not in group_codes:
-                problems.append(f"adjustments.rules[{r.code}].group: {r.group!r} is not in adjustments.groups")
+                problems.append(Problem(f"adjustments.rules.{n}.group", f"{r.code}: 分组 {r.group!r} 不在 adjustments.groups 中 (group not in adjustments.groups)", ", ".join(group_codes) or "(no groups defined)"))
         if self.adjustments.combine == "sum_capped_per_group":
-            if any(r.group is None for r in self.adjustments.rules):
-                problems.append("adjustments.rules: every rule needs a group when combine is sum_capped_per_group")
-            if any(g.cap is None for g in self.adjustments.groups):
-                problems.append("adjustments.groups: every group needs a cap when combine is sum_capped_per_group")
-        if self.annual_star is not None and not any(b.stars == self.annual_star.of_stars for b in self.bands):
-            problems.append("annual_star.of_stars: no band gives that many stars")
+            for n, r in enumerate(self.adjustments.rules):
+                if r.group is None:
+                    problems.append(Problem(f"adjustments.rules.{n}.group", f"{r.code}: 分组封顶时每项须有分组 (every rule needs a group when combine is sum_capped_per_group)", ", ".join(group_codes) or "(no groups defined)"))
+            for n, g in enumerate(self.adjustments.groups):
+                if g.cap is None:
+                    problems.append(Problem(f"adjustments.groups.{n}.cap", f"{g.code}: 分组封顶时每组须有上限 (every group needs a cap when combine is sum_capped_per_group)", "a number > 0"))
+        star_counts = sorted({b.stars for b in self.bands if b.stars is not None})
+        if self.annual_star is not None and self.annual_star.of_stars not in star_counts:
+            problems.append(Problem("annual_star.of_stars", f"没有哪一档是 {self.annual_star.of_stars} 星 (no band gives that many stars)", ", ".join(map(str, star_counts)) or "(bands give no stars: remove annual_star)"))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise SchemeProblems(problems)
         return self
 
     # -- convenience -------------------------------------------------------------------------
@@ -289,7 +324,12 @@ def load_scheme(name_or_path: str | Path) -> LoadedScheme:
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
-            key = ".".join(str(p) for p in err["loc"]) or "(top level)"
+            where = [str(p) for p in err["loc"]]
+            cause = err.get("ctx", {}).get("error")
+            if isinstance(cause, SchemeProblems):  # cross-field rules: each problem under its own key
+                lines.extend(f"  - {'.'.join([*where, p.key])}: {p.problem}; allowed: {p.allowed}" for p in cause.problems)
+                continue
+            key = ".".join(where) or "(top level)"
             allowed = err.get("ctx", {}).get("expected") or ""
             detail = err["msg"] + (f"; allowed: {allowed}" if allowed else "")
             lines.append(f"  - {key}: {detail}")

@@ -161,16 +161,48 @@ def test_misspelt_nested_key(tmp_path: Path) -> None:
     assert "appraisal.min_rater" in msg
 
 
+def _problem_line(msg: str, key: str) -> str:
+    """The one line of ``msg`` reporting ``key`` (``  - key: problem; allowed: ...``)."""
+    lines = [ln for ln in msg.splitlines() if ln.startswith(f"  - {key}: ")]
+    assert len(lines) == 1, msg
+    assert "(top level)" not in msg, msg  # cross-field rules are reported under their own key
+    assert "; allowed: " in lines[0], lines[0]
+    return lines[0]
+
+
 def test_weights_not_summing_to_one(tmp_path: Path) -> None:
+    # monthly 0.7 + appraisal 0.2 = 0.9: appraisal.weight must be 0.3 (or monthly.weight 0.8)
     path = _edited(tmp_path, COUNTY, "  weight: 0.8 ", "  weight: 0.7 ")
     msg = _rejected(path)
-    assert "monthly.weight" in msg and "appraisal.weight" in msg
+    line = _problem_line(msg, "appraisal.weight")
+    assert "0.9" in line and "must add up to 1" in line
+    allowed = line.split("; allowed: ", 1)[1]
+    assert allowed.startswith("0.3 ") and "monthly.weight to 0.8" in allowed
+
+
+def test_appraisal_weight_without_appraisal(tmp_path: Path) -> None:
+    path = _edited_data(tmp_path, GANZI, lambda d: d["appraisal"].update(weight=0.1))
+    line = _problem_line(_rejected(path), "appraisal.weight")
+    assert line.endswith("allowed: 0 when appraisal.mode is none"), line
+
+
+def test_annual_star_of_stars_no_band_gives(tmp_path: Path) -> None:
+    path = _edited(tmp_path, COUNTY, "of_stars: 10", "of_stars: 12")
+    line = _problem_line(_rejected(path), "annual_star.of_stars")
+    assert "12" in line and line.endswith("allowed: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10"), line
+
+
+def test_duplicate_item_code_names_the_second(tmp_path: Path) -> None:
+    path = _edited(tmp_path, COUNTY, "{code: I02,", "{code: I01,")
+    line = _problem_line(_rejected(path), "items.1.code")
+    assert "I01" in line
 
 
 def test_bands_not_descending(tmp_path: Path) -> None:
     path = _edited(tmp_path, COUNTY, "{min: 80, stars: 8,", "{min: 92, stars: 8,")
     msg = _rejected(path)
-    assert "bands" in msg and "descending" in msg
+    line = _problem_line(msg, "bands.2.min")  # the third band (92) is not below the second (90)
+    assert "descending" in line and line.endswith("allowed: a number below 90"), line
 
 
 def test_rule_with_kind_gift(tmp_path: Path) -> None:
@@ -189,7 +221,10 @@ def test_missing_items(tmp_path: Path) -> None:
 def test_rule_group_not_in_groups(tmp_path: Path) -> None:
     path = _edited(tmp_path, GANZI, "{code: B3.bravery,     group: B3,", "{code: B3.bravery,     group: B9,")
     msg = _rejected(path)
-    assert "B3.bravery" in msg and "B9" in msg and "group" in msg
+    n = [r.code for r in load_scheme(GANZI).scheme.adjustments.rules].index("B3.bravery")
+    line = _problem_line(msg, f"adjustments.rules.{n}.group")
+    assert "B3.bravery" in line and "B9" in line
+    assert "B3" in line.split("; allowed: ", 1)[1]  # the groups there are
 
 
 def test_negative_item_max(tmp_path: Path) -> None:
@@ -201,7 +236,8 @@ def test_negative_item_max(tmp_path: Path) -> None:
 def test_tier_shares_not_summing_to_one(tmp_path: Path) -> None:
     path = _edited(tmp_path, XINLUO, "{name: 后进, share: 0.05}", "{name: 后进, share: 0.10}")
     msg = _rejected(path)
-    assert "tiers" in msg and "share" in msg
+    line = _problem_line(msg, "tiers.tiers.*.share")
+    assert "1.05" in line and "add up to 1" in line
 
 
 @pytest.mark.parametrize(
