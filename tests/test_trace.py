@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import openpyxl
+import pandas as pd
 import pytest
 
 from scoring.demo import DEMO_BRANCHES, generate_demo
@@ -90,3 +91,68 @@ def test_trace_of_unknown_member_says_so(demo_books: list[Path]) -> None:
     book, sch = load_inputs(demo_books[0], p)
     with pytest.raises(KeyError, match="不在本次结果中"):
         trace(score(book, sch, p), "NOPE")
+
+
+REF_IN_NOTE = re.compile(r"\((?P<ref>[^()]*(?:\([a-z_]+\))?[^()]*![A-Z]+\d+)\)$")
+
+
+@pytest.mark.parametrize("period", ["2025", "2025Q2", "2025H1", "2025-05"])
+def test_trace_value_column_is_numeric(demo_books: list[Path], period: str) -> None:
+    """``value`` holds numbers only (float, NaN where none); words such as the grade are in ``text``."""
+    p = parse_period(period)
+    for path in demo_books:
+        book, sch = load_inputs(path, p)
+        result = score(book, sch, p)
+        for member_id in result.members["member_id"]:
+            t = trace(result, member_id)
+            assert t["value"].dtype == "float64", (path.name, member_id, t["value"].map(type).unique())
+            assert not t["text"].map(lambda v: isinstance(v, (int, float))).any()
+            if p.kind == "year" and not bool(result.members.set_index("member_id").loc[member_id, "exempt"]):
+                a = result.annual.set_index("member_id").loc[member_id]
+                grade = t[t["step"] == "等级 (grade)"].iloc[0]
+                assert grade["text"] == a["grade"] and pd.isna(grade["value"])
+                base = t[t["step"] == "年终总积分 (base)"].iloc[0]["value"]
+                assert base == pytest.approx(float(a["base"]))  # a number, not the text "82.3"
+
+
+def test_amended_cell_names_the_amendment_cell_of_the_workbook(demo_books: list[Path]) -> None:
+    """An amended monthly cell's note points at the amendments sheet cell as the workbook shows it,
+    and that cell holds the new score."""
+    p = parse_period("2025")
+    checked = 0
+    for path in demo_books:
+        book, sch = load_inputs(path, p)
+        result = score(book, sch, p)
+        if result.amendments.empty:
+            continue
+        wb = openpyxl.load_workbook(path, read_only=False, data_only=True)
+        for member_id in result.amendments["member_id"].unique():
+            t = trace(result, member_id)
+            for note in t.loc[t["note"].str.startswith("已更正"), "note"]:
+                m = REF_IN_NOTE.search(note)
+                assert m, note
+                ref = REF.match(m["ref"])
+                assert ref, m["ref"]
+                assert ref["sheet"] in wb.sheetnames and "amendments" in ref["sheet"], ref["sheet"]
+                assert ref["sheet"] != "amendments"  # the sheet's name in the workbook (评分更正 (amendments))
+                header = wb[ref["sheet"]][f"{ref['col']}1"].value
+                assert "new_score" in str(header), header
+                new = float(wb[ref["sheet"]][f"{ref['col']}{ref['row']}"].value)
+                assert f"→ {new:.15g}," in note, (note, new)
+                checked += 1
+    assert checked > 0
+
+
+def test_trace_of_a_vetoed_exempt_member_shows_the_veto(tmp_path: Path) -> None:
+    from conftest import BookMaker, county_sheets, veto
+
+    sheets = county_sheets(M05={"exempt": "是", "exempt_reason": "年老体弱", "exempt_stars": 10})
+    sheets["vetoes"] = pd.DataFrame([veto("M05", "embezzlement")])
+    result = BookMaker(tmp_path).score("county-10-stars", sheets)
+    t = trace(result, "M05").set_index("step")
+    assert t["value"].dtype == "float64"
+    assert t.loc["不列入积分 (exempt)", "value"] == 10.0  # the hand-entered stars, as entered
+    assert t.loc["不列入积分 (exempt)", "source"].endswith("!I6")  # members sheet, exempt_stars, M05's row
+    assert pd.isna(t.loc["星级 (stars)", "value"]) and t.loc["等级 (grade)", "text"] == "不合格"
+    v = t.loc["一票否决: 侵占集体资产或者挪用集体资金"]
+    assert v["text"] == "yes" and pd.isna(v["value"])
