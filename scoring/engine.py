@@ -456,7 +456,8 @@ def follow_ups(annual: pd.DataFrame, members: pd.DataFrame, dues: pd.DataFrame, 
     """组织处置 list: actions by grade, and possible 自行脱党 cases (SPEC 3.1)."""
     columns = ["member_id", "name", "reason", "action"]
     actions = scheme.follow_up.actions
-    graded = annual[annual["grade"].isin(list(actions)) & (annual["exempt"] == NO)]
+    # exempt members are rated by hand and get no notice, unless a veto made them 不合格
+    graded = annual[annual["grade"].isin(list(actions)) & ((annual["exempt"] == NO) | (annual["veto"] == YES))]
     parts = [pd.DataFrame({"member_id": graded["member_id"], "name": graded["name"], "reason": "评定为" + graded["grade"].astype(str), "action": graded["grade"].map(actions)})]
     lapse = scheme.follow_up.lapse_months
     lapse_action = "可能视为自行脱党, 由支部讨论 (possible 自行脱党: for the branch to examine)"

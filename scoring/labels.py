@@ -71,6 +71,7 @@ LABELS: dict[str, str] = {
     "level": "层级",
     "step": "步骤",
     "value": "数值",
+    "text": "文字结果",
     "rule": "规则",
     "source": "来源单元格",
     "monthly_sum": "月度基础分合计",

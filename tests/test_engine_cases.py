@@ -137,6 +137,10 @@ def test_veto_wins_over_an_exempt_members_hand_entered_stars(maker: BookMaker) -
     s = r.summary().set_index("member_id").loc["M05"]
     assert (s["grade"], s["veto"], s["exempt"]) == ("不合格", "yes", "yes") and pd.isna(s["stars"])
     assert row(r, "M01")["grade"] == "合格" and row(r, "M01")["stars"] == 8  # the others unchanged: 80.00
+    # 不合格 by a veto gets the 限期整改 notice like any other member's; the unvetoed exempt did not
+    follow = r.follow_up.set_index("member_id")
+    assert "M05" in follow.index and "限期整改" in follow.at["M05", "action"]
+    assert "M05" not in set(maker.score("county-10-stars", county_sheets(M05=exempt)).follow_up["member_id"])
 
 
 def test_amendment_replaces_score_and_keeps_original(maker: BookMaker) -> None:
