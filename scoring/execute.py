@@ -12,7 +12,9 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -73,12 +75,14 @@ def kernel_for_runs() -> tuple[str, str]:
 STAGING_PREFIX = ".staging-"
 
 
-def code_sha256() -> str:
-    """One hash over the package's Python files, its scheme files and the notebook: what a run's
-    figures and pages depend on besides its inputs (works with or without git)."""
+def code_sha256(notebook: Path | None = None) -> str:
+    """One hash over the package's Python files, its scheme files and the notebook that makes the
+    run (``notebook``, default the branch-period notebook; the roll-up passes ``ROLLUP_NOTEBOOK``):
+    what a run's figures and pages depend on besides its inputs (works with or without git)."""
     h = hashlib.sha256()
     package = Path(__file__).resolve().parent
-    for f in sorted([*package.glob("*.py"), *package.glob("schemes/*.yaml"), NOTEBOOK]):
+    # NOTEBOOK and ROLLUP_NOTEBOOK are looked up at call time, so a test can point them elsewhere
+    for f in sorted([*package.glob("*.py"), *package.glob("schemes/*.yaml"), notebook or NOTEBOOK]):
         if f.is_file():
             h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()
@@ -99,12 +103,37 @@ def find_reusable(out: str | Path, period: str, branch_id: str, input_sha256: st
     return None
 
 
+def host_name() -> str:
+    """This machine's name as it appears in staging folder names: letters, digits, ``.`` and
+    ``-`` only, so the ``_`` after it in a staging name is unambiguous."""
+    return re.sub(r"[^A-Za-z0-9.-]", "-", socket.gethostname()) or "localhost"
+
+
+def staging_dir(out_root: Path, label: str) -> Path:
+    """A new private staging folder ``OUT/.staging-<host>_<pid>-<label>-XXXX``.
+
+    Host and pid let a later batch remove what a killed process left (``clean_staging``): the
+    output folder may be shared by several machines (dask workers on NFS), and a pid means
+    something only on the machine that made it."""
+    return Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{host_name()}_{os.getpid()}-{label}-", dir=out_root))
+
+
+def staging_owner(folder: Path) -> tuple[str, int] | None:
+    """(host, pid) of a staging folder made by ``staging_dir``, or None for any other name
+    (including the older ``.staging-<pid>-...`` names, which do not say their host)."""
+    m = re.match(rf"^{re.escape(STAGING_PREFIX)}([A-Za-z0-9.-]+)_(\d+)-", folder.name)
+    return (m.group(1), int(m.group(2))) if m else None
+
+
 def clean_staging(out: str | Path) -> list[Path]:
-    """Remove staging folders whose process is gone (killed mid-run); returns what was removed."""
+    """Remove this machine's staging folders whose process is gone (killed mid-run); returns what
+    was removed. Another machine's staging folders are never touched: their pids are not ours to
+    test, and the run may be alive there."""
     removed = []
+    here = host_name()
     for d in Path(out).glob(f"{STAGING_PREFIX}*"):
-        pid = d.name[len(STAGING_PREFIX) :].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        owner = staging_owner(d)
+        if owner is not None and owner[0] == here and not _alive(owner[1]):
             shutil.rmtree(d, ignore_errors=True)
             removed.append(d)
     return removed
@@ -213,8 +242,7 @@ def run_branch(inputs: str | Path, period: str, out: str | Path, member_id: str 
         "git_dirty": str(git["dirty"]),
         "started_at": started,
     }
-    # the pid in the name lets a later batch remove what a killed process left (clean_staging)
-    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-{book.branch_id}-{p.text}-", dir=out_root))
+    staging = staging_dir(out_root, f"{book.branch_id}-{p.text}")
     try:
         input_copy = archive(inputs_path, book.sha256, out_root)
         scheme_copy = archive(Path(sch.path), sch.sha256, out_root)
@@ -259,6 +287,19 @@ ROLLUP_NOTEBOOK: Path = REPO_ROOT / "notebooks" / "rollup.ipynb"
 ROLLUP_DIR = "_rollup"  # OUT/PERIOD/_rollup/vNNN, beside the branch folders
 
 
+def find_reusable_rollup(folder: Path, refs: list[dict[str, str]], missing: list[str], code: str) -> Path | None:
+    """The latest roll-up under ``folder`` (``OUT/PERIOD/_rollup``) over the same branch runs and
+    missing branches, made by the same code (``code_sha256(ROLLUP_NOTEBOOK)``), if there is one."""
+    for previous in sorted(folder.glob("v[0-9][0-9][0-9]"), reverse=True):
+        try:
+            m = json.loads((previous / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if m.get("branch_runs") == refs and m.get("missing") == sorted(missing) and m.get("package", {}).get("code_sha256") == code:
+            return previous
+    return None
+
+
 def run_rollup(branch_runs: dict[str, Path], period: str, out: str | Path, missing: list[str] | None = None, log_output: bool = False) -> tuple[Path, bool]:
     """Execute the roll-up notebook over sealed branch runs; return (run folder, reused).
 
@@ -273,20 +314,17 @@ def run_rollup(branch_runs: dict[str, Path], period: str, out: str | Path, missi
         {"branch_id": b, "run": os.path.relpath(r, out_root / p.text / ROLLUP_DIR / "v000"), "manifest_sha256": sha256_file(Path(r) / MANIFEST), "summary_sha256": sha256_file(Path(r) / "summary.csv")}
         for b, r in sorted(branch_runs.items())
     ]
-    code = code_sha256()
+    # the roll-up's own notebook is part of its key: an edited rollup.ipynb makes a new roll-up
+    code = code_sha256(ROLLUP_NOTEBOOK)
     folder = out_root / p.text / ROLLUP_DIR
-    for previous in sorted(folder.glob("v[0-9][0-9][0-9]"), reverse=True):
-        try:
-            m = json.loads((previous / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if m.get("branch_runs") == refs and m.get("missing") == sorted(missing or []) and m.get("package", {}).get("code_sha256") == code:
-            return previous, True
+    previous = find_reusable_rollup(folder, refs, missing or [], code)
+    if previous is not None:
+        return previous, True
     kernel, interpreter = kernel_for_runs()
     started = _now()
     git = git_state()
     provenance = {"unit_rollup_period": p.text, "branches": len(refs), "package_version": __version__, "git_commit": git["commit"] or "", "started_at": started}
-    staging = Path(tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-{ROLLUP_DIR}-{p.text}-", dir=out_root))
+    staging = staging_dir(out_root, f"{ROLLUP_DIR}-{p.text}")
     try:
         notebook_out = staging / f"单位汇总_{p.text}.ipynb"
         parameters = {"period": p.text, "branch_runs": {b: str(Path(r).resolve()) for b, r in branch_runs.items()}, "missing": sorted(missing or []), "out_dir": str(staging), "provenance": provenance}
