@@ -13,7 +13,8 @@ import datetime as dt
 import io
 import json
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,9 @@ from .periods import parse_period
 from .scheme import LoadedScheme, load_scheme
 
 APPROVAL_PREFIX = "approval-"
+# exactly the names approve() writes (approval-<UTC %Y%m%dT%H%M%S%f>Z.json, in the run folder
+# itself): any other file, even one called approval-something, is a file the run did not write
+APPROVAL_NAME = re.compile(r"^approval-\d{8}T\d{12}Z\.json$")
 
 # columns that identify a row of an input sheet, so that an edited row shows as "changed";
 # sheets without a key show added and removed rows
@@ -60,7 +64,8 @@ def recorded_files(manifest: dict[str, Any]) -> dict[str, str]:
 
 def check_files(run: str | Path) -> pd.DataFrame:
     """Every recorded file re-hashed: ``ok``, ``changed`` or ``missing``; files the run did not
-    record (other than approvals) are ``unexpected``. The manifest itself is covered by approvals."""
+    record (other than approvals, named exactly as ``approve`` names them) are ``unexpected``.
+    The manifest itself is covered by approvals."""
     run = Path(run)
     manifest = load_manifest(run)
     rows = []
@@ -71,13 +76,26 @@ def check_files(run: str | Path) -> pd.DataFrame:
         rows.append((rel, sha, now, "ok" if now == sha else ("missing" if now is None else "changed")))
     for p in sorted(run.rglob("*")):
         rel = p.relative_to(run).as_posix()  # the archive is outside: only the run's own files
-        if p.is_file() and rel not in expected and rel != MANIFEST and not rel.startswith(APPROVAL_PREFIX):
+        if p.is_file() and rel not in expected and rel != MANIFEST and not APPROVAL_NAME.match(rel):
             rows.append((rel, None, sha256_file(p), "unexpected"))
     return pd.DataFrame(rows, columns=["file", "recorded_sha256", "sha256_now", "status"])
 
 
 def approvals(run: str | Path) -> list[dict[str, Any]]:
-    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(Path(run).glob(f"{APPROVAL_PREFIX}*.json"))]
+    """The run's approval records, oldest first. An approval file that cannot be read is listed as
+    an approval that is not valid (verify then fails), rather than stopping the verification."""
+    records = []
+    for p in sorted(Path(run).glob(f"{APPROVAL_PREFIX}*.json")):
+        if not APPROVAL_NAME.match(p.name):
+            continue  # not an approval: check_files reports it as unexpected
+        try:
+            record = json.loads(p.read_text(encoding="utf-8"))
+            if not isinstance(record, dict):
+                raise ValueError("not a JSON object")
+        except (OSError, ValueError) as exc:
+            record = {"reviewer": f"(无法读取 unreadable {p.name}: {exc})", "approved_at": "", "manifest_sha256": None, "files": {}}
+        records.append(record)
+    return records
 
 
 def approve(run: str | Path, reviewer: str, note: str = "") -> Path:
@@ -135,6 +153,9 @@ def _read_summary(run: Path) -> pd.DataFrame:
     return pd.read_csv(run / "summary.csv", dtype=str, keep_default_na=False, encoding="utf-8")
 
 
+BRANCH_RUN_COLUMNS = ["branch_id", "run", "manifest", "summary", "files", "figures", "status"]
+
+
 @dataclass
 class Verification:
     run: Path
@@ -142,19 +163,49 @@ class Verification:
     figures: pd.DataFrame  # member_id, figure, recorded, now (only differences)
     approvals: pd.DataFrame  # reviewer, approved_at, still_valid
     notes: list[str]
+    # how many rows (members) were re-scored and compared with the recorded table; figures are
+    # only said to match when this comparison really ran (``rescored``)
+    rescored: bool = False
+    compared: int = 0
+    kind: str = "branch"  # or "rollup"
+    # a roll-up only: each branch run it references, re-checked (BRANCH_RUN_COLUMNS)
+    branch_runs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=BRANCH_RUN_COLUMNS))
 
     @property
     def ok(self) -> bool:
-        return bool((self.files["status"] == "ok").all() and self.figures.empty and self.approvals["still_valid"].all())
+        return bool(
+            (self.files["status"] == "ok").all()
+            and self.rescored
+            and self.figures.empty
+            and self.approvals["still_valid"].all()
+            and (self.branch_runs["status"] == "ok").all()
+        )
 
     def report(self) -> str:
-        lines = [f"核验运行 (verify) {self.run}"]
+        lines = [f"核验{'单位汇总' if self.kind == 'rollup' else '运行'} (verify {'roll-up' if self.kind == 'rollup' else 'run'}) {self.run}"]
         bad = self.files[self.files["status"] != "ok"]
         lines.append(f"文件 (files): {len(self.files)} 个, " + ("全部未改动 (all unchanged)" if bad.empty else f"{len(bad)} 个有问题 (problems):"))
         if len(bad):
             lines.append(bad.to_string(index=False))
-        lines.append("重新计分 (re-scored from the recorded inputs and scheme): " + ("与 summary.csv 完全一致 (every figure matches)" if self.figures.empty else f"{len(self.figures)} 个数字不同 (figures differ):"))
-        if len(self.figures):
+        if self.kind == "rollup":
+            runs_bad = self.branch_runs[self.branch_runs["status"] != "ok"]
+            lines.append(
+                f"引用的支部运行 (branch runs referenced): {len(self.branch_runs)} 个, "
+                + ("manifest.json、summary.csv 与各自文件全部未改动, 支部数字重新计分一致 (all unchanged; each branch re-scored and matches its summary.csv)" if runs_bad.empty else f"{len(runs_bad)} 个有问题 (problems):")
+            )
+            if len(runs_bad):
+                lines.append(runs_bad.to_string(index=False))
+            what = "重新汇总 (unit_summary.csv re-computed from the branch runs' archived inputs)"
+            table = "unit_summary.csv"
+        else:
+            what = "重新计分 (re-scored from the recorded inputs and scheme)"
+            table = "summary.csv"
+        if not self.rescored:
+            lines.append(f"{what}: 未进行, 数字未比较 (NOT done: no figure was compared; see below)")
+        elif self.figures.empty:
+            lines.append(f"{what}: 比较了 {self.compared} 行, 与 {table} 完全一致 (all {self.compared} rows compared, every figure matches)")
+        else:
+            lines.append(f"{what}: 比较了 {self.compared} 行, {len(self.figures)} 个数字不同 (figures differ):")
             lines.append(self.figures.to_string(index=False))
         if len(self.approvals):
             lines.append("审核 (approvals):")
@@ -165,30 +216,130 @@ class Verification:
 
 
 def verify(run: str | Path) -> Verification:
-    """Re-check every hash and re-score from the recorded inputs with the recorded scheme."""
+    """Re-check every hash and re-score from the recorded inputs with the recorded scheme; for a
+    roll-up, re-check every branch run it references and re-compute its unit table."""
     from . import __version__
-    from .engine import score
 
     run = Path(run).resolve()
     manifest = load_manifest(run)
     files = check_files(run)
+    if manifest.get("kind") == "rollup":
+        figures, branch_runs, rescored, compared, notes = _verify_rollup(run, manifest, files)
+        kind = "rollup"
+    else:
+        figures, rescored, compared, notes = _rescore_branch(run, manifest, files)
+        branch_runs, kind = pd.DataFrame(columns=BRANCH_RUN_COLUMNS), "branch"
+    package = manifest.get("package", {})
+    if package.get("version") != __version__:
+        notes.append(f"注意 (note): 运行时程序版本 {package.get('version')}, 现在 {__version__}")
+    manifest_sha = sha256_file(run / MANIFEST)
+    now_by_file = files.set_index("file")["sha256_now"]
+    rows = [
+        (a.get("reviewer", ""), a.get("approved_at", ""), a.get("manifest_sha256") == manifest_sha and all(now_by_file.get(f) == h for f, h in (a.get("files") or {}).items()))
+        for a in approvals(run)
+    ]
+    return Verification(run, files, figures, pd.DataFrame(rows, columns=["reviewer", "approved_at", "still_valid"]), notes, rescored, compared, kind, branch_runs)
+
+
+_NO_FIGURES = ["member_id", "figure", "recorded", "now"]
+
+
+def _rescore_branch(run: Path, manifest: dict[str, Any], files: pd.DataFrame) -> tuple[pd.DataFrame, bool, int, list[str]]:
+    """A branch run's figures re-scored from its archived input and scheme, compared with its
+    summary.csv: (differences, whether compared, rows compared, notes)."""
+    from .engine import score
+
     notes: list[str] = []
-    figures = pd.DataFrame(columns=["member_id", "figure", "recorded", "now"])
     inputs_ok = files.loc[files["file"].str.startswith("../"), "status"].eq("ok").all()
     if not (run / "summary.csv").is_file():
         notes.append("summary.csv 缺失, 无法比较数字 (summary.csv missing: figures not compared)")
     elif not inputs_ok:
         notes.append("输入副本已改动, 未重新计分 (the recorded inputs changed: not re-scored)")
+    elif (recorded := _read_keyed_table(run / "summary.csv", ["member_id"])) is None:
+        notes.append("summary.csv 不是成员表, 无法比较数字 (summary.csv is not a member table: figures not compared)")
     else:
         book, loaded = _load_recorded(run, manifest)
         now = _summary_text(score(book, loaded, parse_period(manifest["period"])).summary())
-        figures = compare_summaries(_read_summary(run), now, "recorded", "now")
-    package = manifest.get("package", {})
-    if package.get("version") != __version__:
-        notes.append(f"注意 (note): 运行时程序版本 {package.get('version')}, 现在 {__version__}")
-    manifest_sha = sha256_file(run / MANIFEST)
-    rows = [(a["reviewer"], a["approved_at"], a.get("manifest_sha256") == manifest_sha and all(files.set_index("file")["sha256_now"].get(f) == h for f, h in a.get("files", {}).items())) for a in approvals(run)]
-    return Verification(run, files, figures, pd.DataFrame(rows, columns=["reviewer", "approved_at", "still_valid"]), notes)
+        return compare_summaries(recorded, now, "recorded", "now"), True, len(recorded), notes
+    return pd.DataFrame(columns=_NO_FIGURES), False, 0, notes
+
+
+def _read_keyed_table(path: Path, keys: list[str]) -> pd.DataFrame | None:
+    """A CSV table as text, or None when it cannot be read or lacks a key column (a tampered
+    file must give a failed verification, not a crash)."""
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (OSError, ValueError, pd.errors.ParserError):
+        return None
+    return table if all(k in table.columns for k in keys) else None
+
+
+def _hash_status(path: Path, recorded: str | None) -> str:
+    if not path.is_file():
+        return "missing"
+    return "ok" if sha256_file(path) == recorded else "changed"
+
+
+def _unit_keyed(df: pd.DataFrame) -> pd.DataFrame:
+    """A unit table keyed by ``branch_id/member_id`` (member ids repeat across branches)."""
+    key = df["branch_id"].astype(str) + "/" + df["member_id"].astype(str)
+    out = df.drop(columns=["member_id"])
+    out.insert(0, "member_id", key)
+    return out
+
+
+def _verify_rollup(run: Path, manifest: dict[str, Any], files: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, bool, int, list[str]]:
+    """A roll-up: every branch run it references re-checked by the hashes in its manifest (and the
+    branch run's own files against the branch run's manifest), then, only when all of them are
+    intact, the unit table re-computed from them and compared with unit_summary.csv.
+
+    Returns (differences, branch runs, whether figures were compared, rows compared, notes)."""
+    from .rollup import build, sources_from_runs
+
+    notes: list[str] = []
+    refs = manifest.get("branch_runs") or []
+    rows = []
+    intact: dict[str, Path] = {}
+    for ref in refs:
+        branch_run = (run / str(ref.get("run", ""))).resolve()
+        m_status = _hash_status(branch_run / MANIFEST, ref.get("manifest_sha256"))
+        s_status = _hash_status(branch_run / "summary.csv", ref.get("summary_sha256"))
+        if m_status == "ok":
+            f = check_files(branch_run)
+            bad = f[f["status"] != "ok"]
+            f_status = "ok" if bad.empty else "; ".join(f"{r.file} {r.status}" for r in bad.itertuples())
+        else:
+            f_status = "not checked (manifest.json not as recorded)"
+        ok = m_status == s_status == f_status == "ok"
+        if ok:
+            intact[str(ref["branch_id"])] = branch_run
+        rows.append([ref.get("branch_id", ""), ref.get("run", ""), m_status, s_status, f_status, "" if ok else "not compared", "ok" if ok else "problem"])
+    branch_runs = pd.DataFrame(rows, columns=BRANCH_RUN_COLUMNS)
+    if manifest.get("missing"):
+        notes.append("未纳入汇总的支部 (branches of the batch not in this roll-up): " + ", ".join(manifest["missing"]))
+    no_figures = pd.DataFrame(columns=_NO_FIGURES)
+    if not refs:
+        notes.append("manifest.json 未列出任何支部运行, 无可核验 (the manifest lists no branch run: nothing to check)")
+        return no_figures, branch_runs, False, 0, notes
+    if len(intact) < len(refs):
+        notes.append(f"{len(refs) - len(intact)} 个支部运行缺失或已改动, 未重新汇总 (branch runs missing or changed: the roll-up was not re-computed)")
+        return no_figures, branch_runs, False, 0, notes
+    recorded = _read_keyed_table(run / "unit_summary.csv", ["branch_id", "member_id"])
+    if recorded is None:
+        notes.append("unit_summary.csv 缺失或无法读取, 无法比较数字 (unit_summary.csv missing or unreadable: figures not compared)")
+        return no_figures, branch_runs, False, 0, notes
+    rollup = build(manifest["period"], sources_from_runs(intact), manifest.get("missing"))
+    # build() re-scores each branch and compares it with that run's summary.csv
+    differences = rollup.checks.set_index("branch_id")["differences"].to_dict()
+    members = {r.branch_id: len(r.members) for r in rollup.results}
+    for i, b in branch_runs["branch_id"].items():
+        n = differences.get(b)
+        branch_runs.loc[i, "figures"] = f"ok ({members.get(b, 0)} 人 members re-scored)" if n == 0 else f"{n} 个数字不同 (figures differ from summary.csv)"
+        if n != 0:
+            branch_runs.loc[i, "status"] = "problem"
+    now = _summary_text(rollup.unit)
+    figures = compare_summaries(_unit_keyed(recorded), _unit_keyed(now), "recorded", "now")
+    return figures, branch_runs, True, len(recorded), notes
 
 
 def compare_summaries(a: pd.DataFrame, b: pd.DataFrame, name_a: str, name_b: str) -> pd.DataFrame:

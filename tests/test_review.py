@@ -215,3 +215,111 @@ def test_pattern_flags_see_a_formality_and_pass_a_real_branch(tmp_path: Path) ->
     book, loaded = load_inputs(demo, p)
     flags = pattern_flags(book, score(book, loaded, p))
     assert (flags["结果"] == OK).all(), flags
+
+
+def copy_run(run: Path, out: Path, tmp_path: Path) -> Path:
+    """A copy of a branch run under ``tmp_path`` that still finds the archived inputs."""
+    copy = tmp_path / PERIOD / "R001" / run.name
+    copy.parent.mkdir(parents=True)
+    subprocess.run(["cp", "-a", str(run), str(copy)], check=True)
+    os.symlink(out / ARCHIVE_DIR, tmp_path / ARCHIVE_DIR)
+    return copy
+
+
+def test_only_approvals_named_as_approve_names_them_are_ignored(runs: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    from scoring.review import check_files
+
+    copy = copy_run(runs[1], runs[0], tmp_path)
+    approval = approve(copy, "李审核")  # a real approval is not an unexpected file
+    assert check_files(copy)["status"].eq("ok").all()
+    (copy / "approval-x.txt").write_text("改过的名单", encoding="utf-8")
+    (copy / "approval-notes.json").write_text("{}", encoding="utf-8")
+    (copy / "approval-extra").mkdir()
+    (copy / "approval-extra" / "a.json").write_text("{}", encoding="utf-8")
+    files = check_files(copy).set_index("file")["status"]
+    assert files.get("approval-x.txt") == "unexpected" and files.get("approval-notes.json") == "unexpected"
+    assert files.get("approval-extra/a.json") == "unexpected" and approval.name not in files.index
+    v = verify(copy)
+    assert not v.ok and list(v.approvals["reviewer"]) == ["李审核"]  # the odd .json is no approval
+    assert "approval-x.txt" in v.report() and "未通过 FAILED" in v.report()
+
+
+def test_verify_says_plainly_when_no_figure_was_compared(runs: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    copy = copy_run(runs[1], runs[0], tmp_path)
+    (copy / "summary.csv").unlink()
+    v = verify(copy)
+    report = v.report()
+    assert not v.ok and not v.rescored and v.compared == 0
+    assert "every figure matches" not in report and "完全一致" not in report
+    assert "no figure was compared" in report and "summary.csv missing" in report
+    good = verify(runs[1])
+    assert good.rescored and good.compared == 12 and "all 12 rows compared, every figure matches" in good.report()
+
+
+@pytest.fixture(scope="module")
+def rollup(runs: tuple[Path, Path, Path]) -> Path:
+    """A real roll-up (notebooks/rollup.ipynb) over the branch's second run."""
+    from scoring.execute import run_rollup
+
+    folder, reused = run_rollup({"R001": runs[2]}, PERIOD, runs[0], missing=["R002"])
+    assert not reused
+    return folder
+
+
+def test_verify_of_a_roll_up_rechecks_every_branch_run_it_references(rollup: Path) -> None:
+    m = json.loads((rollup / "manifest.json").read_text(encoding="utf-8"))
+    assert m["kind"] == "rollup" and len(m["branch_runs"]) == 1
+    v = verify(rollup)
+    report = v.report()
+    assert v.ok, report
+    assert v.kind == "rollup" and v.rescored and v.compared == 12
+    runs = v.branch_runs.set_index("branch_id")
+    assert runs.loc["R001", ["manifest", "summary", "files", "status"]].tolist() == ["ok", "ok", "ok", "ok"]
+    assert runs.loc["R001", "figures"].startswith("ok (12 ")
+    assert "branch runs referenced): 1" in report and "all 12 rows compared" in report and "R002" in report
+    proc = subprocess.run([sys.executable, "-m", "scoring", "verify", str(rollup)], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 0 and "通过 OK" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_verify_of_a_roll_up_fails_when_a_branch_run_changed_or_went_missing(runs: tuple[Path, Path, Path], rollup: Path, tmp_path: Path) -> None:
+    out = runs[0]
+    copy = tmp_path / "out"
+    subprocess.run(["cp", "-a", str(out), str(copy)], check=True)  # tamper with a copy of the whole output folder
+    rollup_copy = copy / rollup.relative_to(out)
+    branch_copy = copy / runs[2].relative_to(out)
+    summary = branch_copy / "summary.csv"
+    summary.chmod(0o644)
+    summary.write_text(summary.read_text(encoding="utf-8").replace("M01,", "M01,改", 1), encoding="utf-8")
+    v = verify(rollup_copy)
+    report = v.report()
+    assert not v.ok and not v.rescored
+    row = v.branch_runs.set_index("branch_id").loc["R001"]
+    assert (row["manifest"], row["summary"], row["status"]) == ("ok", "changed", "problem") and "summary.csv changed" in row["files"]
+    assert "every figure matches" not in report and "no figure was compared" in report and "未通过 FAILED" in report
+    proc = subprocess.run([sys.executable, "-m", "scoring", "verify", str(rollup_copy)], capture_output=True, text=True, cwd=REPO)
+    assert proc.returncode == 1 and "changed" in proc.stdout and "R001" in proc.stdout
+
+    subprocess.run(["chmod", "-R", "u+w", str(branch_copy)], check=True)
+    subprocess.run(["rm", "-rf", str(branch_copy)], check=True)
+    v = verify(rollup_copy)
+    row = v.branch_runs.set_index("branch_id").loc["R001"]
+    assert not v.ok and (row["manifest"], row["summary"]) == ("missing", "missing")
+    assert "missing" in v.report() and "every figure matches" not in v.report()
+
+
+def test_verify_of_a_roll_up_re_computes_its_unit_table(runs: tuple[Path, Path, Path], rollup: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "out"
+    subprocess.run(["cp", "-a", str(runs[0]), str(copy)], check=True)
+    rollup_copy = copy / rollup.relative_to(runs[0])
+    unit = rollup_copy / "unit_summary.csv"
+    unit.chmod(0o644)
+    text = unit.read_text(encoding="utf-8").splitlines()
+    header = text[0].split(",")
+    row = text[1].split(",")
+    row[header.index("score")] = "99.5"
+    unit.write_text("\n".join([text[0], ",".join(row), *text[2:]]) + "\n", encoding="utf-8")
+    v = verify(rollup_copy)
+    assert not v.ok and v.rescored
+    assert v.files.set_index("file").loc["unit_summary.csv", "status"] == "changed"
+    changed = v.figures.set_index(["member_id", "figure"])
+    assert changed.loc[(f"{row[header.index('branch_id')]}/{row[header.index('member_id')]}", "score"), "recorded"] == "99.5"
