@@ -7,6 +7,7 @@ charts and a what-if on the scheme's parameters. Nothing here writes a file.
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import io
 from dataclasses import dataclass
@@ -17,14 +18,26 @@ import numpy as np
 import pandas as pd
 
 from .engine import Result, score
-from .inputs import InputBook, load_inputs
+from .exceptions import InputError
+from .inputs import BRANCH_KEYS, SHEETS, InputBook, _find_sheet, _header_key, _norm, load_inputs
 from .labels import label
 from .periods import parse_period
-from .scheme import LoadedScheme
+from .scheme import LoadedScheme, load_scheme
 from .trace import trace
 
-PERIOD_CHOICES = ["2025", "2025H1", "2025H2", "2025Q1", "2025Q2", "2025Q3", "2025Q4"]
 SCORE_COLUMN = {"year": "total", "half": "half_score", "quarter": "quarter_score", "month": "month_total"}
+
+
+@dataclass(frozen=True)
+class Source:
+    """One branch to look at: an input workbook read with its own scheme, or a run folder's
+    archived input read with the run's archived scheme (what the run was scored with)."""
+
+    label: str
+    workbook: Path
+    scheme: str | None = None  # archived scheme file (or built-in name) of a run; None: the workbook's own
+    run: Path | None = None
+    period: str | None = None  # the run's period
 
 
 @dataclass
@@ -35,28 +48,86 @@ class Scored:
     result: Result
 
 
-def score_workbook(path: str | Path, period: str) -> Scored:
+def score_workbook(path: str | Path, period: str, scheme: str | Path | None = None) -> Scored:
+    """Score a workbook for ``period``; ``scheme`` (a file or built-in name) instead of the one the
+    workbook names, e.g. the scheme a run archived."""
     p = parse_period(period)
-    book, sch = load_inputs(path, p)
+    book, sch = load_inputs(path, p, load_scheme(str(scheme)) if scheme is not None else None)
     return Scored(Path(path), book, sch, score(book, sch, p))
 
 
-def workbooks(inputs: str | Path) -> list[tuple[str, Path]]:
-    """(label, workbook) to choose from: one workbook, every ``*.xlsx`` of a folder (a unit's
-    branches), or the archived input of a run folder (``runs/PERIOD/BRANCH/vNNN``)."""
+def sources(inputs: str | Path) -> list[Source]:
+    """What to choose from: one workbook, every ``*.xlsx`` of a folder (a unit's branches), or a
+    run folder (``runs/PERIOD/BRANCH/vNNN``): its archived input with its archived scheme."""
     path = Path(inputs)
     if (path / "manifest.json").is_file():
         import json
 
         m = json.loads((path / "manifest.json").read_text(encoding="utf-8"))
-        return [(f"{m['branch_id']} ({path.name})", (path / m["inputs"][0]["archived"]).resolve())]
+        recorded = m.get("scheme", {})
+        scheme = str((path / recorded["archived"]).resolve()) if recorded.get("archived") else recorded.get("name")
+        run = path.resolve()
+        return [Source(f"{m['branch_id']} ({m['period']} {path.name})", (path / m["inputs"][0]["archived"]).resolve(), scheme, run, str(m["period"]))]
     if path.is_dir():
-        return [(p.stem, p) for p in sorted(path.glob("*.xlsx")) if not p.name.startswith(("~$", "."))]
-    return [(path.stem, path)]
+        return [Source(p.stem, p) for p in sorted(path.glob("*.xlsx")) if not p.name.startswith(("~$", "."))]
+    return [Source(path.stem, path)]
 
 
-def _periods_of(year: int) -> list[str]:
+def workbook_year(path: str | Path) -> int | None:
+    """The year the workbook's branch sheet states (支部信息 年度), or None if it states none."""
+    from python_calamine import CalamineWorkbook
+
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+    except Exception:  # calamine raises its own error types; the loader reports a bad file
+        return None
+    sheet = _find_sheet(list(wb.sheet_names), SHEETS["branch"])
+    if sheet is None:
+        return None
+    names = {_norm(k): k for k in BRANCH_KEYS} | {_norm(v): k for k, v in BRANCH_KEYS.items()}
+    for row in wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False):
+        if len(row) >= 2 and _header_key(row[0], names) == "year":
+            text = str(row[1]).strip().removesuffix(".0")
+            return int(text) if text.isdigit() and len(text) == 4 else None
+    return None
+
+
+def periods_of(year: int) -> list[str]:
+    """Every period of one year: the year, its halves, quarters and months."""
     return [str(year), f"{year}H1", f"{year}H2"] + [f"{year}Q{q}" for q in range(1, 5)] + [f"{year}-{m:02d}" for m in range(1, 13)]
+
+
+def run_differences(src: Source, s: Scored) -> pd.DataFrame | None:
+    """For a run folder scored for the run's own period: every figure of the run's ``summary.csv``
+    that differs from the re-scored one (empty: all equal). None when there is nothing to compare."""
+    if src.run is None or src.period != s.result.period.text or not (src.run / "summary.csv").is_file():
+        return None
+    from .review import _read_summary, _summary_text, compare_summaries
+
+    return compare_summaries(_read_summary(src.run), _summary_text(s.result.summary()), "summary.csv", "重新计分 now")
+
+
+def run_notice_html(src: Source, s: Scored) -> str:
+    """What the explorer says above the tabs about a run folder: equal to its summary.csv, or not."""
+    if src.run is None:
+        return ""
+    scheme = f"{html.escape(s.scheme.name)} {html.escape(str(s.scheme.scheme.version))}"
+    diffs = run_differences(src, s)
+    if diffs is None:
+        return (
+            f'<div class="run-check run-check-other" style="color:#555">运行 {html.escape(str(src.run))} 的期间是 {html.escape(str(src.period))}; '
+            f"现在显示的 {html.escape(s.result.period.label)} 是按存档输入和存档方案 ({scheme}) 重新计分, 没有可比较的 summary.csv。</div>"
+        )
+    if diffs.empty:
+        return f'<div class="run-check run-check-ok" style="color:#2e7d32">按存档输入和存档方案 ({scheme}) 重新计分, 与本次运行的 summary.csv 完全一致。</div>'
+    table = diffs.head(20).to_html(index=False, na_rep="")
+    more = f"<p>(只列出前 20 处, 共 {len(diffs)} 处)</p>" if len(diffs) > 20 else ""
+    return (
+        f'<div class="run-check run-check-differs" style="color:#c00000; border:2px solid #c00000; padding:6px">'
+        f"<b>注意: 按存档输入和存档方案 ({scheme}) 重新计分, 与本次运行的 summary.csv 有 {len(diffs)} 处不同。</b> "
+        f"summary.csv 可能被改动过, 或运行时的程序版本不同; 请用 <code>python -m scoring verify {html.escape(str(src.run))}</code> 核验。"
+        f"下面的积分卡等按重新计分显示。{table}{more}</div>"
+    )
 
 
 # -- tables -------------------------------------------------------------------------------------
@@ -187,25 +258,77 @@ def _num(v: Any) -> str:
         return str(v)
 
 
+def _pct(w: float) -> str:
+    return f"{w * 100:g}%"
+
+
+def _adjustment_rule(sch: Any) -> str:
+    a = sch.adjustments
+    rule = {
+        "highest_only": "只计最高一项加分和最大一项减分, 不累计",
+        "sum": "计入的加分、减分全部累加",
+        "sum_capped_per_group": "加分、减分累加, 每组各自封顶",
+    }[a.combine]
+    needs = [k for k, on in (("加分", a.bonus_evidence_required), ("减分", a.deduction_evidence_required)) if on]
+    return rule + (f"; {'、'.join(needs)}须有依据, 无依据不计入" if needs else "")
+
+
+def _veto_rule(sch: Any) -> str:
+    v = sch.veto
+    effect = f"评为{v.grade}, 积分照常显示" if v.effect == "forced_grade" else f"不显示积分, 评为{v.grade}"
+    return effect + ("; 须全体党员过半数赞成才生效" if v.requires_majority else "")
+
+
+def _month_rule(sch: Any, kind: str) -> str:
+    """How a month's total enters the period's figure."""
+    if kind == "year":
+        return f"月度基础分 = Σ 各项月评分; 年终总积分 = 月平均基础分 × {_pct(sch.monthly.weight)}" + (f" + 民主评议 × {_pct(sch.appraisal.weight)}" if sch.appraisal.mode != "none" else "")
+    if kind == "quarter":
+        return "月度总分 = Σ 各项月评分; 季度积分 = " + ("Σ 本季度月度总分" if sch.monthly.quarter_score == "sum" else "本季度月度总分的平均")
+    if kind == "half":
+        return "月度总分 = Σ 各项月评分; 半年积分 = Σ 半年内月度总分"
+    return "月度总分 = Σ 各项月评分"
+
+
+def _month_title(month: str) -> str:
+    y, m = month.split("-")
+    return f"{y}年{int(m)}月"
+
+
 def trace_groups(s: Scored, member_id: str) -> tuple[pd.DataFrame, list[tuple[str, pd.DataFrame]]]:
     """The trace split for drill-down: the head rows (total, stars, grade, rank, base, bonus,
-    deduction), then one group per item (or per month), then adjustments and vetoes."""
+    deduction), then one group per item (a year scored item by item) or per month, then the base
+    and appraisal, the adjustments and the vetoes; every group's title says the rule that applied."""
     t = trace(s.result, member_id)
-    head = t[t["level"] <= 1]
-    rest = t[t["level"] > 1]
+    sch = s.result.scheme.scheme
+    kind = s.result.period.kind
+    in_head = (t["level"] <= 1) & (t["month"] == "") & ~t["step"].str.startswith("一票否决")
+    head = t[in_head]  # a month's total (a shorter period) and a veto belong to their groups
+    rest = t[~in_head]
     groups: list[tuple[str, pd.DataFrame]] = []
-    by_item = rest[rest["item"] != ""]
-    names = {it.code: it.name for it in s.result.scheme.scheme.items}
-    for code, g in by_item.groupby("item", sort=False):
-        top = g.iloc[0]
-        groups.append((f"{names.get(code, code)}: {_num(top['value'])} — {top['rule']}", g))
-    other = rest[rest["item"] == ""]
-    by_month = other[other["month"] != ""]
-    for month, g in by_month.groupby("month", sort=False):
-        groups.append((f"{month}: {_num(g.iloc[0]['value'])}", g))
-    misc = other[other["month"] == ""]
-    if len(misc):
-        groups.append(("加减分、否决和评议 (adjustments, vetoes, appraisal)", misc))
+    if kind == "year" and sch.monthly.combine == "per_item":
+        names = {it.code: it.name for it in sch.items}
+        rule = f"月度平均 × {_pct(sch.monthly.weight)}" + (f" + 民主测评平均 × {_pct(sch.appraisal.weight)}" if sch.appraisal.mode == "per_item" else "")
+        by_item = rest[rest["item"] != ""]
+        for code, g in by_item.groupby("item", sort=False):
+            groups.append((f"{names.get(code, code)}: {_num(g.iloc[0]['value'])} = {rule}", g))
+        other = rest[rest["item"] == ""]
+    else:
+        by_month = rest[rest["month"] != ""]
+        rule = _month_rule(sch, kind)
+        for month, g in by_month.groupby("month", sort=False):
+            groups.append((f"{_month_title(str(month))}: {_num(g.iloc[0]['value'])} — {rule}", g))
+        other = rest[rest["month"] == ""]
+    adjustments = other["step"].str.startswith(("加分", "减分"))
+    vetoes = other["step"].str.startswith("一票否决")
+    base = other[~adjustments & ~vetoes]
+    if len(base):
+        rule = f"月平均基础分 × {_pct(sch.monthly.weight)}" + (f" + 民主评议 × {_pct(sch.appraisal.weight)}" if sch.appraisal.mode != "none" else "")
+        groups.append((f"年终总积分的构成: {rule}", base))
+    if adjustments.any():
+        groups.append((f"加减分: {_adjustment_rule(sch)}", other[adjustments]))
+    if vetoes.any():
+        groups.append((f"一票否决: {_veto_rule(sch)}", other[vetoes]))
     return head, groups
 
 
@@ -317,9 +440,11 @@ def _band_key(b: Any) -> str:
 class Explorer:
     """``Explorer(inputs).widget`` : pick a branch, a period and a member; see the card and more.
 
-    ``inputs``: a workbook, a folder of workbooks or a run folder; empty: the demo county."""
+    ``inputs``: a workbook, a folder of workbooks or a run folder; empty: the demo county.
+    ``period``: the period shown first; empty: a run folder's own period, else the workbook's year.
+    The periods to choose from are those of the chosen workbook's year."""
 
-    def __init__(self, inputs: str | Path = "", period: str = "2025") -> None:
+    def __init__(self, inputs: str | Path = "", period: str = "") -> None:
         import ipywidgets as w
 
         if not inputs:
@@ -329,11 +454,16 @@ class Explorer:
 
             inputs = Path(tempfile.mkdtemp(prefix="scoring-explore-")) / "demo"
             generate_demo(inputs)
-        self.files = workbooks(inputs)
+        self.sources = sources(inputs)
+        if not self.sources:
+            raise ValueError(f"{inputs} 中没有输入工作簿 (no *.xlsx input workbook here)")
         self._quiet = False
-        self.cache: dict[tuple[str, str], Scored] = {}
-        self.branch = w.Dropdown(description="支部", options=[(name, str(p)) for name, p in self.files], layout=w.Layout(width="320px"))
-        self.period = w.Dropdown(description="期间", options=_periods_of(parse_period(period).year), value=parse_period(period).text, layout=w.Layout(width="220px"))
+        self.cache: dict[tuple[int, str], Scored] = {}
+        self.branch = w.Dropdown(description="支部", options=[(src.label, i) for i, src in enumerate(self.sources)], value=0, layout=w.Layout(width="360px"))
+        self.period = w.Dropdown(description="期间", layout=w.Layout(width="220px"))
+        self._periods(period)
+        self.notice = w.HTML()
+        self.notice.add_class("notice-area")
         self.member = w.Dropdown(description="党员", layout=w.Layout(width="320px"))
         self.member.add_class("member-select")
         self.branch.add_class("branch-select")
@@ -361,9 +491,9 @@ class Explorer:
         )
         for i, title in enumerate(["支部总表", "积分卡", "追溯", "图表", "假设分析 (what-if)"]):
             tabs.set_title(i, title)
-        self.widget = w.VBox([w.HBox([self.branch, self.period, self.member]), tabs])
-        self.branch.observe(lambda _: self._load(), names="value")
-        self.period.observe(lambda _: self._load(), names="value")
+        self.widget = w.VBox([w.HBox([self.branch, self.period, self.member]), self.notice, tabs])
+        self.branch.observe(lambda _: self._branch(), names="value")
+        self.period.observe(lambda _: None if self._quiet else self._load(), names="value")
         self.member.observe(lambda _: self._member(), names="value")
         self.sort.observe(lambda _: self._table(), names="value")
         self.ascending.observe(lambda _: self._table(), names="value")
@@ -372,14 +502,49 @@ class Explorer:
         self._load()
 
     @property
+    def source(self) -> Source:
+        return self.sources[int(self.branch.value)]
+
+    @property
     def scored(self) -> Scored:
-        key = (self.branch.value, self.period.value)
+        key = (int(self.branch.value), str(self.period.value))
         if key not in self.cache:
-            self.cache[key] = score_workbook(*key)
+            src = self.sources[key[0]]
+            self.cache[key] = score_workbook(src.workbook, key[1], src.scheme)
         return self.cache[key]
 
+    def _periods(self, wanted: str = "") -> None:
+        """The chosen workbook's periods; keep ``wanted`` (or the current one) if it is one of them,
+        else a run's own period, else the year."""
+        src = self.source
+        year = workbook_year(src.workbook) or (parse_period(src.period).year if src.period else None) or (parse_period(wanted).year if wanted else dt.date.today().year)
+        choices = periods_of(year)
+        keep = next((c for c in (wanted.strip(), self.period.value, src.period) if c and c in choices), str(year))
+        self._quiet = True
+        try:
+            self.period.options = choices
+            self.period.value = keep
+        finally:
+            self._quiet = False
+
+    def _branch(self) -> None:
+        self._periods()
+        self._load()
+
     def _load(self) -> None:
-        s = self.scored
+        try:
+            s = self.scored
+        except (InputError, ValueError) as exc:
+            self.notice.value = f"<div class='run-check run-check-error' style='color:#c00000'><b>{html.escape(self.source.label)} {html.escape(str(self.period.value))} 不能计分:</b><pre>{html.escape(str(exc))}</pre></div>"
+            self._quiet = True
+            try:
+                self.member.options = []
+            finally:
+                self._quiet = False
+            self.table.value = self.card.value = self.what_if_out.value = ""
+            self.trace_box.children = self.chart_box.children = ()
+            return
+        self.notice.value = run_notice_html(self.source, s)
         summ = s.result.summary()
         key = SCORE_COLUMN[s.result.period.kind]
         ranked = summ.sort_values(key, ascending=False, na_position="last")

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from scoring.demo import generate_demo
+from conftest import adjustment, ballots, member_rows, monthly_rows
+from scoring.demo import generate_demo, write_input_workbook
 from scoring.explorer import card_html, score_workbook, trace_groups, what_if
+from scoring.scheme import load_scheme
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,6 +29,19 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return generate_demo(tmp_path_factory.mktemp("demo"))
 
 
+CARD_TOTAL = re.compile(r'<b class="card-total">([^<]*)</b>')
+MARK = 3.1416  # one rater's distinctive mark: no average, total or gap can print as this
+MARK_SHOWN = re.compile(r"(?<![\d.])3\.14(?:16)?(?!\d)")  # the mark as written or to 2 decimals
+
+
+def card_total(html: str) -> float:
+    """The whole text of the card's total element, which must be a number and nothing else."""
+    found = CARD_TOTAL.findall(html)
+    assert len(found) == 1, found
+    assert re.fullmatch(r"-?\d+(\.\d{1,2})?", found[0]), found[0]
+    return float(found[0])
+
+
 def test_card_shows_the_summary_total_marks_amendments_and_never_a_ballot(demo: list[Path]) -> None:
     s = score_workbook(demo[0], "2025")
     summary = s.result.summary().set_index("member_id")
@@ -31,21 +49,40 @@ def test_card_shows_the_summary_total_marks_amendments_and_never_a_ballot(demo: 
     assert len(am), "the demo has an amendment"
     mid = am.iloc[0]["member_id"]
     html = card_html(s, mid)
-    total = summary.at[mid, "total"]
-    assert f'<b class="card-total">{total:.2f}'.rstrip("0").rstrip(".") in html
+    assert card_total(html) == float(summary.at[mid, "total"])
     assert "已更正: 原" in html and "*" in html and "自评" in html
     assert "P001" not in html  # ballot numbers never appear
 
 
-def test_trace_groups_reach_every_monthly_cell(demo: list[Path]) -> None:
+def test_trace_groups_reach_every_monthly_cell_and_name_their_rule(demo: list[Path]) -> None:
     s = score_workbook(demo[0], "2025")
-    mid = s.result.summary()["member_id"].iloc[0]
+    adjusted = s.result.adjustments["member_id"]
+    mid = str(adjusted.iloc[0])
     head, groups = trace_groups(s, mid)
     assert head.iloc[0]["step"].startswith("年度总积分")
     cells = pd.concat([g for _, g in groups])
     refs = cells.loc[cells["source"].str.contains("月度评分", na=False), "source"]
     months = int(s.result.item_year.set_index("member_id").at[mid, "months"])
     assert len(refs) == months * len(s.result.scheme.scheme.items)  # one per month and item
+    titles = [t for t, _ in groups]
+    items = [t for t in titles if not t.startswith(("加减分", "一票否决"))]
+    assert len(items) == 10 and all(t.endswith("= 月度平均 × 80% + 民主测评平均 × 20%") for t in items), items
+    assert "加减分: 只计最高一项加分和最大一项减分, 不累计" in titles
+    # a quarter: one group per month, the month's total on top, the quarter's rule in the title
+    q = score_workbook(demo[0], "2025Q2")
+    head, groups = trace_groups(q, mid)
+    assert [t.split(":")[0] for t, _ in groups] == ["2025年4月", "2025年5月", "2025年6月"]
+    for title, g in groups:
+        assert title.endswith("— 月度总分 = Σ 各项月评分; 季度积分 = Σ 本季度月度总分")
+        assert g.iloc[0]["step"] == "月度总分 (month total)" and f": {float(g.iloc[0]['value']):.2f} —" in title
+        assert len(g) == 1 + len(q.result.scheme.scheme.items)
+    # a scheme scored on monthly totals (seed 000): month groups, the base, the veto's effect
+    x = score_workbook(demo[2], "2025")
+    vetoed = str(x.result.vetoes.loc[x.result.vetoes["applies"], "member_id"].iloc[0])
+    titles = [t for t, _ in trace_groups(x, vetoed)[1]]
+    assert all(t.endswith("月度基础分 = Σ 各项月评分; 年终总积分 = 月平均基础分 × 90% + 民主评议 × 10%") for t in titles if t.startswith("2025年"))
+    assert "年终总积分的构成: 月平均基础分 × 90% + 民主评议 × 10%" in titles
+    assert "一票否决: 不显示积分, 评为不合格" in titles
 
 
 def test_what_if_lists_the_members_whose_stars_change(demo: list[Path]) -> None:
@@ -71,22 +108,132 @@ needs_browser = pytest.mark.skipif(
 )
 
 
+@dataclass
+class BranchRun:
+    run: Path
+    scheme_file: Path  # the scheme file the workbook names, edited after the run
+    member_ids: list[str]
+
+
+@pytest.fixture(scope="module")
+def branch_run(tmp_path_factory: pytest.TempPathFactory) -> BranchRun:
+    """A real run (papermill, sealed) of a small county-10-stars branch for 2025, scored with a
+    scheme file the workbook names by path; one rater gave every member the mark ``MARK`` in the
+    first item. After the run the scheme file is edited (weights 70/30), so the workbook's own
+    scheme no longer is the one the run used: only the run's archived scheme reproduces it."""
+    from scoring.execute import run_branch
+
+    tmp = tmp_path_factory.mktemp("branch")
+    scheme_file = tmp / "county-local.yaml"
+    text = Path(load_scheme("county-10-stars").path).read_text(encoding="utf-8")
+    scheme_file.write_text(text, encoding="utf-8")
+    ids = [f"M{i:02d}" for i in range(1, 13)]
+    members = member_rows(ids)
+    sheets = {
+        "members": members,
+        # 7.5..10 by member, month and item: members' totals differ, some by a tenth
+        "monthly_scores": monthly_rows("county-10-stars", members, lambda m, mo, it: min(10.0, 7.5 + ((int(m[1:]) * 3 + mo + int(it[1:])) % 5) * 0.5 + (int(m[1:]) % 3) * 0.5)),
+        "appraisal": ballots("county-10-stars", members, lambda b, m, it: MARK if (b, it) == (1, "I01") else 8.0 + ((b + int(m[1:])) % 5) * 0.5),
+        "adjustments": pd.DataFrame([adjustment("M02", "commend.county"), adjustment("M07", "criticism.unit")]),
+    }
+    branch = {"branch_id": "T001", "branch_name": "浏览测试支部", "scheme": str(scheme_file), "year": 2025}
+    book = write_input_workbook(tmp / "T001.xlsx", branch, sheets, load_scheme(str(scheme_file)).scheme)
+    run = run_branch(book, "2025", tmp / "runs")
+    edited = text.replace("weight: 0.8 ", "weight: 0.7 ").replace("weight: 0.2 ", "weight: 0.3 ")
+    assert edited != text
+    scheme_file.write_text(edited, encoding="utf-8")
+    return BranchRun(run, scheme_file, ids)
+
+
+def recorded_summary(run: Path) -> pd.DataFrame:
+    return pd.read_csv(run / "summary.csv", dtype=str, keep_default_na=False).set_index("member_id")
+
+
+def test_the_explorer_opens_a_run_folder_with_its_archived_scheme(branch_run: BranchRun) -> None:
+    from scoring.explorer import Explorer, run_differences
+
+    run = branch_run.run
+    explorer = Explorer(run)
+    assert explorer.branch.label.startswith("T001") and explorer.period.value == "2025"  # the run's own period
+    assert explorer.period.options[0] == "2025" and "2025Q4" in explorer.period.options
+    summary = recorded_summary(run)
+    s = explorer.scored
+    assert s.scheme.sha256 == json.loads((run / "manifest.json").read_text(encoding="utf-8"))["scheme"]["sha256"]
+    diffs = run_differences(explorer.source, s)
+    assert diffs is not None and diffs.empty, diffs
+    assert "run-check-ok" in explorer.notice.value and "完全一致" in explorer.notice.value
+    for mid in branch_run.member_ids:
+        explorer.member.value = mid
+        assert f'data-member="{mid}"' in explorer.card.value
+        assert card_total(explorer.card.value) == float(summary.at[mid, "total"])
+        assert not MARK_SHOWN.search(explorer.card.value), mid  # never a ballot
+        assert "民主测评平均" in explorer.card.value
+    # the workbook's own (since edited) scheme would give other totals: the archived one was used
+    own = score_workbook(explorer.source.workbook, "2025").result.summary().set_index("member_id")
+    assert (own["total"].astype(float) != summary["total"].astype(float)).any()
+    # another period of the same data: re-scored, nothing to compare, and it says so
+    explorer.period.value = "2025Q3"
+    assert "run-check-other" in explorer.notice.value and "季度积分" in explorer.card.value
+
+
+def test_the_explorer_warns_when_the_runs_summary_differs(branch_run: BranchRun, tmp_path: Path) -> None:
+    from scoring.explorer import Explorer
+
+    run = branch_run.run
+    copy = tmp_path / run.relative_to(run.parents[2])  # PERIOD/BRANCH/vNNN under a new root
+    shutil.copytree(run, copy)
+    os.symlink(run.parents[2] / ".archive", tmp_path / ".archive")  # manifest paths are relative
+    summary = copy / "summary.csv"
+    summary.chmod(0o644)
+    table = pd.read_csv(summary, dtype=str, keep_default_na=False)
+    recorded = table.at[0, "total"]
+    table.at[0, "total"] = f"{float(recorded) + 1.5:.2f}"
+    table.to_csv(summary, index=False, encoding="utf-8")
+    explorer = Explorer(copy)
+    notice = explorer.notice.value
+    assert "run-check-differs" in notice and "有 1 处不同" in notice
+    assert table.at[0, "member_id"] in notice and table.at[0, "total"] in notice and recorded in notice
+
+
+def test_periods_come_from_the_workbooks_year(tmp_path: Path) -> None:
+    from scoring.explorer import Explorer
+
+    ids = [f"M{i:02d}" for i in range(1, 11)]
+    members = member_rows(ids)
+    sheets = {
+        "members": members,
+        "monthly_scores": monthly_rows("county-10-stars", members, lambda m, mo, it: 8.0 + (mo % 3) * 0.5).assign(month=lambda d: d["month"].str.replace("2025-", "2024-")),
+        "appraisal": ballots("county-10-stars", members, lambda b, m, it: 9.0),
+    }
+    branch = {"branch_id": "T024", "branch_name": "往年支部", "scheme": "county-10-stars", "year": 2024}
+    book = write_input_workbook(tmp_path / "T024.xlsx", branch, sheets, load_scheme("county-10-stars").scheme)
+    explorer = Explorer(book)
+    assert explorer.period.value == "2024" and explorer.period.options[:3] == ("2024", "2024H1", "2024H2")
+    assert not any(o.startswith("2025") for o in explorer.period.options)
+    assert "2024年度" in explorer.card.value
+    assert Explorer(book, "2024Q2").period.value == "2024Q2"
+
+
 @needs_browser
-def test_an_officer_picks_a_member_in_the_browser_and_sees_their_card(tmp_path: Path) -> None:
+def test_an_officer_picks_a_member_in_the_browser_and_sees_the_runs_total(branch_run: BranchRun, tmp_path: Path) -> None:
+    import nbformat
     from playwright.sync_api import sync_playwright
 
-    from scoring.engine import score
-    from scoring.inputs import load_inputs
-    from scoring.periods import parse_period
-
+    run = branch_run.run
+    nb = nbformat.read(REPO / "notebooks" / "explore.ipynb", as_version=4)
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    params.source = f"inputs = {str(run)!r}\nperiod = ''"  # what an officer types into the parameters cell
+    notebook = tmp_path / "explore.ipynb"
+    nbformat.write(nb, notebook)
     port = _free_port()
     voila = subprocess.Popen(
-        [sys.executable, "-m", "voila", "notebooks/explore.ipynb", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
-        cwd=REPO,
+        [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
+        cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=open(tmp_path / "voila.log", "w"),  # noqa: SIM115 - closed with the process
         env={**os.environ, "MPLBACKEND": "Agg"},
     )
+    screenshot = tmp_path / "explorer-card.png"
     try:
         url = f"http://127.0.0.1:{port}/"
         deadline = time.monotonic() + 60
@@ -110,29 +257,27 @@ def test_an_officer_picks_a_member_in_the_browser_and_sees_their_card(tmp_path: 
             page.get_by_role("tab", name="积分卡").click()
             page.wait_for_selector(f'.points-card[data-member="{member_id}"]', timeout=60_000)
             shown = page.inner_text(".card-total")
-            page.screenshot(path=str(tmp_path / "explorer-card.png"), full_page=True)
+            notice = page.inner_text(".notice-area")
+            card_text = page.inner_text(".points-card")
+            page.get_by_role("tab", name="追溯").click()  # the trace, down to the appraisal averages
+            page.wait_for_selector(".widget-accordion", timeout=60_000)
+            page_text = page.inner_text("body")
+            widgets_html = page.eval_on_selector_all(".widget-html-content", "els => els.map(e => e.innerHTML).join(' ')")
+            page.get_by_role("tab", name="积分卡").click()
+            page.screenshot(path=str(screenshot), full_page=True)
             browser.close()
     finally:
         voila.terminate()
         voila.wait(timeout=30)
-    # the explorer opened with no parameters shows the demo county's first branch for 2025
-    demo = generate_demo(tmp_path / "demo")[0]
-    period = parse_period("2025")
-    book, sch = load_inputs(demo, period)
-    expected = score(book, sch, period).summary().set_index("member_id").at[member_id, "total"]
-    assert float(shown) == pytest.approx(float(expected), abs=1e-9)
-    assert (tmp_path / "explorer-card.png").stat().st_size > 10_000
-
-
-def test_the_explorer_opens_a_run_folder_on_its_archived_input(tmp_path: Path) -> None:
-    from scoring.execute import run_branch
-    from scoring.explorer import Explorer
-
-    demo = generate_demo(tmp_path / "demo")
-    run = run_branch(demo[1], "2025Q4", tmp_path / "runs")
-    explorer = Explorer(run, "2025Q4")
-    assert explorer.branch.label.startswith("B002") and explorer.period.value == "2025Q4"
-    summary = pd.read_csv(run / "summary.csv", dtype={"member_id": str}).set_index("member_id")
-    mid = explorer.member.value
-    assert f'data-member="{mid}"' in explorer.card.value
-    assert f'<b class="card-total">{summary.at[mid, "quarter_score"]:.2f}'.rstrip("0").rstrip(".") in explorer.card.value
+    print(f"explorer screenshot: {screenshot}")
+    summary = recorded_summary(run)
+    assert member_id in branch_run.member_ids and choice.endswith(summary.at[member_id, "name"])
+    assert re.fullmatch(r"-?\d+(\.\d{1,2})?", shown.strip()), shown
+    assert float(shown) == float(summary.at[member_id, "total"])  # the run's published total, exactly
+    assert "完全一致" in notice  # re-scored with the run's archived scheme: equal to summary.csv
+    # never a ballot: every widget's content (the table, card, trace, what-if), shown or not
+    assert "民主测评平均" in card_text and "points-card" in widgets_html and "appraisal (不显示单张选票)" in widgets_html
+    assert "= 月度平均 × 80% + 民主测评平均 × 20%" in page_text  # the trace tab, its groups titled by their rule
+    for text in (card_text, page_text, widgets_html):
+        assert not MARK_SHOWN.search(text), MARK_SHOWN.search(text)
+    assert screenshot.stat().st_size > 10_000
