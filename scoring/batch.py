@@ -2,21 +2,29 @@
 
 Each branch is one call of ``run_one`` in its own worker process (``concurrent.futures`` locally,
 or a dask.distributed cluster with ``scheduler=``); a worker never raises, it returns the branch's
-outcome, so one branch's bad input or failure never stops the others. A branch whose input,
-scheme and code are unchanged since its last run reuses that run. One batch per output folder and
-period at a time (a lock file); staging folders left by a killed batch are removed by the next.
+outcome, so one branch's bad input or failure never stops the others. A worker that dies (killed,
+out of memory: ``BrokenProcessPool``, dask's ``KilledWorker``) is that branch's ``failed``
+outcome, not the batch's end: on this machine the branches the broken pool took down with it are
+run once more, each in its own process (``collect``, ``run_local``). Two workbooks of one branch
+are both refused before anything runs. A branch whose input, scheme and code are unchanged since
+its last run reuses that run. One batch per output folder and period at a time (a lock file);
+staging folders left by a killed batch are removed by the next.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import fcntl
+import io
 import os
+import re
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from multiprocessing import get_context
@@ -25,7 +33,7 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from .exceptions import InputError, RunError
+from .exceptions import FAILURE_COLUMNS, InputError, RunError
 
 STATUS_LABELS: dict[str, str] = {"done": "完成", "reused": "复用 (输入未变)", "bad_input": "输入有误", "failed": "失败"}
 BATCHES_DIR = "batches"
@@ -128,9 +136,158 @@ def period_lock(out: str | Path, period: str) -> Iterator[None]:
         os.close(fd)  # closing releases the lock; the file stays, empty locks are harmless
 
 
-def _submit_local(jobs: int) -> tuple[Callable[..., Future[Outcome]], Callable[[], None]]:
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
-    return pool.submit, lambda: pool.shutdown(wait=True, cancel_futures=True)
+def read_branch_id(path: Path) -> str | None:
+    """The branch_id a workbook's branch sheet gives, checked as ``load_inputs`` checks it; None
+    when the file, the sheet or the id is unusable (the worker then reports the bad input in full).
+    Reads only the branch sheet: the batch needs every file's id before it runs any of them."""
+    from python_calamine import CalamineWorkbook
+
+    from .inputs import BRANCH_KEYS, SHEETS, _find_sheet, _header_key, _norm, _show
+
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes()))
+        sheet = _find_sheet(list(wb.sheet_names), SHEETS["branch"])
+        if sheet is None:
+            return None
+        names = {_norm("branch_id"): "branch_id", _norm(BRANCH_KEYS["branch_id"]): "branch_id"}
+        for row in wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False):
+            if len(row) >= 2 and _header_key(row[0], names) == "branch_id":
+                branch_id = _show(row[1]).strip()
+                return branch_id if re.match(r"^[A-Za-z0-9_\-]+$", branch_id) else None
+    except Exception:  # noqa: BLE001 - an unreadable file is the worker's bad input to report
+        return None
+    return None
+
+
+def duplicate_branches(files: list[Path], report: Path) -> tuple[list[Outcome], dict[Path, str]]:
+    """Refuse every workbook whose branch_id another workbook of the batch also has: each is a
+    ``bad_input`` outcome naming the other file(s), and none of them is run (which one is right
+    is for the branch to say; the roll-up would otherwise keep one of them silently).
+
+    Returns (the refused outcomes, branch_id of every file whose id could be read)."""
+    ids = {f: b for f in files if (b := read_branch_id(f)) is not None}
+    by_id: dict[str, list[Path]] = {}
+    for f, b in ids.items():
+        by_id.setdefault(b, []).append(f)
+    refused = []
+    for b, group in sorted(by_id.items()):
+        if len(group) < 2:
+            continue
+        for f in group:
+            others = ", ".join(o.name for o in group if o != f)
+            problem = f"支部编号 {b} 与 {others} 重复: 一个批次中每个支部只能有一个工作簿, 这些工作簿都未运行 (branch_id {b} is also the branch of {others}: one workbook per branch in a batch; none of them was run)"
+            failures = pd.DataFrame([{"file": f.name, "sheet": "branch", "column": "branch_id", "value": b, "problem": problem, "allowed": "每个支部一个工作簿 (one workbook per branch_id)"}]).reindex(columns=FAILURE_COLUMNS)
+            err = report / f"{f.stem}.errors.csv"
+            failures.to_csv(err, index=False, encoding="utf-8-sig")
+            (report / f"{f.stem}.errors.txt").write_text(problem + "\n", encoding="utf-8")
+            refused.append(Outcome(f.name, b, "bad_input", str(err), 0, 0.0))
+    return refused, ids
+
+
+def _crashed(file: Path, branch_id: str, report: Path, exc: BaseException, seconds: float, alone: bool) -> Outcome:
+    """The outcome of a branch whose future raised instead of returning (its worker died, the
+    cluster lost it): ``failed``, with the error in ``report/<stem>.error.txt``."""
+    if alone:
+        head = "该支部在单独的进程中重新运行, 进程再次异常退出 (the branch was run again alone in its own process and its worker died again, e.g. out of memory or killed)"
+    elif isinstance(exc, BrokenProcessPool):
+        head = "工作进程异常退出 (a worker process of the batch died, e.g. out of memory or killed)"
+    else:
+        head = "工作进程没有返回结果 (the worker did not return a result: it died or the cluster lost the task)"
+    err = report / f"{file.stem}.error.txt"
+    try:
+        detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    except Exception:  # noqa: BLE001 - an exception whose text itself fails must not stop the batch
+        detail = f"{type(exc).__name__} (无法显示 message not printable)\n"
+    err.write_text(f"{head}\n\n{detail}", encoding="utf-8")
+    return Outcome(file.name, branch_id, "failed", str(err), 0, round(seconds, 2))
+
+
+def collect(
+    futures: dict[Any, Path],
+    completed: Iterable[Any],
+    report: Path,
+    tick: Callable[[Outcome], None],
+    ids: dict[Path, str] | None = None,
+    retry_broken: bool = False,
+    alone: bool = False,
+) -> tuple[list[Outcome], list[Path]]:
+    """Resolve every future (``concurrent.futures`` or dask) of ``futures`` (future -> workbook)
+    to an Outcome, in the order ``completed`` yields them; never raises for a future.
+
+    A future that raises is that workbook's ``failed`` outcome (``_crashed``), except, with
+    ``retry_broken``, a ``BrokenProcessPool``: a dead worker breaks the whole local pool and
+    every branch still in it with it, so those workbooks are returned to be run again instead.
+    ``tick`` is called with each final outcome (the progress bar)."""
+    started = time.perf_counter()
+    ids = ids or {}
+    outcomes: list[Outcome] = []
+    broken: list[Path] = []
+    for future in completed:
+        file = futures[future]
+        try:
+            o = future.result()
+        except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001 - one branch's end, not the batch's
+            if retry_broken and isinstance(exc, BrokenProcessPool):
+                broken.append(file)
+                continue
+            o = _crashed(file, ids.get(file, ""), report, exc, time.perf_counter() - started, alone)
+        outcomes.append(o)
+        tick(o)
+    return outcomes, broken
+
+
+def _pool(jobs: int) -> ProcessPoolExecutor:
+    # spawn: a clean interpreter per worker (no forked kernel sockets or threads)
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
+
+
+def run_local(files: list[Path], args: tuple[str, str, str], jobs: int, report: Path, tick: Callable[[Outcome], None], ids: dict[Path, str] | None = None) -> list[Outcome]:
+    """Every workbook through ``run_one(file, *args)`` in ``jobs`` worker processes on this machine.
+
+    When a worker dies the pool breaks and fails every branch still in it, not only the one that
+    killed it; those are then run once more, each in a pool of its own (``jobs`` at a time), so a
+    branch that kills its worker again fails alone and the others complete."""
+    pool = _pool(jobs)
+    futures: dict[Future[Outcome], Path] = {}
+    broken: list[Path] = []
+    try:
+        for f in files:
+            try:
+                futures[pool.submit(run_one, str(f.resolve()), *args)] = f
+            except BrokenProcessPool:  # the pool broke while we were still submitting
+                broken.append(f)
+        outcomes, lost = collect(futures, as_completed(futures), report, tick, ids, retry_broken=True)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    broken += lost
+    if broken:
+        from .execute import clean_staging
+
+        clean_staging(args[1])  # the dead workers' staging folders: their pids are gone now
+        outcomes += _run_alone(sorted(broken), args, jobs, report, tick, ids)
+    return outcomes
+
+
+def _run_alone(files: list[Path], args: tuple[str, str, str], jobs: int, report: Path, tick: Callable[[Outcome], None], ids: dict[Path, str] | None) -> list[Outcome]:
+    """Each workbook in a one-worker pool of its own, at most ``jobs`` pools at a time."""
+    queue = list(files)
+    running: dict[Future[Outcome], tuple[Path, ProcessPoolExecutor]] = {}
+    outcomes: list[Outcome] = []
+    try:
+        while queue or running:
+            while queue and len(running) < jobs:
+                f = queue.pop(0)
+                pool = _pool(1)
+                running[pool.submit(run_one, str(f.resolve()), *args)] = (f, pool)
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            finished = {fut: running[fut][0] for fut in done}
+            for fut in done:
+                running.pop(fut)[1].shutdown(wait=True)
+            outcomes += collect(finished, list(done), report, tick, ids, alone=True)[0]
+    finally:
+        for _, pool in running.values():
+            pool.shutdown(wait=True, cancel_futures=True)
+    return outcomes
 
 
 ROLLUP_ROW = "(单位汇总 roll-up)"
@@ -141,10 +298,17 @@ def _rollup(outcomes: list[Outcome], period: str, out_root: Path, report: Path) 
     from .execute import ROLLUP_DIR, run_rollup
 
     started = time.perf_counter()
-    runs = {o.branch_id: Path(o.where) for o in outcomes if o.status in ("done", "reused")}
-    missing = [o.branch_id or o.file for o in outcomes if o.status not in ("done", "reused")]
+    good = [o for o in outcomes if o.status in ("done", "reused")]
+    runs = {o.branch_id: Path(o.where) for o in good}
+    # a branch refused as a duplicate is listed once (its id), a file without an id by its name
+    missing = sorted({o.branch_id or o.file for o in outcomes if o.status not in ("done", "reused")})
     if not runs:
         return Outcome(ROLLUP_ROW, ROLLUP_DIR, "failed", "没有可汇总的支部运行 (no branch run to roll up)", 0, 0.0)
+    if len(runs) < len(good):  # duplicates are refused before running; this guards the roll-up anyway
+        twice = sorted({o.branch_id for o in good if sum(x.branch_id == o.branch_id for x in good) > 1})
+        err = report / "rollup.error.txt"
+        err.write_text(f"同一支部有多个运行, 未汇总 (more than one run of branch(es) {', '.join(twice)} in this batch: no roll-up)\n", encoding="utf-8")
+        return Outcome(ROLLUP_ROW, ROLLUP_DIR, "failed", str(err), 0, 0.0)
     try:
         folder, reused = run_rollup(runs, period, out_root, missing)
         return Outcome(ROLLUP_ROW, ROLLUP_DIR, "reused" if reused else "done", str(folder), 1, round(time.perf_counter() - started, 2))
@@ -185,29 +349,33 @@ def run_batch(
         # mkdtemp: two batches started in the same second (e.g. a re-run) still get their own folder
         report = Path(tempfile.mkdtemp(prefix=f"{p.text}-{dt.datetime.now():%Y%m%dT%H%M%S}-", dir=out_root / BATCHES_DIR))
         report.chmod(0o755)
-        outcomes: list[Outcome] = []
-        if scheduler:
-            from distributed import Client
-            from distributed import as_completed as dask_completed
+        outcomes, ids = duplicate_branches(files, report)
+        refused = {o.file for o in outcomes}
+        todo = [f for f in files if f.name not in refused]
+        args = (p.text, str(out_root), str(report))
+        with tqdm(total=len(files), desc=f"{p.text} 支部", unit="个", file=progress, dynamic_ncols=True) as bar:
 
-            client = Client(scheduler)
-            futures = [client.submit(run_one, str(f.resolve()), p.text, str(out_root), str(report), pure=False) for f in files]
-            completed: Any = dask_completed(futures)
-            close = client.close
-        else:
-            submit, close = _submit_local(jobs or len(os.sched_getaffinity(0)))
-            futures = [submit(run_one, str(f.resolve()), p.text, str(out_root), str(report)) for f in files]
-            completed = as_completed(futures)
-        try:
-            with tqdm(total=len(files), desc=f"{p.text} 支部", unit="个", file=progress, dynamic_ncols=True) as bar:
-                for future in completed:
-                    o = future.result()
-                    outcomes.append(o)
-                    bad = sum(x.status in ("failed", "bad_input") for x in outcomes)
-                    bar.update(1)
-                    bar.set_postfix_str(f"完成 {len(outcomes) - bad}, 失败或输入有误 {bad}")
-        finally:
-            close()
+            def tick(o: Outcome) -> None:
+                outcomes.append(o)
+                bad = sum(x.status in ("failed", "bad_input") for x in outcomes)
+                bar.update(1)
+                bar.set_postfix_str(f"完成 {len(outcomes) - bad}, 失败或输入有误 {bad}")
+
+            bar.update(len(outcomes))  # the refused duplicates
+            if todo and scheduler:
+                from distributed import Client
+                from distributed import as_completed as dask_completed
+
+                client = Client(scheduler)
+                try:
+                    futures = {client.submit(run_one, str(f.resolve()), *args, pure=False): f for f in todo}
+                    # dask re-runs a task whose worker died and raises KilledWorker when it keeps
+                    # dying: that branch's failed outcome (collect)
+                    collect(futures, dask_completed(list(futures)), report, tick, ids)
+                finally:
+                    client.close()
+            elif todo:
+                run_local(todo, args, jobs or len(os.sched_getaffinity(0)), report, tick, ids)
         outcomes.sort(key=lambda o: o.file)
         outcomes.append(_rollup(outcomes, p.text, out_root, report))
         table = pd.DataFrame([asdict(o) for o in outcomes])

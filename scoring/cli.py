@@ -114,16 +114,25 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             print(f"\n全部 {len(table)} 个公式经 LibreOffice 重算后与程序计算值一致 (all formulas recomputed equal)")
         elif args.command == "batch":
-            from .batch import run_batch
+            from .batch import ROLLUP_ROW, STATUS_LABELS, run_batch
 
             table, report = run_batch(args.inputs, args.period, args.out, jobs=args.jobs, scheduler=args.scheduler)
             import pandas as pd
 
             with pd.option_context("display.max_colwidth", 200, "display.width", 250):
                 print(table[["file", "branch_id", "状态", "status", "where"]].to_string(index=False))
-            bad = table["status"].isin(["failed", "bad_input"]).sum()
-            print(f"\n{len(table)} 个支部: {len(table) - bad} 个完成或复用, {bad} 个失败或输入有误。 状态表 (status table): {report / 'status.csv'}")
-            return 1 if bad else 0
+            # the table's last row is the unit roll-up, not a branch: counted apart
+            is_rollup = table["file"] == ROLLUP_ROW
+            branch_status = table.loc[~is_rollup, "status"]
+            bad = int(branch_status.isin(["failed", "bad_input"]).sum())
+            rollup = table.loc[is_rollup, "status"]
+            rollup_status = str(rollup.iloc[0]) if len(rollup) else "failed"
+            rollup_text = f"{STATUS_LABELS.get(rollup_status, rollup_status)} ({rollup_status})"
+            print(
+                f"\n{len(branch_status)} 个支部 (branches): {len(branch_status) - bad} 个完成或复用 (done or reused), {bad} 个失败或输入有误 (failed or bad input); "
+                f"单位汇总 (roll-up): {rollup_text}。 状态表 (status table): {report / 'status.csv'}"
+            )
+            return 1 if bad or rollup_status == "failed" else 0
         elif args.command == "approve":
             from .review import approve
 

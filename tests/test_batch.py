@@ -11,13 +11,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import nbformat
 import pandas as pd
 import pytest
 
 from conftest import county_sheets, write_input_workbook
-from scoring.batch import BATCHES_DIR, ROLLUP_ROW, period_lock, run_batch
+from scoring.batch import BATCHES_DIR, ROLLUP_ROW, Outcome, collect, duplicate_branches, period_lock, read_branch_id, run_batch, run_local
 from scoring.execute import STAGING_PREFIX
 from scoring.review import check_files
 from scoring.scheme import load_scheme
@@ -223,3 +224,197 @@ def test_a_kernel_start_race_is_retried_and_a_notebook_failure_is_not(tmp_path: 
     o = run_one(str(path), PERIOD, str(tmp_path / "out"), str(report))
     assert (o.status, o.attempts, len(calls)) == ("failed", 1, 1)
     assert "ZeroDivisionError" in Path(o.where).read_text(encoding="utf-8")
+
+
+# -- a worker that dies, duplicate branches, staging on a shared folder, the roll-up's reuse key --
+
+
+def dying_worker(path: str, period: str, out: str, report_dir: str) -> Outcome:
+    """Stands in for run_one in the worker processes (imported there by name): logs each call
+    (file and worker pid) beside the files; a ``*die*`` file kills its worker."""
+    name = Path(path).name
+    with open(Path(path).parent / "calls.log", "a", encoding="utf-8") as log:
+        log.write(f"{name} {os.getpid()}\n")
+    if "die" in name:
+        os.kill(os.getpid(), signal.SIGKILL)  # as the kernel's OOM killer would
+    time.sleep(0.2)  # a branch takes a moment: the others are still in the pool when it breaks
+    return Outcome(name, Path(path).stem.upper(), "done", f"{out}/{Path(path).stem}", 1, 0.0)
+
+
+def dying_or_real_worker(path: str, period: str, out: str, report_dir: str) -> Outcome:
+    """The real run_one, except that the worker scoring K002 is killed."""
+    from scoring.batch import run_one
+
+    if Path(path).name == "K002.xlsx":
+        os.kill(os.getpid(), signal.SIGKILL)
+    return run_one(path, period, out, report_dir)
+
+
+def test_collect_turns_every_raising_future_into_a_failed_branch(tmp_path: Path) -> None:
+    from concurrent.futures import Future
+    from concurrent.futures.process import BrokenProcessPool
+
+    from distributed import KilledWorker
+
+    files = [tmp_path / f"K00{i}.xlsx" for i in range(1, 4)]
+    fine: Future[Outcome] = Future()
+    fine.set_result(Outcome("K001.xlsx", "K001", "done", "runs/K001/v001", 1, 1.0))
+    pool_broke: Future[Outcome] = Future()
+    pool_broke.set_exception(BrokenProcessPool("A process in the process pool was terminated abruptly"))
+    killed: Future[Outcome] = Future()
+    killed.set_exception(KilledWorker("run_one-abc", SimpleNamespace(address="tcp://10.0.0.7:40000"), 3))
+    futures = dict(zip([fine, pool_broke, killed], files, strict=True))
+    ticked: list[Outcome] = []
+
+    outcomes, broken = collect(futures, list(futures), tmp_path, ticked.append, {files[1]: "K002"})
+    assert broken == [] and ticked == outcomes
+    got = {o.file: o for o in outcomes}
+    assert [got[f.name].status for f in files] == ["done", "failed", "failed"]
+    assert got["K002.xlsx"].branch_id == "K002" and got["K003.xlsx"].branch_id == ""
+    assert "terminated abruptly" in Path(got["K002.xlsx"].where).read_text(encoding="utf-8")
+    assert Path(got["K002.xlsx"].where) == tmp_path / "K002.error.txt"
+    text = Path(got["K003.xlsx"].where).read_text(encoding="utf-8")
+    assert "KilledWorker" in text and "工作进程没有返回结果" in text
+
+    # on a local pool a broken pool's branches are handed back to be run again, not failed
+    ticked.clear()
+    outcomes, broken = collect(futures, list(futures), tmp_path, ticked.append, retry_broken=True)
+    assert broken == [files[1]] and {o.file for o in outcomes} == {"K001.xlsx", "K003.xlsx"} and ticked == outcomes
+
+
+def test_a_worker_that_dies_fails_alone_and_the_others_complete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import scoring.batch
+
+    inputs, report = tmp_path / "in", tmp_path / "report"
+    inputs.mkdir()
+    report.mkdir()
+    files = [inputs / n for n in ("k001.xlsx", "k002_die.xlsx", "k003.xlsx", "k004.xlsx", "k005.xlsx")]
+    monkeypatch.setattr(scoring.batch, "run_one", dying_worker)  # pickled by name for the workers
+    ticked: list[Outcome] = []
+    outcomes = run_local(files, (PERIOD, str(tmp_path / "out"), str(report)), 2, report, ticked.append)
+    assert sorted(o.file for o in outcomes) == [f.name for f in files] and ticked == outcomes  # each once
+    status = {o.file: o.status for o in outcomes}
+    assert status == {"k001.xlsx": "done", "k002_die.xlsx": "failed", "k003.xlsx": "done", "k004.xlsx": "done", "k005.xlsx": "done"}
+    error = {o.file: o for o in outcomes}["k002_die.xlsx"].where
+    assert Path(error) == report / "k002_die.error.txt"
+    assert "单独的进程中重新运行" in Path(error).read_text(encoding="utf-8") and "BrokenProcessPool" in Path(error).read_text(encoding="utf-8")
+    calls = [line.split() for line in (inputs / "calls.log").read_text(encoding="utf-8").splitlines()]
+    # the dying branch ran in the pool, then once more alone in a new process, where it died again
+    died = [pid for name, pid in calls if name == "k002_die.xlsx"]
+    assert len(died) == 2 and died[0] != died[1]
+    # the branches the broken pool took down with it (k005 at least: 0.2 s each on 2 workers) were
+    # run again each in a process of its own: more worker pids than the pool's two and k002's own
+    assert len({pid for _, pid in calls}) >= 4, calls
+
+
+def test_a_batch_whose_worker_dies_still_writes_its_status_table_and_roll_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import scoring.batch
+
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    make_branches(inputs, 3)
+    monkeypatch.setattr(scoring.batch, "run_one", dying_or_real_worker)
+    table, report = run_batch(inputs, PERIOD, out, jobs=2)
+    status = branches(table).set_index("file")["status"].to_dict()
+    assert status == {"K001.xlsx": "done", "K002.xlsx": "failed", "K003.xlsx": "done"}
+    saved = pd.read_csv(report / "status.csv", dtype=str, keep_default_na=False).set_index("file")
+    assert saved.loc["K002.xlsx", "status"] == "failed" and saved.loc["K002.xlsx", "branch_id"] == "K002"
+    assert "BrokenProcessPool" in Path(saved.loc["K002.xlsx", "where"]).read_text(encoding="utf-8")
+    assert table.iloc[-1]["status"] == "done"
+    m = json.loads((Path(table.iloc[-1]["where"]) / "manifest.json").read_text(encoding="utf-8"))
+    assert m["missing"] == ["K002"] and [r["branch_id"] for r in m["branch_runs"]] == ["K001", "K003"]
+    runs = runs_of(out)
+    assert set(runs) == {"K001", "K003"} and all(len(v) == 1 for v in runs.values())
+    for v in runs.values():
+        assert_complete(v[0])
+    assert not list(out.glob(f"{STAGING_PREFIX}*"))  # the killed workers' staging folders were removed
+
+
+def test_two_workbooks_of_one_branch_are_both_refused_and_neither_runs(tmp_path: Path) -> None:
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    make_branches(inputs, 2)
+    shutil.copy(inputs / "K001.xlsx", inputs / "K001_改.xlsx")  # the same branch_id in another file
+    assert read_branch_id(inputs / "K001_改.xlsx") == "K001"
+    proc = batch_cli(inputs, out, "--jobs", "2")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    report = next((out / BATCHES_DIR).iterdir())
+    table = pd.read_csv(report / "status.csv", dtype=str, keep_default_na=False).set_index("file")
+    assert table.loc["K002.xlsx", "status"] == "done"
+    for name, other in (("K001.xlsx", "K001_改.xlsx"), ("K001_改.xlsx", "K001.xlsx")):
+        assert table.loc[name, "status"] == "bad_input" and table.loc[name, "branch_id"] == "K001"
+        errors = pd.read_csv(table.loc[name, "where"], dtype=str, keep_default_na=False)
+        assert errors.iloc[0]["file"] == name and errors.iloc[0]["column"] == "branch_id"
+        assert other in errors.iloc[0]["problem"] and "重复" in errors.iloc[0]["problem"] and "one workbook per branch" in errors.iloc[0]["problem"]
+    assert set(runs_of(out)) == {"K002"}  # neither K001 workbook was run
+    assert table.loc[ROLLUP_ROW, "status"] == "done"
+    m = json.loads((Path(table.loc[ROLLUP_ROW, "where"]) / "manifest.json").read_text(encoding="utf-8"))
+    assert m["missing"] == ["K001"] and [r["branch_id"] for r in m["branch_runs"]] == ["K002"]
+    # the end line counts branch workbooks, not the roll-up row
+    assert "3 个支部 (branches): 1 个完成或复用 (done or reused), 2 个失败或输入有误" in proc.stdout
+    assert "单位汇总 (roll-up): 完成 (done)" in proc.stdout
+
+
+def test_read_branch_id_gives_none_for_a_file_that_is_not_a_workbook(tmp_path: Path) -> None:
+    (tmp_path / "x.xlsx").write_text("not a zip", encoding="utf-8")
+    assert read_branch_id(tmp_path / "x.xlsx") is None
+    info = {"branch_id": "K 1/x", "branch_name": "坏编号", "scheme": "county-10-stars", "year": 2025}
+    path = write_input_workbook(tmp_path / "bad_id.xlsx", info, county_sheets(n=2), load_scheme("county-10-stars").scheme)
+    assert read_branch_id(path) is None  # an id load_inputs refuses is not used to match files
+    refused, ids = duplicate_branches([tmp_path / "x.xlsx", path, *make_branches(tmp_path / "in", 1)], tmp_path)
+    assert refused == [] and list(ids.values()) == ["K001"]
+
+
+def test_clean_staging_removes_only_this_hosts_dead_staging_folders(tmp_path: Path) -> None:
+    from scoring.execute import clean_staging, host_name, staging_dir, staging_owner
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a pid that no longer exists (on this host)
+    mine = staging_dir(tmp_path, "K001-2025Q1")
+    assert staging_owner(mine) == (host_name(), os.getpid())
+    here = host_name()
+    dead_here = tmp_path / f"{STAGING_PREFIX}{here}_{gone.pid}-K002-2025Q1-abc"
+    # another machine on the same NFS folder: the same pid means nothing here, and a host whose
+    # name starts with ours is another host
+    other_host = tmp_path / f"{STAGING_PREFIX}other-node_{gone.pid}-K003-2025Q1-abc"
+    longer_name = tmp_path / f"{STAGING_PREFIX}{here}-2_{gone.pid}-K004-2025Q1-abc"
+    for d in (dead_here, other_host, longer_name):
+        d.mkdir()
+        (d / "K.ipynb").write_text("{}", encoding="utf-8")
+    assert clean_staging(tmp_path) == [dead_here]
+    assert not dead_here.exists() and mine.exists() and other_host.exists() and longer_name.exists()
+
+
+def test_the_roll_up_reuse_key_includes_the_roll_up_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import papermill
+
+    import scoring.execute
+    from scoring.execute import MANIFEST, ROLLUP_DIR, code_sha256, run_rollup
+
+    notebook = tmp_path / "rollup.ipynb"
+    shutil.copy(scoring.execute.ROLLUP_NOTEBOOK, notebook)
+    monkeypatch.setattr(scoring.execute, "ROLLUP_NOTEBOOK", notebook)
+    out = tmp_path / "out"
+    run = out / PERIOD / "K001" / "v001"
+    run.mkdir(parents=True)
+    (run / MANIFEST).write_text('{"branch_id": "K001"}', encoding="utf-8")
+    (run / "summary.csv").write_text("member_id\nM01\n", encoding="utf-8")
+    refs = [{"branch_id": "K001", "run": "../../K001/v001", "manifest_sha256": hashlib.sha256((run / MANIFEST).read_bytes()).hexdigest(), "summary_sha256": hashlib.sha256((run / "summary.csv").read_bytes()).hexdigest()}]
+    previous = out / PERIOD / ROLLUP_DIR / "v001"
+    previous.mkdir(parents=True)
+    branch_key = code_sha256()
+    (previous / MANIFEST).write_text(json.dumps({"kind": "rollup", "branch_runs": refs, "missing": [], "package": {"code_sha256": code_sha256(notebook)}}), encoding="utf-8")
+
+    class Executed(Exception):
+        pass
+
+    def execute(*args: object, **kwargs: object) -> None:
+        raise Executed  # the roll-up was not reused: it would be run again
+
+    monkeypatch.setattr(papermill, "execute_notebook", execute)
+    assert run_rollup({"K001": run}, PERIOD, out) == (previous, True)  # nothing changed: reused
+    nb = nbformat.read(notebook, as_version=4)
+    nb.cells.append(nbformat.v4.new_markdown_cell("新增说明 (a new note)"))
+    nbformat.write(nb, notebook)
+    assert code_sha256(notebook) != json.loads((previous / MANIFEST).read_text(encoding="utf-8"))["package"]["code_sha256"]
+    with pytest.raises(Executed):
+        run_rollup({"K001": run}, PERIOD, out)
+    assert code_sha256() == branch_key  # the branch runs' key does not move with rollup.ipynb
