@@ -72,9 +72,11 @@ def _retryable(exc: BaseException) -> bool:
     return any(marker in text for marker in RETRYABLE)
 
 
-def run_one(path: str, period: str, out: str, report_dir: str) -> Outcome:
+def run_one(path: str, period: str, out: str, report_dir: str, warm: bool = True) -> Outcome:
     """Run one branch workbook; never raises. Problems go to ``report_dir/<file>.errors.csv``
-    (bad input: file, sheet, row, column, value, problem) or ``<file>.error.txt`` (a failure)."""
+    (bad input: file, sheet, row, column, value, problem) or ``<file>.error.txt`` (a failure).
+
+    ``warm``: on this worker's warm kernel (``scoring.kernels``), kept between its branches."""
     from .execute import find_reusable, run_branch
     from .inputs import load_inputs
     from .periods import parse_period
@@ -105,7 +107,8 @@ def run_one(path: str, period: str, out: str, report_dir: str) -> Outcome:
         return outcome("reused", previous, book.branch_id)
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            return outcome("done", run_branch(src, period, out), book.branch_id, attempt)
+            # validated once: run_branch re-checks the bytes by their hash when it archives them
+            return outcome("done", run_branch(src, period, out, warm=warm, validated=(book, sch)), book.branch_id, attempt)
         except InputError as exc:  # the file changed between the check and the run
             return failed(str(exc), book.branch_id, attempt)
         except Exception as exc:  # noqa: BLE001
@@ -241,7 +244,7 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
 
 
-def run_local(files: list[Path], args: tuple[str, str, str], jobs: int, report: Path, tick: Callable[[Outcome], None], ids: dict[Path, str] | None = None) -> list[Outcome]:
+def run_local(files: list[Path], args: tuple[str, str, str, bool], jobs: int, report: Path, tick: Callable[[Outcome], None], ids: dict[Path, str] | None = None) -> list[Outcome]:
     """Every workbook through ``run_one(file, *args)`` in ``jobs`` worker processes on this machine.
 
     When a worker dies the pool breaks and fails every branch still in it, not only the one that
@@ -268,7 +271,7 @@ def run_local(files: list[Path], args: tuple[str, str, str], jobs: int, report: 
     return outcomes
 
 
-def _run_alone(files: list[Path], args: tuple[str, str, str], jobs: int, report: Path, tick: Callable[[Outcome], None], ids: dict[Path, str] | None) -> list[Outcome]:
+def _run_alone(files: list[Path], args: tuple[str, str, str, bool], jobs: int, report: Path, tick: Callable[[Outcome], None], ids: dict[Path, str] | None) -> list[Outcome]:
     """Each workbook in a one-worker pool of its own, at most ``jobs`` pools at a time."""
     queue = list(files)
     running: dict[Future[Outcome], tuple[Path, ProcessPoolExecutor]] = {}
@@ -325,13 +328,16 @@ def run_batch(
     jobs: int | None = None,
     scheduler: str | None = None,
     progress: TextIO | None = None,
+    warm: bool = True,
 ) -> tuple[pd.DataFrame, Path]:
     """Run every branch of ``inputs`` for ``period``, then the unit roll-up (the table's last row);
     return the status table and the folder it was saved in.
 
     ``jobs`` worker processes on this machine (default: the number of cores), or the workers of
     the dask.distributed cluster at ``scheduler`` (the input and output folders must be visible
-    to them at the same paths).
+    to them at the same paths). ``warm``: each worker keeps one kernel for all its branches
+    (``scoring.kernels``; the notebooks are the same as on fresh kernels), else a fresh kernel
+    per branch.
     """
     from tqdm import tqdm
 
@@ -352,7 +358,7 @@ def run_batch(
         outcomes, ids = duplicate_branches(files, report)
         refused = {o.file for o in outcomes}
         todo = [f for f in files if f.name not in refused]
-        args = (p.text, str(out_root), str(report))
+        args = (p.text, str(out_root), str(report), warm)
         with tqdm(total=len(files), desc=f"{p.text} 支部", unit="个", file=progress, dynamic_ncols=True) as bar:
 
             def tick(o: Outcome) -> None:

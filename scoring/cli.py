@@ -50,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     bat.add_argument("--out", required=True, type=Path)
     bat.add_argument("--jobs", type=int, default=None, help="branches at a time on this machine (default: number of cores)")
     bat.add_argument("--scheduler", default=None, help="address of a dask.distributed scheduler, e.g. tcp://10.0.0.5:8786, to run the branches on its workers")
+    bat.add_argument("--kernel", choices=["warm", "cold"], default="warm", help="warm (default): each worker keeps one kernel for its branches, reset between them; cold: a fresh kernel per branch")
 
     apr = sub.add_parser("approve", help="record a reviewer's sign-off on a run (a new approval file; nothing is changed)")
     apr.add_argument("run", type=Path, help="a run folder, e.g. runs/2025/B001/v001")
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "batch":
             from .batch import ROLLUP_ROW, STATUS_LABELS, run_batch
 
-            table, report = run_batch(args.inputs, args.period, args.out, jobs=args.jobs, scheduler=args.scheduler)
+            table, report = run_batch(args.inputs, args.period, args.out, jobs=args.jobs, scheduler=args.scheduler, warm=args.kernel == "warm")
             import pandas as pd
 
             with pd.option_context("display.max_colwidth", 200, "display.width", 250):

@@ -23,7 +23,7 @@ from typing import Any
 
 from . import __version__
 from .exceptions import RunError
-from .inputs import load_inputs
+from .inputs import InputBook, load_inputs
 from .periods import parse_period
 from .scheme import LoadedScheme, load_scheme
 
@@ -213,14 +213,31 @@ def _seal(staging: Path, manifest: dict[str, Any], parent: Path) -> Path:
     return _claim(staging, parent)
 
 
-def run_branch(inputs: str | Path, period: str, out: str | Path, member_id: str = "", scheme: str = "", log_output: bool = False) -> Path:
-    """Validate the inputs, execute the branch-period notebook and return the sealed run folder."""
+def run_branch(
+    inputs: str | Path,
+    period: str,
+    out: str | Path,
+    member_id: str = "",
+    scheme: str = "",
+    log_output: bool = False,
+    warm: bool = False,
+    validated: tuple[InputBook, LoadedScheme] | None = None,
+) -> Path:
+    """Validate the inputs, execute the branch-period notebook and return the sealed run folder.
+
+    ``warm``: execute on this worker's warm kernel (``scoring.kernels``) instead of a fresh one;
+    a batch does, since its workers run many branches. ``validated``: what ``load_inputs`` already
+    returned for this file and period (the batch validates first); the archived copy is still
+    checked against its hash, so a file changed since then stops the run."""
     import papermill as pm
+
+    from .kernels import ENGINE_NAME
 
     inputs_path = Path(inputs).resolve()
     p = parse_period(period)
     loaded: LoadedScheme | None = load_scheme(scheme) if scheme else None
-    book, sch = load_inputs(inputs_path, p, loaded)  # raises InputError before anything is written
+    # raises InputError before anything is written
+    book, sch = validated if validated is not None and not scheme else load_inputs(inputs_path, p, loaded)
     if not NOTEBOOK.exists():
         raise RunError(f"找不到笔记本 (notebook missing): {NOTEBOOK}")
     kernel, interpreter = kernel_for_runs()
@@ -256,7 +273,7 @@ def run_branch(inputs: str | Path, period: str, out: str | Path, member_id: str 
             "provenance": provenance,
         }
         try:
-            pm.execute_notebook(str(NOTEBOOK), str(notebook_out), parameters=parameters, kernel_name=kernel, progress_bar=False, log_output=log_output, cwd=str(staging))
+            pm.execute_notebook(str(NOTEBOOK), str(notebook_out), parameters=parameters, kernel_name=kernel, engine_name=ENGINE_NAME if warm else None, progress_bar=False, log_output=log_output, cwd=str(staging))
         except pm.PapermillExecutionError as exc:
             keep = Path(tempfile.mkdtemp(prefix="scoring-failed-")) / notebook_out.name
             if notebook_out.exists():
@@ -272,7 +289,7 @@ def run_branch(inputs: str | Path, period: str, out: str | Path, member_id: str 
             "inputs": [{"file": inputs_path.name, "path": str(inputs_path), "sha256": book.sha256, "archived": _relative(input_copy, out_root)}],
             "scheme": {"name": sch.name, "version": sch.version, "sha256": sch.sha256, "path": str(sch.path), "archived": _relative(scheme_copy, out_root)},
             "package": {"name": "scoring", "version": __version__, "git_commit": git["commit"], "git_dirty": git["dirty"], "code_sha256": code_sha256()},
-            "kernel": {"name": kernel, "interpreter": interpreter},
+            "kernel": {"name": kernel, "interpreter": interpreter, "warm": warm},
             "parameters": {k: v for k, v in parameters.items() if k not in {"out_dir", "provenance"}},
             "started_at": started,
             "finished_at": _now(),

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from types import SimpleNamespace
 
 import nbformat
@@ -204,7 +205,7 @@ def test_a_kernel_start_race_is_retried_and_a_notebook_failure_is_not(tmp_path: 
     report.mkdir()
     calls: list[int] = []
 
-    def racy(src: Path, period: str, out: str) -> Path:  # the ZMQ error papermill issue 511 shows
+    def racy(src: Path, period: str, out: str, **kwargs: Any) -> Path:  # the ZMQ error papermill issue 511 shows
         calls.append(1)
         if len(calls) == 1:
             raise RuntimeError("zmq.error.ZMQError: Address already in use (addr='tcp://127.0.0.1:50231')")
@@ -215,7 +216,7 @@ def test_a_kernel_start_race_is_retried_and_a_notebook_failure_is_not(tmp_path: 
     o = run_one(str(path), PERIOD, str(tmp_path / "out"), str(report))
     assert (o.status, o.attempts, len(calls)) == ("done", 2, 2)
 
-    def broken(src: Path, period: str, out: str) -> Path:
+    def broken(src: Path, period: str, out: str, **kwargs: Any) -> Path:
         calls.append(1)
         raise RunError("笔记本执行失败 (notebook failed): ZeroDivisionError")
 
@@ -229,7 +230,7 @@ def test_a_kernel_start_race_is_retried_and_a_notebook_failure_is_not(tmp_path: 
 # -- a worker that dies, duplicate branches, staging on a shared folder, the roll-up's reuse key --
 
 
-def dying_worker(path: str, period: str, out: str, report_dir: str) -> Outcome:
+def dying_worker(path: str, period: str, out: str, report_dir: str, warm: bool = True) -> Outcome:
     """Stands in for run_one in the worker processes (imported there by name): logs each call
     (file and worker pid) beside the files; a ``*die*`` file kills its worker."""
     name = Path(path).name
@@ -241,13 +242,13 @@ def dying_worker(path: str, period: str, out: str, report_dir: str) -> Outcome:
     return Outcome(name, Path(path).stem.upper(), "done", f"{out}/{Path(path).stem}", 1, 0.0)
 
 
-def dying_or_real_worker(path: str, period: str, out: str, report_dir: str) -> Outcome:
+def dying_or_real_worker(path: str, period: str, out: str, report_dir: str, warm: bool = True) -> Outcome:
     """The real run_one, except that the worker scoring K002 is killed."""
     from scoring.batch import run_one
 
     if Path(path).name == "K002.xlsx":
         os.kill(os.getpid(), signal.SIGKILL)
-    return run_one(path, period, out, report_dir)
+    return run_one(path, period, out, report_dir, warm)
 
 
 def test_collect_turns_every_raising_future_into_a_failed_branch(tmp_path: Path) -> None:
@@ -291,7 +292,7 @@ def test_a_worker_that_dies_fails_alone_and_the_others_complete(tmp_path: Path, 
     files = [inputs / n for n in ("k001.xlsx", "k002_die.xlsx", "k003.xlsx", "k004.xlsx", "k005.xlsx")]
     monkeypatch.setattr(scoring.batch, "run_one", dying_worker)  # pickled by name for the workers
     ticked: list[Outcome] = []
-    outcomes = run_local(files, (PERIOD, str(tmp_path / "out"), str(report)), 2, report, ticked.append)
+    outcomes = run_local(files, (PERIOD, str(tmp_path / "out"), str(report), True), 2, report, ticked.append)
     assert sorted(o.file for o in outcomes) == [f.name for f in files] and ticked == outcomes  # each once
     status = {o.file: o.status for o in outcomes}
     assert status == {"k001.xlsx": "done", "k002_die.xlsx": "failed", "k003.xlsx": "done", "k004.xlsx": "done", "k005.xlsx": "done"}
