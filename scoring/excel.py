@@ -6,9 +6,16 @@ previewer, a phone) still sees the package's figures, while Excel or LibreOffice
 same figures from the intermediate sheets. ``strings_to_formulas`` is off and every text goes
 through ``write_string``, so user text such as ``=HYPERLINK(...)`` is never a formula.
 
-Layout: every sheet has its header in row 1 and data from row 2; weights and vetoed grade are
-named cells on 参数 (``月度权重``, ``测评权重``, ``否决等级``), the bands table is the named ranges
-``分档下限`` / ``分档星级`` / ``分档等级``.
+The spreadsheet decides what a formula can decide, from the input rows it shows: which
+adjustments count (evidence, date, exempt member, then highest-only, sum or sum capped per
+group), which vetoes apply (a majority of the members on a show of hands), ranks, tiers,
+季度之星 and 年度之星 against their quotas. What stays a value is an input or a catalogue lookup
+(rule names and points, members in the branch on a date, hand-entered stars of exempt members),
+and each such column says so in a cell comment.
+
+Layout: every sheet has its header in row 1 and data from row 2; parameters are named cells on
+参数 (``月度权重``, ``测评权重``, ``否决等级``, ``期末月份``, quotas, ...), the bands table is the named
+ranges ``分档下限`` / ``分档星级`` / ``分档等级``.
 """
 
 from __future__ import annotations
@@ -22,8 +29,9 @@ import numpy as np
 import pandas as pd
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
+from xlsxwriter.worksheet import Worksheet
 
-from .engine import Result
+from .engine import REASONS, Result, share_quota
 from .exceptions import RunError
 from .labels import label
 from .publicity import add_publicity_sheets
@@ -34,18 +42,29 @@ README_LINES: list[str] = [
     "怎样读 (how to read):",
     "1. 「结果」表中的每个积分都是公式, 引用「月度评分」「月度总分」「民主测评」「加减分」「一票否决」和「参数」表;",
     "   在 Excel 中用「公式 → 追踪引用单元格」(Trace Precedents) 可一路追到每个月的评分单元格。",
-    "2. 权重是「参数」表中的命名单元格 (月度权重、测评权重), 星级和等级按「参数」表中的分档表查找 (LOOKUP)。",
-    "3. 「核对」表逐人逐项比较公式结果与程序计算值, 显示 OK 或差值。 重新计算后应全部为 OK。",
+    "2. 权重、名额比例等是「参数」表中的命名单元格 (月度权重、测评权重、期末月份、季度之星名额、年度之星名额等), 星级和等级按「参数」表中的分档表查找 (LOOKUP)。",
+    "3. 「核对」表每名党员一行, 逐项 (各项月平均、测评、项目积分、年度总积分、星级、等级、排名、档次、年度之星、各季度和半年的积分、排名和季度之星)",
+    "   列出工作簿公式值、程序计算值和核对结果 (OK 或差值); 「全部一致」列汇总一行。 重新计算后应全部为 OK。",
     "4. 「月度评分」中黄色单元格是经过更正的评分, 批注中有原分数; 「评分更正」表列出每条更正。",
     "5. 「民主测评」只有测评人数、合计和平均分, 不含任何单张选票 (无记名测评)。",
-    "6. 「加减分」列出每条加减分是否计入及原因; 季度之星、年度之星和排序档次由程序按名额确定 (并列时列为 tie, 由支委会研究)。",
-    "7. 「来源」表记录输入文件、积分方案及其 SHA-256、程序版本和运行时间。",
+    "6. 「加减分」由公式判定每条加减分能否计入 (佐证、日期、是否不列入积分) 和计入分值 (只计最高 / 累加 / 分组封顶), 并给出原因;",
+    "   「一票否决」由公式判定是否生效 (举手表决须赞成票超过当月党员人数的一半)。",
+    "7. 排名用 RANK 公式; 季度之星、年度之星按「参数」表中的名额由公式确定: 名次加并列人数不超过名额为 yes,",
+    "   名次在名额内但并列跨过名额线为 tie (由支委会研究), 否则为 no; 排序档次按排名人数和各档比例由公式确定。",
+    "8. 保留为数值的列 (加减分目录的名称和分值、当月党员人数、不列入积分党员直接评定的星级等) 是输入或方案目录, 表头批注中有说明。",
+    "9. 「来源」表记录输入文件、积分方案及其 SHA-256、程序版本和运行时间; 「参数」表记录支部和期间。",
 ]
+
+# The engine's reasons, as the spreadsheet's formulas write them.
+R_APPLIED = REASONS["applied"]
+VETO_APPLIES = "否决生效 (veto applies)"
+VETO_NO_MAJORITY = "赞成票未过全体党员半数, 否决不生效 (no majority of the branch's members)"
+DATE_FORMAT = "yyyy-mm-dd"
 
 
 def _plain(v: Any) -> Any:
     """A Python value xlsxwriter can write; None for blanks."""
-    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
+    if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
         return None
     if isinstance(v, (np.integer,)):
         return int(v)
@@ -56,6 +75,12 @@ def _plain(v: Any) -> Any:
     if isinstance(v, (dt.date, dt.datetime)):
         return v.isoformat()
     return v
+
+
+def _cached(v: Any) -> Any:
+    """The cached value of a formula: a number, a text, or "" for a blank result."""
+    v = _plain(v)
+    return "" if v is None else v
 
 
 @dataclass
@@ -76,11 +101,25 @@ class Sheet:
 
 
 @dataclass
+class _Checks:
+    """Figures to compare on 核对: per member, the formula cell and the package's value."""
+
+    columns: dict[str, tuple[int, int, str]] = field(default_factory=dict)  # key -> (group, order, label)
+    rows: dict[str, dict[str, tuple[str, Any]]] = field(default_factory=dict)  # member -> key -> (cell, value)
+
+    def add(self, member: str, key: str, text: str, cell: str, value: Any, group: int = 0) -> None:
+        if key not in self.columns:
+            self.columns[key] = (group, len(self.columns), text)
+        self.rows.setdefault(member, {})[key] = (cell, _cached(value))
+
+
+@dataclass
 class _Writer:
     wb: xlsxwriter.Workbook
     header: Any
     amended: Any
     number: Any
+    date: Any
     sheets: dict[str, Sheet] = field(default_factory=dict)
 
     def cell(self, ws: Any, r: int, c: int, v: Any, fmt: Any = None) -> None:
@@ -106,7 +145,9 @@ class _Writer:
             else:
                 self.cell(ws, i, j, v)
 
-    def table(self, name: str, df: pd.DataFrame, labels: dict[str, str], key: str | None = None) -> Sheet:
+    def table(self, name: str, df: pd.DataFrame, labels: dict[str, str], key: str | None = None, formulas: tuple[str, ...] = ()) -> Sheet:
+        """Write ``df`` as a sheet; the ``formulas`` columns get only their header (the caller
+        writes their formulas)."""
         _fits(name, len(df))
         ws = self.wb.add_worksheet(name)
         for j, col in enumerate(df.columns):
@@ -114,14 +155,23 @@ class _Writer:
             ws.write_string(0, j, text, self.header)
             ws.set_column(j, j, max(10, min(36, len(text) + 4)))
         for j, col in enumerate(df.columns):
-            self.column(ws, j, df[col])
+            if str(col) not in formulas:
+                self.column(ws, j, df[col])
         ws.freeze_panes(1, 1)
         sheet = Sheet(name, {str(c): j for j, c in enumerate(df.columns)}, len(df))
         self.sheets[key or name] = sheet
         return sheet
 
+    def note(self, name: str, sheet: Sheet, notes: dict[str, str]) -> None:
+        """Header comments: why a column is a value, or what its formula decides."""
+        ws = self.wb.get_worksheet_by_name(name)
+        for key, text in notes.items():
+            if key in sheet.columns:
+                ws.write_comment(0, sheet.columns[key], text, {"x_scale": 2.2, "y_scale": 1.6})
+
 
 EXCEL_MAX_ROWS = 1_048_576
+EXCEL_MAX_COLUMNS = 16_384
 
 
 def _fits(sheet: str, data_rows: int) -> None:
@@ -144,6 +194,38 @@ class _LabelMap(dict):  # type: ignore[type-arg]
         return label(key, self.names)
 
 
+# -- the layout of 结果 (needed before it is written: 加减分 refers to its exempt column) ----------
+
+
+def _year_columns(result: Result) -> list[str]:
+    s = result.scheme.scheme
+    cols: list[str] = ["member_id", "name", "exempt", "veto", "months"]
+    if s.monthly.combine == "per_item":
+        for c in s.item_codes:
+            cols += [f"{c}_mean"] + ([f"{c}_appraisal"] if s.appraisal.mode == "per_item" else []) + [f"{c}_score"]
+    else:
+        cols += ["monthly_mean"] + (["appraisal"] if s.appraisal.mode == "single" else [])
+    cols += ["base", "bonus", "deduction", "total_raw", "total"]
+    cols += (["stars"] if s.has_stars else []) + ["grade", "rank_basis", "rank"]
+    cols += (["tier"] if s.tiers is not None else []) + (["annual_star"] if s.annual_star is not None else [])
+    return cols
+
+
+def _period_key(result: Result) -> str:
+    return {"month": "month_total", "quarter": "quarter_score", "half": "half_score"}[result.period.kind]
+
+
+def _period_columns(result: Result) -> list[str]:
+    s = result.scheme.scheme
+    p = result.period
+    cols = ["member_id", "name", "exempt", "months", _period_key(result)]
+    if p.kind == "quarter":
+        cols += ["rank_basis", "quarter_rank"] + (["quarter_star"] if s.quarter_star is not None else [])
+    elif p.kind == "half" and s.quarter_star is not None:
+        cols += [f"q{q}_star" for q in p.quarters]
+    return cols
+
+
 def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any]) -> Path:
     """Write the audited workbook of a run and return its path."""
     wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False})
@@ -153,10 +235,12 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
         header=wb.add_format(font | {"bold": True, "bg_color": "#F2DCDB", "text_wrap": True, "valign": "top"}),
         amended=wb.add_format(font | {"bg_color": "#FFF2CC"}),
         number=wb.add_format(font | {"num_format": "0.00"}),
+        date=wb.add_format(font | {"num_format": DATE_FORMAT}),
     )
     labels = _labels(result)
     s = result.scheme.scheme
     p = result.period
+    checks = _Checks()
 
     ws = wb.add_worksheet("说明")
     for i, line in enumerate(README_LINES):
@@ -164,9 +248,12 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
     ws.set_column(0, 0, 120)
     prov = pd.DataFrame({"key": list(provenance), "value": [str(v) for v in provenance.values()]})
     w.table("来源", prov, {"key": "项目 (key)", "value": "内容 (value)"})
-    _parameters(w, result)
+    params = _parameters(w, result)
     results_ws = wb.add_worksheet("结果")
     check_ws = wb.add_worksheet("核对")
+    cols = _year_columns(result) if p.kind == "year" else _period_columns(result)
+    n_rows = len(result.annual) if p.kind == "year" else len(result.members)
+    w.sheets["results"] = Sheet("结果", {c: j for j, c in enumerate(cols)}, n_rows)
 
     items = s.item_codes
     scores = result.item_scores.copy()
@@ -187,53 +274,92 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
         w.table("评分更正", am[["member_id", "month", "item", "original", "new_score", "reason", "decided_on", "row", "target_row"]], labels, key="amendments")
 
     totals = result.monthly_totals.assign(quarter=lambda d: (d["month"].astype(int) - 1) // 3 + 1)[["member_id", "month", "quarter", "total", "row"]]
-    mt = w.table("月度总分", totals.drop(columns=["total"]).assign(total=np.nan)[["member_id", "month", "quarter", "total", "row"]], labels, key="totals")
+    mt = w.table("月度总分", totals, labels, key="totals", formulas=("total",))
     tws = wb.get_worksheet_by_name("月度总分")
     first_item, last_item = ms.col(items[0]), ms.col(items[-1])
     for i, v in enumerate(totals["total"].to_numpy(), start=1):
         tws.write_formula(i, mt.columns["total"], f"=SUM('月度评分'!{first_item}{i + 1}:{last_item}{i + 1})", w.number, float(v))
 
-    _spans(w, result, "quarter", "季度汇总", result.quarters)
-    _spans(w, result, "half", "半年汇总", result.halves)
+    # 一票否决 before the spans: a member vetoed by a quarter's end is not eligible for its star
+    _vetoes(w, result)
+    _spans(w, result, "quarter", "季度汇总", result.quarters, checks)
+    _spans(w, result, "half", "半年汇总", result.halves, checks)
     if p.kind == "year" and s.appraisal.mode != "none":
         _appraisal(w, result)
-    adj = result.adjustments
-    w.table("加减分", adj[["member_id", "date", "rule_code", "rule_name", "kind", "group", "points_used", "applied_points", "status", "reason", "row"]], labels, key="adjustments")
-    v = result.vetoes.assign(applies=lambda d: np.where(d["applies"].astype(bool), "是", "否"))
-    w.table("一票否决", v[["member_id", "date", "condition_name", "votes_for", "votes_against", "members_on_date", "applies", "reason", "row"]], labels, key="vetoes")
+    _adjustments(w, result)
 
-    checks: list[tuple[str, str, str, Any]] = []  # member, key, cell on 结果, package value
     if p.kind == "year":
         _year_results(w, result, results_ws, checks)
     else:
         _period_results(w, result, results_ws, checks)
-    _check_sheet(w, check_ws, checks)
+    _quota_cells(w, result, params)
+    _check_sheet(w, result, check_ws, checks)
 
     add_publicity_sheets(wb, result)  # 公示, 积分卡, 组织处置 (print-ready)
     wb.close()
     return path
 
 
-def _parameters(w: _Writer, result: Result) -> None:
+# -- 参数 -------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Params:
+    ws: Worksheet
+    next_row: int  # the next free row (0-based) of the key/value table
+
+
+def _param(w: _Writer, pr: _Params, key: str, name: str, value: Any, defined: str | None = None, formula: str | None = None, note: str | None = None) -> None:
+    """One key/value row on 参数, optionally a named cell; ``formula`` caches ``value``."""
+    i = pr.next_row
+    pr.ws.write_string(i, 0, key)
+    pr.ws.write_string(i, 1, name)
+    if formula is not None:
+        pr.ws.write_formula(i, 2, formula, None, _cached(value))
+    else:
+        w.cell(pr.ws, i, 2, value)
+    if note:
+        pr.ws.write_comment(i, 2, note, {"x_scale": 2.2, "y_scale": 1.4})
+    if defined:
+        w.wb.define_name(defined, f"='参数'!$C${i + 1}")
+    pr.next_row += 1
+
+
+def _parameters(w: _Writer, result: Result) -> _Params:
+    """Scheme and period parameters as named cells, then the bands, group caps and tiers tables.
+    The quota cells, which count rows of 结果, are added by :func:`_quota_cells`."""
     s = result.scheme.scheme
     ws = w.wb.add_worksheet("参数")
-    rows = [
-        ("monthly_weight", "月度权重", s.monthly.weight),
-        ("appraisal_weight", "测评权重", s.appraisal.weight),
-        ("veto_grade", "否决等级", s.veto.grade),
-        ("scheme", "积分方案", f"{s.name} {s.version}"),
-        ("adjustments", "加减分合并", s.adjustments.combine),
-        ("veto_effect", "一票否决效果", s.veto.effect),
-    ]
     ws.write_row(0, 0, ["项目 (key)", "名称", "值 (value)"], w.header)
-    for i, (key, name, value) in enumerate(rows, start=1):
-        ws.write_string(i, 0, key)
-        ws.write_string(i, 1, name)
-        w.cell(ws, i, 2, value)
-    w.wb.define_name("月度权重", "='参数'!$C$2")
-    w.wb.define_name("测评权重", "='参数'!$C$3")
-    w.wb.define_name("否决等级", "='参数'!$C$4")
-    top = len(rows) + 3
+    pr = _Params(ws, 1)
+    yes_no = {True: "是", False: "否"}
+    _param(w, pr, "monthly_weight", "月度权重", s.monthly.weight, "月度权重")
+    _param(w, pr, "appraisal_weight", "测评权重", s.appraisal.weight, "测评权重")
+    _param(w, pr, "veto_grade", "否决等级", s.veto.grade, "否决等级")
+    _param(w, pr, "scheme", "积分方案", f"{s.name} {s.version}")
+    _param(w, pr, "adjustments", "加减分合并", s.adjustments.combine)
+    _param(w, pr, "veto_effect", "一票否决效果", s.veto.effect)
+    _param(w, pr, "branch_id", "支部编号", result.branch_id)
+    _param(w, pr, "branch_name", "支部名称", result.branch_name)
+    _param(w, pr, "period", "期间", result.period.text)
+    _param(w, pr, "period_last_month", "期末月份", result.period.last_month, "期末月份", note="晚于期末月份的加减分和一票否决不计入本期 (after the period: not counted)")
+    _param(w, pr, "bonus_evidence_required", "加分须佐证", yes_no[s.adjustments.bonus_evidence_required], "加分须佐证")
+    _param(w, pr, "deduction_evidence_required", "减分须佐证", yes_no[s.adjustments.deduction_evidence_required], "减分须佐证")
+    _param(w, pr, "veto_requires_majority", "否决须举手表决过半数", yes_no[s.veto.requires_majority])
+    if s.quarter_star is not None:
+        _param(w, pr, "quarter_star_share", "季度之星比例", s.quarter_star.share, "季度之星比例")
+        _param(w, pr, "quarter_star_min_scored", "季度之星最少参评人数", s.quarter_star.min_scored_members, "季度之星最少人数")
+    if s.annual_star is not None:
+        _param(w, pr, "annual_star_share", "年度之星比例", s.annual_star.share, "年度之星比例")
+        _param(w, pr, "annual_star_of_stars", "年度之星星级", s.annual_star.of_stars, "年度之星星级")
+    return pr
+
+
+def _tables(w: _Writer, result: Result, pr: _Params) -> None:
+    """Below the key/value rows: bands, group caps and (with their bounds as formulas) tiers."""
+    s = result.scheme.scheme
+    ws = pr.ws
+    top = pr.next_row + 2
     ws.write_row(top, 0, ["分档下限 (min, 升序)", "星级 (stars)", "等级 (grade)"], w.header)
     bands = list(reversed(s.bands))  # ascending, as LOOKUP needs
     for i, b in enumerate(bands, start=top + 1):
@@ -245,28 +371,123 @@ def _parameters(w: _Writer, result: Result) -> None:
     w.wb.define_name("分档下限", f"='参数'!$A${first}:$A${last}")
     w.wb.define_name("分档星级", f"='参数'!$B${first}:$B${last}")
     w.wb.define_name("分档等级", f"='参数'!$C${first}:$C${last}")
-    ws.set_column(0, 2, 22)
+    top = last + 1
+    groups = s.adjustments.groups
+    if groups:
+        ws.write_row(top, 0, ["加减分分组 (group)", "分组上限 (cap)", "名称"], w.header)
+        for i, g in enumerate(groups, start=top + 1):
+            ws.write_string(i, 0, g.code)
+            ws.write_number(i, 1, float(g.cap or 0))  # the engine caps a group without cap at 0
+            ws.write_string(i, 2, g.name)
+        w.wb.define_name("分组上限表", f"='参数'!$A${top + 2}:$B${top + 1 + len(groups)}")
+        top += len(groups) + 2
+    if s.tiers is not None and result.period.kind == "year":
+        tiers = s.tiers.tiers
+        ws.write_row(top, 0, ["排序档次 (tier)", "比例 (share)", "累计比例", "名次界限 (排名人数×累计比例)"], w.header)
+        ws.write_comment(top, 3, "名次-1 小于第一个界限的在第一档, 依此类推 (rank - 1 below the first bound: first tier)", {"x_scale": 2.2})
+        cum = np.cumsum([t.share for t in tiers])
+        n_ranked = int(result.annual["rank"].notna().sum())
+        bounds = np.round(cum * n_ranked, 9)
+        for i, (t, c, b) in enumerate(zip(tiers, cum, bounds, strict=True), start=top + 1):
+            ws.write_string(i, 0, t.name)
+            ws.write_number(i, 1, t.share)
+            ws.write_number(i, 2, float(c))
+            ws.write_formula(i, 3, f"=ROUND(C{i + 1}*排名人数,9)", None, float(b))
+        w.wb.define_name("档次名称", f"='参数'!$A${top + 2}:$A${top + 1 + len(tiers)}")
+        w.wb.define_name("档次界限", f"='参数'!$D${top + 2}:$D${top + 1 + len(tiers)}")
+    ws.set_column(0, 0, 26)
+    ws.set_column(1, 3, 22)
 
 
-def _spans(w: _Writer, result: Result, span: str, name: str, table: pd.DataFrame) -> None:
-    """Quarter or half-year sheet: months and score as formulas over 月度总分."""
+def _quota_cells(w: _Writer, result: Result, pr: _Params) -> None:
+    """Counts and quotas over 结果, as named formula cells; then the tables below them."""
     s = result.scheme.scheme
-    mt = w.sheets["totals"]
-    df = table.copy()
-    keep = [c for c in ["member_id", span, "months", "score", "score_rounded", "rank", "quarter_star", "quota", "scored_members"] if c in df.columns]
-    sheet = w.table(name, df[keep].assign(months=np.nan, score=np.nan, score_rounded=np.nan), _labels(result), key=span)
+    p = result.period
+    res = w.sheets["results"]
+    if p.kind == "year":
+        annual = result.annual
+        n_ranked = int(annual["rank"].notna().sum())
+        _param(w, pr, "ranked", "排名人数", n_ranked, "排名人数", formula=f"=COUNT({res.rng('rank')})", note="有排名的党员人数 (不含一票否决和不列入积分的党员)")
+        if s.annual_star is not None:
+            stars = annual["stars"].fillna(-1).to_numpy()
+            top = int((annual["rank"].notna().to_numpy() & (stars == s.annual_star.of_stars)).sum())
+            _param(w, pr, "annual_star_candidates", "年度之星候选人数", top, "年度之星候选人数", formula=f"=COUNTIFS({res.rng('stars')},年度之星星级,{res.rng('rank')},\">0\")", note="有排名且星级等于年度之星星级的党员人数")
+            _param(w, pr, "annual_star_quota", "年度之星名额", share_quota(s.annual_star.share, top), "年度之星名额", formula="=ROUNDDOWN(ROUND(年度之星比例*年度之星候选人数,9),0)", note="向下取整 (floor)")
+    elif p.kind == "quarter" and s.quarter_star is not None:
+        q = result.quarters[result.quarters["quarter"] == p.last_month // 3]
+        scored = len(q)
+        quota = share_quota(s.quarter_star.share, scored) if scored >= s.quarter_star.min_scored_members else 0
+        _param(w, pr, "quarter_scored", "季度参评人数", scored, "季度参评人数", formula=f"=COUNTIF({res.rng('months')},\">0\")", note="本季度计分的党员人数 (含一票否决的党员, 不含不列入积分的党员)")
+        _param(w, pr, "quarter_star_quota", "季度之星名额", quota, "季度之星名额", formula="=IF(季度参评人数>=季度之星最少人数,ROUNDDOWN(ROUND(季度之星比例*季度参评人数,9),0),0)", note="参评人数不足最少人数的支部不评选; 向下取整 (floor)")
+    _tables(w, result, pr)
+
+
+# -- intermediate sheets ----------------------------------------------------------------------
+
+
+def _spans(w: _Writer, result: Result, span: str, name: str, table: pd.DataFrame, checks: _Checks) -> None:
+    """Quarter or half-year sheet: months and score as formulas over 月度总分; for quarters also
+    eligibility (no veto by the quarter's end), rank, quota and 季度之星 as formulas."""
+    s = result.scheme.scheme
+    mt, vet = w.sheets["totals"], w.sheets["vetoes"]
+    stars = span == "quarter" and s.quarter_star is not None
+    cols = ["member_id", span, "months", "score", "score_rounded"]
+    if span == "quarter":
+        cols = ["member_id", span, "key", "months", "score", "score_rounded", "eligible", "rank", "scored_members"] + (["quota", "quarter_star"] if stars else [])
+    df = table.reset_index(drop=True)
+    formulas = tuple(c for c in cols if c not in ("member_id", span))
+    sheet = w.table(name, df.reindex(columns=cols), _labels(result), key=span, formulas=formulas)
     ws = w.wb.get_worksheet_by_name(name)
     size = 3 if span == "quarter" else 6
-    a = sheet.col("member_id")
-    m_col, s_col = sheet.columns["months"], sheet.columns["score"]
+    at = sheet.columns
+    c = {k: sheet.col(k) for k in cols}
+    agg = "SUMIFS" if s.monthly.quarter_score == "sum" else "AVERAGEIFS"
+    prefix = "q" if span == "quarter" else "h"
     for i, r in enumerate(df.itertuples(index=False), start=1):
         row = i + 1
-        first_month, last_month = (int(getattr(r, span)) - 1) * size + 1, int(getattr(r, span)) * size
-        crit = f"{mt.rng('member_id')},${a}{row},{mt.rng('month')},\">={first_month}\",{mt.rng('month')},\"<={last_month}\""
-        ws.write_formula(i, m_col, f"=COUNTIFS({crit})", None, int(r.months))
-        agg = "SUMIFS" if s.monthly.quarter_score == "sum" else "AVERAGEIFS"
-        ws.write_formula(i, s_col, f"={agg}({mt.rng('total')},{crit})", w.number, float(r.score))
-        ws.write_formula(i, sheet.columns["score_rounded"], f"=ROUND({xl_rowcol_to_cell(i, s_col)},2)", w.number, float(r.score_rounded))
+        n = int(getattr(r, span))
+        first_month, last_month = (n - 1) * size + 1, n * size
+        crit = f"{mt.rng('member_id')},${c['member_id']}{row},{mt.rng('month')},\">={first_month}\",{mt.rng('month')},\"<={last_month}\""
+        ws.write_formula(i, at["months"], f"=COUNTIFS({crit})", None, int(r.months))
+        ws.write_formula(i, at["score"], f"={agg}({mt.rng('total')},{crit})", w.number, float(r.score))
+        ws.write_formula(i, at["score_rounded"], f"=ROUND({c['score']}{row},2)", w.number, float(r.score_rounded))
+        mid = str(r.member_id)
+        group = 1 if span == "quarter" else 2
+
+        def check(k: str, value: Any, mid: str = mid, n: int = n, row: int = row, group: int = group) -> None:
+            key = f"{prefix}{n}_{k}"  # q3_rank: 第3季度排名 (q3_rank)
+            checks.add(mid, key, label(key), f"'{name}'!{c[k]}{row}", value, group=group)
+
+        check("months", int(r.months))
+        check("score", float(r.score))
+        check("score_rounded", float(r.score_rounded))
+        if span != "quarter":
+            continue
+        ws.write_formula(i, at["key"], f'={c["member_id"]}{row}&"|"&{c["quarter"]}{row}', None, f"{mid}|{n}")
+        # vetoed by the quarter's end: no rank, no star (engine.quarter_stars)
+        vetoed = f'COUNTIFS({vet.rng("member_id")},{c["member_id"]}{row},{vet.rng("applies")},"是",{vet.rng("month")},"<="&(3*{c["quarter"]}{row}))'
+        eligible = pd.notna(r.rank)
+        ws.write_formula(i, at["eligible"], f'=IF({vetoed}>0,"否","是")', None, "是" if eligible else "否")
+        same_quarter = f'{sheet.rng("quarter")},{c["quarter"]}{row}'
+        ws.write_formula(i, at["rank"], f'=IF({c["eligible"]}{row}="是",1+COUNTIFS({same_quarter},{sheet.rng("eligible")},"是",{sheet.rng("score_rounded")},">"&{c["score_rounded"]}{row}),"")', None, _cached(r.rank))
+        ws.write_formula(i, at["scored_members"], f"=COUNTIFS({same_quarter})", None, int(r.scored_members))
+        check("rank", r.rank)
+        if stars:
+            sc = f"{c['scored_members']}{row}"
+            ws.write_formula(i, at["quota"], f"=IF({sc}>=季度之星最少人数,ROUNDDOWN(ROUND(季度之星比例*{sc},9),0),0)", None, int(r.quota))
+            rk, qt = f"{c['rank']}{row}", f"{c['quota']}{row}"
+            star_f = f'=IF({c["eligible"]}{row}<>"是","no",IF({rk}+COUNTIFS({same_quarter},{sheet.rng("rank")},{rk})-1<={qt},"yes",IF({rk}<={qt},"tie","no")))'
+            ws.write_formula(i, at["quarter_star"], star_f, None, _cached(r.quarter_star))
+            check("quarter_star", r.quarter_star)
+    if span == "quarter":
+        notes = {
+            "eligible": "公式: 季度末以前没有生效的一票否决为 是 (vetoed by the quarter's end: not ranked, no star)",
+            "rank": "公式: 同季度可参评党员中积分(两位小数)更高的人数 + 1; 并列同名次",
+            "scored_members": "公式: 本季度计分的党员人数 (含一票否决的党员)",
+            "quota": "公式: 参评人数不少于 季度之星最少人数 时为 向下取整(季度之星比例 × 参评人数), 否则 0",
+            "quarter_star": "公式: 名次 + 并列人数 - 1 不超过名额为 yes; 名次在名额内但并列跨过名额线为 tie (由支委会研究); 否则 no",
+        }
+        w.note(name, sheet, notes)
 
 
 def _appraisal(w: _Writer, result: Result) -> None:
@@ -274,7 +495,7 @@ def _appraisal(w: _Writer, result: Result) -> None:
     cols = s.item_codes if s.appraisal.mode == "per_item" else ["score"]
     app = result.appraisal
     keep = ["member_id", "ballots"] + [f"{c}_{k}" for c in cols for k in ("raters", "sum", "average")]
-    sheet = w.table("民主测评", app[keep].assign(**{f"{c}_average": np.nan for c in cols}), _labels(result), key="appraisal")
+    sheet = w.table("民主测评", app[keep], _labels(result), key="appraisal", formulas=tuple(f"{c}_average" for c in cols))
     ws = w.wb.get_worksheet_by_name("民主测评")
     for c in cols:
         avg, n, tot = sheet.columns[f"{c}_average"], sheet.col(f"{c}_raters"), sheet.col(f"{c}_sum")
@@ -284,7 +505,139 @@ def _appraisal(w: _Writer, result: Result) -> None:
             ws.write_formula(i, avg, f"={tot}{i + 1}/{n}{i + 1}", w.number, float(v))
 
 
-def _year_results(w: _Writer, result: Result, ws: Any, checks: list[tuple[str, str, str, Any]]) -> None:
+def _dates(w: _Writer, ws: Worksheet, col: int, values: pd.Series) -> None:
+    """Real dates (not text), so formulas compare and take MONTH of them."""
+    for i, d in enumerate(values.tolist(), start=1):
+        if isinstance(d, (dt.date, dt.datetime)):
+            ws.write_datetime(i, col, d if isinstance(d, dt.datetime) else dt.datetime(d.year, d.month, d.day), w.date)
+
+
+def _vetoes(w: _Writer, result: Result) -> None:
+    """一票否决: whether each recorded veto applies, as a formula over its month and votes."""
+    s = result.scheme.scheme
+    v = result.vetoes.reset_index(drop=True)
+    cols = ["member_id", "date", "month", "condition_code", "condition_name", "votes_for", "votes_against", "members_on_date", "applies", "reason", "note", "row"]
+    df = v.reindex(columns=cols)
+    sheet = w.table("一票否决", df, _labels(result), key="vetoes", formulas=("date", "month", "applies", "reason"))
+    ws = w.wb.get_worksheet_by_name("一票否决")
+    _dates(w, ws, sheet.columns["date"], df["date"])
+    c = {k: sheet.col(k) for k in cols}
+    for i, r in enumerate(df.itertuples(index=False), start=1):
+        row = i + 1
+        ws.write_formula(i, sheet.columns["month"], f"=MONTH({c['date']}{row})", None, int(r.date.month))
+        in_period = f"{c['month']}{row}<=期末月份"
+        if s.veto.requires_majority:
+            applies_f = f'=IF(AND({in_period},N({c["votes_for"]}{row})>{c["members_on_date"]}{row}/2),"是","否")'
+        else:
+            applies_f = f'=IF({in_period},"是","否")'
+        ws.write_formula(i, sheet.columns["applies"], applies_f, None, "是" if bool(r.applies) else "否")
+        reason_f = f'=IF(NOT({in_period}),"{REASONS["after_period"]}",IF({c["applies"]}{row}="是","{VETO_APPLIES}","{VETO_NO_MAJORITY}"))'
+        ws.write_formula(i, sheet.columns["reason"], reason_f, None, str(r.reason))
+    majority = "赞成票 > 当月党员数 / 2 且" if s.veto.requires_majority else ""
+    w.note(
+        "一票否决",
+        sheet,
+        {
+            "members_on_date": "数值: 否决当月在本支部的党员人数, 由党员名单的转入、转出月份计算 (程序计算值, 举手表决的分母)",
+            "applies": f"公式: {majority} 月份不晚于 期末月份 时生效 (是)",
+            "reason": "公式: 给出是否生效的原因",
+            "condition_name": "数值: 输入的否决情形 (名称或代码) 对应积分方案中的情形",
+        },
+    )
+
+
+def _adjustments(w: _Writer, result: Result) -> None:
+    """加减分: per row, whether it is eligible (evidence, date, exempt member) and the points it
+    adds, as formulas that follow the scheme's rule (highest only, sum, sum capped per group)."""
+    s = result.scheme.scheme
+    combine = s.adjustments.combine
+    a = result.adjustments.reset_index(drop=True)
+    cols = ["member_id", "date", "month", "rule_code", "rule_name", "kind", "group", "points", "points_used", "evidence", "approved_by", "note", "member_exempt", "blocked", "eligible"]
+    cols += (["best"] if combine == "highest_only" else []) + ["applied_points", "status", "reason", "row"]
+    formulas = ("date", "month", "member_exempt", "blocked", "eligible", "best", "applied_points", "status", "reason")
+    df = a.reindex(columns=cols)
+    sheet = w.table("加减分", df, _labels(result), key="adjustments", formulas=formulas)
+    ws = w.wb.get_worksheet_by_name("加减分")
+    _dates(w, ws, sheet.columns["date"], df["date"])
+    res = w.sheets["results"]
+    at = sheet.columns
+    rng = sheet.rng
+    exempt_ids = set(result.members.loc[result.members["exempt"].astype(bool), "member_id"])
+    for i, r in enumerate(df.itertuples(index=False), start=1):
+        row = i + 1
+        c = {k: f"{sheet.col(k)}{row}" for k in cols}
+        ws.write_formula(i, at["month"], f"=MONTH({c['date']})", None, int(r.date.month))
+        ws.write_formula(i, at["member_exempt"], f'=IF(COUNTIFS({res.rng("member_id")},{c["member_id"]},{res.rng("exempt")},"yes")>0,"是","否")', None, "是" if r.member_id in exempt_ids else "否")
+        # the engine's order: exempt before after-the-period before no evidence
+        evidence = f'AND({c["evidence"]}="",IF({c["kind"]}="bonus",加分须佐证,减分须佐证)="是")'
+        blocked_f = f'=IF({c["member_exempt"]}="是","{REASONS["exempt"]}",IF({c["month"]}>期末月份,"{REASONS["after_period"]}",IF({evidence},"{REASONS["no_evidence"]}","")))'
+        reason = str(r.reason)
+        blocked = reason if reason in (REASONS["exempt"], REASONS["after_period"], REASONS["no_evidence"]) else ""
+        ws.write_formula(i, at["blocked"], blocked_f, None, blocked)
+        ws.write_formula(i, at["eligible"], f'=IF({c["blocked"]}="","是","否")', None, "否" if blocked else "是")
+        pu, el, kind = c["points_used"], c["eligible"], c["kind"]
+        if combine == "sum":
+            applied_f = f'=IF({el}="是",{pu},0)'
+            reason_f = f'=IF({c["blocked"]}<>"",{c["blocked"]},"{R_APPLIED}")'
+        elif combine == "highest_only":
+            crit = f'{rng("member_id")},{c["member_id"]},{rng("kind")},{kind},{rng("eligible")},"是"'
+            best_f = f'=IF({kind}="bonus",_xlfn.MAXIFS({rng("points_used")},{crit}),_xlfn.MINIFS({rng("points_used")},{crit}))'
+            ws.write_formula(i, at["best"], best_f, None, _best(a, r))
+            # of two equal highest, the earlier (date, then input row) counts, as in the engine
+            earlier = f'COUNTIFS({crit},{rng("points_used")},{pu},{rng("date")},"<"&{c["date"]})+COUNTIFS({crit},{rng("points_used")},{pu},{rng("date")},{c["date"]},{rng("row")},"<"&{c["row"]})'
+            applied_f = f'=IF(AND({el}="是",{pu}={c["best"]},{earlier}=0),{pu},0)'
+            same = f'IF({kind}="bonus","{REASONS["equal_bonus"]}","{REASONS["equal_deduction"]}")'
+            lower = f'IF({kind}="bonus","{REASONS["lower_bonus"]}","{REASONS["lower_deduction"]}")'
+            reason_f = f'=IF({c["blocked"]}<>"",{c["blocked"]},IF({c["applied_points"]}<>0,"{R_APPLIED}",IF({pu}={c["best"]},{same},{lower})))'
+        else:  # sum_capped_per_group: the group's cap minus what earlier rows of the group used
+            crit = f'{rng("member_id")},{c["member_id"]},{rng("group")},{c["group"]},{rng("kind")},{kind},{rng("eligible")},"是"'
+            prior = f'ABS(SUMIFS({rng("points_used")},{crit},{rng("date")},"<"&{c["date"]})+SUMIFS({rng("points_used")},{crit},{rng("date")},{c["date"]},{rng("row")},"<"&{c["row"]}))'
+            cum = f"({prior}+ABS({pu}))"
+            cap = f"VLOOKUP({c['group']},分组上限表,2,FALSE)"
+            used = f"(MIN({cum},{cap})-MIN({cum}-ABS({pu}),{cap}))"
+            applied_f = f'=IF({el}="是",IF({kind}="bonus",1,-1)*{used},0)'
+            reason_f = f'=IF({c["blocked"]}<>"",{c["blocked"]},IF(ABS({c["applied_points"]})=ABS({pu}),"{R_APPLIED}",IF({c["applied_points"]}<>0,"{REASONS["cap_partial"]}","{REASONS["cap_reached"]}")))'
+        ws.write_formula(i, at["applied_points"], applied_f, None, float(r.applied_points))
+        ws.write_formula(i, at["status"], f'=IF({c["applied_points"]}<>0,"applied","not_applied")', None, str(r.status))
+        ws.write_formula(i, at["reason"], reason_f, None, reason)
+    rule = {
+        "highest_only": "公式: 可计入且等于该党员同类 (加分或减分) 可计入各条的最高 (最大扣分) 分值的那一条计入; 相同的最高分只计最早 (日期, 再按输入行) 的一条",
+        "sum": "公式: 可计入的逐条累加",
+        "sum_capped_per_group": "公式: 可计入的按日期 (再按输入行) 逐条累加, 每名党员每组的加分、减分各自不超过该组上限 (参数表 分组上限表)",
+    }[combine]
+    w.note(
+        "加减分",
+        sheet,
+        {
+            "rule_name": "数值: 按加减分代码取自积分方案的加减分目录",
+            "kind": "数值: 按加减分代码取自积分方案的加减分目录 (bonus 加分 / deduction 减分)",
+            "group": "数值: 按加减分代码取自积分方案的加减分目录",
+            "points_used": "数值: 填报分值; 未填时取加减分目录的分值",
+            "member_exempt": "公式: 该党员在「结果」表中为不列入积分 (yes)",
+            "blocked": "公式: 不列入积分的党员、晚于期末月份、按方案须佐证而无佐证材料的不能计入 (依次判断)",
+            "eligible": "公式: 没有不计入原因的为 是",
+            "best": "公式: 该党员同类可计入各条中的最高加分 (MAXIFS) 或最大扣分 (MINIFS)",
+            "applied_points": rule,
+            "status": "公式: 计入分值不为 0 为 applied",
+            "reason": "公式: 计入或不计入的原因",
+        },
+    )
+
+
+def _best(a: pd.DataFrame, r: Any) -> float:
+    """The cached value of the ``best`` column: the highest eligible bonus (or the largest
+    eligible deduction) of the row's member, 0 when there is none (as MAXIFS gives)."""
+    blocked = {REASONS["exempt"], REASONS["after_period"], REASONS["no_evidence"]}
+    same = a[(a["member_id"] == r.member_id) & (a["kind"] == r.kind) & ~a["reason"].isin(blocked)]
+    if same.empty:
+        return 0.0
+    return float(same["points_used"].max() if r.kind == "bonus" else same["points_used"].min())
+
+
+# -- 结果 -------------------------------------------------------------------------------------
+
+
+def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
     """结果 for a year: one row per member, every score a formula."""
     s = result.scheme.scheme
     items = s.item_codes
@@ -294,16 +647,8 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: list[tuple[str, s
     app = w.sheets.get("appraisal")
     appr = result.appraisal.set_index("member_id")["score_average"].to_dict() if "appraisal" in w.sheets and "score_average" in result.appraisal.columns else {}
 
-    cols: list[str] = ["member_id", "name", "exempt", "veto", "months"]
-    if s.monthly.combine == "per_item":
-        for c in items:
-            cols += [f"{c}_mean"] + ([f"{c}_appraisal"] if s.appraisal.mode == "per_item" else []) + [f"{c}_score"]
-    else:
-        cols += ["monthly_mean"] + (["appraisal"] if s.appraisal.mode == "single" else [])
-    cols += ["base", "bonus", "deduction", "total_raw", "total"]
-    cols += (["stars"] if s.has_stars else []) + ["grade", "rank_basis", "rank"]
-    cols += (["tier"] if s.tiers is not None else []) + (["annual_star"] if s.annual_star is not None else [])
-    at = {c: j for j, c in enumerate(cols)}
+    res = w.sheets["results"]
+    at = res.columns
     header_labels = _labels(result)
     for c, j in at.items():
         text = {"rank_basis": "排名用分 (rank_basis)"}.get(c) or header_labels.get(c)
@@ -311,20 +656,28 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: list[tuple[str, s
         ws.set_column(j, j, 12)
     ws.set_column(at["name"], at["name"], 10)
     ws.freeze_panes(1, 2)
-    n = len(annual)
-    ref = lambda key, row: f"{xl_col_to_name(at[key])}{row}"  # noqa: E731
-    rank_range = f"${xl_col_to_name(at['rank_basis'])}$2:${xl_col_to_name(at['rank_basis'])}${max(2, n + 1)}"
+    _fits("结果", len(annual))
+    col = res.col
+    ref = lambda key, row: f"{col(key)}{row}"  # noqa: E731
+    on = lambda key, row: f"'结果'!{col(key)}{row}"  # noqa: E731
+    rank_range = f"${col('rank_basis')}$2:${col('rank_basis')}${max(2, len(annual) + 1)}"
     highest = s.adjustments.combine == "highest_only"
+    tier_count = len(s.tiers.tiers) if s.tiers is not None else 0
 
     for i, a in enumerate(annual.itertuples(index=False), start=1):
         row = i + 1
-        mid = a.member_id
+        mid = str(a.member_id)
+
+        def put(key: str, formula: str, value: Any, fmt: Any = None, check: bool = True, row: int = row, mid: str = mid) -> None:
+            ws.write_formula(row - 1, at[key], formula, fmt, _cached(value))
+            if check:
+                checks.add(mid, key, header_labels.get(key), on(key, row), value)
+
         ws.write_string(i, at["member_id"], mid)
         ws.write_string(i, at["name"], str(a.name))
         ws.write_string(i, at["exempt"], a.exempt)
         vcrit = f"{vet.rng('member_id')},$A{row},{vet.rng('applies')},\"是\""
-        ws.write_formula(i, at["veto"], f'=IF(COUNTIFS({vcrit})>0,"yes","no")', None, a.veto)
-        checks.append((mid, "veto", f"{xl_col_to_name(at['veto'])}{row}", a.veto))
+        put("veto", f'=IF(COUNTIFS({vcrit})>0,"yes","no")', a.veto)
         if a.exempt == "yes":  # not scored: hand-entered stars, no formulas
             if s.has_stars and pd.notna(a.stars):
                 ws.write_number(i, at["stars"], int(a.stars))
@@ -332,119 +685,183 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: list[tuple[str, s
                 ws.write_string(i, at["grade"], str(a.grade))
             continue
         y = years[mid]
-        ws.write_formula(i, at["months"], f"=COUNTIFS({ms.rng('member_id')},$A{row})", None, int(y["months"]))
-        checks.append((mid, "months", ref("months", row), int(y["months"])))
+        put("months", f"=COUNTIFS({ms.rng('member_id')},$A{row})", int(y["months"]))
         crit = f"{ms.rng('member_id')},$A{row}"
         if s.monthly.combine == "per_item":
             parts = []
             for c in items:
-                ws.write_formula(i, at[f"{c}_mean"], f"=SUMIFS({ms.rng(c)},{crit})/{ref('months', row)}", w.number, float(y[f"{c}_mean"]))
+                put(f"{c}_mean", f"=SUMIFS({ms.rng(c)},{crit})/{ref('months', row)}", float(y[f"{c}_mean"]), w.number)
                 score_formula = f"={ref(f'{c}_mean', row)}*月度权重"
                 if s.appraisal.mode == "per_item":
-                    ws.write_formula(i, at[f"{c}_appraisal"], f"=INDEX({app.rng(f'{c}_average')},MATCH($A{row},{app.rng('member_id')},0))", w.number, float(y[f"{c}_appraisal"]))
+                    put(f"{c}_appraisal", f"=INDEX({app.rng(f'{c}_average')},MATCH($A{row},{app.rng('member_id')},0))", float(y[f"{c}_appraisal"]), w.number)
                     score_formula += f"+{ref(f'{c}_appraisal', row)}*测评权重"
-                ws.write_formula(i, at[f"{c}_score"], score_formula, w.number, float(y[f"{c}_score"]))
+                put(f"{c}_score", score_formula, float(y[f"{c}_score"]), w.number)
                 parts.append(ref(f"{c}_score", row))
             base_formula = f"=SUM({parts[0]}:{parts[-1]})" if len(parts) == 1 else "=" + "+".join(parts)
         else:
-            ws.write_formula(i, at["monthly_mean"], f"=SUMIFS({mt.rng('total')},{mt.rng('member_id')},$A{row})/{ref('months', row)}", w.number, float(y["monthly_mean"]))
+            put("monthly_mean", f"=SUMIFS({mt.rng('total')},{mt.rng('member_id')},$A{row})/{ref('months', row)}", float(y["monthly_mean"]), w.number)
             base_formula = f"={ref('monthly_mean', row)}*月度权重"
             if s.appraisal.mode == "single":
-                ws.write_formula(i, at["appraisal"], f"=INDEX({app.rng('score_average')},MATCH($A{row},{app.rng('member_id')},0))", w.number, float(appr[mid]))
+                put("appraisal", f"=INDEX({app.rng('score_average')},MATCH($A{row},{app.rng('member_id')},0))", float(appr[mid]), w.number)
                 base_formula += f"+{ref('appraisal', row)}*测评权重"
-        ws.write_formula(i, at["base"], base_formula, w.number, float(a.base))
-        checks.append((mid, "base", ref("base", row), float(a.base)))
-        acrit = f"{adj.rng('member_id')},$A{row},{adj.rng('status')},\"applied\""
+        put("base", base_formula, float(a.base), w.number)
         if highest:
-            # written with the _xlfn. prefix Excel stores for these 2019 functions; xlsxwriter's
-            # use_future_functions would add it too, but by ~150 regex passes over every formula
-            bonus_f = f"=_xlfn.MAXIFS({adj.rng('applied_points')},{acrit},{adj.rng('applied_points')},\">0\")"
-            ded_f = f"=_xlfn.MINIFS({adj.rng('applied_points')},{acrit},{adj.rng('applied_points')},\"<0\")"
+            # the highest ELIGIBLE bonus and the largest eligible deduction, counted once each,
+            # over the rows that pass the checks on 加减分 (not over rows already picked)
+            eligible = f'{adj.rng("member_id")},$A{row},{adj.rng("eligible")},"是"'
+            bonus_f = f'=_xlfn.MAXIFS({adj.rng("points_used")},{eligible},{adj.rng("kind")},"bonus")'
+            ded_f = f'=_xlfn.MINIFS({adj.rng("points_used")},{eligible},{adj.rng("kind")},"deduction")'
         else:
+            acrit = f"{adj.rng('member_id')},$A{row}"
             bonus_f = f"=SUMIFS({adj.rng('applied_points')},{acrit},{adj.rng('applied_points')},\">0\")"
             ded_f = f"=SUMIFS({adj.rng('applied_points')},{acrit},{adj.rng('applied_points')},\"<0\")"
-        ws.write_formula(i, at["bonus"], bonus_f, w.number, float(a.bonus))
-        ws.write_formula(i, at["deduction"], ded_f, w.number, float(a.deduction))
-        checks += [(mid, "bonus", ref("bonus", row), float(a.bonus)), (mid, "deduction", ref("deduction", row), float(a.deduction))]
-        raw = float(a.base + a.bonus + a.deduction)
-        ws.write_formula(i, at["total_raw"], f"={ref('base', row)}+{ref('bonus', row)}+{ref('deduction', row)}", None, raw)
+        put("bonus", bonus_f, float(a.bonus), w.number)
+        put("deduction", ded_f, float(a.deduction), w.number)
         veto_cell = ref("veto", row)
-        if s.veto.effect == "no_score":
+        raw_f = f"{ref('base', row)}+{ref('bonus', row)}+{ref('deduction', row)}"
+        no_score = s.veto.effect == "no_score"
+        put("total_raw", f'=IF({veto_cell}="yes","",{raw_f})' if no_score else f"={raw_f}", a.total_raw)
+        if no_score:
             total_f = f'=IF({veto_cell}="yes","",ROUND({ref("total_raw", row)},2))'
         else:
             total_f = f"=ROUND({ref('total_raw', row)},2)"
-        total_v = "" if pd.isna(a.total) else float(a.total)
-        ws.write_formula(i, at["total"], total_f, w.number, total_v)
-        checks.append((mid, "total", ref("total", row), total_v))
+        put("total", total_f, a.total, w.number)
         tot = ref("total", row)
         if s.has_stars:
-            stars_v = "" if pd.isna(a.stars) else int(a.stars)
-            ws.write_formula(i, at["stars"], f'=IF({veto_cell}="yes","",LOOKUP({tot},分档下限,分档星级))', None, stars_v)
-            checks.append((mid, "stars", ref("stars", row), stars_v))
-        ws.write_formula(i, at["grade"], f'=IF({veto_cell}="yes",否决等级,LOOKUP({tot},分档下限,分档等级))', None, str(a.grade))
-        checks.append((mid, "grade", ref("grade", row), str(a.grade)))
-        ws.write_formula(i, at["rank_basis"], f'=IF({veto_cell}="yes","",{tot})', None, "" if a.veto == "yes" else total_v)
-        rank_v = "" if pd.isna(a.rank) else int(a.rank)
-        ws.write_formula(i, at["rank"], f'=IF({ref("rank_basis", row)}="","",RANK({ref("rank_basis", row)},{rank_range}))', None, rank_v)
-        checks.append((mid, "rank", ref("rank", row), rank_v))
-        if s.tiers is not None and a.tier is not None:
-            ws.write_string(i, at["tier"], str(a.tier))
-        if s.annual_star is not None and a.annual_star is not None:
-            ws.write_string(i, at["annual_star"], str(a.annual_star))
-    for key in ("tier", "annual_star"):
-        if key in at:
-            ws.write_comment(0, at[key], "由程序按方案名额确定, 并列 (tie) 由支委会研究 (decided by the package from the quota)")
+            put("stars", f'=IF({veto_cell}="yes","",LOOKUP({tot},分档下限,分档星级))', a.stars)
+        put("grade", f'=IF({veto_cell}="yes",否决等级,LOOKUP({tot},分档下限,分档等级))', str(a.grade))
+        put("rank_basis", f'=IF({veto_cell}="yes","",{tot})', "" if a.veto == "yes" else a.total, check=False)
+        rk = ref("rank", row)
+        put("rank", f'=IF({ref("rank_basis", row)}="","",RANK({ref("rank_basis", row)},{rank_range}))', a.rank)
+        if s.tiers is not None:
+            veto_tier = s.tiers.veto_tier or ""
+            # the first tier whose bound (排名人数 x cumulative share) exceeds rank - 1
+            tier_f = f'=IF({veto_cell}="yes","{veto_tier}",IF({rk}="","",INDEX(档次名称,MIN(COUNTIF(档次界限,"<="&({rk}-1))+1,{tier_count}))))'
+            put("tier", tier_f, a.tier)
+        if s.annual_star is not None:
+            top = f'{res.rng("stars")},年度之星星级,{res.rng("rank")},">0"'
+            higher = f'COUNTIFS({top},{res.rng("total")},">"&{tot})'
+            star_f = f'=IF(AND(ISNUMBER({rk}),{ref("stars", row)}=年度之星星级),IF({higher}+COUNTIFS({top},{res.rng("total")},{tot})<=年度之星名额,"yes",IF({higher}+1<=年度之星名额,"tie","no")),"no")'
+            put("annual_star", star_f, a.annual_star)
+    notes = {
+        "exempt": "数值: 党员名单中 不列入积分 (exempt)",
+        "stars": "公式; 不列入积分的党员为党支部直接评定的星级 (输入值)",
+        "grade": "公式; 不列入积分的党员按直接评定的星级定等级 (程序计算值)",
+        "rank": "公式: RANK, 并列同名次; 一票否决和不列入积分的党员不排名",
+        "tier": "公式: 按 名次-1 与「参数」表 名次界限 (排名人数 × 累计比例) 比较确定档次; 一票否决列入方案规定的档次",
+        "annual_star": "公式: 有排名且星级等于 年度之星星级 的党员中, 高于本人的人数 + 与本人并列的人数不超过 年度之星名额 为 yes; 本人名次在名额内但并列跨过名额线为 tie (由支委会研究); 否则 no",
+        "bonus": "公式: 「加减分」中该党员可计入各条的最高加分 (MAXIFS), 只计一次" if highest else "公式: 「加减分」中该党员计入的加分之和",
+        "deduction": "公式: 「加减分」中该党员可计入各条的最大扣分 (MINIFS), 只计一次" if highest else "公式: 「加减分」中该党员计入的减分之和",
+    }
+    w.note("结果", res, notes)
 
 
-def _period_results(w: _Writer, result: Result, ws: Any, checks: list[tuple[str, str, str, Any]]) -> None:
-    """结果 for a month, quarter or half-year: the period's score as a formula over 月度总分."""
+def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
+    """结果 for a month, quarter or half-year: the period's score as a formula over 月度总分; for
+    a quarter its rank and 季度之星, for a half-year its quarters' stars from 季度汇总."""
     s = result.scheme.scheme
     p = result.period
-    mt = w.sheets["totals"]
+    mt, vet = w.sheets["totals"], w.sheets["vetoes"]
     summ = result.summary().reset_index(drop=True)
-    key = {"month": "month_total", "quarter": "quarter_score", "half": "half_score"}[p.kind]
-    cols = ["member_id", "name", "exempt", "months", key] + [c for c in summ.columns if c.startswith("q") and c.endswith(("_star", "_rank")) or c in ("quarter_rank", "quarter_star")]
-    cols = list(dict.fromkeys(cols))
-    at = {c: j for j, c in enumerate(cols)}
+    key = _period_key(result)
+    res = w.sheets["results"]
+    at = res.columns
     labels = _labels(result)
     for c, j in at.items():
-        ws.write_string(0, j, labels.get(c), w.header)
+        ws.write_string(0, j, {"rank_basis": "排名用分 (rank_basis)"}.get(c) or labels.get(c), w.header)
         ws.set_column(j, j, 12)
     ws.freeze_panes(1, 2)
+    _fits("结果", len(summ))
     agg = "SUMIFS" if (s.monthly.quarter_score == "sum" or p.kind == "month") else "AVERAGEIFS"
     mt_ = result.monthly_totals
     months_in = mt_.loc[mt_["month"].between(p.first_month, p.last_month), "member_id"].value_counts().to_dict()
+    col = res.col
+    rank_range = f"${col('rank_basis')}$2:${col('rank_basis')}${max(2, len(summ) + 1)}" if "rank_basis" in at else ""
+    quarters = w.sheets["quarter"]
     for i, r in enumerate(summ.itertuples(index=False), start=1):
         row = i + 1
         rd = r._asdict()
-        ws.write_string(i, at["member_id"], rd["member_id"])
+        mid = str(rd["member_id"])
+
+        def put(k: str, formula: str, value: Any, fmt: Any = None, check: bool = True, row: int = row, mid: str = mid) -> None:
+            ws.write_formula(row - 1, at[k], formula, fmt, _cached(value))
+            if check:
+                checks.add(mid, k, labels.get(k), f"'结果'!{col(k)}{row}", value)
+
+        ws.write_string(i, at["member_id"], mid)
         ws.write_string(i, at["name"], str(rd["name"]))
         ws.write_string(i, at["exempt"], rd["exempt"])
         if rd["exempt"] == "yes":
             continue
         crit = f"{mt.rng('member_id')},$A{row},{mt.rng('month')},\">={p.first_month}\",{mt.rng('month')},\"<={p.last_month}\""
-        months_v = int(months_in.get(rd["member_id"], 0))
-        ws.write_formula(i, at["months"], f"=COUNTIFS({crit})", None, months_v)
-        value = "" if pd.isna(rd[key]) else float(rd[key])
-        ws.write_formula(i, at[key], f'=IF({xl_col_to_name(at["months"])}{row}=0,"",ROUND({agg}({mt.rng("total")},{crit}),2))', w.number, value)
-        checks.append((rd["member_id"], key, f"{xl_col_to_name(at[key])}{row}", value))
-        for c in cols[5:]:
-            v = _plain(rd.get(c))
-            if v is not None:
-                w.cell(ws, i, at[c], v)
+        put("months", f"=COUNTIFS({crit})", int(months_in.get(mid, 0)))
+        months = f"{col('months')}{row}"
+        put(key, f'=IF({months}=0,"",ROUND({agg}({mt.rng("total")},{crit}),2))', rd[key], w.number)
+        if p.kind == "quarter":
+            # a veto that applies in this period (so by the quarter's end): no rank, no star
+            vetoed = f'COUNTIFS({vet.rng("member_id")},$A{row},{vet.rng("applies")},"是")>0'
+            basis_v = rd["quarter_score"] if pd.notna(rd["quarter_rank"]) else ""
+            put("rank_basis", f'=IF(OR({months}=0,{vetoed}),"",{col(key)}{row})', basis_v, w.number, check=False)
+            rk = f"{col('quarter_rank')}{row}"
+            put("quarter_rank", f'=IF({col("rank_basis")}{row}="","",RANK({col("rank_basis")}{row},{rank_range}))', rd["quarter_rank"])
+            if "quarter_star" in at:
+                ranks = f"${col('quarter_rank')}$2:${col('quarter_rank')}${max(2, len(summ) + 1)}"
+                star_f = f'=IF({months}=0,"",IF({rk}="","no",IF({rk}+COUNTIF({ranks},{rk})-1<=季度之星名额,"yes",IF({rk}<=季度之星名额,"tie","no"))))'
+                put("quarter_star", star_f, rd["quarter_star"])
+        for q in p.quarters if p.kind == "half" else []:
+            k = f"q{q}_star"
+            if k in at:
+                look = f'=IFERROR(INDEX({quarters.rng("quarter_star")},MATCH($A{row}&"|"&{q},{quarters.rng("key")},0)),"")'
+                put(k, look, rd.get(k))
+    notes = {
+        "exempt": "数值: 党员名单中 不列入积分 (exempt)",
+        "quarter_rank": "公式: RANK, 并列同名次; 一票否决的党员不排名",
+        "quarter_star": "公式: 名次 + 并列人数 - 1 不超过 季度之星名额 (参数表) 为 yes; 名次在名额内但并列跨过名额线为 tie (由支委会研究); 否则 no",
+    }
+    notes |= {f"q{q}_star": "公式: 取自「季度汇总」" for q in p.quarters}
+    w.note("结果", res, notes)
 
 
-def _check_sheet(w: _Writer, ws: Any, checks: list[tuple[str, str, str, Any]]) -> None:
-    """核对: each figure of 结果 beside the package's value, OK or the difference."""
-    _fits("核对", len(checks))
-    ws.write_row(0, 0, ["党员编号 (member_id)", "项目 (figure)", "工作簿公式值 (workbook)", "程序计算值 (package)", "核对 (check)"], w.header)
-    ws.set_column(0, 4, 18)
-    ws.freeze_panes(1, 0)
-    for i, (mid, key, cell, value) in enumerate(checks, start=1):
+# -- 核对 -------------------------------------------------------------------------------------
+
+
+def _check_sheet(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
+    """核对: one row per member; per figure the workbook's formula value, the package's value and
+    OK or the difference; ``全部一致`` sums the row up. One row per member (not per figure) keeps
+    a 50,000-member unit far below Excel's row limit."""
+    members = result.members.reset_index(drop=True)
+    _fits("核对", len(members))
+    keys = sorted(checks.columns, key=lambda k: checks.columns[k][:2])
+    if 3 + 3 * len(keys) > EXCEL_MAX_COLUMNS:
+        raise RunError(f"「核对」需要 {3 + 3 * len(keys):,} 列, 超过 Excel 的 {EXCEL_MAX_COLUMNS:,} 列 (too many figures to check)")
+    ws.write_string(0, 0, "党员编号 (member_id)", w.header)
+    ws.write_string(0, 1, "姓名 (name)", w.header)
+    ws.write_string(0, 2, "全部一致 (all_ok)", w.header)
+    ws.write_comment(0, 2, "本行各项核对均为 OK 时为 OK, 否则为 ≠", {"x_scale": 2})
+    for k, key in enumerate(keys):
+        text = checks.columns[key][2]
+        j = 3 + 3 * k
+        ws.write_string(0, j, f"{text} 工作簿", w.header)
+        ws.write_string(0, j + 1, f"{text} 程序", w.header)
+        ws.write_string(0, j + 2, f"{text} 核对", w.header)
+        ws.set_column(j, j + 2, 14)
+    ws.set_column(0, 2, 14)
+    ws.set_row(0, 60)
+    ws.freeze_panes(1, 3)
+    last = xl_col_to_name(2 + 3 * len(keys)) if keys else "C"
+    for i, (mid, name) in enumerate(zip(members["member_id"], members["name"], strict=True), start=1):
         row = i + 1
-        ws.write_string(i, 0, mid)
-        ws.write_string(i, 1, label(key))
-        ws.write_formula(i, 2, f"='结果'!{cell}", None, value)
-        w.cell(ws, i, 3, value) if value != "" else ws.write_string(i, 3, "")
-        formula = f'=IF(AND(ISNUMBER(C{row}),ISNUMBER(D{row})),IF(ABS(C{row}-D{row})<=0.000000001,"OK",C{row}-D{row}),IF(C{row}&""=D{row}&"","OK","≠"))'
-        ws.write_formula(i, 4, formula, None, "OK")
+        ws.write_string(i, 0, str(mid))
+        ws.write_string(i, 1, str(name))
+        figures = checks.rows.get(str(mid), {})
+        for k, key in enumerate(keys):
+            if key not in figures:
+                continue
+            cell, value = figures[key]
+            j = 3 + 3 * k
+            ws.write_formula(i, j, f"={cell}", None, value)
+            w.cell(ws, i, j + 1, value)
+            a, b = xl_rowcol_to_cell(i, j), xl_rowcol_to_cell(i, j + 1)
+            verdict = f'=IF(AND(ISNUMBER({a}),ISNUMBER({b})),IF(ABS({a}-{b})<=0.000000001,"OK",{a}-{b}),IF({a}&""={b}&"","OK","≠"))'
+            ws.write_formula(i, j + 2, verdict, None, "OK")
+        ws.write_formula(i, 2, f'=IF(COUNTIF(D{row}:{last}{row},"OK")={len(figures)},"OK","≠")', None, "OK")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 LABELS: dict[str, str] = {
@@ -77,7 +79,17 @@ LABELS: dict[str, str] = {
     "monthly_sum": "月度基础分合计",
     "monthly_mean": "月平均基础分",
     "appraisal": "民主评议分",
+    "rank_basis": "排名用分",
+    "member_exempt": "不列入积分的党员",
+    "blocked": "不计入原因",
+    "eligible": "符合条件",
+    "best": "同类最高分值",
+    "key": "查找键",
+    "period": "期间",
+    "branch_id": "支部编号",
+    "branch_name": "支部名称",
 }
+
 
 SUFFIXES: dict[str, str] = {
     "_sum": "合计",
@@ -92,6 +104,10 @@ SUFFIXES: dict[str, str] = {
 def label(key: str, item_names: dict[str, str] | None = None) -> str:
     """``年度总积分 (total)``; item columns ``I01_mean`` become ``政治素质月平均 (I01_mean)``."""
     names = item_names or {}
+    m = re.fullmatch(r"([qh])([1-4])_(\w+)", key)  # q1_star, h2_score: one quarter's or half's figure
+    if m and (m.group(3) in LABELS or m.group(3) == "star"):
+        span = f"第{m.group(2)}季度" if m.group(1) == "q" else ("上半年" if m.group(2) == "1" else "下半年")
+        return f"{span}{'季度之星' if m.group(3) == 'star' else LABELS[m.group(3)]} ({key})"
     if key in LABELS:
         return f"{LABELS[key]} ({key})"
     if key in names:
