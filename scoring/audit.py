@@ -305,12 +305,21 @@ def recompute_table(run: Path) -> pd.DataFrame:
     return by_sheet
 
 
+def _rescored_text(verification: Any) -> str:
+    """Equal only when the re-scoring really ran and compared something."""
+    if not getattr(verification, "rescored", False):
+        return "未比较 (not compared): 见核验说明 see the verification notes"
+    if len(verification.figures):
+        return f"否, {len(verification.figures)} 个不同"
+    return f"是 ({verification.compared} 行)" if getattr(verification, "compared", None) else "是"
+
+
 def headline(verification: Any, flags: pd.DataFrame) -> pd.DataFrame:
     """The reviewer's first look: can the run be trusted, and what deserves a question."""
     files = verification.files
     rows = [
         ("文件未改动 files unchanged", f"{int((files['status'] == 'ok').sum())}/{len(files)}"),
-        ("重新计分一致 figures re-scored equal", "是" if verification.figures.empty else f"否, {len(verification.figures)} 个不同"),
+        ("重新计分一致 figures re-scored equal", _rescored_text(verification)),
         ("核验结论 verification", "通过" if verification.ok else "未通过"),
         ("需要注意的检查 flags", f"{int((flags['结果'] == FLAG).sum())}/{len(flags)}"),
     ]

@@ -275,3 +275,21 @@ def test_recompute_without_libreoffice_says_so_and_fails_under_ci(monkeypatch: p
     monkeypatch.setenv("CI", "true")
     with pytest.raises(RuntimeError, match="CI"):
         recompute_table(tmp_path)
+
+
+def test_headline_says_equal_only_when_figures_were_compared() -> None:
+    from types import SimpleNamespace
+
+    from scoring.audit import headline
+
+    files = pd.DataFrame({"status": ["ok", "ok"]})
+    flags = pd.DataFrame({"结果": ["正常"]})
+    row = "重新计分一致 figures re-scored equal"
+
+    def said(**v: object) -> str:
+        table = headline(SimpleNamespace(files=files, ok=True, **v), flags).set_index("项目")
+        return str(table.at[row, "值"])
+
+    assert said(figures=pd.DataFrame(), rescored=False, compared=0).startswith("未比较")
+    assert said(figures=pd.DataFrame(), rescored=True, compared=12) == "是 (12 行)"
+    assert said(figures=pd.DataFrame({"x": [1, 2]}), rescored=True, compared=12) == "否, 2 个不同"
