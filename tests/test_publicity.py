@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import openpyxl
 import pandas as pd
@@ -307,7 +309,7 @@ def test_publicity_pdf_renders_chinese_on_a4(results: dict, tmp_path: Path, key:
     pdf = write_publicity_pdf(result, out, start=START)
     assert pdf == out / "公示.pdf" and pdf.exists()
     assert [p.name for p in out.iterdir()] == ["公示.pdf"]
-    if shutil.which("pdftoppm") is None and not os.environ.get("CI"):
+    if not tool_checks("pdftoppm"):
         pytest.skip("pdftoppm (poppler-utils) not installed")
     subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True)
     png = next(tmp_path.glob("page*.png"))
@@ -316,8 +318,83 @@ def test_publicity_pdf_renders_chinese_on_a4(results: dict, tmp_path: Path, key:
     assert 0.65 < w / h < 0.75  # A4 portrait
     dark = sum(image.histogram()[:200]) / (w * h)
     assert dark > 0.005, f"page looks blank ({dark:.4f} non-white)"
-    if shutil.which("pdftotext"):
+    if tool_checks("pdftotext"):
         text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
         assert result.branch_name in text and "公示期" in text
         assert "2026年1月9日" in text and "2026年1月19日" in text
         assert "HYPERLINK" in text  # printed as the literal name
+    if tool_checks("pdffonts"):
+        fonts = embedded_fonts(pdf)
+        assert fonts and all(emb == "yes" for _, emb in fonts), fonts  # prints the same everywhere
+        # the CJK font: Noto Sans CJK (regular and bold). The fonts-noto-cjk collection shares one
+        # CFF table, named NotoSansCJKjp, among its JP/KR/SC/TC/HK faces, so the PDF names every
+        # face "jp"; which face was used shows in the glyphs (test below)
+        assert {n for n, _ in fonts if "NotoSansCJK" in n}, fonts
+
+
+def tool_checks(tool: str) -> bool:
+    """Run a check needing ``tool`` when it is installed, and always in CI (where a missing tool
+    must fail the test, not skip the check silently)."""
+    return shutil.which(tool) is not None or bool(os.environ.get("CI"))
+
+
+def embedded_fonts(pdf: Path) -> list[tuple[str, str]]:
+    """(font name, embedded yes/no) from ``pdffonts``."""
+    out = subprocess.run(["pdffonts", str(pdf)], capture_output=True, text=True, check=True).stdout.splitlines()[2:]
+    return [(line.split()[0], line.split()[-5]) for line in out if line.strip()]
+
+
+def _glyph(image: Any) -> Any:
+    """A glyph's ink, cropped, 64 x 64 and blurred a little, as floats 0 (paper) .. 1 (ink)."""
+    import numpy as np
+    from PIL import ImageFilter, ImageOps
+
+    inverted = ImageOps.invert(image.convert("L"))
+    box = inverted.point(lambda v: 255 if v > 100 else 0).getbbox()
+    assert box is not None, "no ink"
+    return np.asarray(inverted.crop(box).resize((64, 64)).filter(ImageFilter.GaussianBlur(1.5)), dtype=float) / 255
+
+
+def _reference(char: str, face: str) -> Any:
+    """``char`` drawn with the face of Noto Sans CJK Bold that fontconfig gives for ``face``."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    spec = subprocess.run(["fc-match", "-f", "%{file}|%{index}", f"Noto Sans CJK {face}:style=Bold"], capture_output=True, text=True, check=True).stdout
+    file, index = spec.rsplit("|", 1)
+    assert "NotoSansCJK" in file, f"Noto Sans CJK {face} not installed (fonts-noto-cjk): {spec}"
+    image = Image.new("L", (300, 300), 255)
+    ImageDraw.Draw(image).text((20, 20), char, font=ImageFont.truetype(file, 200, index=int(index)), fill=0)
+    return _glyph(image)
+
+
+@needs_office
+def test_publicity_pdf_prints_simplified_chinese_glyph_forms(results: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 直, 骨 and 角 are drawn differently in Japanese, Traditional and Simplified Chinese fonts:
+    # the printed title must match the Simplified forms, even on a machine whose locale is
+    # Japanese (LibreOffice picks a CJK font's regional forms by language, which follows it)
+    import numpy as np
+    from PIL import Image
+
+    for tool in ("pdftoppm", "pdftotext", "fc-match"):
+        if not tool_checks(tool):
+            pytest.skip(f"{tool} not installed")
+    monkeypatch.setenv("LC_ALL", "ja_JP.UTF-8")
+    monkeypatch.setenv("LANG", "ja_JP.UTF-8")
+    result = dataclasses.replace(results[("B001", "2025")], branch_name="直骨角党支部")
+    pdf = write_publicity_pdf(result, tmp_path / "out", start=START)
+    boxes = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    words = re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', boxes)
+    # the title (bold, the largest) starts with the branch name
+    x0, y0, x1, y1 = max(((float(a), float(b), float(c), float(d)) for a, b, c, d, w in words if w == "直骨角党支部"), key=lambda b: b[3] - b[1])
+    dpi = 600
+    subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True)
+    page = Image.open(next(tmp_path.glob("page*.png")))
+    k, width = dpi / 72, (x1 - x0) / len("直骨角党支部")  # full-width glyphs: equal advances
+    totals = dict.fromkeys(("SC", "JP", "TC"), 0.0)
+    for i, char in enumerate("直骨角"):
+        printed = _glyph(page.crop((int((x0 + i * width) * k), int(y0 * k), int((x0 + (i + 1) * width) * k), int(y1 * k))))
+        distance = {face: float(np.abs(printed - _reference(char, face)).mean()) for face in totals}
+        # a face may share a form (直 is the same in SC and TC): SC is the nearest, never beaten
+        assert distance["SC"] < 0.05 and distance["SC"] <= min(distance.values()), (char, distance)
+        totals = {face: totals[face] + distance[face] for face in totals}
+    assert totals["SC"] < 0.6 * totals["JP"] and totals["SC"] < 0.6 * totals["TC"], totals
