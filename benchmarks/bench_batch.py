@@ -4,13 +4,16 @@
     python benchmarks/bench_batch.py                      # 200 branches of 30 members, 3 repeats
     python benchmarks/bench_batch.py --branches 40        # a shorter run
     python benchmarks/bench_batch.py --branches 6 --repeat 1   # smoke run
+    python benchmarks/bench_batch.py --cold-repeat 1      # the cold-kernel reference in the first repeat only
 
 What is measured, per repeat, each in a fresh output folder (so nothing is reused):
 
 * ``python -m scoring batch --inputs DIR --period 2025Q1 --out OUT --jobs 1`` and ``--jobs 2`` as
   a subprocess: every branch validated, executed through notebooks/branch_period.ipynb by papermill
   (results workbook, 公示.pdf when LibreOffice is installed, summary.csv, manifest), then the unit
-  roll-up notebook; wall time from start to exit;
+  roll-up notebook; wall time from start to exit. The batch's default is a warm kernel per worker
+  (``scoring.kernels``); ``cold1`` is the same ``--jobs 1`` batch with ``--kernel cold`` (a fresh
+  kernel per branch, papermill's default engine), measured for comparison (``--no-cold`` skips it);
 * floor: papermill executing, in one process, the same number of times, a notebook whose only cell
   is ``import pandas`` in the same kernel (``scoring``): the cost of a kernel start and a notebook
   execution, which every per-branch notebook pays.
@@ -18,7 +21,7 @@ What is measured, per repeat, each in a fresh output folder (so nothing is reuse
 Peak memory: the largest sum of RSS over the process tree (the batch, its workers, their kernels
 and LibreOffice), sampled every 0.2 s with psutil.
 
-Targets (issue 4): seconds per branch at ``--jobs 1`` within 1.5x the floor's seconds per
+Targets (issue 4): seconds per branch at ``--jobs 1`` (warm) within 1.5x the floor's seconds per
 notebook; ``--jobs 2`` at least 1.7x faster than ``--jobs 1``. Branch workbooks (30 members of
 ``county-10-stars`` from ``scoring.demo.branch_tables``) are generated once, not timed, and cached.
 """
@@ -107,10 +110,10 @@ class TreePeak:
         return self.peak
 
 
-def time_batch(inputs: Path, jobs: int, work: Path) -> dict[str, Any]:
-    out = work / f"out-jobs{jobs}"
+def time_batch(inputs: Path, jobs: int, work: Path, kernel: str = "warm") -> dict[str, Any]:
+    out = work / f"out-jobs{jobs}-{kernel}"
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, "-m", "scoring", "batch", "--inputs", str(inputs), "--period", PERIOD, "--out", str(out), "--jobs", str(jobs)]
+    cmd = [sys.executable, "-m", "scoring", "batch", "--inputs", str(inputs), "--period", PERIOD, "--out", str(out), "--jobs", str(jobs), "--kernel", kernel]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     peak = TreePeak(proc.pid)
@@ -162,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=20250401)
     ap.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "scoring-bench")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR)
+    ap.add_argument("--no-cold", action="store_true", help="skip the cold-kernel --jobs 1 batch")
+    ap.add_argument("--cold-repeat", type=int, default=None, help="run the cold-kernel batch only in the first N repeats (default: every repeat)")
     args = ap.parse_args(argv)
 
     started = dt.datetime.now().astimezone()
@@ -172,8 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[dict[str, Any]] = []
     try:
         for i in range(1, args.repeat + 1):
-            for mode in ("floor", "jobs1", "jobs2"):
-                r = time_floor(args.branches, work) if mode == "floor" else time_batch(inputs, int(mode[-1]), work)
+            cold = not args.no_cold and (args.cold_repeat is None or i <= args.cold_repeat)
+            for mode in ("floor", "jobs1", "jobs2") + (("cold1",) if cold else ()):
+                r = time_floor(args.branches, work) if mode == "floor" else time_batch(inputs, int(mode[-1]), work, "cold" if mode.startswith("cold") else "warm")
                 r |= {"mode": mode, "run": i, "per_branch_s": r["wall_s"] / args.branches}
                 runs.append(r)
                 print(f"  run {i} {mode:6s} {r['wall_s']:8.1f} s  {r['per_branch_s']:6.2f} s/branch  peak {r['peak_rss'] / 1024**2:,.0f} MiB  ({r['runs']} runs)", flush=True)
@@ -194,11 +200,16 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_floor": max(r["peak_rss"] for r in runs if r["mode"] == "floor"),
         "libreoffice": shutil.which("soffice") is not None,
     }
+    if not args.no_cold:
+        summary |= {"cold1_s_per_branch": med("cold1"), "ratio_cold1_to_floor": med("cold1") / med("floor"), "warm_gain": med("cold1") / med("jobs1"), "peak_rss_cold1": max(r["peak_rss"] for r in runs if r["mode"] == "cold1")}
     print()
     print(f"{args.branches} branches x {args.members} members, {PERIOD}, median of {args.repeat}")
     print(f"floor (papermill, notebook 'import pandas'): {summary['floor_s_per_notebook']:.2f} s per notebook")
     print(f"batch --jobs 1: {summary['jobs1_s_per_branch']:.2f} s per branch = {summary['ratio_jobs1_to_floor']:.2f}x the floor (target <= {TARGET_RATIO}x)")
     print(f"batch --jobs 2: {summary['jobs2_s_per_branch']:.2f} s per branch; speed-up {summary['speedup_jobs2']:.2f}x (target >= {TARGET_SPEEDUP}x)")
+    if not args.no_cold:
+        n_cold = sum(r["mode"] == "cold1" for r in runs)
+        print(f"batch --jobs 1 --kernel cold (median of {n_cold}): {summary['cold1_s_per_branch']:.2f} s per branch = {summary['ratio_cold1_to_floor']:.2f}x the floor; the warm kernel is {summary['warm_gain']:.2f}x faster")
     print(f"peak RSS of the process tree: jobs 1 {summary['peak_rss_jobs1'] / 1024**2:,.0f} MiB, jobs 2 {summary['peak_rss_jobs2'] / 1024**2:,.0f} MiB, floor {summary['peak_rss_floor'] / 1024**2:,.0f} MiB")
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"bench_batch-{started:%Y%m%dT%H%M%S}-n{args.branches}.json"
