@@ -27,9 +27,22 @@ def fresh_warm_kernels() -> Any:
     kernels.shutdown()
 
 
+def _coalesced(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Consecutive stream outputs joined: ipykernel flushes stdout on a timer, so where printed
+    text is cut into messages depends on timing, not on the kernel (nbconvert's coalesce_streams)."""
+    merged: list[dict[str, Any]] = []
+    for o in outputs:
+        if o.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream" and merged[-1]["name"] == o["name"]:
+            merged[-1] = {**merged[-1], "text": "".join(merged[-1]["text"]) + "".join(o["text"])}
+        else:
+            merged.append({**o, "text": "".join(o["text"])} if o.get("output_type") == "stream" else o)
+    return merged
+
+
 def _normalised(notebook: Path, out_roots: list[Path]) -> dict[str, Any]:
     """The executed notebook without what differs between any two runs: timings, the staging
-    folder's random name and the random id papermill gives the injected parameters cell."""
+    folder's random name, the random id papermill gives the injected parameters cell and where
+    printed text was cut into stream messages."""
     text = notebook.read_text(encoding="utf-8")
     for root in out_roots:
         text = re.sub(re.escape(str(root)) + r"/\.staging-[^\"\\<' ]*", "STAGING", text)
@@ -40,6 +53,8 @@ def _normalised(notebook: Path, out_roots: list[Path]) -> dict[str, Any]:
         cell["metadata"].pop("execution", None)
         if "injected-parameters" in cell["metadata"].get("tags", []):
             cell.pop("id", None)
+        if "outputs" in cell:
+            cell["outputs"] = _coalesced(cell["outputs"])
     return nb
 
 
