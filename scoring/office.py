@@ -4,7 +4,9 @@ What we learned: LibreOffice recalculates stale cached values only with the prof
 ``OOXMLRecalcMode=0`` (org.openoffice.Office.Calc/Formula/Load) in the
 ``registrymodifications.xcu`` of a private profile passed as ``-env:UserInstallation=...``;
 ``soffice`` exits 0 even when it fails, so the output file's existence is what counts; parallel
-calls need separate profiles (each call here gets its own).
+calls need separate profiles (each call here gets its own). The profile also sets the default Asian
+language to zh-CN: LibreOffice picks the regional glyph forms of a CJK font by that language, which
+follows the machine's locale otherwise (a Japanese locale prints Japanese forms of 直, 骨, 角).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
 <item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
 <item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
+<item oor:path="/org.openoffice.Office.Linguistic/General"><prop oor:name="DefaultLocale_CJK" oor:op="fuse"><value>zh-CN</value></prop></item>
 </oor:items>
 """
 

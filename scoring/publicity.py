@@ -14,7 +14,6 @@ import functools
 import math
 import re
 import shutil
-import subprocess
 import tempfile
 import weakref
 from collections.abc import Iterable
@@ -32,11 +31,10 @@ from . import office
 
 # Noto Sans CJK SC (fonts-noto-cjk). One glyph set serves its JP, KR, SC, TC and HK faces, and
 # LibreOffice picks the regional forms by the text's Asian language, which an xlsx cannot state:
-# printing therefore sets that language to zh-CN (``PRINT_CJK_LOCALE``), or a machine with a
-# Japanese locale would print Japanese forms of 直, 骨, 角 whatever the font's name. The PDF names
+# LibreOffice's profile (``office.PROFILE``) therefore sets that language to zh-CN, or a machine with
+# a Japanese locale would print Japanese forms of 直, 骨, 角 whatever the font's name. The PDF names
 # the embedded font NotoSansCJKjp-... for every face (the name inside the shared CFF table).
 FONT = "Noto Sans CJK SC"
-PRINT_CJK_LOCALE = "zh-CN"
 PUBLICITY_SHEET = "公示"
 CARDS_SHEET = "积分卡"
 FOLLOW_UP_SHEET = "组织处置"
@@ -784,27 +782,9 @@ def _sheet_pdf(result: Result, target: Path, sheet: str, start: dt.date | None, 
         else:
             _follow_up_sheet(wb, fmt, result)
         wb.close()
-        pdf = _print_pdf(source, Path(tmp) / "out")
+        pdf = office.convert(source, Path(tmp) / "out", "pdf")
         shutil.move(str(pdf), target)
     return target
-
-
-def _print_pdf(source: Path, out_dir: Path, timeout: float = 300) -> Path:
-    """:func:`scoring.office.convert` to PDF, with LibreOffice's default Asian language set to
-    ``PRINT_CJK_LOCALE`` in the private profile (see ``FONT``): Simplified Chinese glyph forms on
-    any machine, whatever its locale."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    expected = out_dir / f"{source.stem}.pdf"
-    locale = f'<item oor:path="/org.openoffice.Office.Linguistic/General"><prop oor:name="DefaultLocale_CJK" oor:op="fuse"><value>{PRINT_CJK_LOCALE}</value></prop></item>\n'
-    with tempfile.TemporaryDirectory(prefix="scoring-lo-") as profile:
-        user = Path(profile) / "user"
-        user.mkdir()
-        (user / "registrymodifications.xcu").write_text(office.PROFILE.replace("</oor:items>", locale + "</oor:items>"), encoding="utf-8")
-        cmd = [office.soffice(), f"-env:UserInstallation={Path(profile).as_uri()}", "--headless", "--norestore", "--nolockcheck", "--convert-to", "pdf", "--outdir", str(out_dir), str(source)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    if not expected.exists():  # soffice exits 0 even when it failed
-        raise office.OfficeError(f"LibreOffice 未能打印 (PDF export failed) {source.name}: {proc.stdout.strip()} {proc.stderr.strip()}")
-    return expected
 
 
 def write_publicity_pdf(result: Result, out_dir: Path, start: dt.date | None = None, holidays: Iterable[dt.date] = ()) -> Path:
