@@ -113,6 +113,12 @@ class _Checks:
         self.rows.setdefault(member, {})[key] = (cell, _cached(value))
 
 
+def _text_literal(text: str) -> str:
+    """``text`` as a string constant inside a formula: quotes doubled, so text from a scheme file
+    (which users edit) can never close the string and add formula code of its own."""
+    return '"' + text.replace('"', '""') + '"'
+
+
 @dataclass
 class _Writer:
     wb: xlsxwriter.Workbook
@@ -678,10 +684,15 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
         ws.write_string(i, at["exempt"], a.exempt)
         vcrit = f"{vet.rng('member_id')},$A{row},{vet.rng('applies')},\"是\""
         put("veto", f'=IF(COUNTIFS({vcrit})>0,"yes","no")', a.veto)
-        if a.exempt == "yes":  # not scored: hand-entered stars, no formulas
+        veto_cell = ref("veto", row)
+        if a.exempt == "yes":  # not scored: hand-entered stars; only a veto overrides them
             if s.has_stars and pd.notna(a.stars):
                 ws.write_number(i, at["stars"], int(a.stars))
-            if a.grade is not None:
+            if a.veto == "yes":
+                put("grade", f'=IF({veto_cell}="yes",否决等级,"")', str(a.grade))
+                if s.tiers is not None and pd.notna(a.tier):
+                    put("tier", f'=IF({veto_cell}="yes",{_text_literal(s.tiers.veto_tier or "")},"")', a.tier)
+            elif a.grade is not None:
                 ws.write_string(i, at["grade"], str(a.grade))
             continue
         y = years[mid]
@@ -717,7 +728,6 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
             ded_f = f"=SUMIFS({adj.rng('applied_points')},{acrit},{adj.rng('applied_points')},\"<0\")"
         put("bonus", bonus_f, float(a.bonus), w.number)
         put("deduction", ded_f, float(a.deduction), w.number)
-        veto_cell = ref("veto", row)
         raw_f = f"{ref('base', row)}+{ref('bonus', row)}+{ref('deduction', row)}"
         no_score = s.veto.effect == "no_score"
         put("total_raw", f'=IF({veto_cell}="yes","",{raw_f})' if no_score else f"={raw_f}", a.total_raw)
@@ -736,7 +746,7 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
         if s.tiers is not None:
             veto_tier = s.tiers.veto_tier or ""
             # the first tier whose bound (排名人数 x cumulative share) exceeds rank - 1
-            tier_f = f'=IF({veto_cell}="yes","{veto_tier}",IF({rk}="","",INDEX(档次名称,MIN(COUNTIF(档次界限,"<="&({rk}-1))+1,{tier_count}))))'
+            tier_f = f'=IF({veto_cell}="yes",{_text_literal(veto_tier)},IF({rk}="","",INDEX(档次名称,MIN(COUNTIF(档次界限,"<="&({rk}-1))+1,{tier_count}))))'
             put("tier", tier_f, a.tier)
         if s.annual_star is not None:
             top = f'{res.rng("stars")},年度之星星级,{res.rng("rank")},">0"'
@@ -746,7 +756,7 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
     notes = {
         "exempt": "数值: 党员名单中 不列入积分 (exempt)",
         "stars": "公式; 不列入积分的党员为党支部直接评定的星级 (输入值)",
-        "grade": "公式; 不列入积分的党员按直接评定的星级定等级 (程序计算值)",
+        "grade": "公式; 不列入积分的党员按直接评定的星级定等级 (程序计算值), 受一票否决的为 否决等级 (公式)",
         "rank": "公式: RANK, 并列同名次; 一票否决和不列入积分的党员不排名",
         "tier": "公式: 按 名次-1 与「参数」表 名次界限 (排名人数 × 累计比例) 比较确定档次; 一票否决列入方案规定的档次",
         "annual_star": "公式: 有排名且星级等于 年度之星星级 的党员中, 高于本人的人数 + 与本人并列的人数不超过 年度之星名额 为 yes; 本人名次在名额内但并列跨过名额线为 tie (由支委会研究); 否则 no",

@@ -568,3 +568,40 @@ def test_recompute_command_lists_a_cell_whose_cached_value_was_altered(run_folde
     assert "formulas differ" in done.stdout
     listed = [ln for ln in done.stdout.splitlines() if re.match(rf"\s*结果\s+{cell}\s", ln)]
     assert listed and "12.34" in listed[0], done.stdout
+
+
+@needs_office
+def test_scheme_text_stays_text_in_formulas_and_a_vetoed_exempt_member_keeps_his_tier(maker: BookMaker, tmp_path: Path) -> None:
+    # a copied scheme (users edit these files) whose veto tier tries to close the formula's string
+    # and call HYPERLINK: the tier cell must show that text, literally, after recomputation
+    from scoring.scheme import load_scheme
+
+    text = '后进"&HYPERLINK("http://x","y")&"'
+    source = load_scheme("xinluo-three-level").path.read_text(encoding="utf-8")
+    assert "veto_tier: 后进" in source
+    copy = tmp_path / "xinluo-quoted.yaml"
+    copy.write_text(source.replace("veto_tier: 后进", "veto_tier: '" + text + "'"), encoding="utf-8")
+    ids = [f"X{i:02d}" for i in range(1, 13)]
+    members = member_rows(ids, X05={"exempt": "是", "exempt_reason": "年老体弱"})
+    sheets = {
+        "members": members,
+        "monthly_scores": monthly_rows("xinluo-three-level", members, lambda m, mo, it: 20.0 if it in ("POL", "DIS", "MOR") else 2.0),
+        "appraisal": ballots("xinluo-three-level", members, lambda b, m, c: 90.0),
+        "vetoes": pd.DataFrame([veto("X02", "discipline"), veto("X05", "law")]),
+    }
+    path_in = maker.write("xinluo-three-level", sheets, branch={"scheme": str(copy)})
+    p = parse_period("2025")
+    book, sch = load_inputs(path_in, p)
+    result = score(book, sch, p)
+    annual = result.annual.set_index("member_id")
+    assert annual.at["X02", "tier"] == text and annual.at["X05", "tier"] == text  # the engine's figure
+    assert annual.at["X05", "grade"] == "不合格" and annual.at["X05", "exempt"] == "yes"
+    path = write(result, tmp_path)
+    ws = openpyxl.load_workbook(path)["结果"]
+    formulas = [str(c.value) for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    assert not any("HYPERLINK(" in f and '""&HYPERLINK(' not in f for f in formulas)
+    table = assert_recomputes(path)
+    v = sheet_values(path, "结果", table).set_index("member_id")
+    assert v.at["X02", "tier"] == text and v.at["X05", "tier"] == text
+    assert v.at["X05", "grade"] == "不合格"
+    assert_checks_ok(path, table)
