@@ -55,30 +55,29 @@ def make_names(rng: np.random.Generator, n: int) -> list[str]:
 def write_input_workbook(path: Path, branch: dict[str, Any], sheets: dict[str, pd.DataFrame], scheme: Scheme) -> Path:
     """Write an input workbook (SPEC 4): ``branch`` key/values and one table per sheet key.
 
-    Headers are written as ``中文 (key)``; item columns as ``name (code)``. Text that starts with
-    ``=`` is stored as text, never as a formula.
+    Headers are written as ``中文 (key)``; item columns as ``name (code)``. Every text, on every
+    sheet (the branch sheet and headers too), is stored as literal text, never as a formula
+    (``templates.put_cell``).
     """
+    from .templates import put_cell  # templates imports inputs only; no cycle, but keep it lazy
+
+    def put_rows(ws: Any, rows: list[list[Any]]) -> None:
+        for r, values in enumerate(rows, start=1):
+            for c, v in enumerate(values, start=1):
+                if v is not None:
+                    put_cell(ws, r, c, v)
+
     wb = Workbook()
     ws = wb.active
     ws.title = f"{SHEETS['branch'].label} (branch)"
-    ws.append([header_text("key", "项目"), header_text("value", "内容")])
-    for key, label in BRANCH_KEYS.items():
-        ws.append([header_text(key, label), branch.get(key, "")])
+    put_rows(ws, [[header_text("key", "项目"), header_text("value", "内容")], *([header_text(k, label), branch.get(k, "")] for k, label in BRANCH_KEYS.items())])
     item_labels = {i.code: header_text(i.code, i.name) for i in scheme.items}
     for key, df in sheets.items():
         spec = SHEETS[key]
         labels = {c.key: header_text(c.key, c.label) for c in spec.columns}
         labels |= item_labels | {"score": header_text("score", "测评分")}
         ws = wb.create_sheet(f"{spec.label} ({key})")
-        ws.append([labels.get(str(col), str(col)) for col in df.columns])
-        for row in df.itertuples(index=False):
-            ws.append([_cell(v) for v in row])
-        for cell in ws[ws.max_row] if ws.max_row > 1 else []:
-            pass
-        for row_cells in ws.iter_rows(min_row=2):
-            for cell in row_cells:
-                if isinstance(cell.value, str) and cell.value.startswith("="):
-                    cell.data_type = "s"
+        put_rows(ws, [[labels.get(str(col), str(col)) for col in df.columns], *([_cell(v) for v in row] for row in df.itertuples(index=False))])
         ws.freeze_panes = "A2"
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)

@@ -669,3 +669,21 @@ def test_libreoffice_evaluates_the_amended_score_rule(tmp_path: Path) -> None:
     got = openpyxl.load_workbook(convert(src, tmp_path / "lo", "xlsx"), data_only=True)
     out = sheet(got, "amendments")
     assert [bool(out[f"Z{r}"].value) for r in range(2, 2 + len(cases))] == [ok for _, _, ok in cases]
+
+
+def test_demo_writer_keeps_user_text_literal_on_every_sheet(tmp_path: Path) -> None:
+    # write_input_workbook is public (README): a branch name or member name starting with = + - @
+    # must reach the workbook as text, on the branch sheet and in the tables alike
+    import openpyxl
+
+    from scoring.demo import write_input_workbook
+    from scoring.scheme import load_scheme
+
+    evil = ['=HYPERLINK("http://x","y")', "+1-2", "-3", "@SUM(A1)"]
+    members = pd.DataFrame({"member_id": ["M01", "M02", "M03", "M04"], "name": evil, "member_type": "在职党员", "role": "member", "exempt": "否"})
+    path = write_input_workbook(tmp_path / "b.xlsx", {"branch_id": "B9", "branch_name": evil[0], "scheme": "county-10-stars", "year": 2025}, {"members": members}, load_scheme("county-10-stars").scheme)
+    wb = openpyxl.load_workbook(path)
+    cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    texts = {c.value for c in cells}
+    assert set(evil) <= texts
