@@ -273,7 +273,7 @@ def run_branch(
             "provenance": provenance,
         }
         try:
-            pm.execute_notebook(str(NOTEBOOK), str(notebook_out), parameters=parameters, kernel_name=kernel, engine_name=ENGINE_NAME if warm else None, progress_bar=False, log_output=log_output, cwd=str(staging))
+            pm.execute_notebook(str(NOTEBOOK), str(notebook_out), parameters=parameters, kernel_name=kernel, progress_bar=False, log_output=log_output, cwd=str(staging), **({"engine_name": ENGINE_NAME, "kernel_cwd": str(staging)} if warm else {}))
         except pm.PapermillExecutionError as exc:
             keep = Path(tempfile.mkdtemp(prefix="scoring-failed-")) / notebook_out.name
             if notebook_out.exists():

@@ -7,7 +7,8 @@ of a worker process and, before each notebook, resets what a notebook can see of
 
 - the user namespace, the input/output history and the execution counter
   (``InteractiveShell.reset(new_session=True)``), so cells number from 1 as on a fresh kernel;
-- the working folder (the run's staging folder, where papermill starts a fresh kernel);
+- the working folder (the run's staging folder, ``kernel_cwd``, where papermill starts a fresh
+  kernel);
 - open matplotlib figures and rcParams, and Python's "warn once" registries, so a warning shown
   in the first notebook is shown again in the next.
 
@@ -161,7 +162,9 @@ class WarmKernelEngine(NBClientEngine):
         execution_timeout: float | None = None,
         **kwargs: Any,
     ) -> Any:
-        cwd = os.getcwd()  # papermill has moved into the run's folder; a fresh kernel starts there
+        # the run's folder, given by run_branch: papermill's own chdir is process-wide, and a dask
+        # worker with several threads runs several notebooks in one process
+        cwd = kwargs.pop("kernel_cwd", None) or os.getcwd()
         km = warm_kernel(kernel_name, start_timeout)
         try:
             _reset(km, cwd, start_timeout)
