@@ -143,6 +143,12 @@ def read_branch_id(path: Path) -> str | None:
     """The branch_id a workbook's branch sheet gives, checked as ``load_inputs`` checks it; None
     when the file, the sheet or the id is unusable (the worker then reports the bad input in full).
     Reads only the branch sheet: the batch needs every file's id before it runs any of them."""
+    found = _branch_id_cell(path)
+    return found[0] if found else None
+
+
+def _branch_id_cell(path: Path) -> tuple[str, str, int] | None:
+    """(branch_id, sheet name, Excel row) of a workbook's branch_id, as ``read_branch_id``."""
     from python_calamine import CalamineWorkbook
 
     from .inputs import BRANCH_KEYS, SHEETS, _find_sheet, _header_key, _norm, _show
@@ -153,10 +159,10 @@ def read_branch_id(path: Path) -> str | None:
         if sheet is None:
             return None
         names = {_norm("branch_id"): "branch_id", _norm(BRANCH_KEYS["branch_id"]): "branch_id"}
-        for row in wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False):
+        for n, row in enumerate(wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False), start=1):
             if len(row) >= 2 and _header_key(row[0], names) == "branch_id":
                 branch_id = _show(row[1]).strip()
-                return branch_id if re.match(r"^[A-Za-z0-9_\-]+$", branch_id) else None
+                return (branch_id, sheet, n) if re.match(r"^[A-Za-z0-9_\-]+$", branch_id) else None
     except Exception:  # noqa: BLE001 - an unreadable file is the worker's bad input to report
         return None
     return None
@@ -168,7 +174,8 @@ def duplicate_branches(files: list[Path], report: Path) -> tuple[list[Outcome], 
     is for the branch to say; the roll-up would otherwise keep one of them silently).
 
     Returns (the refused outcomes, branch_id of every file whose id could be read)."""
-    ids = {f: b for f in files if (b := read_branch_id(f)) is not None}
+    cells = {f: c for f in files if (c := _branch_id_cell(f)) is not None}
+    ids = {f: c[0] for f, c in cells.items()}
     by_id: dict[str, list[Path]] = {}
     for f, b in ids.items():
         by_id.setdefault(b, []).append(f)
@@ -179,7 +186,8 @@ def duplicate_branches(files: list[Path], report: Path) -> tuple[list[Outcome], 
         for f in group:
             others = ", ".join(o.name for o in group if o != f)
             problem = f"支部编号 {b} 与 {others} 重复: 一个批次中每个支部只能有一个工作簿, 这些工作簿都未运行 (branch_id {b} is also the branch of {others}: one workbook per branch in a batch; none of them was run)"
-            failures = pd.DataFrame([{"file": f.name, "sheet": "branch", "column": "branch_id", "value": b, "problem": problem, "allowed": "每个支部一个工作簿 (one workbook per branch_id)"}]).reindex(columns=FAILURE_COLUMNS)
+            _, sheet, row = cells[f]
+            failures = pd.DataFrame([{"file": f.name, "sheet": "branch", "row": row, "column": "branch_id", "cell": f"{sheet}!B{row}", "value": b, "problem": problem, "allowed": "每个支部一个工作簿 (one workbook per branch_id)"}]).reindex(columns=FAILURE_COLUMNS)
             err = report / f"{f.stem}.errors.csv"
             failures.to_csv(err, index=False, encoding="utf-8-sig")
             (report / f"{f.stem}.errors.txt").write_text(problem + "\n", encoding="utf-8")

@@ -13,7 +13,7 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from conftest import BookMaker, ballots, county_sheets, member_rows, monthly_rows
+from conftest import BookMaker, ballots, member_rows, monthly_rows
 from scoring.audit import (
     COPY_CHECK,
     FLAG,

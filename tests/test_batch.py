@@ -354,6 +354,16 @@ def test_two_workbooks_of_one_branch_are_both_refused_and_neither_runs(tmp_path:
     assert "单位汇总 (roll-up): 完成 (done)" in proc.stdout
 
 
+def test_a_duplicate_branch_is_reported_at_its_branch_id_cell(tmp_path: Path) -> None:
+    (first,) = make_branches(tmp_path / "in", 1)
+    second = shutil.copy(first, tmp_path / "in" / "K001_copy.xlsx")
+    refused, _ = duplicate_branches([first, Path(second)], tmp_path)
+    assert sorted(o.file for o in refused) == ["K001.xlsx", "K001_copy.xlsx"]
+    errors = pd.read_csv(refused[0].where, dtype=str, keep_default_na=False).iloc[0]
+    # the branch sheet: header row 1, then branch_id on row 2, its value in column B
+    assert (errors["sheet"], errors["row"], errors["column"], errors["cell"]) == ("branch", "2", "branch_id", "支部信息 (branch)!B2")
+
+
 def test_read_branch_id_gives_none_for_a_file_that_is_not_a_workbook(tmp_path: Path) -> None:
     (tmp_path / "x.xlsx").write_text("not a zip", encoding="utf-8")
     assert read_branch_id(tmp_path / "x.xlsx") is None
