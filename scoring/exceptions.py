@@ -29,8 +29,7 @@ class InputError(ScoringError, ValueError):
     ``failures`` is a table with the columns of :data:`FAILURE_COLUMNS`: ``sheet`` and ``column``
     are keys (``monthly_scores``, ``I03``), ``row`` is the row number a user sees in Excel (1-based,
     header included; the header row for a missing column, blank when a whole sheet is missing) and
-    ``cell`` is the
-    reference as the workbook shows it (``月度评分 (monthly_scores)!E14``).
+    ``cell`` is the reference as the workbook shows it (``月度评分 (monthly_scores)!E14``).
     """
 
     def __init__(self, failures: pd.DataFrame) -> None:

@@ -646,6 +646,9 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
 # -- checks -----------------------------------------------------------------------------------
 
 
+MEMBER_ID_PATTERN = r"[A-Za-z0-9_\-]*[A-Za-z][A-Za-z0-9_\-]*"
+
+
 def _of_year(df: pd.DataFrame, year: int) -> pd.DataFrame:
     """Rows whose month lies in ``year`` (rows of other years are reported on their own)."""
     return df[df["month_year"] == year]
@@ -653,6 +656,11 @@ def _of_year(df: pd.DataFrame, year: int) -> pd.DataFrame:
 
 def _check_members(m: pd.DataFrame, raw: pd.DataFrame, s: Scheme, year: int, period: Period, c: _Collector) -> None:
     _duplicates(m, ["member_id"], "members", "member_id", c)
+    # the results workbook matches members with COUNTIFS/SUMIFS, where * ? ~ < > = are patterns
+    # and an all-digit id is a number ("001" = 1): ids are kept to what matches only itself
+    ids = m["member_id"].astype("string")
+    odd = m["member_id"].notna() & ~ids.str.fullmatch(MEMBER_ID_PATTERN).fillna(False).astype(bool)
+    c.add_mask(m, odd, "members", "member_id", "党员编号只能含字母、数字、- 和 _, 且至少有一个字母 (invalid member id)", "letters, digits, - and _, at least one letter, e.g. M0001")
     m["role"] = m["role"].map(lambda v: ROLES.get(str(v), "member") if pd.notna(v) else "member")
     for col in ("joined", "left"):
         y = m[f"{col}_year"]

@@ -822,3 +822,17 @@ def test_earlier_run_is_unchanged_by_bad_input(maker: BookMaker, tmp_path: Path)
     assert _tree(out) == snapshot
     assert out.stat().st_mtime_ns == out_mtime
     assert not list(tmp_path.rglob(".staging-*"))
+
+
+@pytest.mark.parametrize("bad_id", ["M*1", "M?2", "~M3", "<M4", "=M5", "001", "M 6", "党员7"])
+def test_member_id_that_a_spreadsheet_would_read_as_a_pattern_or_a_number(maker: BookMaker, bad_id: str) -> None:
+    sheets = county_sheets(n=12)
+    for key in ("members", "monthly_scores", "appraisal"):
+        sheets[key]["member_id"] = sheets[key]["member_id"].replace("M03", bad_id)
+    path = maker.write("county-10-stars", sheets)
+    with pytest.raises(InputError) as err:
+        load_inputs(path, parse_period("2025"))
+    f = err.value.failures
+    hit = f[(f["sheet"] == "members") & (f["column"] == "member_id")]
+    assert len(hit) == 1 and hit.iloc[0]["row"] == 4 and str(hit.iloc[0]["value"]) == bad_id, f.to_string()
+    assert "at least one letter" in hit.iloc[0]["allowed"]
