@@ -6,6 +6,7 @@ Exit codes: 0 done, 2 bad input or arguments (nothing written), 1 a run failed.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -63,6 +64,7 @@ def _parser() -> argparse.ArgumentParser:
     rev = sub.add_parser("review", help="execute the reviewer notebook for a run (into BRANCH/reviews/)")
     rev.add_argument("run", type=Path)
     rev.add_argument("--out", type=Path, default=None, help="where to write the executed notebook")
+    rev.add_argument("--holidays", nargs="*", default=[], type=_date_arg, metavar="YYYY-MM-DD", help="public holidays in the 公示 period (not working days)")
 
     dif = sub.add_parser("diff", help="members whose figures changed between two runs, and the input rows under them")
     dif.add_argument("run_a", type=Path, help="the earlier run folder")
@@ -70,6 +72,13 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("schemes", help="list the built-in schemes")
     return parser
+
+
+def _date_arg(text: str) -> str:
+    try:
+        return dt.date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"日期应为 YYYY-MM-DD (a date like 2025-10-01): {text!r}") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -148,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "review":
             from .execute import run_review
 
-            print(f"审核笔记本 (reviewer notebook): {run_review(args.run, args.out)}")
+            print(f"审核笔记本 (reviewer notebook): {run_review(args.run, args.out, args.holidays)}")
         elif args.command == "diff":
             from .review import diff
 

@@ -370,9 +370,10 @@ def run_rollup(branch_runs: dict[str, Path], period: str, out: str | Path, missi
 REVIEW_NOTEBOOK: Path = REPO_ROOT / "notebooks" / "review.ipynb"
 
 
-def run_review(run: str | Path, out: str | Path | None = None) -> Path:
+def run_review(run: str | Path, out: str | Path | None = None, holidays: list[str] | None = None) -> Path:
     """Execute the reviewer notebook for a sealed run; the executed notebook goes beside the run's
-    versions, in ``BRANCH/reviews/`` (never into the run folder, which is not changed)."""
+    versions, in ``BRANCH/reviews/`` (never into the run folder, which is not changed).
+    ``holidays``: public holidays (``YYYY-MM-DD``) not counted as working days of the 公示 period."""
     import papermill as pm
 
     run = Path(run).resolve()
@@ -383,7 +384,7 @@ def run_review(run: str | Path, out: str | Path | None = None) -> Path:
     target = Path(out) if out else run.parent / "reviews" / f"{run.name}-审核-{stamp}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        pm.execute_notebook(str(REVIEW_NOTEBOOK), str(target), parameters={"run_dir": str(run)}, kernel_name=kernel, progress_bar=False, cwd=str(target.parent))
+        pm.execute_notebook(str(REVIEW_NOTEBOOK), str(target), parameters={"run_dir": str(run), "holidays": [str(dt.date.fromisoformat(h)) for h in holidays or []]}, kernel_name=kernel, progress_bar=False, cwd=str(target.parent))
     except pm.PapermillExecutionError as exc:
         raise RunError(f"审核笔记本执行失败 (reviewer notebook failed): {exc.ename}: {exc.evalue}; see {target}") from exc
     return target

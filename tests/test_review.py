@@ -179,9 +179,10 @@ def test_reviewer_notebook_for_a_run_is_written_beside_it_and_changes_nothing(ru
 
     run = runs[1]
     before = snapshot(run)
-    target = run_review(run)
+    target = run_review(run, holidays=["2025-10-01"])
     assert target.parent == run.parent / "reviews" and snapshot(run) == before
     nb = nbformat.read(target, as_version=4)
+    assert nb.metadata["papermill"]["parameters"]["holidays"] == ["2025-10-01"]
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert not errors
     text = json.dumps([c.get("outputs", []) for c in nb.cells], ensure_ascii=False)
