@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,9 @@ from .engine import TIE, YES, Result, score, share_quota
 from .inputs import InputBook
 from .periods import parse_period
 from .publicity import PUBLICITY_SHEET, publicity_window
+
+if TYPE_CHECKING:  # for annotations only: audit imports review lazily, inside its functions
+    from .review import Verification
 
 OK = "正常"
 FLAG = "注意"
@@ -305,7 +308,7 @@ def recompute_table(run: Path) -> pd.DataFrame:
     return by_sheet
 
 
-def _rescored_text(verification: Any) -> str:
+def _rescored_text(verification: Verification) -> str:
     """Equal only when the re-scoring really ran and compared something."""
     if not getattr(verification, "rescored", False):
         return "未比较 (not compared): 见核验说明 see the verification notes"
@@ -314,7 +317,7 @@ def _rescored_text(verification: Any) -> str:
     return f"是 ({verification.compared} 行)" if getattr(verification, "compared", None) else "是"
 
 
-def headline(verification: Any, flags: pd.DataFrame) -> pd.DataFrame:
+def headline(verification: Verification, flags: pd.DataFrame) -> pd.DataFrame:
     """The reviewer's first look: can the run be trusted, and what deserves a question."""
     files = verification.files
     rows = [

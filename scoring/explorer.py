@@ -22,7 +22,7 @@ from .exceptions import InputError
 from .inputs import BRANCH_KEYS, SHEETS, InputBook, _find_sheet, _header_key, _norm, load_inputs
 from .labels import label
 from .periods import parse_period
-from .scheme import LoadedScheme, load_scheme
+from .scheme import LoadedScheme, Scheme, load_scheme
 from .trace import trace
 
 SCORE_COLUMN = {"year": "total", "half": "half_score", "quarter": "quarter_score", "month": "month_total"}
@@ -262,7 +262,7 @@ def _pct(w: float) -> str:
     return f"{w * 100:g}%"
 
 
-def _adjustment_rule(sch: Any) -> str:
+def _adjustment_rule(sch: Scheme) -> str:
     a = sch.adjustments
     rule = {
         "highest_only": "只计最高一项加分和最大一项减分, 不累计",
@@ -273,13 +273,13 @@ def _adjustment_rule(sch: Any) -> str:
     return rule + (f"; {'、'.join(needs)}须有依据, 无依据不计入" if needs else "")
 
 
-def _veto_rule(sch: Any) -> str:
+def _veto_rule(sch: Scheme) -> str:
     v = sch.veto
     effect = f"评为{v.grade}, 积分照常显示" if v.effect == "forced_grade" else f"不显示积分, 评为{v.grade}"
     return effect + ("; 须全体党员过半数赞成才生效" if v.requires_majority else "")
 
 
-def _month_rule(sch: Any, kind: str) -> str:
+def _month_rule(sch: Scheme, kind: str) -> str:
     """How a month's total enters the period's figure."""
     if kind == "year":
         return f"月度基础分 = Σ 各项月评分; 年终总积分 = 月平均基础分 × {_pct(sch.monthly.weight)}" + (f" + 民主评议 × {_pct(sch.appraisal.weight)}" if sch.appraisal.mode != "none" else "")
