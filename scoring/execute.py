@@ -273,7 +273,9 @@ def run_branch(
             "provenance": provenance,
         }
         try:
-            pm.execute_notebook(str(NOTEBOOK), str(notebook_out), parameters=parameters, kernel_name=kernel, progress_bar=False, log_output=log_output, cwd=str(staging), **({"engine_name": ENGINE_NAME, "kernel_cwd": str(staging)} if warm else {}))
+            # written once at the end (and on a failure, with the error), not after every cell: the
+            # staging folder is not read while the notebook runs, and each save re-validates it
+            pm.execute_notebook(str(NOTEBOOK), str(notebook_out), parameters=parameters, kernel_name=kernel, request_save_on_cell_execute=False, progress_bar=False, log_output=log_output, cwd=str(staging), **({"engine_name": ENGINE_NAME, "kernel_cwd": str(staging)} if warm else {}))
         except pm.PapermillExecutionError as exc:
             keep = Path(tempfile.mkdtemp(prefix="scoring-failed-")) / notebook_out.name
             if notebook_out.exists():
@@ -346,7 +348,7 @@ def run_rollup(branch_runs: dict[str, Path], period: str, out: str | Path, missi
         notebook_out = staging / f"单位汇总_{p.text}.ipynb"
         parameters = {"period": p.text, "branch_runs": {b: str(Path(r).resolve()) for b, r in branch_runs.items()}, "missing": sorted(missing or []), "out_dir": str(staging), "provenance": provenance}
         try:
-            pm.execute_notebook(str(ROLLUP_NOTEBOOK), str(notebook_out), parameters=parameters, kernel_name=kernel, progress_bar=False, log_output=log_output, cwd=str(staging))
+            pm.execute_notebook(str(ROLLUP_NOTEBOOK), str(notebook_out), parameters=parameters, kernel_name=kernel, request_save_on_cell_execute=False, progress_bar=False, log_output=log_output, cwd=str(staging))
         except pm.PapermillExecutionError as exc:
             raise RunError(f"汇总笔记本执行失败 (roll-up notebook failed): {exc.ename}: {exc.evalue}") from exc
         manifest = {
