@@ -97,7 +97,7 @@ def _code_version() -> str:
     return code_sha256()
 
 
-def warm_kernel(kernel_name: str, startup_timeout: float = 60) -> KernelManager:
+def warm_kernel(kernel_name: str) -> KernelManager:
     """This thread's warm kernel for ``kernel_name``: started if missing, dead, stale or worn."""
     code = _code_version()
     kernels: dict[str, _Warm] = getattr(_local, "kernels", None) or {}
@@ -165,12 +165,12 @@ class WarmKernelEngine(NBClientEngine):
         # the run's folder, given by run_branch: papermill's own chdir is process-wide, and a dask
         # worker with several threads runs several notebooks in one process
         cwd = kwargs.pop("kernel_cwd", None) or os.getcwd()
-        km = warm_kernel(kernel_name, start_timeout)
+        km = warm_kernel(kernel_name)
         try:
             _reset(km, cwd, start_timeout)
         except Exception:  # noqa: BLE001 - a kernel that cannot be reset is replaced, once
             shutdown(kernel_name)
-            km = warm_kernel(kernel_name, start_timeout)
+            km = warm_kernel(kernel_name)
             _reset(km, cwd, start_timeout)
         kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
         final_kwargs = merge_kwargs(
