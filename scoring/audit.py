@@ -310,11 +310,11 @@ def recompute_table(run: Path) -> pd.DataFrame:
 
 def _rescored_text(verification: Verification) -> str:
     """Equal only when the re-scoring really ran and compared something."""
-    if not getattr(verification, "rescored", False):
+    if not verification.rescored:
         return "未比较 (not compared): 见核验说明 see the verification notes"
     if len(verification.figures):
         return f"否, {len(verification.figures)} 个不同"
-    return f"是 ({verification.compared} 行)" if getattr(verification, "compared", None) else "是"
+    return f"是 ({verification.compared} 行)"
 
 
 def headline(verification: Verification, flags: pd.DataFrame) -> pd.DataFrame:
