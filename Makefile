@@ -78,19 +78,20 @@ fonts:
 	  fi; \
 	fi
 
-# Recomputing workbooks and printing 公示.pdf need LibreOffice Calc; pdftoppm (poppler-utils)
-# renders a PDF page for the tests. Installed from Debian when missing and we are root.
+# Recomputing workbooks and printing 公示.pdf need LibreOffice Calc; python3-uno lets a batch's
+# warm kernels keep one LibreOffice running; pdftoppm (poppler-utils) renders a PDF page for the
+# tests. Installed from Debian when missing and we are root.
 office:
-	@if command -v soffice >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; then \
+	@if command -v soffice >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 && [ -e /usr/lib/python3/dist-packages/uno.py ]; then \
 	  :; \
 	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
-	  echo "warning: LibreOffice (soffice) or pdftoppm missing and cannot install them (need root + apt-get);" \
-	       "workbook recompute and PDF tests will be skipped. Install libreoffice-calc poppler-utils." >&2; \
+	  echo "warning: LibreOffice (soffice), its UNO bridge or pdftoppm missing and cannot install them (need root + apt-get);" \
+	       "workbook recompute and PDF tests will be skipped. Install libreoffice-calc python3-uno poppler-utils." >&2; \
 	else \
-	  echo "Installing libreoffice-calc and poppler-utils (apt-get) ..."; \
+	  echo "Installing libreoffice-calc, python3-uno and poppler-utils (apt-get) ..."; \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq --no-install-recommends libreoffice-calc poppler-utils >/dev/null \
-	    || echo "warning: apt-get install libreoffice-calc poppler-utils failed" >&2; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends libreoffice-calc python3-uno poppler-utils >/dev/null \
+	    || echo "warning: apt-get install libreoffice-calc python3-uno poppler-utils failed" >&2; \
 	fi
 
 # The explorer is tested in a real headless browser: Debian's chromium, driven by Playwright.

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ import papermill as pm
 import pytest
 
 import scoring.execute as execute
-from scoring import kernels
+from scoring import kernels, office
 from scoring.demo import generate_demo
 
 KERNEL = execute.kernel_for_runs()[0]
@@ -97,6 +99,27 @@ def test_warm_kernel_runs_match_the_cold_path(tmp_path: Path, monkeypatch: pytes
                 assert a.read_bytes() == b.read_bytes(), name
             elif name.endswith(".xlsx"):
                 assert _cells(a) == _cells(b), name
+            elif name.endswith(".pdf") and shutil.which("pdftotext"):
+                # printed by the warm kernel's kept LibreOffice, and by a fresh one on the cold path
+                assert _pdf_text(a) == _pdf_text(b), name
+    # the warm kernel printed them through its kept LibreOffice, where python3-uno is installed
+    if shutil.which("soffice") and (os.environ.get("CI") or office.load_uno() is not None):
+        assert _in_kernel(warm_state.km, "from scoring import office\nprint(office._server is not None and office._server.alive())") == "True"
+
+
+def _pdf_text(pdf: Path) -> str:
+    return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+
+
+def _in_kernel(km: Any, code: str) -> str:
+    kc = km.client()
+    kc.start_channels()
+    printed: list[str] = []
+    try:
+        kc.execute_interactive(code, store_history=False, timeout=60, output_hook=lambda msg: printed.append(msg["content"].get("text", "")))
+    finally:
+        kc.stop_channels()
+    return "".join(printed).strip()
 
 
 def _tiny_notebook(path: Path, *sources: str) -> Path:
