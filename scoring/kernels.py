@@ -31,6 +31,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
+from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines
@@ -75,6 +76,9 @@ warnings._filters_mutated()
 class _Warm:
     km: KernelManager
     code: str
+    # one client for the kernel's life: a new client must wait for its IOPub subscription
+    # (``wait_for_ready`` flushes IOPub for 0.2 s), which a warm notebook should not pay twice
+    kc: BlockingKernelClient
     notebooks: int = 0
 
 
@@ -90,26 +94,24 @@ if "scoring.office" in sys.modules:
 """
 
 
-def _stop(km: KernelManager) -> None:
+def _stop(warm: _Warm) -> None:
     """Stop a kernel, after it stopped its LibreOffice (which removes that one's profile; a
     kernel that quits runs no atexit handlers, and one that is killed takes its LibreOffice with it)."""
-    if km.is_alive():
-        kc = km.client()
-        kc.start_channels()
-        try:
-            kc.execute_interactive(STOP_OFFICE_CODE, silent=True, store_history=False, timeout=30)
-        except Exception as exc:  # noqa: BLE001 - a kernel that does not answer is stopped all the same
-            logger.debug("warm kernel did not stop its LibreOffice: %s", exc)
-        finally:
-            kc.stop_channels()
-    km.shutdown_kernel(now=True)
+    try:
+        if warm.km.is_alive():
+            warm.kc.execute_interactive(STOP_OFFICE_CODE, silent=True, store_history=False, timeout=10)
+    except Exception as exc:  # noqa: BLE001 - a kernel that does not answer is stopped all the same
+        logger.debug("warm kernel did not stop its LibreOffice: %s", exc)
+    finally:
+        warm.kc.stop_channels()
+    warm.km.shutdown_kernel(now=True)
 
 
 def _shutdown_all() -> None:
     with _lock:
         for warm in _all:
             try:
-                _stop(warm.km)
+                _stop(warm)
             except Exception as exc:  # noqa: BLE001 - at exit, a kernel that is already gone is fine
                 logger.debug("warm kernel shutdown: %s", exc)
         _all.clear()
@@ -127,7 +129,7 @@ def _code_version() -> str:
     return code_sha256()
 
 
-def warm_kernel(kernel_name: str) -> KernelManager:
+def warm_kernel(kernel_name: str, start_timeout: float = 60) -> _Warm:
     """This thread's warm kernel for ``kernel_name``: started if missing, dead, stale or worn."""
     code = _code_version()
     kernels: dict[str, _Warm] = getattr(_local, "kernels", None) or {}
@@ -141,12 +143,20 @@ def warm_kernel(kernel_name: str) -> KernelManager:
         # a neutral folder: every notebook moves the kernel to its own folder first; the kernel
         # keeps one LibreOffice running for every branch's 公示.pdf (scoring.office)
         km.start_kernel(cwd=tempfile.gettempdir(), env={**os.environ, SERVER_ENV: "1"})
-        warm = _Warm(km, code)
+        kc = km.client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=start_timeout)
+        except BaseException:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+            raise
+        warm = _Warm(km, code, kc)
         kernels[kernel_name] = warm
         with _lock:
             _all.append(warm)
     warm.notebooks += 1
-    return warm.km
+    return warm
 
 
 def shutdown(kernel_name: str | None = None) -> None:
@@ -160,22 +170,16 @@ def shutdown(kernel_name: str | None = None) -> None:
             if warm in _all:
                 _all.remove(warm)
         try:
-            _stop(warm.km)
+            _stop(warm)
         except Exception as exc:  # noqa: BLE001 - a dead kernel needs no shutdown
             logger.debug("warm kernel shutdown: %s", exc)
 
 
-def _reset(km: KernelManager, cwd: str | None, timeout: float) -> None:
-    kc = km.client()
-    kc.start_channels()
-    try:
-        kc.wait_for_ready(timeout=timeout)
-        reply = kc.execute_interactive(RESET_CODE.format(body=RESET_BODY, cwd=cwd), silent=True, store_history=False, timeout=timeout)
-        if reply["content"]["status"] != "ok":
-            content = reply["content"]
-            raise RuntimeError(f"warm kernel reset failed: {content.get('ename')}: {content.get('evalue')}")
-    finally:
-        kc.stop_channels()
+def _reset(warm: _Warm, cwd: str | None, timeout: float) -> None:
+    reply = warm.kc.execute_interactive(RESET_CODE.format(body=RESET_BODY, cwd=cwd), silent=True, store_history=False, timeout=timeout)
+    if reply["content"]["status"] != "ok":
+        content = reply["content"]
+        raise RuntimeError(f"warm kernel reset failed: {content.get('ename')}: {content.get('evalue')}")
 
 
 class WarmKernelEngine(NBClientEngine):
@@ -196,13 +200,13 @@ class WarmKernelEngine(NBClientEngine):
         # the run's folder, given by run_branch: papermill's own chdir is process-wide, and a dask
         # worker with several threads runs several notebooks in one process
         cwd = kwargs.pop("kernel_cwd", None) or os.getcwd()
-        km = warm_kernel(kernel_name)
+        warm = warm_kernel(kernel_name, start_timeout)
         try:
-            _reset(km, cwd, start_timeout)
+            _reset(warm, cwd, start_timeout)
         except Exception:  # noqa: BLE001 - a kernel that cannot be reset is replaced, once
             shutdown(kernel_name)
-            km = warm_kernel(kernel_name)
-            _reset(km, cwd, start_timeout)
+            warm = warm_kernel(kernel_name, start_timeout)
+            _reset(warm, cwd, start_timeout)
         kwargs = remove_args(["input_path", "timeout", "startup_timeout"], **kwargs)
         final_kwargs = merge_kwargs(
             kwargs,
@@ -214,13 +218,14 @@ class WarmKernelEngine(NBClientEngine):
             stdout_file=stdout_file,
             stderr_file=stderr_file,
         )
-        client = PapermillNotebookClient(nb_man, km=km, **final_kwargs)
+        client = PapermillNotebookClient(nb_man, km=warm.km, **final_kwargs)
+        # the kernel's own client, already connected: nbclient starts (and waits for) a client only
+        # when it has none, and leaves one it did not start alone
+        client.kc = warm.kc
         try:
             return client.execute()
         finally:
-            if client.kc is not None:  # the kernel stays; this notebook's channels do not
-                client.kc.stop_channels()
-                client.kc = None
+            client.kc = None
 
 
 papermill_engines.register(ENGINE_NAME, WarmKernelEngine)

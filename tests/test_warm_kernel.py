@@ -104,21 +104,18 @@ def test_warm_kernel_runs_match_the_cold_path(tmp_path: Path, monkeypatch: pytes
                 assert _pdf_text(a) == _pdf_text(b), name
     # the warm kernel printed them through its kept LibreOffice, where python3-uno is installed
     if shutil.which("soffice") and (os.environ.get("CI") or office.load_uno() is not None):
-        assert _in_kernel(warm_state.km, "from scoring import office\nprint(office._server is not None and office._server.alive())") == "True"
+        assert _in_kernel(warm_state, "from scoring import office\nprint(office._server is not None and office._server.alive())") == "True"
 
 
 def _pdf_text(pdf: Path) -> str:
     return subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
 
 
-def _in_kernel(km: Any, code: str) -> str:
-    kc = km.client()
-    kc.start_channels()
+def _in_kernel(warm: Any, code: str) -> str:
+    """What ``code`` prints in a warm kernel, asked through that kernel's own client (a second
+    client of the same kernel manager shares its session, and so its ZMQ identity)."""
     printed: list[str] = []
-    try:
-        kc.execute_interactive(code, store_history=False, timeout=60, output_hook=lambda msg: printed.append(msg["content"].get("text", "")))
-    finally:
-        kc.stop_channels()
+    warm.kc.execute_interactive(code, store_history=False, timeout=60, output_hook=lambda msg: printed.append(msg["content"].get("text", "")))
     return "".join(printed).strip()
 
 
