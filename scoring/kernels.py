@@ -87,6 +87,11 @@ _all: list[_Warm] = []
 _lock = threading.Lock()
 
 
+START_OFFICE_CODE = """\
+import scoring.office
+scoring.office.shared_server(connect=False)
+del scoring
+"""
 STOP_OFFICE_CODE = """\
 import sys
 if "scoring.office" in sys.modules:
@@ -151,6 +156,8 @@ def warm_kernel(kernel_name: str, start_timeout: float = 60) -> _Warm:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
             raise
+        # LibreOffice starts now, beside the first notebook, not when its 公示.pdf is printed
+        kc.execute_interactive(START_OFFICE_CODE, silent=True, store_history=False, timeout=start_timeout)
         warm = _Warm(km, code, kc)
         kernels[kernel_name] = warm
         with _lock:

@@ -226,7 +226,8 @@ def _alive(pid: int) -> bool:
 class OfficeServer:
     """One headless LibreOffice kept running and driven over UNO (a private profile, a named pipe)."""
 
-    def __init__(self, uno: ModuleType, start_timeout: float = 60) -> None:
+    def __init__(self, uno: ModuleType) -> None:
+        """Start LibreOffice (without waiting for it: :meth:`connect` does)."""
         _remove_stale()
         self._uno = uno
         self._profile = _new_profile(f"{_SERVER_PREFIX}{os.getpid()}-")
@@ -242,13 +243,8 @@ class OfficeServer:
             "--nolockcheck",
             f"--accept=pipe,name={self._pipe};urp;StarOffice.ComponentContext",
         ]
+        self._desktop: Any = None
         self._proc = self._launch()
-        try:
-            with _uno_runtime():
-                self._desktop = self._connect(start_timeout)
-        except BaseException:
-            self.close()
-            raise
 
     def _launch(self) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
@@ -258,6 +254,12 @@ class OfficeServer:
             stderr=subprocess.DEVNULL,
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - only a prctl call, resolved beforehand
         )
+
+    def connect(self, timeout: float = 60) -> None:
+        """Wait until LibreOffice listens, and connect (once)."""
+        if self._desktop is None:
+            with _uno_runtime():
+                self._desktop = self._connect(timeout)
 
     def _connect(self, timeout: float) -> Any:
         local = self._uno.getComponentContext()
@@ -278,7 +280,11 @@ class OfficeServer:
                 time.sleep(0.05)
 
     def alive(self) -> bool:
-        return self._proc.poll() is None
+        code = self._proc.poll()
+        if code == _RESTART and self._desktop is None:  # the first start of a new profile restarts itself
+            self._proc = self._launch()
+            return True
+        return code is None
 
     def _props(self, **values: Any) -> tuple[Any, ...]:
         props = []
@@ -311,11 +317,10 @@ class OfficeServer:
 
     def close(self) -> None:
         """Ask LibreOffice to quit, kill it if it does not, and remove its profile."""
-        desktop = getattr(self, "_desktop", None)
-        if self._proc.poll() is None:
+        if self._proc.poll() is None and self._desktop is not None:
             try:
                 with _uno_runtime():
-                    desktop.terminate()
+                    self._desktop.terminate()
             except Exception as exc:  # noqa: BLE001 - a LibreOffice that is gone or hung is killed below
                 log.debug("LibreOffice did not take terminate(): %s", exc)
             try:
@@ -331,21 +336,29 @@ _server_failed = False
 _server_lock = threading.Lock()
 
 
-def shared_server() -> OfficeServer | None:
+def shared_server(connect: bool = True) -> OfficeServer | None:
     """This process's :class:`OfficeServer`, started on first use (and again if it died); None
-    where UNO is not available or LibreOffice would not start (then every call starts LibreOffice)."""
+    where UNO is not available or LibreOffice would not start (then every call starts LibreOffice).
+
+    ``connect=False`` only starts it: a warm kernel does so when it starts, so that LibreOffice
+    starts while the first notebook runs."""
     global _server, _server_failed
     with _server_lock:
         if _server is not None and not _server.alive():
             _server.close()
             _server = None
-        if _server is None and not _server_failed:
-            uno = load_uno()
-            try:
+        try:
+            if _server is None and not _server_failed:
+                uno = load_uno()
                 _server = OfficeServer(uno) if uno is not None else None
-            except Exception as exc:  # noqa: BLE001 - without a server every conversion starts LibreOffice
-                log.warning("LibreOffice server not started (%s); every conversion starts LibreOffice", exc)
-            _server_failed = _server is None
+            if _server is not None and connect:
+                _server.connect()
+        except Exception as exc:  # noqa: BLE001 - without a server every conversion starts LibreOffice
+            log.warning("LibreOffice server not started (%s); every conversion starts LibreOffice", exc)
+            if _server is not None:
+                _server.close()
+            _server = None
+        _server_failed = _server is None
         return _server
 
 
