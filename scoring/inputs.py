@@ -235,6 +235,9 @@ class _Collector:
         self.rows: list[dict[str, Any]] = []
         self.sheet_names: dict[str, str] = {}  # sheet key -> name in the workbook
         self.letters: dict[str, dict[str, str]] = {}  # sheet key -> column key -> letter
+        # kept here, not in DataFrame.attrs: pandas deep-copies attrs on every operation
+        self.present: dict[str, set[str]] = {}  # sheet key -> columns the sheet has
+        self.header_rows: dict[str, int] = {}  # sheet key -> Excel row of the header
 
     def _cell(self, sheet: str, row: Any, column: str) -> str:
         name = self.sheet_names.get(sheet, "")
@@ -318,15 +321,14 @@ def _raw_table(wb: CalamineWorkbook, sheet_name: str, spec: SheetSpec, item_name
     cols = {k: [r[j] if j < len(r) else "" for r in body] for j, k in enumerate(keys) if k is not None}
     df = pd.DataFrame(cols, dtype=object)
     df["row"] = np.arange(header_idx + 2, header_idx + 2 + len(body))
-    df.attrs["letters"] = {k: get_column_letter(j + 1) for j, k in enumerate(keys) if k is not None}
-    c.letters[spec.key] = df.attrs["letters"]
+    c.letters[spec.key] = {k: get_column_letter(j + 1) for j, k in enumerate(keys) if k is not None}
     data_cols = [k for k in present]
     if data_cols:
         blank = np.logical_and.reduce([_is_blank(df[k]).to_numpy() for k in data_cols])
         df = df.loc[~blank]
     df = df.reset_index(drop=True)
-    df.attrs["present"] = set(present)
-    df.attrs["header_row"] = header_idx + 1  # Excel row of the header: where a missing column belongs
+    c.present[spec.key] = set(present)
+    c.header_rows[spec.key] = header_idx + 1  # where a missing column belongs
     for col in spec.columns:
         if col.key not in df:
             df[col.key] = ""
@@ -433,7 +435,7 @@ def _convert(df: pd.DataFrame, spec: SheetSpec, c: _Collector, year: int | None)
     for col in spec.columns:
         raw = df[col.key]
         blank = _is_blank(raw)
-        if col.not_blank and col.key in df.attrs.get("present", set(df.columns)):
+        if col.not_blank and col.key in c.present.get(spec.key, set(df.columns)):
             c.add_mask(df.assign(_v=raw), blank, spec.key, col.key, "不能为空 (must not be blank)", col.label, value_col="_v")
         if col.kind in ("text", "choice"):
             vals = _to_text(raw)
@@ -479,7 +481,7 @@ def _item_columns(df: pd.DataFrame, raw: pd.DataFrame, sheet: str, present: bool
     for code, mx in maxima.items():
         if code not in raw:
             if present:  # the header row is where the column has to be added
-                c.add(sheet, int(raw.attrs.get("header_row", 1)), code, "", "缺少考评项目列 (item column missing)", f"{code} (0..{mx:g})")
+                c.add(sheet, c.header_rows.get(sheet, 1), code, "", "缺少考评项目列 (item column missing)", f"{code} (0..{mx:g})")
             df[code] = np.nan
             continue
         vals, bad = _to_number(raw[code])
@@ -572,7 +574,7 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
             raw = pd.DataFrame({col.key: pd.Series(dtype=object) for col in spec.columns} | {"row": pd.Series(dtype="int64")})
         raws[key] = raw
         if found[key] is not None:
-            cells[key] = {k: (found[key], letter) for k, letter in raw.attrs.get("letters", {}).items()}
+            cells[key] = {k: (found[key], letter) for k, letter in c.letters.get(key, {}).items()}
         tables[key] = _convert(raw, spec, c, year)
 
     members = tables["members"]

@@ -23,7 +23,7 @@ from .engine import TIE, YES, Result, score, share_quota
 from .execute import MANIFEST, sha256_file
 from .inputs import load_inputs
 from .periods import parse_period
-from .scheme import load_scheme
+from .scheme import LoadedScheme, load_scheme
 
 SCORE_COLUMN = {"year": "total", "half": "half_score", "quarter": "quarter_score", "month": "month_total"}
 
@@ -99,8 +99,11 @@ def build(period: str, sources: list[BranchSource], missing: list[str] | None = 
     p = parse_period(period)
     results: list[Result] = []
     checks = []
+    schemes: dict[Path, LoadedScheme] = {}  # branches share a few scheme files: each parsed once
     for src in sources:
-        loaded = load_scheme(str(src.scheme_path)) if src.scheme_path is not None else None
+        if src.scheme_path is not None and src.scheme_path not in schemes:
+            schemes[src.scheme_path] = load_scheme(str(src.scheme_path))
+        loaded = schemes[src.scheme_path] if src.scheme_path is not None else None
         book, sch = load_inputs(src.input_path, p, loaded)
         result = score(book, sch, p)
         results.append(result)

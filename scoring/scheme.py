@@ -306,6 +306,11 @@ def scheme_path(name_or_path: str | Path) -> Path:
     )
 
 
+# parsed schemes by the SHA-256 of their bytes: every workbook names its scheme, and a batch or a
+# roll-up reads the same few files hundreds of times (the models are frozen, so sharing is safe)
+_PARSED: dict[str, Scheme] = {}
+
+
 def load_scheme(name_or_path: str | Path) -> LoadedScheme:
     """Load and validate a scheme; a malformed file raises :class:`SchemeError` naming the key."""
     path = scheme_path(name_or_path)
@@ -313,6 +318,9 @@ def load_scheme(name_or_path: str | Path) -> LoadedScheme:
         raw = path.read_bytes()
     except OSError as exc:
         raise SchemeError(f"积分方案文件无法读取 (cannot read scheme file) {path}: {exc}") from exc
+    sha256 = hashlib.sha256(raw).hexdigest()
+    if sha256 in _PARSED:
+        return LoadedScheme(scheme=_PARSED[sha256], path=path.resolve(), sha256=sha256)
     try:
         data = yaml.safe_load(raw.decode("utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
@@ -334,4 +342,6 @@ def load_scheme(name_or_path: str | Path) -> LoadedScheme:
             detail = err["msg"] + (f"; allowed: {allowed}" if allowed else "")
             lines.append(f"  - {key}: {detail}")
         raise SchemeError(f"积分方案文件有误 (scheme file is malformed) {path}:\n" + "\n".join(lines)) from exc
-    return LoadedScheme(scheme=scheme, path=path.resolve(), sha256=hashlib.sha256(raw).hexdigest())
+    if len(_PARSED) < 64:
+        _PARSED[sha256] = scheme
+    return LoadedScheme(scheme=scheme, path=path.resolve(), sha256=sha256)
