@@ -34,6 +34,7 @@ from typing import Any, TextIO
 import pandas as pd
 
 from .exceptions import FAILURE_COLUMNS, InputError, RunError
+from .processes import die_with_parent
 
 STATUS_LABELS: dict[str, str] = {"done": "完成", "reused": "复用 (输入未变)", "bad_input": "输入有误", "failed": "失败"}
 BATCHES_DIR = "batches"
@@ -248,8 +249,10 @@ def collect(
 
 
 def _pool(jobs: int) -> ProcessPoolExecutor:
-    # spawn: a clean interpreter per worker (no forked kernel sockets or threads)
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"))
+    # spawn: a clean interpreter per worker (no forked kernel sockets or threads). A worker dies
+    # with the batch: one left running after a SIGKILL of the batch alone would seal its branch
+    # while the next batch, no longer locked out, runs it again
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=die_with_parent)
 
 
 def run_local(files: list[Path], args: tuple[str, str, str, bool], jobs: int, report: Path, tick: Callable[[Outcome], None], ids: dict[Path, str] | None = None) -> list[Outcome]:

@@ -25,6 +25,7 @@ from . import __version__
 from .exceptions import RunError
 from .inputs import InputBook, load_inputs
 from .periods import parse_period
+from .processes import alive
 from .scheme import LoadedScheme, load_scheme
 
 REPO_ROOT: Path = Path(__file__).resolve().parents[1]
@@ -133,23 +134,10 @@ def clean_staging(out: str | Path) -> list[Path]:
     here = host_name()
     for d in Path(out).glob(f"{STAGING_PREFIX}*"):
         owner = staging_owner(d)
-        if owner is not None and owner[0] == here and not _alive(owner[1]):
+        if owner is not None and owner[0] == here and not alive(owner[1]):
             shutil.rmtree(d, ignore_errors=True)
             removed.append(d)
     return removed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a killed worker nobody has reaped yet is a zombie: gone for our purpose
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 def _now() -> str:

@@ -20,13 +20,11 @@ from __future__ import annotations
 import atexit
 import builtins
 import contextlib
-import ctypes
 import importlib.util
 import logging
 import os
 import secrets
 import shutil
-import signal
 import subprocess
 import sys
 import sysconfig
@@ -39,6 +37,7 @@ from types import ModuleType
 from typing import Any
 
 from .exceptions import ScoringError
+from .processes import alive, die_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -165,10 +164,6 @@ def load_uno() -> ModuleType | None:
     return None
 
 
-_PR_SET_PDEATHSIG = 1
-_prctl = getattr(ctypes.CDLL(None), "prctl", None) if sys.platform.startswith("linux") else None
-
-
 # pyuno keeps its runtime in __main__'s namespace, which in a kernel is the notebook's: a warm
 # kernel's reset would delete it, and a notebook would see it. It is kept here instead and put
 # back only while LibreOffice is called (:func:`_uno_runtime`).
@@ -189,13 +184,6 @@ def _uno_runtime() -> Iterator[None]:
             namespace.pop(_RUNTIME_KEY, None)
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """SIGKILL this child when its parent dies: a warm kernel that is killed must not leave its
-    LibreOffice behind. (``prctl`` was looked up in the parent: the child only calls it.)"""
-    if _prctl is not None:
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
 _SERVER_PREFIX = "scoring-lo-server-"
 
 
@@ -205,22 +193,12 @@ def _remove_stale() -> None:
     tmp = Path(tempfile.gettempdir())
     for path in [*tmp.glob(f"{_SERVER_PREFIX}*"), *tmp.glob(f"OSL_PIPE_*_{_SERVER_PREFIX}*")]:
         pid = path.name.split(_SERVER_PREFIX, 1)[1].split("-", 1)[0]
-        if not pid.isdigit() or _alive(int(pid)):
+        if not pid.isdigit() or alive(int(pid)):
             continue
         if path.is_dir():
             shutil.rmtree(path, ignore_errors=True)
         else:
             path.unlink(missing_ok=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 class OfficeServer:
@@ -252,7 +230,7 @@ class OfficeServer:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only a prctl call, resolved beforehand
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - only a prctl call, resolved beforehand
         )
 
     def connect(self, timeout: float = 60) -> None:

@@ -177,6 +177,45 @@ def test_sigkill_leaves_no_half_written_run_and_the_next_batch_completes(tmp_pat
     assert not list(out.glob(f"{STAGING_PREFIX}*"))  # what the killed batch left was removed
 
 
+def test_sigkill_of_the_batch_alone_takes_its_workers_kernels_and_libreoffice_with_it(tmp_path: Path) -> None:
+    import psutil
+
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    make_branches(inputs, 4)
+    cmd = [sys.executable, "-m", "scoring", "batch", "--inputs", str(inputs), "--period", PERIOD, "--out", str(out), "--jobs", "2"]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 300
+        # kill while branches are being run, after one was sealed
+        while time.monotonic() < deadline and not (any((out / PERIOD).glob("*/v001")) and list(out.glob(f"{STAGING_PREFIX}*"))):
+            time.sleep(0.05)
+        assert time.monotonic() < deadline, "the batch never got to a second branch"
+        tree = psutil.Process(proc.pid).children(recursive=True)
+        assert any("ipykernel" in " ".join(p.cmdline()) for p in tree), "no kernel was running"
+        os.kill(proc.pid, signal.SIGKILL)  # the batch's own process only, as an OOM killer would
+        proc.wait()
+        sealed = sum(runs_of(out).values(), [])
+        _, left = psutil.wait_procs(tree, timeout=30)
+        assert not left, f"still running after the batch was killed: {[' '.join(p.cmdline())[:80] for p in left]}"
+    finally:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+    # a worker that outlived the batch would have sealed the branch it was running
+    assert sum(runs_of(out).values(), []) == sealed
+    for run in sealed:
+        assert_complete(run)
+    # nothing of the killed batch seals a run any more: the next batch runs the rest, once each
+    table, _ = run_batch(inputs, PERIOD, out, jobs=2)
+    assert set(branches(table)["status"]) <= {"done", "reused"}
+    runs = runs_of(out)
+    assert set(runs) == {"K001", "K002", "K003", "K004"} and all(len(v) == 1 for v in runs.values()), runs
+    assert set(sum(runs.values(), [])) >= set(sealed)
+    assert not list(out.glob(f"{STAGING_PREFIX}*"))
+
+
 def test_batch_on_a_dask_localcluster(tmp_path: Path) -> None:
     from distributed import LocalCluster
 
