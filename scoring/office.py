@@ -54,6 +54,9 @@ SERVER_ENV = "SCORING_OFFICE_SERVER"
 FILTERS = {"pdf": "calc_pdf_Export", "xlsx": "Calc MS Excel 2007 XML"}
 # soffice.bin exits with this code after it made a new profile, and must be started again
 _RESTART = 81
+# a kept LibreOffice grows with every document it opened (from 156 MiB by about 3 MiB a publicity
+# sheet, measured): it is replaced after this many conversions
+MAX_CONVERSIONS = 50
 
 
 class OfficeError(ScoringError, RuntimeError):
@@ -89,6 +92,9 @@ def convert(source: Path, out_dir: Path, target: str, timeout: float = 300) -> P
         if server is not None:
             try:
                 server.convert(source, expected, FILTERS[target], timeout)
+                if server.conversions >= MAX_CONVERSIONS:
+                    stop_server()
+                    shared_server(connect=False)  # the next one starts now, not at the next file
                 return expected
             except Exception as exc:  # noqa: BLE001 - a LibreOffice that failed is replaced; this file starts one of its own
                 log.warning("LibreOffice server failed on %s (%s); converting with a fresh LibreOffice", source.name, exc)
@@ -210,6 +216,7 @@ class OfficeServer:
         self._uno = uno
         self._profile = _new_profile(f"{_SERVER_PREFIX}{os.getpid()}-")
         self._pipe = f"{_SERVER_PREFIX}{os.getpid()}-{secrets.token_hex(4)}"
+        self.conversions = 0
         self._cmd = [
             str(program_dir() / "soffice.bin"),
             f"-env:UserInstallation={self._profile.as_uri()}",
@@ -289,6 +296,7 @@ class OfficeServer:
                     doc.close(True)
         finally:
             watchdog.cancel()
+            self.conversions += 1
         if not Path(target).exists():
             raise OfficeError(f"LibreOffice 未能转换 (conversion failed) {source.name} -> {filter_name}")
         return Path(target)

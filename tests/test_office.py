@@ -146,3 +146,19 @@ def test_profiles_of_gone_servers_are_removed(server: None, tmp_path: Path, monk
     assert mine.exists()  # a live process's
     office.stop_server()
     assert mine.exists() and not [p for p in tmp_path.glob("scoring-lo-server-*") if p != mine]
+
+
+def test_a_kept_libreoffice_is_replaced_after_its_share_of_conversions(server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(office, "MAX_CONVERSIONS", 2)
+    source = tmp_path / "a.xlsx"
+    wb = xlsxwriter.Workbook(str(source))
+    wb.add_worksheet().write("A1", "公示")
+    wb.close()
+    office.convert(source, tmp_path / "one", "pdf")
+    first = office._server
+    assert first is not None and first.conversions == 1
+    office.convert(source, tmp_path / "two", "pdf")
+    second = office._server
+    assert second is not None and second is not first and second.alive() and second.conversions == 0
+    assert not first.alive() and not first._profile.exists()
+    assert office.convert(source, tmp_path / "three", "pdf").exists() and office._server is second
