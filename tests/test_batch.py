@@ -149,20 +149,27 @@ def wait_until_gone(pgid: int, seconds: float = 60) -> None:
     raise AssertionError(f"processes of the killed batch still running: {alive}")
 
 
+def start_batch_until_a_second_branch(inputs: Path, out: Path, jobs: str) -> subprocess.Popen[bytes]:
+    """A batch in a session of its own, returned while a branch is being run after one was sealed
+    (a run folder and a staging folder both exist): the moment to kill it."""
+    cmd = [sys.executable, "-m", "scoring", "batch", "--inputs", str(inputs), "--period", PERIOD, "--out", str(out), "--jobs", jobs]
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not (any((out / PERIOD).glob("*/v001")) and list(out.glob(f"{STAGING_PREFIX}*"))):
+        time.sleep(0.05)
+    if time.monotonic() >= deadline:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        raise AssertionError("the batch never got to a second branch")
+    return proc
+
+
 def test_sigkill_leaves_no_half_written_run_and_the_next_batch_completes(tmp_path: Path) -> None:
     inputs, out = tmp_path / "in", tmp_path / "out"
     make_branches(inputs, 3)
-    cmd = [sys.executable, "-m", "scoring", "batch", "--inputs", str(inputs), "--period", PERIOD, "--out", str(out), "--jobs", "1"]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        deadline = time.monotonic() + 300
-        # kill while the second branch is being run: after one run is sealed, with a staging folder
-        while time.monotonic() < deadline and not (any((out / PERIOD).glob("*/v001")) and list(out.glob(f"{STAGING_PREFIX}*"))):
-            time.sleep(0.05)
-        assert time.monotonic() < deadline, "the batch never got to its second branch"
-    finally:
-        os.killpg(proc.pid, signal.SIGKILL)  # the batch and its workers
-        proc.wait()
+    proc = start_batch_until_a_second_branch(inputs, out, "1")
+    os.killpg(proc.pid, signal.SIGKILL)  # the batch and its workers
+    proc.wait()
     wait_until_gone(proc.pid)  # the workers die a moment after the batch; the next batch comes later
     for runs in runs_of(out).values():
         for run in runs:
@@ -182,14 +189,8 @@ def test_sigkill_of_the_batch_alone_takes_its_workers_kernels_and_libreoffice_wi
 
     inputs, out = tmp_path / "in", tmp_path / "out"
     make_branches(inputs, 4)
-    cmd = [sys.executable, "-m", "scoring", "batch", "--inputs", str(inputs), "--period", PERIOD, "--out", str(out), "--jobs", "2"]
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = start_batch_until_a_second_branch(inputs, out, "2")
     try:
-        deadline = time.monotonic() + 300
-        # kill while branches are being run, after one was sealed
-        while time.monotonic() < deadline and not (any((out / PERIOD).glob("*/v001")) and list(out.glob(f"{STAGING_PREFIX}*"))):
-            time.sleep(0.05)
-        assert time.monotonic() < deadline, "the batch never got to a second branch"
         tree = psutil.Process(proc.pid).children(recursive=True)
         assert any("ipykernel" in " ".join(p.cmdline()) for p in tree), "no kernel was running"
         os.kill(proc.pid, signal.SIGKILL)  # the batch's own process only, as an OOM killer would

@@ -48,6 +48,14 @@ def _pages(pdf: Path, out: Path) -> list[bytes]:
     return [p.read_bytes() for p in sorted(out.glob("p*.png"))]
 
 
+def _tiny_workbook(folder: Path) -> Path:
+    source = folder / "a.xlsx"
+    wb = xlsxwriter.Workbook(str(source))
+    wb.add_worksheet().write("A1", "公示")
+    wb.close()
+    return source
+
+
 def test_a_kept_libreoffice_prints_the_same_publicity_pdf_as_a_fresh_one(server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from scoring import notebook
 
@@ -79,10 +87,7 @@ def test_a_kept_libreoffice_recalculates_stale_formulas(server: None, tmp_path: 
 
 
 def test_a_dead_libreoffice_is_replaced(server: None, tmp_path: Path) -> None:
-    source = tmp_path / "a.xlsx"
-    wb = xlsxwriter.Workbook(str(source))
-    wb.add_worksheet().write("A1", "公示")
-    wb.close()
+    source = _tiny_workbook(tmp_path)
     office.convert(source, tmp_path / "one", "pdf")
     first = office._server
     assert first is not None
@@ -94,10 +99,7 @@ def test_a_dead_libreoffice_is_replaced(server: None, tmp_path: Path) -> None:
 
 
 def test_a_failing_libreoffice_is_stopped_and_the_file_made_by_a_fresh_one(server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    source = tmp_path / "a.xlsx"
-    wb = xlsxwriter.Workbook(str(source))
-    wb.add_worksheet().write("A1", "公示")
-    wb.close()
+    source = _tiny_workbook(tmp_path)
     office.convert(source, tmp_path / "one", "pdf")
     broken = office._server
     assert broken is not None
@@ -114,10 +116,7 @@ def test_a_failing_libreoffice_is_stopped_and_the_file_made_by_a_fresh_one(serve
 def test_uno_leaves_nothing_in_the_notebook_namespace(server: None, tmp_path: Path) -> None:
     # pyuno keeps its runtime in __main__ (a kernel's user namespace) and replaces __import__
     original_import = builtins.__import__
-    source = tmp_path / "a.xlsx"
-    wb = xlsxwriter.Workbook(str(source))
-    wb.add_worksheet().write("A1", "公示")
-    wb.close()
+    source = _tiny_workbook(tmp_path)
     office.convert(source, tmp_path / "out", "pdf")
     assert office._server is not None
     assert "pyuno_runtime" not in vars(sys.modules["__main__"])
@@ -137,10 +136,7 @@ def test_profiles_of_gone_servers_are_removed(server: None, tmp_path: Path, monk
     pipe.touch()
     mine = tmp_path / f"scoring-lo-server-{os.getpid()}-xyz"
     mine.mkdir()
-    source = tmp_path / "a.xlsx"
-    wb = xlsxwriter.Workbook(str(source))
-    wb.add_worksheet().write("A1", "公示")
-    wb.close()
+    source = _tiny_workbook(tmp_path)
     office.convert(source, tmp_path / "out", "pdf")
     assert not gone.exists() and not pipe.exists()
     assert mine.exists()  # a live process's
@@ -150,10 +146,7 @@ def test_profiles_of_gone_servers_are_removed(server: None, tmp_path: Path, monk
 
 def test_a_kept_libreoffice_is_replaced_after_its_share_of_conversions(server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(office, "MAX_CONVERSIONS", 2)
-    source = tmp_path / "a.xlsx"
-    wb = xlsxwriter.Workbook(str(source))
-    wb.add_worksheet().write("A1", "公示")
-    wb.close()
+    source = _tiny_workbook(tmp_path)
     office.convert(source, tmp_path / "one", "pdf")
     first = office._server
     assert first is not None and first.conversions == 1
