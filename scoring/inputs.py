@@ -13,6 +13,7 @@ import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -253,12 +254,29 @@ class _Collector:
             {"file": self.file, "sheet": sheet, "row": row, "column": column, "cell": self._cell(sheet, row, column), "value": _show(value), "problem": problem, "allowed": allowed}
         )
 
-    def add_mask(self, df: pd.DataFrame, mask: pd.Series, sheet: str, column: str, problem: str, allowed: str = "", value_col: str | None = None) -> None:
-        if not bool(mask.any()):
+    def add_mask(
+        self, df: pd.DataFrame, mask: pd.Series, sheet: str, column: str, problem: str, allowed: str = "",
+        values: pd.Series | np.ndarray | Callable[[], Any] | None = None,
+    ) -> None:
+        """A failure for each row of ``df`` where ``mask`` holds. ``values``: what each cell held,
+        row by row with ``df`` (default ``df[column]``); a function is called only when a row fails,
+        since most checks find nothing."""
+        if not isinstance(mask, pd.Series) or not mask.index.equals(df.index):
+            mask = pd.Series(np.asarray(mask), index=df.index) if not isinstance(mask, pd.Series) else mask.reindex(df.index, fill_value=False)
+        hit = mask.to_numpy(dtype=bool)
+        if not hit.any():
             return
-        bad = df.loc[mask]
-        values = bad[value_col or column] if (value_col or column) in bad else pd.Series("", index=bad.index)
-        for r, v in zip(bad["row"].tolist(), values.tolist()):
+        if callable(values):
+            values = values()
+        if isinstance(values, pd.Series) and not values.index.equals(df.index):
+            values = values.reindex(df.index)
+        if values is None:
+            shown = df[column].to_numpy(dtype=object)[hit] if column in df else np.full(int(hit.sum()), "", dtype=object)
+        elif np.ndim(values) == 0:
+            shown = np.full(int(hit.sum()), values, dtype=object)
+        else:
+            shown = np.asarray(values, dtype=object)[hit]
+        for r, v in zip(df["row"].to_numpy()[hit].tolist(), shown.tolist()):
             self.add(sheet, r, column, v, problem, allowed)
 
     def raise_if_any(self) -> None:
@@ -324,7 +342,7 @@ def _raw_table(wb: CalamineWorkbook, sheet_name: str, spec: SheetSpec, item_name
     c.letters[spec.key] = {k: get_column_letter(j + 1) for j, k in enumerate(keys) if k is not None}
     data_cols = [k for k in present]
     if data_cols:
-        blank = np.logical_and.reduce([_is_blank(df[k]).to_numpy() for k in data_cols])
+        blank = np.logical_and.reduce([_blank_array(df[k].to_numpy(dtype=object)) for k in data_cols])
         df = df.loc[~blank]
     df = df.reset_index(drop=True)
     c.present[spec.key] = set(present)
@@ -335,13 +353,17 @@ def _raw_table(wb: CalamineWorkbook, sheet_name: str, spec: SheetSpec, item_name
     return df
 
 
-def _is_blank(s: pd.Series) -> pd.Series:
-    """None, NaN, or text of nothing but spaces. Vectorised: only text cells are stripped."""
-    blank = s.isna().to_numpy(copy=True)
-    text = s.map(type).to_numpy() == str  # type() is cheap; most cells of a score column are numbers
+def _blank_array(a: np.ndarray) -> np.ndarray:
+    """None, NaN, or text of nothing but spaces; only text cells are stripped."""
+    blank = pd.isna(a)
+    text = np.fromiter((type(v) is str for v in a), dtype=bool, count=len(a))
     if text.any():
-        blank[text] = s[text].str.strip().eq("").to_numpy()
-    return pd.Series(blank, index=s.index)
+        blank[text] = np.char.strip(a[text].astype(str)) == ""
+    return blank
+
+
+def _is_blank(s: pd.Series) -> pd.Series:
+    return pd.Series(_blank_array(s.to_numpy(dtype=object)), index=s.index)
 
 
 def _to_text(s: pd.Series) -> pd.Series:
@@ -355,9 +377,12 @@ def _to_text(s: pd.Series) -> pd.Series:
     return s.map(conv).astype("string")
 
 
-def _to_number(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _to_number(s: pd.Series, blank: pd.Series | None = None) -> tuple[pd.Series, pd.Series]:
     """Numbers; returns (values, bad) where bad marks non-blank cells that are not numbers."""
-    blank = _is_blank(s)
+    blank = _is_blank(s) if blank is None else blank
+    a, b = s.to_numpy(dtype=object), blank.to_numpy(dtype=bool)
+    if all(type(v) is float or type(v) is int for v in a[~b]):  # number cells, as calamine reads them
+        return pd.Series(np.where(b, np.nan, a).astype("float64"), index=s.index), pd.Series(False, index=s.index)
     vals = pd.to_numeric(s.where(~blank, np.nan), errors="coerce")  # float() parsing: spaces around a number are fine
     bad = ~blank & vals.isna()
     return vals.astype("float64"), bad
@@ -366,7 +391,7 @@ def _to_number(s: pd.Series) -> tuple[pd.Series, pd.Series]:
 _MONTH_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
 
 
-def _to_month(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
+def _to_month(s: pd.Series, blank: pd.Series | None = None) -> tuple[pd.Series, pd.Series, pd.Series]:
     """``YYYY-MM`` text or a date cell -> (year, month, bad)."""
 
     def conv(v: Any) -> tuple[float, float]:
@@ -378,7 +403,7 @@ def _to_month(s: pd.Series) -> tuple[pd.Series, pd.Series, pd.Series]:
                 return float(m.group(1)), float(m.group(2))
         return np.nan, np.nan
 
-    blank = _is_blank(s)
+    blank = _is_blank(s) if blank is None else blank
     codes, uniques = _factorize(s)  # a month column holds a dozen distinct values: convert each once
     pairs = np.array([conv(u) for u in uniques] + [(np.nan, np.nan)], dtype="float64").reshape(-1, 2)
     year = pd.Series(pairs[codes, 0], index=s.index)
@@ -396,7 +421,7 @@ def _factorize(s: pd.Series) -> tuple[np.ndarray, list[Any]]:
     return np.where(codes < 0, len(values), codes), values
 
 
-def _to_date(s: pd.Series) -> tuple[pd.Series, pd.Series]:
+def _to_date(s: pd.Series, blank: pd.Series | None = None) -> tuple[pd.Series, pd.Series]:
     def conv(v: Any) -> Any:
         if isinstance(v, dt.datetime):
             return v.date()
@@ -409,7 +434,7 @@ def _to_date(s: pd.Series) -> tuple[pd.Series, pd.Series]:
                 return None
         return None
 
-    blank = _is_blank(s)
+    blank = _is_blank(s) if blank is None else blank
     codes, uniques = _factorize(s)
     converted = np.array([conv(u) for u in uniques] + [None], dtype=object)
     vals = pd.Series(converted[codes], index=s.index, dtype=object)
@@ -436,36 +461,36 @@ def _convert(df: pd.DataFrame, spec: SheetSpec, c: _Collector, year: int | None)
         raw = df[col.key]
         blank = _is_blank(raw)
         if col.not_blank and col.key in c.present.get(spec.key, set(df.columns)):
-            c.add_mask(df.assign(_v=raw), blank, spec.key, col.key, "不能为空 (must not be blank)", col.label, value_col="_v")
+            c.add_mask(df, blank, spec.key, col.key, "不能为空 (must not be blank)", col.label, values=raw)
         if col.kind in ("text", "choice"):
             vals = _to_text(raw)
             if col.kind == "choice":
                 bad = ~blank & ~vals.isin(list(col.choices)).fillna(False)
-                c.add_mask(df.assign(_v=raw), bad, spec.key, col.key, "不是允许的取值 (not an allowed value)", " / ".join(col.choices), value_col="_v")
+                c.add_mask(df, bad, spec.key, col.key, "不是允许的取值 (not an allowed value)", " / ".join(col.choices), values=raw)
             out[col.key] = vals.to_numpy()
         elif col.kind in ("number", "int"):
-            vals, bad = _to_number(raw)
+            vals, bad = _to_number(raw, blank)
             if col.kind == "int":
                 frac = ~vals.isna() & (vals != np.floor(vals.fillna(0)))
                 neg = vals < 0
                 bad = bad | frac | neg
-            c.add_mask(df.assign(_v=raw), bad, spec.key, col.key, "不是数字 (not a number)" if col.kind == "number" else "不是非负整数 (not a whole number >= 0)", "数字 number", value_col="_v")
+            c.add_mask(df, bad, spec.key, col.key, "不是数字 (not a number)" if col.kind == "number" else "不是非负整数 (not a whole number >= 0)", "数字 number", values=raw)
             out[col.key] = vals.to_numpy()
         elif col.kind == "month":
-            y, m, bad = _to_month(raw)
-            c.add_mask(df.assign(_v=raw), bad, spec.key, col.key, "不是月份 (not a month)", "YYYY-MM, e.g. 2025-03", value_col="_v")
+            y, m, bad = _to_month(raw, blank)
+            c.add_mask(df, bad, spec.key, col.key, "不是月份 (not a month)", "YYYY-MM, e.g. 2025-03", values=raw)
             out[f"{col.key}_year"] = y.to_numpy()
             out[col.key] = m.to_numpy()
         elif col.kind == "date":
-            vals, bad = _to_date(raw)
-            c.add_mask(df.assign(_v=raw), bad, spec.key, col.key, "不是日期 (not a date)", "YYYY-MM-DD", value_col="_v")
+            vals, bad = _to_date(raw, blank)
+            c.add_mask(df, bad, spec.key, col.key, "不是日期 (not a date)", "YYYY-MM-DD", values=raw)
             if year is not None:
                 outside = ~bad & ~blank & vals.map(lambda d: d is not None and d.year != year)
-                c.add_mask(df.assign(_v=raw), outside, spec.key, col.key, f"日期不在 {year} 年内 (date outside the year)", f"{year}-01-01 .. {year}-12-31", value_col="_v")
+                c.add_mask(df, outside, spec.key, col.key, f"日期不在 {year} 年内 (date outside the year)", f"{year}-01-01 .. {year}-12-31", values=raw)
             out[col.key] = vals.to_numpy()
         elif col.kind == "yesno":
             vals, bad = _to_yesno(raw)
-            c.add_mask(df.assign(_v=raw), bad, spec.key, col.key, "应填 是/否 (not yes/no)", "是 / 否 (yes / no)", value_col="_v")
+            c.add_mask(df, bad, spec.key, col.key, "应填 是/否 (not yes/no)", "是 / 否 (yes / no)", values=raw)
             out[col.key] = vals.to_numpy()
     return out
 
@@ -473,7 +498,7 @@ def _convert(df: pd.DataFrame, spec: SheetSpec, c: _Collector, year: int | None)
 def _month_in_year(df: pd.DataFrame, sheet: str, column: str, year: int, c: _Collector) -> None:
     y = df[f"{column}_year"]
     outside = y.notna() & (y != year)
-    c.add_mask(df.assign(_v=df[f"{column}_year"].astype("Int64").astype(str) + "-" + df[column].astype("Int64").astype(str).str.zfill(2)), outside, sheet, column, f"月份不在 {year} 年内 (month outside the year)", f"{year}-01 .. {year}-12", value_col="_v")
+    c.add_mask(df, outside, sheet, column, f"月份不在 {year} 年内 (month outside the year)", f"{year}-01 .. {year}-12", values=lambda: df[f"{column}_year"].astype("Int64").astype(str) + "-" + df[column].astype("Int64").astype(str).str.zfill(2))
 
 
 def _item_columns(df: pd.DataFrame, raw: pd.DataFrame, sheet: str, present: bool, maxima: dict[str, float], allow_blank: bool, c: _Collector) -> None:
@@ -484,12 +509,13 @@ def _item_columns(df: pd.DataFrame, raw: pd.DataFrame, sheet: str, present: bool
                 c.add(sheet, c.header_rows.get(sheet, 1), code, "", "缺少考评项目列 (item column missing)", f"{code} (0..{mx:g})")
             df[code] = np.nan
             continue
-        vals, bad = _to_number(raw[code])
-        c.add_mask(raw.assign(_v=raw[code]), bad, sheet, code, "不是数字 (not a number)", f"0..{mx:g}", value_col="_v")
+        blank = _is_blank(raw[code])
+        vals, bad = _to_number(raw[code], blank)
+        c.add_mask(raw, bad, sheet, code, "不是数字 (not a number)", f"0..{mx:g}", values=raw[code])
         out_of_range = vals.notna() & ((vals < 0) | (vals > mx))
-        c.add_mask(raw.assign(_v=raw[code]), out_of_range, sheet, code, "超出分值范围 (out of range)", f"0..{mx:g}", value_col="_v")
+        c.add_mask(raw, out_of_range, sheet, code, "超出分值范围 (out of range)", f"0..{mx:g}", values=raw[code])
         if not allow_blank:
-            c.add_mask(raw.assign(_v=raw[code]), _is_blank(raw[code]), sheet, code, "未评分 (score missing)", f"0..{mx:g}", value_col="_v")
+            c.add_mask(raw, blank, sheet, code, "未评分 (score missing)", f"0..{mx:g}", values=raw[code])
         df[code] = vals.to_numpy()
 
 
@@ -669,20 +695,20 @@ def _check_members(m: pd.DataFrame, raw: pd.DataFrame, s: Scheme, year: int, per
         late = y.notna() & (y > year)
         early = y.notna() & (y < year)
         if col == "joined":
-            c.add_mask(m.assign(_v=raw[col].map(_show).to_numpy()), late, "members", col, f"转入月份晚于 {year} 年 (joined after the year)", f"<= {year}-12", value_col="_v")
+            c.add_mask(m, late, "members", col, f"转入月份晚于 {year} 年 (joined after the year)", f"<= {year}-12", values=lambda: raw[col].map(_show).to_numpy())
         else:
-            c.add_mask(m.assign(_v=raw[col].map(_show).to_numpy()), early, "members", col, f"转出月份早于 {year} 年 (left before the year)", f">= {year}-01", value_col="_v")
+            c.add_mask(m, early, "members", col, f"转出月份早于 {year} 年 (left before the year)", f">= {year}-01", values=lambda: raw[col].map(_show).to_numpy())
     first = np.where(m["joined_year"] < year, 1, m["joined"].fillna(1))
     last = np.where(m["left_year"] > year, 12, m["left"].fillna(12))
     backwards = pd.Series(first > last, index=m.index) & m["joined"].notna() & m["left"].notna()
-    c.add_mask(m.assign(_v=raw["left"].map(_show).to_numpy()), backwards, "members", "left", "转出月份早于转入月份 (left before joined)", "left >= joined", value_col="_v")
+    c.add_mask(m, backwards, "members", "left", "转出月份早于转入月份 (left before joined)", "left >= joined", values=lambda: raw["left"].map(_show).to_numpy())
     stars_given = m["exempt_stars"].notna()
     if s.has_stars:
         # the scheme's own star range: a copied scheme may start above 0 stars
         star_counts = [b.stars for b in s.bands if b.stars is not None]
         min_stars, max_stars = min(star_counts), max(star_counts)
         need = m["exempt"] & ~stars_given
-        c.add_mask(m.assign(_v=""), need, "members", "exempt_stars", "不列入积分的党员须直接评定星级 (exempt member needs hand-entered stars)", f"{min_stars}..{max_stars}", value_col="_v")
+        c.add_mask(m, need, "members", "exempt_stars", "不列入积分的党员须直接评定星级 (exempt member needs hand-entered stars)", f"{min_stars}..{max_stars}", values=lambda: "")
         out_of_range = stars_given & m["exempt"] & ((m["exempt_stars"] < min_stars) | (m["exempt_stars"] > max_stars))
         c.add_mask(m, out_of_range, "members", "exempt_stars", "星级超出本方案的范围 (stars outside the scheme's range)", f"{min_stars}..{max_stars}")
         # stars are entered only for exempt members; for anyone else they would be silently ignored
@@ -799,7 +825,7 @@ def _check_vetoes(v: pd.DataFrame, s: Scheme, known: set[Any], active: pd.DataFr
         c.add_mask(v, v["votes_against"].isna(), "vetoes", "votes_against", "须填写反对票数 (votes needed)", "whole number >= 0")
     n_members = _members_on(v, active)
     over = (v["votes_for"].fillna(0) + v["votes_against"].fillna(0)) > n_members
-    c.add_mask(v.assign(_v=(v["votes_for"].fillna(0) + v["votes_against"].fillna(0)).astype(int)), over & v["date"].notna(), "vetoes", "votes_for", "票数多于当月支部党员人数 (more votes than members)", "votes_for + votes_against <= members in the branch that month", value_col="_v")
+    c.add_mask(v, over & v["date"].notna(), "vetoes", "votes_for", "票数多于当月支部党员人数 (more votes than members)", "votes_for + votes_against <= members in the branch that month", values=lambda: (v["votes_for"].fillna(0) + v["votes_against"].fillna(0)).astype(int))
 
 
 def _members_on(v: pd.DataFrame, active: pd.DataFrame) -> pd.Series:
@@ -823,5 +849,5 @@ def _check_amendments(a: pd.DataFrame, ms: pd.DataFrame, s: Scheme, known: set[A
     merged = a.merge(have.rename(columns={"row": "target_row"}), on=["member_id", "month"], how="left")
     dangling = merged["target_row"].isna() & a["member_id"].isin(known).to_numpy() & a["month"].notna().to_numpy()
     dangling.index = a.index
-    c.add_mask(a.assign(_v=a["member_id"].astype(str) + " " + a["month"].map(lambda m: f"{year}-{int(m):02d}" if pd.notna(m) else "")), dangling, "amendments", "month", "更正指向的月度评分不存在 (amendment points at no monthly score)", "a member and month that have a row in monthly_scores", value_col="_v")
+    c.add_mask(a, dangling, "amendments", "month", "更正指向的月度评分不存在 (amendment points at no monthly score)", "a member and month that have a row in monthly_scores", values=lambda: a["member_id"].astype(str) + " " + a["month"].map(lambda m: f"{year}-{int(m):02d}" if pd.notna(m) else ""))
     _duplicates(a, ["member_id", "month", "item"], "amendments", "item", c)
