@@ -11,9 +11,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any, Literal
 
 import numpy as np
@@ -695,13 +695,13 @@ def _check_members(m: pd.DataFrame, raw: pd.DataFrame, s: Scheme, year: int, per
         late = y.notna() & (y > year)
         early = y.notna() & (y < year)
         if col == "joined":
-            c.add_mask(m, late, "members", col, f"转入月份晚于 {year} 年 (joined after the year)", f"<= {year}-12", values=lambda: raw[col].map(_show).to_numpy())
+            c.add_mask(m, late, "members", col, f"转入月份晚于 {year} 年 (joined after the year)", f"<= {year}-12", values=raw[col].to_numpy())
         else:
-            c.add_mask(m, early, "members", col, f"转出月份早于 {year} 年 (left before the year)", f">= {year}-01", values=lambda: raw[col].map(_show).to_numpy())
+            c.add_mask(m, early, "members", col, f"转出月份早于 {year} 年 (left before the year)", f">= {year}-01", values=raw[col].to_numpy())
     first = np.where(m["joined_year"] < year, 1, m["joined"].fillna(1))
     last = np.where(m["left_year"] > year, 12, m["left"].fillna(12))
     backwards = pd.Series(first > last, index=m.index) & m["joined"].notna() & m["left"].notna()
-    c.add_mask(m, backwards, "members", "left", "转出月份早于转入月份 (left before joined)", "left >= joined", values=lambda: raw["left"].map(_show).to_numpy())
+    c.add_mask(m, backwards, "members", "left", "转出月份早于转入月份 (left before joined)", "left >= joined", values=raw["left"].to_numpy())
     stars_given = m["exempt_stars"].notna()
     if s.has_stars:
         # the scheme's own star range: a copied scheme may start above 0 stars
