@@ -307,8 +307,9 @@ def _run_alone(files: list[Path], args: tuple[str, str, str, bool], jobs: int, r
 ROLLUP_ROW = "(单位汇总 roll-up)"
 
 
-def _rollup(outcomes: list[Outcome], period: str, out_root: Path, report: Path) -> Outcome:
-    """After the branches: the unit roll-up over every branch run of this batch (never raises)."""
+def _rollup(outcomes: list[Outcome], period: str, out_root: Path, report: Path, jobs: int) -> Outcome:
+    """After the branches: the unit roll-up over every branch run of this batch, its inputs read
+    with ``jobs`` processes on this machine (never raises)."""
     from .execute import ROLLUP_DIR, run_rollup
 
     started = time.perf_counter()
@@ -324,7 +325,7 @@ def _rollup(outcomes: list[Outcome], period: str, out_root: Path, report: Path) 
         err.write_text(f"同一支部有多个运行, 未汇总 (more than one run of branch(es) {', '.join(twice)} in this batch: no roll-up)\n", encoding="utf-8")
         return Outcome(ROLLUP_ROW, ROLLUP_DIR, "failed", str(err), 0, 0.0)
     try:
-        folder, reused = run_rollup(runs, period, out_root, missing)
+        folder, reused = run_rollup(runs, period, out_root, missing, jobs=jobs)
         return Outcome(ROLLUP_ROW, ROLLUP_DIR, "reused" if reused else "done", str(folder), 1, round(time.perf_counter() - started, 2))
     except Exception:  # noqa: BLE001 - reported in the table like a branch
         err = report / "rollup.error.txt"
@@ -360,6 +361,7 @@ def run_batch(
     if not files:
         raise RunError(f"输入文件夹中没有 .xlsx 工作簿 (no .xlsx workbooks in): {inputs}")
     out_root = Path(out).resolve()
+    local_jobs = jobs or len(os.sched_getaffinity(0))
     with period_lock(out_root, p.text):
         clean_staging(out_root)
         (out_root / BATCHES_DIR).mkdir(exist_ok=True)
@@ -392,9 +394,9 @@ def run_batch(
                 finally:
                     client.close()
             elif todo:
-                run_local(todo, args, jobs or len(os.sched_getaffinity(0)), report, tick, ids)
+                run_local(todo, args, local_jobs, report, tick, ids)
         outcomes.sort(key=lambda o: o.file)
-        outcomes.append(_rollup(outcomes, p.text, out_root, report))
+        outcomes.append(_rollup(outcomes, p.text, out_root, report, local_jobs))
         table = pd.DataFrame([asdict(o) for o in outcomes])
         table.insert(3, "状态", table["status"].map(STATUS_LABELS))
         table.to_csv(report / "status.csv", index=False, encoding="utf-8-sig")

@@ -49,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     bat.add_argument("--inputs", required=True, type=Path, help="folder of branch input workbooks (.xlsx)")
     bat.add_argument("--period", required=True)
     bat.add_argument("--out", required=True, type=Path)
-    bat.add_argument("--jobs", type=int, default=None, help="branches at a time on this machine (default: number of cores)")
+    bat.add_argument("--jobs", type=int, default=None, help="branches at a time on this machine, and processes reading the roll-up's inputs (default: number of cores)")
     bat.add_argument("--scheduler", default=None, help="address of a dask.distributed scheduler, e.g. tcp://10.0.0.5:8786, to run the branches on its workers")
     bat.add_argument("--kernel", choices=["warm", "cold"], default="warm", help="warm (default): each worker keeps one kernel for its branches, reset between them; cold: a fresh kernel per branch")
 

@@ -36,6 +36,10 @@ class InputError(ScoringError, ValueError):
         self.failures: pd.DataFrame = failures.reindex(columns=FAILURE_COLUMNS).reset_index(drop=True)
         super().__init__(self._message())
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[pd.DataFrame]]:
+        # pickled with its table, not its message: crosses process pools and dask workers whole
+        return (type(self), (self.failures,))
+
     def _message(self) -> str:
         n = len(self.failures)
         files = ", ".join(sorted({str(f) for f in self.failures["file"].dropna()})) or "?"

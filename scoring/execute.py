@@ -307,8 +307,10 @@ def find_reusable_rollup(folder: Path, refs: list[dict[str, str]], missing: list
     return None
 
 
-def run_rollup(branch_runs: dict[str, Path], period: str, out: str | Path, missing: list[str] | None = None, log_output: bool = False) -> tuple[Path, bool]:
+def run_rollup(branch_runs: dict[str, Path], period: str, out: str | Path, missing: list[str] | None = None, log_output: bool = False, jobs: int = 1) -> tuple[Path, bool]:
     """Execute the roll-up notebook over sealed branch runs; return (run folder, reused).
+    ``jobs``: processes reading the branch inputs (the notebook's ``jobs``; not part of the reuse
+    key, since it changes no figure).
 
     The manifest references each branch run by the SHA-256 of its manifest and summary.csv; a
     roll-up over the same branch runs with the same code is reused rather than repeated.
@@ -334,7 +336,7 @@ def run_rollup(branch_runs: dict[str, Path], period: str, out: str | Path, missi
     staging = staging_dir(out_root, f"{ROLLUP_DIR}-{p.text}")
     try:
         notebook_out = staging / f"单位汇总_{p.text}.ipynb"
-        parameters = {"period": p.text, "branch_runs": {b: str(Path(r).resolve()) for b, r in branch_runs.items()}, "missing": sorted(missing or []), "out_dir": str(staging), "provenance": provenance}
+        parameters = {"period": p.text, "branch_runs": {b: str(Path(r).resolve()) for b, r in branch_runs.items()}, "missing": sorted(missing or []), "out_dir": str(staging), "provenance": provenance, "jobs": jobs}
         try:
             pm.execute_notebook(str(ROLLUP_NOTEBOOK), str(notebook_out), parameters=parameters, kernel_name=kernel, request_save_on_cell_execute=False, progress_bar=False, log_output=log_output, cwd=str(staging))
         except pm.PapermillExecutionError as exc:
