@@ -256,13 +256,13 @@ class _Collector:
 
     def add_mask(
         self, df: pd.DataFrame, mask: pd.Series, sheet: str, column: str, problem: str, allowed: str = "",
-        values: pd.Series | np.ndarray | Callable[[], Any] | None = None,
+        values: pd.Series | np.ndarray | str | Callable[[], Any] | None = None,
     ) -> None:
         """A failure for each row of ``df`` where ``mask`` holds. ``values``: what each cell held,
-        row by row with ``df`` (default ``df[column]``); a function is called only when a row fails,
-        since most checks find nothing."""
-        if not isinstance(mask, pd.Series) or not mask.index.equals(df.index):
-            mask = pd.Series(np.asarray(mask), index=df.index) if not isinstance(mask, pd.Series) else mask.reindex(df.index, fill_value=False)
+        row by row with ``df`` (default ``df[column]``), or one text for every row; a function is
+        called only when a row fails, since most checks find nothing."""
+        if not mask.index.equals(df.index):
+            mask = mask.reindex(df.index, fill_value=False)
         hit = mask.to_numpy(dtype=bool)
         if not hit.any():
             return
@@ -708,7 +708,7 @@ def _check_members(m: pd.DataFrame, raw: pd.DataFrame, s: Scheme, year: int, per
         star_counts = [b.stars for b in s.bands if b.stars is not None]
         min_stars, max_stars = min(star_counts), max(star_counts)
         need = m["exempt"] & ~stars_given
-        c.add_mask(m, need, "members", "exempt_stars", "不列入积分的党员须直接评定星级 (exempt member needs hand-entered stars)", f"{min_stars}..{max_stars}", values=lambda: "")
+        c.add_mask(m, need, "members", "exempt_stars", "不列入积分的党员须直接评定星级 (exempt member needs hand-entered stars)", f"{min_stars}..{max_stars}", values="")
         out_of_range = stars_given & m["exempt"] & ((m["exempt_stars"] < min_stars) | (m["exempt_stars"] > max_stars))
         c.add_mask(m, out_of_range, "members", "exempt_stars", "星级超出本方案的范围 (stars outside the scheme's range)", f"{min_stars}..{max_stars}")
         # stars are entered only for exempt members; for anyone else they would be silently ignored

@@ -266,10 +266,8 @@ class OfficeServer:
 
     def alive(self) -> bool:
         code = self._proc.poll()
-        if code == _RESTART and self._desktop is None:  # the first start of a new profile restarts itself
-            self._proc = self._launch()
-            return True
-        return code is None
+        # before connecting, exit 81 (a new profile) is a start in progress: _connect relaunches it
+        return code is None or (code == _RESTART and self._desktop is None)
 
     def _props(self, **values: Any) -> tuple[Any, ...]:
         props = []
