@@ -113,7 +113,22 @@ class TreePeak:
 def time_batch(inputs: Path, jobs: int, work: Path, kernel: str = "warm") -> dict[str, Any]:
     out = work / f"out-jobs{jobs}-{kernel}"
     shutil.rmtree(out, ignore_errors=True)
-    cmd = [sys.executable, "-m", "scoring", "batch", "--inputs", str(inputs), "--period", PERIOD, "--out", str(out), "--jobs", str(jobs), "--kernel", kernel]
+    cmd = [
+        sys.executable,
+        "-m",
+        "scoring",
+        "batch",
+        "--inputs",
+        str(inputs),
+        "--period",
+        PERIOD,
+        "--out",
+        str(out),
+        "--jobs",
+        str(jobs),
+        "--kernel",
+        kernel,
+    ]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     peak = TreePeak(proc.pid)
@@ -147,7 +162,12 @@ def time_floor(n: int, work: Path) -> dict[str, Any]:
     nbformat.write(new_notebook(cells=[new_code_cell("import pandas")]), nb_path)
     kernel, _ = kernel_for_runs()
     t0 = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", FLOOR_CHILD, str(nb_path), str(n), kernel], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", FLOOR_CHILD, str(nb_path), str(n), kernel],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     peak = TreePeak(proc.pid)
     stdout, _ = proc.communicate()
     wall = time.perf_counter() - t0
@@ -158,7 +178,9 @@ def time_floor(n: int, work: Path) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--branches", type=int, default=200)
     ap.add_argument("--members", type=int, default=30)
     ap.add_argument("--repeat", type=int, default=3)
@@ -166,7 +188,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "scoring-bench")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR)
     ap.add_argument("--no-cold", action="store_true", help="skip the cold-kernel --jobs 1 batch")
-    ap.add_argument("--cold-repeat", type=int, default=None, help="run the cold-kernel batch only in the first N repeats (default: every repeat)")
+    ap.add_argument(
+        "--cold-repeat",
+        type=int,
+        default=None,
+        help="run the cold-kernel batch only in the first N repeats (default: every repeat)",
+    )
     args = ap.parse_args(argv)
 
     started = dt.datetime.now().astimezone()
@@ -179,10 +206,17 @@ def main(argv: list[str] | None = None) -> int:
         for i in range(1, args.repeat + 1):
             cold = not args.no_cold and (args.cold_repeat is None or i <= args.cold_repeat)
             for mode in ("floor", "jobs1", "jobs2") + (("cold1",) if cold else ()):
-                r = time_floor(args.branches, work) if mode == "floor" else time_batch(inputs, int(mode[-1]), work, "cold" if mode.startswith("cold") else "warm")
+                r = (
+                    time_floor(args.branches, work)
+                    if mode == "floor"
+                    else time_batch(inputs, int(mode[-1]), work, "cold" if mode.startswith("cold") else "warm")
+                )
                 r |= {"mode": mode, "run": i, "per_branch_s": r["wall_s"] / args.branches}
                 runs.append(r)
-                print(f"  run {i} {mode:6s} {r['wall_s']:8.1f} s  {r['per_branch_s']:6.2f} s/branch  peak {r['peak_rss'] / 1024**2:,.0f} MiB  ({r['runs']} runs)", flush=True)
+                print(
+                    f"  run {i} {mode:6s} {r['wall_s']:8.1f} s  {r['per_branch_s']:6.2f} s/branch  peak {r['peak_rss'] / 1024**2:,.0f} MiB  ({r['runs']} runs)",
+                    flush=True,
+                )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
@@ -201,19 +235,39 @@ def main(argv: list[str] | None = None) -> int:
         "libreoffice": shutil.which("soffice") is not None,
     }
     if not args.no_cold:
-        summary |= {"cold1_s_per_branch": med("cold1"), "ratio_cold1_to_floor": med("cold1") / med("floor"), "warm_gain": med("cold1") / med("jobs1"), "peak_rss_cold1": max(r["peak_rss"] for r in runs if r["mode"] == "cold1")}
+        summary |= {
+            "cold1_s_per_branch": med("cold1"),
+            "ratio_cold1_to_floor": med("cold1") / med("floor"),
+            "warm_gain": med("cold1") / med("jobs1"),
+            "peak_rss_cold1": max(r["peak_rss"] for r in runs if r["mode"] == "cold1"),
+        }
     print()
     print(f"{args.branches} branches x {args.members} members, {PERIOD}, median of {args.repeat}")
     print(f"floor (papermill, notebook 'import pandas'): {summary['floor_s_per_notebook']:.2f} s per notebook")
-    print(f"batch --jobs 1: {summary['jobs1_s_per_branch']:.2f} s per branch = {summary['ratio_jobs1_to_floor']:.2f}x the floor (target <= {TARGET_RATIO}x)")
-    print(f"batch --jobs 2: {summary['jobs2_s_per_branch']:.2f} s per branch; speed-up {summary['speedup_jobs2']:.2f}x (target >= {TARGET_SPEEDUP}x)")
+    print(
+        f"batch --jobs 1: {summary['jobs1_s_per_branch']:.2f} s per branch = {summary['ratio_jobs1_to_floor']:.2f}x the floor (target <= {TARGET_RATIO}x)"
+    )
+    print(
+        f"batch --jobs 2: {summary['jobs2_s_per_branch']:.2f} s per branch; speed-up {summary['speedup_jobs2']:.2f}x (target >= {TARGET_SPEEDUP}x)"
+    )
     if not args.no_cold:
         n_cold = sum(r["mode"] == "cold1" for r in runs)
-        print(f"batch --jobs 1 --kernel cold (median of {n_cold}): {summary['cold1_s_per_branch']:.2f} s per branch = {summary['ratio_cold1_to_floor']:.2f}x the floor; the warm kernel is {summary['warm_gain']:.2f}x faster")
-    print(f"peak RSS of the process tree: jobs 1 {summary['peak_rss_jobs1'] / 1024**2:,.0f} MiB, jobs 2 {summary['peak_rss_jobs2'] / 1024**2:,.0f} MiB, floor {summary['peak_rss_floor'] / 1024**2:,.0f} MiB")
+        print(
+            f"batch --jobs 1 --kernel cold (median of {n_cold}): {summary['cold1_s_per_branch']:.2f} s per branch = {summary['ratio_cold1_to_floor']:.2f}x the floor; the warm kernel is {summary['warm_gain']:.2f}x faster"
+        )
+    print(
+        f"peak RSS of the process tree: jobs 1 {summary['peak_rss_jobs1'] / 1024**2:,.0f} MiB, jobs 2 {summary['peak_rss_jobs2'] / 1024**2:,.0f} MiB, floor {summary['peak_rss_floor'] / 1024**2:,.0f} MiB"
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"bench_batch-{started:%Y%m%dT%H%M%S}-n{args.branches}.json"
-    record = {**record_header("bench_batch", started, argv), "args": {k: str(v) for k, v in vars(args).items()}, "machine": machine("papermill", "jupyter-client", "ipykernel"), "git_head": git_head(ROOT), "summary": summary, "runs": runs}
+    record = {
+        **record_header("bench_batch", started, argv),
+        "args": {k: str(v) for k, v in vars(args).items()},
+        "machine": machine("papermill", "jupyter-client", "ipykernel"),
+        "git_head": git_head(ROOT),
+        "summary": summary,
+        "runs": runs,
+    }
     path.write_text(json.dumps(record, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(f"wrote {path}")
     return 0

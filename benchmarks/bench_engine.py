@@ -137,7 +137,13 @@ def generate(n: int, seed: int) -> dict[str, Any]:
     del m_level
 
     self_scores = pd.DataFrame(
-        {"row": pd.Series(dtype="int64"), "member_id": _str([]), "month_year": pd.Series(dtype="float64"), "month": pd.Series(dtype="float64"), "note": pd.Series(dtype=object)}
+        {
+            "row": pd.Series(dtype="int64"),
+            "member_id": _str([]),
+            "month_year": pd.Series(dtype="float64"),
+            "month": pd.Series(dtype="float64"),
+            "note": pd.Series(dtype=object),
+        }
         | {code: pd.Series(dtype="float64") for code in items}
     )
 
@@ -208,10 +214,22 @@ def generate(n: int, seed: int) -> dict[str, Any]:
     )
 
     attendance = pd.DataFrame(
-        {"row": pd.Series(dtype="int64"), "date": pd.Series(dtype=object), "activity": _str([]), "member_id": _str([]), "status": _str([])}
+        {
+            "row": pd.Series(dtype="int64"),
+            "date": pd.Series(dtype=object),
+            "activity": _str([]),
+            "member_id": _str([]),
+            "status": _str([]),
+        }
     )
     dues = pd.DataFrame(
-        {"row": pd.Series(dtype="int64"), "member_id": _str([]), "month_year": pd.Series(dtype="float64"), "month": pd.Series(dtype="float64"), "paid": pd.Series(dtype=bool)}
+        {
+            "row": pd.Series(dtype="int64"),
+            "member_id": _str([]),
+            "month_year": pd.Series(dtype="float64"),
+            "month": pd.Series(dtype="float64"),
+            "paid": pd.Series(dtype=bool),
+        }
     )
     return {
         "members": members,
@@ -266,7 +284,16 @@ def child(mode: str, data: Path, profile_out: Path | None, warmup: int = 0) -> N
         with open(tmp, "wb") as f:
             pickle.dump(tables, f, protocol=5)
         tmp.replace(data)
-        print(MARK + json.dumps({"generate_s": gen_s, "bytes": data.stat().st_size, "rows": {k: len(v) for k, v in tables.items() if isinstance(v, pd.DataFrame)}}))
+        print(
+            MARK
+            + json.dumps(
+                {
+                    "generate_s": gen_s,
+                    "bytes": data.stat().st_size,
+                    "rows": {k: len(v) for k, v in tables.items() if isinstance(v, pd.DataFrame)},
+                }
+            )
+        )
         return
 
     from scoring.engine import score
@@ -318,7 +345,11 @@ def child(mode: str, data: Path, profile_out: Path | None, warmup: int = 0) -> N
 
     if mode == "engine":
         annual = out.annual
-        check = {"annual_rows": len(annual), "scored": int(annual["total"].notna().sum()), "grades": {str(k): int(v) for k, v in annual["grade"].value_counts().items()}}
+        check = {
+            "annual_rows": len(annual),
+            "scored": int(annual["total"].notna().sum()),
+            "grades": {str(k): int(v) for k, v in annual["grade"].value_counts().items()},
+        }
     else:
         check = {"groups": len(out)}
     print(
@@ -361,15 +392,31 @@ def code_version() -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--members", type=int, default=1_000_000, help="members in the synthetic branch (default 1,000,000)")
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    ap.add_argument(
+        "--members", type=int, default=1_000_000, help="members in the synthetic branch (default 1,000,000)"
+    )
     ap.add_argument("--repeat", type=int, default=3, help="measurements of each of engine and floor (default 3)")
     ap.add_argument("--seed", type=int, default=20250101)
-    ap.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "scoring-bench", help="where the generated data is cached")
+    ap.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "scoring-bench",
+        help="where the generated data is cached",
+    )
     ap.add_argument("--regenerate", action="store_true", help="ignore a cached data set")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR, help="directory for the JSON results")
-    ap.add_argument("--warmup", type=int, default=0, help="untimed calls before the timed one, in the same process (default 0: first call, as a user gets it)")
-    ap.add_argument("--profile", action="store_true", help="also run the engine once under cProfile and print the top functions")
+    ap.add_argument(
+        "--warmup",
+        type=int,
+        default=0,
+        help="untimed calls before the timed one, in the same process (default 0: first call, as a user gets it)",
+    )
+    ap.add_argument(
+        "--profile", action="store_true", help="also run the engine once under cProfile and print the top functions"
+    )
     ap.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per child process")
     ap.add_argument("--_child", choices=["generate", "engine", "floor"], help=argparse.SUPPRESS)
@@ -384,11 +431,17 @@ def main(argv: list[str] | None = None) -> int:
     n = args.members
     started = dt.datetime.now().astimezone()
     args.cache_dir.mkdir(parents=True, exist_ok=True)
-    data = args.cache_dir / f"book-v{GEN_VERSION}-n{n}-s{args.seed}-pandas{pd.__version__}.pkl"  # pickles are pandas-version bound
+    data = (
+        args.cache_dir / f"book-v{GEN_VERSION}-n{n}-s{args.seed}-pandas{pd.__version__}.pkl"
+    )  # pickles are pandas-version bound
     gen: dict[str, Any] | None = None
     if args.regenerate or not data.exists():
         print(f"generating {n:,} members into {data} (not timed) ...", flush=True)
-        gen = _run_child(["--_child", "generate", "--_data", str(data)], {"BENCH_MEMBERS": str(n), "BENCH_SEED": str(args.seed)}, args.timeout)
+        gen = _run_child(
+            ["--_child", "generate", "--_data", str(data)],
+            {"BENCH_MEMBERS": str(n), "BENCH_SEED": str(args.seed)},
+            args.timeout,
+        )
         print(f"  {gen['generate_s']:.1f} s, {gen['bytes'] / 1024**2:,.0f} MB, rows {gen['rows']}", flush=True)
     else:
         print(f"using cached data {data}", flush=True)
@@ -455,7 +508,9 @@ def main(argv: list[str] | None = None) -> int:
 
     # -- report ------------------------------------------------------------------------------
     print()
-    print(f"members {n:,}; {12 * n:,} monthly rows x 10 items; {N_RATERS * n:,} appraisal rows; scheme {SCHEME}; period {PERIOD}; warm-up calls {args.warmup}")
+    print(
+        f"members {n:,}; {12 * n:,} monthly rows x 10 items; {N_RATERS * n:,} appraisal rows; scheme {SCHEME}; period {PERIOD}; warm-up calls {args.warmup}"
+    )
     print("engine = score(book, scheme, period); floor = monthly.groupby('member_id')[items].mean()")
     print("each measurement in a fresh process; memory in MB (MiB); 'peak' = VmHWM reset just before the call")
     hdr = f"{'run':>3}  {'what':6}  {'wall s':>8}  {'cpu s':>8}  {'faults':>9}  {'load s':>7}  {'RSS after load':>14}  {'peak during call':>16}  {'peak - load':>11}  {'ru_maxrss':>9}"
@@ -467,7 +522,9 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['run']:>3}  {r['mode']:6}  {r['wall_s']:8.2f}  {r['cpu_s']:8.2f}  {r['minor_faults']:>9,}  {r['load_s']:7.1f}  {mib(r['rss_after_load']):>14}  {mib(p):>16}  {mib(p - r['rss_after_load']):>11}  {mib(r['maxrss']):>9}"
         )
     print()
-    print(f"median engine {eng:.2f} s, median floor {flo:.2f} s, ratio {ratio:.1f}x (target <= {TARGET_RATIO:g}x): {'OK' if summary['ratio_ok'] else 'MISSED'}")
+    print(
+        f"median engine {eng:.2f} s, median floor {flo:.2f} s, ratio {ratio:.1f}x (target <= {TARGET_RATIO:g}x): {'OK' if summary['ratio_ok'] else 'MISSED'}"
+    )
     print(f"(CPU time: engine {eng_cpu:.2f} s, floor {flo_cpu:.2f} s, ratio {eng_cpu / flo_cpu:.1f}x)")
     print(
         f"engine peak RSS {eng_peak / 1024**3:.2f} GiB = {eng_peak / 1e9:.2f} GB (of which data loaded before the call {eng_load / 1024**3:.2f} GiB); "

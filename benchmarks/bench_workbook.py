@@ -120,7 +120,9 @@ def big_sheets(n: int, seed: int) -> tuple[dict[str, Any], dict[str, pd.DataFram
         {
             "member_id": ids,
             "name": names,
-            "member_type": rng.choice(np.array(["在职党员", "在职党员", "无职党员", "流动党员", "机关", "企业"], dtype=object), size=n),
+            "member_type": rng.choice(
+                np.array(["在职党员", "在职党员", "无职党员", "流动党员", "机关", "企业"], dtype=object), size=n
+            ),
             "role": ["secretary"] + ["member"] * (n - 1),
             "joined": [None] * n,
             "left": [None] * n,
@@ -189,8 +191,20 @@ def big_sheets(n: int, seed: int) -> tuple[dict[str, Any], dict[str, pd.DataFram
             "decided_on": _dates(rng, na),
         }
     )
-    branch = {"branch_id": "U001", "branch_name": f"合成单位 ({n:,} 名党员, 视为一个支部)", "scheme": SCHEME, "year": YEAR}
-    return branch, {"members": members, "monthly_scores": monthly, "appraisal": appraisal, "adjustments": adjustments, "vetoes": vetoes, "amendments": amendments}
+    branch = {
+        "branch_id": "U001",
+        "branch_name": f"合成单位 ({n:,} 名党员, 视为一个支部)",
+        "scheme": SCHEME,
+        "year": YEAR,
+    }
+    return branch, {
+        "members": members,
+        "monthly_scores": monthly,
+        "appraisal": appraisal,
+        "adjustments": adjustments,
+        "vetoes": vetoes,
+        "amendments": amendments,
+    }
 
 
 def small_sheets(n: int, seed: int) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
@@ -223,7 +237,19 @@ def count_cells(path: Path) -> list[dict[str, Any]]:
         for sh in wb.iter(f"{_NS}sheet"):
             target = rels[sh.get(f"{_RNS}id")].lstrip("/")
             part = target if target.startswith("xl/") else "xl/" + target
-            c = {"name": sh.get("name"), "numbers": 0, "strings": 0, "formulas_num": 0, "formulas_str": 0, "booleans": 0, "other": 0, "comments": 0, "formula_chars": 0, "ncol": 0, "nrow": 0}
+            c = {
+                "name": sh.get("name"),
+                "numbers": 0,
+                "strings": 0,
+                "formulas_num": 0,
+                "formulas_str": 0,
+                "booleans": 0,
+                "other": 0,
+                "comments": 0,
+                "formula_chars": 0,
+                "ncol": 0,
+                "nrow": 0,
+            }
             sst: set[str] = set()
             with z.open(part) as f:
                 for _, el in ET.iterparse(f, events=("end",)):
@@ -259,14 +285,18 @@ def count_cells(path: Path) -> list[dict[str, Any]]:
             if rels_part in z.namelist():
                 for r in ET.fromstring(z.read(rels_part)).iter(f"{_PKG}Relationship"):
                     if r.get("Type", "").endswith("/comments"):
-                        cpart = os.path.normpath(os.path.join(os.path.dirname(part), r.get("Target"))).replace(os.sep, "/")
+                        cpart = os.path.normpath(os.path.join(os.path.dirname(part), r.get("Target"))).replace(
+                            os.sep, "/"
+                        )
                         c["comments"] += z.read(cpart).count(b"<comment ")
             out.append(c)
     return out
 
 
 def cell_total(sheets: list[dict[str, Any]]) -> int:
-    return sum(s["numbers"] + s["strings"] + s["formulas_num"] + s["formulas_str"] + s["booleans"] + s["other"] for s in sheets)
+    return sum(
+        s["numbers"] + s["strings"] + s["formulas_num"] + s["formulas_str"] + s["booleans"] + s["other"] for s in sheets
+    )
 
 
 # -- the timed calls ---------------------------------------------------------------------------
@@ -292,7 +322,9 @@ def floor_write(path: Path, plan: list[dict[str, Any]]) -> None:
     """Bare xlsxwriter: the same cells per sheet by kind, row by row, no formats."""
     import xlsxwriter
 
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False})
+    wb = xlsxwriter.Workbook(
+        str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    )
     nums = _FLOOR_NUMBERS
     for s in plan:
         ws = wb.add_worksheet(s["name"])
@@ -400,7 +432,17 @@ def child(mode: str, case_file: Path, profile_out: Path | None, keep: bool = Fal
         tmp = inp.with_name(inp.stem + ".tmp.xlsx")
         write_input_workbook(tmp, branch, sheets, load_scheme(SCHEME).scheme)
         tmp.replace(inp)
-        print(MARK + json.dumps({"tables_s": tables_s, "write_s": time.perf_counter() - t, "bytes": inp.stat().st_size, "rows": {k: len(v) for k, v in sheets.items()}}))
+        print(
+            MARK
+            + json.dumps(
+                {
+                    "tables_s": tables_s,
+                    "write_s": time.perf_counter() - t,
+                    "bytes": inp.stat().st_size,
+                    "rows": {k: len(v) for k, v in sheets.items()},
+                }
+            )
+        )
         return
 
     if mode == "prepare":  # one scoring, pickled for the write measurements
@@ -501,13 +543,28 @@ def child(mode: str, case_file: Path, profile_out: Path | None, keep: bool = Fal
             out_path.unlink()
     elif mode == "read":
         book = out[0]
-        check = {"members": len(book.members), "monthly": len(book.monthly), "appraisal": len(book.appraisal), "amendments": len(book.amendments)}
+        check = {
+            "members": len(book.members),
+            "monthly": len(book.monthly),
+            "appraisal": len(book.appraisal),
+            "amendments": len(book.amendments),
+        }
     else:
         check = _sheet_cells(out)
     print(
         MARK
         + json.dumps(
-            {"mode": mode, "case": case["kind"], "wall_s": wall, "cpu_s": cpu, "load_s": load_s, "rss_after_load": rss_load, "hwm_during_call": hwm, "maxrss": maxrss, "check": check}
+            {
+                "mode": mode,
+                "case": case["kind"],
+                "wall_s": wall,
+                "cpu_s": cpu,
+                "load_s": load_s,
+                "rss_after_load": rss_load,
+                "hwm_during_call": hwm,
+                "maxrss": maxrss,
+                "check": check,
+            }
         ),
         flush=True,
     )
@@ -534,14 +591,22 @@ def scoring_hash() -> str:
 
 def code_version() -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for rel in ("scoring/excel.py", "scoring/publicity.py", "scoring/inputs.py", "scoring/engine.py", "scoring/demo.py"):
+    for rel in (
+        "scoring/excel.py",
+        "scoring/publicity.py",
+        "scoring/inputs.py",
+        "scoring/engine.py",
+        "scoring/demo.py",
+    ):
         p = ROOT / rel
         if p.exists():
             out[rel + " sha256"] = hashlib.sha256(p.read_bytes()).hexdigest()[:16]
     out["scoring/*.py hash"] = scoring_hash()
     out["git_head"] = git_head(ROOT)
     try:
-        st = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "scoring"], capture_output=True, text=True)
+        st = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--", "scoring"], capture_output=True, text=True
+        )
         out["scoring_changes"] = st.stdout.splitlines()
     except OSError:
         out["scoring_changes"] = None
@@ -553,19 +618,39 @@ def _peak(r: dict[str, Any]) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--members", type=int, default=50_000, help="members in the big case (default 50,000)")
     ap.add_argument("--small", type=int, default=30, help="members in the small branch (default 30)")
     ap.add_argument("--repeat", type=int, default=3, help="measurements of each call and floor (default 3)")
-    ap.add_argument("--big-write-repeat", type=int, help="measurements of the big write (default: --repeat; its floor always gets --repeat)")
-    ap.add_argument("--info-repeat", type=int, default=1, help="runs of the openpyxl and pandas readers, for information (default 1; 0 skips them)")
+    ap.add_argument(
+        "--big-write-repeat",
+        type=int,
+        help="measurements of the big write (default: --repeat; its floor always gets --repeat)",
+    )
+    ap.add_argument(
+        "--info-repeat",
+        type=int,
+        default=1,
+        help="runs of the openpyxl and pandas readers, for information (default 1; 0 skips them)",
+    )
     ap.add_argument("--smoke", action="store_true", help="quick run: --members 2000 --repeat 1")
     ap.add_argument("--only", choices=["write", "read"], help="only the write or only the read benchmark")
     ap.add_argument("--seed", type=int, default=20250101)
-    ap.add_argument("--cache-dir", type=Path, default=Path(tempfile.gettempdir()) / "scoring-bench", help="where generated workbooks and scored Results are cached")
+    ap.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "scoring-bench",
+        help="where generated workbooks and scored Results are cached",
+    )
     ap.add_argument("--regenerate", action="store_true", help="ignore cached workbooks and Results")
     ap.add_argument("--out", type=Path, default=RESULTS_DIR, help="directory for the JSON results")
-    ap.add_argument("--profile", action="store_true", help="also run the big write and the big read once under cProfile and print the top functions")
+    ap.add_argument(
+        "--profile",
+        action="store_true",
+        help="also run the big write and the big read once under cProfile and print the top functions",
+    )
     ap.add_argument("--check", action="store_true", help="exit 1 if a write ratio misses the target")
     ap.add_argument("--timeout", type=float, default=6 * 3600.0, help="seconds per child process (default 6 h)")
     ap.add_argument("--_child", help=argparse.SUPPRESS)
@@ -606,16 +691,25 @@ def main(argv: list[str] | None = None) -> int:
     for kind, case in cases.items():
         inp = Path(case["input"])
         if args.regenerate or not inp.exists():
-            print(f"generating the {kind} input workbook, {case['members']:,} members, into {inp} (not timed) ...", flush=True)
+            print(
+                f"generating the {kind} input workbook, {case['members']:,} members, into {inp} (not timed) ...",
+                flush=True,
+            )
             g = _run_child(["--_child", "generate", "--_case", case["file"]], args.timeout)
-            print(f"  tables {g['tables_s']:.1f} s, openpyxl write {g['write_s']:.1f} s, {g['bytes'] / 1024**2:,.1f} MB, rows {g['rows']}", flush=True)
+            print(
+                f"  tables {g['tables_s']:.1f} s, openpyxl write {g['write_s']:.1f} s, {g['bytes'] / 1024**2:,.1f} MB, rows {g['rows']}",
+                flush=True,
+            )
             setup[f"generate_{kind}"] = g
         else:
             print(f"using cached input workbook {inp}", flush=True)
         if args.only != "read" and (args.regenerate or not Path(case["result"]).exists()):
             print(f"scoring the {kind} case once (not timed) ...", flush=True)
             pr = _run_child(["--_child", "prepare", "--_case", case["file"]], args.timeout)
-            print(f"  load_inputs {pr['load_s']:.1f} s, score {pr['score_s']:.1f} s, Result pickle {pr['bytes'] / 1024**2:,.1f} MB", flush=True)
+            print(
+                f"  load_inputs {pr['load_s']:.1f} s, score {pr['score_s']:.1f} s, Result pickle {pr['bytes'] / 1024**2:,.1f} MB",
+                flush=True,
+            )
             setup[f"prepare_{kind}"] = pr
             Path(case["cells"]).unlink(missing_ok=True)
         case["input_bytes"] = inp.stat().st_size
@@ -635,8 +729,15 @@ def main(argv: list[str] | None = None) -> int:
         runs.append(r)
         print(f"  run {i} {kind:5s} {mode:13s} {r['wall_s']:9.3f} s  peak {mib(_peak(r))} MB", flush=True)
         if keep:
-            cnt = _run_child(["--_child", "count", "--_case", cases[kind]["file"]], args.timeout, {"BENCH_WRITTEN": r["check"].pop("kept")})
-            print(f"        counted {cnt['cells']:,} cells of the {kind} results workbook in {cnt['count_s']:.1f} s (not timed)", flush=True)
+            cnt = _run_child(
+                ["--_child", "count", "--_case", cases[kind]["file"]],
+                args.timeout,
+                {"BENCH_WRITTEN": r["check"].pop("kept")},
+            )
+            print(
+                f"        counted {cnt['cells']:,} cells of the {kind} results workbook in {cnt['count_s']:.1f} s (not timed)",
+                flush=True,
+            )
             setup[f"count_{kind}"] = cnt
         partial.write_text(json.dumps({"setup": setup, "runs": runs}, indent=1, ensure_ascii=False), encoding="utf-8")
 
@@ -667,7 +768,11 @@ def main(argv: list[str] | None = None) -> int:
         rs = sel(kind, mode)
         return statistics.median(r[key] for r in rs) if rs else None
 
-    cells_info = {k: json.loads(Path(c["cells"]).read_text(encoding="utf-8")) for k, c in cases.items() if Path(c["cells"]).exists()}
+    cells_info = {
+        k: json.loads(Path(c["cells"]).read_text(encoding="utf-8"))
+        for k, c in cases.items()
+        if Path(c["cells"]).exists()
+    }
     summary: dict[str, Any] = {}
     rows: list[tuple[str, str, str, dict[str, Any]]] = []
     for kind in ("small", "big"):
@@ -694,7 +799,10 @@ def main(argv: list[str] | None = None) -> int:
             if what == "write":
                 sheets = cells_info[kind]["sheets"]
                 entry["cells"] = cell_total(sheets)
-                entry["cells_by_kind"] = {k: sum(s[k] for s in sheets) for k in ("numbers", "strings", "formulas_num", "formulas_str", "booleans", "other", "comments")}
+                entry["cells_by_kind"] = {
+                    k: sum(s[k] for s in sheets)
+                    for k in ("numbers", "strings", "formulas_num", "formulas_str", "booleans", "other", "comments")
+                }
                 entry["bytes"] = sel(kind, call)[0]["check"]["bytes"]
                 entry["floor_bytes"] = sel(kind, floor)[0]["check"]["bytes"]
                 entry["sheets_at_row_limit"] = [s["name"] for s in sheets if s["nrow"] >= EXCEL_MAX_ROWS]
@@ -725,7 +833,7 @@ def main(argv: list[str] | None = None) -> int:
 
         buf = io.StringIO()
         args.out.mkdir(parents=True, exist_ok=True)
-        for what in (("write",) if args.only == "write" else ("read",) if args.only == "read" else ("write", "read")):
+        for what in ("write",) if args.only == "write" else ("read",) if args.only == "read" else ("write", "read"):
             prof = args.out / f"workbook-{what}-n{args.members}.prof"
             print(f"profiling one big {what} under cProfile ...", flush=True)
             _run_child(["--_child", what, "--_case", cases["big"]["file"], "--_profile-out", str(prof)], args.timeout)
@@ -737,7 +845,9 @@ def main(argv: list[str] | None = None) -> int:
 
     # -- report ------------------------------------------------------------------------------
     print()
-    print(f"scheme {SCHEME}, period {PERIOD}; each measurement in a fresh process; median of n runs (floor: of {args.repeat}); peak = VmHWM reset just before the call (MiB)")
+    print(
+        f"scheme {SCHEME}, period {PERIOD}; each measurement in a fresh process; median of n runs (floor: of {args.repeat}); peak = VmHWM reset just before the call (MiB)"
+    )
     hdr = f"{'case':6} {'members':>8}  {'n':>2}  {'median s':>9}  {'floor s':>9}  {'ratio':>6}  {'cpu ratio':>9}  {'peak MiB':>8}  {'floor peak':>10}  {'cells':>11}"
     print(hdr)
     print("-" * len(hdr))
@@ -748,13 +858,19 @@ def main(argv: list[str] | None = None) -> int:
     for mode in ("read_openpyxl", "read_pandas"):
         e = summary.get(f"{mode}_big")
         if e:
-            print(f"{mode} ({args.members:,} members): {e['median_s']:.2f} s = {e['vs_calamine_floor']:.1f}x the calamine floor, peak {mib(e['peak_rss'])} MiB, {e['cells']:,} values")
+            print(
+                f"{mode} ({args.members:,} members): {e['median_s']:.2f} s = {e['vs_calamine_floor']:.1f}x the calamine floor, peak {mib(e['peak_rss'])} MiB, {e['cells']:,} values"
+            )
     for kind in ("small", "big"):
         e = summary.get(f"write_{kind}")
         if e:
-            print(f"write {kind}: ratio {e['ratio']:.2f}x (target <= {TARGET_WRITE_RATIO:g}x): {'OK' if e['ratio_ok'] else 'MISSED'}")
+            print(
+                f"write {kind}: ratio {e['ratio']:.2f}x (target <= {TARGET_WRITE_RATIO:g}x): {'OK' if e['ratio_ok'] else 'MISSED'}"
+            )
             if e["sheets_at_row_limit"]:
-                print(f"  WARNING: sheets at Excel's {EXCEL_MAX_ROWS:,}-row limit (cells beyond it were not written): {', '.join(e['sheets_at_row_limit'])}")
+                print(
+                    f"  WARNING: sheets at Excel's {EXCEL_MAX_ROWS:,}-row limit (cells beyond it were not written): {', '.join(e['sheets_at_row_limit'])}"
+                )
     if profile_top:
         print(profile_top)
 

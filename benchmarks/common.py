@@ -46,7 +46,9 @@ def report(measurement: dict[str, Any]) -> None:
     print(MARK + json.dumps(measurement), flush=True)
 
 
-def run_child(script: Path, args: list[str], env: dict[str, str] | None = None, timeout: float | None = None) -> dict[str, Any]:
+def run_child(
+    script: Path, args: list[str], env: dict[str, str] | None = None, timeout: float | None = None
+) -> dict[str, Any]:
     """Run ``script args`` in a fresh interpreter and return the last measurement it reported."""
     cmd = [sys.executable, str(Path(script).resolve()), *args]
     proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=timeout)
@@ -109,5 +111,7 @@ def record_header(name: str, started: Any, argv: list[str] | None) -> dict[str, 
         "benchmark": name,
         "started": started.isoformat(timespec="seconds"),
         "finished": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "command": " ".join([Path(sys.executable).name, f"benchmarks/{name}.py", *(argv if argv is not None else sys.argv[1:])]),
+        "command": " ".join(
+            [Path(sys.executable).name, f"benchmarks/{name}.py", *(argv if argv is not None else sys.argv[1:])]
+        ),
     }

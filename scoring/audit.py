@@ -66,7 +66,10 @@ def provenance(view: RunView) -> pd.DataFrame:
         ("期间 period", m["period"]),
         ("输入 input", f"{m['inputs'][0]['file']}  SHA-256 {m['inputs'][0]['sha256']}"),
         ("积分方案 scheme", f"{m['scheme']['name']} {m['scheme']['version']}  SHA-256 {m['scheme']['sha256']}"),
-        ("程序 package", f"{m['package']['version']}  commit {m['package'].get('git_commit')}  code {str(m['package'].get('code_sha256', ''))[:16]}"),
+        (
+            "程序 package",
+            f"{m['package']['version']}  commit {m['package'].get('git_commit')}  code {str(m['package'].get('code_sha256', ''))[:16]}",
+        ),
         ("解释器 interpreter", m.get("kernel", {}).get("interpreter", "")),
         ("运行时间 time", f"{m.get('started_at')} → {m.get('finished_at')}"),
     ]
@@ -81,11 +84,23 @@ def adjustments_not_applied(view: RunView) -> pd.DataFrame:
 
 def vetoes(view: RunView) -> pd.DataFrame:
     v = view.result.vetoes
-    cols = ["member_id", "date", "condition_name", "votes_for", "votes_against", "members_on_date", "applies", "reason", "row"]
+    cols = [
+        "member_id",
+        "date",
+        "condition_name",
+        "votes_for",
+        "votes_against",
+        "members_on_date",
+        "applies",
+        "reason",
+        "row",
+    ]
     return v[[c for c in cols if c in v.columns]].rename(columns={"row": "输入行 row"}).reset_index(drop=True)
 
 
-def pattern_flags(book: InputBook, result: Result, run: str | Path | None = None, holidays: Iterable[dt.date | str] = ()) -> pd.DataFrame:
+def pattern_flags(
+    book: InputBook, result: Result, run: str | Path | None = None, holidays: Iterable[dt.date | str] = ()
+) -> pd.DataFrame:
     """The seeds' warning signs, each with 正常 or 注意 and what was found.
 
     ``run``: the run folder whose published files are checked: the 季度之星 marked ``yes`` in its
@@ -100,14 +115,22 @@ def pattern_flags(book: InputBook, result: Result, run: str | Path | None = None
 
     # 走过场 (1): every member the same monthly total in a month
     same_month = [int(mo) for mo, g in totals.groupby("month") if len(g) > 2 and g["total"].nunique() == 1]
-    rows.append((SAME_MONTH_CHECK, FLAG if same_month else OK, f"月份: {', '.join(map(str, same_month))}" if same_month else "各月总分有差别"))
+    rows.append(
+        (
+            SAME_MONTH_CHECK,
+            FLAG if same_month else OK,
+            f"月份: {', '.join(map(str, same_month))}" if same_month else "各月总分有差别",
+        )
+    )
 
     # 走过场 (2): a member scored exactly the same in every month
     if len(m):
         per_member = m.groupby("member_id")[items].nunique()
         months = m.groupby("member_id").size()
         flat = per_member.index[(per_member.max(axis=1) == 1) & (months > 2)]
-        rows.append((FLAT_CHECK, FLAG if len(flat) else OK, f"{len(flat)} 人: {', '.join(flat[:10])}" if len(flat) else "无"))
+        rows.append(
+            (FLAT_CHECK, FLAG if len(flat) else OK, f"{len(flat)} 人: {', '.join(flat[:10])}" if len(flat) else "无")
+        )
     else:
         rows.append((FLAT_CHECK, OK, "无月度评分"))
 
@@ -117,9 +140,18 @@ def pattern_flags(book: InputBook, result: Result, run: str | Path | None = None
         keys = ["member_id", "month"]
         merged = book.monthly[keys + items].merge(ss[keys + items], on=keys, suffixes=("", "_self"))
         if len(merged):
-            equal = np.all(merged[items].to_numpy(dtype=float) == merged[[f"{c}_self" for c in items]].to_numpy(dtype=float), axis=1)
+            equal = np.all(
+                merged[items].to_numpy(dtype=float) == merged[[f"{c}_self" for c in items]].to_numpy(dtype=float),
+                axis=1,
+            )
             share = float(equal.mean())
-            rows.append((COPY_CHECK, FLAG if share >= COPY_SHARE else OK, f"{share:.0%} 的行完全相同 ({int(equal.sum())}/{len(merged)})"))
+            rows.append(
+                (
+                    COPY_CHECK,
+                    FLAG if share >= COPY_SHARE else OK,
+                    f"{share:.0%} 的行完全相同 ({int(equal.sum())}/{len(merged)})",
+                )
+            )
         else:
             rows.append((COPY_CHECK, OK, "自评与支委会评分没有同一党员同一月份的行"))
     else:
@@ -134,7 +166,13 @@ def pattern_flags(book: InputBook, result: Result, run: str | Path | None = None
         spread = max(float(np.std(col[~np.isnan(col)])) for col in values.T if (~np.isnan(col)).sum() > 2)
         rows.append((SPREAD_CHECK, FLAG if spread < 0.01 else OK, f"各项平均分的最大标准差 {spread:.3f}"))
     else:
-        rows.append((SPREAD_CHECK, OK, "本期没有足够的民主测评平均分可比较 (no appraisal in this period, or fewer than 3 rated members)"))
+        rows.append(
+            (
+                SPREAD_CHECK,
+                OK,
+                "本期没有足够的民主测评平均分可比较 (no appraisal in this period, or fewer than 3 rated members)",
+            )
+        )
 
     rows.append(quarter_star_flag(result, _published_summary(result, run)))
     rows.append(publicity_flag(result, run, holidays))
@@ -162,7 +200,11 @@ def quarter_star_counts(summary: pd.DataFrame, result: Result) -> pd.DataFrame:
         spans = [(k, f"q{k}_score", f"q{k}_star") for k in range(1, 5) if f"q{k}_star" in summary.columns]
     rows = []
     for k, score_col, star_col in spans:
-        scored = int(summary[score_col].astype(str).str.strip().ne("").sum()) if score_col in summary.columns else len(summary)
+        scored = (
+            int(summary[score_col].astype(str).str.strip().ne("").sum())
+            if score_col in summary.columns
+            else len(summary)
+        )
         quota = 0 if qs is None or scored < qs.min_scored_members else share_quota(qs.share, scored)
         star = summary[star_col].astype(str).str.strip().str.lower()
         rows.append((k, scored, quota, int((star == YES).sum()), int((star == TIE).sum())))
@@ -174,7 +216,11 @@ def quarter_star_flag(result: Result, summary: pd.DataFrame) -> tuple[str, str, 
     qs = result.scheme.scheme.quarter_star
     counts = quarter_star_counts(summary, result)
     if counts.empty:
-        return (QUARTER_CHECK, OK, "年度结果的 summary.csv 不含季度之星, 本项不适用; 请审核各季度的运行 (not applicable to a year run)")
+        return (
+            QUARTER_CHECK,
+            OK,
+            "年度结果的 summary.csv 不含季度之星, 本项不适用; 请审核各季度的运行 (not applicable to a year run)",
+        )
     over = counts[counts["yes"] > counts["quota"]]
     parts = []
     for r in counts.itertuples(index=False):
@@ -185,7 +231,10 @@ def quarter_star_flag(result: Result, summary: pd.DataFrame) -> tuple[str, str, 
         else:
             rule = f"参评 {r.scored} 人, 名额 floor({qs.share:.0%} × {r.scored}) = {r.quota}"
         tie = f", 并列待支委会研究 {r.tie} 人" if r.tie else ""
-        parts.append(f"第{r.quarter}季度: {rule}; summary.csv 标为 yes {r.yes} 人{tie}" + (" — 超过名额" if r.yes > r.quota else ""))
+        parts.append(
+            f"第{r.quarter}季度: {rule}; summary.csv 标为 yes {r.yes} 人{tie}"
+            + (" — 超过名额" if r.yes > r.quota else "")
+        )
     return (QUARTER_CHECK, FLAG if len(over) else OK, "; ".join(parts))
 
 
@@ -240,7 +289,9 @@ def working_days(first: dt.date, last: dt.date, holidays: Iterable[dt.date | str
     return sum(1 for i in range(max(n, 0)) if (d := first + dt.timedelta(days=i)).weekday() < 5 and d not in off)
 
 
-def publicity_flag(result: Result, run: str | Path | None = None, holidays: Iterable[dt.date | str] = ()) -> tuple[str, str, str]:
+def publicity_flag(
+    result: Result, run: str | Path | None = None, holidays: Iterable[dt.date | str] = ()
+) -> tuple[str, str, str]:
     """注意 when the recorded scheme asks for fewer than 7 working days of 公示, or when the period
     the run's 公示 sheet states (first to last day) holds fewer than 7 working days once weekends
     and ``holidays`` are skipped."""
@@ -250,7 +301,11 @@ def publicity_flag(result: Result, run: str | Path | None = None, holidays: Iter
     if run is not None:
         window = published_window(run)
         if window is None:
-            return (PUBLICITY_CHECK, FLAG, f"{rule}; 运行的结果工作簿中找不到公示期 (no publicity period found in the run's 公示 sheet)")
+            return (
+                PUBLICITY_CHECK,
+                FLAG,
+                f"{rule}; 运行的结果工作簿中找不到公示期 (no publicity period found in the run's 公示 sheet)",
+            )
         source = "公示表"
     else:
         window = publicity_window(dt.date.today() + dt.timedelta(days=1), days, off)
@@ -300,7 +355,9 @@ def recompute_table(run: Path) -> pd.DataFrame:
     from .recompute import recompute
 
     table = recompute(run)
-    by_sheet = table.groupby("sheet")["ok"].agg(["size", "sum"]).rename(columns={"size": "公式 formulas", "sum": "一致 equal"})
+    by_sheet = (
+        table.groupby("sheet")["ok"].agg(["size", "sum"]).rename(columns={"size": "公式 formulas", "sum": "一致 equal"})
+    )
     bad = table[~table["ok"]]
     if len(bad):
         print(f"{len(bad)} 个公式重算结果与程序不一致 (formulas differ):")

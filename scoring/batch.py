@@ -40,7 +40,13 @@ STATUS_LABELS: dict[str, str] = {"done": "完成", "reused": "复用 (输入未�
 BATCHES_DIR = "batches"
 # kernel start-up races between parallel papermill runs (papermill issue 511): retried, since
 # the branch itself is fine
-RETRYABLE = ("Address already in use", "Kernel died before replying", "Kernel didn't respond", "kernel_info", "ZMQError")
+RETRYABLE = (
+    "Address already in use",
+    "Kernel died before replying",
+    "Kernel didn't respond",
+    "kernel_info",
+    "ZMQError",
+)
 ATTEMPTS = 3
 
 
@@ -109,7 +115,9 @@ def run_one(path: str, period: str, out: str, report_dir: str, warm: bool = True
     for attempt in range(1, ATTEMPTS + 1):
         try:
             # validated once: run_branch re-checks the bytes by their hash when it archives them
-            return outcome("done", run_branch(src, period, out, warm=warm, validated=(book, sch)), book.branch_id, attempt)
+            return outcome(
+                "done", run_branch(src, period, out, warm=warm, validated=(book, sch)), book.branch_id, attempt
+            )
         except InputError as exc:  # the file changed between the check and the run
             return failed(str(exc), book.branch_id, attempt)
         except Exception as exc:  # noqa: BLE001
@@ -132,7 +140,9 @@ def period_lock(out: str | Path, period: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
-            raise BatchBusy(f"{period} 的另一个批处理正在运行 (another batch for {period} is running in {out}: {holder}); 请等它结束后再运行, 未做任何改动 (nothing was changed)") from None
+            raise BatchBusy(
+                f"{period} 的另一个批处理正在运行 (another batch for {period} is running in {out}: {holder}); 请等它结束后再运行, 未做任何改动 (nothing was changed)"
+            ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()}, started {dt.datetime.now().astimezone():%Y-%m-%d %H:%M:%S %z}".encode(), 0)
         yield
@@ -188,7 +198,20 @@ def duplicate_branches(files: list[Path], report: Path) -> tuple[list[Outcome], 
             others = ", ".join(o.name for o in group if o != f)
             problem = f"支部编号 {b} 与 {others} 重复: 一个批次中每个支部只能有一个工作簿, 这些工作簿都未运行 (branch_id {b} is also the branch of {others}: one workbook per branch in a batch; none of them was run)"
             _, sheet, row = cells[f]
-            failures = pd.DataFrame([{"file": f.name, "sheet": "branch", "row": row, "column": "branch_id", "cell": f"{sheet}!B{row}", "value": b, "problem": problem, "allowed": "每个支部一个工作簿 (one workbook per branch_id)"}]).reindex(columns=FAILURE_COLUMNS)
+            failures = pd.DataFrame(
+                [
+                    {
+                        "file": f.name,
+                        "sheet": "branch",
+                        "row": row,
+                        "column": "branch_id",
+                        "cell": f"{sheet}!B{row}",
+                        "value": b,
+                        "problem": problem,
+                        "allowed": "每个支部一个工作簿 (one workbook per branch_id)",
+                    }
+                ]
+            ).reindex(columns=FAILURE_COLUMNS)
             err = report / f"{f.stem}.errors.csv"
             failures.to_csv(err, index=False, encoding="utf-8-sig")
             (report / f"{f.stem}.errors.txt").write_text(problem + "\n", encoding="utf-8")
@@ -255,7 +278,14 @@ def _pool(jobs: int) -> ProcessPoolExecutor:
     return ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=die_with_parent)
 
 
-def run_local(files: list[Path], args: tuple[str, str, str, bool], jobs: int, report: Path, tick: Callable[[Outcome], None], ids: dict[Path, str] | None = None) -> list[Outcome]:
+def run_local(
+    files: list[Path],
+    args: tuple[str, str, str, bool],
+    jobs: int,
+    report: Path,
+    tick: Callable[[Outcome], None],
+    ids: dict[Path, str] | None = None,
+) -> list[Outcome]:
     """Every workbook through ``run_one(file, *args)`` in ``jobs`` worker processes on this machine.
 
     When a worker dies the pool breaks and fails every branch still in it, not only the one that
@@ -282,7 +312,14 @@ def run_local(files: list[Path], args: tuple[str, str, str, bool], jobs: int, re
     return outcomes
 
 
-def _run_alone(files: list[Path], args: tuple[str, str, str, bool], jobs: int, report: Path, tick: Callable[[Outcome], None], ids: dict[Path, str] | None) -> list[Outcome]:
+def _run_alone(
+    files: list[Path],
+    args: tuple[str, str, str, bool],
+    jobs: int,
+    report: Path,
+    tick: Callable[[Outcome], None],
+    ids: dict[Path, str] | None,
+) -> list[Outcome]:
     """Each workbook in a one-worker pool of its own, at most ``jobs`` pools at a time."""
     queue = list(files)
     running: dict[Future[Outcome], tuple[Path, ProcessPoolExecutor]] = {}
@@ -322,11 +359,21 @@ def _rollup(outcomes: list[Outcome], period: str, out_root: Path, report: Path, 
     if len(runs) < len(good):  # duplicates are refused before running; this guards the roll-up anyway
         twice = sorted({o.branch_id for o in good if sum(x.branch_id == o.branch_id for x in good) > 1})
         err = report / "rollup.error.txt"
-        err.write_text(f"同一支部有多个运行, 未汇总 (more than one run of branch(es) {', '.join(twice)} in this batch: no roll-up)\n", encoding="utf-8")
+        err.write_text(
+            f"同一支部有多个运行, 未汇总 (more than one run of branch(es) {', '.join(twice)} in this batch: no roll-up)\n",
+            encoding="utf-8",
+        )
         return Outcome(ROLLUP_ROW, ROLLUP_DIR, "failed", str(err), 0, 0.0)
     try:
         folder, reused = run_rollup(runs, period, out_root, missing, jobs=jobs)
-        return Outcome(ROLLUP_ROW, ROLLUP_DIR, "reused" if reused else "done", str(folder), 1, round(time.perf_counter() - started, 2))
+        return Outcome(
+            ROLLUP_ROW,
+            ROLLUP_DIR,
+            "reused" if reused else "done",
+            str(folder),
+            1,
+            round(time.perf_counter() - started, 2),
+        )
     except Exception:  # noqa: BLE001 - reported in the table like a branch
         err = report / "rollup.error.txt"
         err.write_text(traceback.format_exc(), encoding="utf-8")
@@ -366,7 +413,9 @@ def run_batch(
         clean_staging(out_root)
         (out_root / BATCHES_DIR).mkdir(exist_ok=True)
         # mkdtemp: two batches started in the same second (e.g. a re-run) still get their own folder
-        report = Path(tempfile.mkdtemp(prefix=f"{p.text}-{dt.datetime.now():%Y%m%dT%H%M%S}-", dir=out_root / BATCHES_DIR))
+        report = Path(
+            tempfile.mkdtemp(prefix=f"{p.text}-{dt.datetime.now():%Y%m%dT%H%M%S}-", dir=out_root / BATCHES_DIR)
+        )
         report.chmod(0o755)
         outcomes, ids = duplicate_branches(files, report)
         refused = {o.file for o in outcomes}

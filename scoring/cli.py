@@ -14,7 +14,9 @@ from .exceptions import InputError, RunError, ScoringError
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m scoring", description="党员积分制管理评分 (party-member points scoring)")
+    parser = argparse.ArgumentParser(
+        prog="python -m scoring", description="党员积分制管理评分 (party-member points scoring)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="score one branch for one period through the notebook")
@@ -34,13 +36,25 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--out", type=Path, default=Path("runs"))
     demo.add_argument("--period", action="append", help="period(s) to run (default: 2025 and 2025Q4)")
 
-    tpl = sub.add_parser("template", help="write the input workbook template of a scheme (validation, protection, 填表说明)")
+    tpl = sub.add_parser(
+        "template", help="write the input workbook template of a scheme (validation, protection, 填表说明)"
+    )
     tpl.add_argument("--scheme", help="built-in scheme name or .yaml path (default: every built-in scheme)")
-    tpl.add_argument("--year", type=int, help="year to fill in; months and dates are then checked against it (default: blank)")
+    tpl.add_argument(
+        "--year", type=int, help="year to fill in; months and dates are then checked against it (default: blank)"
+    )
     tpl.add_argument("--branch", default="", help="branch_id to fill in")
-    tpl.add_argument("--members", type=Path, help="CSV or .xlsx with member_id, name (optional member_type, role, joined, left, exempt): prefills the members sheet and, with --year, one monthly_scores row per member and month")
+    tpl.add_argument(
+        "--members",
+        type=Path,
+        help="CSV or .xlsx with member_id, name (optional member_type, role, joined, left, exempt): prefills the members sheet and, with --year, one monthly_scores row per member and month",
+    )
     tpl.add_argument("--out", type=Path, default=Path("templates_xlsx"))
-    tpl.add_argument("--force", action="store_true", help="overwrite an existing workbook (a prefilled one is never overwritten without it)")
+    tpl.add_argument(
+        "--force",
+        action="store_true",
+        help="overwrite an existing workbook (a prefilled one is never overwritten without it)",
+    )
 
     rec = sub.add_parser("recompute", help="recompute a run's workbook with LibreOffice and compare every formula")
     rec.add_argument("run", type=Path, help="a run folder (or a results workbook)")
@@ -49,22 +63,47 @@ def _parser() -> argparse.ArgumentParser:
     bat.add_argument("--inputs", required=True, type=Path, help="folder of branch input workbooks (.xlsx)")
     bat.add_argument("--period", required=True)
     bat.add_argument("--out", required=True, type=Path)
-    bat.add_argument("--jobs", type=int, default=None, help="branches at a time on this machine, and processes reading the roll-up's inputs (default: number of cores)")
-    bat.add_argument("--scheduler", default=None, help="address of a dask.distributed scheduler, e.g. tcp://10.0.0.5:8786, to run the branches on its workers")
-    bat.add_argument("--kernel", choices=["warm", "cold"], default="warm", help="warm (default): each worker keeps one kernel for its branches, reset between them; cold: a fresh kernel per branch")
+    bat.add_argument(
+        "--jobs",
+        type=int,
+        default=None,
+        help="branches at a time on this machine, and processes reading the roll-up's inputs (default: number of cores)",
+    )
+    bat.add_argument(
+        "--scheduler",
+        default=None,
+        help="address of a dask.distributed scheduler, e.g. tcp://10.0.0.5:8786, to run the branches on its workers",
+    )
+    bat.add_argument(
+        "--kernel",
+        choices=["warm", "cold"],
+        default="warm",
+        help="warm (default): each worker keeps one kernel for its branches, reset between them; cold: a fresh kernel per branch",
+    )
 
-    apr = sub.add_parser("approve", help="record a reviewer's sign-off on a run (a new approval file; nothing is changed)")
+    apr = sub.add_parser(
+        "approve", help="record a reviewer's sign-off on a run (a new approval file; nothing is changed)"
+    )
     apr.add_argument("run", type=Path, help="a run folder, e.g. runs/2025/B001/v001")
     apr.add_argument("--reviewer", required=True, help="name of the reviewer who signs off")
     apr.add_argument("--note", default="", help="optional remark recorded with the approval")
 
-    ver = sub.add_parser("verify", help="re-check every hash of a run and re-score it from its recorded inputs and scheme")
+    ver = sub.add_parser(
+        "verify", help="re-check every hash of a run and re-score it from its recorded inputs and scheme"
+    )
     ver.add_argument("run", type=Path)
 
     rev = sub.add_parser("review", help="execute the reviewer notebook for a run (into BRANCH/reviews/)")
     rev.add_argument("run", type=Path)
     rev.add_argument("--out", type=Path, default=None, help="where to write the executed notebook")
-    rev.add_argument("--holidays", nargs="*", default=[], type=_date_arg, metavar="YYYY-MM-DD", help="public holidays in the 公示 period (not working days)")
+    rev.add_argument(
+        "--holidays",
+        nargs="*",
+        default=[],
+        type=_date_arg,
+        metavar="YYYY-MM-DD",
+        help="public holidays in the 公示 period (not working days)",
+    )
 
     dif = sub.add_parser("diff", help="members whose figures changed between two runs, and the input rows under them")
     dif.add_argument("run_a", type=Path, help="the earlier run folder")
@@ -95,8 +134,12 @@ def main(argv: list[str] | None = None) -> int:
             from .periods import parse_period
             from .scheme import load_scheme
 
-            book, sch = load_inputs(args.inputs, parse_period(args.period), load_scheme(args.scheme) if args.scheme else None)
-            print(f"输入检查通过 (inputs are valid): {book.branch_id} {book.branch_name}, scheme {sch.name} {sch.version}, {len(book.members)} members")
+            book, sch = load_inputs(
+                args.inputs, parse_period(args.period), load_scheme(args.scheme) if args.scheme else None
+            )
+            print(
+                f"输入检查通过 (inputs are valid): {book.branch_id} {book.branch_name}, scheme {sch.name} {sch.version}, {len(book.members)} members"
+            )
         elif args.command == "demo":
             return _demo(args.data, args.out, args.period or ["2025", "2025Q4"])
         elif args.command == "template":
@@ -116,7 +159,11 @@ def main(argv: list[str] | None = None) -> int:
 
             table = recompute(args.run)
             bad = table[~table["ok"]]
-            by_sheet = table.groupby("sheet")["ok"].agg(["size", "sum"]).rename(columns={"size": "公式 formulas", "sum": "一致 equal"})
+            by_sheet = (
+                table.groupby("sheet")["ok"]
+                .agg(["size", "sum"])
+                .rename(columns={"size": "公式 formulas", "sum": "一致 equal"})
+            )
             print(by_sheet.to_string())
             if len(bad):
                 print(f"\n{len(bad)} 个公式的重算结果与程序不一致 (formulas differ):")
@@ -126,7 +173,9 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "batch":
             from .batch import ROLLUP_ROW, STATUS_LABELS, run_batch
 
-            table, report = run_batch(args.inputs, args.period, args.out, jobs=args.jobs, scheduler=args.scheduler, warm=args.kernel == "warm")
+            table, report = run_batch(
+                args.inputs, args.period, args.out, jobs=args.jobs, scheduler=args.scheduler, warm=args.kernel == "warm"
+            )
             import pandas as pd
 
             with pd.option_context("display.max_colwidth", 200, "display.width", 250):
@@ -194,6 +243,8 @@ def _demo(data: Path, out: Path, periods: list[str]) -> int:
         with pd.option_context("display.max_colwidth", 200, "display.width", 250):
             print(table[["file", "branch_id", "状态", "where"]].to_string(index=False))
         bad += int(table["status"].isin(["failed", "bad_input"]).sum())
-    print("全部完成 (all runs done). 打开任一文件夹中的 .ipynb 和 _结果.xlsx 查看结果; 单位汇总在 <期间>/_rollup 下。 Run folders are under:")
+    print(
+        "全部完成 (all runs done). 打开任一文件夹中的 .ipynb 和 _结果.xlsx 查看结果; 单位汇总在 <期间>/_rollup 下。 Run folders are under:"
+    )
     print(out.resolve())
     return 1 if bad else 0

@@ -70,14 +70,26 @@ def write_input_workbook(path: Path, branch: dict[str, Any], sheets: dict[str, p
     wb = Workbook()
     ws = wb.active
     ws.title = f"{SHEETS['branch'].label} (branch)"
-    put_rows(ws, [[header_text("key", "项目"), header_text("value", "内容")], *([header_text(k, label), branch.get(k, "")] for k, label in BRANCH_KEYS.items())])
+    put_rows(
+        ws,
+        [
+            [header_text("key", "项目"), header_text("value", "内容")],
+            *([header_text(k, label), branch.get(k, "")] for k, label in BRANCH_KEYS.items()),
+        ],
+    )
     item_labels = {i.code: header_text(i.code, i.name) for i in scheme.items}
     for key, df in sheets.items():
         spec = SHEETS[key]
         labels = {c.key: header_text(c.key, c.label) for c in spec.columns}
         labels |= item_labels | {"score": header_text("score", "测评分")}
         ws = wb.create_sheet(f"{spec.label} ({key})")
-        put_rows(ws, [[labels.get(str(col), str(col)) for col in df.columns], *([_cell(v) for v in row] for row in df.itertuples(index=False))])
+        put_rows(
+            ws,
+            [
+                [labels.get(str(col), str(col)) for col in df.columns],
+                *([_cell(v) for v in row] for row in df.itertuples(index=False)),
+            ],
+        )
         ws.freeze_panes = "A2"
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
@@ -158,13 +170,20 @@ def branch_tables(spec: BranchSpec, year: int, seed: int) -> tuple[dict[str, Any
                 "month": amend_row["month"],
                 "item": amend_item.code,
                 # a real change: one step up, or down when the score is already the maximum
-                "new_score": float(amend_row[amend_item.code] + (1 if amend_row[amend_item.code] + 1 <= amend_item.max else -1)),
+                "new_score": float(
+                    amend_row[amend_item.code] + (1 if amend_row[amend_item.code] + 1 <= amend_item.max else -1)
+                ),
                 "reason": "党员提出异议, 支委会复核后更正",
                 "decided_on": dt.date(year, 7, 15),
             }
         ]
     )
-    sheets: dict[str, pd.DataFrame] = {"members": members, "monthly_scores": monthly, "self_scores": self_scores, "amendments": amendments}
+    sheets: dict[str, pd.DataFrame] = {
+        "members": members,
+        "monthly_scores": monthly,
+        "self_scores": self_scores,
+        "amendments": amendments,
+    }
 
     scored = [i for i in range(n) if not exempt[i]]
     if scheme.appraisal.mode != "none":
@@ -176,9 +195,17 @@ def branch_tables(spec: BranchSpec, year: int, seed: int) -> tuple[dict[str, Any
                 row: dict[str, Any] = {"ballot_no": f"P{b:03d}", "rater_kind": kind, "member_id": ids[i]}
                 if scheme.appraisal.mode == "per_item":
                     for item in scheme.items:
-                        row[item.code] = float(np.clip(np.round(quality[i] * item.max + rng.normal(0, 0.8)), 0, item.max))
+                        row[item.code] = float(
+                            np.clip(np.round(quality[i] * item.max + rng.normal(0, 0.8)), 0, item.max)
+                        )
                 else:
-                    row["score"] = float(np.clip(np.round(quality[i] * float(scheme.appraisal.max or 100) + rng.normal(0, 4)), 0, scheme.appraisal.max))
+                    row["score"] = float(
+                        np.clip(
+                            np.round(quality[i] * float(scheme.appraisal.max or 100) + rng.normal(0, 4)),
+                            0,
+                            scheme.appraisal.max,
+                        )
+                    )
                 ballots.append(row)
         sheets["appraisal"] = pd.DataFrame(ballots)
 
@@ -187,12 +214,54 @@ def branch_tables(spec: BranchSpec, year: int, seed: int) -> tuple[dict[str, Any
     deductions = [r for r in rules if r.kind == "deduction"]
     adj = []
     # the first member has two commendations: under highest_only only the higher one counts
-    adj.append({"member_id": ids[0], "date": dt.date(year, 3, 8), "rule_code": bonuses[0].code, "evidence": "表彰文件", "approved_by": "支委会"})
-    adj.append({"member_id": ids[0], "date": dt.date(year, 6, 30), "rule_code": bonuses[-1].code, "evidence": "表彰文件", "approved_by": "支委会"})
-    adj.append({"member_id": ids[1], "date": dt.date(year, 5, 12), "rule_code": bonuses[len(bonuses) // 2].code, "evidence": "证书复印件", "approved_by": "支委会"})
-    adj.append({"member_id": ids[2], "date": dt.date(year, 9, 3), "rule_code": deductions[-1].code if deductions else bonuses[0].code, "evidence": "通报文件", "approved_by": "支委会"})
-    adj.append({"member_id": ids[3], "date": dt.date(year, 10, 20), "rule_code": bonuses[1].code, "evidence": None, "approved_by": "支委会"})
-    adjustments = pd.DataFrame(adj).assign(points=None, note=None)[["member_id", "date", "rule_code", "points", "evidence", "approved_by", "note"]]
+    adj.append(
+        {
+            "member_id": ids[0],
+            "date": dt.date(year, 3, 8),
+            "rule_code": bonuses[0].code,
+            "evidence": "表彰文件",
+            "approved_by": "支委会",
+        }
+    )
+    adj.append(
+        {
+            "member_id": ids[0],
+            "date": dt.date(year, 6, 30),
+            "rule_code": bonuses[-1].code,
+            "evidence": "表彰文件",
+            "approved_by": "支委会",
+        }
+    )
+    adj.append(
+        {
+            "member_id": ids[1],
+            "date": dt.date(year, 5, 12),
+            "rule_code": bonuses[len(bonuses) // 2].code,
+            "evidence": "证书复印件",
+            "approved_by": "支委会",
+        }
+    )
+    adj.append(
+        {
+            "member_id": ids[2],
+            "date": dt.date(year, 9, 3),
+            "rule_code": deductions[-1].code if deductions else bonuses[0].code,
+            "evidence": "通报文件",
+            "approved_by": "支委会",
+        }
+    )
+    adj.append(
+        {
+            "member_id": ids[3],
+            "date": dt.date(year, 10, 20),
+            "rule_code": bonuses[1].code,
+            "evidence": None,
+            "approved_by": "支委会",
+        }
+    )
+    adjustments = pd.DataFrame(adj).assign(points=None, note=None)[
+        ["member_id", "date", "rule_code", "points", "evidence", "approved_by", "note"]
+    ]
     sheets["adjustments"] = adjustments
 
     vetoed = ids[4]
@@ -200,7 +269,16 @@ def branch_tables(spec: BranchSpec, year: int, seed: int) -> tuple[dict[str, Any
     votes_for = n - 3 if scheme.veto.requires_majority else None
     votes_against = 2 if scheme.veto.requires_majority else None
     sheets["vetoes"] = pd.DataFrame(
-        [{"member_id": vetoed, "date": dt.date(year, 11, 5), "condition": cond.name, "votes_for": votes_for, "votes_against": votes_against, "note": "经支部大会决定"}]
+        [
+            {
+                "member_id": vetoed,
+                "date": dt.date(year, 11, 5),
+                "condition": cond.name,
+                "votes_for": votes_for,
+                "votes_against": votes_against,
+                "note": "经支部大会决定",
+            }
+        ]
     )
     att = []
     for m in range(1, 13):

@@ -101,7 +101,9 @@ def share_quota(share: float, n: int) -> int:
     return int(math.floor(round(share * n, 9)))
 
 
-def band_lookup(scheme: Scheme, rounded: npt.NDArray[np.float64]) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.float64]]:
+def band_lookup(
+    scheme: Scheme, rounded: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.float64]]:
     """Grade and stars for rounded scores; the last band catches everything below it."""
     mins = np.array([b.min for b in scheme.bands])
     idx = np.searchsorted(-mins, -rounded, side="left")  # first band whose min <= score
@@ -122,7 +124,9 @@ def _codes(member_ids: pd.Series, index: pd.Index) -> npt.NDArray[np.intp]:
 # -- the stages -------------------------------------------------------------------------------
 
 
-def apply_amendments(scores: pd.DataFrame, codes: npt.NDArray[np.intp], amendments: pd.DataFrame, index: pd.Index) -> pd.DataFrame:
+def apply_amendments(
+    scores: pd.DataFrame, codes: npt.NDArray[np.intp], amendments: pd.DataFrame, index: pd.Index
+) -> pd.DataFrame:
     """Apply amendments to ``scores`` in place; return the amendments with the ``original`` score
     and the monthly row they changed. ``codes`` are the members' positions for ``scores`` rows."""
     amended = amendments.copy()
@@ -164,7 +168,9 @@ def _group_sum(codes: npt.NDArray[np.intp], values: npt.NDArray[np.float64], n: 
     return np.bincount(codes, weights=values, minlength=n)[:n]
 
 
-def quarter_matrix(totals: pd.DataFrame, codes: npt.NDArray[np.intp], n_members: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+def quarter_matrix(
+    totals: pd.DataFrame, codes: npt.NDArray[np.intp], n_members: int
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """Sum and count of monthly totals per member (rows) and quarter (4 columns): one pass."""
     key = codes * 4 + (totals["month"].to_numpy(dtype=np.int64) - 1) // 3
     sums = _group_sum(key, totals["total"].to_numpy(dtype=np.float64), n_members * 4).reshape(n_members, 4)
@@ -172,7 +178,14 @@ def quarter_matrix(totals: pd.DataFrame, codes: npt.NDArray[np.intp], n_members:
     return sums, counts
 
 
-def span_scores(sums: npt.NDArray[np.float64], counts: npt.NDArray[np.int64], members: pd.DataFrame, scheme: Scheme, span: str, last_month: int) -> tuple[pd.DataFrame, npt.NDArray[np.intp]]:
+def span_scores(
+    sums: npt.NDArray[np.float64],
+    counts: npt.NDArray[np.int64],
+    members: pd.DataFrame,
+    scheme: Scheme,
+    span: str,
+    last_month: int,
+) -> tuple[pd.DataFrame, npt.NDArray[np.intp]]:
     """Quarter (``span='quarter'``) or half-year scores from :func:`quarter_matrix`, for spans
     that have ended by ``last_month``; the score is the sum or mean of the monthly totals per the
     scheme. Also returns each row's member position."""
@@ -197,7 +210,9 @@ def span_scores(sums: npt.NDArray[np.float64], counts: npt.NDArray[np.int64], me
     return out, np.repeat(np.arange(n_members), n_spans)[keep]
 
 
-def quarter_stars(quarters: pd.DataFrame, codes: npt.NDArray[np.intp], vetoes: pd.DataFrame, index: pd.Index, scheme: Scheme) -> pd.DataFrame:
+def quarter_stars(
+    quarters: pd.DataFrame, codes: npt.NDArray[np.intp], vetoes: pd.DataFrame, index: pd.Index, scheme: Scheme
+) -> pd.DataFrame:
     """Rank per quarter and 季度之星 (SPEC 3.1): quota of the scored members, ties listed.
     A member vetoed by the quarter's end is not eligible."""
     q = quarters.copy()
@@ -209,7 +224,11 @@ def quarter_stars(quarters: pd.DataFrame, codes: npt.NDArray[np.intp], vetoes: p
     applied = vetoes[vetoes["applies"]] if len(vetoes) else vetoes
     veto_month = np.full(len(index), 99)
     if len(applied):
-        np.minimum.at(veto_month, _codes(applied["member_id"], index), applied["date"].map(lambda d: d.month).to_numpy(dtype=np.int64))
+        np.minimum.at(
+            veto_month,
+            _codes(applied["member_id"], index),
+            applied["date"].map(lambda d: d.month).to_numpy(dtype=np.int64),
+        )
     number = q["quarter"].to_numpy()
     rounded = q["score_rounded"].to_numpy(dtype=np.float64)
     for k in np.unique(number):
@@ -219,7 +238,11 @@ def quarter_stars(quarters: pd.DataFrame, codes: npt.NDArray[np.intp], vetoes: p
         scored[sel] = int(sel.sum())
         if scheme.quarter_star is None:
             continue
-        quota = share_quota(scheme.quarter_star.share, int(sel.sum())) if int(sel.sum()) >= scheme.quarter_star.min_scored_members else 0
+        quota = (
+            share_quota(scheme.quarter_star.share, int(sel.sum()))
+            if int(sel.sum()) >= scheme.quarter_star.min_scored_members
+            else 0
+        )
         quota_col[sel] = quota
         star[sel] = NO
         star[eligible] = quota_pick(pd.Series(rounded[eligible]), quota).to_numpy()
@@ -230,7 +253,13 @@ def quarter_stars(quarters: pd.DataFrame, codes: npt.NDArray[np.intp], vetoes: p
     return q
 
 
-def item_year(item_scores: pd.DataFrame, codes: npt.NDArray[np.intp], members: pd.DataFrame, appraisal: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
+def item_year(
+    item_scores: pd.DataFrame,
+    codes: npt.NDArray[np.intp],
+    members: pd.DataFrame,
+    appraisal: pd.DataFrame,
+    scheme: Scheme,
+) -> pd.DataFrame:
     """Per member: months scored and, per item, the sum, the mean over the member's own months,
     the appraisal average and the weighted annual item score (seed 004 年终每项积分)."""
     items = scheme.item_codes
@@ -277,7 +306,13 @@ def item_year(item_scores: pd.DataFrame, codes: npt.NDArray[np.intp], members: p
 
 def appraisal_averages(ballots: pd.DataFrame, members: pd.DataFrame, index: pd.Index, scheme: Scheme) -> pd.DataFrame:
     """Per member and appraisal column: number of ratings and their average. No ballot survives."""
-    cols = scheme.item_codes if scheme.appraisal.mode == "per_item" else ["score"] if scheme.appraisal.mode == "single" else []
+    cols = (
+        scheme.item_codes
+        if scheme.appraisal.mode == "per_item"
+        else ["score"]
+        if scheme.appraisal.mode == "single"
+        else []
+    )
     n = len(members)
     out: dict[str, npt.NDArray] = {"member_id": members["member_id"].to_numpy()}
     if not cols:
@@ -301,8 +336,12 @@ def appraisal_averages(ballots: pd.DataFrame, members: pd.DataFrame, index: pd.I
 def resolve_vetoes(vetoes: pd.DataFrame, members: pd.DataFrame, scheme: Scheme, period: Period) -> pd.DataFrame:
     """Which recorded vetoes apply; by show of hands they need a majority of the branch's members."""
     v = vetoes.copy()
-    v["condition_code"] = v["condition"].map(lambda c: scheme.conditions_by_key[c].code if c in scheme.conditions_by_key else c)
-    v["condition_name"] = v["condition"].map(lambda c: scheme.conditions_by_key[c].name if c in scheme.conditions_by_key else c)
+    v["condition_code"] = v["condition"].map(
+        lambda c: scheme.conditions_by_key[c].code if c in scheme.conditions_by_key else c
+    )
+    v["condition_name"] = v["condition"].map(
+        lambda c: scheme.conditions_by_key[c].name if c in scheme.conditions_by_key else c
+    )
     month = v["date"].map(lambda d: d.month).to_numpy(dtype=int) if len(v) else np.zeros(0, int)
     v["members_on_date"] = active_counts(members["joined_month"].to_numpy(), members["left_month"].to_numpy())[month]
     in_period = month <= period.last_month
@@ -311,19 +350,31 @@ def resolve_vetoes(vetoes: pd.DataFrame, members: pd.DataFrame, scheme: Scheme, 
     else:
         majority = np.ones(len(v), dtype=bool)
     v["applies"] = in_period & majority
-    reason = np.where(~in_period, REASONS["after_period"], np.where(majority, "否决生效 (veto applies)", "赞成票未过全体党员半数, 否决不生效 (no majority of the branch's members)"))
+    reason = np.where(
+        ~in_period,
+        REASONS["after_period"],
+        np.where(
+            majority,
+            "否决生效 (veto applies)",
+            "赞成票未过全体党员半数, 否决不生效 (no majority of the branch's members)",
+        ),
+    )
     v["reason"] = reason
     return v
 
 
-def resolve_adjustments(adjustments: pd.DataFrame, members: pd.DataFrame, scheme: Scheme, period: Period) -> pd.DataFrame:
+def resolve_adjustments(
+    adjustments: pd.DataFrame, members: pd.DataFrame, scheme: Scheme, period: Period
+) -> pd.DataFrame:
     """Adjustments applied and not applied, each with its reason (SPEC 3.1 to 3.4)."""
     a = adjustments.copy()
     rules = scheme.rules_by_code
     a["rule_name"] = a["rule_code"].map(lambda c: rules[c].name)
     a["kind"] = a["rule_code"].map(lambda c: rules[c].kind)
     a["group"] = a["rule_code"].map(lambda c: rules[c].group)
-    a["points_used"] = np.where(a["points"].notna(), a["points"], a["rule_code"].map(lambda c: rules[c].signed_points)).astype(float)
+    a["points_used"] = np.where(
+        a["points"].notna(), a["points"], a["rule_code"].map(lambda c: rules[c].signed_points)
+    ).astype(float)
     a["applied_points"] = 0.0
     a["status"] = "not_applied"
     a["reason"] = ""
@@ -332,7 +383,8 @@ def resolve_adjustments(adjustments: pd.DataFrame, members: pd.DataFrame, scheme
     exempt = set(members.loc[members["exempt"], "member_id"])
     month = a["date"].map(lambda d: d.month)
     evidence_missing = a["evidence"].isna() & (
-        ((a["kind"] == "bonus") & scheme.adjustments.bonus_evidence_required) | ((a["kind"] == "deduction") & scheme.adjustments.deduction_evidence_required)
+        ((a["kind"] == "bonus") & scheme.adjustments.bonus_evidence_required)
+        | ((a["kind"] == "deduction") & scheme.adjustments.deduction_evidence_required)
     )
     blocked = pd.Series("", index=a.index, dtype=object)
     blocked[evidence_missing] = REASONS["no_evidence"]
@@ -345,7 +397,10 @@ def resolve_adjustments(adjustments: pd.DataFrame, members: pd.DataFrame, scheme
         a.loc[live.index, "applied_points"] = live["points_used"]
         a.loc[live.index, "reason"] = REASONS["applied"]
     elif combine == "highest_only":
-        for kind, pick, lower, equal in (("bonus", "idxmax", "lower_bonus", "equal_bonus"), ("deduction", "idxmin", "lower_deduction", "equal_deduction")):
+        for kind, pick, lower, equal in (
+            ("bonus", "idxmax", "lower_bonus", "equal_bonus"),
+            ("deduction", "idxmin", "lower_deduction", "equal_deduction"),
+        ):
             part = live[live["kind"] == kind]
             if part.empty:
                 continue
@@ -365,12 +420,21 @@ def resolve_adjustments(adjustments: pd.DataFrame, members: pd.DataFrame, scheme
             used = np.minimum(cum, cap) - np.minimum(cum - mag, cap)
             sign = 1.0 if part["kind"].iloc[0] == "bonus" else -1.0
             a.loc[part.index, "applied_points"] = sign * used
-            a.loc[part.index, "reason"] = np.where(used == mag, REASONS["applied"], np.where(used > 0, REASONS["cap_partial"], REASONS["cap_reached"]))
+            a.loc[part.index, "reason"] = np.where(
+                used == mag, REASONS["applied"], np.where(used > 0, REASONS["cap_partial"], REASONS["cap_reached"])
+            )
     a["status"] = np.where(a["applied_points"] != 0, "applied", "not_applied")
     return a
 
 
-def annual_results(members: pd.DataFrame, index: pd.Index, years: pd.DataFrame, adjustments: pd.DataFrame, vetoes: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
+def annual_results(
+    members: pd.DataFrame,
+    index: pd.Index,
+    years: pd.DataFrame,
+    adjustments: pd.DataFrame,
+    vetoes: pd.DataFrame,
+    scheme: Scheme,
+) -> pd.DataFrame:
     """The year's figures per member: base, adjustments, total (rounded), stars, grade, rank..."""
     n = len(members)
     mids = members["member_id"]
@@ -414,7 +478,9 @@ def annual_results(members: pd.DataFrame, index: pd.Index, years: pd.DataFrame, 
             "deduction": np.where(exempt, np.nan, deduction),
             "total_raw": total_raw,
             "total": total,
-            "stars": pd.array(np.where(np.isnan(stars), None, stars), dtype="Int64") if scheme.has_stars else pd.array([pd.NA] * n, dtype="Int64"),
+            "stars": pd.array(np.where(np.isnan(stars), None, stars), dtype="Int64")
+            if scheme.has_stars
+            else pd.array([pd.NA] * n, dtype="Int64"),
             "grade": grade,
             "veto": np.where(veto, YES, NO),
             "exempt": np.where(exempt, YES, NO),
@@ -452,13 +518,29 @@ def tiers_for(rank: pd.Series, veto: npt.NDArray[np.bool_], scheme: Scheme) -> p
     return out
 
 
-def follow_ups(annual: pd.DataFrame, members: pd.DataFrame, dues: pd.DataFrame, attendance: pd.DataFrame, scheme: Scheme, last_month: int) -> pd.DataFrame:
+def follow_ups(
+    annual: pd.DataFrame,
+    members: pd.DataFrame,
+    dues: pd.DataFrame,
+    attendance: pd.DataFrame,
+    scheme: Scheme,
+    last_month: int,
+) -> pd.DataFrame:
     """组织处置 list: actions by grade, and possible 自行脱党 cases (SPEC 3.1)."""
     columns = ["member_id", "name", "reason", "action"]
     actions = scheme.follow_up.actions
     # exempt members are rated by hand and get no notice, unless a veto made them 不合格
     graded = annual[annual["grade"].isin(list(actions)) & ((annual["exempt"] == NO) | (annual["veto"] == YES))]
-    parts = [pd.DataFrame({"member_id": graded["member_id"], "name": graded["name"], "reason": "评定为" + graded["grade"].astype(str), "action": graded["grade"].map(actions)})]
+    parts = [
+        pd.DataFrame(
+            {
+                "member_id": graded["member_id"],
+                "name": graded["name"],
+                "reason": "评定为" + graded["grade"].astype(str),
+                "action": graded["grade"].map(actions),
+            }
+        )
+    ]
     lapse = scheme.follow_up.lapse_months
     lapse_action = "可能视为自行脱党, 由支部讨论 (possible 自行脱党: for the branch to examine)"
     info = members.set_index("member_id")
@@ -468,7 +550,14 @@ def follow_ups(annual: pd.DataFrame, members: pd.DataFrame, dues: pd.DataFrame, 
         for mid, grp in unpaid.groupby("member_id"):
             run = _longest_run(sorted(int(m) for m in grp["month"]))
             if run >= lapse:
-                rows.append({"member_id": mid, "name": info.at[mid, "name"], "reason": f"连续 {run} 个月未交纳党费", "action": lapse_action})
+                rows.append(
+                    {
+                        "member_id": mid,
+                        "name": info.at[mid, "name"],
+                        "reason": f"连续 {run} 个月未交纳党费",
+                        "action": lapse_action,
+                    }
+                )
     if len(attendance):
         att = attendance.assign(month=attendance["date"].map(lambda d: d.month))
         att = att[att["month"] <= last_month]
@@ -481,9 +570,20 @@ def follow_ups(annual: pd.DataFrame, members: pd.DataFrame, dues: pd.DataFrame, 
             missed = [m for m in sorted(held) if first <= m <= last and m not in present.get(mid, set())]
             run = _longest_run(missed, held)
             if run >= lapse:
-                rows.append({"member_id": mid, "name": info.at[mid, "name"], "reason": f"连续 {run} 个月无故不参加组织生活", "action": lapse_action})
+                rows.append(
+                    {
+                        "member_id": mid,
+                        "name": info.at[mid, "name"],
+                        "reason": f"连续 {run} 个月无故不参加组织生活",
+                        "action": lapse_action,
+                    }
+                )
     parts.append(pd.DataFrame(rows, columns=columns))
-    return pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else pd.DataFrame(columns=columns)
+    return (
+        pd.concat([p for p in parts if len(p)], ignore_index=True)
+        if any(len(p) for p in parts)
+        else pd.DataFrame(columns=columns)
+    )
 
 
 def _longest_run(months: list[int], held: set[int] | None = None) -> int:
@@ -492,7 +592,9 @@ def _longest_run(months: list[int], held: set[int] | None = None) -> int:
     best = run = 0
     prev = None
     for m in months:
-        gap_ok = prev is not None and (m == prev + 1 or (held is not None and all(x not in held for x in range(prev + 1, m))))
+        gap_ok = prev is not None and (
+            m == prev + 1 or (held is not None and all(x not in held for x in range(prev + 1, m)))
+        )
         run = run + 1 if gap_ok else 1
         best = max(best, run)
         prev = m
@@ -533,7 +635,11 @@ def score(book: InputBook, scheme: LoadedScheme, period: Period) -> Result:
         follow = follow_ups(annual, members, book.dues, book.attendance, s, period.last_month)
     else:
         appraisal = pd.DataFrame({"member_id": members["member_id"].to_numpy()})
-        years = item_year(item_scores, codes, members, appraisal.iloc[0:0], s) if s.appraisal.mode == "none" else pd.DataFrame()
+        years = (
+            item_year(item_scores, codes, members, appraisal.iloc[0:0], s)
+            if s.appraisal.mode == "none"
+            else pd.DataFrame()
+        )
         annual = pd.DataFrame()
         follow = pd.DataFrame(columns=["member_id", "name", "reason", "action"])
     return Result(
@@ -564,7 +670,22 @@ def summary_table(result: Result) -> pd.DataFrame:
     p = result.period
     base = result.members[["member_id", "name"]]
     if p.kind == "year":
-        cols = ["member_id", "name", "months", "base", "bonus", "deduction", "total", "stars", "grade", "veto", "exempt", "rank", "tier", "annual_star"]
+        cols = [
+            "member_id",
+            "name",
+            "months",
+            "base",
+            "bonus",
+            "deduction",
+            "total",
+            "stars",
+            "grade",
+            "veto",
+            "exempt",
+            "rank",
+            "tier",
+            "annual_star",
+        ]
         out = result.annual.copy()
         out["base"] = out["base_rounded"]
         return out[cols]
@@ -575,13 +696,21 @@ def summary_table(result: Result) -> pd.DataFrame:
         return out.assign(exempt=np.where(result.members["exempt"], YES, NO))
     if p.kind == "quarter":
         q = result.quarters[result.quarters["quarter"] == p.last_month // 3]
-        q = q[["member_id", "months", "score_rounded", "rank", "quarter_star"]].rename(columns={"score_rounded": "quarter_score", "rank": "quarter_rank"})
+        q = q[["member_id", "months", "score_rounded", "rank", "quarter_star"]].rename(
+            columns={"score_rounded": "quarter_score", "rank": "quarter_rank"}
+        )
         out = base.merge(q, on="member_id", how="left")
         return out.assign(exempt=np.where(result.members["exempt"], YES, NO))
     half = 1 if p.first_month == 1 else 2
-    h = result.halves[result.halves["half"] == half][["member_id", "months", "score_rounded"]].rename(columns={"score_rounded": "half_score"})
+    h = result.halves[result.halves["half"] == half][["member_id", "months", "score_rounded"]].rename(
+        columns={"score_rounded": "half_score"}
+    )
     out = base.merge(h, on="member_id", how="left")
     for q in p.quarters:
         qq = result.quarters[result.quarters["quarter"] == q][["member_id", "score_rounded", "quarter_star"]]
-        out = out.merge(qq.rename(columns={"score_rounded": f"q{q}_score", "quarter_star": f"q{q}_star"}), on="member_id", how="left")
+        out = out.merge(
+            qq.rename(columns={"score_rounded": f"q{q}_score", "quarter_star": f"q{q}_star"}),
+            on="member_id",
+            how="left",
+        )
     return out.assign(exempt=np.where(result.members["exempt"], YES, NO))

@@ -151,7 +151,14 @@ class _Writer:
             else:
                 self.cell(ws, i, j, v)
 
-    def table(self, name: str, df: pd.DataFrame, labels: dict[str, str], key: str | None = None, formulas: tuple[str, ...] = ()) -> Sheet:
+    def table(
+        self,
+        name: str,
+        df: pd.DataFrame,
+        labels: dict[str, str],
+        key: str | None = None,
+        formulas: tuple[str, ...] = (),
+    ) -> Sheet:
         """Write ``df`` as a sheet; the ``formulas`` columns get only their header (the caller
         writes their formulas)."""
         _fits(name, len(df))
@@ -183,7 +190,9 @@ EXCEL_MAX_COLUMNS = 16_384
 def _fits(sheet: str, data_rows: int) -> None:
     """xlsxwriter drops cells beyond Excel's last row without an error: refuse instead."""
     if data_rows + 1 > EXCEL_MAX_ROWS:
-        raise RunError(f"「{sheet}」需要 {data_rows + 1:,} 行, 超过 Excel 每张工作表 {EXCEL_MAX_ROWS:,} 行的上限 (too many rows for one sheet); 请按支部分别运行, 单位汇总用 batch 的 roll-up")
+        raise RunError(
+            f"「{sheet}」需要 {data_rows + 1:,} 行, 超过 Excel 每张工作表 {EXCEL_MAX_ROWS:,} 行的上限 (too many rows for one sheet); 请按支部分别运行, 单位汇总用 batch 的 roll-up"
+        )
 
 
 def _labels(result: Result) -> dict[str, str]:
@@ -234,7 +243,9 @@ def _period_columns(result: Result) -> list[str]:
 
 def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any]) -> Path:
     """Write the audited workbook of a run and return its path."""
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False})
+    wb = xlsxwriter.Workbook(
+        str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    )
     font = {"font_name": "Noto Sans CJK SC"}
     w = _Writer(
         wb,
@@ -275,16 +286,27 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
     sws = wb.get_worksheet_by_name("月度评分")
     for (i, item), r in amended_cells.items():
         sws.write_number(i + 1, ms.columns[item], float(r.new_score), w.amended)
-        sws.write_comment(i + 1, ms.columns[item], f"已更正: 原 {r.original:g} → {r.new_score:g}; {r.reason}; {r.decided_on}")
+        sws.write_comment(
+            i + 1, ms.columns[item], f"已更正: 原 {r.original:g} → {r.new_score:g}; {r.reason}; {r.decided_on}"
+        )
     if len(am):
-        w.table("评分更正", am[["member_id", "month", "item", "original", "new_score", "reason", "decided_on", "row", "target_row"]], labels, key="amendments")
+        w.table(
+            "评分更正",
+            am[["member_id", "month", "item", "original", "new_score", "reason", "decided_on", "row", "target_row"]],
+            labels,
+            key="amendments",
+        )
 
-    totals = result.monthly_totals.assign(quarter=lambda d: (d["month"].astype(int) - 1) // 3 + 1)[["member_id", "month", "quarter", "total", "row"]]
+    totals = result.monthly_totals.assign(quarter=lambda d: (d["month"].astype(int) - 1) // 3 + 1)[
+        ["member_id", "month", "quarter", "total", "row"]
+    ]
     mt = w.table("月度总分", totals, labels, key="totals", formulas=("total",))
     tws = wb.get_worksheet_by_name("月度总分")
     first_item, last_item = ms.col(items[0]), ms.col(items[-1])
     for i, v in enumerate(totals["total"].to_numpy(), start=1):
-        tws.write_formula(i, mt.columns["total"], f"=SUM('月度评分'!{first_item}{i + 1}:{last_item}{i + 1})", w.number, float(v))
+        tws.write_formula(
+            i, mt.columns["total"], f"=SUM('月度评分'!{first_item}{i + 1}:{last_item}{i + 1})", w.number, float(v)
+        )
 
     # 一票否决 before the spans: a member vetoed by a quarter's end is not eligible for its star
     _vetoes(w, result)
@@ -315,7 +337,16 @@ class _Params:
     next_row: int  # the next free row (0-based) of the key/value table
 
 
-def _param(w: _Writer, pr: _Params, key: str, name: str, value: Any, defined: str | None = None, formula: str | None = None, note: str | None = None) -> None:
+def _param(
+    w: _Writer,
+    pr: _Params,
+    key: str,
+    name: str,
+    value: Any,
+    defined: str | None = None,
+    formula: str | None = None,
+    note: str | None = None,
+) -> None:
     """One key/value row on 参数, optionally a named cell; ``formula`` caches ``value``."""
     i = pr.next_row
     pr.ws.write_string(i, 0, key)
@@ -348,13 +379,35 @@ def _parameters(w: _Writer, result: Result) -> _Params:
     _param(w, pr, "branch_id", "支部编号", result.branch_id)
     _param(w, pr, "branch_name", "支部名称", result.branch_name)
     _param(w, pr, "period", "期间", result.period.text)
-    _param(w, pr, "period_last_month", "期末月份", result.period.last_month, "期末月份", note="晚于期末月份的加减分和一票否决不计入本期 (after the period: not counted)")
+    _param(
+        w,
+        pr,
+        "period_last_month",
+        "期末月份",
+        result.period.last_month,
+        "期末月份",
+        note="晚于期末月份的加减分和一票否决不计入本期 (after the period: not counted)",
+    )
     _param(w, pr, "bonus_evidence_required", "加分须佐证", yes_no[s.adjustments.bonus_evidence_required], "加分须佐证")
-    _param(w, pr, "deduction_evidence_required", "减分须佐证", yes_no[s.adjustments.deduction_evidence_required], "减分须佐证")
+    _param(
+        w,
+        pr,
+        "deduction_evidence_required",
+        "减分须佐证",
+        yes_no[s.adjustments.deduction_evidence_required],
+        "减分须佐证",
+    )
     _param(w, pr, "veto_requires_majority", "否决须举手表决过半数", yes_no[s.veto.requires_majority])
     if s.quarter_star is not None:
         _param(w, pr, "quarter_star_share", "季度之星比例", s.quarter_star.share, "季度之星比例")
-        _param(w, pr, "quarter_star_min_scored", "季度之星最少参评人数", s.quarter_star.min_scored_members, "季度之星最少人数")
+        _param(
+            w,
+            pr,
+            "quarter_star_min_scored",
+            "季度之星最少参评人数",
+            s.quarter_star.min_scored_members,
+            "季度之星最少人数",
+        )
     if s.annual_star is not None:
         _param(w, pr, "annual_star_share", "年度之星比例", s.annual_star.share, "年度之星比例")
         _param(w, pr, "annual_star_of_stars", "年度之星星级", s.annual_star.of_stars, "年度之星星级")
@@ -390,7 +443,12 @@ def _tables(w: _Writer, result: Result, pr: _Params) -> None:
     if s.tiers is not None and result.period.kind == "year":
         tiers = s.tiers.tiers
         ws.write_row(top, 0, ["排序档次 (tier)", "比例 (share)", "累计比例", "名次界限 (排名人数×累计比例)"], w.header)
-        ws.write_comment(top, 3, "名次-1 小于第一个界限的在第一档, 依此类推 (rank - 1 below the first bound: first tier)", {"x_scale": 2.2})
+        ws.write_comment(
+            top,
+            3,
+            "名次-1 小于第一个界限的在第一档, 依此类推 (rank - 1 below the first bound: first tier)",
+            {"x_scale": 2.2},
+        )
         cum = np.cumsum([t.share for t in tiers])
         n_ranked = int(result.annual["rank"].notna().sum())
         bounds = np.round(cum * n_ranked, 9)
@@ -413,18 +471,63 @@ def _quota_cells(w: _Writer, result: Result, pr: _Params) -> None:
     if p.kind == "year":
         annual = result.annual
         n_ranked = int(annual["rank"].notna().sum())
-        _param(w, pr, "ranked", "排名人数", n_ranked, "排名人数", formula=f"=COUNT({res.rng('rank')})", note="有排名的党员人数 (不含一票否决和不列入积分的党员)")
+        _param(
+            w,
+            pr,
+            "ranked",
+            "排名人数",
+            n_ranked,
+            "排名人数",
+            formula=f"=COUNT({res.rng('rank')})",
+            note="有排名的党员人数 (不含一票否决和不列入积分的党员)",
+        )
         if s.annual_star is not None:
             stars = annual["stars"].fillna(-1).to_numpy()
             top = int((annual["rank"].notna().to_numpy() & (stars == s.annual_star.of_stars)).sum())
-            _param(w, pr, "annual_star_candidates", "年度之星候选人数", top, "年度之星候选人数", formula=f"=COUNTIFS({res.rng('stars')},年度之星星级,{res.rng('rank')},\">0\")", note="有排名且星级等于年度之星星级的党员人数")
-            _param(w, pr, "annual_star_quota", "年度之星名额", share_quota(s.annual_star.share, top), "年度之星名额", formula="=ROUNDDOWN(ROUND(年度之星比例*年度之星候选人数,9),0)", note="向下取整 (floor)")
+            _param(
+                w,
+                pr,
+                "annual_star_candidates",
+                "年度之星候选人数",
+                top,
+                "年度之星候选人数",
+                formula=f'=COUNTIFS({res.rng("stars")},年度之星星级,{res.rng("rank")},">0")',
+                note="有排名且星级等于年度之星星级的党员人数",
+            )
+            _param(
+                w,
+                pr,
+                "annual_star_quota",
+                "年度之星名额",
+                share_quota(s.annual_star.share, top),
+                "年度之星名额",
+                formula="=ROUNDDOWN(ROUND(年度之星比例*年度之星候选人数,9),0)",
+                note="向下取整 (floor)",
+            )
     elif p.kind == "quarter" and s.quarter_star is not None:
         q = result.quarters[result.quarters["quarter"] == p.last_month // 3]
         scored = len(q)
         quota = share_quota(s.quarter_star.share, scored) if scored >= s.quarter_star.min_scored_members else 0
-        _param(w, pr, "quarter_scored", "季度参评人数", scored, "季度参评人数", formula=f"=COUNTIF({res.rng('months')},\">0\")", note="本季度计分的党员人数 (含一票否决的党员, 不含不列入积分的党员)")
-        _param(w, pr, "quarter_star_quota", "季度之星名额", quota, "季度之星名额", formula="=IF(季度参评人数>=季度之星最少人数,ROUNDDOWN(ROUND(季度之星比例*季度参评人数,9),0),0)", note="参评人数不足最少人数的支部不评选; 向下取整 (floor)")
+        _param(
+            w,
+            pr,
+            "quarter_scored",
+            "季度参评人数",
+            scored,
+            "季度参评人数",
+            formula=f'=COUNTIF({res.rng("months")},">0")',
+            note="本季度计分的党员人数 (含一票否决的党员, 不含不列入积分的党员)",
+        )
+        _param(
+            w,
+            pr,
+            "quarter_star_quota",
+            "季度之星名额",
+            quota,
+            "季度之星名额",
+            formula="=IF(季度参评人数>=季度之星最少人数,ROUNDDOWN(ROUND(季度之星比例*季度参评人数,9),0),0)",
+            note="参评人数不足最少人数的支部不评选; 向下取整 (floor)",
+        )
     _tables(w, result, pr)
 
 
@@ -439,7 +542,9 @@ def _spans(w: _Writer, result: Result, span: str, name: str, table: pd.DataFrame
     stars = span == "quarter" and s.quarter_star is not None
     cols = ["member_id", span, "months", "score", "score_rounded"]
     if span == "quarter":
-        cols = ["member_id", span, "key", "months", "score", "score_rounded", "eligible", "rank", "scored_members"] + (["quota", "quarter_star"] if stars else [])
+        cols = ["member_id", span, "key", "months", "score", "score_rounded", "eligible", "rank", "scored_members"] + (
+            ["quota", "quarter_star"] if stars else []
+        )
     df = table.reset_index(drop=True)
     formulas = tuple(c for c in cols if c not in ("member_id", span))
     sheet = w.table(name, df.reindex(columns=cols), _labels(result), key=span, formulas=formulas)
@@ -453,7 +558,7 @@ def _spans(w: _Writer, result: Result, span: str, name: str, table: pd.DataFrame
         row = i + 1
         n = int(getattr(r, span))
         first_month, last_month = (n - 1) * size + 1, n * size
-        crit = f"{mt.rng('member_id')},${c['member_id']}{row},{mt.rng('month')},\">={first_month}\",{mt.rng('month')},\"<={last_month}\""
+        crit = f'{mt.rng("member_id")},${c["member_id"]}{row},{mt.rng("month")},">={first_month}",{mt.rng("month")},"<={last_month}"'
         ws.write_formula(i, at["months"], f"=COUNTIFS({crit})", None, int(r.months))
         ws.write_formula(i, at["score"], f"={agg}({mt.rng('total')},{crit})", w.number, float(r.score))
         ws.write_formula(i, at["score_rounded"], f"=ROUND({c['score']}{row},2)", w.number, float(r.score_rounded))
@@ -474,13 +579,25 @@ def _spans(w: _Writer, result: Result, span: str, name: str, table: pd.DataFrame
         vetoed = f'COUNTIFS({vet.rng("member_id")},{c["member_id"]}{row},{vet.rng("applies")},"是",{vet.rng("month")},"<="&(3*{c["quarter"]}{row}))'
         eligible = pd.notna(r.rank)
         ws.write_formula(i, at["eligible"], f'=IF({vetoed}>0,"否","是")', None, "是" if eligible else "否")
-        same_quarter = f'{sheet.rng("quarter")},{c["quarter"]}{row}'
-        ws.write_formula(i, at["rank"], f'=IF({c["eligible"]}{row}="是",1+COUNTIFS({same_quarter},{sheet.rng("eligible")},"是",{sheet.rng("score_rounded")},">"&{c["score_rounded"]}{row}),"")', None, _cached(r.rank))
+        same_quarter = f"{sheet.rng('quarter')},{c['quarter']}{row}"
+        ws.write_formula(
+            i,
+            at["rank"],
+            f'=IF({c["eligible"]}{row}="是",1+COUNTIFS({same_quarter},{sheet.rng("eligible")},"是",{sheet.rng("score_rounded")},">"&{c["score_rounded"]}{row}),"")',
+            None,
+            _cached(r.rank),
+        )
         ws.write_formula(i, at["scored_members"], f"=COUNTIFS({same_quarter})", None, int(r.scored_members))
         check("rank", r.rank)
         if stars:
             sc = f"{c['scored_members']}{row}"
-            ws.write_formula(i, at["quota"], f"=IF({sc}>=季度之星最少人数,ROUNDDOWN(ROUND(季度之星比例*{sc},9),0),0)", None, int(r.quota))
+            ws.write_formula(
+                i,
+                at["quota"],
+                f"=IF({sc}>=季度之星最少人数,ROUNDDOWN(ROUND(季度之星比例*{sc},9),0),0)",
+                None,
+                int(r.quota),
+            )
             rk, qt = f"{c['rank']}{row}", f"{c['quota']}{row}"
             star_f = f'=IF({c["eligible"]}{row}<>"是","no",IF({rk}+COUNTIFS({same_quarter},{sheet.rng("rank")},{rk})-1<={qt},"yes",IF({rk}<={qt},"tie","no")))'
             ws.write_formula(i, at["quarter_star"], star_f, None, _cached(r.quarter_star))
@@ -501,7 +618,9 @@ def _appraisal(w: _Writer, result: Result) -> None:
     cols = s.item_codes if s.appraisal.mode == "per_item" else ["score"]
     app = result.appraisal
     keep = ["member_id", "ballots"] + [f"{c}_{k}" for c in cols for k in ("raters", "sum", "average")]
-    sheet = w.table("民主测评", app[keep], _labels(result), key="appraisal", formulas=tuple(f"{c}_average" for c in cols))
+    sheet = w.table(
+        "民主测评", app[keep], _labels(result), key="appraisal", formulas=tuple(f"{c}_average" for c in cols)
+    )
     ws = w.wb.get_worksheet_by_name("民主测评")
     for c in cols:
         avg, n, tot = sheet.columns[f"{c}_average"], sheet.col(f"{c}_raters"), sheet.col(f"{c}_sum")
@@ -522,7 +641,20 @@ def _vetoes(w: _Writer, result: Result) -> None:
     """一票否决: whether each recorded veto applies, as a formula over its month and votes."""
     s = result.scheme.scheme
     v = result.vetoes.reset_index(drop=True)
-    cols = ["member_id", "date", "month", "condition_code", "condition_name", "votes_for", "votes_against", "members_on_date", "applies", "reason", "note", "row"]
+    cols = [
+        "member_id",
+        "date",
+        "month",
+        "condition_code",
+        "condition_name",
+        "votes_for",
+        "votes_against",
+        "members_on_date",
+        "applies",
+        "reason",
+        "note",
+        "row",
+    ]
     df = v.reindex(columns=cols)
     sheet = w.table("一票否决", df, _labels(result), key="vetoes", formulas=("date", "month", "applies", "reason"))
     ws = w.wb.get_worksheet_by_name("一票否决")
@@ -558,7 +690,23 @@ def _adjustments(w: _Writer, result: Result) -> None:
     s = result.scheme.scheme
     combine = s.adjustments.combine
     a = result.adjustments.reset_index(drop=True)
-    cols = ["member_id", "date", "month", "rule_code", "rule_name", "kind", "group", "points", "points_used", "evidence", "approved_by", "note", "member_exempt", "blocked", "eligible"]
+    cols = [
+        "member_id",
+        "date",
+        "month",
+        "rule_code",
+        "rule_name",
+        "kind",
+        "group",
+        "points",
+        "points_used",
+        "evidence",
+        "approved_by",
+        "note",
+        "member_exempt",
+        "blocked",
+        "eligible",
+    ]
     cols += (["best"] if combine == "highest_only" else []) + ["applied_points", "status", "reason", "row"]
     formulas = ("date", "month", "member_exempt", "blocked", "eligible", "best", "applied_points", "status", "reason")
     df = a.reindex(columns=cols)
@@ -573,7 +721,13 @@ def _adjustments(w: _Writer, result: Result) -> None:
         row = i + 1
         c = {k: f"{sheet.col(k)}{row}" for k in cols}
         ws.write_formula(i, at["month"], f"=MONTH({c['date']})", None, int(r.date.month))
-        ws.write_formula(i, at["member_exempt"], f'=IF(COUNTIFS({res.rng("member_id")},{c["member_id"]},{res.rng("exempt")},"yes")>0,"是","否")', None, "是" if r.member_id in exempt_ids else "否")
+        ws.write_formula(
+            i,
+            at["member_exempt"],
+            f'=IF(COUNTIFS({res.rng("member_id")},{c["member_id"]},{res.rng("exempt")},"yes")>0,"是","否")',
+            None,
+            "是" if r.member_id in exempt_ids else "否",
+        )
         # the engine's order: exempt before after-the-period before no evidence
         evidence = f'AND({c["evidence"]}="",IF({c["kind"]}="bonus",加分须佐证,减分须佐证)="是")'
         blocked_f = f'=IF({c["member_exempt"]}="是","{REASONS["exempt"]}",IF({c["month"]}>期末月份,"{REASONS["after_period"]}",IF({evidence},"{REASONS["no_evidence"]}","")))'
@@ -651,7 +805,11 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
     years = result.item_year.set_index("member_id").to_dict("index")  # one dict lookup per member
     ms, mt, adj, vet = w.sheets["scores"], w.sheets["totals"], w.sheets["adjustments"], w.sheets["vetoes"]
     app = w.sheets.get("appraisal")
-    appr = result.appraisal.set_index("member_id")["score_average"].to_dict() if "appraisal" in w.sheets and "score_average" in result.appraisal.columns else {}
+    appr = (
+        result.appraisal.set_index("member_id")["score_average"].to_dict()
+        if "appraisal" in w.sheets and "score_average" in result.appraisal.columns
+        else {}
+    )
 
     res = w.sheets["results"]
     at = res.columns
@@ -674,7 +832,9 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
         row = i + 1
         mid = str(a.member_id)
 
-        def put(key: str, formula: str, value: Any, fmt: Any = None, check: bool = True, row: int = row, mid: str = mid) -> None:
+        def put(
+            key: str, formula: str, value: Any, fmt: Any = None, check: bool = True, row: int = row, mid: str = mid
+        ) -> None:
             ws.write_formula(row - 1, at[key], formula, fmt, _cached(value))
             if check:
                 checks.add(mid, key, header_labels.get(key), on(key, row), value)
@@ -682,7 +842,7 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
         ws.write_string(i, at["member_id"], mid)
         ws.write_string(i, at["name"], str(a.name))
         ws.write_string(i, at["exempt"], a.exempt)
-        vcrit = f"{vet.rng('member_id')},$A{row},{vet.rng('applies')},\"是\""
+        vcrit = f'{vet.rng("member_id")},$A{row},{vet.rng("applies")},"是"'
         put("veto", f'=IF(COUNTIFS({vcrit})>0,"yes","no")', a.veto)
         veto_cell = ref("veto", row)
         if a.exempt == "yes":  # not scored: hand-entered stars; only a veto overrides them
@@ -704,16 +864,31 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
                 put(f"{c}_mean", f"=SUMIFS({ms.rng(c)},{crit})/{ref('months', row)}", float(y[f"{c}_mean"]), w.number)
                 score_formula = f"={ref(f'{c}_mean', row)}*月度权重"
                 if s.appraisal.mode == "per_item":
-                    put(f"{c}_appraisal", f"=INDEX({app.rng(f'{c}_average')},MATCH($A{row},{app.rng('member_id')},0))", float(y[f"{c}_appraisal"]), w.number)
+                    put(
+                        f"{c}_appraisal",
+                        f"=INDEX({app.rng(f'{c}_average')},MATCH($A{row},{app.rng('member_id')},0))",
+                        float(y[f"{c}_appraisal"]),
+                        w.number,
+                    )
                     score_formula += f"+{ref(f'{c}_appraisal', row)}*测评权重"
                 put(f"{c}_score", score_formula, float(y[f"{c}_score"]), w.number)
                 parts.append(ref(f"{c}_score", row))
             base_formula = f"=SUM({parts[0]}:{parts[-1]})" if len(parts) == 1 else "=" + "+".join(parts)
         else:
-            put("monthly_mean", f"=SUMIFS({mt.rng('total')},{mt.rng('member_id')},$A{row})/{ref('months', row)}", float(y["monthly_mean"]), w.number)
+            put(
+                "monthly_mean",
+                f"=SUMIFS({mt.rng('total')},{mt.rng('member_id')},$A{row})/{ref('months', row)}",
+                float(y["monthly_mean"]),
+                w.number,
+            )
             base_formula = f"={ref('monthly_mean', row)}*月度权重"
             if s.appraisal.mode == "single":
-                put("appraisal", f"=INDEX({app.rng('score_average')},MATCH($A{row},{app.rng('member_id')},0))", float(appr[mid]), w.number)
+                put(
+                    "appraisal",
+                    f"=INDEX({app.rng('score_average')},MATCH($A{row},{app.rng('member_id')},0))",
+                    float(appr[mid]),
+                    w.number,
+                )
                 base_formula += f"+{ref('appraisal', row)}*测评权重"
         put("base", base_formula, float(a.base), w.number)
         if highest:
@@ -724,8 +899,8 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
             ded_f = f'=_xlfn.MINIFS({adj.rng("points_used")},{eligible},{adj.rng("kind")},"deduction")'
         else:
             acrit = f"{adj.rng('member_id')},$A{row}"
-            bonus_f = f"=SUMIFS({adj.rng('applied_points')},{acrit},{adj.rng('applied_points')},\">0\")"
-            ded_f = f"=SUMIFS({adj.rng('applied_points')},{acrit},{adj.rng('applied_points')},\"<0\")"
+            bonus_f = f'=SUMIFS({adj.rng("applied_points")},{acrit},{adj.rng("applied_points")},">0")'
+            ded_f = f'=SUMIFS({adj.rng("applied_points")},{acrit},{adj.rng("applied_points")},"<0")'
         put("bonus", bonus_f, float(a.bonus), w.number)
         put("deduction", ded_f, float(a.deduction), w.number)
         raw_f = f"{ref('base', row)}+{ref('bonus', row)}+{ref('deduction', row)}"
@@ -760,8 +935,12 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
         "rank": "公式: RANK, 并列同名次; 一票否决和不列入积分的党员不排名",
         "tier": "公式: 按 名次-1 与「参数」表 名次界限 (排名人数 × 累计比例) 比较确定档次; 一票否决列入方案规定的档次",
         "annual_star": "公式: 有排名且星级等于 年度之星星级 的党员中, 高于本人的人数 + 与本人并列的人数不超过 年度之星名额 为 yes; 本人名次在名额内但并列跨过名额线为 tie (由支委会研究); 否则 no",
-        "bonus": "公式: 「加减分」中该党员可计入各条的最高加分 (MAXIFS), 只计一次" if highest else "公式: 「加减分」中该党员计入的加分之和",
-        "deduction": "公式: 「加减分」中该党员可计入各条的最大扣分 (MINIFS), 只计一次" if highest else "公式: 「加减分」中该党员计入的减分之和",
+        "bonus": "公式: 「加减分」中该党员可计入各条的最高加分 (MAXIFS), 只计一次"
+        if highest
+        else "公式: 「加减分」中该党员计入的加分之和",
+        "deduction": "公式: 「加减分」中该党员可计入各条的最大扣分 (MINIFS), 只计一次"
+        if highest
+        else "公式: 「加减分」中该党员计入的减分之和",
     }
     w.note("结果", res, notes)
 
@@ -793,7 +972,9 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> Non
         rd = r._asdict()
         mid = str(rd["member_id"])
 
-        def put(k: str, formula: str, value: Any, fmt: Any = None, check: bool = True, row: int = row, mid: str = mid) -> None:
+        def put(
+            k: str, formula: str, value: Any, fmt: Any = None, check: bool = True, row: int = row, mid: str = mid
+        ) -> None:
             ws.write_formula(row - 1, at[k], formula, fmt, _cached(value))
             if check:
                 checks.add(mid, k, labels.get(k), f"'结果'!{col(k)}{row}", value)
@@ -803,7 +984,9 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> Non
         ws.write_string(i, at["exempt"], rd["exempt"])
         if rd["exempt"] == "yes":
             continue
-        crit = f"{mt.rng('member_id')},$A{row},{mt.rng('month')},\">={p.first_month}\",{mt.rng('month')},\"<={p.last_month}\""
+        crit = (
+            f'{mt.rng("member_id")},$A{row},{mt.rng("month")},">={p.first_month}",{mt.rng("month")},"<={p.last_month}"'
+        )
         put("months", f"=COUNTIFS({crit})", int(months_in.get(mid, 0)))
         months = f"{col('months')}{row}"
         put(key, f'=IF({months}=0,"",ROUND({agg}({mt.rng("total")},{crit}),2))', rd[key], w.number)
@@ -813,7 +996,11 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> Non
             basis_v = rd["quarter_score"] if pd.notna(rd["quarter_rank"]) else ""
             put("rank_basis", f'=IF(OR({months}=0,{vetoed}),"",{col(key)}{row})', basis_v, w.number, check=False)
             rk = f"{col('quarter_rank')}{row}"
-            put("quarter_rank", f'=IF({col("rank_basis")}{row}="","",RANK({col("rank_basis")}{row},{rank_range}))', rd["quarter_rank"])
+            put(
+                "quarter_rank",
+                f'=IF({col("rank_basis")}{row}="","",RANK({col("rank_basis")}{row},{rank_range}))',
+                rd["quarter_rank"],
+            )
             if "quarter_star" in at:
                 ranks = f"${col('quarter_rank')}$2:${col('quarter_rank')}${max(2, len(summ) + 1)}"
                 star_f = f'=IF({months}=0,"",IF({rk}="","no",IF({rk}+COUNTIF({ranks},{rk})-1<=季度之星名额,"yes",IF({rk}<=季度之星名额,"tie","no"))))'
@@ -821,7 +1008,9 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> Non
         for q in p.quarters if p.kind == "half" else []:
             k = f"q{q}_star"
             if k in at:
-                look = f'=IFERROR(INDEX({quarters.rng("quarter_star")},MATCH($A{row}&"|"&{q},{quarters.rng("key")},0)),"")'
+                look = (
+                    f'=IFERROR(INDEX({quarters.rng("quarter_star")},MATCH($A{row}&"|"&{q},{quarters.rng("key")},0)),"")'
+                )
                 put(k, look, rd.get(k))
     notes = {
         "exempt": "数值: 党员名单中 不列入积分 (exempt)",
@@ -843,7 +1032,9 @@ def _check_sheet(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
     _fits("核对", len(members))
     keys = sorted(checks.columns, key=lambda k: checks.columns[k][:2])
     if 3 + 3 * len(keys) > EXCEL_MAX_COLUMNS:
-        raise RunError(f"「核对」需要 {3 + 3 * len(keys):,} 列, 超过 Excel 的 {EXCEL_MAX_COLUMNS:,} 列 (too many figures to check)")
+        raise RunError(
+            f"「核对」需要 {3 + 3 * len(keys):,} 列, 超过 Excel 的 {EXCEL_MAX_COLUMNS:,} 列 (too many figures to check)"
+        )
     ws.write_string(0, 0, "党员编号 (member_id)", w.header)
     ws.write_string(0, 1, "姓名 (name)", w.header)
     ws.write_string(0, 2, "全部一致 (all_ok)", w.header)

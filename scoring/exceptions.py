@@ -45,17 +45,28 @@ class InputError(ScoringError, ValueError):
         files = ", ".join(sorted({str(f) for f in self.failures["file"].dropna()})) or "?"
         return (
             f"输入工作簿有 {n} 处问题 (input has {n} problem(s)) in {files}. "
-            "请逐项改正后重新运行 (fix each, then run again); 本次未写出任何结果 (nothing was written).\n" + self.listing()
+            "请逐项改正后重新运行 (fix each, then run again); 本次未写出任何结果 (nothing was written).\n"
+            + self.listing()
         )
 
     def listing(self, width: int = 160) -> str:
         """One numbered block per problem: where, what is wrong, what is allowed."""
         lines = []
         for i, f in enumerate(self.failures.fillna("").astype(str).itertuples(index=False), start=1):
-            where = ", ".join(x for x in (f"工作表 sheet {f.sheet}", f"行 row {f.row}" if f.row else "", f"列 column {f.column}" if f.column else "") if x)
+            where = ", ".join(
+                x
+                for x in (
+                    f"工作表 sheet {f.sheet}",
+                    f"行 row {f.row}" if f.row else "",
+                    f"列 column {f.column}" if f.column else "",
+                )
+                if x
+            )
             value = f", 值 value {f.value!r}" if f.value else ""
             allowed = f.allowed if len(f.allowed) <= width else f.allowed[: width - 1] + "…"
-            lines.append(f"{i}. {f.cell or f.file} ({where}{value})\n   问题 problem: {f.problem}\n   允许 allowed: {allowed}")
+            lines.append(
+                f"{i}. {f.cell or f.file} ({where}{value})\n   问题 problem: {f.problem}\n   允许 allowed: {allowed}"
+            )
         return "\n".join(lines)
 
     def table(self, width: int = 100) -> str:

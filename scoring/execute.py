@@ -50,8 +50,15 @@ def sha256_file(path: Path) -> str:
 def git_state(root: Path = REPO_ROOT) -> dict[str, Any]:
     """Commit and dirtiness of the source tree the package runs from (None outside git)."""
     try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         return {"commit": commit, "dirty": bool(dirty)}
     except (OSError, subprocess.CalledProcessError):
         return {"commit": None, "dirty": None}
@@ -70,7 +77,9 @@ def kernel_for_runs() -> tuple[str, str]:
             continue
         exe = spec.argv[0]
         return name, (sys.executable if exe in {"python", "python3", "{python}"} else exe)
-    raise RunError("找不到 Jupyter 内核 (no Jupyter kernel): run `make demo` or `python -m ipykernel install --sys-prefix --name scoring`")
+    raise RunError(
+        "找不到 Jupyter 内核 (no Jupyter kernel): run `make demo` or `python -m ipykernel install --sys-prefix --name scoring`"
+    )
 
 
 STAGING_PREFIX = ".staging-"
@@ -99,7 +108,11 @@ def find_reusable(out: str | Path, period: str, branch_id: str, input_sha256: st
             m = json.loads((run / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if m.get("inputs", [{}])[0].get("sha256") == input_sha256 and m.get("scheme", {}).get("sha256") == scheme_sha256 and m.get("package", {}).get("code_sha256") == code:
+        if (
+            m.get("inputs", [{}])[0].get("sha256") == input_sha256
+            and m.get("scheme", {}).get("sha256") == scheme_sha256
+            and m.get("package", {}).get("code_sha256") == code
+        ):
             return run
     return None
 
@@ -263,12 +276,24 @@ def run_branch(
         try:
             # written once at the end (and on a failure, with the error), not after every cell: the
             # staging folder is not read while the notebook runs, and each save re-validates it
-            pm.execute_notebook(str(NOTEBOOK), str(notebook_out), parameters=parameters, kernel_name=kernel, request_save_on_cell_execute=False, progress_bar=False, log_output=log_output, cwd=str(staging), **({"engine_name": ENGINE_NAME, "kernel_cwd": str(staging)} if warm else {}))
+            pm.execute_notebook(
+                str(NOTEBOOK),
+                str(notebook_out),
+                parameters=parameters,
+                kernel_name=kernel,
+                request_save_on_cell_execute=False,
+                progress_bar=False,
+                log_output=log_output,
+                cwd=str(staging),
+                **({"engine_name": ENGINE_NAME, "kernel_cwd": str(staging)} if warm else {}),
+            )
         except pm.PapermillExecutionError as exc:
             keep = Path(tempfile.mkdtemp(prefix="scoring-failed-")) / notebook_out.name
             if notebook_out.exists():
                 shutil.copy2(notebook_out, keep)
-            raise RunError(f"笔记本执行失败 (notebook failed): {exc.ename}: {exc.evalue}; executed notebook kept at {keep}") from exc
+            raise RunError(
+                f"笔记本执行失败 (notebook failed): {exc.ename}: {exc.evalue}; executed notebook kept at {keep}"
+            ) from exc
         manifest = {
             "manifest_version": 1,
             # written once, never changed: approvals are separate approval-*.json files (review.py)
@@ -276,9 +301,28 @@ def run_branch(
             "branch_id": book.branch_id,
             "branch_name": book.branch_name,
             "period": p.text,
-            "inputs": [{"file": inputs_path.name, "path": str(inputs_path), "sha256": book.sha256, "archived": _relative(input_copy, out_root)}],
-            "scheme": {"name": sch.name, "version": sch.version, "sha256": sch.sha256, "path": str(sch.path), "archived": _relative(scheme_copy, out_root)},
-            "package": {"name": "scoring", "version": __version__, "git_commit": git["commit"], "git_dirty": git["dirty"], "code_sha256": code_sha256()},
+            "inputs": [
+                {
+                    "file": inputs_path.name,
+                    "path": str(inputs_path),
+                    "sha256": book.sha256,
+                    "archived": _relative(input_copy, out_root),
+                }
+            ],
+            "scheme": {
+                "name": sch.name,
+                "version": sch.version,
+                "sha256": sch.sha256,
+                "path": str(sch.path),
+                "archived": _relative(scheme_copy, out_root),
+            },
+            "package": {
+                "name": "scoring",
+                "version": __version__,
+                "git_commit": git["commit"],
+                "git_dirty": git["dirty"],
+                "code_sha256": code_sha256(),
+            },
             "kernel": {"name": kernel, "interpreter": interpreter, "warm": warm},
             "parameters": {k: v for k, v in parameters.items() if k not in {"out_dir", "provenance"}},
             "started_at": started,
@@ -302,12 +346,23 @@ def find_reusable_rollup(folder: Path, refs: list[dict[str, str]], missing: list
             m = json.loads((previous / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if m.get("branch_runs") == refs and m.get("missing") == sorted(missing) and m.get("package", {}).get("code_sha256") == code:
+        if (
+            m.get("branch_runs") == refs
+            and m.get("missing") == sorted(missing)
+            and m.get("package", {}).get("code_sha256") == code
+        ):
             return previous
     return None
 
 
-def run_rollup(branch_runs: dict[str, Path], period: str, out: str | Path, missing: list[str] | None = None, log_output: bool = False, jobs: int = 1) -> tuple[Path, bool]:
+def run_rollup(
+    branch_runs: dict[str, Path],
+    period: str,
+    out: str | Path,
+    missing: list[str] | None = None,
+    log_output: bool = False,
+    jobs: int = 1,
+) -> tuple[Path, bool]:
     """Execute the roll-up notebook over sealed branch runs; return (run folder, reused).
     ``jobs``: processes reading the branch inputs (the notebook's ``jobs``; not part of the reuse
     key, since it changes no figure).
@@ -320,7 +375,12 @@ def run_rollup(branch_runs: dict[str, Path], period: str, out: str | Path, missi
     p = parse_period(period)
     out_root = Path(out).resolve()
     refs = [
-        {"branch_id": b, "run": os.path.relpath(r, out_root / p.text / ROLLUP_DIR / "v000"), "manifest_sha256": sha256_file(Path(r) / MANIFEST), "summary_sha256": sha256_file(Path(r) / "summary.csv")}
+        {
+            "branch_id": b,
+            "run": os.path.relpath(r, out_root / p.text / ROLLUP_DIR / "v000"),
+            "manifest_sha256": sha256_file(Path(r) / MANIFEST),
+            "summary_sha256": sha256_file(Path(r) / "summary.csv"),
+        }
         for b, r in sorted(branch_runs.items())
     ]
     # the roll-up's own notebook is part of its key: an edited rollup.ipynb makes a new roll-up
@@ -332,13 +392,35 @@ def run_rollup(branch_runs: dict[str, Path], period: str, out: str | Path, missi
     kernel, interpreter = kernel_for_runs()
     started = _now()
     git = git_state()
-    provenance = {"unit_rollup_period": p.text, "branches": len(refs), "package_version": __version__, "git_commit": git["commit"] or "", "started_at": started}
+    provenance = {
+        "unit_rollup_period": p.text,
+        "branches": len(refs),
+        "package_version": __version__,
+        "git_commit": git["commit"] or "",
+        "started_at": started,
+    }
     staging = staging_dir(out_root, f"{ROLLUP_DIR}-{p.text}")
     try:
         notebook_out = staging / f"单位汇总_{p.text}.ipynb"
-        parameters = {"period": p.text, "branch_runs": {b: str(Path(r).resolve()) for b, r in branch_runs.items()}, "missing": sorted(missing or []), "out_dir": str(staging), "provenance": provenance, "jobs": jobs}
+        parameters = {
+            "period": p.text,
+            "branch_runs": {b: str(Path(r).resolve()) for b, r in branch_runs.items()},
+            "missing": sorted(missing or []),
+            "out_dir": str(staging),
+            "provenance": provenance,
+            "jobs": jobs,
+        }
         try:
-            pm.execute_notebook(str(ROLLUP_NOTEBOOK), str(notebook_out), parameters=parameters, kernel_name=kernel, request_save_on_cell_execute=False, progress_bar=False, log_output=log_output, cwd=str(staging))
+            pm.execute_notebook(
+                str(ROLLUP_NOTEBOOK),
+                str(notebook_out),
+                parameters=parameters,
+                kernel_name=kernel,
+                request_save_on_cell_execute=False,
+                progress_bar=False,
+                log_output=log_output,
+                cwd=str(staging),
+            )
         except pm.PapermillExecutionError as exc:
             raise RunError(f"汇总笔记本执行失败 (roll-up notebook failed): {exc.ename}: {exc.evalue}") from exc
         manifest = {
@@ -348,7 +430,13 @@ def run_rollup(branch_runs: dict[str, Path], period: str, out: str | Path, missi
             "period": p.text,
             "branch_runs": refs,
             "missing": sorted(missing or []),
-            "package": {"name": "scoring", "version": __version__, "git_commit": git["commit"], "git_dirty": git["dirty"], "code_sha256": code},
+            "package": {
+                "name": "scoring",
+                "version": __version__,
+                "git_commit": git["commit"],
+                "git_dirty": git["dirty"],
+                "code_sha256": code,
+            },
             "kernel": {"name": kernel, "interpreter": interpreter},
             "started_at": started,
             "finished_at": _now(),
@@ -376,7 +464,16 @@ def run_review(run: str | Path, out: str | Path | None = None, holidays: list[st
     target = Path(out) if out else run.parent / "reviews" / f"{run.name}-审核-{stamp}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     try:
-        pm.execute_notebook(str(REVIEW_NOTEBOOK), str(target), parameters={"run_dir": str(run), "holidays": [str(dt.date.fromisoformat(h)) for h in holidays or []]}, kernel_name=kernel, progress_bar=False, cwd=str(target.parent))
+        pm.execute_notebook(
+            str(REVIEW_NOTEBOOK),
+            str(target),
+            parameters={"run_dir": str(run), "holidays": [str(dt.date.fromisoformat(h)) for h in holidays or []]},
+            kernel_name=kernel,
+            progress_bar=False,
+            cwd=str(target.parent),
+        )
     except pm.PapermillExecutionError as exc:
-        raise RunError(f"审核笔记本执行失败 (reviewer notebook failed): {exc.ename}: {exc.evalue}; see {target}") from exc
+        raise RunError(
+            f"审核笔记本执行失败 (reviewer notebook failed): {exc.ename}: {exc.evalue}; see {target}"
+        ) from exc
     return target

@@ -67,7 +67,15 @@ def sources(inputs: str | Path) -> list[Source]:
         recorded = m.get("scheme", {})
         scheme = str((path / recorded["archived"]).resolve()) if recorded.get("archived") else recorded.get("name")
         run = path.resolve()
-        return [Source(f"{m['branch_id']} ({m['period']} {path.name})", (path / m["inputs"][0]["archived"]).resolve(), scheme, run, str(m["period"]))]
+        return [
+            Source(
+                f"{m['branch_id']} ({m['period']} {path.name})",
+                (path / m["inputs"][0]["archived"]).resolve(),
+                scheme,
+                run,
+                str(m["period"]),
+            )
+        ]
     if path.is_dir():
         return [Source(p.stem, p) for p in sorted(path.glob("*.xlsx")) if not p.name.startswith(("~$", "."))]
     return [Source(path.stem, path)]
@@ -94,7 +102,11 @@ def workbook_year(path: str | Path) -> int | None:
 
 def periods_of(year: int) -> list[str]:
     """Every period of one year: the year, its halves, quarters and months."""
-    return [str(year), f"{year}H1", f"{year}H2"] + [f"{year}Q{q}" for q in range(1, 5)] + [f"{year}-{m:02d}" for m in range(1, 13)]
+    return (
+        [str(year), f"{year}H1", f"{year}H2"]
+        + [f"{year}Q{q}" for q in range(1, 5)]
+        + [f"{year}-{m:02d}" for m in range(1, 13)]
+    )
 
 
 def run_differences(src: Source, s: Scored) -> pd.DataFrame | None:
@@ -145,7 +157,21 @@ def branch_table(s: Scored) -> pd.DataFrame:
     q = r.quarters[r.quarters["quarter"].between((p.first_month + 2) // 3, p.last_month // 3)]
     quarters = q.pivot_table(index="member_id", columns="quarter", values="score_rounded", aggfunc="first")
     quarters.columns = [f"第{int(c)}季度" for c in quarters.columns]
-    keep = [c for c in ["name", SCORE_COLUMN[p.kind], "stars", "grade", "rank", "quarter_rank", "quarter_star", "exempt", "veto"] if c in summ.columns]
+    keep = [
+        c
+        for c in [
+            "name",
+            SCORE_COLUMN[p.kind],
+            "stars",
+            "grade",
+            "rank",
+            "quarter_rank",
+            "quarter_star",
+            "exempt",
+            "veto",
+        ]
+        if c in summ.columns
+    ]
     out = summ[keep].join(months).join(quarters)
     out = out.rename(columns={c: label(c) for c in keep})
     out.index.name = label("member_id")
@@ -171,13 +197,18 @@ def card_html(s: Scored, member_id: str) -> str:
     key = SCORE_COLUMN[p.kind]
     parts = [f'<div class="points-card" data-member="{html.escape(member_id)}" style="font-family: sans-serif">']
     parts.append(f"<h3>党员积分卡 · {html.escape(r.branch_name)} · {html.escape(p.label)}</h3>")
-    parts.append(f"<p><b>{html.escape(member_id)} {html.escape(str(member['name']))}</b> · {html.escape(str(member.get('member_type', '')))}</p>")
+    parts.append(
+        f"<p><b>{html.escape(member_id)} {html.escape(str(member['name']))}</b> · {html.escape(str(member.get('member_type', '')))}</p>"
+    )
     total = summ.get(key)
     headline = [f'{label(key)}: <b class="card-total">{_fmt(total)}</b>']
     if p.kind == "year":
         if sch.has_stars:
             headline.append(f"星级: <b>{_fmt(summ.get('stars'))}</b>")
-        headline += [f"等级: <b>{_fmt(summ.get('grade'))}</b>", f"支部排名: <b>{_fmt(summ.get('rank'))}</b> / {int(r.annual['rank'].notna().sum())}"]
+        headline += [
+            f"等级: <b>{_fmt(summ.get('grade'))}</b>",
+            f"支部排名: <b>{_fmt(summ.get('rank'))}</b> / {int(r.annual['rank'].notna().sum())}",
+        ]
         if sch.has_stars and total is not None and not pd.isna(total):
             higher = [b for b in sch.bands if b.stars is not None and b.min > float(total)]
             if higher:
@@ -196,9 +227,17 @@ def card_html(s: Scored, member_id: str) -> str:
     items = sch.items
     sc = r.item_scores[r.item_scores["member_id"] == member_id].set_index("month")
     selfs = s.book.self_scores
-    selfs = selfs[selfs["member_id"] == member_id].assign(month=lambda d: d["month"].astype(int)).set_index("month") if len(selfs) else pd.DataFrame()
+    selfs = (
+        selfs[selfs["member_id"] == member_id].assign(month=lambda d: d["month"].astype(int)).set_index("month")
+        if len(selfs)
+        else pd.DataFrame()
+    )
     am = r.amendments
-    amended = {(int(a.month), str(a.item)): a for a in am[am["member_id"] == member_id].itertuples(index=False)} if len(am) else {}
+    amended = (
+        {(int(a.month), str(a.item)): a for a in am[am["member_id"] == member_id].itertuples(index=False)}
+        if len(am)
+        else {}
+    )
     totals = r.monthly_totals[r.monthly_totals["member_id"] == member_id].set_index("month")["total"]
     parts.append('<table border="1" style="border-collapse: collapse; font-size: 12px"><tr><th>月份</th>')
     parts += [f"<th>{html.escape(it.name)}<br>({it.max:g}分)</th>" for it in items]
@@ -210,7 +249,11 @@ def card_html(s: Scored, member_id: str) -> str:
             continue
         for it in items:
             v = _fmt(sc.at[m, it.code])
-            own = f' <span style="color:#888">(自评 {_fmt(selfs.at[m, it.code])})</span>' if len(selfs) and m in selfs.index and it.code in selfs.columns else ""
+            own = (
+                f' <span style="color:#888">(自评 {_fmt(selfs.at[m, it.code])})</span>'
+                if len(selfs) and m in selfs.index and it.code in selfs.columns
+                else ""
+            )
             if (m, it.code) in amended:
                 a = amended[(m, it.code)]
                 title = html.escape(f"已更正: 原 {a.original:g} → {a.new_score:g}; {a.reason}; {a.decided_on}")
@@ -220,7 +263,14 @@ def card_html(s: Scored, member_id: str) -> str:
         parts.append(f"<td><b>{_fmt(totals.get(m))}</b></td></tr>")
     parts.append("</table>")
     if amended:
-        parts.append("<p style='font-size:12px'>* " + "; ".join(html.escape(f"{m}月 {it}: 原 {a.original:g} → {a.new_score:g} ({a.reason})") for (m, it), a in sorted(amended.items())) + "</p>")
+        parts.append(
+            "<p style='font-size:12px'>* "
+            + "; ".join(
+                html.escape(f"{m}月 {it}: 原 {a.original:g} → {a.new_score:g} ({a.reason})")
+                for (m, it), a in sorted(amended.items())
+            )
+            + "</p>"
+        )
 
     # appraisal averages (never a ballot) and what cost the member most
     app = r.appraisal
@@ -241,11 +291,17 @@ def card_html(s: Scored, member_id: str) -> str:
     adj = r.adjustments[r.adjustments["member_id"] == member_id]
     if len(adj):
         parts.append("<p>加减分:</p><ul>")
-        evidence = s.book.adjustments.set_index("row")["evidence"] if "evidence" in s.book.adjustments.columns else pd.Series(dtype=object)
+        evidence = (
+            s.book.adjustments.set_index("row")["evidence"]
+            if "evidence" in s.book.adjustments.columns
+            else pd.Series(dtype=object)
+        )
         for a in adj.itertuples(index=False):
             ev = evidence.get(a.row, "")
             status = f"计入 {a.applied_points:+g}" if a.status == "applied" else "不计入"
-            parts.append(f"<li>{html.escape(str(a.date))} {html.escape(a.rule_name)} ({a.points_used:+g}) — {status}; 依据: {_fmt(ev) or '无'}; {html.escape(str(a.reason))}</li>")
+            parts.append(
+                f"<li>{html.escape(str(a.date))} {html.escape(a.rule_name)} ({a.points_used:+g}) — {status}; 依据: {_fmt(ev) or '无'}; {html.escape(str(a.reason))}</li>"
+            )
         parts.append("</ul>")
     parts.append("</div>")
     return "".join(parts)
@@ -282,9 +338,13 @@ def _veto_rule(sch: Scheme) -> str:
 def _month_rule(sch: Scheme, kind: str) -> str:
     """How a month's total enters the period's figure."""
     if kind == "year":
-        return f"月度基础分 = Σ 各项月评分; 年终总积分 = 月平均基础分 × {_pct(sch.monthly.weight)}" + (f" + 民主评议 × {_pct(sch.appraisal.weight)}" if sch.appraisal.mode != "none" else "")
+        return f"月度基础分 = Σ 各项月评分; 年终总积分 = 月平均基础分 × {_pct(sch.monthly.weight)}" + (
+            f" + 民主评议 × {_pct(sch.appraisal.weight)}" if sch.appraisal.mode != "none" else ""
+        )
     if kind == "quarter":
-        return "月度总分 = Σ 各项月评分; 季度积分 = " + ("Σ 本季度月度总分" if sch.monthly.quarter_score == "sum" else "本季度月度总分的平均")
+        return "月度总分 = Σ 各项月评分; 季度积分 = " + (
+            "Σ 本季度月度总分" if sch.monthly.quarter_score == "sum" else "本季度月度总分的平均"
+        )
     if kind == "half":
         return "月度总分 = Σ 各项月评分; 半年积分 = Σ 半年内月度总分"
     return "月度总分 = Σ 各项月评分"
@@ -308,7 +368,9 @@ def trace_groups(s: Scored, member_id: str) -> tuple[pd.DataFrame, list[tuple[st
     groups: list[tuple[str, pd.DataFrame]] = []
     if kind == "year" and sch.monthly.combine == "per_item":
         names = {it.code: it.name for it in sch.items}
-        rule = f"月度平均 × {_pct(sch.monthly.weight)}" + (f" + 民主测评平均 × {_pct(sch.appraisal.weight)}" if sch.appraisal.mode == "per_item" else "")
+        rule = f"月度平均 × {_pct(sch.monthly.weight)}" + (
+            f" + 民主测评平均 × {_pct(sch.appraisal.weight)}" if sch.appraisal.mode == "per_item" else ""
+        )
         by_item = rest[rest["item"] != ""]
         for code, g in by_item.groupby("item", sort=False):
             groups.append((f"{names.get(code, code)}: {_num(g.iloc[0]['value'])} = {rule}", g))
@@ -323,7 +385,9 @@ def trace_groups(s: Scored, member_id: str) -> tuple[pd.DataFrame, list[tuple[st
     vetoes = other["step"].str.startswith("一票否决")
     base = other[~adjustments & ~vetoes]
     if len(base):
-        rule = f"月平均基础分 × {_pct(sch.monthly.weight)}" + (f" + 民主评议 × {_pct(sch.appraisal.weight)}" if sch.appraisal.mode != "none" else "")
+        rule = f"月平均基础分 × {_pct(sch.monthly.weight)}" + (
+            f" + 民主评议 × {_pct(sch.appraisal.weight)}" if sch.appraisal.mode != "none" else ""
+        )
         groups.append((f"年终总积分的构成: {rule}", base))
     if adjustments.any():
         groups.append((f"加减分: {_adjustment_rule(sch)}", other[adjustments]))
@@ -382,7 +446,13 @@ def charts(s: Scored, member_id: str) -> list[bytes]:
     if r.period.kind == "year":
         for band in sch.bands[:-1]:
             ax.axvline(band.min, color="#555", linestyle=":", linewidth=1)
-            ax.text(band.min, ax.get_ylim()[1] * 0.95, f" {band.stars}星" if band.stars is not None else f" {band.grade}", fontsize=8, va="top")
+            ax.text(
+                band.min,
+                ax.get_ylim()[1] * 0.95,
+                f" {band.stars}星" if band.stars is not None else f" {band.grade}",
+                fontsize=8,
+                va="top",
+            )
     mv = summ.set_index("member_id")[col].get(member_id)
     if mv is not None and not pd.isna(mv):
         ax.axvline(float(mv), color="#1f4e79", linewidth=2)
@@ -393,7 +463,13 @@ def charts(s: Scored, member_id: str) -> list[bytes]:
     codes = sch.item_codes
     fig, ax = plt.subplots(figsize=(7, 3))
     x = np.arange(len(codes))
-    ax.bar(x - 0.2, sc[sc["member_id"] == member_id][codes].mean().to_numpy(dtype=float), width=0.4, color="#c0392b", label="本人月平均")
+    ax.bar(
+        x - 0.2,
+        sc[sc["member_id"] == member_id][codes].mean().to_numpy(dtype=float),
+        width=0.4,
+        color="#c0392b",
+        label="本人月平均",
+    )
     ax.bar(x + 0.2, sc[codes].mean().to_numpy(dtype=float), width=0.4, color="#888", label="支部月平均")
     ax.set_xticks(x, [it.name for it in sch.items], rotation=30, ha="right", fontsize=8)
     ax.set_title("各项得分与支部平均")
@@ -405,7 +481,12 @@ def charts(s: Scored, member_id: str) -> list[bytes]:
 # -- what-if ------------------------------------------------------------------------------------
 
 
-def what_if(s: Scored, monthly_weight: float | None = None, band_min: dict[str, float] | None = None, annual_star_share: float | None = None) -> pd.DataFrame:
+def what_if(
+    s: Scored,
+    monthly_weight: float | None = None,
+    band_min: dict[str, float] | None = None,
+    annual_star_share: float | None = None,
+) -> pd.DataFrame:
     """Re-score with changed scheme parameters (nothing is written) and list the members whose
     stars, grade or annual star change. ``band_min`` maps a grade (or ``"N星"``) to a new minimum."""
     sch = s.scheme.scheme
@@ -426,7 +507,14 @@ def what_if(s: Scored, monthly_weight: float | None = None, band_min: dict[str, 
     for mid in old.index:
         diffs = {c: (old.at[mid, c], new.at[mid, c]) for c in cols if _fmt(old.at[mid, c]) != _fmt(new.at[mid, c])}
         if any(c in diffs for c in ("stars", "grade", "annual_star")):
-            rows.append({"党员编号": mid, "姓名": old.at[mid, "name"], **{f"{label(c)} 现在": _fmt(a) for c, (a, _) in diffs.items()}, **{f"{label(c)} 假设": _fmt(b) for c, (_, b) in diffs.items()}})
+            rows.append(
+                {
+                    "党员编号": mid,
+                    "姓名": old.at[mid, "name"],
+                    **{f"{label(c)} 现在": _fmt(a) for c, (a, _) in diffs.items()},
+                    **{f"{label(c)} 假设": _fmt(b) for c, (_, b) in diffs.items()},
+                }
+            )
     return pd.DataFrame(rows).fillna("")
 
 
@@ -459,7 +547,12 @@ class Explorer:
             raise ValueError(f"{inputs} 中没有输入工作簿 (no *.xlsx input workbook here)")
         self._quiet = False
         self.cache: dict[tuple[int, str], Scored] = {}
-        self.branch = w.Dropdown(description="支部", options=[(src.label, i) for i, src in enumerate(self.sources)], value=0, layout=w.Layout(width="360px"))
+        self.branch = w.Dropdown(
+            description="支部",
+            options=[(src.label, i) for i, src in enumerate(self.sources)],
+            value=0,
+            layout=w.Layout(width="360px"),
+        )
         self.period = w.Dropdown(description="期间", layout=w.Layout(width="220px"))
         self._periods(period)
         self.notice = w.HTML()
@@ -474,11 +567,15 @@ class Explorer:
         self.card.add_class("card-area")
         self.trace_box = w.VBox()
         self.chart_box = w.VBox()
-        self.weight = w.FloatSlider(description="月度权重", min=0.0, max=1.0, step=0.05, style={"description_width": "initial"})
+        self.weight = w.FloatSlider(
+            description="月度权重", min=0.0, max=1.0, step=0.05, style={"description_width": "initial"}
+        )
         self.band = w.Dropdown(description="分档")
         self.band_min = w.FloatText(description="下限")
         self.share = w.FloatText(description="年度之星比例", style={"description_width": "initial"})
-        self.run_what_if = w.Button(description="计算 (不写任何文件)", button_style="warning", layout=w.Layout(width="200px"))
+        self.run_what_if = w.Button(
+            description="计算 (不写任何文件)", button_style="warning", layout=w.Layout(width="200px")
+        )
         self.what_if_out = w.HTML()
         tabs = w.Tab(
             children=[
@@ -486,7 +583,15 @@ class Explorer:
                 self.card,
                 self.trace_box,
                 self.chart_box,
-                w.VBox([w.HBox([self.weight]), w.HBox([self.band, self.band_min]), self.share, self.run_what_if, self.what_if_out]),
+                w.VBox(
+                    [
+                        w.HBox([self.weight]),
+                        w.HBox([self.band, self.band_min]),
+                        self.share,
+                        self.run_what_if,
+                        self.what_if_out,
+                    ]
+                ),
             ]
         )
         for i, title in enumerate(["支部总表", "积分卡", "追溯", "图表", "假设分析 (what-if)"]):
@@ -517,7 +622,11 @@ class Explorer:
         """The chosen workbook's periods; keep ``wanted`` (or the current one) if it is one of them,
         else a run's own period, else the year."""
         src = self.source
-        year = workbook_year(src.workbook) or (parse_period(src.period).year if src.period else None) or (parse_period(wanted).year if wanted else dt.date.today().year)
+        year = (
+            workbook_year(src.workbook)
+            or (parse_period(src.period).year if src.period else None)
+            or (parse_period(wanted).year if wanted else dt.date.today().year)
+        )
         choices = periods_of(year)
         keep = next((c for c in (wanted.strip(), self.period.value, src.period) if c and c in choices), str(year))
         self._quiet = True
@@ -611,6 +720,12 @@ class Explorer:
             )
         except (ValidationError, ValueError) as exc:
             why = "; ".join(e["msg"] for e in exc.errors()) if isinstance(exc, ValidationError) else str(exc)
-            self.what_if_out.value = f"<p style='color:#c00000'>参数不合规, 未计算 (not a valid scheme): {html.escape(why)}</p>"
+            self.what_if_out.value = (
+                f"<p style='color:#c00000'>参数不合规, 未计算 (not a valid scheme): {html.escape(why)}</p>"
+            )
             return
-        self.what_if_out.value = "<p>星级、等级或年度之星不变。</p>" if changes.empty else f"<p>{len(changes)} 人会变化:</p>" + changes.to_html(index=False)
+        self.what_if_out.value = (
+            "<p>星级、等级或年度之星不变。</p>"
+            if changes.empty
+            else f"<p>{len(changes)} 人会变化:</p>" + changes.to_html(index=False)
+        )

@@ -28,7 +28,13 @@ from .scheme import LoadedScheme, Scheme, load_scheme
 Kind = Literal["text", "number", "int", "month", "date", "yesno", "choice"]
 
 MEMBER_TYPES: list[str] = ["在职党员", "无职党员", "流动党员", "农村", "社区", "机关", "企业", "社会组织"]
-ROLES: dict[str, str] = {"member": "member", "党员": "member", "secretary": "secretary", "支部书记": "secretary", "书记": "secretary"}
+ROLES: dict[str, str] = {
+    "member": "member",
+    "党员": "member",
+    "secretary": "secretary",
+    "支部书记": "secretary",
+    "书记": "secretary",
+}
 RATER_KINDS: list[str] = ["党员", "群众代表"]
 ATTENDANCE: list[str] = ["出席", "请假", "缺席"]
 YES = {"yes", "y", "是", "true", "1"}
@@ -57,7 +63,12 @@ class SheetSpec:
 SHEETS: dict[str, SheetSpec] = {
     s.key: s
     for s in [
-        SheetSpec("branch", "支部信息", (Column("key", "项目", required=True), Column("value", "内容", required=True)), required=True),
+        SheetSpec(
+            "branch",
+            "支部信息",
+            (Column("key", "项目", required=True), Column("value", "内容", required=True)),
+            required=True,
+        ),
         SheetSpec(
             "members",
             "党员名单",
@@ -77,14 +88,22 @@ SHEETS: dict[str, SheetSpec] = {
         SheetSpec(
             "monthly_scores",
             "月度评分",
-            (Column("member_id", "党员编号", required=True, not_blank=True), Column("month", "月份", "month", required=True, not_blank=True), Column("note", "备注")),
+            (
+                Column("member_id", "党员编号", required=True, not_blank=True),
+                Column("month", "月份", "month", required=True, not_blank=True),
+                Column("note", "备注"),
+            ),
             required=True,
             item_columns="scores",
         ),
         SheetSpec(
             "self_scores",
             "党员自评",
-            (Column("member_id", "党员编号", required=True, not_blank=True), Column("month", "月份", "month", required=True, not_blank=True), Column("note", "备注")),
+            (
+                Column("member_id", "党员编号", required=True, not_blank=True),
+                Column("month", "月份", "month", required=True, not_blank=True),
+                Column("note", "备注"),
+            ),
             item_columns="scores",
         ),
         SheetSpec(
@@ -251,11 +270,26 @@ class _Collector:
 
     def add(self, sheet: str, row: Any, column: str, value: Any, problem: str, allowed: str = "") -> None:
         self.rows.append(
-            {"file": self.file, "sheet": sheet, "row": row, "column": column, "cell": self._cell(sheet, row, column), "value": _show(value), "problem": problem, "allowed": allowed}
+            {
+                "file": self.file,
+                "sheet": sheet,
+                "row": row,
+                "column": column,
+                "cell": self._cell(sheet, row, column),
+                "value": _show(value),
+                "problem": problem,
+                "allowed": allowed,
+            }
         )
 
     def add_mask(
-        self, df: pd.DataFrame, mask: pd.Series, sheet: str, column: str, problem: str, allowed: str = "",
+        self,
+        df: pd.DataFrame,
+        mask: pd.Series,
+        sheet: str,
+        column: str,
+        problem: str,
+        allowed: str = "",
         values: pd.Series | np.ndarray | str | Callable[[], Any] | None = None,
     ) -> None:
         """A failure for each row of ``df`` where ``mask`` holds. ``values``: what each cell held,
@@ -271,7 +305,9 @@ class _Collector:
         if isinstance(values, pd.Series) and not values.index.equals(df.index):
             values = values.reindex(df.index)
         if values is None:
-            shown = df[column].to_numpy(dtype=object)[hit] if column in df else np.full(int(hit.sum()), "", dtype=object)
+            shown = (
+                df[column].to_numpy(dtype=object)[hit] if column in df else np.full(int(hit.sum()), "", dtype=object)
+            )
         elif np.ndim(values) == 0:
             shown = np.full(int(hit.sum()), values, dtype=object)
         else:
@@ -306,7 +342,9 @@ def _find_sheet(names: list[str], spec: SheetSpec) -> str | None:
     return None
 
 
-def _raw_table(wb: CalamineWorkbook, sheet_name: str, spec: SheetSpec, item_names: dict[str, str], c: _Collector) -> pd.DataFrame | None:
+def _raw_table(
+    wb: CalamineWorkbook, sheet_name: str, spec: SheetSpec, item_names: dict[str, str], c: _Collector
+) -> pd.DataFrame | None:
     """Sheet -> DataFrame of raw cell values with key headers and the Excel ``row``."""
     rows = wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
     names = {_norm(col.key): col.key for col in spec.columns}
@@ -318,7 +356,14 @@ def _raw_table(wb: CalamineWorkbook, sheet_name: str, spec: SheetSpec, item_name
             header_idx = i
             break
     if header_idx is None:
-        c.add(spec.key, "", "", "", f"找不到表头行 (no header row) in sheet {sheet_name!r}", ", ".join(header_text(col.key, col.label) for col in spec.columns))
+        c.add(
+            spec.key,
+            "",
+            "",
+            "",
+            f"找不到表头行 (no header row) in sheet {sheet_name!r}",
+            ", ".join(header_text(col.key, col.label) for col in spec.columns),
+        )
         return None
     header = rows[header_idx]
     c.sheet_names[spec.key] = sheet_name
@@ -326,7 +371,9 @@ def _raw_table(wb: CalamineWorkbook, sheet_name: str, spec: SheetSpec, item_name
     for j, h in enumerate(header):
         k = _header_key(h, names)
         if k is None and _norm(h):
-            c.add(spec.key, header_idx + 1, str(h), h, "未知的列 (unknown column)", ", ".join(sorted(set(names.values()))))
+            c.add(
+                spec.key, header_idx + 1, str(h), h, "未知的列 (unknown column)", ", ".join(sorted(set(names.values())))
+            )
         if k is not None and k in keys:
             c.add(spec.key, header_idx + 1, str(h), h, "列重复 (duplicate column)", "each column once")
             k = None
@@ -334,7 +381,14 @@ def _raw_table(wb: CalamineWorkbook, sheet_name: str, spec: SheetSpec, item_name
     present = [k for k in keys if k is not None]
     for col in spec.columns:
         if col.required and col.key not in present:
-            c.add(spec.key, header_idx + 1, col.key, "", "缺少必需的列 (required column missing)", header_text(col.key, col.label))
+            c.add(
+                spec.key,
+                header_idx + 1,
+                col.key,
+                "",
+                "缺少必需的列 (required column missing)",
+                header_text(col.key, col.label),
+            )
     body = [r for r in rows[header_idx + 1 :]]
     cols = {k: [r[j] if j < len(r) else "" for r in body] for j, k in enumerate(keys) if k is not None}
     df = pd.DataFrame(cols, dtype=object)
@@ -466,7 +520,15 @@ def _convert(df: pd.DataFrame, spec: SheetSpec, c: _Collector, year: int | None)
             vals = _to_text(raw)
             if col.kind == "choice":
                 bad = ~blank & ~vals.isin(list(col.choices)).fillna(False)
-                c.add_mask(df, bad, spec.key, col.key, "不是允许的取值 (not an allowed value)", " / ".join(col.choices), values=raw)
+                c.add_mask(
+                    df,
+                    bad,
+                    spec.key,
+                    col.key,
+                    "不是允许的取值 (not an allowed value)",
+                    " / ".join(col.choices),
+                    values=raw,
+                )
             out[col.key] = vals.to_numpy()
         elif col.kind in ("number", "int"):
             vals, bad = _to_number(raw, blank)
@@ -474,7 +536,15 @@ def _convert(df: pd.DataFrame, spec: SheetSpec, c: _Collector, year: int | None)
                 frac = ~vals.isna() & (vals != np.floor(vals.fillna(0)))
                 neg = vals < 0
                 bad = bad | frac | neg
-            c.add_mask(df, bad, spec.key, col.key, "不是数字 (not a number)" if col.kind == "number" else "不是非负整数 (not a whole number >= 0)", "数字 number", values=raw)
+            c.add_mask(
+                df,
+                bad,
+                spec.key,
+                col.key,
+                "不是数字 (not a number)" if col.kind == "number" else "不是非负整数 (not a whole number >= 0)",
+                "数字 number",
+                values=raw,
+            )
             out[col.key] = vals.to_numpy()
         elif col.kind == "month":
             y, m, bad = _to_month(raw, blank)
@@ -486,7 +556,15 @@ def _convert(df: pd.DataFrame, spec: SheetSpec, c: _Collector, year: int | None)
             c.add_mask(df, bad, spec.key, col.key, "不是日期 (not a date)", "YYYY-MM-DD", values=raw)
             if year is not None:
                 outside = ~bad & ~blank & vals.map(lambda d: d is not None and d.year != year)
-                c.add_mask(df, outside, spec.key, col.key, f"日期不在 {year} 年内 (date outside the year)", f"{year}-01-01 .. {year}-12-31", values=raw)
+                c.add_mask(
+                    df,
+                    outside,
+                    spec.key,
+                    col.key,
+                    f"日期不在 {year} 年内 (date outside the year)",
+                    f"{year}-01-01 .. {year}-12-31",
+                    values=raw,
+                )
             out[col.key] = vals.to_numpy()
         elif col.kind == "yesno":
             vals, bad = _to_yesno(raw)
@@ -498,15 +576,40 @@ def _convert(df: pd.DataFrame, spec: SheetSpec, c: _Collector, year: int | None)
 def _month_in_year(df: pd.DataFrame, sheet: str, column: str, year: int, c: _Collector) -> None:
     y = df[f"{column}_year"]
     outside = y.notna() & (y != year)
-    c.add_mask(df, outside, sheet, column, f"月份不在 {year} 年内 (month outside the year)", f"{year}-01 .. {year}-12", values=lambda: df[f"{column}_year"].astype("Int64").astype(str) + "-" + df[column].astype("Int64").astype(str).str.zfill(2))
+    c.add_mask(
+        df,
+        outside,
+        sheet,
+        column,
+        f"月份不在 {year} 年内 (month outside the year)",
+        f"{year}-01 .. {year}-12",
+        values=lambda: (
+            df[f"{column}_year"].astype("Int64").astype(str) + "-" + df[column].astype("Int64").astype(str).str.zfill(2)
+        ),
+    )
 
 
-def _item_columns(df: pd.DataFrame, raw: pd.DataFrame, sheet: str, present: bool, maxima: dict[str, float], allow_blank: bool, c: _Collector) -> None:
+def _item_columns(
+    df: pd.DataFrame,
+    raw: pd.DataFrame,
+    sheet: str,
+    present: bool,
+    maxima: dict[str, float],
+    allow_blank: bool,
+    c: _Collector,
+) -> None:
     """Type and range-check item score columns in place (``present``: the sheet exists)."""
     for code, mx in maxima.items():
         if code not in raw:
             if present:  # the header row is where the column has to be added
-                c.add(sheet, c.header_rows.get(sheet, 1), code, "", "缺少考评项目列 (item column missing)", f"{code} (0..{mx:g})")
+                c.add(
+                    sheet,
+                    c.header_rows.get(sheet, 1),
+                    code,
+                    "",
+                    "缺少考评项目列 (item column missing)",
+                    f"{code} (0..{mx:g})",
+                )
             df[code] = np.nan
             continue
         blank = _is_blank(raw[code])
@@ -555,19 +658,47 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
                     branch_rows[k] = i + 1
         for k, label in BRANCH_KEYS.items():
             if _show(branch.get(k, "")).strip() == "":
-                c.add("branch", branch_rows.get(k, ""), k, "", "缺少支部信息 (missing branch field)", header_text(k, label))
+                c.add(
+                    "branch",
+                    branch_rows.get(k, ""),
+                    k,
+                    "",
+                    "缺少支部信息 (missing branch field)",
+                    header_text(k, label),
+                )
     branch_id = _show(branch.get("branch_id", "")).strip()
     if branch_id and not re.match(r"^[A-Za-z0-9_\-]+$", branch_id):
-        c.add("branch", branch_rows.get("branch_id", ""), "branch_id", branch_id, "支部编号只能含字母、数字、- 和 _ (invalid branch id)", "letters, digits, - and _, e.g. B001")
+        c.add(
+            "branch",
+            branch_rows.get("branch_id", ""),
+            "branch_id",
+            branch_id,
+            "支部编号只能含字母、数字、- 和 _ (invalid branch id)",
+            "letters, digits, - and _, e.g. B001",
+        )
     year: int | None = None
     y_raw = _show(branch.get("year", "")).strip()
     if y_raw:
         if re.match(r"^\d{4}$", y_raw):
             year = int(y_raw)
             if year != period.year:
-                c.add("branch", branch_rows.get("year", ""), "year", y_raw, f"工作簿年度与期间 {period.text} 不符 (year does not match the period)", str(period.year))
+                c.add(
+                    "branch",
+                    branch_rows.get("year", ""),
+                    "year",
+                    y_raw,
+                    f"工作簿年度与期间 {period.text} 不符 (year does not match the period)",
+                    str(period.year),
+                )
         else:
-            c.add("branch", branch_rows.get("year", ""), "year", y_raw, "年度应为四位数字 (year must be YYYY)", "e.g. 2025")
+            c.add(
+                "branch",
+                branch_rows.get("year", ""),
+                "year",
+                y_raw,
+                "年度应为四位数字 (year must be YYYY)",
+                "e.g. 2025",
+            )
     scheme_ref = _show(branch.get("scheme", "")).strip()
     if scheme is None and scheme_ref:
         try:
@@ -576,7 +707,14 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
                 ref = path.parent / ref
             scheme = load_scheme(ref if ref.suffix in {".yaml", ".yml"} else scheme_ref)
         except ValueError as exc:
-            c.add("branch", branch_rows.get("scheme", ""), "scheme", scheme_ref, str(exc).splitlines()[0], "built-in scheme name or .yaml path")
+            c.add(
+                "branch",
+                branch_rows.get("scheme", ""),
+                "scheme",
+                scheme_ref,
+                str(exc).splitlines()[0],
+                "built-in scheme name or .yaml path",
+            )
     if scheme is None:
         c.raise_if_any()
         raise AssertionError("unreachable")
@@ -586,7 +724,11 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
     for it in s.items:
         item_names[_norm(it.code)] = it.code
         item_names[_norm(it.name)] = it.code
-    app_names = dict(item_names) if s.appraisal.mode == "per_item" else ({_norm("score"): "score", _norm("测评分"): "score"} if s.appraisal.mode == "single" else {})
+    app_names = (
+        dict(item_names)
+        if s.appraisal.mode == "per_item"
+        else ({_norm("score"): "score", _norm("测评分"): "score"} if s.appraisal.mode == "single" else {})
+    )
 
     tables: dict[str, pd.DataFrame] = {}
     raws: dict[str, pd.DataFrame] = {}
@@ -597,7 +739,9 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
         extra = item_names if spec.item_columns == "scores" else app_names if spec.item_columns == "appraisal" else {}
         raw = _raw_table(wb, found[key], spec, extra, c) if found[key] is not None else None
         if raw is None:
-            raw = pd.DataFrame({col.key: pd.Series(dtype=object) for col in spec.columns} | {"row": pd.Series(dtype="int64")})
+            raw = pd.DataFrame(
+                {col.key: pd.Series(dtype=object) for col in spec.columns} | {"row": pd.Series(dtype="int64")}
+            )
         raws[key] = raw
         if found[key] is not None:
             cells[key] = {k: (found[key], letter) for k, letter in c.letters.get(key, {}).items()}
@@ -610,7 +754,15 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
 
     for key in ("monthly_scores", "self_scores"):
         _month_in_year(tables[key], key, "month", year, c)
-        _item_columns(tables[key], raws[key], key, found[key] is not None, {i.code: i.max for i in s.items}, key == "self_scores", c)
+        _item_columns(
+            tables[key],
+            raws[key],
+            key,
+            found[key] is not None,
+            {i.code: i.max for i in s.items},
+            key == "self_scores",
+            c,
+        )
         _unknown_member(tables[key], key, known, c)
         _duplicates(_of_year(tables[key], year), ["member_id", "month"], key, "month", c)
     _check_monthly_coverage(_of_year(tables["monthly_scores"], year), members, active, period, c)
@@ -618,13 +770,24 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
 
     appraisal = tables["appraisal"]
     if s.appraisal.mode != "none":
-        maxima = {i.code: i.max for i in s.items} if s.appraisal.mode == "per_item" else {"score": float(s.appraisal.max or 0)}
+        maxima = (
+            {i.code: i.max for i in s.items}
+            if s.appraisal.mode == "per_item"
+            else {"score": float(s.appraisal.max or 0)}
+        )
         _item_columns(appraisal, raws["appraisal"], "appraisal", found["appraisal"] is not None, maxima, True, c)
         _unknown_member(appraisal, "appraisal", known, c)
         _duplicates(appraisal, ["ballot_no", "member_id"], "appraisal", "member_id", c)
         if period.kind == "year":
             if found["appraisal"] is None:
-                c.add("appraisal", "", "", "", "年度评分需要民主测评表 (appraisal sheet needed for a year)", "民主测评 (appraisal)")
+                c.add(
+                    "appraisal",
+                    "",
+                    "",
+                    "",
+                    "年度评分需要民主测评表 (appraisal sheet needed for a year)",
+                    "民主测评 (appraisal)",
+                )
             else:
                 _check_raters(appraisal, members, list(maxima), s.appraisal.min_raters, c)
 
@@ -688,38 +851,90 @@ def _check_members(m: pd.DataFrame, raw: pd.DataFrame, s: Scheme, year: int, per
     # and an all-digit id is a number ("001" = 1): ids are kept to what matches only itself
     ids = m["member_id"].astype("string")
     odd = m["member_id"].notna() & ~ids.str.fullmatch(MEMBER_ID_PATTERN).fillna(False).astype(bool)
-    c.add_mask(m, odd, "members", "member_id", "党员编号只能含字母、数字、- 和 _, 且至少有一个字母 (invalid member id)", "letters, digits, - and _, at least one letter, e.g. M0001")
+    c.add_mask(
+        m,
+        odd,
+        "members",
+        "member_id",
+        "党员编号只能含字母、数字、- 和 _, 且至少有一个字母 (invalid member id)",
+        "letters, digits, - and _, at least one letter, e.g. M0001",
+    )
     m["role"] = m["role"].map(lambda v: ROLES.get(str(v), "member") if pd.notna(v) else "member")
     for col in ("joined", "left"):
         y = m[f"{col}_year"]
         late = y.notna() & (y > year)
         early = y.notna() & (y < year)
         if col == "joined":
-            c.add_mask(m, late, "members", col, f"转入月份晚于 {year} 年 (joined after the year)", f"<= {year}-12", values=raw[col].to_numpy())
+            c.add_mask(
+                m,
+                late,
+                "members",
+                col,
+                f"转入月份晚于 {year} 年 (joined after the year)",
+                f"<= {year}-12",
+                values=raw[col].to_numpy(),
+            )
         else:
-            c.add_mask(m, early, "members", col, f"转出月份早于 {year} 年 (left before the year)", f">= {year}-01", values=raw[col].to_numpy())
+            c.add_mask(
+                m,
+                early,
+                "members",
+                col,
+                f"转出月份早于 {year} 年 (left before the year)",
+                f">= {year}-01",
+                values=raw[col].to_numpy(),
+            )
     first = np.where(m["joined_year"] < year, 1, m["joined"].fillna(1))
     last = np.where(m["left_year"] > year, 12, m["left"].fillna(12))
     backwards = pd.Series(first > last, index=m.index) & m["joined"].notna() & m["left"].notna()
-    c.add_mask(m, backwards, "members", "left", "转出月份早于转入月份 (left before joined)", "left >= joined", values=raw["left"].to_numpy())
+    c.add_mask(
+        m,
+        backwards,
+        "members",
+        "left",
+        "转出月份早于转入月份 (left before joined)",
+        "left >= joined",
+        values=raw["left"].to_numpy(),
+    )
     stars_given = m["exempt_stars"].notna()
     if s.has_stars:
         # the scheme's own star range: a copied scheme may start above 0 stars
         star_counts = [b.stars for b in s.bands if b.stars is not None]
         min_stars, max_stars = min(star_counts), max(star_counts)
         need = m["exempt"] & ~stars_given
-        c.add_mask(m, need, "members", "exempt_stars", "不列入积分的党员须直接评定星级 (exempt member needs hand-entered stars)", f"{min_stars}..{max_stars}", values="")
+        c.add_mask(
+            m,
+            need,
+            "members",
+            "exempt_stars",
+            "不列入积分的党员须直接评定星级 (exempt member needs hand-entered stars)",
+            f"{min_stars}..{max_stars}",
+            values="",
+        )
         out_of_range = stars_given & m["exempt"] & ((m["exempt_stars"] < min_stars) | (m["exempt_stars"] > max_stars))
-        c.add_mask(m, out_of_range, "members", "exempt_stars", "星级超出本方案的范围 (stars outside the scheme's range)", f"{min_stars}..{max_stars}")
+        c.add_mask(
+            m,
+            out_of_range,
+            "members",
+            "exempt_stars",
+            "星级超出本方案的范围 (stars outside the scheme's range)",
+            f"{min_stars}..{max_stars}",
+        )
         # stars are entered only for exempt members; for anyone else they would be silently ignored
         c.add_mask(
-            m, stars_given & ~m["exempt"], "members", "exempt_stars",
+            m,
+            stars_given & ~m["exempt"],
+            "members",
+            "exempt_stars",
             "只有不列入积分的党员才直接评定星级 (stars are entered only for exempt members)",
             "留空, 或在 不列入积分 (exempt) 填 是 (blank, or set exempt to yes)",
         )
     else:
         c.add_mask(
-            m, stars_given, "members", "exempt_stars",
+            m,
+            stars_given,
+            "members",
+            "exempt_stars",
             f"方案 {s.name} 不评星级, 直接评定星级不会被使用 (scheme {s.name} has no stars: the value would be ignored)",
             "留空 (blank)",
         )
@@ -728,7 +943,9 @@ def _check_members(m: pd.DataFrame, raw: pd.DataFrame, s: Scheme, year: int, per
 def _active_months(m: pd.DataFrame, year: int) -> pd.DataFrame:
     first = np.where(m["joined_year"].fillna(year) < year, 1, m["joined"].fillna(1)).astype(int)
     last = np.where(m["left_year"].fillna(year) > year, 12, m["left"].fillna(12)).astype(int)
-    return pd.DataFrame({"member_id": m["member_id"].to_numpy(), "first": first, "last": last, "exempt": m["exempt"].to_numpy()})
+    return pd.DataFrame(
+        {"member_id": m["member_id"].to_numpy(), "first": first, "last": last, "exempt": m["exempt"].to_numpy()}
+    )
 
 
 def _unknown_member(df: pd.DataFrame, sheet: str, known: set[Any], c: _Collector) -> None:
@@ -745,18 +962,32 @@ def _duplicates(df: pd.DataFrame, keys: list[str], sheet: str, column: str, c: _
     for _, r in sub.loc[dup].iterrows():
         key = tuple(r[k] for k in keys)
         first = first_rows.loc[key if len(keys) > 1 else key[0]]
-        shown = " / ".join(f"{int(r['month_year'])}-{int(k):02d}" if name == "month" and "month_year" in r else _show(k) for name, k in zip(keys, key))
-        c.add(sheet, int(r["row"]), column, shown, f"重复, 与第 {int(first)} 行相同 (duplicate of row {int(first)})", f"one row per {' + '.join(keys)}")
+        shown = " / ".join(
+            f"{int(r['month_year'])}-{int(k):02d}" if name == "month" and "month_year" in r else _show(k)
+            for name, k in zip(keys, key)
+        )
+        c.add(
+            sheet,
+            int(r["row"]),
+            column,
+            shown,
+            f"重复, 与第 {int(first)} 行相同 (duplicate of row {int(first)})",
+            f"one row per {' + '.join(keys)}",
+        )
 
 
-def _check_monthly_coverage(ms: pd.DataFrame, members: pd.DataFrame, active: pd.DataFrame, period: Period, c: _Collector) -> None:
+def _check_monthly_coverage(
+    ms: pd.DataFrame, members: pd.DataFrame, active: pd.DataFrame, period: Period, c: _Collector
+) -> None:
     _check_scores_outside_membership(ms, active, "monthly_scores", c, period)
     need = active.loc[~active["exempt"]]
     if need.empty:
         return
     months = np.arange(1, 13)
     grid = need.loc[need.index.repeat(12)].assign(month=np.tile(months, len(need)))
-    grid = grid[(grid["month"] >= grid["first"]) & (grid["month"] <= grid["last"]) & (grid["month"] <= period.last_month)]
+    grid = grid[
+        (grid["month"] >= grid["first"]) & (grid["month"] <= grid["last"]) & (grid["month"] <= period.last_month)
+    ]
     have = ms[["member_id", "month"]].dropna().drop_duplicates()
     merged = grid.merge(have.assign(_have=True), on=["member_id", "month"], how="left")
     missing = merged[merged["_have"].isna()]
@@ -768,20 +999,32 @@ def _check_monthly_coverage(ms: pd.DataFrame, members: pd.DataFrame, active: pd.
     for mid, grp in missing.groupby("member_id", sort=True):
         listed = ", ".join(f"{period.year}-{int(mo):02d}" for mo in grp["month"])
         c.add(
-            "members", int(member_rows.loc[mid]), "member_id", mid,
+            "members",
+            int(member_rows.loc[mid]),
+            "member_id",
+            mid,
             f"月度评分表缺少党员 {mid} 这些月份的评分: {listed} (monthly_scores has no row for this member in these months: {listed})",
             f"在 月度评分 (monthly_scores) 中为该党员在支部的每个月各填一行, 直到 {period.text}; 或改正 转入/转出月份 "
             f"(one row per month the member was in the branch, up to {period.text}; or correct joined / left)",
         )
 
 
-def _check_scores_outside_membership(ms: pd.DataFrame, active: pd.DataFrame, sheet: str, c: _Collector, period: Period) -> None:
+def _check_scores_outside_membership(
+    ms: pd.DataFrame, active: pd.DataFrame, sheet: str, c: _Collector, period: Period
+) -> None:
     merged = ms.merge(active, on="member_id", how="inner")
     outside = merged["month"].notna() & ((merged["month"] < merged["first"]) | (merged["month"] > merged["last"]))
     if outside.any():
         bad = merged.loc[outside]
         for r, mid, mo, f, last in zip(bad["row"], bad["member_id"], bad["month"], bad["first"], bad["last"]):
-            c.add(sheet, int(r), "month", f"{period.year}-{int(mo):02d}", f"党员 {mid} 该月不在本支部 (member not in the branch that month)", f"{period.year}-{int(f):02d} .. {period.year}-{int(last):02d}")
+            c.add(
+                sheet,
+                int(r),
+                "month",
+                f"{period.year}-{int(mo):02d}",
+                f"党员 {mid} 该月不在本支部 (member not in the branch that month)",
+                f"{period.year}-{int(f):02d} .. {period.year}-{int(last):02d}",
+            )
 
 
 def _check_raters(app: pd.DataFrame, members: pd.DataFrame, cols: list[str], min_raters: int, c: _Collector) -> None:
@@ -795,7 +1038,10 @@ def _check_raters(app: pd.DataFrame, members: pd.DataFrame, cols: list[str], min
         few = [(cols[j], int(counts[i, j])) for j in np.nonzero(short[i])[0]]
         listed = ", ".join(f"{col} {n} 人" for col, n in few)
         c.add(
-            "members", mrow, "member_id", mid,
+            "members",
+            mrow,
+            "member_id",
+            mid,
             f"党员 {mid} 的民主测评人数不足 (too few raters): {listed}",
             f"每名党员每项至少 {min_raters} 人测评, 在 民主测评 (appraisal) 中补足选票 (>= {min_raters} ratings per member and item in the appraisal sheet)",
         )
@@ -805,27 +1051,70 @@ def _check_adjustments(adj: pd.DataFrame, s: Scheme, known: set[Any], c: _Collec
     _unknown_member(adj, "adjustments", known, c)
     rules = s.rules_by_code
     unknown = adj["rule_code"].notna() & ~adj["rule_code"].isin(list(rules))
-    c.add_mask(adj, unknown, "adjustments", "rule_code", "加减分目录中没有此代码 (unknown rule code)", ", ".join(rules) or "(scheme has no adjustments)")
+    c.add_mask(
+        adj,
+        unknown,
+        "adjustments",
+        "rule_code",
+        "加减分目录中没有此代码 (unknown rule code)",
+        ", ".join(rules) or "(scheme has no adjustments)",
+    )
     for i, r in adj.loc[adj["rule_code"].isin(list(rules)) & adj["points"].notna()].iterrows():
         rule = rules[r["rule_code"]]
         p = float(r["points"])
         sign_ok = p > 0 if rule.kind == "bonus" else p < 0
         if not sign_ok or abs(p) > rule.limit + 1e-9:
             allowed = f"{'+' if rule.kind == 'bonus' else '-'}0 .. {'+' if rule.kind == 'bonus' else '-'}{rule.limit:g} (blank = {rule.signed_points:+g})"
-            c.add("adjustments", int(r["row"]), "points", p, f"分值与 {rule.code} ({rule.name}) 不符 (points do not fit the rule)", allowed)
+            c.add(
+                "adjustments",
+                int(r["row"]),
+                "points",
+                p,
+                f"分值与 {rule.code} ({rule.name}) 不符 (points do not fit the rule)",
+                allowed,
+            )
 
 
 def _check_vetoes(v: pd.DataFrame, s: Scheme, known: set[Any], active: pd.DataFrame, c: _Collector) -> None:
     _unknown_member(v, "vetoes", known, c)
     conds = s.conditions_by_key
     bad = v["condition"].notna() & ~v["condition"].isin(list(conds))
-    c.add_mask(v, bad, "vetoes", "condition", "不是本方案的否决情形 (not a veto condition of the scheme)", " / ".join(f"{x.code} {x.name}" for x in s.veto.conditions))
+    c.add_mask(
+        v,
+        bad,
+        "vetoes",
+        "condition",
+        "不是本方案的否决情形 (not a veto condition of the scheme)",
+        " / ".join(f"{x.code} {x.name}" for x in s.veto.conditions),
+    )
     if s.veto.requires_majority:
-        c.add_mask(v, v["votes_for"].isna(), "vetoes", "votes_for", "须填写举手表决的赞成票数 (votes needed: vetoes are decided by a show of hands)", "whole number >= 0")
-        c.add_mask(v, v["votes_against"].isna(), "vetoes", "votes_against", "须填写反对票数 (votes needed)", "whole number >= 0")
+        c.add_mask(
+            v,
+            v["votes_for"].isna(),
+            "vetoes",
+            "votes_for",
+            "须填写举手表决的赞成票数 (votes needed: vetoes are decided by a show of hands)",
+            "whole number >= 0",
+        )
+        c.add_mask(
+            v,
+            v["votes_against"].isna(),
+            "vetoes",
+            "votes_against",
+            "须填写反对票数 (votes needed)",
+            "whole number >= 0",
+        )
     n_members = _members_on(v, active)
     over = (v["votes_for"].fillna(0) + v["votes_against"].fillna(0)) > n_members
-    c.add_mask(v, over & v["date"].notna(), "vetoes", "votes_for", "票数多于当月支部党员人数 (more votes than members)", "votes_for + votes_against <= members in the branch that month", values=lambda: (v["votes_for"].fillna(0) + v["votes_against"].fillna(0)).astype(int))
+    c.add_mask(
+        v,
+        over & v["date"].notna(),
+        "vetoes",
+        "votes_for",
+        "票数多于当月支部党员人数 (more votes than members)",
+        "votes_for + votes_against <= members in the branch that month",
+        values=lambda: (v["votes_for"].fillna(0) + v["votes_against"].fillna(0)).astype(int),
+    )
 
 
 def _members_on(v: pd.DataFrame, active: pd.DataFrame) -> pd.Series:
@@ -845,9 +1134,21 @@ def _check_amendments(a: pd.DataFrame, ms: pd.DataFrame, s: Scheme, known: set[A
     mx = a["item"].map(lambda v: items[v].max if v in items else np.nan)
     out_of_range = a["new_score"].notna() & mx.notna() & ((a["new_score"] < 0) | (a["new_score"] > mx))
     c.add_mask(a, out_of_range, "amendments", "new_score", "超出分值范围 (out of range)", "0..item maximum")
-    have = ms[["member_id", "month", "row"]].dropna(subset=["member_id", "month"]).drop_duplicates(["member_id", "month"])
+    have = (
+        ms[["member_id", "month", "row"]].dropna(subset=["member_id", "month"]).drop_duplicates(["member_id", "month"])
+    )
     merged = a.merge(have.rename(columns={"row": "target_row"}), on=["member_id", "month"], how="left")
     dangling = merged["target_row"].isna() & a["member_id"].isin(known).to_numpy() & a["month"].notna().to_numpy()
     dangling.index = a.index
-    c.add_mask(a, dangling, "amendments", "month", "更正指向的月度评分不存在 (amendment points at no monthly score)", "a member and month that have a row in monthly_scores", values=lambda: a["member_id"].astype(str) + " " + a["month"].map(lambda m: f"{year}-{int(m):02d}" if pd.notna(m) else ""))
+    c.add_mask(
+        a,
+        dangling,
+        "amendments",
+        "month",
+        "更正指向的月度评分不存在 (amendment points at no monthly score)",
+        "a member and month that have a row in monthly_scores",
+        values=lambda: (
+            a["member_id"].astype(str) + " " + a["month"].map(lambda m: f"{year}-{int(m):02d}" if pd.notna(m) else "")
+        ),
+    )
     _duplicates(a, ["member_id", "month", "item"], "amendments", "item", c)

@@ -183,7 +183,9 @@ def shutdown(kernel_name: str | None = None) -> None:
 
 
 def _reset(warm: _Warm, cwd: str | None, timeout: float) -> None:
-    reply = warm.kc.execute_interactive(RESET_CODE.format(body=RESET_BODY, cwd=cwd), silent=True, store_history=False, timeout=timeout)
+    reply = warm.kc.execute_interactive(
+        RESET_CODE.format(body=RESET_BODY, cwd=cwd), silent=True, store_history=False, timeout=timeout
+    )
     if reply["content"]["status"] != "ok":
         content = reply["content"]
         raise RuntimeError(f"warm kernel reset failed: {content.get('ename')}: {content.get('evalue')}")

@@ -77,7 +77,9 @@ def demo_inputs(branch_index: int = 0, year: int = 2025) -> Path:
     spec = DEMO_BRANCHES[branch_index]
     branch, sheets = branch_tables(spec, year, seed=1000 + branch_index)
     folder = Path(tempfile.mkdtemp(prefix="scoring-demo-"))
-    return write_input_workbook(folder / f"{spec.branch_id}_{year}.xlsx", branch, sheets, load_scheme(spec.scheme).scheme)
+    return write_input_workbook(
+        folder / f"{spec.branch_id}_{year}.xlsx", branch, sheets, load_scheme(spec.scheme).scheme
+    )
 
 
 def load(inputs_path: str, period: str, scheme: str = "") -> Run:
@@ -107,8 +109,12 @@ def show_parameters(**params: Any) -> pd.DataFrame:
 def show_scheme(run: Run) -> pd.DataFrame:
     """The scheme's items and weights."""
     s = run.scheme.scheme
-    items = pd.DataFrame([(i.code, i.name, i.max) for i in s.items], columns=["代码 (code)", "考评项目 (item)", "满分 (max)"])
-    print(f"月度权重 {s.monthly.weight:g}; 民主测评权重 {s.appraisal.weight:g} ({s.appraisal.mode}); 加减分合并方式 {s.adjustments.combine}; 一票否决 {s.veto.effect}")
+    items = pd.DataFrame(
+        [(i.code, i.name, i.max) for i in s.items], columns=["代码 (code)", "考评项目 (item)", "满分 (max)"]
+    )
+    print(
+        f"月度权重 {s.monthly.weight:g}; 民主测评权重 {s.appraisal.weight:g} ({s.appraisal.mode}); 加减分合并方式 {s.adjustments.combine}; 一票否决 {s.veto.effect}"
+    )
     return items
 
 
@@ -118,7 +124,12 @@ def show_intermediate(run: Run) -> None:
     names = run.item_names
     parts: list[tuple[str, pd.DataFrame]] = [
         ("月度评分 (monthly item scores, amendments applied)", r.item_scores),
-        ("评分更正 (amendments: original kept)", r.amendments[["member_id", "month", "item", "original", "new_score", "reason", "decided_on", "row"]] if len(r.amendments) else r.amendments),
+        (
+            "评分更正 (amendments: original kept)",
+            r.amendments[["member_id", "month", "item", "original", "new_score", "reason", "decided_on", "row"]]
+            if len(r.amendments)
+            else r.amendments,
+        ),
         ("月度总分 (monthly totals)", r.monthly_totals),
         ("季度汇总 (quarters)", r.quarters),
     ]
@@ -126,8 +137,29 @@ def show_intermediate(run: Run) -> None:
         parts.append(("年终项目积分 (annual item scores)", r.item_year))
         if len(r.appraisal.columns) > 1:
             parts.append(("民主测评平均 (appraisal averages: counts and averages only)", r.appraisal))
-    parts.append(("加减分 (adjustments applied and not applied)", r.adjustments[["member_id", "date", "rule_code", "rule_name", "points_used", "applied_points", "reason"]]))
-    parts.append(("一票否决 (vetoes)", r.vetoes[["member_id", "date", "condition_name", "votes_for", "votes_against", "members_on_date", "applies", "reason"]]))
+    parts.append(
+        (
+            "加减分 (adjustments applied and not applied)",
+            r.adjustments[["member_id", "date", "rule_code", "rule_name", "points_used", "applied_points", "reason"]],
+        )
+    )
+    parts.append(
+        (
+            "一票否决 (vetoes)",
+            r.vetoes[
+                [
+                    "member_id",
+                    "date",
+                    "condition_name",
+                    "votes_for",
+                    "votes_against",
+                    "members_on_date",
+                    "applies",
+                    "reason",
+                ]
+            ],
+        )
+    )
     for title, df in parts:
         print(f"\n【{title}】 共 {len(df)} 行, 显示前 {min(len(df), HEAD_ROWS)} 行")
         _display(labelled(df.head(HEAD_ROWS), names))
@@ -168,7 +200,11 @@ def chart(run: Run) -> None:
     import matplotlib.pyplot as plt
     from matplotlib import font_manager
 
-    cjk = [f.name for f in font_manager.fontManager.ttflist if "CJK" in f.name or "Noto Sans SC" in f.name or "WenQuanYi" in f.name]
+    cjk = [
+        f.name
+        for f in font_manager.fontManager.ttflist
+        if "CJK" in f.name or "Noto Sans SC" in f.name or "WenQuanYi" in f.name
+    ]
     if cjk:
         plt.rcParams["font.sans-serif"] = [cjk[0], *plt.rcParams["font.sans-serif"]]
     plt.rcParams["axes.unicode_minus"] = False
@@ -186,7 +222,14 @@ def chart(run: Run) -> None:
         for band in run.scheme.scheme.bands[:-1]:
             if left <= band.min <= right:
                 ax.axvline(band.min, color="#555", linestyle=":", linewidth=1)
-                ax.text(band.min, ax.get_ylim()[1] * 0.95, f" ≥{band.min:g} " + (f"{band.stars}星" if band.stars is not None else band.grade), fontsize=8, ha="left", va="top")
+                ax.text(
+                    band.min,
+                    ax.get_ylim()[1] * 0.95,
+                    f" ≥{band.min:g} " + (f"{band.stars}星" if band.stars is not None else band.grade),
+                    fontsize=8,
+                    ha="left",
+                    va="top",
+                )
     ax.set_title(f"{run.result.branch_name} {run.period.label} 积分分布")
     ax.set_xlabel("积分")
     ax.set_ylabel("人数")
@@ -272,12 +315,16 @@ def write_outputs(run: Run, out_dir: str, provenance: dict[str, Any]) -> list[Pa
     out.mkdir(parents=True, exist_ok=True)
     summary = out / "summary.csv"
     run.result.summary().to_csv(summary, index=False, encoding="utf-8", quoting=csv.QUOTE_MINIMAL)
-    workbook = write_results_workbook(run.result, out / f"{run.result.branch_id}_{run.period.text}_结果.xlsx", provenance)
+    workbook = write_results_workbook(
+        run.result, out / f"{run.result.branch_id}_{run.period.text}_结果.xlsx", provenance
+    )
     written = [summary, workbook]
     if shutil.which("soffice"):
         written.append(write_publicity_pdf(run.result, out))
     else:
-        print("未安装 LibreOffice, 不生成 公示.pdf (LibreOffice missing: no 公示.pdf); apt-get install libreoffice-calc")
+        print(
+            "未安装 LibreOffice, 不生成 公示.pdf (LibreOffice missing: no 公示.pdf); apt-get install libreoffice-calc"
+        )
     for p in written:
         print("已写出 (written):", p.name)
     return written

@@ -97,7 +97,9 @@ def convert(source: Path, out_dir: Path, target: str, timeout: float = 300) -> P
                     shared_server(connect=False)  # the next one starts now, not at the next file
                 return expected
             except Exception as exc:  # noqa: BLE001 - a LibreOffice that failed is replaced; this file starts one of its own
-                log.warning("LibreOffice server failed on %s (%s); converting with a fresh LibreOffice", source.name, exc)
+                log.warning(
+                    "LibreOffice server failed on %s (%s); converting with a fresh LibreOffice", source.name, exc
+                )
                 stop_server()
                 if expected.exists():
                     expected.unlink()
@@ -119,7 +121,9 @@ def convert(source: Path, out_dir: Path, target: str, timeout: float = 300) -> P
     finally:
         shutil.rmtree(profile, ignore_errors=True)
     if not expected.exists():  # soffice exits 0 even when it failed
-        raise OfficeError(f"LibreOffice 未能转换 (conversion failed) {source.name} -> {target}: {proc.stdout.strip()} {proc.stderr.strip()}")
+        raise OfficeError(
+            f"LibreOffice 未能转换 (conversion failed) {source.name} -> {target}: {proc.stdout.strip()} {proc.stderr.strip()}"
+        )
     return expected
 
 
@@ -289,7 +293,9 @@ class OfficeServer:
                 if doc is None:
                     raise OfficeError(f"LibreOffice 无法打开 (cannot open) {source}")
                 try:
-                    doc.storeToURL(self._uno.systemPathToFileUrl(str(Path(target).resolve())), self._props(FilterName=filter_name))
+                    doc.storeToURL(
+                        self._uno.systemPathToFileUrl(str(Path(target).resolve())), self._props(FilterName=filter_name)
+                    )
                 finally:
                     doc.close(True)
         finally:

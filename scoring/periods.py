@@ -83,5 +83,7 @@ def quarter_of(month: int) -> int:
 
 def active_counts(first: npt.NDArray[np.integer], last: npt.NDArray[np.integer]) -> npt.NDArray[np.int64]:
     """Members in the branch in each month 1..12 (index 0 unused), from their first/last month."""
-    diff = np.bincount(np.asarray(first, dtype=np.int64), minlength=14) - np.bincount(np.asarray(last, dtype=np.int64) + 1, minlength=14)
+    diff = np.bincount(np.asarray(first, dtype=np.int64), minlength=14) - np.bincount(
+        np.asarray(last, dtype=np.int64) + 1, minlength=14
+    )
     return np.cumsum(diff)[:13]

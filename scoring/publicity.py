@@ -172,7 +172,9 @@ def _lines(text: str, width: float) -> int:
     return sum(max(1, math.ceil(_width(part) / usable)) for part in text.split("\n"))
 
 
-def _fit_row(ws: Worksheet, row: int, cells: list[tuple[int, int, Any]], line_height: float = 15.0, minimum: float = 0.0) -> None:
+def _fit_row(
+    ws: Worksheet, row: int, cells: list[tuple[int, int, Any]], line_height: float = 15.0, minimum: float = 0.0
+) -> None:
     """Make ``row`` tall enough for its wrapped text: ``cells`` are (first col, last col, value).
     Row heights are set explicitly because neither Excel nor LibreOffice fits them on load."""
     widths = _WIDTHS.get(ws, [])
@@ -256,7 +258,9 @@ def _publicity_columns(result: Result) -> list[tuple[str, str, float]]:
         if s.quarter_star is not None:
             cols.append(("quarter_star", "季度之星", 12))
     else:
-        cols.append(("half_score" if kind == "half" else "month_total", "半年积分" if kind == "half" else "月度总分", 10))
+        cols.append(
+            ("half_score" if kind == "half" else "month_total", "半年积分" if kind == "half" else "月度总分", 10)
+        )
     cols.append(("remark", "备注", 26))
     return cols
 
@@ -286,7 +290,9 @@ def _remarks(result: Result, summary: pd.DataFrame) -> list[str]:
     return out
 
 
-def _publicity_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, result: Result, window: tuple[dt.date, dt.date]) -> Worksheet:
+def _publicity_sheet(
+    wb: xlsxwriter.Workbook, fmt: _Formats, result: Result, window: tuple[dt.date, dt.date]
+) -> Worksheet:
     s = result.scheme.scheme
     p = result.period
     summary = result.summary()
@@ -296,7 +302,15 @@ def _publicity_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, result: Result, win
     _page_setup(ws, f"{result.branch_name}  {p.label}  公示", [w for _, _, w in cols])
     row = _line(ws, 0, 0, last, _publicity_title(result), fmt.title, 30)
     first, final = window
-    row = _line(ws, row, 0, last, f"公示期: {_cn_date(first)} 至 {_cn_date(final)} (共 {s.publicity.working_days} 个工作日)", fmt.subtitle, 20)
+    row = _line(
+        ws,
+        row,
+        0,
+        last,
+        f"公示期: {_cn_date(first)} 至 {_cn_date(final)} (共 {s.publicity.working_days} 个工作日)",
+        fmt.subtitle,
+        20,
+    )
     if p.kind == "year":
         row = _line(ws, row, 0, last, f"评定标准: {_band_legend(result)}。", fmt.small, 14)
     header_row = row
@@ -368,7 +382,9 @@ def _publicity_notes(ws: Worksheet, fmt: _Formats, result: Result, summary: pd.D
         quota = int(q["quota"].max()) if len(q) else 0
         n = int(q["scored_members"].max()) if len(q) else 0
         text = f"季度之星 (不超过参评党员的{s.quarter_star.share:.0%}, 参评 {n} 名, 名额 {quota} 名"
-        text += f"; 不足{s.quarter_star.min_scored_members}名不评选): " if n < s.quarter_star.min_scored_members else "): "
+        text += (
+            f"; 不足{s.quarter_star.min_scored_members}名不评选): " if n < s.quarter_star.min_scored_members else "): "
+        )
         text += _names(summary, summary["quarter_star"] == YES) or "无"
         if (summary["quarter_star"] == TIE).any():
             text += f"; 积分并列、待支委会研究确定: {_names(summary, summary['quarter_star'] == TIE)}"
@@ -376,12 +392,21 @@ def _publicity_notes(ws: Worksheet, fmt: _Formats, result: Result, summary: pd.D
     exempt = summary["exempt"] == YES
     if exempt.any():
         if p.kind == "year" and s.has_stars:
-            listed = "、".join(f"{r.name} {int(r.stars)}星" if not _missing(r.stars) else str(r.name) for r in summary[exempt].itertuples(index=False))
-            row = _line(ws, row, 0, last, f"不列入积分管理的党员 (年老体弱等, 年底由党支部直接评定星级): {listed}。", fmt.text)
+            listed = "、".join(
+                f"{r.name} {int(r.stars)}星" if not _missing(r.stars) else str(r.name)
+                for r in summary[exempt].itertuples(index=False)
+            )
+            row = _line(
+                ws, row, 0, last, f"不列入积分管理的党员 (年老体弱等, 年底由党支部直接评定星级): {listed}。", fmt.text
+            )
         else:
             row = _line(ws, row, 0, last, f"不列入积分管理的党员: {_names(summary, exempt)}。", fmt.text)
     if vetoed.any():
-        effect = f"该年度一律定为{s.veto.grade}" + (", 不体现积分" if s.veto.effect == "no_score" else ", 积分照常显示") if p.kind == "year" else "不参与排名和评选"
+        effect = (
+            f"该年度一律定为{s.veto.grade}" + (", 不体现积分" if s.veto.effect == "no_score" else ", 积分照常显示")
+            if p.kind == "year"
+            else "不参与排名和评选"
+        )
         row = _line(ws, row, 0, last, f"一票否决 ({effect}): {_names(summary, vetoed)}。", fmt.text)
     return row
 
@@ -399,7 +424,9 @@ class _CardData:
         sc = result.item_scores
         self.score_pos = _positions(sc)
         self.score_month = sc["month"].astype(int).to_numpy()
-        self.score_vals = sc[self.codes].to_numpy(dtype=float, na_value=np.nan) if len(sc) else np.empty((0, len(self.codes)))
+        self.score_vals = (
+            sc[self.codes].to_numpy(dtype=float, na_value=np.nan) if len(sc) else np.empty((0, len(self.codes)))
+        )
         mt = result.monthly_totals
         self.total = dict(zip(zip(mt["member_id"], mt["month"].astype(int)), mt["total"].astype(float), strict=True))
         self.amended = _records(result.amendments)
@@ -416,7 +443,11 @@ class _CardData:
         v = result.vetoes
         self.veto_conditions: dict[str, list[str]] = {}
         if len(v):
-            for mid, name in zip(v.loc[v["applies"].astype(bool), "member_id"], v.loc[v["applies"].astype(bool), "condition_name"], strict=True):
+            for mid, name in zip(
+                v.loc[v["applies"].astype(bool), "member_id"],
+                v.loc[v["applies"].astype(bool), "condition_name"],
+                strict=True,
+            ):
                 self.veto_conditions.setdefault(str(mid), []).append(str(name))
         self.ranked = int(result.annual["rank"].notna().sum()) if result.period.kind == "year" else 0
 
@@ -454,7 +485,9 @@ def _card_members(result: Result) -> list[str]:
     return [m for m, e in zip(result.members["member_id"], exempt, strict=True) if e or m in scored]
 
 
-def _pairs(ws: Worksheet, fmt: _Formats, row: int, ncols: int, pairs: list[tuple[str, Any, Format | None]], per_line: int = 3) -> int:
+def _pairs(
+    ws: Worksheet, fmt: _Formats, row: int, ncols: int, pairs: list[tuple[str, Any, Format | None]], per_line: int = 3
+) -> int:
     """Label/value pairs across the card, ``per_line`` to a line, each value merged over the rest
     of its pair's columns; returns the next row."""
     per_line = max(1, min(per_line, ncols // 2))
@@ -474,7 +507,9 @@ def _pairs(ws: Worksheet, fmt: _Formats, row: int, ncols: int, pairs: list[tuple
     return row
 
 
-def _card(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, member: dict[str, Any], row: int, ncols: int) -> int:
+def _card(
+    ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, member: dict[str, Any], row: int, ncols: int
+) -> int:
     """One member's card from ``row``; returns the row after it."""
     s = result.scheme.scheme
     p = result.period
@@ -483,11 +518,25 @@ def _card(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, member: di
     row = _line(ws, row, 0, last, "党员积分卡", fmt.title, 28)
     row = _line(ws, row, 0, last, f"{result.branch_name}  {p.label}", fmt.subtitle, 18)
     role = ROLE_NAMES.get(str(member.get("role")), str(member.get("role") or ""))
-    row = _pairs(ws, fmt, row, ncols, [("党员编号", mid, None), ("姓名", member["name"], None), ("党员类别", member.get("member_type"), None), ("身份", role, None)], per_line=4)
+    row = _pairs(
+        ws,
+        fmt,
+        row,
+        ncols,
+        [
+            ("党员编号", mid, None),
+            ("姓名", member["name"], None),
+            ("党员类别", member.get("member_type"), None),
+            ("身份", role, None),
+        ],
+        per_line=4,
+    )
     row += 1
     if bool(member["exempt"]):
         reason = "" if _missing(member.get("exempt_reason")) else f" (原因: {member['exempt_reason']})"
-        row = _line(ws, row, 0, last, f"不列入积分管理{reason}, 年底由党支部根据参与组织活动和日常表现直接评定星级。", fmt.text)
+        row = _line(
+            ws, row, 0, last, f"不列入积分管理{reason}, 年底由党支部根据参与组织活动和日常表现直接评定星级。", fmt.text
+        )
         if p.kind == "year":
             a = d.annual[mid]
             pairs: list[tuple[str, Any, Format | None]] = []
@@ -537,7 +586,15 @@ def _monthly_grid(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mi
         row = _item_year_rows(ws, fmt, result, d, mid, row, last)
     for (m, code), r in sorted(amended.items()):
         if m <= p.last_month:
-            row = _line(ws, row, 0, last, f"* 更正: {m}月 {names.get(code, code)} 原 {_num(r.original)} → {_num(r.new_score)} ({_zh(r.reason)}, {r.decided_on})", fmt.small, 14)
+            row = _line(
+                ws,
+                row,
+                0,
+                last,
+                f"* 更正: {m}月 {names.get(code, code)} 原 {_num(r.original)} → {_num(r.new_score)} ({_zh(r.reason)}, {r.decided_on})",
+                fmt.small,
+                14,
+            )
     return row
 
 
@@ -567,7 +624,15 @@ def _quarter_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, m
     s = result.scheme.scheme
     last = ncols - 1
     q = d.quarters.get(mid, [])
-    row = _line(ws, row, 0, last, "二、季度汇总" + (" (本季度各月总分之和)" if s.monthly.quarter_score == "sum" else " (本季度月度总分平均)"), fmt.section, 18)
+    row = _line(
+        ws,
+        row,
+        0,
+        last,
+        "二、季度汇总" + (" (本季度各月总分之和)" if s.monthly.quarter_score == "sum" else " (本季度月度总分平均)"),
+        fmt.section,
+        18,
+    )
     if not q:
         return _line(ws, row, 0, last, "本期尚无已结束的季度。", fmt.text)
     heads = ["季度", "计分月数", "季度积分", "季度排名"] + (["季度之星"] if s.quarter_star is not None else [])
@@ -576,9 +641,20 @@ def _quarter_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, m
         _cell_span(ws, row, a, b, h, fmt.head)
     row += 1
     for r in q:
-        values: list[tuple[Any, Format, Format | None]] = [(f"第{int(r.quarter)}季度", fmt.label, None), (r.months, fmt.cell, fmt.count), (r.score_rounded, fmt.cell, fmt.score), (r.rank, fmt.cell, fmt.count)]
+        values: list[tuple[Any, Format, Format | None]] = [
+            (f"第{int(r.quarter)}季度", fmt.label, None),
+            (r.months, fmt.cell, fmt.count),
+            (r.score_rounded, fmt.cell, fmt.score),
+            (r.rank, fmt.cell, fmt.count),
+        ]
         if s.quarter_star is not None:
-            values.append((_star_text(r.quarter_star, "季度之星"), fmt.star_mark if r.quarter_star in (YES, TIE) else fmt.cell, None))
+            values.append(
+                (
+                    _star_text(r.quarter_star, "季度之星"),
+                    fmt.star_mark if r.quarter_star in (YES, TIE) else fmt.cell,
+                    None,
+                )
+            )
         for (a, b), (v, f, nf) in zip(spans, values, strict=True):
             _cell_span(ws, row, a, b, v, f, nf)
         row += 1
@@ -616,7 +692,9 @@ def _adjustment_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData
         kind = "加分" if r.kind == "bonus" else "减分"
         status = f"计入 {r.applied_points:+g} 分" if r.status == "applied" else "不计入"
         reason = _zh(r.reason)
-        text = f"{r.date} {kind}: {r.rule_name} ({r.points_used:+g} 分) — {status}" + ("" if r.status == "applied" and reason == "计入" else f"; {reason}")
+        text = f"{r.date} {kind}: {r.rule_name} ({r.points_used:+g} 分) — {status}" + (
+            "" if r.status == "applied" and reason == "计入" else f"; {reason}"
+        )
         row = _line(ws, row, 0, last, text, fmt.cell_left)
     return row
 
@@ -630,7 +708,9 @@ def _result_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mi
         row = _line(ws, row, 0, last, "四、本期结果", fmt.section, 18)
         summ = d.summary[mid]
         key = {"quarter": "quarter_score", "half": "half_score", "month": "month_total"}[p.kind]
-        pairs: list[tuple[str, Any, Format | None]] = [({"quarter": "季度积分", "half": "半年积分", "month": "月度总分"}[p.kind], summ.get(key), fmt.score2)]
+        pairs: list[tuple[str, Any, Format | None]] = [
+            ({"quarter": "季度积分", "half": "半年积分", "month": "月度总分"}[p.kind], summ.get(key), fmt.score2)
+        ]
         if p.kind == "quarter":
             pairs.append(("季度排名", summ.get("quarter_rank"), fmt.count))
             if s.quarter_star is not None:
@@ -640,7 +720,12 @@ def _result_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mi
     a = d.annual[mid]
     ranked = d.ranked
     vetoed = mid in d.vetoed
-    pairs = [("年终总积分", a["base_rounded"], fmt.score2), ("加分", a["bonus"], fmt.signed), ("减分", a["deduction"], fmt.signed), ("年度总积分", a["total"], fmt.score2)]
+    pairs = [
+        ("年终总积分", a["base_rounded"], fmt.score2),
+        ("加分", a["bonus"], fmt.signed),
+        ("减分", a["deduction"], fmt.signed),
+        ("年度总积分", a["total"], fmt.score2),
+    ]
     if s.monthly.combine != "per_item":
         y = d.item_year[mid]
         pairs.insert(0, ("月平均基础分", y["monthly_mean"], fmt.score2))
@@ -650,7 +735,15 @@ def _result_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mi
     if s.has_stars:
         pairs.append(("星级", a["stars"], fmt.stars))
     pairs.append(("等级", a["grade"], None))
-    pairs.append(("支部排名", "不排名 (一票否决)" if vetoed else (f"第 {int(a['rank'])} 名 (共 {ranked} 人)" if not _missing(a["rank"]) else "不排名"), None))
+    pairs.append(
+        (
+            "支部排名",
+            "不排名 (一票否决)"
+            if vetoed
+            else (f"第 {int(a['rank'])} 名 (共 {ranked} 人)" if not _missing(a["rank"]) else "不排名"),
+            None,
+        )
+    )
     if s.tiers is not None and not _missing(a["tier"]):
         pairs.append(("排序档次", a["tier"], None))
     if s.annual_star is not None:
@@ -658,7 +751,15 @@ def _result_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mi
     row = _pairs(ws, fmt, row, ncols, pairs)
     if vetoed:
         conditions = "、".join(d.veto_conditions.get(mid, []))
-        row = _line(ws, row, 0, last, f"一票否决: {conditions}; 该年度定为{s.veto.grade}" + (", 不体现积分。" if s.veto.effect == "no_score" else "。"), fmt.text)
+        row = _line(
+            ws,
+            row,
+            0,
+            last,
+            f"一票否决: {conditions}; 该年度定为{s.veto.grade}"
+            + (", 不体现积分。" if s.veto.effect == "no_score" else "。"),
+            fmt.text,
+        )
     elif s.has_stars and not _missing(a["total"]):
         row = _line(ws, row, 0, last, _star_gap(result, float(a["total"])), fmt.text)
     lost = _items_lost(result, d, mid)
@@ -730,7 +831,15 @@ def _follow_up_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, result: Result) -> 
     row = _line(ws, 0, 0, last, f"{result.branch_name} {result.period.label} 组织处置名单", fmt.title, 30)
     if s.follow_up.actions:
         rule = "; ".join(f"{g}: {a}" for g, a in s.follow_up.actions.items())
-        row = _line(ws, row, 0, last, f"依据: {rule}; 无正当理由连续{s.follow_up.lapse_months}个月以上不参加组织生活或不交纳党费的, 由党支部讨论是否视为自行脱党。", fmt.small, 14)
+        row = _line(
+            ws,
+            row,
+            0,
+            last,
+            f"依据: {rule}; 无正当理由连续{s.follow_up.lapse_months}个月以上不参加组织生活或不交纳党费的, 由党支部讨论是否视为自行脱党。",
+            fmt.small,
+            14,
+        )
     if result.period.kind != "year":
         return _line(ws, row + 1, 0, last, "组织处置在年终总评后进行, 本期无组织处置事项。", fmt.text)
     f = result.follow_up
@@ -756,7 +865,9 @@ def _follow_up_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, result: Result) -> 
 # -- entry points -----------------------------------------------------------------------------
 
 
-def add_publicity_sheets(wb: xlsxwriter.Workbook, result: Result, start: dt.date | None = None, holidays: Iterable[dt.date] = ()) -> None:
+def add_publicity_sheets(
+    wb: xlsxwriter.Workbook, result: Result, start: dt.date | None = None, holidays: Iterable[dt.date] = ()
+) -> None:
     """Add the 公示, 积分卡 and 组织处置 sheets to an open xlsxwriter workbook.
 
     ``start``: first possible day of the posting (default: the next working day after today);
@@ -787,7 +898,9 @@ def _sheet_pdf(result: Result, target: Path, sheet: str, start: dt.date | None, 
     return target
 
 
-def write_publicity_pdf(result: Result, out_dir: Path, start: dt.date | None = None, holidays: Iterable[dt.date] = ()) -> Path:
+def write_publicity_pdf(
+    result: Result, out_dir: Path, start: dt.date | None = None, holidays: Iterable[dt.date] = ()
+) -> Path:
     """Print the 公示 sheet to ``out_dir / "公示.pdf"`` with LibreOffice; returns that path."""
     return _sheet_pdf(result, Path(out_dir) / PDF_NAME, PUBLICITY_SHEET, start, holidays)
 

@@ -22,7 +22,12 @@ TOLERANCE = 1e-9
 def _same(a: Any, b: Any) -> bool:
     if a in (None, "") and b in (None, ""):
         return True
-    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool) and not isinstance(b, bool):
+    if (
+        isinstance(a, (int, float))
+        and isinstance(b, (int, float))
+        and not isinstance(a, bool)
+        and not isinstance(b, bool)
+    ):
         return abs(float(a) - float(b)) <= TOLERANCE
     return str(a) == str(b)
 
@@ -42,7 +47,9 @@ def compare_workbook(path: Path) -> pd.DataFrame:
                         continue
                     package = cached[ws.title][cell.coordinate].value
                     sheet_value = fresh[ws.title][cell.coordinate].value
-                    rows.append((ws.title, cell.coordinate, str(cell.value), package, sheet_value, _same(package, sheet_value)))
+                    rows.append(
+                        (ws.title, cell.coordinate, str(cell.value), package, sheet_value, _same(package, sheet_value))
+                    )
     return pd.DataFrame(rows, columns=["sheet", "cell", "formula", "package", "spreadsheet", "ok"])
 
 

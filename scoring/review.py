@@ -93,7 +93,12 @@ def approvals(run: str | Path) -> list[dict[str, Any]]:
             if not isinstance(record, dict):
                 raise ValueError("not a JSON object")
         except (OSError, ValueError) as exc:
-            record = {"reviewer": f"(无法读取 unreadable {p.name}: {exc})", "approved_at": "", "manifest_sha256": None, "files": {}}
+            record = {
+                "reviewer": f"(无法读取 unreadable {p.name}: {exc})",
+                "approved_at": "",
+                "manifest_sha256": None,
+                "files": {},
+            }
         records.append(record)
     return records
 
@@ -109,7 +114,10 @@ def approve(run: str | Path, reviewer: str, note: str = "") -> Path:
     files = check_files(run)
     bad = files[files["status"] != "ok"]
     if len(bad):
-        raise RunError("运行文件夹已被改动, 不能审核 (the run changed since it was written; not approved):\n" + bad.to_string(index=False))
+        raise RunError(
+            "运行文件夹已被改动, 不能审核 (the run changed since it was written; not approved):\n"
+            + bad.to_string(index=False)
+        )
     now = dt.datetime.now(dt.timezone.utc)
     record = {
         "reviewer": reviewer.strip(),
@@ -182,16 +190,25 @@ class Verification:
         )
 
     def report(self) -> str:
-        lines = [f"核验{'单位汇总' if self.kind == 'rollup' else '运行'} (verify {'roll-up' if self.kind == 'rollup' else 'run'}) {self.run}"]
+        lines = [
+            f"核验{'单位汇总' if self.kind == 'rollup' else '运行'} (verify {'roll-up' if self.kind == 'rollup' else 'run'}) {self.run}"
+        ]
         bad = self.files[self.files["status"] != "ok"]
-        lines.append(f"文件 (files): {len(self.files)} 个, " + ("全部未改动 (all unchanged)" if bad.empty else f"{len(bad)} 个有问题 (problems):"))
+        lines.append(
+            f"文件 (files): {len(self.files)} 个, "
+            + ("全部未改动 (all unchanged)" if bad.empty else f"{len(bad)} 个有问题 (problems):")
+        )
         if len(bad):
             lines.append(bad.to_string(index=False))
         if self.kind == "rollup":
             runs_bad = self.branch_runs[self.branch_runs["status"] != "ok"]
             lines.append(
                 f"引用的支部运行 (branch runs referenced): {len(self.branch_runs)} 个, "
-                + ("manifest.json、summary.csv 与各自文件全部未改动, 支部数字重新计分一致 (all unchanged; each branch re-scored and matches its summary.csv)" if runs_bad.empty else f"{len(runs_bad)} 个有问题 (problems):")
+                + (
+                    "manifest.json、summary.csv 与各自文件全部未改动, 支部数字重新计分一致 (all unchanged; each branch re-scored and matches its summary.csv)"
+                    if runs_bad.empty
+                    else f"{len(runs_bad)} 个有问题 (problems):"
+                )
             )
             if len(runs_bad):
                 lines.append(runs_bad.to_string(index=False))
@@ -203,7 +220,9 @@ class Verification:
         if not self.rescored:
             lines.append(f"{what}: 未进行, 数字未比较 (NOT done: no figure was compared; see below)")
         elif self.figures.empty:
-            lines.append(f"{what}: 比较了 {self.compared} 行, 与 {table} 完全一致 (all {self.compared} rows compared, every figure matches)")
+            lines.append(
+                f"{what}: 比较了 {self.compared} 行, 与 {table} 完全一致 (all {self.compared} rows compared, every figure matches)"
+            )
         else:
             lines.append(f"{what}: 比较了 {self.compared} 行, {len(self.figures)} 个数字不同 (figures differ):")
             lines.append(self.figures.to_string(index=False))
@@ -235,16 +254,33 @@ def verify(run: str | Path) -> Verification:
     manifest_sha = sha256_file(run / MANIFEST)
     now_by_file = files.set_index("file")["sha256_now"]
     rows = [
-        (a.get("reviewer", ""), a.get("approved_at", ""), a.get("manifest_sha256") == manifest_sha and all(now_by_file.get(f) == h for f, h in (a.get("files") or {}).items()))
+        (
+            a.get("reviewer", ""),
+            a.get("approved_at", ""),
+            a.get("manifest_sha256") == manifest_sha
+            and all(now_by_file.get(f) == h for f, h in (a.get("files") or {}).items()),
+        )
         for a in approvals(run)
     ]
-    return Verification(run, files, figures, pd.DataFrame(rows, columns=["reviewer", "approved_at", "still_valid"]), notes, rescored, compared, kind, branch_runs)
+    return Verification(
+        run,
+        files,
+        figures,
+        pd.DataFrame(rows, columns=["reviewer", "approved_at", "still_valid"]),
+        notes,
+        rescored,
+        compared,
+        kind,
+        branch_runs,
+    )
 
 
 _NO_FIGURES = ["member_id", "figure", "recorded", "now"]
 
 
-def _rescore_branch(run: Path, manifest: dict[str, Any], files: pd.DataFrame) -> tuple[pd.DataFrame, bool, int, list[str]]:
+def _rescore_branch(
+    run: Path, manifest: dict[str, Any], files: pd.DataFrame
+) -> tuple[pd.DataFrame, bool, int, list[str]]:
     """A branch run's figures re-scored from its archived input and scheme, compared with its
     summary.csv: (differences, whether compared, rows compared, notes)."""
     from .engine import score
@@ -288,7 +324,9 @@ def _unit_keyed(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _verify_rollup(run: Path, manifest: dict[str, Any], files: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, bool, int, list[str]]:
+def _verify_rollup(
+    run: Path, manifest: dict[str, Any], files: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame, bool, int, list[str]]:
     """A roll-up: every branch run it references re-checked by the hashes in its manifest (and the
     branch run's own files against the branch run's manifest), then, only when all of them are
     intact, the unit table re-computed from them and compared with unit_summary.csv.
@@ -313,7 +351,17 @@ def _verify_rollup(run: Path, manifest: dict[str, Any], files: pd.DataFrame) -> 
         ok = m_status == s_status == f_status == "ok"
         if ok:
             intact[str(ref["branch_id"])] = branch_run
-        rows.append([ref.get("branch_id", ""), ref.get("run", ""), m_status, s_status, f_status, "" if ok else "not compared", "ok" if ok else "problem"])
+        rows.append(
+            [
+                ref.get("branch_id", ""),
+                ref.get("run", ""),
+                m_status,
+                s_status,
+                f_status,
+                "" if ok else "not compared",
+                "ok" if ok else "problem",
+            ]
+        )
     branch_runs = pd.DataFrame(rows, columns=BRANCH_RUN_COLUMNS)
     if manifest.get("missing"):
         notes.append("未纳入汇总的支部 (branches of the batch not in this roll-up): " + ", ".join(manifest["missing"]))
@@ -322,11 +370,15 @@ def _verify_rollup(run: Path, manifest: dict[str, Any], files: pd.DataFrame) -> 
         notes.append("manifest.json 未列出任何支部运行, 无可核验 (the manifest lists no branch run: nothing to check)")
         return no_figures, branch_runs, False, 0, notes
     if len(intact) < len(refs):
-        notes.append(f"{len(refs) - len(intact)} 个支部运行缺失或已改动, 未重新汇总 (branch runs missing or changed: the roll-up was not re-computed)")
+        notes.append(
+            f"{len(refs) - len(intact)} 个支部运行缺失或已改动, 未重新汇总 (branch runs missing or changed: the roll-up was not re-computed)"
+        )
         return no_figures, branch_runs, False, 0, notes
     recorded = _read_keyed_table(run / "unit_summary.csv", ["branch_id", "member_id"])
     if recorded is None:
-        notes.append("unit_summary.csv 缺失或无法读取, 无法比较数字 (unit_summary.csv missing or unreadable: figures not compared)")
+        notes.append(
+            "unit_summary.csv 缺失或无法读取, 无法比较数字 (unit_summary.csv missing or unreadable: figures not compared)"
+        )
         return no_figures, branch_runs, False, 0, notes
     rollup = build(manifest["period"], sources_from_runs(intact), manifest.get("missing"))
     # build() re-scores each branch and compares it with that run's summary.csv
@@ -334,7 +386,11 @@ def _verify_rollup(run: Path, manifest: dict[str, Any], files: pd.DataFrame) -> 
     members = {r.branch_id: len(r.members) for r in rollup.results}
     for i, b in branch_runs["branch_id"].items():
         n = differences.get(b)
-        branch_runs.loc[i, "figures"] = f"ok ({members.get(b, 0)} 人 members re-scored)" if n == 0 else f"{n} 个数字不同 (figures differ from summary.csv)"
+        branch_runs.loc[i, "figures"] = (
+            f"ok ({members.get(b, 0)} 人 members re-scored)"
+            if n == 0
+            else f"{n} 个数字不同 (figures differ from summary.csv)"
+        )
         if n != 0:
             branch_runs.loc[i, "status"] = "problem"
     now = _summary_text(rollup.unit)
@@ -350,7 +406,14 @@ def compare_summaries(a: pd.DataFrame, b: pd.DataFrame, name_a: str, name_b: str
     for r in m.to_dict("records"):
         mid = r["member_id"]
         if r["_merge"] != "both":
-            rows.append((mid, "(member)", "present" if r["_merge"] == "left_only" else "", "present" if r["_merge"] == "right_only" else ""))
+            rows.append(
+                (
+                    mid,
+                    "(member)",
+                    "present" if r["_merge"] == "left_only" else "",
+                    "present" if r["_merge"] == "right_only" else "",
+                )
+            )
             continue
         for c in cols:
             va, vb = r[f"{c}@a"], r[f"{c}@b"]
@@ -386,7 +449,17 @@ def compare_inputs(book_a: InputBook, book_b: InputBook) -> pd.DataFrame:
                 ra = r.get("row@a") if r["_merge"] != "right_only" else None
                 rb = r.get("row@b") if r["_merge"] != "left_only" else None
                 if r["_merge"] != "both":
-                    rows.append((label, mid, _int(ra), _int(rb), "(row)", "present" if ra is not None else "", "present" if rb is not None else ""))
+                    rows.append(
+                        (
+                            label,
+                            mid,
+                            _int(ra),
+                            _int(rb),
+                            "(row)",
+                            "present" if ra is not None else "",
+                            "present" if rb is not None else "",
+                        )
+                    )
                     continue
                 for c in values:
                     if c in key:
@@ -400,9 +473,13 @@ def compare_inputs(book_a: InputBook, book_b: InputBook) -> pd.DataFrame:
             only_a = a[~sig_a.isin(set(sig_b))] if len(a) else a
             only_b = b[~sig_b.isin(set(sig_a))] if len(b) else b
             for r in only_a.to_dict("records"):
-                rows.append((label, r.get("member_id", ""), _int(r["row"]), None, "(row removed)", _row_text(r, values), ""))
+                rows.append(
+                    (label, r.get("member_id", ""), _int(r["row"]), None, "(row removed)", _row_text(r, values), "")
+                )
             for r in only_b.to_dict("records"):
-                rows.append((label, r.get("member_id", ""), None, _int(r["row"]), "(row added)", "", _row_text(r, values)))
+                rows.append(
+                    (label, r.get("member_id", ""), None, _int(r["row"]), "(row added)", "", _row_text(r, values))
+                )
     return pd.DataFrame(rows, columns=["sheet", "member_id", "row_a", "row_b", "column", "a", "b"])
 
 
@@ -432,7 +509,10 @@ class RunDiff:
             lines.append(self.inputs.fillna("").to_string(index=False))
         unexplained = sorted(set(members) - set(self.inputs["member_id"]))
         if unexplained and len(self.inputs):
-            lines.append("注意: 这些党员的积分变化不是由其本人的输入行引起 (e.g. ranks and quotas move with others): " + ", ".join(unexplained))
+            lines.append(
+                "注意: 这些党员的积分变化不是由其本人的输入行引起 (e.g. ranks and quotas move with others): "
+                + ", ".join(unexplained)
+            )
         return "\n".join(lines)
 
 
@@ -441,7 +521,9 @@ def diff(run_a: str | Path, run_b: str | Path) -> RunDiff:
     a, b = Path(run_a).resolve(), Path(run_b).resolve()
     ma, mb = load_manifest(a), load_manifest(b)
     if ma["period"] != mb["period"] or ma["branch_id"] != mb["branch_id"]:
-        raise RunError(f"只能比较同一支部同一期间的两次运行 (compare two runs of one branch and period): {ma['branch_id']} {ma['period']} vs {mb['branch_id']} {mb['period']}")
+        raise RunError(
+            f"只能比较同一支部同一期间的两次运行 (compare two runs of one branch and period): {ma['branch_id']} {ma['period']} vs {mb['branch_id']} {mb['period']}"
+        )
     figures = compare_summaries(_read_summary(a), _read_summary(b), "a", "b")
     inputs = compare_inputs(_load_recorded(a, ma)[0], _load_recorded(b, mb)[0])
     return RunDiff(a, b, figures, inputs)

@@ -104,7 +104,9 @@ def _read_one(period: str, input_path: Path, scheme_path: Path | None) -> tuple[
     return load_inputs(input_path, parse_period(period), loaded)
 
 
-def read_sources(period: str, sources: list[BranchSource], jobs: int = 1, min_parallel: int = PARALLEL_MIN_BRANCHES) -> list[tuple[InputBook, LoadedScheme]]:
+def read_sources(
+    period: str, sources: list[BranchSource], jobs: int = 1, min_parallel: int = PARALLEL_MIN_BRANCHES
+) -> list[tuple[InputBook, LoadedScheme]]:
     """Every branch's input read and validated, in the order of ``sources``.
 
     Reading the workbooks is most of a roll-up's time; with ``jobs`` > 1 and at least
@@ -167,7 +169,9 @@ def unit_table(results: list[Result]) -> pd.DataFrame:
         return unit
     ranked = unit["score"].notna() & (unit["veto"].fillna("no") != YES) & (unit["exempt"].fillna("no") != YES)
     unit["unit_rank"] = unit["score"].where(ranked).groupby(unit["scheme"]).rank(method="min", ascending=False)
-    return unit.sort_values(["scheme", "unit_rank", "branch_id", "member_id"], na_position="last").reset_index(drop=True)
+    return unit.sort_values(["scheme", "unit_rank", "branch_id", "member_id"], na_position="last").reset_index(
+        drop=True
+    )
 
 
 def branch_table(unit: pd.DataFrame, results: list[Result]) -> pd.DataFrame:
@@ -207,15 +211,37 @@ def quota_table(results: list[Result]) -> pd.DataFrame:
         if r.period.kind == "year" and s.annual_star is not None:
             a = r.annual
             eligible = int((a["rank"].notna() & (a["stars"].fillna(-1) == s.annual_star.of_stars)).sum())
-            rows.append((r.branch_id, "年度之星 (annual star)", eligible, share_quota(s.annual_star.share, eligible), int((a["annual_star"] == YES).sum()), int((a["annual_star"] == TIE).sum())))
+            rows.append(
+                (
+                    r.branch_id,
+                    "年度之星 (annual star)",
+                    eligible,
+                    share_quota(s.annual_star.share, eligible),
+                    int((a["annual_star"] == YES).sum()),
+                    int((a["annual_star"] == TIE).sum()),
+                )
+            )
         if r.period.kind == "quarter" and s.quarter_star is not None:
             q = r.quarters[r.quarters["quarter"] == r.period.last_month // 3]
-            rows.append((r.branch_id, "季度之星 (quarter star)", int(q["scored_members"].max()) if len(q) else 0, int(q["quota"].max()) if len(q) else 0, int((q["quarter_star"] == YES).sum()), int((q["quarter_star"] == TIE).sum())))
+            rows.append(
+                (
+                    r.branch_id,
+                    "季度之星 (quarter star)",
+                    int(q["scored_members"].max()) if len(q) else 0,
+                    int(q["quota"].max()) if len(q) else 0,
+                    int((q["quarter_star"] == YES).sum()),
+                    int((q["quarter_star"] == TIE).sum()),
+                )
+            )
     return pd.DataFrame(rows, columns=["branch_id", "quota_of", "eligible", "quota", "picked", "tied"])
 
 
 def follow_up_table(results: list[Result]) -> pd.DataFrame:
-    frames = [r.follow_up.assign(branch_id=r.branch_id, branch_name=r.branch_name) for r in results if r.period.kind == "year" and len(r.follow_up)]
+    frames = [
+        r.follow_up.assign(branch_id=r.branch_id, branch_name=r.branch_name)
+        for r in results
+        if r.period.kind == "year" and len(r.follow_up)
+    ]
     cols = ["branch_id", "branch_name", "member_id", "name", "reason", "action"]
     return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
 
@@ -246,7 +272,9 @@ UNIT_LABELS = {
 def write_rollup_workbook(rollup: Rollup, path: Path, provenance: dict[str, Any]) -> Path:
     """全单位排名 with the rank as a formula (COUNTIFS within the scheme), 支部对比 with counts,
     means, lowest and highest as formulas over it; each formula carries the package's value."""
-    wb = xlsxwriter.Workbook(str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False})
+    wb = xlsxwriter.Workbook(
+        str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
+    )
     head = wb.add_format({"bold": True, "bg_color": "#F2DCDB", "text_wrap": True, "valign": "top"})
     num = wb.add_format({"num_format": "0.00"})
 
@@ -280,14 +308,29 @@ def write_rollup_workbook(rollup: Rollup, path: Path, provenance: dict[str, Any]
         ws.write_string(i, 0, line)
     ws.set_column(0, 0, 120)
     src = pd.DataFrame(
-        [(s.branch_id, str(s.run or ""), s.manifest_sha256, s.summary_sha256, str(s.input_path.name)) for s in rollup.sources],
+        [
+            (s.branch_id, str(s.run or ""), s.manifest_sha256, s.summary_sha256, str(s.input_path.name))
+            for s in rollup.sources
+        ],
         columns=["branch_id", "run", "manifest_sha256", "summary_sha256", "input"],
     )
     table("来源", pd.DataFrame({"项目 (key)": list(provenance), "内容 (value)": [str(v) for v in provenance.values()]}))
     table("支部运行", src)
 
     unit = rollup.unit
-    cols = ["branch_id", "branch_name", "scheme", "member_id", "name", "score", "stars", "grade", "veto", "exempt", "unit_rank"]
+    cols = [
+        "branch_id",
+        "branch_name",
+        "scheme",
+        "member_id",
+        "name",
+        "score",
+        "stars",
+        "grade",
+        "veto",
+        "exempt",
+        "unit_rank",
+    ]
     unit = unit[[c for c in cols if c in unit.columns]]
     uws = table("全单位排名", unit.drop(columns=["unit_rank"]).assign(unit_rank=np.nan))
     at = {c: j for j, c in enumerate(unit.columns)}
@@ -299,7 +342,7 @@ def write_rollup_workbook(rollup: Rollup, path: Path, provenance: dict[str, Any]
         if np.isnan(v):
             continue
         # members of the same scheme with a higher score, vetoed and exempt members not counted
-        formula = f"=COUNTIFS({rng['scheme']},{rk}{row},{rng['score']},\">\"&{sc}{row},{rng['veto']},\"<>yes\",{rng['exempt']},\"<>yes\")+1"
+        formula = f'=COUNTIFS({rng["scheme"]},{rk}{row},{rng["score"]},">"&{sc}{row},{rng["veto"]},"<>yes",{rng["exempt"]},"<>yes")+1'
         uws.write_formula(i, at["unit_rank"], formula, None, int(v))
 
     branches = rollup.branches
@@ -311,7 +354,7 @@ def write_rollup_workbook(rollup: Rollup, path: Path, provenance: dict[str, Any]
         row = i + 1
         key = f"$A{row}"
         bws.write_formula(i, bat["members"], f"=COUNTIFS({bid},{key})", None, int(r.members))
-        bws.write_formula(i, bat["scored"], f"=COUNTIFS({bid},{key},{score_rng},\"<>\")", None, int(r.scored))
+        bws.write_formula(i, bat["scored"], f'=COUNTIFS({bid},{key},{score_rng},"<>")', None, int(r.scored))
         if r.scored:
             bws.write_formula(i, bat["mean"], f"=AVERAGEIFS({score_rng},{bid},{key})", num, float(r.mean))
             bws.write_formula(i, bat["min"], f"=_xlfn.MINIFS({score_rng},{bid},{key})", num, float(r.min))
@@ -348,7 +391,10 @@ def notebook_sources(branch_runs: dict[str, str]) -> list[BranchSource]:
 
 def sources_table(sources: list[BranchSource]) -> pd.DataFrame:
     return pd.DataFrame(
-        [(s.branch_id, str(s.run or "(示范数据 demo)"), s.manifest_sha256[:16], s.summary_sha256[:16]) for s in sources],
+        [
+            (s.branch_id, str(s.run or "(示范数据 demo)"), s.manifest_sha256[:16], s.summary_sha256[:16])
+            for s in sources
+        ],
         columns=["支部 branch_id", "支部运行 run", "manifest.json SHA-256 (前16位)", "summary.csv SHA-256 (前16位)"],
     )
 
@@ -363,7 +409,10 @@ def headline(rollup: Rollup) -> pd.DataFrame:
         ("党员 members", str(len(u))),
         ("参与排名 ranked", str(int(u["unit_rank"].notna().sum())) if len(u) else "0"),
         ("组织处置 follow-ups", str(len(rollup.follow_ups))),
-        ("与支部运行不一致 runs that differ", str(int((rollup.checks["differences"] > 0).sum())) if len(rollup.checks) else "-"),
+        (
+            "与支部运行不一致 runs that differ",
+            str(int((rollup.checks["differences"] > 0).sum())) if len(rollup.checks) else "-",
+        ),
     ]
     return pd.DataFrame(rows, columns=["项目", "值"])
 

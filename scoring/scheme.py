@@ -143,7 +143,15 @@ class Tiers(_Strict):
     def _shares_add_up(self) -> Tiers:
         total = sum(t.share for t in self.tiers)
         if abs(total - 1.0) > 1e-9:
-            raise SchemeProblems([Problem("tiers.*.share", f"各档比例之和为 {total:g}, 应为 1 (tier shares add up to {total:g}, not 1)", "shares that add up to 1, e.g. 0.2, 0.6, 0.15, 0.05")])
+            raise SchemeProblems(
+                [
+                    Problem(
+                        "tiers.*.share",
+                        f"各档比例之和为 {total:g}, 应为 1 (tier shares add up to {total:g}, not 1)",
+                        "shares that add up to 1, e.g. 0.2, 0.6, 0.15, 0.05",
+                    )
+                ]
+            )
         return self
 
 
@@ -194,7 +202,13 @@ class Scheme(_Strict):
         codes = [i.code for i in self.items]
         for n, code in enumerate(codes):
             if code in codes[:n]:
-                problems.append(Problem(f"items.{n}.code", f"考评项目代码 {code!r} 重复 (item code repeated)", "a code not used by another item"))
+                problems.append(
+                    Problem(
+                        f"items.{n}.code",
+                        f"考评项目代码 {code!r} 重复 (item code repeated)",
+                        "a code not used by another item",
+                    )
+                )
         if self.appraisal.mode != "none" and abs(self.monthly.weight + self.appraisal.weight - 1) > 1e-9:
             problems.append(
                 Problem(
@@ -205,35 +219,89 @@ class Scheme(_Strict):
                 )
             )
         if self.appraisal.mode == "none" and self.appraisal.weight != 0:
-            problems.append(Problem("appraisal.weight", f"不做民主测评时权重应为 0 (appraisal.mode is none but the weight is {self.appraisal.weight:g})", "0 when appraisal.mode is none"))
+            problems.append(
+                Problem(
+                    "appraisal.weight",
+                    f"不做民主测评时权重应为 0 (appraisal.mode is none but the weight is {self.appraisal.weight:g})",
+                    "0 when appraisal.mode is none",
+                )
+            )
         if self.appraisal.mode == "single" and self.appraisal.max is None:
-            problems.append(Problem("appraisal.max", "单一测评分须给出满分 (missing: appraisal.mode is single)", "the maximum of one ballot score, e.g. 100"))
+            problems.append(
+                Problem(
+                    "appraisal.max",
+                    "单一测评分须给出满分 (missing: appraisal.mode is single)",
+                    "the maximum of one ballot score, e.g. 100",
+                )
+            )
         mins = [b.min for b in self.bands]
         for n in range(1, len(mins)):
             if mins[n] >= mins[n - 1]:
-                problems.append(Problem(f"bands.{n}.min", f"{mins[n]:g} 不小于上一档的 {mins[n - 1]:g} (min values must be strictly descending)", f"a number below {mins[n - 1]:g}"))
+                problems.append(
+                    Problem(
+                        f"bands.{n}.min",
+                        f"{mins[n]:g} 不小于上一档的 {mins[n - 1]:g} (min values must be strictly descending)",
+                        f"a number below {mins[n - 1]:g}",
+                    )
+                )
         if any(b.stars is None for b in self.bands) and any(b.stars is not None for b in self.bands):
             for n, b in enumerate(self.bands):
                 if b.stars is None:
-                    problems.append(Problem(f"bands.{n}.stars", "其他档给了星级, 本档没有 (stars missing: give stars for every band or for none)", "a whole number >= 0"))
+                    problems.append(
+                        Problem(
+                            f"bands.{n}.stars",
+                            "其他档给了星级, 本档没有 (stars missing: give stars for every band or for none)",
+                            "a whole number >= 0",
+                        )
+                    )
         rule_codes = [r.code for r in self.adjustments.rules]
         for n, code in enumerate(rule_codes):
             if code in rule_codes[:n]:
-                problems.append(Problem(f"adjustments.rules.{n}.code", f"加减分代码 {code!r} 重复 (rule code repeated)", "a code not used by another rule"))
+                problems.append(
+                    Problem(
+                        f"adjustments.rules.{n}.code",
+                        f"加减分代码 {code!r} 重复 (rule code repeated)",
+                        "a code not used by another rule",
+                    )
+                )
         group_codes = [g.code for g in self.adjustments.groups]
         for n, r in enumerate(self.adjustments.rules):
             if r.group is not None and r.group not in group_codes:
-                problems.append(Problem(f"adjustments.rules.{n}.group", f"{r.code}: 分组 {r.group!r} 不在 adjustments.groups 中 (group not in adjustments.groups)", ", ".join(group_codes) or "(no groups defined)"))
+                problems.append(
+                    Problem(
+                        f"adjustments.rules.{n}.group",
+                        f"{r.code}: 分组 {r.group!r} 不在 adjustments.groups 中 (group not in adjustments.groups)",
+                        ", ".join(group_codes) or "(no groups defined)",
+                    )
+                )
         if self.adjustments.combine == "sum_capped_per_group":
             for n, r in enumerate(self.adjustments.rules):
                 if r.group is None:
-                    problems.append(Problem(f"adjustments.rules.{n}.group", f"{r.code}: 分组封顶时每项须有分组 (every rule needs a group when combine is sum_capped_per_group)", ", ".join(group_codes) or "(no groups defined)"))
+                    problems.append(
+                        Problem(
+                            f"adjustments.rules.{n}.group",
+                            f"{r.code}: 分组封顶时每项须有分组 (every rule needs a group when combine is sum_capped_per_group)",
+                            ", ".join(group_codes) or "(no groups defined)",
+                        )
+                    )
             for n, g in enumerate(self.adjustments.groups):
                 if g.cap is None:
-                    problems.append(Problem(f"adjustments.groups.{n}.cap", f"{g.code}: 分组封顶时每组须有上限 (every group needs a cap when combine is sum_capped_per_group)", "a number > 0"))
+                    problems.append(
+                        Problem(
+                            f"adjustments.groups.{n}.cap",
+                            f"{g.code}: 分组封顶时每组须有上限 (every group needs a cap when combine is sum_capped_per_group)",
+                            "a number > 0",
+                        )
+                    )
         star_counts = sorted({b.stars for b in self.bands if b.stars is not None})
         if self.annual_star is not None and self.annual_star.of_stars not in star_counts:
-            problems.append(Problem("annual_star.of_stars", f"没有哪一档是 {self.annual_star.of_stars} 星 (no band gives that many stars)", ", ".join(map(str, star_counts)) or "(bands give no stars: remove annual_star)"))
+            problems.append(
+                Problem(
+                    "annual_star.of_stars",
+                    f"没有哪一档是 {self.annual_star.of_stars} 星 (no band gives that many stars)",
+                    ", ".join(map(str, star_counts)) or "(bands give no stars: remove annual_star)",
+                )
+            )
         if problems:
             raise SchemeProblems(problems)
         return self
@@ -335,7 +403,9 @@ def load_scheme(name_or_path: str | Path) -> LoadedScheme:
             where = [str(p) for p in err["loc"]]
             cause = err.get("ctx", {}).get("error")
             if isinstance(cause, SchemeProblems):  # cross-field rules: each problem under its own key
-                lines.extend(f"  - {'.'.join([*where, p.key])}: {p.problem}; allowed: {p.allowed}" for p in cause.problems)
+                lines.extend(
+                    f"  - {'.'.join([*where, p.key])}: {p.problem}; allowed: {p.allowed}" for p in cause.problems
+                )
                 continue
             key = ".".join(where) or "(top level)"
             allowed = err.get("ctx", {}).get("expected") or ""

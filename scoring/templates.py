@@ -50,7 +50,19 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .exceptions import ScoringError
-from .inputs import ATTENDANCE, BRANCH_KEYS, MEMBER_TYPES, RATER_KINDS, ROLES, SHEETS, _Collector, _find_sheet, _header_key, _norm, header_text
+from .inputs import (
+    ATTENDANCE,
+    BRANCH_KEYS,
+    MEMBER_TYPES,
+    RATER_KINDS,
+    ROLES,
+    SHEETS,
+    _Collector,
+    _find_sheet,
+    _header_key,
+    _norm,
+    header_text,
+)
 from .scheme import SCHEMES_DIR, LoadedScheme, Scheme, builtin_schemes, load_scheme
 
 TEMPLATES_DIR: Path = Path(__file__).resolve().parents[1] / "templates_xlsx"
@@ -84,7 +96,6 @@ _REQUIRED_FILL = PatternFill("solid", fgColor="FCE4D6")  # required column: ligh
 _OPTIONAL_FILL = PatternFill("solid", fgColor="DDEBF7")  # optional column: light blue
 _TITLE_FONT = Font(bold=True, size=14)
 _HEADING_FONT = Font(bold=True, size=12)
-
 
 
 # -- literal text -------------------------------------------------------------------------------
@@ -155,18 +166,44 @@ def _month_formula(year_bound: bool) -> str:
 def _month_check(year: int | None, year_bound: bool, lists: _Lists) -> tuple[Check, str]:
     if year is not None and year_bound:
         months = [f"{year}-{m:02d}" for m in range(1, 13)]
-        return Check("list", lists.source("month", "月份", months), title="月份有误", error=f"请从下拉列表选择 {year}-01 到 {year}-12 的月份 (文本 YYYY-MM)。"), f"{year}-01 .. {year}-12, 从下拉列表选择"
+        return Check(
+            "list",
+            lists.source("month", "月份", months),
+            title="月份有误",
+            error=f"请从下拉列表选择 {year}-01 到 {year}-12 的月份 (文本 YYYY-MM)。",
+        ), f"{year}-01 .. {year}-12, 从下拉列表选择"
     if year_bound:
-        return Check("custom", _month_formula(True), title="月份有误", error="月份应为文本 YYYY-MM (如 2025-03), 且在支部信息表所填年度之内。"), "文本 YYYY-MM (如 2025-03), 在本年度之内"
-    return Check("custom", _month_formula(False), title="月份有误", error="月份应为文本 YYYY-MM, 如 2024-11。"), "文本 YYYY-MM, 如 2024-11; 可早于或晚于本年度"
+        return Check(
+            "custom",
+            _month_formula(True),
+            title="月份有误",
+            error="月份应为文本 YYYY-MM (如 2025-03), 且在支部信息表所填年度之内。",
+        ), "文本 YYYY-MM (如 2025-03), 在本年度之内"
+    return Check(
+        "custom", _month_formula(False), title="月份有误", error="月份应为文本 YYYY-MM, 如 2024-11。"
+    ), "文本 YYYY-MM, 如 2024-11; 可早于或晚于本年度"
 
 
 def _date_check(year: int | None) -> tuple[Check, str]:
     if year is not None:
-        return Check("date", f"DATE({year},1,1)", f"DATE({year},12,31)", "between", "日期有误", f"日期应在 {year}-01-01 到 {year}-12-31 之间。"), f"日期 YYYY-MM-DD, 在 {year} 年内"
+        return Check(
+            "date",
+            f"DATE({year},1,1)",
+            f"DATE({year},12,31)",
+            "between",
+            "日期有误",
+            f"日期应在 {year}-01-01 到 {year}-12-31 之间。",
+        ), f"日期 YYYY-MM-DD, 在 {year} 年内"
     y = f"ISNUMBER({YEAR_NAME})"
     return (
-        Check("date", f"DATE(IF({y},{YEAR_NAME},1900),1,1)", f"DATE(IF({y},{YEAR_NAME},9999),12,31)", "between", "日期有误", "日期应为 YYYY-MM-DD, 且在支部信息表所填年度之内。"),
+        Check(
+            "date",
+            f"DATE(IF({y},{YEAR_NAME},1900),1,1)",
+            f"DATE(IF({y},{YEAR_NAME},9999),12,31)",
+            "between",
+            "日期有误",
+            "日期应为 YYYY-MM-DD, 且在支部信息表所填年度之内。",
+        ),
         "日期 YYYY-MM-DD, 在本年度之内",
     )
 
@@ -249,7 +286,9 @@ def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[Tem
     spec = SHEETS[sheet]
     cols = {c.key: c for c in spec.columns}
     items = {i.code: i for i in s.items}
-    member_list = Check("list", MEMBER_IDS_NAME, title="党员编号有误", error="请填写党员名单 (members) 表中已有的党员编号。")
+    member_list = Check(
+        "list", MEMBER_IDS_NAME, title="党员编号有误", error="请填写党员名单 (members) 表中已有的党员编号。"
+    )
     out: list[TemplateColumn] = []
     for key in _sheet_keys(s)[sheet]:
         check: Check | None = None
@@ -268,7 +307,16 @@ def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[Tem
             continue
         if key == "score":  # single appraisal score
             mx = float(s.appraisal.max or 0)
-            out.append(TemplateColumn(key, header_text("score", "测评分"), False, fmt, _between("decimal", 0, mx, "测评分 "), f"每票一个测评分, 0 到 {_fmt(mx)}"))
+            out.append(
+                TemplateColumn(
+                    key,
+                    header_text("score", "测评分"),
+                    False,
+                    fmt,
+                    _between("decimal", 0, mx, "测评分 "),
+                    f"每票一个测评分, 0 到 {_fmt(mx)}",
+                )
+            )
             continue
         col = cols[key]
         header = header_text(col.key, col.label)
@@ -276,24 +324,45 @@ def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[Tem
         if key == "member_id":
             fmt = "@"
             if sheet == "members":
-                check = Check("custom", "AND(LEN({c})<=30,COUNTIF({rng},{c})=1)", title="党员编号有误", error="党员编号不能重复, 最长 30 个字符。")
+                check = Check(
+                    "custom",
+                    "AND(LEN({c})<=30,COUNTIF({rng},{c})=1)",
+                    title="党员编号有误",
+                    error="党员编号不能重复, 最长 30 个字符。",
+                )
                 hint = "本支部内唯一, 如 M0001"
             else:
                 check, hint = member_list, "党员名单中的党员编号, 从下拉列表选择"
         elif key == "name":
             fmt, hint = "@", "党员姓名"
         elif key == "member_type":
-            check = Check("list", lists.source("member_type", col.label, MEMBER_TYPES), title="党员类别有误", error="请从下拉列表选择党员类别。")
+            check = Check(
+                "list",
+                lists.source("member_type", col.label, MEMBER_TYPES),
+                title="党员类别有误",
+                error="请从下拉列表选择党员类别。",
+            )
             hint = " / ".join(MEMBER_TYPES)
         elif key == "role":
-            check = Check("list", lists.source("role", col.label, ROLE_CHOICES), title="身份有误", error="请从下拉列表选择: 党员 或 支部书记。")
+            check = Check(
+                "list",
+                lists.source("role", col.label, ROLE_CHOICES),
+                title="身份有误",
+                error="请从下拉列表选择: 党员 或 支部书记。",
+            )
             hint = "党员 / 支部书记; 留空为党员"
         elif key in ("joined", "left"):
             fmt = "@"
             check, _ = _month_check(year, False, lists)
-            hint = "转入本支部的月份, 文本 YYYY-MM; 本年以前已在支部的可留空" if key == "joined" else "转出本支部的月份, 文本 YYYY-MM; 仍在支部的留空"
+            hint = (
+                "转入本支部的月份, 文本 YYYY-MM; 本年以前已在支部的可留空"
+                if key == "joined"
+                else "转出本支部的月份, 文本 YYYY-MM; 仍在支部的留空"
+            )
         elif key in ("exempt", "paid"):
-            check = Check("list", lists.source("yes_no", "是否", YES_NO), title="应填 是/否", error="请从下拉列表选择 是 或 否。")
+            check = Check(
+                "list", lists.source("yes_no", "是否", YES_NO), title="应填 是/否", error="请从下拉列表选择 是 或 否。"
+            )
             hint = "是 / 否" + ("; 留空为否" if key == "exempt" else "")
         elif key == "exempt_stars":
             if s.has_stars:
@@ -309,7 +378,12 @@ def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[Tem
             fmt = "yyyy-mm-dd"
             check, hint = _date_check(year)
         elif key == "rater_kind":
-            check = Check("list", lists.source("rater_kind", col.label, RATER_KINDS), title="测评人类别有误", error="请从下拉列表选择: 党员 或 群众代表。")
+            check = Check(
+                "list",
+                lists.source("rater_kind", col.label, RATER_KINDS),
+                title="测评人类别有误",
+                error="请从下拉列表选择: 党员 或 群众代表。",
+            )
             hint = " / ".join(RATER_KINDS) + " (不记录测评人姓名)"
         elif key == "ballot_no":
             fmt, hint = "@", "测评票编号, 如 P01; 一张票对每名党员一行"
@@ -317,33 +391,63 @@ def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[Tem
             fmt = "@"
             codes = [r.code for r in s.adjustments.rules]
             if codes:
-                check = Check("list", lists.source("rule_code", col.label, codes), title="加减分代码有误", error="请从下拉列表选择本方案加减分目录中的代码 (见填表说明)。")
+                check = Check(
+                    "list",
+                    lists.source("rule_code", col.label, codes),
+                    title="加减分代码有误",
+                    error="请从下拉列表选择本方案加减分目录中的代码 (见填表说明)。",
+                )
             hint = "本方案加减分目录中的代码 (见填表说明), 从下拉列表选择"
         elif key == "points":
             bonus = [r.limit for r in s.adjustments.rules if r.kind == "bonus"]
             ded = [r.limit for r in s.adjustments.rules if r.kind == "deduction"]
             lo, hi = (-max(ded) if ded else 0.0), (max(bonus) if bonus else 0.0)
-            check = Check("decimal", _fmt(lo), _fmt(hi), "between", "分值超出范围", f"分值应在 {_fmt(lo)} 到 {_fmt(hi)} 之间; 一般留空, 按目录分值计。")
+            check = Check(
+                "decimal",
+                _fmt(lo),
+                _fmt(hi),
+                "between",
+                "分值超出范围",
+                f"分值应在 {_fmt(lo)} 到 {_fmt(hi)} 之间; 一般留空, 按目录分值计。",
+            )
             hint = "一般留空 (按目录分值计); 填写时加分为正、减分为负, 不超过目录上限"
         elif key == "evidence":
             fmt = "@"
-            hint = "佐证材料 (文件名、文号等)" + ("; 无佐证不计分" if s.adjustments.bonus_evidence_required or s.adjustments.deduction_evidence_required else "")
+            hint = "佐证材料 (文件名、文号等)" + (
+                "; 无佐证不计分"
+                if s.adjustments.bonus_evidence_required or s.adjustments.deduction_evidence_required
+                else ""
+            )
         elif key == "condition":
             fmt = "@"
             values = [c.name for c in s.veto.conditions] + [c.code for c in s.veto.conditions]
-            check = Check("list", lists.source("condition", col.label, values), title="否决情形有误", error="请从下拉列表选择本方案的否决情形 (名称或代码)。")
+            check = Check(
+                "list",
+                lists.source("condition", col.label, values),
+                title="否决情形有误",
+                error="请从下拉列表选择本方案的否决情形 (名称或代码)。",
+            )
             hint = "本方案的否决情形 (名称或代码), 从下拉列表选择"
         elif key in ("votes_for", "votes_against"):
             check = Check("whole", "0", None, "greaterThanOrEqual", "票数有误", "票数应为不小于 0 的整数。")
             hint = "举手表决票数" + ("; 必填" if s.veto.requires_majority else "; 本方案不要求表决, 可留空")
         elif key == "item":
             fmt = "@"
-            check = Check("list", lists.source("item", col.label, s.item_codes), title="考评项目有误", error="请从下拉列表选择本方案的考评项目代码。")
+            check = Check(
+                "list",
+                lists.source("item", col.label, s.item_codes),
+                title="考评项目有误",
+                error="请从下拉列表选择本方案的考评项目代码。",
+            )
             hint = "考评项目代码: " + ", ".join(s.item_codes)
         elif key == "new_score":
             # per row: the maximum of the item chosen in the same row, looked up on the hidden
             # code table; one bound for all items would let 10 pass for an item of 5 points
-            table = lists.lookup("item_max", (header_text("item", "考评项目"), header_text("max", "每月满分")), [(i.code, i.max) for i in s.items])
+            table = lists.lookup(
+                "item_max",
+                (header_text("item", "考评项目"), header_text("max", "每月满分")),
+                [(i.code, i.max) for i in s.items],
+            )
             check = Check(
                 "custom",
                 f"AND(ISNUMBER({{c}}),{{c}}>=0,{{c}}<=VLOOKUP({{col:item}},{table},2,FALSE))",
@@ -352,11 +456,22 @@ def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[Tem
             )
             hint = "0 到所选考评项目的满分 (" + ", ".join(f"{i.code} {_fmt(i.max)}" for i in s.items) + ")"
         elif key == "status":
-            check = Check("list", lists.source("status", col.label, ATTENDANCE), title="出勤有误", error="请从下拉列表选择: " + " / ".join(ATTENDANCE) + "。")
+            check = Check(
+                "list",
+                lists.source("status", col.label, ATTENDANCE),
+                title="出勤有误",
+                error="请从下拉列表选择: " + " / ".join(ATTENDANCE) + "。",
+            )
             hint = " / ".join(ATTENDANCE)
         else:  # free text: note, exempt_reason, approved_by, reason, activity
             fmt = "@"
-            hint = {"note": "备注, 可留空", "exempt_reason": "如 年老体弱、长期患病", "approved_by": "审批人或审批机构", "reason": "更正理由 (异议处理结果)", "activity": "活动名称, 如 主题党日"}.get(key, "")
+            hint = {
+                "note": "备注, 可留空",
+                "exempt_reason": "如 年老体弱、长期患病",
+                "approved_by": "审批人或审批机构",
+                "reason": "更正理由 (异议处理结果)",
+                "activity": "活动名称, 如 主题党日",
+            }.get(key, "")
         out.append(TemplateColumn(key, header, col.required and col.not_blank, fmt, check, hint))
     return out
 
@@ -373,7 +488,9 @@ def _fit(values: list[Any], lo: int = 8, hi: int = 60) -> float:
     return float(min(hi, max(lo, max((_width(v) for v in values if v is not None), default=0) + 3)))
 
 
-def _data_validation(check: Check, first: str, rng: str, prompt_title: str, prompt: str, letters: dict[str, str] | None = None) -> DataValidation:
+def _data_validation(
+    check: Check, first: str, rng: str, prompt_title: str, prompt: str, letters: dict[str, str] | None = None
+) -> DataValidation:
     """``{col:KEY}`` in a formula is column KEY's cell in the first data row (row 2): relative,
     so Excel moves it with each validated row."""
 
@@ -416,7 +533,9 @@ def _protect(ws: Worksheet) -> None:
     p.selectUnlockedCells = False
 
 
-def _write_table(ws: Worksheet, sheet: str, columns: list[TemplateColumn], rows: list[dict[str, Any]], n_rows: int) -> None:
+def _write_table(
+    ws: Worksheet, sheet: str, columns: list[TemplateColumn], rows: list[dict[str, Any]], n_rows: int
+) -> None:
     last = 1 + max(n_rows, 2 * len(rows))
     letters = {col.key: get_column_letter(j) for j, col in enumerate(columns, start=1)}
     for j, col in enumerate(columns, start=1):
@@ -431,7 +550,9 @@ def _write_table(ws: Worksheet, sheet: str, columns: list[TemplateColumn], rows:
         dim.protection = _UNLOCKED  # every cell typed below the header is unlocked
         dim.number_format = col.number_format
         if col.check is not None:
-            dv = _data_validation(col.check, f"{letter}2", f"${letter}$2:${letter}${last}", col.header, col.hint, letters)
+            dv = _data_validation(
+                col.check, f"{letter}2", f"${letter}$2:${letter}${last}", col.header, col.hint, letters
+            )
             dv.add(f"{letter}2:{letter}{last}")
             ws.add_data_validation(dv)
     for i, r in enumerate(rows, start=2):
@@ -446,7 +567,9 @@ def _write_table(ws: Worksheet, sheet: str, columns: list[TemplateColumn], rows:
     _protect(ws)
 
 
-def _write_branch(ws: Worksheet, loaded: LoadedScheme, scheme_ref: str, year: int | None, branch_id: str, lists: _Lists) -> None:
+def _write_branch(
+    ws: Worksheet, loaded: LoadedScheme, scheme_ref: str, year: int | None, branch_id: str, lists: _Lists
+) -> None:
     hints = {
         "branch_id": "字母、数字、- 和 _, 如 B001",
         "branch_name": "支部全称",
@@ -486,7 +609,9 @@ def _write_branch(ws: Worksheet, loaded: LoadedScheme, scheme_ref: str, year: in
     ws.column_dimensions["C"].width = _fit(hints.values())
     ws.freeze_panes = "A2"
     _protect(ws)
-    lists.wb.defined_names[YEAR_NAME] = DefinedName(YEAR_NAME, attr_text=f"{quote_sheetname(ws.title)}!$B${rows['year']}")
+    lists.wb.defined_names[YEAR_NAME] = DefinedName(
+        YEAR_NAME, attr_text=f"{quote_sheetname(ws.title)}!$B${rows['year']}"
+    )
 
 
 # -- 填表说明 -----------------------------------------------------------------------------------
@@ -496,7 +621,9 @@ def _pct(x: float) -> str:
     return f"{x * 100:g}%"
 
 
-def readme_rows(loaded: LoadedScheme, year: int | None, columns: dict[str, list[TemplateColumn]]) -> list[tuple[str, list[Any]]]:
+def readme_rows(
+    loaded: LoadedScheme, year: int | None, columns: dict[str, list[TemplateColumn]]
+) -> list[tuple[str, list[Any]]]:
     """The 填表说明 sheet as (style, cells) rows; style is title, h (heading), th, td or text."""
     s = loaded.scheme
     R: list[tuple[str, list[Any]]] = []
@@ -538,13 +665,20 @@ def readme_rows(loaded: LoadedScheme, year: int | None, columns: dict[str, list[
         else:
             text(f"年度积分 = 月平均分 × {_pct(wm)} + 加减分。")
     if s.appraisal.mode == "per_item":
-        text(f"民主测评 (年底): 党员和群众代表无记名逐项测评, 每项 0 到该项满分; 每项测评得分 = 该项所有评分之和 ÷ 评分人数; 每名党员每项至少 {s.appraisal.min_raters} 人评分, 不足为输入错误。")
+        text(
+            f"民主测评 (年底): 党员和群众代表无记名逐项测评, 每项 0 到该项满分; 每项测评得分 = 该项所有评分之和 ÷ 评分人数; 每名党员每项至少 {s.appraisal.min_raters} 人评分, 不足为输入错误。"
+        )
     elif s.appraisal.mode == "single":
-        text(f"民主测评 (年底): 每张测评票给每名党员打一个 0 到 {_fmt(s.appraisal.max or 0)} 分, 取平均; 每名党员至少 {s.appraisal.min_raters} 人评分, 不足为输入错误。")
+        text(
+            f"民主测评 (年底): 每张测评票给每名党员打一个 0 到 {_fmt(s.appraisal.max or 0)} 分, 取平均; 每名党员至少 {s.appraisal.min_raters} 人评分, 不足为输入错误。"
+        )
     else:
         text("本方案不设民主测评 (模板中没有 民主测评 工作表)。")
     text(f"季度积分 = 本季度各月月度总分之{'和' if s.monthly.quarter_score == 'sum' else '平均'}。")
-    text("不列入积分的党员 (年老体弱等): 在 党员名单 中 不列入积分 填 是, 写明原因" + (", 并填写直接评定的星级。" if s.has_stars else "。"))
+    text(
+        "不列入积分的党员 (年老体弱等): 在 党员名单 中 不列入积分 填 是, 写明原因"
+        + (", 并填写直接评定的星级。" if s.has_stars else "。")
+    )
     text("公布的分数按四舍五入保留两位小数; 计算过程中不舍入。")
 
     heading("三、加减分")
@@ -569,7 +703,19 @@ def readme_rows(loaded: LoadedScheme, year: int | None, columns: dict[str, list[
         for r in adj.rules:
             g = groups.get(r.group or "")
             gtext = (f"{g.code} {g.name}" + (f" (上限 {_fmt(g.cap)} 分)" if g.cap else "")) if g else (r.group or "")
-            R.append(("td", [r.code, r.name, "加分" if r.kind == "bonus" else "减分", f"{r.signed_points:+g}", f"{(r.limit if r.kind == 'bonus' else -r.limit):+g}", gtext]))
+            R.append(
+                (
+                    "td",
+                    [
+                        r.code,
+                        r.name,
+                        "加分" if r.kind == "bonus" else "减分",
+                        f"{r.signed_points:+g}",
+                        f"{(r.limit if r.kind == 'bonus' else -r.limit):+g}",
+                        gtext,
+                    ],
+                )
+            )
     else:
         text("本方案没有加减分目录。")
 
@@ -602,16 +748,27 @@ def readme_rows(loaded: LoadedScheme, year: int | None, columns: dict[str, list[
         for t in s.tiers.tiers:
             parts.append(f"第 {_pct(acc)} 至 {_pct(acc + t.share)} 为 {t.name}")
             acc += t.share
-        text("排序分档: 按年度积分在单位内排序, " + "; ".join(parts) + "; 并列者同档。" + (f" 被一票否决的党员列入 {s.tiers.veto_tier}。" if s.tiers.veto_tier else ""))
+        text(
+            "排序分档: 按年度积分在单位内排序, "
+            + "; ".join(parts)
+            + "; 并列者同档。"
+            + (f" 被一票否决的党员列入 {s.tiers.veto_tier}。" if s.tiers.veto_tier else "")
+        )
     if s.quarter_star is not None:
         q = s.quarter_star
-        text(f"季度之星: 每季度按季度积分排序, 名额不超过计分党员人数的 {_pct(q.share)} (向下取整); 计分党员少于 {q.min_scored_members} 人的支部不评选; 并列跨过名额线时列出并列人员, 由支委会决定。")
+        text(
+            f"季度之星: 每季度按季度积分排序, 名额不超过计分党员人数的 {_pct(q.share)} (向下取整); 计分党员少于 {q.min_scored_members} 人的支部不评选; 并列跨过名额线时列出并列人员, 由支委会决定。"
+        )
     if s.annual_star is not None:
         a = s.annual_star
-        text(f"年度之星: 在 {a.of_stars} 星党员中评选, 名额不超过 {a.of_stars} 星党员人数的 {_pct(a.share)} (向下取整)。")
+        text(
+            f"年度之星: 在 {a.of_stars} 星党员中评选, 名额不超过 {a.of_stars} 星党员人数的 {_pct(a.share)} (向下取整)。"
+        )
     for grade, action in s.follow_up.actions.items():
         text(f"组织处置 — {grade}: {action}")
-    text(f"无正当理由连续 {s.follow_up.lapse_months} 个月以上不参加组织生活或不交纳党费的, 列为可能自行脱党的情形, 由支部讨论 (需填写 组织生活 和 党费交纳 表)。")
+    text(
+        f"无正当理由连续 {s.follow_up.lapse_months} 个月以上不参加组织生活或不交纳党费的, 列为可能自行脱党的情形, 由支部讨论 (需填写 组织生活 和 党费交纳 表)。"
+    )
     shown = ("星级、等次" if s.has_stars else "积分、等次") + ("和年度之星名单" if s.annual_star is not None else "")
     text(f"公示: {shown}张榜公示不少于 {s.publicity.working_days} 个工作日 (不含周末和节假日), 公示表写明起止日期。")
 
@@ -705,7 +862,9 @@ def read_members_file(path: str | Path) -> pd.DataFrame:
                 text = raw.decode("utf-8-sig")
             except UnicodeDecodeError:
                 text = raw.decode("gb18030")
-            table = pd.read_csv(io.StringIO(text), header=None, dtype=str, keep_default_na=False, skip_blank_lines=False)
+            table = pd.read_csv(
+                io.StringIO(text), header=None, dtype=str, keep_default_na=False, skip_blank_lines=False
+            )
             rows = [list(r) for r in table.itertuples(index=False)]
             sheet = "members"
         elif path.suffix.lower() in (".xlsx", ".xlsm"):
@@ -717,19 +876,43 @@ def read_members_file(path: str | Path) -> pd.DataFrame:
         else:
             raise ValueError(f"unsupported file type {path.suffix!r}")
     except Exception as exc:  # unreadable file of any kind
-        c.add("members", "", "", str(path), f"无法读取党员名单文件 (cannot read members file): {exc}", ".csv (UTF-8/GBK) or .xlsx")
+        c.add(
+            "members",
+            "",
+            "",
+            str(path),
+            f"无法读取党员名单文件 (cannot read members file): {exc}",
+            ".csv (UTF-8/GBK) or .xlsx",
+        )
         c.raise_if_any()
         raise AssertionError("unreachable")
     names = {_norm(col.key): col.key for col in spec.columns} | {_norm(col.label): col.key for col in spec.columns}
-    header_idx = next((i for i, r in enumerate(rows[:10]) if sum(_header_key(v, names) is not None for v in r if v is not None) >= 2), None)
+    header_idx = next(
+        (i for i, r in enumerate(rows[:10]) if sum(_header_key(v, names) is not None for v in r if v is not None) >= 2),
+        None,
+    )
     if header_idx is None:
-        c.add(sheet, "", "", "", "找不到表头行 (no header row with member_id and name)", ", ".join(header_text(col.key, col.label) for col in spec.columns))
+        c.add(
+            sheet,
+            "",
+            "",
+            "",
+            "找不到表头行 (no header row with member_id and name)",
+            ", ".join(header_text(col.key, col.label) for col in spec.columns),
+        )
         c.raise_if_any()
     assert header_idx is not None
     keys = [_header_key(v, names) if v is not None else None for v in rows[header_idx]]
     for need in ("member_id", "name"):
         if need not in keys:
-            c.add(sheet, header_idx + 1, need, "", "缺少必需的列 (required column missing)", header_text(need, next(col.label for col in spec.columns if col.key == need)))
+            c.add(
+                sheet,
+                header_idx + 1,
+                need,
+                "",
+                "缺少必需的列 (required column missing)",
+                header_text(need, next(col.label for col in spec.columns if col.key == need)),
+            )
     c.raise_if_any()
     out: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
@@ -770,7 +953,14 @@ def read_members_file(path: str | Path) -> pd.DataFrame:
         mid = row.get("member_id")
         if mid:
             if mid in seen:
-                c.add(sheet, i, "member_id", mid, f"重复, 与第 {seen[mid]} 行相同 (duplicate of row {seen[mid]})", "one row per member")
+                c.add(
+                    sheet,
+                    i,
+                    "member_id",
+                    mid,
+                    f"重复, 与第 {seen[mid]} 行相同 (duplicate of row {seen[mid]})",
+                    "one row per member",
+                )
             seen.setdefault(mid, i)
         out.append(row)
     if not out:
@@ -809,7 +999,13 @@ def template_name(scheme_name: str, year: int | None = None, branch_id: str = ""
     return "_".join(p for p in (branch_id, scheme_name, str(year) if year else "") if p) + ".xlsx"
 
 
-def build_template(scheme: str | Path, year: int | None = None, branch_id: str = "", members: str | Path | pd.DataFrame | None = None, out_dir: str | Path = ".") -> Workbook:
+def build_template(
+    scheme: str | Path,
+    year: int | None = None,
+    branch_id: str = "",
+    members: str | Path | pd.DataFrame | None = None,
+    out_dir: str | Path = ".",
+) -> Workbook:
     """The template workbook in memory (see the module docstring)."""
     if branch_id and not re.match(r"^[A-Za-z0-9_\-]+$", branch_id):
         raise ScoringError(f"支部编号只能含字母、数字、- 和 _ (invalid branch id): {branch_id!r}")
@@ -818,13 +1014,22 @@ def build_template(scheme: str | Path, year: int | None = None, branch_id: str =
     loaded = load_scheme(scheme)
     s = loaded.scheme
     mem = members if isinstance(members, pd.DataFrame) else read_members_file(members) if members is not None else None
-    member_rows = [{k: v for k, v in r.items() if v is not None} for r in mem.to_dict("records")] if mem is not None else []
+    member_rows = (
+        [{k: v for k, v in r.items() if v is not None} for r in mem.to_dict("records")] if mem is not None else []
+    )
 
     wb = Workbook()
     readme = wb.active
     readme.title = README_SHEET
     lists = _Lists(wb)
-    _write_branch(wb.create_sheet(f"{SHEETS['branch'].label} (branch)"), loaded, _scheme_ref(loaded, Path(out_dir)), year, branch_id, lists)
+    _write_branch(
+        wb.create_sheet(f"{SHEETS['branch'].label} (branch)"),
+        loaded,
+        _scheme_ref(loaded, Path(out_dir)),
+        year,
+        branch_id,
+        lists,
+    )
     columns: dict[str, list[TemplateColumn]] = {}
     prefill: dict[str, list[dict[str, Any]]] = {"members": member_rows}
     if year is not None and member_rows:
@@ -841,7 +1046,9 @@ def build_template(scheme: str | Path, year: int | None = None, branch_id: str =
         rows = prefill.get(key, [])
         _write_table(ws, key, columns[key], rows, ROWS[key] if key != "members" else n_members)
     members_ws = wb[f"{SHEETS['members'].label} (members)"]
-    wb.defined_names[MEMBER_IDS_NAME] = DefinedName(MEMBER_IDS_NAME, attr_text=f"{quote_sheetname(members_ws.title)}!$A$2:$A${1 + n_members}")
+    wb.defined_names[MEMBER_IDS_NAME] = DefinedName(
+        MEMBER_IDS_NAME, attr_text=f"{quote_sheetname(members_ws.title)}!$A$2:$A${1 + n_members}"
+    )
     _write_readme(readme, readme_rows(loaded, year, columns))
     if lists.ws is not None:
         wb.move_sheet(lists.ws, offset=len(wb.sheetnames) - 1 - wb.sheetnames.index(lists.ws.title))  # last
@@ -876,7 +1083,13 @@ def write_template(
     return path
 
 
-def write_builtin_templates(out_dir: str | Path = TEMPLATES_DIR, year: int | None = None, branch_id: str = "", members: str | Path | None = None, overwrite: bool = True) -> list[Path]:
+def write_builtin_templates(
+    out_dir: str | Path = TEMPLATES_DIR,
+    year: int | None = None,
+    branch_id: str = "",
+    members: str | Path | None = None,
+    overwrite: bool = True,
+) -> list[Path]:
     """The committed templates: one per built-in scheme, year left blank."""
     mem = read_members_file(members) if members is not None else None
     return [write_template(name, out_dir, year, branch_id, mem, overwrite) for name in builtin_schemes()]

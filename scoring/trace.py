@@ -33,8 +33,31 @@ class _Rows:
     def __init__(self) -> None:
         self.rows: list[dict[str, Any]] = []
 
-    def add(self, level: int, step: str, value: Any = None, rule: str = "", source: str = "", note: str = "", item: str = "", month: str = "", text: str = "") -> None:
-        self.rows.append({"level": level, "step": step, "item": item, "month": month, "value": _num(value), "text": text, "rule": rule, "source": source, "note": note})
+    def add(
+        self,
+        level: int,
+        step: str,
+        value: Any = None,
+        rule: str = "",
+        source: str = "",
+        note: str = "",
+        item: str = "",
+        month: str = "",
+        text: str = "",
+    ) -> None:
+        self.rows.append(
+            {
+                "level": level,
+                "step": step,
+                "item": item,
+                "month": month,
+                "value": _num(value),
+                "text": text,
+                "rule": rule,
+                "source": source,
+                "note": note,
+            }
+        )
 
     def frame(self) -> pd.DataFrame:
         out = pd.DataFrame(self.rows, columns=TRACE_COLUMNS)
@@ -58,13 +81,30 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
     out = _Rows()
     year = p.year
     if bool(m["exempt"]):
-        out.add(0, "不列入积分 (exempt)", m.get("exempt_stars"), "星级由支部直接评定 (stars entered by hand)", result.cell("members", "exempt_stars", m["row"]), str(m.get("exempt_reason") or ""))
+        out.add(
+            0,
+            "不列入积分 (exempt)",
+            m.get("exempt_stars"),
+            "星级由支部直接评定 (stars entered by hand)",
+            result.cell("members", "exempt_stars", m["row"]),
+            str(m.get("exempt_reason") or ""),
+        )
         if p.kind == "year" and len(result.annual):
             a = result.annual.set_index("member_id").loc[member_id]
             if a["veto"] == "yes":  # the veto overrides the hand-entered stars (SPEC 3.1)
                 if s.has_stars:
-                    out.add(0, "星级 (stars)", a["stars"], "一票否决 → 不评星级 (veto: no stars)", note="一票否决 (veto)")
-                out.add(0, "等级 (grade)", None, f"一票否决 → {s.veto.grade}", "scheme veto", "一票否决 (veto)", text=str(a["grade"]))
+                    out.add(
+                        0, "星级 (stars)", a["stars"], "一票否决 → 不评星级 (veto: no stars)", note="一票否决 (veto)"
+                    )
+                out.add(
+                    0,
+                    "等级 (grade)",
+                    None,
+                    f"一票否决 → {s.veto.grade}",
+                    "scheme veto",
+                    "一票否决 (veto)",
+                    text=str(a["grade"]),
+                )
                 _vetoes(out, result, member_id)
         return out.frame()
 
@@ -75,11 +115,44 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
         out.add(0, "年度总积分 (total)", a["total"], "ROUND(年终总积分 + 加分 + 减分, 2)", "", veto_note)
         if s.has_stars:
             out.add(0, "星级 (stars)", a["stars"], _band_rule(s, a["total"]), "scheme bands", veto_note)
-        out.add(0, "等级 (grade)", None, _band_rule(s, a["total"]) if a["veto"] == "no" else f"一票否决 → {s.veto.grade}", "scheme bands", veto_note, text="" if a["grade"] is None or pd.isna(a["grade"]) else str(a["grade"]))
-        out.add(0, "排名 (rank)", a["rank"], "按四舍五入后的年度总积分降序, 并列同名次", "", "一票否决和不列入积分者不排名" if pd.isna(a["rank"]) else "")
-        out.add(1, "年终总积分 (base)", a["base"], "Σ 各项年终积分" if s.monthly.combine == "per_item" else f"月平均基础分 × {s.monthly.weight:g}" + (f" + 民主评议 × {s.appraisal.weight:g}" if s.appraisal.mode != "none" else ""))
-        out.add(1, "加分 (bonus)", a["bonus"], "计入的加分之和" if s.adjustments.combine != "highest_only" else "只计最高一项加分")
-        out.add(1, "减分 (deduction)", a["deduction"], "计入的减分之和" if s.adjustments.combine != "highest_only" else "只计最大一项减分")
+        out.add(
+            0,
+            "等级 (grade)",
+            None,
+            _band_rule(s, a["total"]) if a["veto"] == "no" else f"一票否决 → {s.veto.grade}",
+            "scheme bands",
+            veto_note,
+            text="" if a["grade"] is None or pd.isna(a["grade"]) else str(a["grade"]),
+        )
+        out.add(
+            0,
+            "排名 (rank)",
+            a["rank"],
+            "按四舍五入后的年度总积分降序, 并列同名次",
+            "",
+            "一票否决和不列入积分者不排名" if pd.isna(a["rank"]) else "",
+        )
+        out.add(
+            1,
+            "年终总积分 (base)",
+            a["base"],
+            "Σ 各项年终积分"
+            if s.monthly.combine == "per_item"
+            else f"月平均基础分 × {s.monthly.weight:g}"
+            + (f" + 民主评议 × {s.appraisal.weight:g}" if s.appraisal.mode != "none" else ""),
+        )
+        out.add(
+            1,
+            "加分 (bonus)",
+            a["bonus"],
+            "计入的加分之和" if s.adjustments.combine != "highest_only" else "只计最高一项加分",
+        )
+        out.add(
+            1,
+            "减分 (deduction)",
+            a["deduction"],
+            "计入的减分之和" if s.adjustments.combine != "highest_only" else "只计最大一项减分",
+        )
         _adjustments(out, result, member_id)
         _vetoes(out, result, member_id)
         months = int(y["months"])
@@ -87,20 +160,42 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
         if s.monthly.combine == "per_item":
             for it in s.items:
                 c = it.code
-                rule = f"{c}月平均 × {s.monthly.weight:g}" + (f" + {c}民主测评 × {s.appraisal.weight:g}" if s.appraisal.mode == "per_item" else "")
+                rule = f"{c}月平均 × {s.monthly.weight:g}" + (
+                    f" + {c}民主测评 × {s.appraisal.weight:g}" if s.appraisal.mode == "per_item" else ""
+                )
                 out.add(2, f"{it.name} 年终积分", y[f"{c}_score"], rule, item=c)
                 out.add(3, f"{it.name} 月平均", y[f"{c}_mean"], f"{_f(y[f'{c}_sum'])} ÷ {months} 个月", item=c)
                 _cells(out, result, member_id, [c], level=4)
                 if s.appraisal.mode == "per_item" and app is not None:
-                    out.add(3, f"{it.name} 民主测评", app[f"{c}_average"], f"{_f(app[f'{c}_sum'])} ÷ {int(app[f'{c}_raters'])} 人", "appraisal (不显示单张选票)", item=c)
+                    out.add(
+                        3,
+                        f"{it.name} 民主测评",
+                        app[f"{c}_average"],
+                        f"{_f(app[f'{c}_sum'])} ÷ {int(app[f'{c}_raters'])} 人",
+                        "appraisal (不显示单张选票)",
+                        item=c,
+                    )
         else:
             out.add(2, "月平均基础分", y["monthly_mean"], f"{_f(y['monthly_sum'])} ÷ {months} 个月")
             totals = result.monthly_totals[result.monthly_totals["member_id"] == member_id]
             for t in totals.itertuples(index=False):
-                out.add(3, "月度基础分", t.total, "Σ 各项月评分", result.cell("monthly_scores", "month", t.row), month=f"{year}-{int(t.month):02d}")
+                out.add(
+                    3,
+                    "月度基础分",
+                    t.total,
+                    "Σ 各项月评分",
+                    result.cell("monthly_scores", "month", t.row),
+                    month=f"{year}-{int(t.month):02d}",
+                )
                 _cells(out, result, member_id, s.item_codes, level=4, month=int(t.month))
             if s.appraisal.mode == "single" and app is not None:
-                out.add(2, "民主评议分", app["score_average"], f"{_f(app['score_sum'])} ÷ {int(app['score_raters'])} 人", "appraisal (不显示单张选票)")
+                out.add(
+                    2,
+                    "民主评议分",
+                    app["score_average"],
+                    f"{_f(app['score_sum'])} ÷ {int(app['score_raters'])} 人",
+                    "appraisal (不显示单张选票)",
+                )
         return out.frame()
 
     # shorter periods: the period's sum of monthly totals, then months, then cells
@@ -110,16 +205,36 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
         row = q[(q["member_id"] == member_id) & (q["quarter"] == p.last_month // 3)]
         if len(row):
             r = row.iloc[0]
-            star = "" if r["quarter_star"] is None else f"季度之星: {r['quarter_star']} (名额 {int(r['quota'])}, 参评 {int(r['scored_members'])} 人)"
-            out.add(0, "季度积分 (quarter_score)", r["score_rounded"], f"ROUND({'Σ' if s.monthly.quarter_score == 'sum' else '平均'} 本季度月度总分, 2)", "", star)
+            star = (
+                ""
+                if r["quarter_star"] is None
+                else f"季度之星: {r['quarter_star']} (名额 {int(r['quota'])}, 参评 {int(r['scored_members'])} 人)"
+            )
+            out.add(
+                0,
+                "季度积分 (quarter_score)",
+                r["score_rounded"],
+                f"ROUND({'Σ' if s.monthly.quarter_score == 'sum' else '平均'} 本季度月度总分, 2)",
+                "",
+                star,
+            )
     elif p.kind == "half":
         row = h[(h["member_id"] == member_id) & (h["half"] == (1 if p.first_month == 1 else 2))]
         if len(row):
             out.add(0, "半年积分 (half_score)", row.iloc[0]["score_rounded"], "ROUND(Σ 半年内月度总分, 2)")
     totals = result.monthly_totals
-    totals = totals[(totals["member_id"] == member_id) & (totals["month"] >= p.first_month) & (totals["month"] <= p.last_month)]
+    totals = totals[
+        (totals["member_id"] == member_id) & (totals["month"] >= p.first_month) & (totals["month"] <= p.last_month)
+    ]
     for t in totals.itertuples(index=False):
-        out.add(1, "月度总分 (month total)", round_scores(np.array([t.total], dtype=np.float64))[0], "Σ 各项月评分", result.cell("monthly_scores", "month", t.row), month=f"{year}-{int(t.month):02d}")
+        out.add(
+            1,
+            "月度总分 (month total)",
+            round_scores(np.array([t.total], dtype=np.float64))[0],
+            "Σ 各项月评分",
+            result.cell("monthly_scores", "month", t.row),
+            month=f"{year}-{int(t.month):02d}",
+        )
         _cells(out, result, member_id, s.item_codes, level=2, month=int(t.month))
     return out.frame()
 
@@ -131,7 +246,11 @@ def _band_rule(s: Any, total: float) -> str:
         if total >= b.min:
             return f"{total:.2f} ≥ {b.min:g} → " + (f"{b.stars}星 " if b.stars is not None else "") + b.grade
     b = s.bands[-1]
-    return f"{total:.2f} < {s.bands[-2].min if len(s.bands) > 1 else b.min:g} → " + (f"{b.stars}星 " if b.stars is not None else "") + b.grade
+    return (
+        f"{total:.2f} < {s.bands[-2].min if len(s.bands) > 1 else b.min:g} → "
+        + (f"{b.stars}星 " if b.stars is not None else "")
+        + b.grade
+    )
 
 
 def _cells(out: _Rows, result: Result, member_id: str, items: list[str], level: int, month: int | None = None) -> None:
@@ -148,17 +267,45 @@ def _cells(out: _Rows, result: Result, member_id: str, items: list[str], level: 
             if len(hit):
                 h = hit.iloc[-1]
                 note = f"已更正 (amended): 原 {_f(h['original'])} → {_f(h['new_score'])}, {h['reason']}, {h['decided_on']} ({result.cell('amendments', 'new_score', int(h['row']))})"
-            out.add(level, f"{names[c]} 月评分", rd[c], "支委会评分 (committee score)", result.cell("monthly_scores", c, rd["row"]), note, item=c, month=f"{result.period.year}-{int(rd['month']):02d}")
+            out.add(
+                level,
+                f"{names[c]} 月评分",
+                rd[c],
+                "支委会评分 (committee score)",
+                result.cell("monthly_scores", c, rd["row"]),
+                note,
+                item=c,
+                month=f"{result.period.year}-{int(rd['month']):02d}",
+            )
 
 
 def _adjustments(out: _Rows, result: Result, member_id: str) -> None:
     a = result.adjustments
     for r in a[a["member_id"] == member_id].itertuples(index=False):
-        out.add(2, f"{'加分' if r.kind == 'bonus' else '减分'}: {r.rule_name}", r.applied_points, f"{r.rule_code} ({r.points_used:+g})", result.cell("adjustments", "rule_code", r.row), f"{r.reason}; {r.date}")
+        out.add(
+            2,
+            f"{'加分' if r.kind == 'bonus' else '减分'}: {r.rule_name}",
+            r.applied_points,
+            f"{r.rule_code} ({r.points_used:+g})",
+            result.cell("adjustments", "rule_code", r.row),
+            f"{r.reason}; {r.date}",
+        )
 
 
 def _vetoes(out: _Rows, result: Result, member_id: str) -> None:
     v = result.vetoes
     for r in v[v["member_id"] == member_id].itertuples(index=False):
-        votes = "" if pd.isna(r.votes_for) else f"; 赞成 {int(r.votes_for)} / 反对 {int(r.votes_against) if not pd.isna(r.votes_against) else 0} / 党员 {int(r.members_on_date)}"
-        out.add(1, f"一票否决: {r.condition_name}", None, str(r.reason), result.cell("vetoes", "condition", r.row), f"{r.date}{votes}", text="yes" if r.applies else "no")
+        votes = (
+            ""
+            if pd.isna(r.votes_for)
+            else f"; 赞成 {int(r.votes_for)} / 反对 {int(r.votes_against) if not pd.isna(r.votes_against) else 0} / 党员 {int(r.members_on_date)}"
+        )
+        out.add(
+            1,
+            f"一票否决: {r.condition_name}",
+            None,
+            str(r.reason),
+            result.cell("vetoes", "condition", r.row),
+            f"{r.date}{votes}",
+            text="yes" if r.applies else "no",
+        )

@@ -56,7 +56,9 @@ def monthly_rows(scheme_name: str, members: pd.DataFrame, score_of: Callable[[st
     return pd.DataFrame(rows)
 
 
-def ballots(scheme_name: str, members: pd.DataFrame, rating_of: Callable[[int, str, str], float], raters: int = 10) -> pd.DataFrame:
+def ballots(
+    scheme_name: str, members: pd.DataFrame, rating_of: Callable[[int, str, str], float], raters: int = 10
+) -> pd.DataFrame:
     """Appraisal ballots: ``rating_of(ballot_no, member, item_or_score)`` for every scored member."""
     sch = load_scheme(scheme_name).scheme
     cols = sch.item_codes if sch.appraisal.mode == "per_item" else ["score"]
@@ -65,18 +67,49 @@ def ballots(scheme_name: str, members: pd.DataFrame, rating_of: Callable[[int, s
         for m in members.itertuples(index=False):
             if m.exempt == "是":
                 continue
-            row: dict[str, Any] = {"ballot_no": f"P{b:02d}", "rater_kind": "党员" if b % 3 else "群众代表", "member_id": m.member_id}
+            row: dict[str, Any] = {
+                "ballot_no": f"P{b:02d}",
+                "rater_kind": "党员" if b % 3 else "群众代表",
+                "member_id": m.member_id,
+            }
             row.update({c: rating_of(b, m.member_id, c) for c in cols})
             rows.append(row)
     return pd.DataFrame(rows)
 
 
-def adjustment(member_id: str, rule_code: str, date: dt.date = dt.date(YEAR, 6, 1), evidence: str | None = "文件", points: float | None = None) -> dict[str, Any]:
-    return {"member_id": member_id, "date": date, "rule_code": rule_code, "points": points, "evidence": evidence, "approved_by": "支委会", "note": None}
+def adjustment(
+    member_id: str,
+    rule_code: str,
+    date: dt.date = dt.date(YEAR, 6, 1),
+    evidence: str | None = "文件",
+    points: float | None = None,
+) -> dict[str, Any]:
+    return {
+        "member_id": member_id,
+        "date": date,
+        "rule_code": rule_code,
+        "points": points,
+        "evidence": evidence,
+        "approved_by": "支委会",
+        "note": None,
+    }
 
 
-def veto(member_id: str, condition: str, votes_for: int | None = None, votes_against: int | None = None, date: dt.date = dt.date(YEAR, 10, 1)) -> dict[str, Any]:
-    return {"member_id": member_id, "date": date, "condition": condition, "votes_for": votes_for, "votes_against": votes_against, "note": None}
+def veto(
+    member_id: str,
+    condition: str,
+    votes_for: int | None = None,
+    votes_against: int | None = None,
+    date: dt.date = dt.date(YEAR, 10, 1),
+) -> dict[str, Any]:
+    return {
+        "member_id": member_id,
+        "date": date,
+        "condition": condition,
+        "votes_for": votes_for,
+        "votes_against": votes_against,
+        "note": None,
+    }
 
 
 class BookMaker:
@@ -86,14 +119,26 @@ class BookMaker:
         self.tmp_path = tmp_path
         self.count = 0
 
-    def write(self, scheme_name: str, sheets: dict[str, pd.DataFrame], branch: dict[str, Any] | None = None, name: str | None = None) -> Path:
+    def write(
+        self,
+        scheme_name: str,
+        sheets: dict[str, pd.DataFrame],
+        branch: dict[str, Any] | None = None,
+        name: str | None = None,
+    ) -> Path:
         self.count += 1
         sch = load_scheme(scheme_name).scheme
         info = {"branch_id": "T001", "branch_name": "测试支部", "scheme": scheme_name, "year": YEAR}
         info.update(branch or {})
         return write_input_workbook(self.tmp_path / (name or f"book{self.count}.xlsx"), info, sheets, sch)
 
-    def score(self, scheme_name: str, sheets: dict[str, pd.DataFrame], period: str = "2025", branch: dict[str, Any] | None = None) -> Result:
+    def score(
+        self,
+        scheme_name: str,
+        sheets: dict[str, pd.DataFrame],
+        period: str = "2025",
+        branch: dict[str, Any] | None = None,
+    ) -> Result:
         path = self.write(scheme_name, sheets, branch)
         p = parse_period(period)
         book, sch = load_inputs(path, p)
@@ -105,7 +150,9 @@ def maker(tmp_path: Path) -> BookMaker:
     return BookMaker(tmp_path)
 
 
-def county_sheets(n: int = 12, item_score: float = 8.0, rating: float = 8.0, **member_overrides: dict[str, Any]) -> dict[str, pd.DataFrame]:
+def county_sheets(
+    n: int = 12, item_score: float = 8.0, rating: float = 8.0, **member_overrides: dict[str, Any]
+) -> dict[str, pd.DataFrame]:
     """A valid county-10-stars branch where every score is the same unless a test changes it."""
     ids = [f"M{i:02d}" for i in range(1, n + 1)]
     members = member_rows(ids, **member_overrides)

@@ -86,7 +86,12 @@ def test_same_total_for_everyone_in_a_month(maker: BookMaker) -> None:
     march_flat = maker.score(SCHEME, sheets(score_of=lambda m, mo, it: 8.0 if mo == 3 else varied(m, mo, it)))
     assert check(flags(march_flat), SAME_MONTH_CHECK) == (FLAG, "月份: 3")
     # one member one point apart in March: the committee did look
-    one_apart = maker.score(SCHEME, sheets(score_of=lambda m, mo, it: (9.0 if m == "M07" and it == "I01" else 8.0) if mo == 3 else varied(m, mo, it)))
+    one_apart = maker.score(
+        SCHEME,
+        sheets(
+            score_of=lambda m, mo, it: (9.0 if m == "M07" and it == "I01" else 8.0) if mo == 3 else varied(m, mo, it)
+        ),
+    )
     assert check(flags(one_apart), SAME_MONTH_CHECK)[0] == OK
 
 
@@ -97,7 +102,12 @@ def test_same_scores_every_month(maker: BookMaker) -> None:
     flat = maker.score(SCHEME, sheets(score_of=lambda m, mo, it: 9.0 if m == "M05" else varied(m, mo, it)))
     assert check(flags(flat), FLAT_CHECK) == (FLAG, "1 人: M05")
     # M05 differs in a single month and item: not the same every month
-    once = maker.score(SCHEME, sheets(score_of=lambda m, mo, it: (8.5 if (mo, it) == (11, "I04") else 9.0) if m == "M05" else varied(m, mo, it)))
+    once = maker.score(
+        SCHEME,
+        sheets(
+            score_of=lambda m, mo, it: (8.5 if (mo, it) == (11, "I04") else 9.0) if m == "M05" else varied(m, mo, it)
+        ),
+    )
     assert check(flags(once), FLAT_CHECK) == (OK, "无")
 
 
@@ -109,9 +119,15 @@ def test_committee_scores_copied_from_self_scores(maker: BookMaker) -> None:
     copied["self_scores"] = copied["monthly_scores"].copy()
     assert check(flags(maker.score(SCHEME, copied)), COPY_CHECK) == (FLAG, "100% 的行完全相同 (144/144)")
     # a copy in eleven months of twelve is still a copy (92% >= 90%)
-    assert check(flags(maker.score(SCHEME, self_rated_higher_in(["2025-12"]))), COPY_CHECK) == (FLAG, "92% 的行完全相同 (132/144)")
+    assert check(flags(maker.score(SCHEME, self_rated_higher_in(["2025-12"]))), COPY_CHECK) == (
+        FLAG,
+        "92% 的行完全相同 (132/144)",
+    )
     # members rate themselves higher in November and December: 83% equal is below the 90% line
-    assert check(flags(maker.score(SCHEME, self_rated_higher_in(["2025-11", "2025-12"]))), COPY_CHECK) == (OK, "83% 的行完全相同 (120/144)")
+    assert check(flags(maker.score(SCHEME, self_rated_higher_in(["2025-11", "2025-12"]))), COPY_CHECK) == (
+        OK,
+        "83% 的行完全相同 (120/144)",
+    )
 
 
 def self_rated_higher_in(months: list[str]) -> dict[str, pd.DataFrame]:
@@ -178,7 +194,9 @@ def test_a_summary_edited_to_name_a_second_quarter_star_is_flagged(quarter_run: 
     edited = copy_of(quarter_run, tmp_path)
     summary = pd.read_csv(edited / "summary.csv", dtype=str, keep_default_na=False)
     assert list(summary["quarter_star"]).count("yes") == 1
-    second = summary[summary["quarter_star"] == "no"].sort_values("quarter_score", key=lambda s: s.astype(float)).index[-1]
+    second = (
+        summary[summary["quarter_star"] == "no"].sort_values("quarter_score", key=lambda s: s.astype(float)).index[-1]
+    )
     summary.loc[second, "quarter_star"] = "yes"
     summary.to_csv(edited / "summary.csv", index=False, encoding="utf-8")
     result, found = check(pattern_flags(view.book, view.result, edited).set_index("检查 check"), QUARTER_CHECK)
@@ -187,7 +205,9 @@ def test_a_summary_edited_to_name_a_second_quarter_star_is_flagged(quarter_run: 
 
 
 def test_quarter_star_in_a_branch_below_the_minimum_of_members(maker: BookMaker) -> None:
-    small = maker.score(SCHEME, sheets(n=8, score_of=lambda m, mo, it: min(10.0, 6.0 + int(m[1:]) * 0.5)), period=QUARTER)
+    small = maker.score(
+        SCHEME, sheets(n=8, score_of=lambda m, mo, it: min(10.0, 6.0 + int(m[1:]) * 0.5)), period=QUARTER
+    )
     published = _summary_text(small.summary())
     assert (published["quarter_star"] == "no").all()  # fewer than 10 members: no quarter star
     assert quarter_star_flag(small, published)[1] == OK
@@ -214,7 +234,10 @@ def test_publicity_period_as_the_run_published_it(quarter_run: Path) -> None:
     assert result == OK and found.endswith("实际 7 个工作日") and f"{first:%Y-%m-%d} 至 {last:%Y-%m-%d}" in found
     # a public holiday inside the posted period: only six working days were posted
     holiday = next(first + dt.timedelta(days=i) for i in range(1, 10) if (first + dt.timedelta(days=i)).weekday() < 5)
-    result, found = check(pattern_flags(view.book, view.result, quarter_run, [holiday.isoformat()]).set_index("检查 check"), PUBLICITY_CHECK)
+    result, found = check(
+        pattern_flags(view.book, view.result, quarter_run, [holiday.isoformat()]).set_index("检查 check"),
+        PUBLICITY_CHECK,
+    )
     assert result == FLAG and found.endswith("实际 6 个工作日") and "1 个节假日" in found
 
 
@@ -225,12 +248,17 @@ def test_a_publicity_sheet_edited_to_five_working_days_is_flagged(quarter_run: P
     assert path is not None
     wb = openpyxl.load_workbook(path)
     ws = wb["公示"]
-    cell = next(c for row in ws.iter_rows(max_row=10) for c in row if isinstance(c.value, str) and c.value.startswith("公示期"))
+    cell = next(
+        c for row in ws.iter_rows(max_row=10) for c in row if isinstance(c.value, str) and c.value.startswith("公示期")
+    )
     cell.value = "公示期: 2026年1月5日 至 2026年1月11日 (共 7 个工作日)"  # Monday to Sunday: five working days
     wb.save(path)
     assert published_window(edited) == (dt.date(2026, 1, 5), dt.date(2026, 1, 11))
     result, found = check(pattern_flags(view.book, view.result, edited).set_index("检查 check"), PUBLICITY_CHECK)
-    assert (result, found) == (FLAG, "方案规定 7 个工作日; 公示表 2026-01-05 至 2026-01-11, 扣除周末 (未给出节假日), 实际 5 个工作日")
+    assert (result, found) == (
+        FLAG,
+        "方案规定 7 个工作日; 公示表 2026-01-05 至 2026-01-11, 扣除周末 (未给出节假日), 实际 5 个工作日",
+    )
 
 
 def test_a_run_without_a_publicity_sheet_is_flagged(quarter_run: Path, tmp_path: Path) -> None:
@@ -267,7 +295,9 @@ def test_working_days_skip_weekends_and_holidays() -> None:
 # -- the LibreOffice recompute is never skipped silently -------------------------------------------
 
 
-def test_recompute_without_libreoffice_says_so_and_fails_under_ci(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_recompute_without_libreoffice_says_so_and_fails_under_ci(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
     monkeypatch.delenv("CI", raising=False)
     table = recompute_table(tmp_path)

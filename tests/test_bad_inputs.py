@@ -58,8 +58,17 @@ def ganzi_sheets(n: int = 6) -> dict[str, pd.DataFrame]:
     return {"members": members, "monthly_scores": monthly_rows(GANZI, members, lambda m, mo, it: 20.0)}
 
 
-def amendment(member_id: str, month: str, item: str, new_score: Any, decided_on: dt.date = dt.date(2025, 7, 1)) -> dict[str, Any]:
-    return {"member_id": member_id, "month": month, "item": item, "new_score": new_score, "reason": "异议复核", "decided_on": decided_on}
+def amendment(
+    member_id: str, month: str, item: str, new_score: Any, decided_on: dt.date = dt.date(2025, 7, 1)
+) -> dict[str, Any]:
+    return {
+        "member_id": member_id,
+        "month": month,
+        "item": item,
+        "new_score": new_score,
+        "reason": "异议复核",
+        "decided_on": decided_on,
+    }
 
 
 def append_row(df: pd.DataFrame, row: dict[str, Any]) -> tuple[pd.DataFrame, int]:
@@ -116,14 +125,24 @@ def assert_located(f: pd.DataFrame) -> None:
 
 def _same_row(actual: Any, expected: int | None) -> bool:
     if expected is None:
-        return actual is None or (isinstance(actual, str) and actual == "") or (isinstance(actual, float) and np.isnan(actual))
+        return (
+            actual is None
+            or (isinstance(actual, str) and actual == "")
+            or (isinstance(actual, float) and np.isnan(actual))
+        )
     if isinstance(actual, bool) or not isinstance(actual, (int, np.integer)):
         return False
     return int(actual) == expected
 
 
 def failure(
-    f: pd.DataFrame, sheet: str, row: int | None, column: str, value: str | None = None, problem: tuple[str, ...] = (), member: str | None = None
+    f: pd.DataFrame,
+    sheet: str,
+    row: int | None,
+    column: str,
+    value: str | None = None,
+    problem: tuple[str, ...] = (),
+    member: str | None = None,
 ) -> pd.Series:
     """The single failure at ``sheet``/``row``/``column`` (row None: a whole-sheet problem);
     ``member`` narrows whole-sheet problems to the one whose text names that member."""
@@ -151,7 +170,9 @@ def failure(
 def test_baseline_workbooks_load(maker: BookMaker, scheme: str, sheets: Any) -> None:
     s = sheets()
     if scheme == COUNTY:
-        s["adjustments"] = pd.DataFrame([adjustment("M01", "commend.national"), adjustment("M02", "sanction.unit", points=-2)])
+        s["adjustments"] = pd.DataFrame(
+            [adjustment("M01", "commend.national"), adjustment("M02", "sanction.unit", points=-2)]
+        )
         s["vetoes"] = pd.DataFrame([veto("M03", "embezzlement")])
         s["amendments"] = pd.DataFrame([amendment("M01", "2025-03", "I01", 9)])
     if scheme == GANZI:
@@ -233,11 +254,16 @@ def test_unknown_member(maker: BookMaker, sheet: str) -> None:
         row = s["appraisal"].iloc[0].to_dict() | {"member_id": "M99", "ballot_no": "P01"}
         s[sheet], r = append_row(s[sheet], row)
     elif sheet == "adjustments":
-        s[sheet], r = append_row(pd.DataFrame([adjustment("M01", "commend.unit"), adjustment("M02", "criticism.unit")]), adjustment("M99", "commend.county"))
+        s[sheet], r = append_row(
+            pd.DataFrame([adjustment("M01", "commend.unit"), adjustment("M02", "criticism.unit")]),
+            adjustment("M99", "commend.county"),
+        )
     elif sheet == "vetoes":
         s[sheet], r = append_row(pd.DataFrame([veto("M01", "embezzlement")]), veto("M99", "probation"))
     else:
-        s[sheet], r = append_row(pd.DataFrame([amendment("M01", "2025-02", "I01", 7)]), amendment("M99", "2025-02", "I01", 7))
+        s[sheet], r = append_row(
+            pd.DataFrame([amendment("M01", "2025-02", "I01", 7)]), amendment("M99", "2025-02", "I01", 7)
+        )
     f = expect_failures(maker.write(COUNTY, s))
     failure(f, sheet, r, "member_id", value="M99", problem=("unknown member",))
     assert len(f) == 1, f.to_string()
@@ -268,7 +294,9 @@ def test_duplicate_member_id(maker: BookMaker) -> None:
 
 def test_duplicate_ballot_for_a_member(maker: BookMaker) -> None:
     s = county_sheets()
-    first = int(s["appraisal"].index[(s["appraisal"]["ballot_no"] == "P04") & (s["appraisal"]["member_id"] == "M06")][0])
+    first = int(
+        s["appraisal"].index[(s["appraisal"]["ballot_no"] == "P04") & (s["appraisal"]["member_id"] == "M06")][0]
+    )
     s["appraisal"], second = append_row(s["appraisal"], s["appraisal"].iloc[first].to_dict())
     f = expect_failures(maker.write(COUNTY, s))
     rec = failure(f, "appraisal", second, "member_id", problem=("duplicate",))
@@ -279,7 +307,9 @@ def test_duplicate_ballot_for_a_member(maker: BookMaker) -> None:
 def test_row_of_another_year_is_not_called_a_duplicate(maker: BookMaker) -> None:
     s = county_sheets()
     i = monthly_index(s["monthly_scores"], "M01", "2025-05")
-    s["monthly_scores"], r = append_row(s["monthly_scores"], s["monthly_scores"].iloc[i].to_dict() | {"month": "2024-05"})
+    s["monthly_scores"], r = append_row(
+        s["monthly_scores"], s["monthly_scores"].iloc[i].to_dict() | {"month": "2024-05"}
+    )
     f = expect_failures(maker.write(COUNTY, s))
     failure(f, "monthly_scores", r, "month", value="2024-05", problem=("outside the year",))
     assert len(f) == 1, f.to_string()
@@ -426,7 +456,13 @@ def test_appraisal_rating_above_max(maker: BookMaker) -> None:
 
 def test_unknown_rule_code(maker: BookMaker) -> None:
     s = county_sheets()
-    s["adjustments"] = pd.DataFrame([adjustment("M01", "commend.national"), adjustment("M02", "commend.galactic"), adjustment("M03", "sanction.unit")])
+    s["adjustments"] = pd.DataFrame(
+        [
+            adjustment("M01", "commend.national"),
+            adjustment("M02", "commend.galactic"),
+            adjustment("M03", "sanction.unit"),
+        ]
+    )
     f = expect_failures(maker.write(COUNTY, s))
     rec = failure(f, "adjustments", 3, "rule_code", value="commend.galactic", problem=("unknown rule code",))
     assert "commend.national" in rec["allowed"]
@@ -435,8 +471,22 @@ def test_unknown_rule_code(maker: BookMaker) -> None:
 
 @pytest.mark.parametrize(
     "code, points",
-    [("commend.national", -5), ("commend.national", 6), ("commend.unit", 1.5), ("sanction.region", 5), ("sanction.region", -6), ("criticism.unit", -2)],
-    ids=["bonus-negative", "bonus-above", "bonus-above-fraction", "deduction-positive", "deduction-above", "criticism-above"],
+    [
+        ("commend.national", -5),
+        ("commend.national", 6),
+        ("commend.unit", 1.5),
+        ("sanction.region", 5),
+        ("sanction.region", -6),
+        ("criticism.unit", -2),
+    ],
+    ids=[
+        "bonus-negative",
+        "bonus-above",
+        "bonus-above-fraction",
+        "deduction-positive",
+        "deduction-above",
+        "criticism-above",
+    ],
 )
 def test_adjustment_points_do_not_fit_rule(maker: BookMaker, code: str, points: float) -> None:
     s = county_sheets()
@@ -447,7 +497,9 @@ def test_adjustment_points_do_not_fit_rule(maker: BookMaker, code: str, points: 
     assert len(f) == 1, f.to_string()
 
 
-@pytest.mark.parametrize("code, points", [("commend.national", 5), ("commend.national", 3), ("sanction.region", -5), ("sanction.region", -1)])
+@pytest.mark.parametrize(
+    "code, points", [("commend.national", 5), ("commend.national", 3), ("sanction.region", -5), ("sanction.region", -1)]
+)
 def test_adjustment_points_within_rule_are_fine(maker: BookMaker, code: str, points: float) -> None:
     s = county_sheets()
     s["adjustments"] = pd.DataFrame([adjustment("M02", code, points=points)])
@@ -462,7 +514,13 @@ def test_adjustment_points_within_rule_are_fine(maker: BookMaker, code: str, poi
 )
 def test_bad_adjustment_date(maker: BookMaker, bad: Any, words: tuple[str, ...]) -> None:
     s = county_sheets()
-    s["adjustments"] = pd.DataFrame([adjustment("M01", "commend.county"), adjustment("M02", "commend.unit"), adjustment("M03", "commend.unit", date=bad)])
+    s["adjustments"] = pd.DataFrame(
+        [
+            adjustment("M01", "commend.county"),
+            adjustment("M02", "commend.unit"),
+            adjustment("M03", "commend.unit", date=bad),
+        ]
+    )
     f = expect_failures(maker.write(COUNTY, s))
     failure(f, "adjustments", 4, "date", value=str(bad)[:10], problem=words)
     assert len(f) == 1, f.to_string()
@@ -489,7 +547,9 @@ def test_veto_condition_by_chinese_name_is_accepted(maker: BookMaker) -> None:
 
 def test_majority_veto_needs_votes_for(maker: BookMaker) -> None:
     s = ganzi_sheets()
-    s["vetoes"] = pd.DataFrame([veto("M01", "law", votes_for=4, votes_against=2), veto("M02", "discipline", votes_for=None, votes_against=0)])
+    s["vetoes"] = pd.DataFrame(
+        [veto("M01", "law", votes_for=4, votes_against=2), veto("M02", "discipline", votes_for=None, votes_against=0)]
+    )
     f = expect_failures(maker.write(GANZI, s))
     failure(f, "vetoes", 3, "votes_for", problem=("votes",))
     assert len(f) == 1, f.to_string()
@@ -526,7 +586,9 @@ def test_amendment_for_unknown_item(maker: BookMaker) -> None:
 @pytest.mark.parametrize("new_score", [11, -1])
 def test_amendment_new_score_out_of_range(maker: BookMaker, new_score: float) -> None:
     s = county_sheets()
-    s["amendments"] = pd.DataFrame([amendment("M01", "2025-02", "I01", 10), amendment("M02", "2025-02", "I01", new_score)])
+    s["amendments"] = pd.DataFrame(
+        [amendment("M01", "2025-02", "I01", 10), amendment("M02", "2025-02", "I01", new_score)]
+    )
     f = expect_failures(maker.write(COUNTY, s))
     failure(f, "amendments", 3, "new_score", value=str(new_score), problem=("out of range",))
     assert len(f) == 1, f.to_string()
@@ -588,7 +650,11 @@ def test_exempt_stars_above_the_schemes_range(maker: BookMaker, stars: int) -> N
 def test_exempt_stars_below_the_range_of_a_copied_scheme(maker: BookMaker, tmp_path: Path) -> None:
     # a copy of county-10-stars whose lowest band gives 1 star: 0 stars is outside its range
     text = (REPO_ROOT / "scoring" / "schemes" / f"{COUNTY}.yaml").read_text(encoding="utf-8")
-    text = text.replace("name: county-10-stars", "name: one-star-floor").replace("{min: 0,  stars: 0,", "{min: 0,  stars: 1,").replace("{min: 10, stars: 1,", "{min: 10, stars: 2,")
+    text = (
+        text.replace("name: county-10-stars", "name: one-star-floor")
+        .replace("{min: 0,  stars: 0,", "{min: 0,  stars: 1,")
+        .replace("{min: 10, stars: 1,", "{min: 10, stars: 2,")
+    )
     scheme = tmp_path / "one-star-floor.yaml"
     scheme.write_text(text, encoding="utf-8")
     assert min(b.stars for b in load_scheme(scheme).scheme.bands if b.stars is not None) == 1
@@ -730,7 +796,9 @@ def test_chinese_labels_only(maker: BookMaker, sheet_names_too: bool) -> None:
     assert sch.name == COUNTY and book.branch_id == "T001" and book.year == 2025
     assert list(book.members["member_id"]) == list(expected.members["member_id"])
     cols = ["member_id", "month", *sch.scheme.item_codes]
-    pd.testing.assert_frame_equal(book.monthly[cols].reset_index(drop=True), expected.monthly[cols].reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        book.monthly[cols].reset_index(drop=True), expected.monthly[cols].reset_index(drop=True)
+    )
     assert float(book.monthly.loc[0, "I05"]) == 6.5
     assert len(book.appraisal) == len(expected.appraisal)
     assert list(book.adjustments["rule_code"]) == ["commend.county"]
@@ -746,7 +814,10 @@ def _bad_workbook(maker: BookMaker) -> Path:
 
 
 def _tree(root: Path) -> dict[str, tuple[bytes | None, int]]:
-    return {str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None, p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))}
+    return {
+        str(p.relative_to(root)): (p.read_bytes() if p.is_file() else None, p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+    }
 
 
 @pytest.mark.parametrize("out_exists", [False, True])
@@ -768,7 +839,9 @@ def test_run_branch_writes_nothing_for_bad_input(maker: BookMaker, tmp_path: Pat
 def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])])
-    return subprocess.run([sys.executable, "-m", "scoring", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "scoring", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=300
+    )
 
 
 def _assert_names_the_cell(stderr: str) -> None:

@@ -19,7 +19,17 @@ import pandas as pd
 import pytest
 
 from conftest import county_sheets, write_input_workbook
-from scoring.batch import BATCHES_DIR, ROLLUP_ROW, Outcome, collect, duplicate_branches, period_lock, read_branch_id, run_batch, run_local
+from scoring.batch import (
+    BATCHES_DIR,
+    ROLLUP_ROW,
+    Outcome,
+    collect,
+    duplicate_branches,
+    period_lock,
+    read_branch_id,
+    run_batch,
+    run_local,
+)
 from scoring.execute import STAGING_PREFIX
 from scoring.review import check_files
 from scoring.scheme import load_scheme
@@ -33,7 +43,12 @@ def make_branches(folder: Path, n: int, bad: bool = False, score: float = 8.0) -
     sch = load_scheme("county-10-stars").scheme
     paths = []
     for i in range(1, n + 1):
-        info = {"branch_id": f"K{i:03d}", "branch_name": f"批处理测试第{i}支部", "scheme": "county-10-stars", "year": 2025}
+        info = {
+            "branch_id": f"K{i:03d}",
+            "branch_name": f"批处理测试第{i}支部",
+            "scheme": "county-10-stars",
+            "year": 2025,
+        }
         paths.append(write_input_workbook(folder / f"K{i:03d}.xlsx", info, county_sheets(n=10, item_score=score), sch))
     if bad:
         sheets = county_sheets(n=10)
@@ -44,12 +59,28 @@ def make_branches(folder: Path, n: int, bad: bool = False, score: float = 8.0) -
 
 
 def batch_cli(inputs: Path, out: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    cmd = [sys.executable, "-m", "scoring", "batch", "--inputs", str(inputs), "--period", PERIOD, "--out", str(out), *extra]
+    cmd = [
+        sys.executable,
+        "-m",
+        "scoring",
+        "batch",
+        "--inputs",
+        str(inputs),
+        "--period",
+        PERIOD,
+        "--out",
+        str(out),
+        *extra,
+    ]
     return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=600)
 
 
 def runs_of(out: Path) -> dict[str, list[Path]]:
-    return {b.name: sorted(b.glob("v[0-9][0-9][0-9]")) for b in sorted((out / PERIOD).glob("*")) if not b.name.startswith("_")}
+    return {
+        b.name: sorted(b.glob("v[0-9][0-9][0-9]"))
+        for b in sorted((out / PERIOD).glob("*"))
+        if not b.name.startswith("_")
+    }
 
 
 def branches(table: pd.DataFrame) -> pd.DataFrame:
@@ -93,7 +124,9 @@ def test_batch_runs_every_branch_and_one_bad_input_stops_nothing(tmp_path: Path)
     unit = pd.read_csv(rollup / "unit_summary.csv")
     assert len(unit) == 30 and set(unit["branch_id"]) == {"K001", "K002", "K003"}
     nb = nbformat.read(rollup / f"单位汇总_{PERIOD}.ipynb", as_version=4)
-    assert not [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not [
+        o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"
+    ]
     if shutil.which("soffice") or os.environ.get("CI"):
         from scoring.recompute import compare_workbook
 
@@ -152,10 +185,25 @@ def wait_until_gone(pgid: int, seconds: float = 60) -> None:
 def start_batch_until_a_second_branch(inputs: Path, out: Path, jobs: str) -> subprocess.Popen[bytes]:
     """A batch in a session of its own, returned while a branch is being run after one was sealed
     (a run folder and a staging folder both exist): the moment to kill it."""
-    cmd = [sys.executable, "-m", "scoring", "batch", "--inputs", str(inputs), "--period", PERIOD, "--out", str(out), "--jobs", jobs]
+    cmd = [
+        sys.executable,
+        "-m",
+        "scoring",
+        "batch",
+        "--inputs",
+        str(inputs),
+        "--period",
+        PERIOD,
+        "--out",
+        str(out),
+        "--jobs",
+        jobs,
+    ]
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 300
-    while time.monotonic() < deadline and not (any((out / PERIOD).glob("*/v001")) and list(out.glob(f"{STAGING_PREFIX}*"))):
+    while time.monotonic() < deadline and not (
+        any((out / PERIOD).glob("*/v001")) and list(out.glob(f"{STAGING_PREFIX}*"))
+    ):
         time.sleep(0.05)
     if time.monotonic() >= deadline:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -235,7 +283,9 @@ def test_batch_on_a_dask_localcluster(tmp_path: Path) -> None:
     assert (report / "status.csv").exists()
 
 
-def test_a_kernel_start_race_is_retried_and_a_notebook_failure_is_not(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_kernel_start_race_is_retried_and_a_notebook_failure_is_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import scoring.execute
     from scoring.batch import run_one
     from scoring.exceptions import RunError
@@ -323,7 +373,9 @@ def test_collect_turns_every_raising_future_into_a_failed_branch(tmp_path: Path)
     assert broken == [files[1]] and {o.file for o in outcomes} == {"K001.xlsx", "K003.xlsx"} and ticked == outcomes
 
 
-def test_a_worker_that_dies_fails_alone_and_the_others_complete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_that_dies_fails_alone_and_the_others_complete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import scoring.batch
 
     inputs, report = tmp_path / "in", tmp_path / "report"
@@ -335,10 +387,18 @@ def test_a_worker_that_dies_fails_alone_and_the_others_complete(tmp_path: Path, 
     outcomes = run_local(files, (PERIOD, str(tmp_path / "out"), str(report), True), 2, report, ticked.append)
     assert sorted(o.file for o in outcomes) == [f.name for f in files] and ticked == outcomes  # each once
     status = {o.file: o.status for o in outcomes}
-    assert status == {"k001.xlsx": "done", "k002_die.xlsx": "failed", "k003.xlsx": "done", "k004.xlsx": "done", "k005.xlsx": "done"}
+    assert status == {
+        "k001.xlsx": "done",
+        "k002_die.xlsx": "failed",
+        "k003.xlsx": "done",
+        "k004.xlsx": "done",
+        "k005.xlsx": "done",
+    }
     error = {o.file: o for o in outcomes}["k002_die.xlsx"].where
     assert Path(error) == report / "k002_die.error.txt"
-    assert "单独的进程中重新运行" in Path(error).read_text(encoding="utf-8") and "BrokenProcessPool" in Path(error).read_text(encoding="utf-8")
+    assert "单独的进程中重新运行" in Path(error).read_text(encoding="utf-8") and "BrokenProcessPool" in Path(
+        error
+    ).read_text(encoding="utf-8")
     calls = [line.split() for line in (inputs / "calls.log").read_text(encoding="utf-8").splitlines()]
     # the dying branch ran in the pool, then once more alone in a new process, where it died again
     died = [pid for name, pid in calls if name == "k002_die.xlsx"]
@@ -348,7 +408,9 @@ def test_a_worker_that_dies_fails_alone_and_the_others_complete(tmp_path: Path, 
     assert len({pid for _, pid in calls}) >= 4, calls
 
 
-def test_a_batch_whose_worker_dies_still_writes_its_status_table_and_roll_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_batch_whose_worker_dies_still_writes_its_status_table_and_roll_up(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import scoring.batch
 
     inputs, out = tmp_path / "in", tmp_path / "out"
@@ -384,7 +446,11 @@ def test_two_workbooks_of_one_branch_are_both_refused_and_neither_runs(tmp_path:
         assert table.loc[name, "status"] == "bad_input" and table.loc[name, "branch_id"] == "K001"
         errors = pd.read_csv(table.loc[name, "where"], dtype=str, keep_default_na=False)
         assert errors.iloc[0]["file"] == name and errors.iloc[0]["column"] == "branch_id"
-        assert other in errors.iloc[0]["problem"] and "重复" in errors.iloc[0]["problem"] and "one workbook per branch" in errors.iloc[0]["problem"]
+        assert (
+            other in errors.iloc[0]["problem"]
+            and "重复" in errors.iloc[0]["problem"]
+            and "one workbook per branch" in errors.iloc[0]["problem"]
+        )
     assert set(runs_of(out)) == {"K002"}  # neither K001 workbook was run
     assert table.loc[ROLLUP_ROW, "status"] == "done"
     m = json.loads((Path(table.loc[ROLLUP_ROW, "where"]) / "manifest.json").read_text(encoding="utf-8"))
@@ -401,14 +467,21 @@ def test_a_duplicate_branch_is_reported_at_its_branch_id_cell(tmp_path: Path) ->
     assert sorted(o.file for o in refused) == ["K001.xlsx", "K001_copy.xlsx"]
     errors = pd.read_csv(refused[0].where, dtype=str, keep_default_na=False).iloc[0]
     # the branch sheet: header row 1, then branch_id on row 2, its value in column B
-    assert (errors["sheet"], errors["row"], errors["column"], errors["cell"]) == ("branch", "2", "branch_id", "支部信息 (branch)!B2")
+    assert (errors["sheet"], errors["row"], errors["column"], errors["cell"]) == (
+        "branch",
+        "2",
+        "branch_id",
+        "支部信息 (branch)!B2",
+    )
 
 
 def test_read_branch_id_gives_none_for_a_file_that_is_not_a_workbook(tmp_path: Path) -> None:
     (tmp_path / "x.xlsx").write_text("not a zip", encoding="utf-8")
     assert read_branch_id(tmp_path / "x.xlsx") is None
     info = {"branch_id": "K 1/x", "branch_name": "坏编号", "scheme": "county-10-stars", "year": 2025}
-    path = write_input_workbook(tmp_path / "bad_id.xlsx", info, county_sheets(n=2), load_scheme("county-10-stars").scheme)
+    path = write_input_workbook(
+        tmp_path / "bad_id.xlsx", info, county_sheets(n=2), load_scheme("county-10-stars").scheme
+    )
     assert read_branch_id(path) is None  # an id load_inputs refuses is not used to match files
     refused, ids = duplicate_branches([tmp_path / "x.xlsx", path, *make_branches(tmp_path / "in", 1)], tmp_path)
     assert refused == [] and list(ids.values()) == ["K001"]
@@ -448,11 +521,23 @@ def test_the_roll_up_reuse_key_includes_the_roll_up_notebook(tmp_path: Path, mon
     run.mkdir(parents=True)
     (run / MANIFEST).write_text('{"branch_id": "K001"}', encoding="utf-8")
     (run / "summary.csv").write_text("member_id\nM01\n", encoding="utf-8")
-    refs = [{"branch_id": "K001", "run": "../../K001/v001", "manifest_sha256": hashlib.sha256((run / MANIFEST).read_bytes()).hexdigest(), "summary_sha256": hashlib.sha256((run / "summary.csv").read_bytes()).hexdigest()}]
+    refs = [
+        {
+            "branch_id": "K001",
+            "run": "../../K001/v001",
+            "manifest_sha256": hashlib.sha256((run / MANIFEST).read_bytes()).hexdigest(),
+            "summary_sha256": hashlib.sha256((run / "summary.csv").read_bytes()).hexdigest(),
+        }
+    ]
     previous = out / PERIOD / ROLLUP_DIR / "v001"
     previous.mkdir(parents=True)
     branch_key = code_sha256()
-    (previous / MANIFEST).write_text(json.dumps({"kind": "rollup", "branch_runs": refs, "missing": [], "package": {"code_sha256": code_sha256(notebook)}}), encoding="utf-8")
+    (previous / MANIFEST).write_text(
+        json.dumps(
+            {"kind": "rollup", "branch_runs": refs, "missing": [], "package": {"code_sha256": code_sha256(notebook)}}
+        ),
+        encoding="utf-8",
+    )
 
     class Executed(Exception):
         pass
@@ -465,7 +550,9 @@ def test_the_roll_up_reuse_key_includes_the_roll_up_notebook(tmp_path: Path, mon
     nb = nbformat.read(notebook, as_version=4)
     nb.cells.append(nbformat.v4.new_markdown_cell("新增说明 (a new note)"))
     nbformat.write(nb, notebook)
-    assert code_sha256(notebook) != json.loads((previous / MANIFEST).read_text(encoding="utf-8"))["package"]["code_sha256"]
+    assert (
+        code_sha256(notebook) != json.loads((previous / MANIFEST).read_text(encoding="utf-8"))["package"]["code_sha256"]
+    )
     with pytest.raises(Executed):
         run_rollup({"K001": run}, PERIOD, out)
     assert code_sha256() == branch_key  # the branch runs' key does not move with rollup.ipynb

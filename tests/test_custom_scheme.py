@@ -26,7 +26,19 @@ def test_bonuses_and_deductions_capped_per_item(maker: BookMaker) -> None:
     ids = ["F01", "F02"]
     members = member_rows(ids)
     monthly = pd.DataFrame(
-        [{"member_id": m, "month": f"{YEAR}-{mo:02d}", "EDU": 20.0, "DUTY": 20.0, "WORK": 20.0, "VOW": 20.0, "note": None} for m in ids for mo in range(1, 13)]
+        [
+            {
+                "member_id": m,
+                "month": f"{YEAR}-{mo:02d}",
+                "EDU": 20.0,
+                "DUTY": 20.0,
+                "WORK": 20.0,
+                "VOW": 20.0,
+                "note": None,
+            }
+            for m in ids
+            for mo in range(1, 13)
+        ]
     )
     adjustments = pd.DataFrame(
         [

@@ -43,7 +43,12 @@ def test_spec_example_94_995_rounds_to_95_and_ten_stars(maker: BookMaker) -> Non
     # monthly items all 9.5 -> 0.8 * 9.5 * 10 = 76; 20 raters rate 9.5 except ballot 1 rates
     # I10 9.0 -> I10 appraisal 189.5 / 20 = 9.475; 0.2 * (9 * 9.5 + 9.475) = 18.995; 94.995
     sheets = county_sheets(n=12, item_score=9.5)
-    sheets["appraisal"] = ballots("county-10-stars", sheets["members"], lambda b, m, it: 9.0 if (b == 1 and m == "M01" and it == "I10") else 9.5, raters=20)
+    sheets["appraisal"] = ballots(
+        "county-10-stars",
+        sheets["members"],
+        lambda b, m, it: 9.0 if (b == 1 and m == "M01" and it == "I10") else 9.5,
+        raters=20,
+    )
     r = maker.score("county-10-stars", sheets)
     a = row(r, "M01")
     assert f"{a['total_raw']:.15g}" == "94.995"
@@ -56,7 +61,9 @@ def test_float_error_below_half_still_rounds_up_like_a_spreadsheet(maker: BookMa
     # items 9.5 -> 76; every item appraisal 9.4975 (40 raters: 39 x 9.5 + 1 x 9.4 = 379.9)
     # -> 10 x 0.2 x 9.4975 = 18.995, but in binary the sum lands just below 94.995.
     sheets = county_sheets(n=12, item_score=9.5)
-    sheets["appraisal"] = ballots("county-10-stars", sheets["members"], lambda b, m, it: 9.4 if b == 1 else 9.5, raters=40)
+    sheets["appraisal"] = ballots(
+        "county-10-stars", sheets["members"], lambda b, m, it: 9.4 if b == 1 else 9.5, raters=40
+    )
     r = maker.score("county-10-stars", sheets)
     a = row(r, "M01")
     assert f"{a['total_raw']:.15g}" == "94.995"
@@ -147,7 +154,18 @@ def test_amendment_replaces_score_and_keeps_original(maker: BookMaker) -> None:
     # M01 March I03 8 -> 2 changes the I03 mean from 8 to (11 x 8 + 2) / 12 = 7.5:
     # total = 80 - 0.8 x 0.5 = 79.60
     sheets = county_sheets()
-    sheets["amendments"] = pd.DataFrame([{"member_id": "M01", "month": f"{YEAR}-03", "item": "I03", "new_score": 2.0, "reason": "异议复核", "decided_on": dt.date(YEAR, 4, 10)}])
+    sheets["amendments"] = pd.DataFrame(
+        [
+            {
+                "member_id": "M01",
+                "month": f"{YEAR}-03",
+                "item": "I03",
+                "new_score": 2.0,
+                "reason": "异议复核",
+                "decided_on": dt.date(YEAR, 4, 10),
+            }
+        ]
+    )
     r = maker.score("county-10-stars", sheets)
     assert row(r, "M01")["total"] == 79.6
     am = r.amendments.iloc[0]
@@ -186,7 +204,9 @@ def _quarter_star_scheme(tmp_path: Path, share: float, min_scored_members: int) 
         (10, 2, {"M01": "yes", "M02": "yes"}),
     ],
 )
-def test_min_scored_members_is_what_stops_the_quarter_star(maker: BookMaker, tmp_path: Path, n: int, expected_quota: int, stars: dict[str, str]) -> None:
+def test_min_scored_members_is_what_stops_the_quarter_star(
+    maker: BookMaker, tmp_path: Path, n: int, expected_quota: int, stars: dict[str, str]
+) -> None:
     # Quarter points Q1 = sum of 3 monthly totals: M01 (I01 10) 3 x 82 = 246, M02 (I01 9) 3 x 81 =
     # 243, everyone else 3 x 80 = 240. The share alone would name one of 9 members: only the
     # min_scored_members rule (10) can make the 9-member quota 0, so this test fails without it.
@@ -201,7 +221,11 @@ def test_min_scored_members_is_what_stops_the_quarter_star(maker: BookMaker, tmp
     assert set(r.quarters["quota"]) == {expected_quota}
     assert set(r.quarters["scored_members"]) == {n}
     s = r.summary().set_index("member_id")
-    assert (s.loc["M01", "quarter_score"], s.loc["M02", "quarter_score"], s.loc["M03", "quarter_score"]) == (246.0, 243.0, 240.0)
+    assert (s.loc["M01", "quarter_score"], s.loc["M02", "quarter_score"], s.loc["M03", "quarter_score"]) == (
+        246.0,
+        243.0,
+        240.0,
+    )
     for mid, expected in stars.items():
         assert s.loc[mid, "quarter_star"] == expected, mid
     assert (s.drop(index=["M01", "M02"])["quarter_star"] == "no").all()
@@ -257,13 +281,19 @@ def _xinluo(n: int, monthly_total_of, appraisal: float = 90.0) -> dict[str, pd.D
     members = member_rows(ids)
     share = {"POL": 0.25, "DIS": 0.25, "MOR": 0.25, "PERF": 0.10, "INNO": 0.05, "COOP": 0.05, "TASK": 0.05}
     monthly = monthly_rows("xinluo-three-level", members, lambda m, mo, it: monthly_total_of(m) * share[it])
-    return {"members": members, "monthly_scores": monthly, "appraisal": ballots("xinluo-three-level", members, lambda b, m, c: appraisal)}
+    return {
+        "members": members,
+        "monthly_scores": monthly,
+        "appraisal": ballots("xinluo-three-level", members, lambda b, m, c: appraisal),
+    }
 
 
 def test_xinluo_formula_uncapped_bonus_and_no_score_veto(maker: BookMaker) -> None:
     # monthly base 96 -> 96 x 0.9 + 90 x 0.1 = 95.4; bonuses +5 +4 +3 all count -> 107.40 优秀
     sheets = _xinluo(10, lambda m: 96.0)
-    sheets["adjustments"] = pd.DataFrame([adjustment("X01", "honour.national"), adjustment("X01", "honour.provincial"), adjustment("X01", "honour.city")])
+    sheets["adjustments"] = pd.DataFrame(
+        [adjustment("X01", "honour.national"), adjustment("X01", "honour.provincial"), adjustment("X01", "honour.city")]
+    )
     sheets["vetoes"] = pd.DataFrame([veto("X02", "discipline")])
     r = maker.score("xinluo-three-level", sheets)
     assert row(r, "X01")["total"] == 107.4 and row(r, "X01")["grade"] == "优秀"
@@ -288,14 +318,22 @@ def test_xinluo_rank_share_tiers(maker: BookMaker) -> None:
 def _ganzi(n: int = 12, monthly_total: float = 80.0) -> dict[str, pd.DataFrame]:
     ids = [f"G{i:02d}" for i in range(1, n + 1)]
     members = member_rows(ids)
-    return {"members": members, "monthly_scores": monthly_rows("ganzi-base-plus-minus", members, lambda m, mo, it: monthly_total / 4)}
+    return {
+        "members": members,
+        "monthly_scores": monthly_rows("ganzi-base-plus-minus", members, lambda m, mo, it: monthly_total / 4),
+    }
 
 
 def test_ganzi_base_plus_minus_and_evidence(maker: BookMaker) -> None:
     # base 80; +3 (rescue) +2 (lecture) -2 (dues) = 83; a bonus without evidence is not applied
     sheets = _ganzi()
     sheets["adjustments"] = pd.DataFrame(
-        [adjustment("G01", "B1.rescue"), adjustment("G01", "B2.lecture"), adjustment("G01", "D3.dues"), adjustment("G01", "B3.bravery", evidence=None)]
+        [
+            adjustment("G01", "B1.rescue"),
+            adjustment("G01", "B2.lecture"),
+            adjustment("G01", "D3.dues"),
+            adjustment("G01", "B3.bravery", evidence=None),
+        ]
     )
     r = maker.score("ganzi-base-plus-minus", sheets)
     assert row(r, "G01")["total"] == 83.0
@@ -332,7 +370,9 @@ def test_quota_pick(scores: list[float], quota: int, expected: list[str]) -> Non
     assert list(quota_pick(pd.Series(scores, dtype=float), quota)) == expected
 
 
-@pytest.mark.parametrize(("share", "n", "expected"), [(0.05, 60, 3), (0.05, 19, 0), (0.05, 20, 1), (0.1, 30, 3), (0.1, 9, 0)])
+@pytest.mark.parametrize(
+    ("share", "n", "expected"), [(0.05, 60, 3), (0.05, 19, 0), (0.05, 20, 1), (0.1, 30, 3), (0.1, 9, 0)]
+)
 def test_share_quota_is_floor_without_float_surprises(share: float, n: int, expected: int) -> None:
     assert share_quota(share, n) == expected == math.floor(round(share * n, 9))
 
@@ -340,7 +380,18 @@ def test_share_quota_is_floor_without_float_surprises(share: float, n: int, expe
 def test_amendment_after_the_period_is_not_applied_to_it(maker: BookMaker) -> None:
     # a July amendment does not touch a May run, and the May run does not fail on it
     sheets = county_sheets()
-    sheets["amendments"] = pd.DataFrame([{"member_id": "M01", "month": f"{YEAR}-07", "item": "I03", "new_score": 2.0, "reason": "异议复核", "decided_on": dt.date(YEAR, 8, 10)}])
+    sheets["amendments"] = pd.DataFrame(
+        [
+            {
+                "member_id": "M01",
+                "month": f"{YEAR}-07",
+                "item": "I03",
+                "new_score": 2.0,
+                "reason": "异议复核",
+                "decided_on": dt.date(YEAR, 8, 10),
+            }
+        ]
+    )
     r = maker.score("county-10-stars", sheets, period="2025-05")
     assert r.amendments.empty
     assert r.summary().set_index("member_id").loc["M01", "month_total"] == 80.0

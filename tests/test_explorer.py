@@ -80,7 +80,11 @@ def test_trace_groups_reach_every_monthly_cell_and_name_their_rule(demo: list[Pa
     x = score_workbook(demo[2], "2025")
     vetoed = str(x.result.vetoes.loc[x.result.vetoes["applies"], "member_id"].iloc[0])
     titles = [t for t, _ in trace_groups(x, vetoed)[1]]
-    assert all(t.endswith("月度基础分 = Σ 各项月评分; 年终总积分 = 月平均基础分 × 90% + 民主评议 × 10%") for t in titles if t.startswith("2025年"))
+    assert all(
+        t.endswith("月度基础分 = Σ 各项月评分; 年终总积分 = 月平均基础分 × 90% + 民主评议 × 10%")
+        for t in titles
+        if t.startswith("2025年")
+    )
     assert "年终总积分的构成: 月平均基础分 × 90% + 民主评议 × 10%" in titles
     assert "一票否决: 不显示积分, 评为不合格" in titles
 
@@ -132,8 +136,16 @@ def branch_run(tmp_path_factory: pytest.TempPathFactory) -> BranchRun:
     sheets = {
         "members": members,
         # 7.5..10 by member, month and item: members' totals differ, some by a tenth
-        "monthly_scores": monthly_rows("county-10-stars", members, lambda m, mo, it: min(10.0, 7.5 + ((int(m[1:]) * 3 + mo + int(it[1:])) % 5) * 0.5 + (int(m[1:]) % 3) * 0.5)),
-        "appraisal": ballots("county-10-stars", members, lambda b, m, it: MARK if (b, it) == (1, "I01") else 8.0 + ((b + int(m[1:])) % 5) * 0.5),
+        "monthly_scores": monthly_rows(
+            "county-10-stars",
+            members,
+            lambda m, mo, it: min(10.0, 7.5 + ((int(m[1:]) * 3 + mo + int(it[1:])) % 5) * 0.5 + (int(m[1:]) % 3) * 0.5),
+        ),
+        "appraisal": ballots(
+            "county-10-stars",
+            members,
+            lambda b, m, it: MARK if (b, it) == (1, "I01") else 8.0 + ((b + int(m[1:])) % 5) * 0.5,
+        ),
         "adjustments": pd.DataFrame([adjustment("M02", "commend.county"), adjustment("M07", "criticism.unit")]),
     }
     branch = {"branch_id": "T001", "branch_name": "浏览测试支部", "scheme": str(scheme_file), "year": 2025}
@@ -202,7 +214,9 @@ def test_periods_come_from_the_workbooks_year(tmp_path: Path) -> None:
     members = member_rows(ids)
     sheets = {
         "members": members,
-        "monthly_scores": monthly_rows("county-10-stars", members, lambda m, mo, it: 8.0 + (mo % 3) * 0.5).assign(month=lambda d: d["month"].str.replace("2025-", "2024-")),
+        "monthly_scores": monthly_rows("county-10-stars", members, lambda m, mo, it: 8.0 + (mo % 3) * 0.5).assign(
+            month=lambda d: d["month"].str.replace("2025-", "2024-")
+        ),
         "appraisal": ballots("county-10-stars", members, lambda b, m, it: 9.0),
     }
     branch = {"branch_id": "T024", "branch_name": "往年支部", "scheme": "county-10-stars", "year": 2024}
@@ -215,7 +229,9 @@ def test_periods_come_from_the_workbooks_year(tmp_path: Path) -> None:
 
 
 @needs_browser
-def test_an_officer_picks_a_member_in_the_browser_and_sees_the_runs_total(branch_run: BranchRun, tmp_path: Path) -> None:
+def test_an_officer_picks_a_member_in_the_browser_and_sees_the_runs_total(
+    branch_run: BranchRun, tmp_path: Path
+) -> None:
     import nbformat
     from playwright.sync_api import sync_playwright
 
@@ -262,7 +278,9 @@ def test_an_officer_picks_a_member_in_the_browser_and_sees_the_runs_total(branch
             page.get_by_role("tab", name="追溯").click()  # the trace, down to the appraisal averages
             page.wait_for_selector(".widget-accordion", timeout=60_000)
             page_text = page.inner_text("body")
-            widgets_html = page.eval_on_selector_all(".widget-html-content", "els => els.map(e => e.innerHTML).join(' ')")
+            widgets_html = page.eval_on_selector_all(
+                ".widget-html-content", "els => els.map(e => e.innerHTML).join(' ')"
+            )
             page.get_by_role("tab", name="积分卡").click()
             page.screenshot(path=str(screenshot), full_page=True)
             browser.close()
@@ -276,7 +294,9 @@ def test_an_officer_picks_a_member_in_the_browser_and_sees_the_runs_total(branch
     assert float(shown) == float(summary.at[member_id, "total"])  # the run's published total, exactly
     assert "完全一致" in notice  # re-scored with the run's archived scheme: equal to summary.csv
     # never a ballot: every widget's content (the table, card, trace, what-if), shown or not
-    assert "民主测评平均" in card_text and "points-card" in widgets_html and "appraisal (不显示单张选票)" in widgets_html
+    assert (
+        "民主测评平均" in card_text and "points-card" in widgets_html and "appraisal (不显示单张选票)" in widgets_html
+    )
     assert "= 月度平均 × 80% + 民主测评平均 × 20%" in page_text  # the trace tab, its groups titled by their rule
     for text in (card_text, page_text, widgets_html):
         assert not MARK_SHOWN.search(text), MARK_SHOWN.search(text)

@@ -24,7 +24,9 @@ def test_notebook_is_thin_and_stateless(path: Path) -> None:
         ast.literal_eval(node.value)
     for c in code:
         tree = ast.parse(c.source)
-        assert not any(isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.For, ast.While)) for n in ast.walk(tree)), c.source
+        assert not any(isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.For, ast.While)) for n in ast.walk(tree)), (
+            c.source
+        )
         assert len(c.source.splitlines()) <= 8
         if not c.source.lstrip().startswith(CHECK_MARK):
             assert c.outputs == [], f"saved output in: {c.source[:40]}"

@@ -16,7 +16,17 @@ from scoring.rounding import round_score, round_scores
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(94.995, 95.0), (94.99499999999999, 95.0), (94.994, 94.99), (0.125, 0.13), (-0.125, -0.13), (2.675, 2.68), (1.005, 1.01), (79.6, 79.6), (0.0, 0.0)],
+    [
+        (94.995, 95.0),
+        (94.99499999999999, 95.0),
+        (94.994, 94.99),
+        (0.125, 0.13),
+        (-0.125, -0.13),
+        (2.675, 2.68),
+        (1.005, 1.01),
+        (79.6, 79.6),
+        (0.0, 0.0),
+    ],
 )
 def test_round_like_a_spreadsheet(value: float, expected: float) -> None:
     assert round_score(value) == expected
@@ -35,7 +45,7 @@ def test_vectorised_rounding_matches_exact_decimal(x: float) -> None:
     assert round_scores(np.array([x]))[0] == exact
 
 
-@given(st.integers(min_value=-10**7, max_value=10**7))
+@given(st.integers(min_value=-(10**7), max_value=10**7))
 def test_exact_halves_round_away_from_zero(k: int) -> None:
     x = (k + 0.5) / 100  # a value that is a half at the third decimal, as written
     expected = float(Decimal(f"{x:.15g}").quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
@@ -49,7 +59,13 @@ def test_nan_stays_nan() -> None:
 
 @pytest.mark.parametrize(
     ("text", "kind", "months"),
-    [("2025", "year", list(range(1, 13))), ("2025H1", "half", list(range(1, 7))), ("2025H2", "half", list(range(7, 13))), ("2025Q3", "quarter", [7, 8, 9]), ("2025-07", "month", [7])],
+    [
+        ("2025", "year", list(range(1, 13))),
+        ("2025H1", "half", list(range(1, 7))),
+        ("2025H2", "half", list(range(7, 13))),
+        ("2025Q3", "quarter", [7, 8, 9]),
+        ("2025-07", "month", [7]),
+    ],
 )
 def test_periods(text: str, kind: str, months: list[int]) -> None:
     p = parse_period(text)

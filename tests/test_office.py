@@ -56,7 +56,9 @@ def _tiny_workbook(folder: Path) -> Path:
     return source
 
 
-def test_a_kept_libreoffice_prints_the_same_publicity_pdf_as_a_fresh_one(server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_kept_libreoffice_prints_the_same_publicity_pdf_as_a_fresh_one(
+    server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from scoring import notebook
 
     files = generate_demo(tmp_path / "data")
@@ -98,7 +100,9 @@ def test_a_dead_libreoffice_is_replaced(server: None, tmp_path: Path) -> None:
     assert not first._profile.exists()  # the dead one's profile is gone
 
 
-def test_a_failing_libreoffice_is_stopped_and_the_file_made_by_a_fresh_one(server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_libreoffice_is_stopped_and_the_file_made_by_a_fresh_one(
+    server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     source = _tiny_workbook(tmp_path)
     office.convert(source, tmp_path / "one", "pdf")
     broken = office._server
@@ -144,7 +148,9 @@ def test_profiles_of_gone_servers_are_removed(server: None, tmp_path: Path, monk
     assert mine.exists() and not [p for p in tmp_path.glob("scoring-lo-server-*") if p != mine]
 
 
-def test_a_kept_libreoffice_is_replaced_after_its_share_of_conversions(server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_kept_libreoffice_is_replaced_after_its_share_of_conversions(
+    server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(office, "MAX_CONVERSIONS", 2)
     source = _tiny_workbook(tmp_path)
     office.convert(source, tmp_path / "one", "pdf")

@@ -41,9 +41,15 @@ def test_window_starts_on_the_next_working_day_and_skips_holidays() -> None:
     # Sat 27 Sep -> Mon 29, Tue 30 Sep; 1..8 Oct off; Thu 9, Fri 10, Mon 13, Tue 14, Wed 15 Oct
     assert publicity_window(dt.date(2025, 9, 27), 7, national_day) == (dt.date(2025, 9, 29), dt.date(2025, 10, 15))
     # a holiday on the start day: New Year's Day 2025 was a Wednesday
-    assert publicity_window(dt.date(2025, 1, 1), 7, [dt.date(2025, 1, 1)]) == (dt.date(2025, 1, 2), dt.date(2025, 1, 10))
+    assert publicity_window(dt.date(2025, 1, 1), 7, [dt.date(2025, 1, 1)]) == (
+        dt.date(2025, 1, 2),
+        dt.date(2025, 1, 10),
+    )
     # a holiday inside the window lengthens it by one working day
-    assert publicity_window(dt.date(2025, 1, 6), 5, [dt.date(2025, 1, 8)]) == (dt.date(2025, 1, 6), dt.date(2025, 1, 13))
+    assert publicity_window(dt.date(2025, 1, 6), 5, [dt.date(2025, 1, 8)]) == (
+        dt.date(2025, 1, 6),
+        dt.date(2025, 1, 13),
+    )
 
 
 def test_window_of_one_day_and_bad_lengths() -> None:
@@ -76,7 +82,9 @@ def results(demo_books: dict[str, Path]) -> dict[tuple[str, str], Result]:
 
 
 @pytest.fixture(scope="module")
-def workbooks(results: dict[tuple[str, str], Result], tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], openpyxl.Workbook]:
+def workbooks(
+    results: dict[tuple[str, str], Result], tmp_path_factory: pytest.TempPathFactory
+) -> dict[tuple[str, str], openpyxl.Workbook]:
     out = tmp_path_factory.mktemp("publicity")
     books = {}
     for key, result in results.items():
@@ -115,7 +123,9 @@ def same(shown: object, value: object) -> bool:
 
 
 @pytest.mark.parametrize("key", CASES)
-def test_sheets_are_a4_one_page_wide_with_branch_in_header(workbooks: dict, results: dict, key: tuple[str, str]) -> None:
+def test_sheets_are_a4_one_page_wide_with_branch_in_header(
+    workbooks: dict, results: dict, key: tuple[str, str]
+) -> None:
     wb = workbooks[key]
     result = results[key]
     assert wb.sheetnames == ["其他", "公示", "积分卡", "组织处置"]
@@ -130,7 +140,9 @@ def test_sheets_are_a4_one_page_wide_with_branch_in_header(workbooks: dict, resu
 
 
 @pytest.mark.parametrize("key", CASES)
-def test_publicity_lists_every_member_with_the_published_figures(workbooks: dict, results: dict, key: tuple[str, str]) -> None:
+def test_publicity_lists_every_member_with_the_published_figures(
+    workbooks: dict, results: dict, key: tuple[str, str]
+) -> None:
     ws = workbooks[key]["公示"]
     result = results[key]
     texts = strings(ws)
@@ -189,10 +201,16 @@ def test_default_start_is_a_working_day_after_today(results: dict, tmp_path: Pat
 
 
 @pytest.mark.parametrize("key", CASES)
-def test_one_card_per_scored_or_exempt_member_each_on_its_own_page(workbooks: dict, results: dict, key: tuple[str, str]) -> None:
+def test_one_card_per_scored_or_exempt_member_each_on_its_own_page(
+    workbooks: dict, results: dict, key: tuple[str, str]
+) -> None:
     ws = workbooks[key]["积分卡"]
     result = results[key]
-    expected = [m for m, e in zip(result.members["member_id"], result.members["exempt"], strict=True) if e or m in set(result.item_scores["member_id"])]
+    expected = [
+        m
+        for m, e in zip(result.members["member_id"], result.members["exempt"], strict=True)
+        if e or m in set(result.item_scores["member_id"])
+    ]
     titles = [c.row for row in ws.iter_rows() for c in row if c.value == "党员积分卡"]
     assert len(titles) == len(expected) > 1
     breaks = sorted(b.id for b in ws.row_breaks.brk)
@@ -205,7 +223,9 @@ def test_one_card_per_scored_or_exempt_member_each_on_its_own_page(workbooks: di
         assert "12月" in texts and "第4季度" in texts and "民主测评平均" not in texts
 
 
-def test_cards_continue_on_further_sheets_each_card_on_its_own_page(results: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cards_continue_on_further_sheets_each_card_on_its_own_page(
+    results: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Excel allows 1,023 page breaks per sheet: a large unit's cards go on 积分卡, 积分卡 (2), ...
     import scoring.publicity
 
@@ -216,7 +236,11 @@ def test_cards_continue_on_further_sheets_each_card_on_its_own_page(results: dic
     add_publicity_sheets(wb, result)
     wb.close()
     book = openpyxl.load_workbook(path)
-    expected = [m for m, e in zip(result.members["member_id"], result.members["exempt"], strict=True) if e or m in set(result.item_scores["member_id"])]
+    expected = [
+        m
+        for m, e in zip(result.members["member_id"], result.members["exempt"], strict=True)
+        if e or m in set(result.item_scores["member_id"])
+    ]
     names = [n for n in book.sheetnames if n.startswith("积分卡")]
     assert names == ["积分卡", "积分卡 (2)", "积分卡 (3)"][: -(-len(expected) // 10)] and len(expected) > 20
     seen = []
@@ -256,7 +280,10 @@ def test_card_marks_amended_scores_adjustments_and_star_gap(workbooks: dict, res
     texts = strings(workbooks[("B001", "2025")]["积分卡"])
     am = result.amendments.iloc[0]
     assert any(t.endswith("*") for t in texts)
-    assert any(t.startswith(f"* 更正: {int(am['month'])}月") and f"原 {am['original']:g} → {am['new_score']:g}" in t for t in texts)
+    assert any(
+        t.startswith(f"* 更正: {int(am['month'])}月") and f"原 {am['original']:g} → {am['new_score']:g}" in t
+        for t in texts
+    )
     assert any("本局表彰奖励" in t and "不计入" in t and "低于最高加分" in t for t in texts)  # not applied, with why
     assert any("国家级表彰奖励" in t and "计入 +5 分" in t for t in texts)
     a = result.annual.set_index("member_id").loc["B001M002"]
@@ -272,7 +299,9 @@ def test_follow_up_sheet_lists_result_follow_up(workbooks: dict, results: dict) 
         texts = strings(ws)
         assert texts[0].endswith("组织处置名单") and result.branch_name in texts[0]
         rows = [r for r in ws.iter_rows(values_only=True) if isinstance(r[0], (int, float))]
-        assert [(r[1], r[2]) for r in rows] == list(zip(result.follow_up["member_id"], result.follow_up["name"], strict=True))
+        assert [(r[1], r[2]) for r in rows] == list(
+            zip(result.follow_up["member_id"], result.follow_up["name"], strict=True)
+        )
         assert not any("(possible" in t for t in texts)  # the English gloss is not printed
     assert len(results[("B001", "2025")].follow_up) > 0 and results[("B001", "2025Q4")].follow_up.empty
 
@@ -319,7 +348,9 @@ def test_publicity_pdf_renders_chinese_on_a4(results: dict, tmp_path: Path, key:
     dark = sum(image.histogram()[:200]) / (w * h)
     assert dark > 0.005, f"page looks blank ({dark:.4f} non-white)"
     if tool_checks("pdftotext"):
-        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+        text = subprocess.run(
+            ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True, check=True
+        ).stdout
         assert result.branch_name in text and "公示期" in text
         assert "2026年1月9日" in text and "2026年1月19日" in text
         assert "HYPERLINK" in text  # printed as the literal name
@@ -359,7 +390,12 @@ def _reference(char: str, face: str) -> Any:
     """``char`` drawn with the face of Noto Sans CJK Bold that fontconfig gives for ``face``."""
     from PIL import Image, ImageDraw, ImageFont
 
-    spec = subprocess.run(["fc-match", "-f", "%{file}|%{index}", f"Noto Sans CJK {face}:style=Bold"], capture_output=True, text=True, check=True).stdout
+    spec = subprocess.run(
+        ["fc-match", "-f", "%{file}|%{index}", f"Noto Sans CJK {face}:style=Bold"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     file, index = spec.rsplit("|", 1)
     assert "NotoSansCJK" in file, f"Noto Sans CJK {face} not installed (fonts-noto-cjk): {spec}"
     image = Image.new("L", (300, 300), 255)
@@ -368,7 +404,9 @@ def _reference(char: str, face: str) -> Any:
 
 
 @needs_office
-def test_publicity_pdf_prints_simplified_chinese_glyph_forms(results: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_publicity_pdf_prints_simplified_chinese_glyph_forms(
+    results: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # 直, 骨 and 角 are drawn differently in Japanese, Traditional and Simplified Chinese fonts:
     # the printed title must match the Simplified forms, even on a machine whose locale is
     # Japanese (LibreOffice picks a CJK font's regional forms by language, which follows it)
@@ -382,17 +420,26 @@ def test_publicity_pdf_prints_simplified_chinese_glyph_forms(results: dict, tmp_
     monkeypatch.setenv("LANG", "ja_JP.UTF-8")
     result = dataclasses.replace(results[("B001", "2025")], branch_name="直骨角党支部")
     pdf = write_publicity_pdf(result, tmp_path / "out", start=START)
-    boxes = subprocess.run(["pdftotext", "-bbox", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    boxes = subprocess.run(
+        ["pdftotext", "-bbox", "-f", "1", "-l", "1", str(pdf), "-"], capture_output=True, text=True, check=True
+    ).stdout
     words = re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)</word>', boxes)
     # the title (bold, the largest) starts with the branch name
-    x0, y0, x1, y1 = max(((float(a), float(b), float(c), float(d)) for a, b, c, d, w in words if w == "直骨角党支部"), key=lambda b: b[3] - b[1])
+    x0, y0, x1, y1 = max(
+        ((float(a), float(b), float(c), float(d)) for a, b, c, d, w in words if w == "直骨角党支部"),
+        key=lambda b: b[3] - b[1],
+    )
     dpi = 600
-    subprocess.run(["pdftoppm", "-png", "-r", str(dpi), "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", str(dpi), "-f", "1", "-l", "1", str(pdf), str(tmp_path / "page")], check=True
+    )
     page = Image.open(next(tmp_path.glob("page*.png")))
     k, width = dpi / 72, (x1 - x0) / len("直骨角党支部")  # full-width glyphs: equal advances
     totals = dict.fromkeys(("SC", "JP", "TC"), 0.0)
     for i, char in enumerate("直骨角"):
-        printed = _glyph(page.crop((int((x0 + i * width) * k), int(y0 * k), int((x0 + (i + 1) * width) * k), int(y1 * k))))
+        printed = _glyph(
+            page.crop((int((x0 + i * width) * k), int(y0 * k), int((x0 + (i + 1) * width) * k), int(y1 * k)))
+        )
         distance = {face: float(np.abs(printed - _reference(char, face)).mean()) for face in totals}
         # a face may share a form (直 is the same in SC and TC): SC is the nearest, never beaten
         assert distance["SC"] < 0.05 and distance["SC"] <= min(distance.values()), (char, distance)

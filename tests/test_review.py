@@ -29,7 +29,11 @@ def sha(path: Path) -> str:
 
 
 def snapshot(folder: Path) -> dict[str, tuple[str, int]]:
-    return {p.relative_to(folder).as_posix(): (sha(p), p.stat().st_mtime_ns) for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): (sha(p), p.stat().st_mtime_ns)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def sheets(amended_score: float | None = None) -> dict[str, pd.DataFrame]:
@@ -37,7 +41,9 @@ def sheets(amended_score: float | None = None) -> dict[str, pd.DataFrame]:
     if amended_score is not None:  # the committee re-scores M03's February first item
         monthly = s["monthly_scores"]
         first_item = load_scheme("county-10-stars").scheme.item_codes[0]
-        monthly.loc[(monthly["member_id"] == "M03") & (monthly["month"].astype(str).str.endswith("02")), first_item] = amended_score
+        monthly.loc[(monthly["member_id"] == "M03") & (monthly["month"].astype(str).str.endswith("02")), first_item] = (
+            amended_score
+        )
     return s
 
 
@@ -119,9 +125,13 @@ def test_verify_reports_a_changed_figure_and_approve_refuses(runs: tuple[Path, P
     with pytest.raises(RunError, match="changed"):
         approve(copy, "王审核")
     # the command line: exit 1 and the report
-    proc = subprocess.run([sys.executable, "-m", "scoring", "verify", str(copy)], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-m", "scoring", "verify", str(copy)], capture_output=True, text=True, cwd=REPO
+    )
     assert proc.returncode == 1 and "summary.csv" in proc.stdout and "99.99" in proc.stdout
-    proc = subprocess.run([sys.executable, "-m", "scoring", "verify", str(runs[1])], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-m", "scoring", "verify", str(runs[1])], capture_output=True, text=True, cwd=REPO
+    )
     assert proc.returncode == 0 and "通过 OK" in proc.stdout
 
 
@@ -140,7 +150,9 @@ def test_diff_names_the_member_and_the_input_cell_under_the_change(runs: tuple[P
     # members whose rank moved only because M03 rose are listed as figures, and said to be so
     report = d.report()
     assert "M03" in report and item in report
-    proc = subprocess.run([sys.executable, "-m", "scoring", "diff", str(first), str(second)], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-m", "scoring", "diff", str(first), str(second)], capture_output=True, text=True, cwd=REPO
+    )
     assert proc.returncode == 0 and "M03" in proc.stdout
 
 
@@ -183,7 +195,9 @@ def test_reviewer_notebook_for_a_run_is_written_beside_it_and_changes_nothing(ru
     assert target.parent == run.parent / "reviews" and snapshot(run) == before
     nb = nbformat.read(target, as_version=4)
     assert nb.metadata["papermill"]["parameters"]["holidays"] == ["2025-10-01"]
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"
+    ]
     assert not errors
     text = json.dumps([c.get("outputs", []) for c in nb.cells], ensure_ascii=False)
     assert "通过" in text and "未通过" not in text
@@ -278,11 +292,15 @@ def test_verify_of_a_roll_up_rechecks_every_branch_run_it_references(rollup: Pat
     assert runs.loc["R001", ["manifest", "summary", "files", "status"]].tolist() == ["ok", "ok", "ok", "ok"]
     assert runs.loc["R001", "figures"].startswith("ok (12 ")
     assert "branch runs referenced): 1" in report and "all 12 rows compared" in report and "R002" in report
-    proc = subprocess.run([sys.executable, "-m", "scoring", "verify", str(rollup)], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-m", "scoring", "verify", str(rollup)], capture_output=True, text=True, cwd=REPO
+    )
     assert proc.returncode == 0 and "通过 OK" in proc.stdout, proc.stdout + proc.stderr
 
 
-def test_verify_of_a_roll_up_fails_when_a_branch_run_changed_or_went_missing(runs: tuple[Path, Path, Path], rollup: Path, tmp_path: Path) -> None:
+def test_verify_of_a_roll_up_fails_when_a_branch_run_changed_or_went_missing(
+    runs: tuple[Path, Path, Path], rollup: Path, tmp_path: Path
+) -> None:
     out = runs[0]
     copy = tmp_path / "out"
     subprocess.run(["cp", "-a", str(out), str(copy)], check=True)  # tamper with a copy of the whole output folder
@@ -295,9 +313,15 @@ def test_verify_of_a_roll_up_fails_when_a_branch_run_changed_or_went_missing(run
     report = v.report()
     assert not v.ok and not v.rescored
     row = v.branch_runs.set_index("branch_id").loc["R001"]
-    assert (row["manifest"], row["summary"], row["status"]) == ("ok", "changed", "problem") and "summary.csv changed" in row["files"]
+    assert (row["manifest"], row["summary"], row["status"]) == (
+        "ok",
+        "changed",
+        "problem",
+    ) and "summary.csv changed" in row["files"]
     assert "every figure matches" not in report and "no figure was compared" in report and "未通过 FAILED" in report
-    proc = subprocess.run([sys.executable, "-m", "scoring", "verify", str(rollup_copy)], capture_output=True, text=True, cwd=REPO)
+    proc = subprocess.run(
+        [sys.executable, "-m", "scoring", "verify", str(rollup_copy)], capture_output=True, text=True, cwd=REPO
+    )
     assert proc.returncode == 1 and "changed" in proc.stdout and "R001" in proc.stdout
 
     subprocess.run(["chmod", "-R", "u+w", str(branch_copy)], check=True)
@@ -308,7 +332,9 @@ def test_verify_of_a_roll_up_fails_when_a_branch_run_changed_or_went_missing(run
     assert "missing" in v.report() and "every figure matches" not in v.report()
 
 
-def test_verify_of_a_roll_up_re_computes_its_unit_table(runs: tuple[Path, Path, Path], rollup: Path, tmp_path: Path) -> None:
+def test_verify_of_a_roll_up_re_computes_its_unit_table(
+    runs: tuple[Path, Path, Path], rollup: Path, tmp_path: Path
+) -> None:
     copy = tmp_path / "out"
     subprocess.run(["cp", "-a", str(runs[0]), str(copy)], check=True)
     rollup_copy = copy / rollup.relative_to(runs[0])
@@ -323,4 +349,7 @@ def test_verify_of_a_roll_up_re_computes_its_unit_table(runs: tuple[Path, Path, 
     assert not v.ok and v.rescored
     assert v.files.set_index("file").loc["unit_summary.csv", "status"] == "changed"
     changed = v.figures.set_index(["member_id", "figure"])
-    assert changed.loc[(f"{row[header.index('branch_id')]}/{row[header.index('member_id')]}", "score"), "recorded"] == "99.5"
+    assert (
+        changed.loc[(f"{row[header.index('branch_id')]}/{row[header.index('member_id')]}", "score"), "recorded"]
+        == "99.5"
+    )

@@ -16,7 +16,11 @@ from scoring.inputs import InputBook
 
 
 def _frames(book: InputBook) -> dict[str, pd.DataFrame]:
-    return {f.name: getattr(book, f.name) for f in dataclasses.fields(book) if isinstance(getattr(book, f.name), pd.DataFrame)}
+    return {
+        f.name: getattr(book, f.name)
+        for f in dataclasses.fields(book)
+        if isinstance(getattr(book, f.name), pd.DataFrame)
+    }
 
 
 def test_inputs_read_by_two_processes_equal_those_read_by_one(tmp_path: Path) -> None:
@@ -50,7 +54,20 @@ def test_a_bad_workbook_read_in_another_process_raises_its_whole_error_table(tmp
 
 
 def test_an_input_error_survives_pickling_with_its_table() -> None:
-    table = pd.DataFrame([{"file": "a.xlsx", "sheet": "members", "row": 3, "column": "member_id", "cell": "党员名单!A3", "value": "x", "problem": "p", "allowed": "q"}])
+    table = pd.DataFrame(
+        [
+            {
+                "file": "a.xlsx",
+                "sheet": "members",
+                "row": 3,
+                "column": "member_id",
+                "cell": "党员名单!A3",
+                "value": "x",
+                "problem": "p",
+                "allowed": "q",
+            }
+        ]
+    )
     again = pickle.loads(pickle.dumps(InputError(table)))
     pd.testing.assert_frame_equal(again.failures, InputError(table).failures)
     assert str(again) == str(InputError(table))
@@ -75,6 +92,14 @@ def test_reading_processes_start_from_inside_a_notebook_kernel(tmp_path: Path) -
         )
     ]
     nbformat.write(nb, tmp_path / "read.ipynb")
-    pm.execute_notebook(str(tmp_path / "read.ipynb"), str(tmp_path / "read-out.ipynb"), kernel_name=kernel_for_runs()[0], progress_bar=False, cwd=str(tmp_path))
+    pm.execute_notebook(
+        str(tmp_path / "read.ipynb"),
+        str(tmp_path / "read-out.ipynb"),
+        kernel_name=kernel_for_runs()[0],
+        progress_bar=False,
+        cwd=str(tmp_path),
+    )
     expected = ru.build("2025", ru.demo_sources(tmp_path / "demo")).unit
-    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "unit.csv"), pd.read_csv(io.StringIO(expected.to_csv(index=False))))
+    pd.testing.assert_frame_equal(
+        pd.read_csv(tmp_path / "unit.csv"), pd.read_csv(io.StringIO(expected.to_csv(index=False)))
+    )

@@ -43,7 +43,9 @@ def year_run(demo: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Path
 def test_run_folder_has_the_four_outputs(year_run: Path) -> None:
     assert year_run.name == "v001" and year_run.parent.name == "B001" and year_run.parent.parent.name == "2025"
     names = sorted(p.name for p in year_run.iterdir())
-    expected = ["B001_2025.ipynb", "B001_2025_结果.xlsx", "summary.csv", "manifest.json"] + (["公示.pdf"] if shutil.which("soffice") else [])
+    expected = ["B001_2025.ipynb", "B001_2025_结果.xlsx", "summary.csv", "manifest.json"] + (
+        ["公示.pdf"] if shutil.which("soffice") else []
+    )
     assert names == sorted(expected)
     assert not list(year_run.parent.parent.parent.glob(".staging-*"))
 
@@ -54,15 +56,29 @@ def test_manifest_records_inputs_scheme_code_and_output_hashes(year_run: Path, d
     assert m["inputs"][0]["sha256"] == sha(demo[0])
     scheme_file = REPO / "scoring" / "schemes" / "county-10-stars.yaml"
     archived = m["scheme"].pop("archived")
-    assert m["scheme"] == {"name": "county-10-stars", "version": "1.0.0", "sha256": sha(scheme_file), "path": str(scheme_file)}
+    assert m["scheme"] == {
+        "name": "county-10-stars",
+        "version": "1.0.0",
+        "sha256": sha(scheme_file),
+        "path": str(scheme_file),
+    }
     assert sha(year_run / archived) == sha(scheme_file)
     assert m["package"]["version"] == __version__
-    commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout.strip()
     assert m["package"]["git_commit"] == (commit or None)
-    assert m["parameters"] == {"inputs_path": str(demo[0].resolve()), "period": "2025", "member_id": "B001M003", "scheme": ""}
+    assert m["parameters"] == {
+        "inputs_path": str(demo[0].resolve()),
+        "period": "2025",
+        "member_id": "B001M003",
+        "scheme": "",
+    }
     assert m["started_at"] <= m["finished_at"]
     outputs = {o["file"]: o for o in m["outputs"]}
-    assert set(outputs) == {"B001_2025.ipynb", "B001_2025_结果.xlsx", "summary.csv"} | ({"公示.pdf"} if shutil.which("soffice") else set())
+    assert set(outputs) == {"B001_2025.ipynb", "B001_2025_结果.xlsx", "summary.csv"} | (
+        {"公示.pdf"} if shutil.which("soffice") else set()
+    )
     for name, o in outputs.items():
         assert o["sha256"] == sha(year_run / name) and o["bytes"] == (year_run / name).stat().st_size
     assert Path(m["kernel"]["interpreter"]).exists()
@@ -91,7 +107,9 @@ def test_executed_notebook_reads_top_to_bottom(year_run: Path) -> None:
     text = json.dumps(nb, ensure_ascii=False)
     for heading in ["参数", "输入检查", "中间表", "结果", "图表", "追溯", "输出"]:
         assert any(c.cell_type == "markdown" and heading in c.source for c in nb.cells), heading
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"
+    ]
     assert errors == []
     assert "injected-parameters" in text
     # the interpreter the kernel really ran is printed by the kernel itself (its sys.executable) in
@@ -104,12 +122,16 @@ def test_executed_notebook_reads_top_to_bottom(year_run: Path) -> None:
     assert f"解释器 (interpreter): {interpreter}\n" in env_text, env_text
     assert Path(interpreter).parent == Path(sys.executable).parent  # same venv as the test runner (.venv/bin)
     assert "B001M003" in text and "月评分" in text  # the trace of the chosen member
-    assert any("image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert any(
+        "image/png" in o.get("data", {}) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+    )
 
 
 def test_no_output_reveals_a_ballot(year_run: Path) -> None:
     # demo ballots are numbered P001.. and rated per member; no output may contain one
-    text = (year_run / "B001_2025.ipynb").read_text(encoding="utf-8") + (year_run / "summary.csv").read_text(encoding="utf-8")
+    text = (year_run / "B001_2025.ipynb").read_text(encoding="utf-8") + (year_run / "summary.csv").read_text(
+        encoding="utf-8"
+    )
     assert "P001" not in text and "ballot_no" not in text
     wb = openpyxl.load_workbook(year_run / "B001_2025_结果.xlsx", read_only=True)
     for ws in wb.worksheets:
@@ -126,8 +148,21 @@ def test_second_run_is_a_new_version_and_the_first_is_untouched(year_run: Path, 
 
 def test_cli_quarter_run_prints_the_folder_last(demo: list[Path], tmp_path: Path) -> None:
     proc = subprocess.run(
-        [sys.executable, "-m", "scoring", "run", "--inputs", str(demo[2]), "--period", "2025Q3", "--out", str(tmp_path)],
-        capture_output=True, text=True, cwd=REPO,
+        [
+            sys.executable,
+            "-m",
+            "scoring",
+            "run",
+            "--inputs",
+            str(demo[2]),
+            "--period",
+            "2025Q3",
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
     )
     assert proc.returncode == 0, proc.stderr
     folder = Path(proc.stdout.strip().splitlines()[-1])
@@ -142,8 +177,24 @@ def test_a_custom_scheme_runs_end_to_end(tmp_path: Path) -> None:
 
     scheme = Path(__file__).parent / "schemes" / "fuxian-capped.yaml"
     members = member_rows(["F01", "F02", "F03"])
-    monthly = pd.DataFrame([{"member_id": m, "month": f"2025-{mo:02d}", "EDU": 22.0, "DUTY": 21.0, "WORK": 23.0, "VOW": 20.0, "note": None} for m in ["F01", "F02", "F03"] for mo in range(1, 7)])
-    path = BookMaker(tmp_path).write(str(scheme), {"members": members, "monthly_scores": monthly}, branch={"scheme": str(scheme), "branch_id": "F1"})
+    monthly = pd.DataFrame(
+        [
+            {
+                "member_id": m,
+                "month": f"2025-{mo:02d}",
+                "EDU": 22.0,
+                "DUTY": 21.0,
+                "WORK": 23.0,
+                "VOW": 20.0,
+                "note": None,
+            }
+            for m in ["F01", "F02", "F03"]
+            for mo in range(1, 7)
+        ]
+    )
+    path = BookMaker(tmp_path).write(
+        str(scheme), {"members": members, "monthly_scores": monthly}, branch={"scheme": str(scheme), "branch_id": "F1"}
+    )
     folder = run_branch(path, "2025H1", tmp_path / "runs")
     m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
     assert m["scheme"]["name"] == "fuxian-capped" and m["scheme"]["sha256"] == sha(scheme)

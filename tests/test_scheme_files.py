@@ -82,7 +82,15 @@ def test_county_numbers() -> None:
 
 def test_xinluo_numbers() -> None:
     s = load_scheme(XINLUO).scheme
-    assert {i.code: i.max for i in s.items} == {"POL": 25, "DIS": 25, "MOR": 25, "PERF": 10, "INNO": 5, "COOP": 5, "TASK": 5}
+    assert {i.code: i.max for i in s.items} == {
+        "POL": 25,
+        "DIS": 25,
+        "MOR": 25,
+        "PERF": 10,
+        "INNO": 5,
+        "COOP": 5,
+        "TASK": 5,
+    }
     assert s.monthly_max == 100
     assert s.monthly.weight == pytest.approx(0.9)
     assert s.appraisal.mode == "single"
@@ -112,7 +120,13 @@ def test_ganzi_numbers() -> None:
     bonus_group_names = {groups[r.group] for r in bonus if r.group}
     assert {"出色完成本职工作", "积极参加党建活动", "敢于开展监督和批评", "个人评优评先"} <= bonus_group_names
     assert any("见义勇为" in n for n in bonus_group_names)
-    assert {groups[r.group] for r in deduction if r.group} == {"政治立场不坚定", "综治意识不牢固", "纪律规矩不严明", "道德行为不端正", "工作履职不认真"}
+    assert {groups[r.group] for r in deduction if r.group} == {
+        "政治立场不坚定",
+        "综治意识不牢固",
+        "纪律规矩不严明",
+        "道德行为不端正",
+        "工作履职不认真",
+    }
     assert s.adjustments.bonus_evidence_required and s.adjustments.deduction_evidence_required
     assert s.adjustments.combine == "sum"
     assert s.veto.requires_majority
@@ -228,7 +242,12 @@ def test_rule_group_not_in_groups(tmp_path: Path) -> None:
 
 
 def test_negative_item_max(tmp_path: Path) -> None:
-    path = _edited(tmp_path, XINLUO, "{code: INNO, name: 参与创新,         max: 5,", "{code: INNO, name: 参与创新,         max: -5,")
+    path = _edited(
+        tmp_path,
+        XINLUO,
+        "{code: INNO, name: 参与创新,         max: 5,",
+        "{code: INNO, name: 参与创新,         max: -5,",
+    )
     msg = _rejected(path)
     assert "items.4.max" in msg
 

@@ -25,7 +25,14 @@ from scoring.exceptions import InputError, ScoringError
 from scoring.inputs import MEMBER_TYPES, RATER_KINDS, ROLES, SHEETS, header_text, load_inputs
 from scoring.periods import parse_period
 from scoring.scheme import Scheme, builtin_schemes, load_scheme
-from scoring.templates import LISTS_SHEET, README_SHEET, TEMPLATES_DIR, read_members_file, template_sheets, write_template
+from scoring.templates import (
+    LISTS_SHEET,
+    README_SHEET,
+    TEMPLATES_DIR,
+    read_members_file,
+    template_sheets,
+    write_template,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMES = builtin_schemes()
@@ -41,9 +48,16 @@ def sheet(wb: openpyxl.Workbook, key: str) -> Worksheet:
 def snapshot(path: Path) -> dict[str, Any]:
     """What must not drift: sheets, cell values, validations, names, panes, protection."""
     wb = openpyxl.load_workbook(path)
-    out: dict[str, Any] = {"sheets": wb.sheetnames, "names": sorted((n, d.attr_text) for n, d in wb.defined_names.items()), "structure": bool(wb.security and wb.security.lockStructure)}
+    out: dict[str, Any] = {
+        "sheets": wb.sheetnames,
+        "names": sorted((n, d.attr_text) for n, d in wb.defined_names.items()),
+        "structure": bool(wb.security and wb.security.lockStructure),
+    }
     for ws in wb.worksheets:
-        dvs = sorted((str(dv.sqref), dv.type, dv.operator, dv.formula1, dv.formula2, dv.showErrorMessage, dv.error, dv.prompt) for dv in ws.data_validations.dataValidation)
+        dvs = sorted(
+            (str(dv.sqref), dv.type, dv.operator, dv.formula1, dv.formula2, dv.showErrorMessage, dv.error, dv.prompt)
+            for dv in ws.data_validations.dataValidation
+        )
         out[ws.title] = {
             "cells": list(ws.iter_rows(values_only=True)),
             "validations": dvs,
@@ -76,7 +90,12 @@ def list_values(wb: openpyxl.Workbook, formula: str) -> list[str]:
     m = re.match(r"^'?(.*?)'?!\$([A-Z]+)\$(\d+):\$([A-Z]+)\$(\d+)$", ref)
     assert m, ref
     ws = wb[m.group(1)]
-    return [str(c.value) for row in ws[f"{m.group(2)}{m.group(3)}:{m.group(4)}{m.group(5)}"] for c in row if c.value is not None]
+    return [
+        str(c.value)
+        for row in ws[f"{m.group(2)}{m.group(3)}:{m.group(4)}{m.group(5)}"]
+        for c in row
+        if c.value is not None
+    ]
 
 
 def effective_locked(ws: Worksheet, row: int, column: int) -> bool:
@@ -138,11 +157,18 @@ def accepts(wb: openpyxl.Workbook, ws: Worksheet, ref: str, value: Any) -> bool:
             return len(text) <= 30 and text not in [str(o) for o in others if o is not None]
         if "SUMPRODUCT" in f1:  # branch id
             return bool(re.fullmatch(r"[A-Za-z0-9_\-]{1,30}", text))
-        m = re.fullmatch(r"AND\(ISNUMBER\((?P<s>[A-Z]+)2\),(?P=s)2>=0,(?P=s)2<=VLOOKUP\(([A-Z]+)2,(\w+),2,FALSE\)\)", f1)
+        m = re.fullmatch(
+            r"AND\(ISNUMBER\((?P<s>[A-Z]+)2\),(?P=s)2>=0,(?P=s)2<=VLOOKUP\(([A-Z]+)2,(\w+),2,FALSE\)\)", f1
+        )
         if m:  # amended score: 0 .. the maximum of the item chosen in the same row
             item = ws[f"{m.group(2)}{cell.row}"].value
             maxima = dict(zip(*[iter(list_values(wb, m.group(3)))] * 2, strict=True))  # row-major pairs
-            return isinstance(value, (int, float)) and item is not None and str(item) in maxima and 0 <= value <= float(maxima[str(item)])
+            return (
+                isinstance(value, (int, float))
+                and item is not None
+                and str(item) in maxima
+                and 0 <= value <= float(maxima[str(item)])
+            )
     raise AssertionError(f"no evaluator for {dv.type} {f1}")
 
 
@@ -156,7 +182,9 @@ def put(wb: openpyxl.Workbook, ws: Worksheet, row: int, key: str, value: Any) ->
     ws[ref] = value
 
 
-def fill(path: Path, scheme_name: str, year: int, members: list[dict[str, Any]] | None = None, prefilled: bool = False) -> Path:
+def fill(
+    path: Path, scheme_name: str, year: int, members: list[dict[str, Any]] | None = None, prefilled: bool = False
+) -> Path:
     """Fill a template with a valid branch: members, monthly scores, ballots, one adjustment, one veto."""
     s = load_scheme(scheme_name).scheme
     wb = openpyxl.load_workbook(path)
@@ -202,7 +230,14 @@ def fill(path: Path, scheme_name: str, year: int, members: list[dict[str, Any]] 
                 row += 1
     adj = sheet(wb, "adjustments")
     rule = s.adjustments.rules[0]
-    for k, v in {"member_id": ids[0], "date": dt.date(year, 3, 8), "rule_code": rule.code, "points": rule.signed_points, "evidence": "表彰文件", "approved_by": "支委会"}.items():
+    for k, v in {
+        "member_id": ids[0],
+        "date": dt.date(year, 3, 8),
+        "rule_code": rule.code,
+        "points": rule.signed_points,
+        "evidence": "表彰文件",
+        "approved_by": "支委会",
+    }.items():
         put(wb, adj, 2, k, v)
     ve = sheet(wb, "vetoes")
     veto = {"member_id": ids[1], "date": dt.date(year, 11, 5), "condition": s.veto.conditions[0].name}
@@ -210,7 +245,14 @@ def fill(path: Path, scheme_name: str, year: int, members: list[dict[str, Any]] 
         veto |= {"votes_for": len(ids) - 3, "votes_against": 1}  # 11 members in November
     for k, v in veto.items():
         put(wb, ve, 2, k, v)
-    for k, v in {"member_id": ids[0], "month": f"{year}-02", "item": s.item_codes[0], "new_score": s.items[0].max, "reason": "异议复核", "decided_on": dt.date(year, 3, 1)}.items():
+    for k, v in {
+        "member_id": ids[0],
+        "month": f"{year}-02",
+        "item": s.item_codes[0],
+        "new_score": s.items[0].max,
+        "reason": "异议复核",
+        "decided_on": dt.date(year, 3, 1),
+    }.items():
         put(wb, sheet(wb, "amendments"), 2, k, v)
     for k, v in {"date": dt.date(year, 1, 10), "activity": "主题党日", "member_id": ids[0], "status": "出席"}.items():
         put(wb, sheet(wb, "attendance"), 2, k, v)
@@ -222,7 +264,15 @@ def fill(path: Path, scheme_name: str, year: int, members: list[dict[str, Any]] 
 
 
 def members_table(n: int = 12) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = [{"member_id": f"M{i:02d}", "name": f"测试{i:02d}", "member_type": MEMBER_TYPES[i % 3], "role": "支部书记" if i == 1 else "党员"} for i in range(1, n + 1)]
+    rows: list[dict[str, Any]] = [
+        {
+            "member_id": f"M{i:02d}",
+            "name": f"测试{i:02d}",
+            "member_type": MEMBER_TYPES[i % 3],
+            "role": "支部书记" if i == 1 else "党员",
+        }
+        for i in range(1, n + 1)
+    ]
     rows[-1]["joined"] = "2025-04"  # joins in April: 9 months
     rows[-2]["left"] = "2025-09"  # leaves in September: 9 months
     return rows
@@ -295,7 +345,9 @@ def test_every_input_column_is_validated(name: str) -> None:
             assert dv.error and dv.errorTitle, f"{ws.title} {col}: no error message"
             assert re.search(r"[\u4e00-\u9fff]", dv.error), "error messages are in Chinese"
             first, last = str(dv.sqref).split(":")
-            assert first == f"{letters[col]}2" and int(last[len(letters[col]) :]) >= 501, f"{ws.title} {col}: {dv.sqref}"
+            assert first == f"{letters[col]}2" and int(last[len(letters[col]) :]) >= 501, (
+                f"{ws.title} {col}: {dv.sqref}"
+            )
     br = sheet(wb, "branch")
     assert {str(dv.sqref) for dv in br.data_validations.dataValidation} == {"B2", "B5"}  # branch_id, year
 
@@ -310,7 +362,9 @@ def test_rule_code_dropdown_is_the_catalogue(name: str) -> None:
     assert list_values(wb, dv.formula1) == [r.code for r in s.adjustments.rules]
     ve = sheet(wb, "vetoes")
     dv = validations(ve)[header_letters(ve)["condition"]]
-    assert set(list_values(wb, dv.formula1)) == {c.name for c in s.veto.conditions} | {c.code for c in s.veto.conditions}
+    assert set(list_values(wb, dv.formula1)) == {c.name for c in s.veto.conditions} | {
+        c.code for c in s.veto.conditions
+    }
     am = sheet(wb, "amendments")
     assert list_values(wb, validations(am)[header_letters(am)["item"]].formula1) == s.item_codes
     ms = sheet(wb, "members")
@@ -362,7 +416,11 @@ def test_score_validation_max_is_the_item_max(name: str) -> None:
         assert _score_max(wb, "appraisal", "score") == (0, s.appraisal.max)
     mo = sheet(wb, "monthly_scores")
     ref = f"{header_letters(mo)[s.items[0].code]}2"
-    assert accepts(wb, mo, ref, s.items[0].max) and not accepts(wb, mo, ref, s.items[0].max + 0.5) and not accepts(wb, mo, ref, -1)
+    assert (
+        accepts(wb, mo, ref, s.items[0].max)
+        and not accepts(wb, mo, ref, s.items[0].max + 0.5)
+        and not accepts(wb, mo, ref, -1)
+    )
 
 
 def test_months_and_dates_follow_the_year(tmp_path: Path) -> None:
@@ -424,7 +482,9 @@ def test_column_widths_fit_chinese_headers() -> None:
 
 
 def readme_text(wb: openpyxl.Workbook) -> str:
-    return "\n".join(" ".join(str(v) for v in row if v is not None) for row in wb[README_SHEET].iter_rows(values_only=True))
+    return "\n".join(
+        " ".join(str(v) for v in row if v is not None) for row in wb[README_SHEET].iter_rows(values_only=True)
+    )
 
 
 @pytest.mark.parametrize("name", SCHEMES)
@@ -440,7 +500,9 @@ def test_readme_states_the_rules(name: str) -> None:
         assert c.name in text and c.code in text
     band_rows = {line for line in text.splitlines()}
     for b in s.bands:
-        assert any(line.startswith(f"{b.min:g} ") or line.startswith(f"{float(b.min)} ") for line in band_rows), f"band {b.min:g}"
+        assert any(line.startswith(f"{b.min:g} ") or line.startswith(f"{float(b.min)} ") for line in band_rows), (
+            f"band {b.min:g}"
+        )
         assert b.grade in text
     assert f"{s.monthly.weight * 100:g}%" in text
     if s.appraisal.mode != "none":
@@ -502,7 +564,11 @@ def test_members_file_xlsx_with_chinese_headers(tmp_path: Path) -> None:
     ws.append(["A2", "李四", None, "是"])
     wb.save(f)
     table = read_members_file(f)
-    assert table["member_id"].tolist() == ["A1", "A2"] and table.loc[0, "joined"] == "2025-05" and table.loc[1, "exempt"] == "是"
+    assert (
+        table["member_id"].tolist() == ["A1", "A2"]
+        and table.loc[0, "joined"] == "2025-05"
+        and table.loc[1, "exempt"] == "是"
+    )
     out = openpyxl.load_workbook(write_template("xinluo-three-level", tmp_path, year=2025, members=f))
     rows = [(r[0].value, r[1].value) for r in sheet(out, "monthly_scores").iter_rows(min_row=2) if r[0].value]
     assert rows == [("A1", f"2025-{m:02d}") for m in range(5, 13)]  # the exempt member gets no rows
@@ -510,7 +576,9 @@ def test_members_file_xlsx_with_chinese_headers(tmp_path: Path) -> None:
 
 def test_bad_members_file_is_reported(tmp_path: Path) -> None:
     f = tmp_path / "m.csv"
-    f.write_text("member_id,name,member_type,joined\nM1,甲,干部,2025-04\nM1,乙,在职党员,April\n,丙,,\n", encoding="utf-8")
+    f.write_text(
+        "member_id,name,member_type,joined\nM1,甲,干部,2025-04\nM1,乙,在职党员,April\n,丙,,\n", encoding="utf-8"
+    )
     with pytest.raises(InputError) as exc:
         read_members_file(f)
     problems = exc.value.failures[["row", "column"]].astype(str).agg(" ".join, axis=1).tolist()
@@ -534,7 +602,22 @@ def test_cli_writes_a_prefilled_template(tmp_path: Path) -> None:
     csv = tmp_path / "members.csv"
     pd.DataFrame(members_table()).to_csv(csv, index=False)
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "scoring", "template", "--scheme", "county-10-stars", "--year", "2025", "--branch", "B9", "--members", str(csv), "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "scoring",
+        "template",
+        "--scheme",
+        "county-10-stars",
+        "--year",
+        "2025",
+        "--branch",
+        "B9",
+        "--members",
+        str(csv),
+        "--out",
+        str(out),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
     assert done.returncode == 0, done.stderr
     path = Path(done.stdout.strip().splitlines()[-1])
@@ -556,7 +639,9 @@ def test_template_for_a_scheme_file_names_it_relative_to_the_workbook(tmp_path: 
     assert sheet(openpyxl.load_workbook(path), "branch")["B4"].value == "../schemes/fuxian-capped.yaml"
     s = load_scheme(scheme_file).scheme
     text = readme_text(openpyxl.load_workbook(path))
-    assert all(r.code in text for r in s.adjustments.rules) and all(f"上限 {g.cap:g} 分" in text for g in s.adjustments.groups)
+    assert all(r.code in text for r in s.adjustments.rules) and all(
+        f"上限 {g.cap:g} 分" in text for g in s.adjustments.groups
+    )
     book, sch = load_inputs(fill(path, str(scheme_file), 2025, members=members_table()), parse_period("2025"))
     assert sch.path == scheme_file.resolve() and len(book.members) == 12
 
@@ -569,14 +654,37 @@ FORMULA_LOOKING = ['=HYPERLINK("http://x","y")', "+1-2", "-3", "@SUM(A1)", "=1+1
 def test_member_names_that_look_like_formulas_stay_literal_text(tmp_path: Path) -> None:
     # openpyxl stores any str starting with "=" as a formula: a prefilled name must not become one
     csv = tmp_path / "members.csv"
-    pd.DataFrame({"member_id": [f"M{i:02d}" for i in range(1, 6)], "name": FORMULA_LOOKING, "member_type": "在职党员"}).to_csv(csv, index=False, encoding="utf-8-sig")
+    pd.DataFrame(
+        {"member_id": [f"M{i:02d}" for i in range(1, 6)], "name": FORMULA_LOOKING, "member_type": "在职党员"}
+    ).to_csv(csv, index=False, encoding="utf-8-sig")
     out = tmp_path / "out"
-    cmd = [sys.executable, "-m", "scoring", "template", "--scheme", "county-10-stars", "--year", "2025", "--branch", "B9", "--members", str(csv), "--out", str(out)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "scoring",
+        "template",
+        "--scheme",
+        "county-10-stars",
+        "--year",
+        "2025",
+        "--branch",
+        "B9",
+        "--members",
+        str(csv),
+        "--out",
+        str(out),
+    ]
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
     assert done.returncode == 0, done.stderr
     path = out / "B9_county-10-stars_2025.xlsx"
     wb = openpyxl.load_workbook(path)
-    assert not [f"{ws.title}!{c.coordinate}" for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.data_type == "f"]
+    assert not [
+        f"{ws.title}!{c.coordinate}"
+        for ws in wb.worksheets
+        for row in ws.iter_rows()
+        for c in row
+        if c.data_type == "f"
+    ]
     ms = sheet(wb, "members")
     names = [ms.cell(r, 2) for r in range(2, 7)]
     assert [c.value for c in names] == FORMULA_LOOKING  # the exact text, not a formula or a number
@@ -591,7 +699,9 @@ def test_scheme_text_that_looks_like_a_formula_stays_literal_text(tmp_path: Path
     # an edited scheme file names an item, a rule and a veto condition like formulas: the headers,
     # the 填表说明 and the code table must show them as text
     text = (ROOT / "scoring" / "schemes" / "xinluo-three-level.yaml").read_text(encoding="utf-8")
-    text = text.replace("name: 政治合格", "name: '=HYPERLINK(\"http://x\",\"y\")'").replace("name: 国家级荣誉", "name: '+1-2'")
+    text = text.replace("name: 政治合格", 'name: \'=HYPERLINK("http://x","y")\'').replace(
+        "name: 国家级荣誉", "name: '+1-2'"
+    )
     s0 = load_scheme("xinluo-three-level").scheme
     text = text.replace(f"name: {s0.veto.conditions[0].name}", "name: '@SUM(A1)'", 1)
     scheme_file = tmp_path / "odd.yaml"
@@ -633,7 +743,11 @@ def test_amended_score_is_checked_against_its_own_items_maximum(name: str) -> No
     am[f"{item}2"] = small.code
     am[f"{item}3"] = big.code
     ref2, ref3, ref4 = f"{score}2", f"{score}3", f"{score}4"
-    assert accepts(wb, am, ref2, small.max) and not accepts(wb, am, ref2, small.max + 0.5) and not accepts(wb, am, ref2, -1)
+    assert (
+        accepts(wb, am, ref2, small.max)
+        and not accepts(wb, am, ref2, small.max + 0.5)
+        and not accepts(wb, am, ref2, -1)
+    )
     assert accepts(wb, am, ref3, big.max) and not accepts(wb, am, ref3, big.max + 0.5)
     assert not accepts(wb, am, ref4, 1)  # no item chosen in row 4 yet
     if small.max < big.max:
@@ -657,7 +771,15 @@ def test_libreoffice_evaluates_the_amended_score_rule(tmp_path: Path) -> None:
     letters = header_letters(am)
     score, item = letters["new_score"], letters["item"]
     f1 = validations(am)[score].formula1
-    cases = [("INNO", 5, True), ("INNO", 6, False), ("POL", 20, True), ("POL", 25.5, False), (None, 1, False), ("INNO", -1, False), ("XX", 1, False)]
+    cases = [
+        ("INNO", 5, True),
+        ("INNO", 6, False),
+        ("POL", 20, True),
+        ("POL", 25.5, False),
+        (None, 1, False),
+        ("INNO", -1, False),
+        ("XX", 1, False),
+    ]
     assert {i.code: i.max for i in s.items}["INNO"] == 5 and {i.code: i.max for i in s.items}["POL"] == 25
     for r, (code, value, _) in enumerate(cases, start=2):
         if code is not None:
@@ -680,8 +802,21 @@ def test_demo_writer_keeps_user_text_literal_on_every_sheet(tmp_path: Path) -> N
     from scoring.scheme import load_scheme
 
     evil = ['=HYPERLINK("http://x","y")', "+1-2", "-3", "@SUM(A1)"]
-    members = pd.DataFrame({"member_id": ["M01", "M02", "M03", "M04"], "name": evil, "member_type": "在职党员", "role": "member", "exempt": "否"})
-    path = write_input_workbook(tmp_path / "b.xlsx", {"branch_id": "B9", "branch_name": evil[0], "scheme": "county-10-stars", "year": 2025}, {"members": members}, load_scheme("county-10-stars").scheme)
+    members = pd.DataFrame(
+        {
+            "member_id": ["M01", "M02", "M03", "M04"],
+            "name": evil,
+            "member_type": "在职党员",
+            "role": "member",
+            "exempt": "否",
+        }
+    )
+    path = write_input_workbook(
+        tmp_path / "b.xlsx",
+        {"branch_id": "B9", "branch_name": evil[0], "scheme": "county-10-stars", "year": 2025},
+        {"members": members},
+        load_scheme("county-10-stars").scheme,
+    )
     wb = openpyxl.load_workbook(path)
     cells = [c for ws in wb.worksheets for row in ws.iter_rows() for c in row if c.value is not None]
     assert not [c.coordinate for c in cells if c.data_type == "f"]

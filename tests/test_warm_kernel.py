@@ -34,7 +34,12 @@ def _coalesced(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     text is cut into messages depends on timing, not on the kernel (nbconvert's coalesce_streams)."""
     merged: list[dict[str, Any]] = []
     for o in outputs:
-        if o.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream" and merged[-1]["name"] == o["name"]:
+        if (
+            o.get("output_type") == "stream"
+            and merged
+            and merged[-1].get("output_type") == "stream"
+            and merged[-1]["name"] == o["name"]
+        ):
             merged[-1] = {**merged[-1], "text": "".join(merged[-1]["text"]) + "".join(o["text"])}
         else:
             merged.append({**o, "text": "".join(o["text"])} if o.get("output_type") == "stream" else o)
@@ -104,7 +109,12 @@ def test_warm_kernel_runs_match_the_cold_path(tmp_path: Path, monkeypatch: pytes
                 assert _pdf_text(a) == _pdf_text(b), name
     # the warm kernel printed them through its kept LibreOffice, where python3-uno is installed
     if shutil.which("soffice") and (os.environ.get("CI") or office.load_uno() is not None):
-        assert _in_kernel(warm_state, "from scoring import office\nprint(office._server is not None and office._server.alive())") == "True"
+        assert (
+            _in_kernel(
+                warm_state, "from scoring import office\nprint(office._server is not None and office._server.alive())"
+            )
+            == "True"
+        )
 
 
 def _pdf_text(pdf: Path) -> str:
@@ -115,7 +125,9 @@ def _in_kernel(warm: Any, code: str) -> str:
     """What ``code`` prints in a warm kernel, asked through that kernel's own client (a second
     client of the same kernel manager shares its session, and so its ZMQ identity)."""
     printed: list[str] = []
-    warm.kc.execute_interactive(code, store_history=False, timeout=60, output_hook=lambda msg: printed.append(msg["content"].get("text", "")))
+    warm.kc.execute_interactive(
+        code, store_history=False, timeout=60, output_hook=lambda msg: printed.append(msg["content"].get("text", ""))
+    )
     return "".join(printed).strip()
 
 
@@ -140,22 +152,47 @@ def test_nothing_of_one_notebook_is_seen_by_the_next(tmp_path: Path) -> None:
     )
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    pm.execute_notebook(str(first), str(tmp_path / "a" / "out.ipynb"), kernel_name=KERNEL, engine_name=kernels.ENGINE_NAME, progress_bar=False, cwd=str(tmp_path / "a"))
+    pm.execute_notebook(
+        str(first),
+        str(tmp_path / "a" / "out.ipynb"),
+        kernel_name=KERNEL,
+        engine_name=kernels.ENGINE_NAME,
+        progress_bar=False,
+        cwd=str(tmp_path / "a"),
+    )
     km = kernels._local.kernels[KERNEL].km
-    pm.execute_notebook(str(second), str(tmp_path / "b" / "out.ipynb"), kernel_name=KERNEL, engine_name=kernels.ENGINE_NAME, progress_bar=False, cwd=str(tmp_path / "b"))
+    pm.execute_notebook(
+        str(second),
+        str(tmp_path / "b" / "out.ipynb"),
+        kernel_name=KERNEL,
+        engine_name=kernels.ENGINE_NAME,
+        progress_bar=False,
+        cwd=str(tmp_path / "b"),
+    )
     assert kernels._local.kernels[KERNEL].km is km  # the same kernel, reset
     out = nbformat.read(tmp_path / "b" / "out.ipynb", as_version=4)
     first_cell, second_cell = out.cells[0], out.cells[1]
     assert first_cell.execution_count == 1
     text = "".join(o.get("text", "") for o in first_cell.outputs)
     assert f"False {tmp_path / 'b'}" in text  # no variable of the first notebook; its own folder
-    assert any(o.get("name") == "stderr" and "once only?" in o.get("text", "") for o in first_cell.outputs)  # warned again
-    assert "0 " + str(float(__import__("matplotlib").rcParamsDefault["lines.linewidth"])) in "".join(o.get("text", "") for o in second_cell.outputs)
+    assert any(
+        o.get("name") == "stderr" and "once only?" in o.get("text", "") for o in first_cell.outputs
+    )  # warned again
+    assert "0 " + str(float(__import__("matplotlib").rcParamsDefault["lines.linewidth"])) in "".join(
+        o.get("text", "") for o in second_cell.outputs
+    )
 
 
 def test_a_code_change_or_a_dead_kernel_gets_a_fresh_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     nb = _tiny_notebook(tmp_path / "n.ipynb", "x = 1")
-    run = lambda: pm.execute_notebook(str(nb), str(tmp_path / "o.ipynb"), kernel_name=KERNEL, engine_name=kernels.ENGINE_NAME, progress_bar=False, cwd=str(tmp_path))  # noqa: E731
+    run = lambda: pm.execute_notebook(
+        str(nb),
+        str(tmp_path / "o.ipynb"),
+        kernel_name=KERNEL,
+        engine_name=kernels.ENGINE_NAME,
+        progress_bar=False,
+        cwd=str(tmp_path),
+    )  # noqa: E731
     run()
     first = kernels._local.kernels[KERNEL].km
     monkeypatch.setattr(kernels, "_code_version", lambda: "changed")

@@ -78,13 +78,24 @@ def blank(v: Any) -> Any:
 def sheet_values(path: Path, sheet: str, table: pd.DataFrame | None = None) -> pd.DataFrame:
     """A sheet by column key: formula cells as LibreOffice recomputed them (from ``table``, the
     comparison) or as cached, other cells as written."""
-    got = {} if table is None else {c: v for s, c, v in zip(table["sheet"], table["cell"], table["spreadsheet"], strict=True) if s == sheet}
+    got = (
+        {}
+        if table is None
+        else {c: v for s, c, v in zip(table["sheet"], table["cell"], table["spreadsheet"], strict=True) if s == sheet}
+    )
     ws = openpyxl.load_workbook(path)[sheet]
     cached = openpyxl.load_workbook(path, data_only=True)[sheet]
     header = [key_of(c.value) for c in ws[1]]
     rows = []
     for r in ws.iter_rows(min_row=2):
-        rows.append([blank(got[c.coordinate] if c.coordinate in got else cached[c.coordinate].value) if c.data_type == "f" else blank(c.value) for c in r])
+        rows.append(
+            [
+                blank(got[c.coordinate] if c.coordinate in got else cached[c.coordinate].value)
+                if c.data_type == "f"
+                else blank(c.value)
+                for c in r
+            ]
+        )
     return pd.DataFrame(rows, columns=header)
 
 
@@ -102,7 +113,9 @@ def assert_checks_ok(path: Path, table: pd.DataFrame) -> pd.DataFrame:
     on = table[table["sheet"] == "核对"]
     letters = on["cell"].str.extract(r"^([A-Z]+)", expand=False)
     verdicts = on[letters.isin(verdict_cols)]
-    assert len(verdicts) > 0 and (verdicts["spreadsheet"] == "OK").all(), verdicts[verdicts["spreadsheet"] != "OK"].head().to_string()
+    assert len(verdicts) > 0 and (verdicts["spreadsheet"] == "OK").all(), (
+        verdicts[verdicts["spreadsheet"] != "OK"].head().to_string()
+    )
     rows = on[letters == overall]
     assert len(rows) > 0 and (rows["spreadsheet"] == "OK").all()
     return verdicts
@@ -114,9 +127,12 @@ def assert_checks_ok(path: Path, table: pd.DataFrame) -> pd.DataFrame:
 @needs_office
 @pytest.mark.parametrize(
     ("index", "period"),
-    [(i, "2025") for i in range(len(DEMO_BRANCHES))] + [(0, "2025Q3"), (2, "2025H1"), (3, "2025-05"), (3, "2025Q2"), (0, "2025H2")],
+    [(i, "2025") for i in range(len(DEMO_BRANCHES))]
+    + [(0, "2025Q3"), (2, "2025H1"), (3, "2025-05"), (3, "2025Q2"), (0, "2025H2")],
 )
-def test_libreoffice_recomputes_every_formula_to_the_package_figure(demo: list[Path], index: int, period: str, tmp_path: Path) -> None:
+def test_libreoffice_recomputes_every_formula_to_the_package_figure(
+    demo: list[Path], index: int, period: str, tmp_path: Path
+) -> None:
     path = write(scored(demo[index], period), tmp_path)
     table = assert_recomputes(path)
     assert {"结果", "核对", "月度总分", "季度汇总", "加减分", "一票否决"} <= set(table["sheet"])
@@ -128,8 +144,18 @@ def edge_case_sheets() -> dict[str, pd.DataFrame]:
     M01 one rating of I10 is 9.0 -> base 94.995 -> 95.00, ten stars;
     M02 bonuses +2, +5, +5 (two equal highest: the earlier counts once) and -1 -> 99.00;
     M03 vetoed; M04 exempt with 9 stars entered by hand; M05 joined in April (9 months)."""
-    sheets = county_sheets(n=12, item_score=9.5, M04={"exempt": "是", "exempt_reason": "年老体弱", "exempt_stars": 9}, M05={"joined": f"{YEAR}-04"})
-    sheets["appraisal"] = ballots("county-10-stars", sheets["members"], lambda b, m, it: 9.0 if (b == 1 and m == "M01" and it == "I10") else 9.5, raters=20)
+    sheets = county_sheets(
+        n=12,
+        item_score=9.5,
+        M04={"exempt": "是", "exempt_reason": "年老体弱", "exempt_stars": 9},
+        M05={"joined": f"{YEAR}-04"},
+    )
+    sheets["appraisal"] = ballots(
+        "county-10-stars",
+        sheets["members"],
+        lambda b, m, it: 9.0 if (b == 1 and m == "M01" and it == "I10") else 9.5,
+        raters=20,
+    )
     sheets["adjustments"] = pd.DataFrame(
         [
             adjustment("M02", "commend.county", dt.date(YEAR, 6, 1)),
@@ -163,11 +189,27 @@ def test_spec_edge_cases_recompute_to_hand_computed_figures(maker: BookMaker, tm
     }
     for mid, (months, total, stars, grade, rank, bonus, deduction, vetoed, star) in expected.items():
         row = got.loc[mid]
-        assert (row["months"], row["total"], row["stars"], row["grade"], row["rank"]) == (months, total, stars, grade, rank), mid
-        assert (row["bonus"], row["deduction"], row["veto"], row["annual_star"]) == (bonus, deduction, vetoed, star), mid
+        assert (row["months"], row["total"], row["stars"], row["grade"], row["rank"]) == (
+            months,
+            total,
+            stars,
+            grade,
+            rank,
+        ), mid
+        assert (row["bonus"], row["deduction"], row["veto"], row["annual_star"]) == (bonus, deduction, vetoed, star), (
+            mid
+        )
     # the exempt member: no score, his hand-entered stars and the grade they give, no rank or star
     m04 = got.loc["M04"]
-    assert (m04["exempt"], m04["months"], m04["total"], m04["stars"], m04["grade"], m04["rank"], m04["annual_star"]) == ("yes", "", "", 9, "合格", "", "")
+    assert (
+        m04["exempt"],
+        m04["months"],
+        m04["total"],
+        m04["stars"],
+        m04["grade"],
+        m04["rank"],
+        m04["annual_star"],
+    ) == ("yes", "", "", 9, "合格", "", "")
     # ten-star ranked members: M01, M02, M05, M06..M12 = 10 -> 年度之星名额 floor(10% x 10) = 1
     params = sheet_values(path, "参数", table).set_index("key")
     assert params.loc["annual_star_candidates", "value"] == 10
@@ -176,7 +218,11 @@ def test_spec_edge_cases_recompute_to_hand_computed_figures(maker: BookMaker, tm
     adj = sheet_values(path, "加减分", table)
     assert adj["applied_points"].tolist() == [0, 0, -1, 5]
     assert adj["status"].tolist() == ["not_applied", "not_applied", "applied", "applied"]
-    assert "低于最高加分" in adj["reason"][0] and "与最高加分相同" in adj["reason"][1] and adj["reason"][3].startswith("计入")
+    assert (
+        "低于最高加分" in adj["reason"][0]
+        and "与最高加分相同" in adj["reason"][1]
+        and adj["reason"][3].startswith("计入")
+    )
     # a reader that does not recalculate sees the same figures
     cached = pd.read_excel(path, sheet_name="结果", engine="openpyxl").set_index("党员编号 (member_id)")
     assert cached.loc["M01", "年度总积分 (total)"] == 95.0 and cached.loc["M02", "年度总积分 (total)"] == 99.0
@@ -194,7 +240,9 @@ def quarter_star_sheets() -> dict[str, pd.DataFrame]:
             return 10.0
         return 8.0
 
-    members = member_rows([f"M{i:02d}" for i in range(1, 22)], M21={"exempt": "是", "exempt_reason": "长期患病", "exempt_stars": 8})
+    members = member_rows(
+        [f"M{i:02d}" for i in range(1, 22)], M21={"exempt": "是", "exempt_reason": "长期患病", "exempt_stars": 8}
+    )
     return {
         "members": members,
         "monthly_scores": monthly_rows("county-10-stars", members, item),
@@ -216,23 +264,39 @@ def test_quarter_star_ties_vetoes_and_exempt_members_recompute(maker: BookMaker,
         table = assert_recomputes(path)
         assert_checks_ok(path, table)
         quarters = sheet_values(path, "季度汇总", table)
-        stars[period] = {f"{m}|{q}": s for m, q, s in zip(quarters["member_id"], quarters["quarter"], quarters["quarter_star"], strict=True)}
+        stars[period] = {
+            f"{m}|{q}": s
+            for m, q, s in zip(quarters["member_id"], quarters["quarter"], quarters["quarter_star"], strict=True)
+        }
         if period != "2025":
             got = sheet_values(path, "结果", table).set_index("member_id")
             engine = result.summary().set_index("member_id")
             for mid in got.index:
-                assert got.loc[mid, "quarter_star"] == blank(None if pd.isna(engine.loc[mid, "quarter_star"]) else engine.loc[mid, "quarter_star"]), (period, mid)
+                assert got.loc[mid, "quarter_star"] == blank(
+                    None if pd.isna(engine.loc[mid, "quarter_star"]) else engine.loc[mid, "quarter_star"]
+                ), (period, mid)
             params = sheet_values(path, "参数", table).set_index("key")
             assert (params.loc["quarter_scored", "value"], params.loc["quarter_star_quota", "value"]) == (20, 1)
             assert got.loc["M21", "quarter_star"] == "" and got.loc["M21", "months"] == ""  # exempt: not scored
         if period == "2025Q1":
-            assert (got.loc["M01", "quarter_star"], got.loc["M02", "quarter_star"], got.loc["M01", "quarter_rank"], got.loc["M02", "quarter_rank"]) == ("tie", "tie", 1, 1)
+            assert (
+                got.loc["M01", "quarter_star"],
+                got.loc["M02", "quarter_star"],
+                got.loc["M01", "quarter_rank"],
+                got.loc["M02", "quarter_rank"],
+            ) == ("tie", "tie", 1, 1)
             assert set(got.loc[[f"M{i:02d}" for i in range(3, 21)], "quarter_star"]) == {"no"}
         if period == "2025Q2":
             assert (got.loc["M03", "quarter_rank"], got.loc["M03", "quarter_star"]) == ("", "no")  # vetoed in May
             assert (got.loc["M01", "quarter_rank"], got.loc["M01", "quarter_star"]) == (1, "yes")
     year = stars["2025"]
-    assert (year["M01|1"], year["M02|1"], year["M01|2"], year["M03|2"], year["M03|1"]) == ("tie", "tie", "yes", "no", "no")
+    assert (year["M01|1"], year["M02|1"], year["M01|2"], year["M03|2"], year["M03|1"]) == (
+        "tie",
+        "tie",
+        "yes",
+        "no",
+        "no",
+    )
     assert "M21|1" not in year
 
 
@@ -246,7 +310,10 @@ def test_quarter_star_needs_the_minimum_of_scored_members(maker: BookMaker, tmp_
     scheme.write_text(text, encoding="utf-8")
     for n, quota in ((9, 0), (10, 5)):
         members = member_rows([f"M{i:02d}" for i in range(1, n + 1)])
-        sheets = {"members": members, "monthly_scores": monthly_rows("county-10-stars", members, lambda m, mo, it: 8.0 + int(m[1:]) / 10)}
+        sheets = {
+            "members": members,
+            "monthly_scores": monthly_rows("county-10-stars", members, lambda m, mo, it: 8.0 + int(m[1:]) / 10),
+        }
         result = maker.score(str(scheme), sheets, period="2025Q1", branch={"scheme": str(scheme)})
         path = write(result, tmp_path, f"q{n}.xlsx")
         table = assert_recomputes(path)
@@ -271,10 +338,19 @@ def test_show_of_hands_vetoes_and_evidence_decided_by_formulas(maker: BookMaker,
                 adjustment("G02", "D3.absence", dt.date(YEAR, 8, 1)),
             ]
         ),
-        "vetoes": pd.DataFrame([veto("G03", "law", 6, 5, dt.date(YEAR, 5, 1)), veto("G04", "discipline", 7, 4, dt.date(YEAR, 5, 1)), veto("G05", "law", 9, 0, dt.date(YEAR, 9, 1))]),
+        "vetoes": pd.DataFrame(
+            [
+                veto("G03", "law", 6, 5, dt.date(YEAR, 5, 1)),
+                veto("G04", "discipline", 7, 4, dt.date(YEAR, 5, 1)),
+                veto("G05", "law", 9, 0, dt.date(YEAR, 9, 1)),
+            ]
+        ),
     }
     path_in = maker.write("ganzi-base-plus-minus", sheets)
-    for period, applies, applied in (("2025Q2", ["否", "是", "否"], [True, False, True, False]), ("2025", ["否", "是", "是"], [True, False, True, True])):
+    for period, applies, applied in (
+        ("2025Q2", ["否", "是", "否"], [True, False, True, False]),
+        ("2025", ["否", "是", "是"], [True, False, True, True]),
+    ):
         p = parse_period(period)
         book, sch = load_inputs(path_in, p)
         path = write(score(book, sch, p), tmp_path, f"{period}.xlsx")
@@ -295,7 +371,21 @@ def test_group_caps_decided_by_formulas(maker: BookMaker, tmp_path: Path) -> Non
     # fuxian-capped (SPEC 3.4): bonuses and deductions each capped per group, in date order
     ids = ["F01", "F02"]
     members = member_rows(ids)
-    monthly = pd.DataFrame([{"member_id": m, "month": f"{YEAR}-{mo:02d}", "EDU": 20.0, "DUTY": 20.0, "WORK": 20.0, "VOW": 20.0, "note": None} for m in ids for mo in range(1, 13)])
+    monthly = pd.DataFrame(
+        [
+            {
+                "member_id": m,
+                "month": f"{YEAR}-{mo:02d}",
+                "EDU": 20.0,
+                "DUTY": 20.0,
+                "WORK": 20.0,
+                "VOW": 20.0,
+                "note": None,
+            }
+            for m in ids
+            for mo in range(1, 13)
+        ]
+    )
     adjustments = pd.DataFrame(
         [
             adjustment("F01", "edu.paper", dt.date(YEAR, 3, 1)),
@@ -306,7 +396,11 @@ def test_group_caps_decided_by_formulas(maker: BookMaker, tmp_path: Path) -> Non
             adjustment("F01", "edu.paper", dt.date(YEAR, 7, 1)),  # the cap is reached
         ]
     )
-    result = maker.score(str(CUSTOM_SCHEME), {"members": members, "monthly_scores": monthly, "adjustments": adjustments}, branch={"scheme": str(CUSTOM_SCHEME)})
+    result = maker.score(
+        str(CUSTOM_SCHEME),
+        {"members": members, "monthly_scores": monthly, "adjustments": adjustments},
+        branch={"scheme": str(CUSTOM_SCHEME)},
+    )
     path = write(result, tmp_path)
     table = assert_recomputes(path)
     assert_checks_ok(path, table)
@@ -362,7 +456,9 @@ def test_results_sheet_is_formulas_with_named_weights_and_keys(demo: list[Path],
     # Excel shows #NAME? for a 2019 function stored without its _xlfn. prefix
     for sheet in ("结果", "加减分"):
         fs = [c.value for row in wb[sheet].iter_rows(min_row=2) for c in row if c.data_type == "f"]
-        assert all("_xlfn.MAXIFS(" in f for f in fs if "MAXIFS(" in f) and all("_xlfn.MINIFS(" in f for f in fs if "MINIFS(" in f)
+        assert all("_xlfn.MAXIFS(" in f for f in fs if "MAXIFS(" in f) and all(
+            "_xlfn.MINIFS(" in f for f in fs if "MINIFS(" in f
+        )
     # highest-only: the bonus is the MAXIFS over the ELIGIBLE rows of 加减分, not over picked rows
     bonus = ws.cell(2, header.index("加分 (bonus)") + 1).value
     assert "_xlfn.MAXIFS(" in bonus and "可计入" not in bonus and '"是"' in bonus and "eligible" not in bonus
@@ -389,7 +485,11 @@ def test_results_sheet_is_formulas_with_named_weights_and_keys(demo: list[Path],
     # cached values: what pandas (no recalculation) reads equals the package's summary
     cached = pd.read_excel(path, sheet_name="结果", engine="openpyxl").set_index("党员编号 (member_id)")
     summary = result.summary().set_index("member_id")
-    for col, key in (("年度总积分 (total)", "total"), ("年度之星 (annual_star)", "annual_star"), ("排名 (rank)", "rank")):
+    for col, key in (
+        ("年度总积分 (total)", "total"),
+        ("年度之星 (annual_star)", "annual_star"),
+        ("排名 (rank)", "rank"),
+    ):
         for mid, value in summary[key].items():
             got = cached.loc[mid, col]
             assert (pd.isna(value) and pd.isna(got)) or got == value, (key, mid)
@@ -402,7 +502,19 @@ def test_check_sheet_compares_every_figure(demo: list[Path], tmp_path: Path) -> 
     figures = {str(c.value)[: -len(" 核对")] for c in ws[1] if str(c.value).endswith(" 核对")}
     keys = {key_of(f) for f in figures}
     items = result.items
-    expected = {"veto", "months", "base", "bonus", "deduction", "total_raw", "total", "stars", "grade", "rank", "annual_star"}
+    expected = {
+        "veto",
+        "months",
+        "base",
+        "bonus",
+        "deduction",
+        "total_raw",
+        "total",
+        "stars",
+        "grade",
+        "rank",
+        "annual_star",
+    }
     expected |= {f"{i}_{k}" for i in items for k in ("mean", "appraisal", "score")}
     expected |= {f"q{q}_{k}" for q in range(1, 5) for k in ("months", "score", "score_rounded", "rank", "quarter_star")}
     expected |= {f"h{h}_{k}" for h in (1, 2) for k in ("months", "score", "score_rounded")}
@@ -412,9 +524,17 @@ def test_check_sheet_compares_every_figure(demo: list[Path], tmp_path: Path) -> 
     head = {c.value: c.column for c in ws[1]}
     row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == "B001M002")
     total = ws.cell(row, head["年度总积分 (total) 工作簿"])
-    assert total.value.startswith("='结果'!") and ws.cell(row, head["年度总积分 (total) 程序"]).value == result.annual.set_index("member_id").loc["B001M002", "total"]
+    assert (
+        total.value.startswith("='结果'!")
+        and ws.cell(row, head["年度总积分 (total) 程序"]).value
+        == result.annual.set_index("member_id").loc["B001M002", "total"]
+    )
     xinluo = scored(demo[2], "2025")
-    keys = {key_of(str(c.value)[: -len(" 核对")]) for c in openpyxl.load_workbook(write(xinluo, tmp_path, "x.xlsx"))["核对"][1] if str(c.value).endswith(" 核对")}
+    keys = {
+        key_of(str(c.value)[: -len(" 核对")])
+        for c in openpyxl.load_workbook(write(xinluo, tmp_path, "x.xlsx"))["核对"][1]
+        if str(c.value).endswith(" 核对")
+    }
     assert {"monthly_mean", "appraisal", "tier", "total_raw"} <= keys
 
 
@@ -434,10 +554,14 @@ def test_no_ballot_in_the_workbook(maker: BookMaker, tmp_path: Path) -> None:
     # one ballot with a mark no average or sum can produce (7.37) and ballot numbers no other
     # text contains: neither may appear in any cell, file or printed page
     sheets = county_sheets(n=12)
-    sheets["appraisal"] = ballots("county-10-stars", sheets["members"], lambda b, m, it: 7.37 if (b == 3 and m == "M01") else 9.5, raters=10)
+    sheets["appraisal"] = ballots(
+        "county-10-stars", sheets["members"], lambda b, m, it: 7.37 if (b == 3 and m == "M01") else 9.5, raters=10
+    )
     sheets["appraisal"]["ballot_no"] = sheets["appraisal"]["ballot_no"].str.replace("P", "QZX-")
     result = maker.score("county-10-stars", sheets)
-    assert (result.book.appraisal["I01"] == 7.37).sum() == 1 and (result.appraisal.set_index("member_id").loc["M01", "I01_raters"]) == 10
+    assert (result.book.appraisal["I01"] == 7.37).sum() == 1 and (
+        result.appraisal.set_index("member_id").loc["M01", "I01_raters"]
+    ) == 10
     mark = re.compile(r"(?<![\d.])7\.37(?!\d)")
     files = ballot_outputs(result, tmp_path / "out")
     for f in files:
@@ -448,11 +572,18 @@ def test_no_ballot_in_the_workbook(maker: BookMaker, tmp_path: Path) -> None:
                     for c in row:
                         v = c.value
                         assert not (isinstance(v, float) and abs(v - 7.37) < 1e-9), f"{ws.title}!{c.coordinate}"
-                        assert not (isinstance(v, str) and (mark.search(v) or "QZX" in v)), f"{ws.title}!{c.coordinate}: {v}"
+                        assert not (isinstance(v, str) and (mark.search(v) or "QZX" in v)), (
+                            f"{ws.title}!{c.coordinate}: {v}"
+                        )
                         if c.comment is not None:
                             assert not mark.search(c.comment.text) and "QZX" not in c.comment.text
             cached = openpyxl.load_workbook(f, data_only=True)
-            assert not any(isinstance(c.value, float) and abs(c.value - 7.37) < 1e-9 for ws in cached.worksheets for row in ws.iter_rows() for c in row)
+            assert not any(
+                isinstance(c.value, float) and abs(c.value - 7.37) < 1e-9
+                for ws in cached.worksheets
+                for row in ws.iter_rows()
+                for c in row
+            )
             assert "民主测评" in wb.sheetnames
             with zipfile.ZipFile(f) as z:  # nothing hidden in the XML either
                 for name in z.namelist():
@@ -463,7 +594,9 @@ def test_no_ballot_in_the_workbook(maker: BookMaker, tmp_path: Path) -> None:
             assert not mark.search(text) and "QZX" not in text
         else:
             assert f.suffix == ".pdf"
-            text = subprocess.run(["pdftotext", "-layout", str(f), "-"], capture_output=True, text=True, check=True).stdout
+            text = subprocess.run(
+                ["pdftotext", "-layout", str(f), "-"], capture_output=True, text=True, check=True
+            ).stdout
             assert text.strip() and not mark.search(text) and "QZX" not in text, f.name
 
 
@@ -477,7 +610,18 @@ def test_user_text_is_never_a_formula(maker: BookMaker, tmp_path: Path, text: st
     sheets = county_sheets(M01={"name": text})
     sheets["adjustments"] = pd.DataFrame([adjustment("M01", "commend.unit", evidence=text) | {"note": text}])
     sheets["vetoes"] = pd.DataFrame([veto("M03", "embezzlement") | {"note": text}])
-    sheets["amendments"] = pd.DataFrame([{"member_id": "M01", "month": f"{YEAR}-03", "item": "I02", "new_score": 7.0, "reason": text, "decided_on": dt.date(YEAR, 4, 1)}])
+    sheets["amendments"] = pd.DataFrame(
+        [
+            {
+                "member_id": "M01",
+                "month": f"{YEAR}-03",
+                "item": "I02",
+                "new_score": 7.0,
+                "reason": text,
+                "decided_on": dt.date(YEAR, 4, 1),
+            }
+        ]
+    )
     result = maker.score("county-10-stars", sheets)
     result = dataclasses.replace(result, branch_name=text)  # the reader's own checks are not under test
     assert result.members.set_index("member_id").loc["M01", "name"] == text
@@ -501,7 +645,9 @@ def test_user_text_is_never_a_formula(maker: BookMaker, tmp_path: Path, text: st
         assert_recomputes(path)  # and LibreOffice keeps it as text too
 
 
-def test_a_sheet_beyond_excels_row_limit_is_refused_not_truncated(maker: BookMaker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_sheet_beyond_excels_row_limit_is_refused_not_truncated(
+    maker: BookMaker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import scoring.excel
     from scoring.exceptions import RunError
 
@@ -522,7 +668,14 @@ def run_folder(demo: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Pa
 
 
 def recompute_cli(run: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "scoring", "recompute", str(run)], capture_output=True, text=True, cwd=ROOT, check=False, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "scoring", "recompute", str(run)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        timeout=600,
+    )
 
 
 @needs_office
@@ -571,7 +724,9 @@ def test_recompute_command_lists_a_cell_whose_cached_value_was_altered(run_folde
 
 
 @needs_office
-def test_scheme_text_stays_text_in_formulas_and_a_vetoed_exempt_member_keeps_his_tier(maker: BookMaker, tmp_path: Path) -> None:
+def test_scheme_text_stays_text_in_formulas_and_a_vetoed_exempt_member_keeps_his_tier(
+    maker: BookMaker, tmp_path: Path
+) -> None:
     # a copied scheme (users edit these files) whose veto tier tries to close the formula's string
     # and call HYPERLINK: the tier cell must show that text, literally, after recomputation
     from scoring.scheme import load_scheme
@@ -585,7 +740,9 @@ def test_scheme_text_stays_text_in_formulas_and_a_vetoed_exempt_member_keeps_his
     members = member_rows(ids, X05={"exempt": "是", "exempt_reason": "年老体弱"})
     sheets = {
         "members": members,
-        "monthly_scores": monthly_rows("xinluo-three-level", members, lambda m, mo, it: 20.0 if it in ("POL", "DIS", "MOR") else 2.0),
+        "monthly_scores": monthly_rows(
+            "xinluo-three-level", members, lambda m, mo, it: 20.0 if it in ("POL", "DIS", "MOR") else 2.0
+        ),
         "appraisal": ballots("xinluo-three-level", members, lambda b, m, c: 90.0),
         "vetoes": pd.DataFrame([veto("X02", "discipline"), veto("X05", "law")]),
     }
