@@ -66,7 +66,6 @@ for p in (str(ROOT), str(HERE)):
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-
 from common import MARK, git_head, maxrss_bytes, mib, record_header, reset_hwm, run_child, status_kb  # noqa: E402
 from common import machine as _machine  # noqa: E402
 
@@ -476,7 +475,7 @@ def child(mode: str, case_file: Path, profile_out: Path | None, keep: bool = Fal
     t = time.perf_counter()
     out_path = Path(case["out_dir"]) / f"{mode}-{os.getpid()}.xlsx"
     if mode == "write":
-        import scoring.excel  # noqa: F401  (imports made before the clock, as for the floor)
+        import scoring.excel
 
         try:
             import scoring.publicity  # noqa: F401  (write_results_workbook imports it inside)
@@ -501,7 +500,7 @@ def child(mode: str, case_file: Path, profile_out: Path | None, keep: bool = Fal
         period = parse_period(PERIOD)
         call = lambda: load_inputs(inp, period)  # noqa: E731
     elif mode == "read_floor":
-        import python_calamine  # noqa: F401
+        import python_calamine
 
         call = lambda: read_calamine(inp)  # noqa: E731
     elif mode == "read_openpyxl":

@@ -107,7 +107,7 @@ def run_one(path: str, period: str, out: str, report_dir: str, warm: bool = True
         exc.failures.to_csv(err, index=False, encoding="utf-8-sig")  # -sig: Excel opens it as UTF-8
         (report / f"{src.stem}.errors.txt").write_text(str(exc), encoding="utf-8")
         return outcome("bad_input", err)
-    except Exception:  # noqa: BLE001 - a worker reports, it does not raise
+    except Exception:
         return failed(traceback.format_exc())
     previous = find_reusable(out, parse_period(period).text, book.branch_id, book.sha256, sch.sha256)
     if previous is not None:
@@ -120,7 +120,7 @@ def run_one(path: str, period: str, out: str, report_dir: str, warm: bool = True
             )
         except InputError as exc:  # the file changed between the check and the run
             return failed(str(exc), book.branch_id, attempt)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             if _retryable(exc) and attempt < ATTEMPTS:
                 time.sleep(attempt)
                 continue
@@ -174,7 +174,7 @@ def _branch_id_cell(path: Path) -> tuple[str, str, int] | None:
             if len(row) >= 2 and _header_key(row[0], names) == "branch_id":
                 branch_id = _show(row[1]).strip()
                 return (branch_id, sheet, n) if re.match(r"^[A-Za-z0-9_\-]+$", branch_id) else None
-    except Exception:  # noqa: BLE001 - an unreadable file is the worker's bad input to report
+    except Exception:
         return None
     return None
 
@@ -231,7 +231,7 @@ def _crashed(file: Path, branch_id: str, report: Path, exc: BaseException, secon
     err = report / f"{file.stem}.error.txt"
     try:
         detail = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    except Exception:  # noqa: BLE001 - an exception whose text itself fails must not stop the batch
+    except Exception:
         detail = f"{type(exc).__name__} (无法显示 message not printable)\n"
     err.write_text(f"{head}\n\n{detail}", encoding="utf-8")
     return Outcome(file.name, branch_id, "failed", str(err), 0, round(seconds, 2))
@@ -261,7 +261,7 @@ def collect(
         file = futures[future]
         try:
             o = future.result()
-        except (Exception, asyncio.CancelledError) as exc:  # noqa: BLE001 - one branch's end, not the batch's
+        except (Exception, asyncio.CancelledError) as exc:
             if retry_broken and isinstance(exc, BrokenProcessPool):
                 broken.append(file)
                 continue
@@ -374,7 +374,7 @@ def _rollup(outcomes: list[Outcome], period: str, out_root: Path, report: Path, 
             1,
             round(time.perf_counter() - started, 2),
         )
-    except Exception:  # noqa: BLE001 - reported in the table like a branch
+    except Exception:
         err = report / "rollup.error.txt"
         err.write_text(traceback.format_exc(), encoding="utf-8")
         return Outcome(ROLLUP_ROW, ROLLUP_DIR, "failed", str(err), 1, round(time.perf_counter() - started, 2))

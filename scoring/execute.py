@@ -154,7 +154,7 @@ def clean_staging(out: str | Path) -> list[Path]:
 
 
 def _now() -> str:
-    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
 
 def _claim(staging: Path, parent: Path) -> Path:
@@ -460,7 +460,7 @@ def run_review(run: str | Path, out: str | Path | None = None, holidays: list[st
     if not (run / MANIFEST).is_file():
         raise RunError(f"不是运行文件夹 (not a run folder): {run}")
     kernel, _ = kernel_for_runs()
-    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     target = Path(out) if out else run.parent / "reviews" / f"{run.name}-审核-{stamp}.ipynb"
     target.parent.mkdir(parents=True, exist_ok=True)
     try:

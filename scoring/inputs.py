@@ -647,7 +647,7 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
     branch_rows: dict[str, int] = {}
     if found["branch"] is not None:
         c.sheet_names["branch"] = found["branch"]
-        c.letters["branch"] = {k: "B" for k in BRANCH_KEYS}
+        c.letters["branch"] = dict.fromkeys(BRANCH_KEYS, "B")
         rows = wb.get_sheet_by_name(found["branch"]).to_python(skip_empty_area=False)
         names = {_norm(k): k for k in BRANCH_KEYS} | {_norm(v): k for k, v in BRANCH_KEYS.items()}
         for i, row in enumerate(rows):

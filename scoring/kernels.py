@@ -105,7 +105,7 @@ def _stop(warm: _Warm) -> None:
     try:
         if warm.km.is_alive():
             warm.kc.execute_interactive(STOP_OFFICE_CODE, silent=True, store_history=False, timeout=10)
-    except Exception as exc:  # noqa: BLE001 - a kernel that does not answer is stopped all the same
+    except Exception as exc:
         logger.debug("warm kernel did not stop its LibreOffice: %s", exc)
     finally:
         warm.kc.stop_channels()
@@ -117,7 +117,7 @@ def _shutdown_all() -> None:
         for warm in _all:
             try:
                 _stop(warm)
-            except Exception as exc:  # noqa: BLE001 - at exit, a kernel that is already gone is fine
+            except Exception as exc:
                 logger.debug("warm kernel shutdown: %s", exc)
         _all.clear()
 
@@ -178,7 +178,7 @@ def shutdown(kernel_name: str | None = None) -> None:
                 _all.remove(warm)
         try:
             _stop(warm)
-        except Exception as exc:  # noqa: BLE001 - a dead kernel needs no shutdown
+        except Exception as exc:
             logger.debug("warm kernel shutdown: %s", exc)
 
 
@@ -212,7 +212,7 @@ class WarmKernelEngine(NBClientEngine):
         warm = warm_kernel(kernel_name, start_timeout)
         try:
             _reset(warm, cwd, start_timeout)
-        except Exception:  # noqa: BLE001 - a kernel that cannot be reset is replaced, once
+        except Exception:
             shutdown(kernel_name)
             warm = warm_kernel(kernel_name, start_timeout)
             _reset(warm, cwd, start_timeout)

@@ -24,8 +24,8 @@ from .excel import write_results_workbook
 from .exceptions import RunError
 from .inputs import load_inputs
 from .labels import labelled
-from .publicity import write_publicity_pdf
 from .periods import KIND_LABELS, Period, parse_period
+from .publicity import write_publicity_pdf
 from .scheme import LoadedScheme, load_scheme
 from .trace import trace
 
@@ -177,7 +177,7 @@ def headline(run: Run) -> pd.DataFrame:
         scored = summ[summ["total"].notna()]
         rows = [
             ("党员人数 members", len(summ)),
-            ("计分人数 scored", int(len(scored))),
+            ("计分人数 scored", len(scored)),
             ("年度总积分平均 mean total", f"{scored['total'].mean():.2f}" if len(scored) else ""),
             ("最高分 highest", f"{scored['total'].max():.2f}" if len(scored) else ""),
             ("一票否决 vetoed", int((summ["veto"] == "yes").sum())),

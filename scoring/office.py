@@ -96,7 +96,7 @@ def convert(source: Path, out_dir: Path, target: str, timeout: float = 300) -> P
                     stop_server()
                     shared_server(connect=False)  # the next one starts now, not at the next file
                 return expected
-            except Exception as exc:  # noqa: BLE001 - a LibreOffice that failed is replaced; this file starts one of its own
+            except Exception as exc:
                 log.warning(
                     "LibreOffice server failed on %s (%s); converting with a fresh LibreOffice", source.name, exc
                 )
@@ -160,7 +160,7 @@ def load_uno() -> ModuleType | None:
         sys.modules["uno"] = module
         try:
             spec.loader.exec_module(module)
-        except Exception as exc:  # noqa: BLE001 - no UNO: every conversion starts LibreOffice
+        except Exception as exc:
             log.info("LibreOffice's uno module does not load (%s)", exc)
             del sys.modules["uno"]
             return None
@@ -241,7 +241,7 @@ class OfficeServer:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=die_with_parent,  # noqa: PLW1509 - only a prctl call, resolved beforehand
+            preexec_fn=die_with_parent,
         )
 
     def connect(self, timeout: float = 60) -> None:
@@ -311,7 +311,7 @@ class OfficeServer:
             try:
                 with _uno_runtime():
                     self._desktop.terminate()
-            except Exception as exc:  # noqa: BLE001 - a LibreOffice that is gone or hung is killed below
+            except Exception as exc:
                 log.debug("LibreOffice did not take terminate(): %s", exc)
             try:
                 self._proc.wait(timeout=10)
@@ -343,7 +343,7 @@ def shared_server(connect: bool = True) -> OfficeServer | None:
                 _server = OfficeServer(uno) if uno is not None else None
             if _server is not None and connect:
                 _server.connect()
-        except Exception as exc:  # noqa: BLE001 - without a server every conversion starts LibreOffice
+        except Exception as exc:
             log.warning("LibreOffice server not started (%s); every conversion starts LibreOffice", exc)
             if _server is not None:
                 _server.close()

@@ -118,7 +118,7 @@ def approve(run: str | Path, reviewer: str, note: str = "") -> Path:
             "运行文件夹已被改动, 不能审核 (the run changed since it was written; not approved):\n"
             + bad.to_string(index=False)
         )
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     record = {
         "reviewer": reviewer.strip(),
         "approved_at": now.isoformat(timespec="seconds"),

@@ -12,8 +12,8 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
-
 from conftest import BookMaker, ballots, member_rows, monthly_rows
+
 from scoring.audit import (
     COPY_CHECK,
     FLAG,

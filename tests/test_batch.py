@@ -11,14 +11,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 from types import SimpleNamespace
+from typing import Any
 
 import nbformat
 import pandas as pd
 import pytest
-
 from conftest import county_sheets, write_input_workbook
+
 from scoring.batch import (
     BATCHES_DIR,
     ROLLUP_ROW,

@@ -13,8 +13,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from conftest import YEAR, BookMaker, adjustment, ballots, county_sheets, member_rows, monthly_rows, veto
+
 from scoring.engine import quota_pick, share_quota
 from scoring.scheme import SCHEMES_DIR
 

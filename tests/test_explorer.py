@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import adjustment, ballots, member_rows, monthly_rows
+
 from scoring.demo import generate_demo, write_input_workbook
 from scoring.explorer import card_html, score_workbook, trace_groups, what_if
 from scoring.scheme import load_scheme

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from conftest import county_sheets, write_input_workbook
+
 from scoring.exceptions import RunError
 from scoring.execute import ARCHIVE_DIR, run_branch
 from scoring.review import HIDDEN, approve, diff, verify

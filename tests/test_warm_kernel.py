@@ -192,7 +192,7 @@ def test_a_code_change_or_a_dead_kernel_gets_a_fresh_kernel(tmp_path: Path, monk
         engine_name=kernels.ENGINE_NAME,
         progress_bar=False,
         cwd=str(tmp_path),
-    )  # noqa: E731
+    )
     run()
     first = kernels._local.kernels[KERNEL].km
     monkeypatch.setattr(kernels, "_code_version", lambda: "changed")

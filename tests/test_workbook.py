@@ -18,8 +18,8 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
-
 from conftest import YEAR, BookMaker, adjustment, ballots, county_sheets, member_rows, monthly_rows, veto
+
 from scoring.demo import DEMO_BRANCHES, generate_demo
 from scoring.engine import Result, score
 from scoring.excel import write_results_workbook
