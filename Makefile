@@ -1,7 +1,11 @@
 # Developer / CI entry points for the scoring project.
 #
-#   make venv        create .venv (python3 -m venv), install -e '.[test]', register the
-#                    "Python (scoring)" Jupyter kernel inside the venv
+#   make venv        create .venv (python3 -m venv), install exactly the versions pinned in
+#                    requirements.lock (with their hashes), then the package itself (-e .), and
+#                    register the "Python (scoring)" Jupyter kernel inside the venv
+#   make lock        re-compile requirements.lock from pyproject.toml with uv (LOCK_ARGS=--upgrade
+#                    to take the newest releases, LOCK_ARGS="--upgrade-package pandas" for one)
+#   make check       ruff (lint and format) and mypy; `make test` runs it before the tests
 #   make demo        run the end-to-end demo: python -m scoring demo --data demo_data --out runs
 #   make test        pytest (tests/) and, when notebooks/*.ipynb exist, pytest --nbval-lax notebooks/
 #   make explore     open notebooks/explore.ipynb for the demo data as a web page (Voila)
@@ -14,12 +18,19 @@
 #
 # Choose the interpreter with e.g. `make venv PYTHON=python3.12` (run `make clean-venv` first
 # if .venv already exists). Everything is incremental: a second `make test` does not reinstall;
-# editing pyproject.toml triggers a re-install.
+# editing pyproject.toml re-installs the package; a changed requirements.lock rebuilds .venv from
+# scratch, so that it holds exactly the locked packages and nothing else.
 
 PYTHON ?= python3
 VENV   := .venv
 VPY    := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
+# The lock is universal (any platform) but resolved for the oldest Python the project supports,
+# with one version of each package wherever possible.
+LOCK_ARGS ?=
+UV_COMPILE := pip compile pyproject.toml --extra test --generate-hashes --universal --fork-strategy fewest \
+              --python-version 3.11 --custom-compile-command "make lock" --quiet
 KERNEL := $(VENV)/share/jupyter/kernels/scoring/kernel.json
 
 # Extra arguments for the main pytest run, e.g. `make test PYTEST_ARGS="-k engine -x"`.
@@ -28,10 +39,10 @@ PYTEST_ARGS ?=
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test bench bench-workbook bench-batch fonts office browser explore notebooks clean-venv
+.PHONY: help venv lock check demo test bench bench-workbook bench-batch fonts office browser explore notebooks clean-venv
 
 help:
-	@echo "targets: venv demo test explore bench fonts office browser notebooks clean-venv  (PYTHON=$(PYTHON))"
+	@echo "targets: venv lock check demo test explore bench fonts office browser notebooks clean-venv  (PYTHON=$(PYTHON))"
 
 venv: $(KERNEL)
 
@@ -44,13 +55,29 @@ $(VPY):
 	  echo "error: '$(PYTHON) -m venv' failed (on Debian/Ubuntu: apt-get install python3-venv)" >&2; \
 	  exit 1; }
 
-# The stamp gets the time the install *started*, so a pyproject.toml edited during a long
-# install is still newer than the stamp and triggers another install next time.
-$(STAMP): pyproject.toml | $(VPY)
+# The stamp gets the time the install *started*, so a file edited during a long install is still
+# newer than the stamp and triggers another install next time. Every package comes from the lock,
+# hash-checked, with --no-deps: nothing unpinned can slip in. pip cannot remove what a lock no
+# longer lists, so a changed lock starts again from an empty venv.
+$(STAMP): $(LOCK) pyproject.toml | $(VPY)
+	@if [ -e $@ ] && [ $(LOCK) -nt $@ ]; then \
+	  echo "$(LOCK) changed: rebuilding $(VENV) from scratch"; \
+	  rm -rf $(VENV) && $(PYTHON) -m venv $(VENV); \
+	fi
 	@touch $@.tmp
-	$(VPY) -m pip install --upgrade pip
-	$(VPY) -m pip install -e '.[test]'
+	$(VPY) -m pip install --require-hashes --no-deps -r $(LOCK)
+	$(VPY) -m pip install --no-deps -e .
 	@mv -f $@.tmp $@
+
+lock: $(STAMP)
+	$(VPY) -m uv $(UV_COMPILE) $(LOCK_ARGS) -o $(LOCK)
+
+# The house's own checks: lint and format (ruff, over the package, tests, benchmarks and
+# notebooks) and types (mypy, strict; the files are listed in pyproject.toml).
+check: venv
+	$(VPY) -m ruff check .
+	$(VPY) -m ruff format --check .
+	$(VPY) -m mypy
 
 $(KERNEL): $(STAMP)
 	$(VPY) -m ipykernel install --sys-prefix --name scoring --display-name "Python (scoring)"
@@ -114,9 +141,9 @@ explore: venv fonts
 demo: venv fonts office
 	$(VPY) -m scoring demo --data demo_data --out runs
 
-# Both suites always run; the exit status is the main pytest's if it failed (including 5 =
-# no tests collected), otherwise the nbval run's.
-test: venv fonts office browser
+# The checks run first and stop it when they fail; then both suites always run; the exit status
+# is the main pytest's if it failed (including 5 = no tests collected), otherwise the nbval run's.
+test: venv fonts office browser check
 	@rc=0; \
 	MPLBACKEND=Agg $(VPY) -m pytest $(PYTEST_ARGS) || rc=$$?; \
 	if ls notebooks/*.ipynb >/dev/null 2>&1; then \

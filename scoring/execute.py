@@ -21,7 +21,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, environment
 from .exceptions import RunError
 from .inputs import InputBook, load_inputs
 from .periods import parse_period
@@ -99,9 +99,10 @@ def code_sha256(notebook: Path | None = None) -> str:
 
 
 def find_reusable(out: str | Path, period: str, branch_id: str, input_sha256: str, scheme_sha256: str) -> Path | None:
-    """The latest sealed run of this branch and period made from the same input, scheme and code,
-    if there is one: re-running it would only make an identical new version."""
+    """The latest sealed run of this branch and period made from the same input, scheme, code and
+    environment, if there is one: re-running it would only make an identical new version."""
     code = code_sha256()
+    env = environment.describe(kernel_for_runs()[1])["sha256"]
     folder = Path(out).resolve() / period / branch_id
     for run in sorted(folder.glob("v[0-9][0-9][0-9]"), reverse=True):
         try:
@@ -112,6 +113,7 @@ def find_reusable(out: str | Path, period: str, branch_id: str, input_sha256: st
             m.get("inputs", [{}])[0].get("sha256") == input_sha256
             and m.get("scheme", {}).get("sha256") == scheme_sha256
             and m.get("package", {}).get("code_sha256") == code
+            and m.get("environment", {}).get("sha256") == env
         ):
             return run
     return None
@@ -242,6 +244,7 @@ def run_branch(
     if not NOTEBOOK.exists():
         raise RunError(f"找不到笔记本 (notebook missing): {NOTEBOOK}")
     kernel, interpreter = kernel_for_runs()
+    env = environment.describe(interpreter)
     out_root = Path(out).resolve()
     out_root.mkdir(parents=True, exist_ok=True)
     started = _now()
@@ -324,6 +327,8 @@ def run_branch(
                 "code_sha256": code_sha256(),
             },
             "kernel": {"name": kernel, "interpreter": interpreter, "warm": warm},
+            # the kernel's interpreter and every distribution it could import, with one SHA-256
+            "environment": env,
             "parameters": {k: v for k, v in parameters.items() if k not in {"out_dir", "provenance"}},
             "started_at": started,
             "finished_at": _now(),
@@ -338,9 +343,12 @@ ROLLUP_NOTEBOOK: Path = REPO_ROOT / "notebooks" / "rollup.ipynb"
 ROLLUP_DIR = "_rollup"  # OUT/PERIOD/_rollup/vNNN, beside the branch folders
 
 
-def find_reusable_rollup(folder: Path, refs: list[dict[str, str]], missing: list[str], code: str) -> Path | None:
+def find_reusable_rollup(
+    folder: Path, refs: list[dict[str, str]], missing: list[str], code: str, env: str
+) -> Path | None:
     """The latest roll-up under ``folder`` (``OUT/PERIOD/_rollup``) over the same branch runs and
-    missing branches, made by the same code (``code_sha256(ROLLUP_NOTEBOOK)``), if there is one."""
+    missing branches, made by the same code (``code_sha256(ROLLUP_NOTEBOOK)``) in the same
+    environment (its SHA-256, ``env``), if there is one."""
     for previous in sorted(folder.glob("v[0-9][0-9][0-9]"), reverse=True):
         try:
             m = json.loads((previous / MANIFEST).read_text(encoding="utf-8"))
@@ -350,6 +358,7 @@ def find_reusable_rollup(folder: Path, refs: list[dict[str, str]], missing: list
             m.get("branch_runs") == refs
             and m.get("missing") == sorted(missing)
             and m.get("package", {}).get("code_sha256") == code
+            and m.get("environment", {}).get("sha256") == env
         ):
             return previous
     return None
@@ -386,10 +395,11 @@ def run_rollup(
     # the roll-up's own notebook is part of its key: an edited rollup.ipynb makes a new roll-up
     code = code_sha256(ROLLUP_NOTEBOOK)
     folder = out_root / p.text / ROLLUP_DIR
-    previous = find_reusable_rollup(folder, refs, missing or [], code)
+    kernel, interpreter = kernel_for_runs()
+    env = environment.describe(interpreter)
+    previous = find_reusable_rollup(folder, refs, missing or [], code, env["sha256"])
     if previous is not None:
         return previous, True
-    kernel, interpreter = kernel_for_runs()
     started = _now()
     git = git_state()
     provenance = {
@@ -438,6 +448,7 @@ def run_rollup(
                 "code_sha256": code,
             },
             "kernel": {"name": kernel, "interpreter": interpreter},
+            "environment": env,
             "started_at": started,
             "finished_at": _now(),
         }

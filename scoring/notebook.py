@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import platform
 import shutil
 import sys
 import tempfile
@@ -20,6 +19,7 @@ import pandas as pd
 
 from . import __version__
 from .engine import Result, score
+from .environment import describe, main_packages
 from .excel import write_results_workbook
 from .exceptions import RunError
 from .inputs import load_inputs
@@ -56,18 +56,17 @@ def _display(obj: Any) -> None:
 
 
 def environment() -> pd.DataFrame:
-    """Which interpreter and versions ran this notebook (recorded in the executed notebook).
+    """Which interpreter and packages ran this notebook (recorded in the executed notebook).
 
-    The interpreter is also printed in full: a table cell may be shortened by pandas' column
-    width, and a reviewer must be able to read the whole path."""
+    The interpreter is printed in full (a table cell may be shortened by pandas' column width),
+    and so is the SHA-256 over every installed distribution: it equals the manifest's
+    ``environment.sha256``, where the full list is kept."""
+    env = describe()
     print(f"解释器 (interpreter): {sys.executable}")
-    rows = [
-        ("解释器 interpreter", sys.executable),
-        ("Python", platform.python_version()),
-        ("scoring", __version__),
-        ("pandas", pd.__version__),
-    ]
-    return pd.DataFrame(rows, columns=["项目", "值"])
+    print(f"已安装的软件包 (distributions installed): {len(env['packages'])} 个, SHA-256 {env['sha256']}")
+    table = main_packages(env)
+    scoring_row = pd.DataFrame([("scoring", __version__)], columns=table.columns)
+    return pd.concat([table.iloc[:1], scoring_row, table.iloc[1:]], ignore_index=True)
 
 
 def demo_inputs(branch_index: int = 0, year: int = 2025) -> Path:

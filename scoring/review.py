@@ -21,6 +21,7 @@ from typing import Any
 import pandas as pd
 
 from .exceptions import RunError
+from .environment import describe, differences
 from .execute import MANIFEST, sha256_file
 from .inputs import _SHEET_ATTRS, SHEETS, InputBook, load_inputs
 from .periods import parse_period
@@ -161,6 +162,7 @@ def _read_summary(run: Path) -> pd.DataFrame:
     return pd.read_csv(run / "summary.csv", dtype=str, keep_default_na=False, encoding="utf-8")
 
 
+ENVIRONMENT_HEADERS = {"package": "软件包 package", "recorded": "运行时 recorded", "now": "现在 now"}
 BRANCH_RUN_COLUMNS = ["branch_id", "run", "manifest", "summary", "files", "figures", "status"]
 
 
@@ -178,6 +180,10 @@ class Verification:
     kind: str = "branch"  # or "rollup"
     # a roll-up only: each branch run it references, re-checked (BRANCH_RUN_COLUMNS)
     branch_runs: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=BRANCH_RUN_COLUMNS))
+    # packages whose version differs between the run's environment and the one verify re-scored in
+    # (``environment.DIFF_COLUMNS``); None when the run recorded no environment. A difference is
+    # reported, not a failure: only a figure that differs fails.
+    environment: pd.DataFrame | None = None
 
     @property
     def ok(self) -> bool:
@@ -226,12 +232,29 @@ class Verification:
         else:
             lines.append(f"{what}: 比较了 {self.compared} 行, {len(self.figures)} 个数字不同 (figures differ):")
             lines.append(self.figures.to_string(index=False))
+        lines += self._environment_lines()
         if len(self.approvals):
             lines.append("审核 (approvals):")
             lines.append(self.approvals.to_string(index=False))
         lines += self.notes
         lines.append("结论 (result): " + ("通过 OK" if self.ok else "未通过 FAILED"))
         return "\n".join(lines)
+
+    def _environment_lines(self) -> list[str]:
+        head = "运行环境 (environment)"
+        if self.environment is None:
+            return [f"{head}: 运行时未记录, 无法比较 (the run recorded no environment: not compared)"]
+        if self.environment.empty:
+            return [f"{head}: 重新计分时与运行时完全相同 (re-scored under the same interpreter and packages)"]
+        changed = len(self.environment)
+        lines = [
+            f"{head}: 重新计分时有 {changed} 个软件包与运行时不同"
+            " (packages differ from the run's; reported, not a failure unless a figure differs):",
+            self.environment.rename(columns=ENVIRONMENT_HEADERS).to_string(index=False),
+        ]
+        if not self.figures.empty:
+            lines.append("注意 (note): 数字不同, 可能与上列软件包版本变化有关 (figures differ: check these packages)")
+        return lines
 
 
 def verify(run: str | Path) -> Verification:
@@ -262,6 +285,7 @@ def verify(run: str | Path) -> Verification:
         )
         for a in approvals(run)
     ]
+    recorded_env = manifest.get("environment")
     return Verification(
         run,
         files,
@@ -272,6 +296,7 @@ def verify(run: str | Path) -> Verification:
         compared,
         kind,
         branch_runs,
+        differences(recorded_env, describe()) if recorded_env else None,
     )
 
 
@@ -497,6 +522,9 @@ class RunDiff:
     run_b: Path
     figures: pd.DataFrame  # member_id, figure, a, b
     inputs: pd.DataFrame  # sheet, member_id, row_a, row_b, column, a, b
+    # packages whose version differs between the two runs' environments (package, a, b); None when
+    # either run recorded no environment
+    environment: pd.DataFrame | None = None
 
     def report(self) -> str:
         lines = [f"比较 (diff) A = {self.run_a}", f"             B = {self.run_b}"]
@@ -513,6 +541,12 @@ class RunDiff:
                 "注意: 这些党员的积分变化不是由其本人的输入行引起 (e.g. ranks and quotas move with others): "
                 + ", ".join(unexplained)
             )
+        if self.environment is None:
+            lines.append("运行环境变化 (environment changes): 有运行未记录环境, 无法比较 (a run recorded none)")
+        else:
+            lines.append(f"运行环境变化 (environment changes): {len(self.environment)} 个软件包")
+            if len(self.environment):
+                lines.append(self.environment.rename(columns=ENVIRONMENT_HEADERS).to_string(index=False))
         return "\n".join(lines)
 
 
@@ -526,4 +560,6 @@ def diff(run_a: str | Path, run_b: str | Path) -> RunDiff:
         )
     figures = compare_summaries(_read_summary(a), _read_summary(b), "a", "b")
     inputs = compare_inputs(_load_recorded(a, ma)[0], _load_recorded(b, mb)[0])
-    return RunDiff(a, b, figures, inputs)
+    env_a, env_b = ma.get("environment"), mb.get("environment")
+    environment = differences(env_a, env_b).set_axis(["package", "a", "b"], axis=1) if env_a and env_b else None
+    return RunDiff(a, b, figures, inputs, environment)
