@@ -47,7 +47,10 @@ def _parser() -> argparse.ArgumentParser:
     tpl.add_argument(
         "--members",
         type=Path,
-        help="CSV or .xlsx with member_id, name (optional member_type, role, joined, left, exempt): prefills the members sheet and, with --year, one monthly_scores row per member and month",
+        help=(
+            "CSV or .xlsx with member_id, name (optional member_type, role, joined, left, exempt): prefills the"
+            " members sheet and, with --year, one monthly_scores row per member and month"
+        ),
     )
     tpl.add_argument("--out", type=Path, default=Path("templates_xlsx"))
     tpl.add_argument(
@@ -67,7 +70,9 @@ def _parser() -> argparse.ArgumentParser:
         "--jobs",
         type=int,
         default=None,
-        help="branches at a time on this machine, and processes reading the roll-up's inputs (default: number of cores)",
+        help=(
+            "branches at a time on this machine, and processes reading the roll-up's inputs (default: number of cores)"
+        ),
     )
     bat.add_argument(
         "--scheduler",
@@ -78,7 +83,10 @@ def _parser() -> argparse.ArgumentParser:
         "--kernel",
         choices=["warm", "cold"],
         default="warm",
-        help="warm (default): each worker keeps one kernel for its branches, reset between them; cold: a fresh kernel per branch",
+        help=(
+            "warm (default): each worker keeps one kernel for its branches, reset between them;"
+            " cold: a fresh kernel per branch"
+        ),
     )
 
     apr = sub.add_parser(
@@ -138,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
                 args.inputs, parse_period(args.period), load_scheme(args.scheme) if args.scheme else None
             )
             print(
-                f"输入检查通过 (inputs are valid): {book.branch_id} {book.branch_name}, scheme {sch.name} {sch.version}, {len(book.members)} members"
+                f"输入检查通过 (inputs are valid): {book.branch_id} {book.branch_name},"
+                f" scheme {sch.name} {sch.version}, {len(book.members)} members"
             )
         elif args.command == "demo":
             return _demo(args.data, args.out, args.period or ["2025", "2025Q4"])
@@ -183,15 +192,17 @@ def main(argv: list[str] | None = None) -> int:
             # the table's last row is the unit roll-up, not a branch: counted apart
             is_rollup = table["file"] == ROLLUP_ROW
             branch_status = table.loc[~is_rollup, "status"]
-            bad = int(branch_status.isin(["failed", "bad_input"]).sum())
+            not_done = int(branch_status.isin(["failed", "bad_input"]).sum())
             rollup = table.loc[is_rollup, "status"]
             rollup_status = str(rollup.iloc[0]) if len(rollup) else "failed"
             rollup_text = f"{STATUS_LABELS.get(rollup_status, rollup_status)} ({rollup_status})"
             print(
-                f"\n{len(branch_status)} 个支部 (branches): {len(branch_status) - bad} 个完成或复用 (done or reused), {bad} 个失败或输入有误 (failed or bad input); "
+                f"\n{len(branch_status)} 个支部 (branches):"
+                f" {len(branch_status) - not_done} 个完成或复用 (done or reused),"
+                f" {not_done} 个失败或输入有误 (failed or bad input); "
                 f"单位汇总 (roll-up): {rollup_text}。 状态表 (status table): {report / 'status.csv'}"
             )
-            return 1 if bad or rollup_status == "failed" else 0
+            return 1 if not_done or rollup_status == "failed" else 0
         elif args.command == "approve":
             from .review import approve
 
@@ -239,12 +250,13 @@ def _demo(data: Path, out: Path, periods: list[str]) -> int:
     print(f"示范数据 (demo inputs, made-up names) 已写入 {data.resolve()}: {len(paths)} 个支部")
     bad = 0
     for period in periods:
-        table, report = run_batch(data, period, out)
+        table, _ = run_batch(data, period, out)
         with pd.option_context("display.max_colwidth", 200, "display.width", 250):
             print(table[["file", "branch_id", "状态", "where"]].to_string(index=False))
         bad += int(table["status"].isin(["failed", "bad_input"]).sum())
     print(
-        "全部完成 (all runs done). 打开任一文件夹中的 .ipynb 和 _结果.xlsx 查看结果; 单位汇总在 <期间>/_rollup 下。 Run folders are under:"
+        "全部完成 (all runs done). 打开任一文件夹中的 .ipynb 和 _结果.xlsx 查看结果;"
+        " 单位汇总在 <期间>/_rollup 下。 Run folders are under:"
     )
     print(out.resolve())
     return 1 if bad else 0

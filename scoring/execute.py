@@ -78,7 +78,8 @@ def kernel_for_runs() -> tuple[str, str]:
         exe = spec.argv[0]
         return name, (sys.executable if exe in {"python", "python3", "{python}"} else exe)
     raise RunError(
-        "找不到 Jupyter 内核 (no Jupyter kernel): run `make demo` or `python -m ipykernel install --sys-prefix --name scoring`"
+        "找不到 Jupyter 内核 (no Jupyter kernel): run `make demo`"
+        " or `python -m ipykernel install --sys-prefix --name scoring`"
     )
 
 

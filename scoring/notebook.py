@@ -50,7 +50,7 @@ def _display(obj: Any) -> None:
     try:
         from IPython.display import display
 
-        display(obj)
+        display(obj)  # type: ignore[no-untyped-call]  # IPython.display is not annotated
     except ImportError:  # outside IPython
         print(obj)
 
@@ -112,7 +112,8 @@ def show_scheme(run: Run) -> pd.DataFrame:
         [(i.code, i.name, i.max) for i in s.items], columns=["代码 (code)", "考评项目 (item)", "满分 (max)"]
     )
     print(
-        f"月度权重 {s.monthly.weight:g}; 民主测评权重 {s.appraisal.weight:g} ({s.appraisal.mode}); 加减分合并方式 {s.adjustments.combine}; 一票否决 {s.veto.effect}"
+        f"月度权重 {s.monthly.weight:g}; 民主测评权重 {s.appraisal.weight:g} ({s.appraisal.mode});"
+        f" 加减分合并方式 {s.adjustments.combine}; 一票否决 {s.veto.effect}"
     )
     return items
 
@@ -198,6 +199,7 @@ def chart(run: Run) -> None:
     """
     import matplotlib.pyplot as plt
     from matplotlib import font_manager
+    from matplotlib.ticker import MaxNLocator
 
     cjk = [
         f.name
@@ -215,7 +217,9 @@ def chart(run: Run) -> None:
     if len(values):
         lo, hi = float(values.min()), float(values.max())
         ax.set_xlim(lo - max(2.0, 0.05 * abs(lo)), hi + max(2.0, 0.05 * abs(hi)))
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    locator = ax.yaxis.get_major_locator()
+    if isinstance(locator, MaxNLocator):  # matplotlib's default AutoLocator is one
+        locator.set_params(integer=True)
     if run.period.kind == "year":
         left, right = ax.get_xlim()
         for band in run.scheme.scheme.bands[:-1]:
@@ -239,7 +243,7 @@ def chart(run: Run) -> None:
     try:
         from IPython.display import Image
 
-        _display(Image(data=buffer.getvalue(), format="png"))
+        _display(Image(data=buffer.getvalue(), format="png"))  # type: ignore[no-untyped-call]  # not annotated
     except ImportError:
         print(f"图表 (chart): {len(buffer.getvalue())} bytes PNG")
 
@@ -256,7 +260,7 @@ def show_trace(run: Run, member_id: str = "") -> None:
     """The whole trace of one member (a few hundred rows at most), shown in full."""
     mid = member_id or default_member(run)
     t = trace(run.result, mid)
-    name = run.result.members.set_index("member_id").loc[mid, "name"]
+    name = str(run.result.members.set_index("member_id").loc[mid, "name"])
     print(f"追溯 (trace): {mid} {name} — {len(t)} 行, 从期间总分一直到每个月评分单元格 (input cell of every figure)")
     with pd.option_context("display.max_rows", 1000, "display.max_colwidth", 80):
         _display(labelled(t))
@@ -296,7 +300,8 @@ def check_provenance(run: Run, provenance: dict[str, Any]) -> None:
         if expected and expected != actual:
             raise RunError(
                 f"{zh}在运行期间被改动, 不写出结果 ({en} changed during the run; nothing is written): "
-                f"{where}: 运行开始时 SHA-256 (at the start) {expected}, 笔记本读到的 SHA-256 (read by the notebook) {actual}. "
+                f"{where}: 运行开始时 SHA-256 (at the start) {expected},"
+                f" 笔记本读到的 SHA-256 (read by the notebook) {actual}. "
                 "请确认文件不再改动后重新运行 (make sure the file is no longer being edited, then run again)."
             )
 

@@ -14,14 +14,15 @@ import io
 import json
 import os
 import re
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from .exceptions import RunError
 from .environment import describe, differences
+from .exceptions import RunError
 from .execute import MANIFEST, sha256_file
 from .inputs import _SHEET_ATTRS, SHEETS, InputBook, load_inputs
 from .periods import parse_period
@@ -69,7 +70,7 @@ def check_files(run: str | Path) -> pd.DataFrame:
     The manifest itself is covered by approvals."""
     run = Path(run)
     manifest = load_manifest(run)
-    rows = []
+    rows: list[tuple[str, str | None, str | None, str]] = []
     expected = recorded_files(manifest)
     for rel, sha in sorted(expected.items()):
         p = run / rel
@@ -196,9 +197,8 @@ class Verification:
         )
 
     def report(self) -> str:
-        lines = [
-            f"核验{'单位汇总' if self.kind == 'rollup' else '运行'} (verify {'roll-up' if self.kind == 'rollup' else 'run'}) {self.run}"
-        ]
+        zh, en = ("单位汇总", "roll-up") if self.kind == "rollup" else ("运行", "run")
+        lines = [f"核验{zh} (verify {en}) {self.run}"]
         bad = self.files[self.files["status"] != "ok"]
         lines.append(
             f"文件 (files): {len(self.files)} 个, "
@@ -211,7 +211,8 @@ class Verification:
             lines.append(
                 f"引用的支部运行 (branch runs referenced): {len(self.branch_runs)} 个, "
                 + (
-                    "manifest.json、summary.csv 与各自文件全部未改动, 支部数字重新计分一致 (all unchanged; each branch re-scored and matches its summary.csv)"
+                    "manifest.json、summary.csv 与各自文件全部未改动, 支部数字重新计分一致"
+                    " (all unchanged; each branch re-scored and matches its summary.csv)"
                     if runs_bad.empty
                     else f"{len(runs_bad)} 个有问题 (problems):"
                 )
@@ -227,7 +228,8 @@ class Verification:
             lines.append(f"{what}: 未进行, 数字未比较 (NOT done: no figure was compared; see below)")
         elif self.figures.empty:
             lines.append(
-                f"{what}: 比较了 {self.compared} 行, 与 {table} 完全一致 (all {self.compared} rows compared, every figure matches)"
+                f"{what}: 比较了 {self.compared} 行, 与 {table} 完全一致"
+                f" (all {self.compared} rows compared, every figure matches)"
             )
         else:
             lines.append(f"{what}: 比较了 {self.compared} 行, {len(self.figures)} 个数字不同 (figures differ):")
@@ -396,13 +398,15 @@ def _verify_rollup(
         return no_figures, branch_runs, False, 0, notes
     if len(intact) < len(refs):
         notes.append(
-            f"{len(refs) - len(intact)} 个支部运行缺失或已改动, 未重新汇总 (branch runs missing or changed: the roll-up was not re-computed)"
+            f"{len(refs) - len(intact)} 个支部运行缺失或已改动, 未重新汇总"
+            " (branch runs missing or changed: the roll-up was not re-computed)"
         )
         return no_figures, branch_runs, False, 0, notes
     recorded = _read_keyed_table(run / "unit_summary.csv", ["branch_id", "member_id"])
     if recorded is None:
         notes.append(
-            "unit_summary.csv 缺失或无法读取, 无法比较数字 (unit_summary.csv missing or unreadable: figures not compared)"
+            "unit_summary.csv 缺失或无法读取, 无法比较数字"
+            " (unit_summary.csv missing or unreadable: figures not compared)"
         )
         return no_figures, branch_runs, False, 0, notes
     rollup = build(manifest["period"], sources_from_runs(intact), manifest.get("missing"))
@@ -448,7 +452,7 @@ def compare_summaries(a: pd.DataFrame, b: pd.DataFrame, name_a: str, name_b: str
 
 
 def _sheet_rows(book: InputBook, sheet: str) -> pd.DataFrame:
-    df = getattr(book, _SHEET_ATTRS[sheet]).copy()
+    df: pd.DataFrame = getattr(book, _SHEET_ATTRS[sheet]).copy()
     cols = [c for c in df.columns if c != "row"]
     out = df[cols].astype(object).where(df[cols].notna(), "").astype(str)
     out["row"] = df["row"].to_numpy() if "row" in df.columns else range(2, len(df) + 2)
@@ -512,7 +516,7 @@ def _int(v: Any) -> int | None:
     return None if v is None or (isinstance(v, float) and v != v) else int(v)
 
 
-def _row_text(r: dict[str, Any], cols: list[str]) -> str:
+def _row_text(r: dict[Hashable, Any], cols: list[str]) -> str:
     return ", ".join(f"{c}={r[c]}" for c in cols if r[c] != "")
 
 
@@ -556,7 +560,8 @@ def diff(run_a: str | Path, run_b: str | Path) -> RunDiff:
     ma, mb = load_manifest(a), load_manifest(b)
     if ma["period"] != mb["period"] or ma["branch_id"] != mb["branch_id"]:
         raise RunError(
-            f"只能比较同一支部同一期间的两次运行 (compare two runs of one branch and period): {ma['branch_id']} {ma['period']} vs {mb['branch_id']} {mb['period']}"
+            "只能比较同一支部同一期间的两次运行 (compare two runs of one branch and period):"
+            f" {ma['branch_id']} {ma['period']} vs {mb['branch_id']} {mb['period']}"
         )
     figures = compare_summaries(_read_summary(a), _read_summary(b), "a", "b")
     inputs = compare_inputs(_load_recorded(a, ma)[0], _load_recorded(b, mb)[0])

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,7 +68,7 @@ def latest_runs(out: str | Path, period: str) -> dict[str, Path]:
     return runs
 
 
-def sources_from_runs(runs: dict[str, str] | dict[str, Path]) -> list[BranchSource]:
+def sources_from_runs(runs: Mapping[str, str | Path]) -> list[BranchSource]:
     out = []
     for branch_id, run in sorted(runs.items()):
         run = Path(run)
@@ -156,7 +157,11 @@ def unit_table(results: list[Result]) -> pd.DataFrame:
     for r in results:
         s = r.summary()
         key = SCORE_COLUMN[r.period.kind]
-        cols = {"member_id": s["member_id"], "name": s["name"], "score": pd.to_numeric(s[key], errors="coerce")}
+        cols: dict[str, pd.Series | None] = {
+            "member_id": s["member_id"],
+            "name": s["name"],
+            "score": pd.to_numeric(s[key], errors="coerce"),
+        }
         for c in ("stars", "grade", "veto", "exempt"):
             cols[c] = s[c] if c in s.columns else None
         frame = pd.DataFrame(cols)
@@ -299,10 +304,13 @@ def write_rollup_workbook(rollup: Rollup, path: Path, provenance: dict[str, Any]
     ws = wb.add_worksheet("说明")
     for i, line in enumerate(
         [
-            f"单位汇总 (unit roll-up) {rollup.period}: 各支部的积分由程序按各支部运行存档的输入和方案重新计算, 并与各支部运行的 summary.csv 核对 (见「核对」)。",
-            "「全单位排名」中排名为公式: 同一积分方案内积分更高的人数 + 1 (不同方案的积分不可直接比较); 一票否决、不列入积分和无积分者不排名。",
+            f"单位汇总 (unit roll-up) {rollup.period}: 各支部的积分由程序按各支部运行存档的输入和方案重新计算,"
+            " 并与各支部运行的 summary.csv 核对 (见「核对」)。",
+            "「全单位排名」中排名为公式: 同一积分方案内积分更高的人数 + 1 (不同方案的积分不可直接比较);"
+            " 一票否决、不列入积分和无积分者不排名。",
             "「支部对比」中人数、平均分、最低分和最高分为公式, 引用「全单位排名」; 标准差为程序计算值。",
-            "「支部运行」列出每个支部运行的文件夹及其 manifest.json 和 summary.csv 的 SHA-256; 「来源」是本次汇总的运行信息。",
+            "「支部运行」列出每个支部运行的文件夹及其 manifest.json 和 summary.csv 的 SHA-256;"
+            " 「来源」是本次汇总的运行信息。",
         ]
     ):
         ws.write_string(i, 0, line)
@@ -342,7 +350,8 @@ def write_rollup_workbook(rollup: Rollup, path: Path, provenance: dict[str, Any]
         if np.isnan(v):
             continue
         # members of the same scheme with a higher score, vetoed and exempt members not counted
-        formula = f'=COUNTIFS({rng["scheme"]},{rk}{row},{rng["score"]},">"&{sc}{row},{rng["veto"]},"<>yes",{rng["exempt"]},"<>yes")+1'
+        same_scheme_higher = f'{rng["scheme"]},{rk}{row},{rng["score"]},">"&{sc}{row}'
+        formula = f'=COUNTIFS({same_scheme_higher},{rng["veto"]},"<>yes",{rng["exempt"]},"<>yes")+1'
         uws.write_formula(i, at["unit_rank"], formula, None, int(v))
 
     branches = rollup.branches
@@ -350,15 +359,15 @@ def write_rollup_workbook(rollup: Rollup, path: Path, provenance: dict[str, Any]
     bat = {c: j for j, c in enumerate(branches.columns)}
     bid = "'全单位排名'!" + rng["branch_id"]
     score_rng = "'全单位排名'!" + rng["score"]
-    for i, r in enumerate(branches.itertuples(index=False), start=1):
+    for i, r in enumerate(branches.to_dict("records"), start=1):
         row = i + 1
         key = f"$A{row}"
-        bws.write_formula(i, bat["members"], f"=COUNTIFS({bid},{key})", None, int(r.members))
-        bws.write_formula(i, bat["scored"], f'=COUNTIFS({bid},{key},{score_rng},"<>")', None, int(r.scored))
-        if r.scored:
-            bws.write_formula(i, bat["mean"], f"=AVERAGEIFS({score_rng},{bid},{key})", num, float(r.mean))
-            bws.write_formula(i, bat["min"], f"=_xlfn.MINIFS({score_rng},{bid},{key})", num, float(r.min))
-            bws.write_formula(i, bat["max"], f"=_xlfn.MAXIFS({score_rng},{bid},{key})", num, float(r.max))
+        bws.write_formula(i, bat["members"], f"=COUNTIFS({bid},{key})", None, int(r["members"]))
+        bws.write_formula(i, bat["scored"], f'=COUNTIFS({bid},{key},{score_rng},"<>")', None, int(r["scored"]))
+        if r["scored"]:
+            bws.write_formula(i, bat["mean"], f"=AVERAGEIFS({score_rng},{bid},{key})", num, float(r["mean"]))
+            bws.write_formula(i, bat["min"], f"=_xlfn.MINIFS({score_rng},{bid},{key})", num, float(r["min"]))
+            bws.write_formula(i, bat["max"], f"=_xlfn.MAXIFS({score_rng},{bid},{key})", num, float(r["max"]))
     table("名额使用", rollup.quotas)
     table("组织处置", rollup.follow_ups)
     table("核对", rollup.checks)
@@ -447,4 +456,5 @@ def chart(rollup: Rollup) -> None:
     plt.close(fig)
     from IPython.display import Image, display
 
-    display(Image(data=buffer.getvalue(), format="png"))
+    # IPython.display is not annotated
+    display(Image(data=buffer.getvalue(), format="png"))  # type: ignore[no-untyped-call]
