@@ -141,7 +141,8 @@ def period_lock(out: str | Path, period: str) -> Iterator[None]:
         except BlockingIOError:
             holder = os.pread(fd, 200, 0).decode(errors="replace").strip()
             raise BatchBusy(
-                f"{period} 的另一个批处理正在运行 (another batch for {period} is running in {out}: {holder}); 请等它结束后再运行, 未做任何改动 (nothing was changed)"
+                f"{period} 的另一个批处理正在运行 (another batch for {period} is running in {out}: {holder}); "
+                "请等它结束后再运行, 未做任何改动 (nothing was changed)"
             ) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"pid {os.getpid()}, started {dt.datetime.now().astimezone():%Y-%m-%d %H:%M:%S %z}".encode(), 0)
@@ -196,7 +197,11 @@ def duplicate_branches(files: list[Path], report: Path) -> tuple[list[Outcome], 
             continue
         for f in group:
             others = ", ".join(o.name for o in group if o != f)
-            problem = f"支部编号 {b} 与 {others} 重复: 一个批次中每个支部只能有一个工作簿, 这些工作簿都未运行 (branch_id {b} is also the branch of {others}: one workbook per branch in a batch; none of them was run)"
+            problem = (
+                f"支部编号 {b} 与 {others} 重复: 一个批次中每个支部只能有一个工作簿, 这些工作簿都未运行 "
+                f"(branch_id {b} is also the branch of {others}: "
+                "one workbook per branch in a batch; none of them was run)"
+            )
             _, sheet, row = cells[f]
             failures = pd.DataFrame(
                 [
@@ -223,7 +228,11 @@ def _crashed(file: Path, branch_id: str, report: Path, exc: BaseException, secon
     """The outcome of a branch whose future raised instead of returning (its worker died, the
     cluster lost it): ``failed``, with the error in ``report/<stem>.error.txt``."""
     if alone:
-        head = "该支部在单独的进程中重新运行, 进程再次异常退出 (the branch was run again alone in its own process and its worker died again, e.g. out of memory or killed)"
+        head = (
+            "该支部在单独的进程中重新运行, 进程再次异常退出 "
+            "(the branch was run again alone in its own process and its worker died again, "
+            "e.g. out of memory or killed)"
+        )
     elif isinstance(exc, BrokenProcessPool):
         head = "工作进程异常退出 (a worker process of the batch died, e.g. out of memory or killed)"
     else:
@@ -360,7 +369,8 @@ def _rollup(outcomes: list[Outcome], period: str, out_root: Path, report: Path, 
         twice = sorted({o.branch_id for o in good if sum(x.branch_id == o.branch_id for x in good) > 1})
         err = report / "rollup.error.txt"
         err.write_text(
-            f"同一支部有多个运行, 未汇总 (more than one run of branch(es) {', '.join(twice)} in this batch: no roll-up)\n",
+            "同一支部有多个运行, 未汇总 "
+            f"(more than one run of branch(es) {', '.join(twice)} in this batch: no roll-up)\n",
             encoding="utf-8",
         )
         return Outcome(ROLLUP_ROW, ROLLUP_DIR, "failed", str(err), 0, 0.0)
@@ -434,14 +444,15 @@ def run_batch(
                 from distributed import Client
                 from distributed import as_completed as dask_completed
 
-                client = Client(scheduler)
+                client = Client(scheduler)  # type: ignore[no-untyped-call]  # distributed leaves it unannotated
                 try:
                     futures = {client.submit(run_one, str(f.resolve()), *args, pure=False): f for f in todo}
                     # dask re-runs a task whose worker died and raises KilledWorker when it keeps
                     # dying: that branch's failed outcome (collect)
-                    collect(futures, dask_completed(list(futures)), report, tick, ids)
+                    completed = dask_completed(list(futures))  # type: ignore[no-untyped-call]  # unannotated, as Client
+                    collect(futures, completed, report, tick, ids)
                 finally:
-                    client.close()
+                    client.close()  # type: ignore[no-untyped-call]  # unannotated, as Client
             elif todo:
                 run_local(todo, args, local_jobs, report, tick, ids)
         outcomes.sort(key=lambda o: o.file)

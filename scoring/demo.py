@@ -68,7 +68,7 @@ def write_input_workbook(path: Path, branch: dict[str, Any], sheets: dict[str, p
                     put_cell(ws, r, c, v)
 
     wb = Workbook()
-    ws = wb.active
+    ws = wb.worksheets[0]  # a new workbook's one sheet, the active one
     ws.title = f"{SHEETS['branch'].label} (branch)"
     put_rows(
         ws,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Any, SupportsInt, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -98,7 +99,7 @@ def quota_pick(scores: pd.Series, quota: int) -> pd.Series:
 
 def share_quota(share: float, n: int) -> int:
     """floor(share x n), robust to binary fractions (0.05 x 60 is 3.0000000000000004)."""
-    return int(math.floor(round(share * n, 9)))
+    return math.floor(round(share * n, 9))
 
 
 def band_lookup(
@@ -118,7 +119,7 @@ def band_lookup(
 
 def _codes(member_ids: pd.Series, index: pd.Index) -> npt.NDArray[np.intp]:
     """Members' positions in the members table (``index`` is built once per scoring)."""
-    return index.get_indexer(member_ids)
+    return index.get_indexer(pd.Index(member_ids))
 
 
 # -- the stages -------------------------------------------------------------------------------
@@ -165,7 +166,8 @@ def monthly_totals(item_scores: pd.DataFrame, items: list[str]) -> pd.DataFrame:
 
 
 def _group_sum(codes: npt.NDArray[np.intp], values: npt.NDArray[np.float64], n: int) -> npt.NDArray[np.float64]:
-    return np.bincount(codes, weights=values, minlength=n)[:n]
+    # bincount with weights sums them as floats; numpy's stubs declare the integer counts only
+    return cast(npt.NDArray[np.float64], np.bincount(codes, weights=values, minlength=n)[:n])
 
 
 def quarter_matrix(
@@ -265,7 +267,7 @@ def item_year(
     items = scheme.item_codes
     n = len(members)
     months = np.bincount(codes, minlength=n)[:n]
-    out: dict[str, npt.NDArray] = {"member_id": members["member_id"].to_numpy(), "months": months}
+    out: dict[str, npt.NDArray[Any]] = {"member_id": members["member_id"].to_numpy(), "months": months}
     has = months > 0
     w_m, w_a = scheme.monthly.weight, scheme.appraisal.weight
     app = appraisal if len(appraisal) and len(appraisal.columns) > 1 else None  # rows in members order
@@ -314,7 +316,7 @@ def appraisal_averages(ballots: pd.DataFrame, members: pd.DataFrame, index: pd.I
         else []
     )
     n = len(members)
-    out: dict[str, npt.NDArray] = {"member_id": members["member_id"].to_numpy()}
+    out: dict[str, npt.NDArray[Any]] = {"member_id": members["member_id"].to_numpy()}
     if not cols:
         return pd.DataFrame(out)
     codes = _codes(ballots["member_id"], index)
@@ -407,7 +409,7 @@ def resolve_adjustments(
             best = part.groupby("member_id", sort=False)["points_used"].agg(pick)
             a.loc[best.to_numpy(), "applied_points"] = a.loc[best.to_numpy(), "points_used"]
             a.loc[best.to_numpy(), "reason"] = REASONS["applied"]
-            rest = part.drop(index=best.to_numpy())
+            rest = part.drop(best.to_numpy(), axis="index")
             best_points = a.loc[best.to_numpy()].set_index("member_id")["points_used"]
             same = rest["points_used"].to_numpy() == best_points.reindex(rest["member_id"]).to_numpy()
             a.loc[rest.index, "reason"] = np.where(same, REASONS[equal], REASONS[lower])
@@ -478,7 +480,8 @@ def annual_results(
             "deduction": np.where(exempt, np.nan, deduction),
             "total_raw": total_raw,
             "total": total,
-            "stars": pd.array(np.where(np.isnan(stars), None, stars), dtype="Int64")
+            # numpy's stubs leave None out of where()'s branches; here it makes the <NA> of "Int64"
+            "stars": pd.array(np.where(np.isnan(stars), None, stars), dtype="Int64")  # type: ignore[call-overload]
             if scheme.has_stars
             else pd.array([pd.NA] * n, dtype="Int64"),
             "grade": grade,
@@ -566,7 +569,10 @@ def follow_ups(
         for mid in att["member_id"].unique():  # members with no record at all are not listed
             if bool(info.at[mid, "exempt"]):
                 continue
-            first, last = int(info.at[mid, "joined_month"]), min(int(info.at[mid, "left_month"]), last_month)
+            # month numbers; pandas-stubs type .at as any scalar
+            joined = cast(SupportsInt, info.at[mid, "joined_month"])
+            left = cast(SupportsInt, info.at[mid, "left_month"])
+            first, last = int(joined), min(int(left), last_month)
             missed = [m for m in sorted(held) if first <= m <= last and m not in present.get(mid, set())]
             run = _longest_run(missed, held)
             if run >= lapse:
@@ -706,10 +712,10 @@ def summary_table(result: Result) -> pd.DataFrame:
         columns={"score_rounded": "half_score"}
     )
     out = base.merge(h, on="member_id", how="left")
-    for q in p.quarters:
-        qq = result.quarters[result.quarters["quarter"] == q][["member_id", "score_rounded", "quarter_star"]]
+    for quarter in p.quarters:
+        qq = result.quarters[result.quarters["quarter"] == quarter][["member_id", "score_rounded", "quarter_star"]]
         out = out.merge(
-            qq.rename(columns={"score_rounded": f"q{q}_score", "quarter_star": f"q{q}_star"}),
+            qq.rename(columns={"score_rounded": f"q{quarter}_score", "quarter_star": f"q{quarter}_star"}),
             on="member_id",
             how="left",
         )

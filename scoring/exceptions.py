@@ -52,20 +52,23 @@ class InputError(ScoringError, ValueError):
     def listing(self, width: int = 160) -> str:
         """One numbered block per problem: where, what is wrong, what is allowed."""
         lines = []
+        # every field is text after astype(str) (pandas-stubs type them as any scalar): !s says so
         for i, f in enumerate(self.failures.fillna("").astype(str).itertuples(index=False), start=1):
             where = ", ".join(
                 x
                 for x in (
-                    f"工作表 sheet {f.sheet}",
-                    f"行 row {f.row}" if f.row else "",
-                    f"列 column {f.column}" if f.column else "",
+                    f"工作表 sheet {f.sheet!s}",
+                    f"行 row {f.row!s}" if f.row else "",
+                    f"列 column {f.column!s}" if f.column else "",
                 )
                 if x
             )
             value = f", 值 value {f.value!r}" if f.value else ""
-            allowed = f.allowed if len(f.allowed) <= width else f.allowed[: width - 1] + "…"
+            text = str(f.allowed)
+            allowed = text if len(text) <= width else text[: width - 1] + "…"
             lines.append(
-                f"{i}. {f.cell or f.file} ({where}{value})\n   问题 problem: {f.problem}\n   允许 allowed: {allowed}"
+                f"{i}. {f.cell or f.file!s} ({where}{value})\n"
+                f"   问题 problem: {f.problem!s}\n   允许 allowed: {allowed}"
             )
         return "\n".join(lines)
 

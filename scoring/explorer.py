@@ -12,7 +12,7 @@ import html
 import io
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsInt, cast
 
 import numpy as np
 import pandas as pd
@@ -127,17 +127,23 @@ def run_notice_html(src: Source, s: Scored) -> str:
     diffs = run_differences(src, s)
     if diffs is None:
         return (
-            f'<div class="run-check run-check-other" style="color:#555">运行 {html.escape(str(src.run))} 的期间是 {html.escape(str(src.period))}; '
-            f"现在显示的 {html.escape(s.result.period.label)} 是按存档输入和存档方案 ({scheme}) 重新计分, 没有可比较的 summary.csv。</div>"
+            '<div class="run-check run-check-other" style="color:#555">'
+            f"运行 {html.escape(str(src.run))} 的期间是 {html.escape(str(src.period))}; "
+            f"现在显示的 {html.escape(s.result.period.label)} 是按存档输入和存档方案 ({scheme}) 重新计分, "
+            "没有可比较的 summary.csv。</div>"
         )
     if diffs.empty:
-        return f'<div class="run-check run-check-ok" style="color:#2e7d32">按存档输入和存档方案 ({scheme}) 重新计分, 与本次运行的 summary.csv 完全一致。</div>'
+        return (
+            '<div class="run-check run-check-ok" style="color:#2e7d32">'
+            f"按存档输入和存档方案 ({scheme}) 重新计分, 与本次运行的 summary.csv 完全一致。</div>"
+        )
     table = diffs.head(20).to_html(index=False, na_rep="")
     more = f"<p>(只列出前 20 处, 共 {len(diffs)} 处)</p>" if len(diffs) > 20 else ""
     return (
         f'<div class="run-check run-check-differs" style="color:#c00000; border:2px solid #c00000; padding:6px">'
         f"<b>注意: 按存档输入和存档方案 ({scheme}) 重新计分, 与本次运行的 summary.csv 有 {len(diffs)} 处不同。</b> "
-        f"summary.csv 可能被改动过, 或运行时的程序版本不同; 请用 <code>python -m scoring verify {html.escape(str(src.run))}</code> 核验。"
+        "summary.csv 可能被改动过, 或运行时的程序版本不同; "
+        f"请用 <code>python -m scoring verify {html.escape(str(src.run))}</code> 核验。"
         f"下面的积分卡等按重新计分显示。{table}{more}</div>"
     )
 
@@ -186,19 +192,26 @@ def _fmt(v: Any) -> str:
     return html.escape(str(v))
 
 
+def _member_row(table: pd.DataFrame, member_id: str) -> pd.Series:
+    """The member's row of a table keyed by ``member_id`` (unique there: pandas-stubs also allow the
+    DataFrame that ``.loc`` gives for a repeated label)."""
+    return cast(pd.Series, table.set_index("member_id").loc[member_id])
+
+
 def card_html(s: Scored, member_id: str) -> str:
     """The member's points card as HTML: monthly items with self-scores, amendments marked,
     appraisal averages, adjustments with evidence, total, stars, rank and the gap to the next star."""
     r = s.result
     sch = r.scheme.scheme
     p = r.period
-    member = r.members.set_index("member_id").loc[member_id]
-    summ = r.summary().set_index("member_id").loc[member_id]
+    member = _member_row(r.members, member_id)
+    summ = _member_row(r.summary(), member_id)
     key = SCORE_COLUMN[p.kind]
     parts = [f'<div class="points-card" data-member="{html.escape(member_id)}" style="font-family: sans-serif">']
     parts.append(f"<h3>党员积分卡 · {html.escape(r.branch_name)} · {html.escape(p.label)}</h3>")
     parts.append(
-        f"<p><b>{html.escape(member_id)} {html.escape(str(member['name']))}</b> · {html.escape(str(member.get('member_type', '')))}</p>"
+        f"<p><b>{html.escape(member_id)} {html.escape(str(member['name']))}</b> · "
+        f"{html.escape(str(member.get('member_type', '')))}</p>"
     )
     total = summ.get(key)
     headline = [f'{label(key)}: <b class="card-total">{_fmt(total)}</b>']
@@ -234,7 +247,10 @@ def card_html(s: Scored, member_id: str) -> str:
     )
     am = r.amendments
     amended = (
-        {(int(a.month), str(a.item)): a for a in am[am["member_id"] == member_id].itertuples(index=False)}
+        {
+            (int(cast(SupportsInt, a.month)), str(a.item)): a  # pandas-stubs type the fields as any scalar
+            for a in am[am["member_id"] == member_id].itertuples(index=False)
+        }
         if len(am)
         else {}
     )
@@ -275,7 +291,7 @@ def card_html(s: Scored, member_id: str) -> str:
     # appraisal averages (never a ballot) and what cost the member most
     app = r.appraisal
     if len(app.columns) > 1 and member_id in set(app["member_id"]):
-        row = app.set_index("member_id").loc[member_id]
+        row = _member_row(app, member_id)
         if sch.appraisal.mode == "per_item":
             cells = ", ".join(f"{html.escape(it.name)} {_fmt(row[f'{it.code}_average'])}" for it in items)
             parts.append(f"<p>民主测评平均 ({int(row[f'{items[0].code}_raters'])} 人, 不显示单张选票): {cells}</p>")
@@ -299,8 +315,10 @@ def card_html(s: Scored, member_id: str) -> str:
         for a in adj.itertuples(index=False):
             ev = evidence.get(a.row, "")
             status = f"计入 {a.applied_points:+g}" if a.status == "applied" else "不计入"
+            rule_name = cast(str, a.rule_name)  # text; pandas-stubs type the fields as any scalar
             parts.append(
-                f"<li>{html.escape(str(a.date))} {html.escape(a.rule_name)} ({a.points_used:+g}) — {status}; 依据: {_fmt(ev) or '无'}; {html.escape(str(a.reason))}</li>"
+                f"<li>{html.escape(str(a.date))} {html.escape(rule_name)} ({a.points_used:+g}) — {status}; "
+                f"依据: {_fmt(ev) or '无'}; {html.escape(str(a.reason))}</li>"
             )
         parts.append("</ul>")
     parts.append("</div>")
@@ -373,7 +391,8 @@ def trace_groups(s: Scored, member_id: str) -> tuple[pd.DataFrame, list[tuple[st
         )
         by_item = rest[rest["item"] != ""]
         for code, g in by_item.groupby("item", sort=False):
-            groups.append((f"{names.get(code, code)}: {_num(g.iloc[0]['value'])} = {rule}", g))
+            item = str(code)  # the item column holds codes (text)
+            groups.append((f"{names.get(item, item)}: {_num(g.iloc[0]['value'])} = {rule}", g))
         other = rest[rest["item"] == ""]
     else:
         by_month = rest[rest["month"] != ""]
@@ -644,7 +663,11 @@ class Explorer:
         try:
             s = self.scored
         except (InputError, ValueError) as exc:
-            self.notice.value = f"<div class='run-check run-check-error' style='color:#c00000'><b>{html.escape(self.source.label)} {html.escape(str(self.period.value))} 不能计分:</b><pre>{html.escape(str(exc))}</pre></div>"
+            self.notice.value = (
+                "<div class='run-check run-check-error' style='color:#c00000'>"
+                f"<b>{html.escape(self.source.label)} {html.escape(str(self.period.value))} 不能计分:</b>"
+                f"<pre>{html.escape(str(exc))}</pre></div>"
+            )
             self._quiet = True
             try:
                 self.member.options = []

@@ -300,19 +300,18 @@ class _Collector:
         hit = mask.to_numpy(dtype=bool)
         if not hit.any():
             return
-        if callable(values):
-            values = values()
-        if isinstance(values, pd.Series) and not values.index.equals(df.index):
-            values = values.reindex(df.index)
-        if values is None:
+        given: pd.Series | np.ndarray | str | None = values() if callable(values) else values
+        if isinstance(given, pd.Series) and not given.index.equals(df.index):
+            given = given.reindex(df.index)
+        if given is None:
             shown = (
                 df[column].to_numpy(dtype=object)[hit] if column in df else np.full(int(hit.sum()), "", dtype=object)
             )
-        elif np.ndim(values) == 0:
-            shown = np.full(int(hit.sum()), values, dtype=object)
+        elif np.ndim(given) == 0:
+            shown = np.full(int(hit.sum()), given, dtype=object)
         else:
-            shown = np.asarray(values, dtype=object)[hit]
-        for r, v in zip(df["row"].to_numpy()[hit].tolist(), shown.tolist()):
+            shown = np.asarray(given, dtype=object)[hit]
+        for r, v in zip(df["row"].to_numpy()[hit].tolist(), shown.tolist(), strict=True):
             self.add(sheet, r, column, v, problem, allowed)
 
     def raise_if_any(self) -> None:
@@ -368,7 +367,7 @@ def _raw_table(
     header = rows[header_idx]
     c.sheet_names[spec.key] = sheet_name
     keys: list[str | None] = []
-    for j, h in enumerate(header):
+    for h in header:
         k = _header_key(h, names)
         if k is None and _norm(h):
             c.add(
@@ -389,12 +388,12 @@ def _raw_table(
                 "缺少必需的列 (required column missing)",
                 header_text(col.key, col.label),
             )
-    body = [r for r in rows[header_idx + 1 :]]
+    body = list(rows[header_idx + 1 :])
     cols = {k: [r[j] if j < len(r) else "" for r in body] for j, k in enumerate(keys) if k is not None}
     df = pd.DataFrame(cols, dtype=object)
     df["row"] = np.arange(header_idx + 2, header_idx + 2 + len(body))
     c.letters[spec.key] = {k: get_column_letter(j + 1) for j, k in enumerate(keys) if k is not None}
-    data_cols = [k for k in present]
+    data_cols = list(present)
     if data_cols:
         blank = np.logical_and.reduce([_blank_array(df[k].to_numpy(dtype=object)) for k in data_cols])
         df = df.loc[~blank]
@@ -635,7 +634,7 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
     except Exception as exc:  # calamine raises its own error types for broken files
         c.add("", "", "", "", f"无法读取工作簿 (cannot read workbook): {exc}", ".xlsx workbook")
         c.raise_if_any()
-        raise AssertionError("unreachable")
+        raise AssertionError("unreachable") from exc
     sheet_names = list(wb.sheet_names)
     found = {key: _find_sheet(sheet_names, spec) for key, spec in SHEETS.items()}
     for key, spec in SHEETS.items():
@@ -737,14 +736,15 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
         if key == "branch":
             continue
         extra = item_names if spec.item_columns == "scores" else app_names if spec.item_columns == "appraisal" else {}
-        raw = _raw_table(wb, found[key], spec, extra, c) if found[key] is not None else None
+        sheet_name = found[key]
+        raw = _raw_table(wb, sheet_name, spec, extra, c) if sheet_name is not None else None
         if raw is None:
             raw = pd.DataFrame(
                 {col.key: pd.Series(dtype=object) for col in spec.columns} | {"row": pd.Series(dtype="int64")}
             )
         raws[key] = raw
-        if found[key] is not None:
-            cells[key] = {k: (found[key], letter) for k, letter in c.letters.get(key, {}).items()}
+        if sheet_name is not None:
+            cells[key] = {k: (sheet_name, letter) for k, letter in c.letters.get(key, {}).items()}
         tables[key] = _convert(raw, spec, c, year)
 
     members = tables["members"]
@@ -935,7 +935,8 @@ def _check_members(m: pd.DataFrame, raw: pd.DataFrame, s: Scheme, year: int, per
             stars_given,
             "members",
             "exempt_stars",
-            f"方案 {s.name} 不评星级, 直接评定星级不会被使用 (scheme {s.name} has no stars: the value would be ignored)",
+            f"方案 {s.name} 不评星级, 直接评定星级不会被使用 "
+            f"(scheme {s.name} has no stars: the value would be ignored)",
             "留空 (blank)",
         )
 
@@ -964,7 +965,7 @@ def _duplicates(df: pd.DataFrame, keys: list[str], sheet: str, column: str, c: _
         first = first_rows.loc[key if len(keys) > 1 else key[0]]
         shown = " / ".join(
             f"{int(r['month_year'])}-{int(k):02d}" if name == "month" and "month_year" in r else _show(k)
-            for name, k in zip(keys, key)
+            for name, k in zip(keys, key, strict=True)
         )
         c.add(
             sheet,
@@ -1003,7 +1004,8 @@ def _check_monthly_coverage(
             int(member_rows.loc[mid]),
             "member_id",
             mid,
-            f"月度评分表缺少党员 {mid} 这些月份的评分: {listed} (monthly_scores has no row for this member in these months: {listed})",
+            f"月度评分表缺少党员 {mid} 这些月份的评分: {listed} "
+            f"(monthly_scores has no row for this member in these months: {listed})",
             f"在 月度评分 (monthly_scores) 中为该党员在支部的每个月各填一行, 直到 {period.text}; 或改正 转入/转出月份 "
             f"(one row per month the member was in the branch, up to {period.text}; or correct joined / left)",
         )
@@ -1016,7 +1018,9 @@ def _check_scores_outside_membership(
     outside = merged["month"].notna() & ((merged["month"] < merged["first"]) | (merged["month"] > merged["last"]))
     if outside.any():
         bad = merged.loc[outside]
-        for r, mid, mo, f, last in zip(bad["row"], bad["member_id"], bad["month"], bad["first"], bad["last"]):
+        for r, mid, mo, f, last in zip(
+            bad["row"], bad["member_id"], bad["month"], bad["first"], bad["last"], strict=True
+        ):
             c.add(
                 sheet,
                 int(r),
@@ -1033,8 +1037,9 @@ def _check_raters(app: pd.DataFrame, members: pd.DataFrame, cols: list[str], min
     scored = members.loc[~members["exempt"], ["member_id", "row"]].drop_duplicates("member_id")
     counts = app.groupby("member_id")[cols].count().reindex(scored["member_id"]).fillna(0).astype(int).to_numpy()
     short = counts < min_raters
+    member_ids, member_rows = scored["member_id"].to_numpy(), scored["row"].to_numpy()
     for i in np.nonzero(short.any(axis=1))[0]:  # members in list order
-        mid, mrow = scored["member_id"].iat[i], int(scored["row"].iat[i])
+        mid, mrow = member_ids[i], int(member_rows[i])
         few = [(cols[j], int(counts[i, j])) for j in np.nonzero(short[i])[0]]
         listed = ", ".join(f"{col} {n} 人" for col, n in few)
         c.add(
@@ -1043,7 +1048,8 @@ def _check_raters(app: pd.DataFrame, members: pd.DataFrame, cols: list[str], min
             "member_id",
             mid,
             f"党员 {mid} 的民主测评人数不足 (too few raters): {listed}",
-            f"每名党员每项至少 {min_raters} 人测评, 在 民主测评 (appraisal) 中补足选票 (>= {min_raters} ratings per member and item in the appraisal sheet)",
+            f"每名党员每项至少 {min_raters} 人测评, 在 民主测评 (appraisal) 中补足选票 "
+            f"(>= {min_raters} ratings per member and item in the appraisal sheet)",
         )
 
 
@@ -1059,12 +1065,13 @@ def _check_adjustments(adj: pd.DataFrame, s: Scheme, known: set[Any], c: _Collec
         "加减分目录中没有此代码 (unknown rule code)",
         ", ".join(rules) or "(scheme has no adjustments)",
     )
-    for i, r in adj.loc[adj["rule_code"].isin(list(rules)) & adj["points"].notna()].iterrows():
+    for _, r in adj.loc[adj["rule_code"].isin(list(rules)) & adj["points"].notna()].iterrows():
         rule = rules[r["rule_code"]]
         p = float(r["points"])
         sign_ok = p > 0 if rule.kind == "bonus" else p < 0
         if not sign_ok or abs(p) > rule.limit + 1e-9:
-            allowed = f"{'+' if rule.kind == 'bonus' else '-'}0 .. {'+' if rule.kind == 'bonus' else '-'}{rule.limit:g} (blank = {rule.signed_points:+g})"
+            sign = "+" if rule.kind == "bonus" else "-"
+            allowed = f"{sign}0 .. {sign}{rule.limit:g} (blank = {rule.signed_points:+g})"
             c.add(
                 "adjustments",
                 int(r["row"]),

@@ -191,7 +191,7 @@ def _reset(warm: _Warm, cwd: str | None, timeout: float) -> None:
         raise RuntimeError(f"warm kernel reset failed: {content.get('ename')}: {content.get('evalue')}")
 
 
-class WarmKernelEngine(NBClientEngine):
+class WarmKernelEngine(NBClientEngine):  # type: ignore[misc]  # papermill has no type hints: its classes are Any
     """papermill's nbclient engine on a kernel kept warm across notebooks (see module doc)."""
 
     @classmethod

@@ -12,7 +12,7 @@ CHECK_MARK = "# NBVAL_CHECK_OUTPUT"
 
 def strip(path: Path) -> None:
     """Drop outputs of every cell except those marked for nbval, and all widget state."""
-    nb = nbformat.read(path, as_version=4)
+    nb = nbformat.read(path, as_version=4)  # type: ignore[no-untyped-call]  # nbformat leaves read() unannotated
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("papermill", None)
@@ -21,7 +21,7 @@ def strip(path: Path) -> None:
             cell.execution_count = None
     for key in ("widgets", "papermill"):
         nb.metadata.pop(key, None)
-    nbformat.write(nb, path)
+    nbformat.write(nb, path)  # type: ignore[no-untyped-call]  # nbformat leaves write() unannotated
 
 
 def refresh(path: Path) -> None:

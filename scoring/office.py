@@ -41,13 +41,18 @@ from .processes import alive, die_with_parent
 
 log = logging.getLogger(__name__)
 
-PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
-<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
-<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>
-<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>
-<item oor:path="/org.openoffice.Office.Linguistic/General"><prop oor:name="DefaultLocale_CJK" oor:op="fuse"><value>zh-CN</value></prop></item>
-</oor:items>
-"""
+PROFILE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema" '
+    'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">\n'
+    '<item oor:path="/org.openoffice.Office.Calc/Formula/Load">'
+    '<prop oor:name="OOXMLRecalcMode" oor:op="fuse"><value>0</value></prop></item>\n'
+    '<item oor:path="/org.openoffice.Office.Calc/Formula/Load">'
+    '<prop oor:name="ODFRecalcMode" oor:op="fuse"><value>0</value></prop></item>\n'
+    '<item oor:path="/org.openoffice.Office.Linguistic/General">'
+    '<prop oor:name="DefaultLocale_CJK" oor:op="fuse"><value>zh-CN</value></prop></item>\n'
+    "</oor:items>\n"
+)
 
 SERVER_ENV = "SCORING_OFFICE_SERVER"
 # the export filters ``soffice --convert-to pdf|xlsx`` picks for a spreadsheet
@@ -122,7 +127,8 @@ def convert(source: Path, out_dir: Path, target: str, timeout: float = 300) -> P
         shutil.rmtree(profile, ignore_errors=True)
     if not expected.exists():  # soffice exits 0 even when it failed
         raise OfficeError(
-            f"LibreOffice 未能转换 (conversion failed) {source.name} -> {target}: {proc.stdout.strip()} {proc.stderr.strip()}"
+            f"LibreOffice 未能转换 (conversion failed) {source.name} -> {target}: "
+            f"{proc.stdout.strip()} {proc.stderr.strip()}"
         )
     return expected
 

@@ -214,8 +214,10 @@ class Scheme(_Strict):
                 Problem(
                     "appraisal.weight",
                     f"monthly.weight {self.monthly.weight:g} + appraisal.weight {self.appraisal.weight:g} = "
-                    f"{self.monthly.weight + self.appraisal.weight:g}, 两个权重之和应为 1 (the two weights must add up to 1)",
-                    f"{1 - self.monthly.weight:.10g} (= 1 - monthly.weight), or change monthly.weight to {1 - self.appraisal.weight:.10g}",
+                    f"{self.monthly.weight + self.appraisal.weight:g}, "
+                    "两个权重之和应为 1 (the two weights must add up to 1)",
+                    f"{1 - self.monthly.weight:.10g} (= 1 - monthly.weight), "
+                    f"or change monthly.weight to {1 - self.appraisal.weight:.10g}",
                 )
             )
         if self.appraisal.mode == "none" and self.appraisal.weight != 0:
@@ -280,7 +282,8 @@ class Scheme(_Strict):
                     problems.append(
                         Problem(
                             f"adjustments.rules.{n}.group",
-                            f"{r.code}: 分组封顶时每项须有分组 (every rule needs a group when combine is sum_capped_per_group)",
+                            f"{r.code}: 分组封顶时每项须有分组 "
+                            "(every rule needs a group when combine is sum_capped_per_group)",
                             ", ".join(group_codes) or "(no groups defined)",
                         )
                     )
@@ -289,7 +292,8 @@ class Scheme(_Strict):
                     problems.append(
                         Problem(
                             f"adjustments.groups.{n}.cap",
-                            f"{g.code}: 分组封顶时每组须有上限 (every group needs a cap when combine is sum_capped_per_group)",
+                            f"{g.code}: 分组封顶时每组须有上限 "
+                            "(every group needs a cap when combine is sum_capped_per_group)",
                             "a number > 0",
                         )
                     )
@@ -398,7 +402,7 @@ def load_scheme(name_or_path: str | Path) -> LoadedScheme:
     try:
         scheme = Scheme.model_validate(data)
     except ValidationError as exc:
-        lines = []
+        lines: list[str] = []
         for err in exc.errors():
             where = [str(p) for p in err["loc"]]
             cause = err.get("ctx", {}).get("error")
