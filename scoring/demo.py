@@ -17,6 +17,7 @@ from openpyxl import Workbook
 
 from .inputs import BRANCH_KEYS, SHEETS, header_text
 from .scheme import Scheme, load_scheme
+from .xlsxfile import save_reproducibly
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈姚卢"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国志海燕文斌鹏辉亮波宁琳雪梅晨阳浩宇欣怡佳"
@@ -91,8 +92,9 @@ def write_input_workbook(path: Path, branch: dict[str, Any], sheets: dict[str, p
             ],
         )
         ws.freeze_panes = "A2"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    # the same tables give the same bytes, and an unchanged file is left alone: the batch reuses a
+    # branch only while its input's SHA-256 is unchanged
+    save_reproducibly(wb, path)
     return path
 
 
