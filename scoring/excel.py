@@ -21,13 +21,15 @@ ranges ``分档下限`` / ``分档星级`` / ``分档等级``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
 import xlsxwriter
+from pandas.api.typing import NAType
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
@@ -74,6 +76,80 @@ VETO_NO_MAJORITY = "赞成票未过全体党员半数, 否决不生效 (no major
 DATE_FORMAT = "yyyy-mm-dd"
 
 
+# Rows of ``DataFrame.itertuples(index=False)`` as this module reads them. pandas-stubs types every
+# field as any scalar; these name the columns used and the types the result's tables hold
+# (an ``Int64`` column gives a numpy integer or pd.NA).
+
+
+class _AmendmentRow(Protocol):
+    """A row of ``Result.amendments``."""
+
+    member_id: str
+    month: float
+    item: str
+    original: float
+    new_score: float
+    reason: str
+    decided_on: dt.date
+
+
+class _SpanRow(Protocol):
+    """A row of ``Result.quarters`` (or, without rank, quota and star, of ``Result.halves``)."""
+
+    member_id: str
+    months: int
+    score: float
+    score_rounded: float
+    rank: np.int64 | NAType
+    scored_members: int
+    quota: int
+    quarter_star: str
+
+
+class _VetoRow(Protocol):
+    """A row of ``Result.vetoes``."""
+
+    date: dt.date
+    applies: bool
+    reason: str
+
+
+class _AdjustmentRow(Protocol):
+    """A row of ``Result.adjustments``."""
+
+    member_id: str
+    date: dt.date
+    kind: str
+    applied_points: float
+    status: str
+    reason: str
+
+
+class _AnnualRow(Protocol):
+    """A row of ``Result.annual``."""
+
+    member_id: str
+    name: str
+    exempt: str
+    veto: str
+    base: float
+    bonus: float
+    deduction: float
+    total_raw: float
+    total: float
+    stars: np.int64 | NAType
+    grade: str | None
+    rank: np.int64 | NAType
+    tier: str | float  # NaN without a tier
+    annual_star: str
+
+
+class _Record(Protocol):
+    """A row read by column name."""
+
+    def _asdict(self) -> dict[str, Any]: ...
+
+
 def _plain(v: Any) -> Any:
     """A Python value xlsxwriter can write; None for blanks."""
     if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v)):
@@ -104,7 +180,7 @@ class Sheet:
     rows: int
 
     def col(self, key: str) -> str:
-        return xl_col_to_name(self.columns[key])
+        return str(xl_col_to_name(self.columns[key]))
 
     def rng(self, key: str) -> str:
         """Absolute data range of a column, at least one row: ``月度评分!$A$2:$A$145``."""
@@ -209,17 +285,17 @@ def _fits(sheet: str, data_rows: int) -> None:
         )
 
 
-def _labels(result: Result) -> dict[str, str]:
+def _labels(result: Result) -> _LabelMap:
     names = {i.code: i.name for i in result.scheme.scheme.items}
     return _LabelMap(names)
 
 
-class _LabelMap(dict):  # type: ignore[type-arg]
+class _LabelMap(dict[str, str]):
     def __init__(self, names: dict[str, str]) -> None:
         super().__init__()
         self.names = names
 
-    def get(self, key: str, default: Any = None) -> str:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> str:
         return label(key, self.names)
 
 
@@ -290,10 +366,10 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
     scores = result.item_scores.copy()
     scores["quarter"] = (scores["month"].astype(int) - 1) // 3 + 1
     am = result.amendments
-    amended_cells: dict[tuple[int, str], Any] = {}
+    amended_cells: dict[tuple[int, str], _AmendmentRow] = {}
     if len(am):
         pos = {(m, int(mo)): i for i, (m, mo) in enumerate(zip(scores["member_id"], scores["month"], strict=True))}
-        for r in am.itertuples(index=False):
+        for r in cast(Iterator[_AmendmentRow], am.itertuples(index=False)):
             amended_cells[(pos[(r.member_id, int(r.month))], r.item)] = r
     scores = scores[["member_id", "month", "quarter", *items, "row"]]
     ms = w.table("月度评分", scores, labels, key="scores")
@@ -568,7 +644,7 @@ def _spans(w: _Writer, result: Result, span: str, name: str, table: pd.DataFrame
     c = {k: sheet.col(k) for k in cols}
     agg = "SUMIFS" if s.monthly.quarter_score == "sum" else "AVERAGEIFS"
     prefix = "q" if span == "quarter" else "h"
-    for i, r in enumerate(df.itertuples(index=False), start=1):
+    for i, r in enumerate(cast(Iterator[_SpanRow], df.itertuples(index=False)), start=1):
         row = i + 1
         n = int(getattr(r, span))
         first_month, last_month = (n - 1) * size + 1, n * size
@@ -686,7 +762,7 @@ def _vetoes(w: _Writer, result: Result) -> None:
     ws = w.wb.get_worksheet_by_name("一票否决")
     _dates(w, ws, sheet.columns["date"], df["date"])
     c = {k: sheet.col(k) for k in cols}
-    for i, r in enumerate(df.itertuples(index=False), start=1):
+    for i, r in enumerate(cast(Iterator[_VetoRow], df.itertuples(index=False)), start=1):
         row = i + 1
         ws.write_formula(i, sheet.columns["month"], f"=MONTH({c['date']}{row})", None, int(r.date.month))
         in_period = f"{c['month']}{row}<=期末月份"
@@ -748,7 +824,7 @@ def _adjustments(w: _Writer, result: Result) -> None:
     at = sheet.columns
     rng = sheet.rng
     exempt_ids = set(result.members.loc[result.members["exempt"].astype(bool), "member_id"])
-    for i, r in enumerate(df.itertuples(index=False), start=1):
+    for i, r in enumerate(cast(Iterator[_AdjustmentRow], df.itertuples(index=False)), start=1):
         row = i + 1
         c = {k: f"{sheet.col(k)}{row}" for k in cols}
         ws.write_formula(i, at["month"], f"=MONTH({c['date']})", None, int(r.date.month))
@@ -844,7 +920,7 @@ def _adjustments(w: _Writer, result: Result) -> None:
     )
 
 
-def _best(a: pd.DataFrame, r: Any) -> float:
+def _best(a: pd.DataFrame, r: _AdjustmentRow) -> float:
     """The cached value of the ``best`` column: the highest eligible bonus (or the largest
     eligible deduction) of the row's member, 0 when there is none (as MAXIFS gives)."""
     blocked = {REASONS["exempt"], REASONS["after_period"], REASONS["no_evidence"]}
@@ -882,13 +958,18 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
     ws.freeze_panes(1, 2)
     _fits("结果", len(annual))
     col = res.col
-    ref = lambda key, row: f"{col(key)}{row}"  # noqa: E731
-    on = lambda key, row: f"'结果'!{col(key)}{row}"  # noqa: E731
+
+    def ref(key: str, row: int) -> str:
+        return f"{col(key)}{row}"
+
+    def on(key: str, row: int) -> str:
+        return f"'结果'!{col(key)}{row}"
+
     rank_range = f"${col('rank_basis')}$2:${col('rank_basis')}${max(2, len(annual) + 1)}"
     highest = s.adjustments.combine == "highest_only"
     tier_count = len(s.tiers.tiers) if s.tiers is not None else 0
 
-    for i, a in enumerate(annual.itertuples(index=False), start=1):
+    for i, a in enumerate(cast(Iterator[_AnnualRow], annual.itertuples(index=False)), start=1):
         row = i + 1
         mid = str(a.member_id)
 
@@ -924,6 +1005,7 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
                 put(f"{c}_mean", f"=SUMIFS({ms.rng(c)},{crit})/{ref('months', row)}", float(y[f"{c}_mean"]), w.number)
                 score_formula = f"={ref(f'{c}_mean', row)}*月度权重"
                 if s.appraisal.mode == "per_item":
+                    assert app is not None  # 民主测评 is written for a year with an appraisal
                     put(
                         f"{c}_appraisal",
                         f"=INDEX({app.rng(f'{c}_average')},MATCH($A{row},{app.rng('member_id')},0))",
@@ -943,6 +1025,7 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
             )
             base_formula = f"={ref('monthly_mean', row)}*月度权重"
             if s.appraisal.mode == "single":
+                assert app is not None  # 民主测评 is written for a year with an appraisal
                 put(
                     "appraisal",
                     f"=INDEX({app.rng('score_average')},MATCH($A{row},{app.rng('member_id')},0))",
@@ -1038,7 +1121,7 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> Non
     col = res.col
     rank_range = f"${col('rank_basis')}$2:${col('rank_basis')}${max(2, len(summ) + 1)}" if "rank_basis" in at else ""
     quarters = w.sheets["quarter"]
-    for i, r in enumerate(summ.itertuples(index=False), start=1):
+    for i, r in enumerate(cast(Iterator[_Record], summ.itertuples(index=False)), start=1):
         row = i + 1
         rd = r._asdict()
         mid = str(rd["member_id"])
