@@ -11,10 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,16 @@ class RunView:
     result: Result
 
 
+class _QuarterCount(Protocol):
+    """A row of :func:`quarter_star_counts` (pandas-stubs types itertuples fields as any scalar)."""
+
+    quarter: int
+    scored: int
+    quota: int
+    yes: int
+    tie: int
+
+
 def open_run(run_dir: str | Path) -> RunView:
     from .review import _load_recorded, load_manifest
 
@@ -68,7 +78,8 @@ def provenance(view: RunView) -> pd.DataFrame:
         ("积分方案 scheme", f"{m['scheme']['name']} {m['scheme']['version']}  SHA-256 {m['scheme']['sha256']}"),
         (
             "程序 package",
-            f"{m['package']['version']}  commit {m['package'].get('git_commit')}  code {str(m['package'].get('code_sha256', ''))[:16]}",
+            f"{m['package']['version']}  commit {m['package'].get('git_commit')}  "
+            f"code {str(m['package'].get('code_sha256', ''))[:16]}",
         ),
         ("解释器 interpreter", m.get("kernel", {}).get("interpreter", "")),
         ("运行时间 time", f"{m.get('started_at')} → {m.get('finished_at')}"),
@@ -114,7 +125,8 @@ def pattern_flags(
     totals = result.monthly_totals
 
     # 走过场 (1): every member the same monthly total in a month
-    same_month = [int(mo) for mo, g in totals.groupby("month") if len(g) > 2 and g["total"].nunique() == 1]
+    # pandas-stubs types a group's key as any scalar; month is a number
+    same_month = [int(cast(float, mo)) for mo, g in totals.groupby("month") if len(g) > 2 and g["total"].nunique() == 1]
     rows.append(
         (
             SAME_MONTH_CHECK,
@@ -223,7 +235,7 @@ def quarter_star_flag(result: Result, summary: pd.DataFrame) -> tuple[str, str, 
         )
     over = counts[counts["yes"] > counts["quota"]]
     parts = []
-    for r in counts.itertuples(index=False):
+    for r in cast(Iterator[_QuarterCount], counts.itertuples(index=False)):
         if qs is None:
             rule = "方案不设季度之星, 名额 0"
         elif r.scored < qs.min_scored_members:
@@ -344,7 +356,10 @@ def recompute_table(run: Path) -> pd.DataFrame:
     import shutil
 
     if shutil.which("soffice") is None:
-        why = "未安装 LibreOffice (找不到 soffice 命令), 结果工作簿中的公式没有经过独立重算, 不能据此确认公式与程序的数字一致 (LibreOffice missing: the workbook was NOT recomputed)"
+        why = (
+            "未安装 LibreOffice (找不到 soffice 命令), 结果工作簿中的公式没有经过独立重算, "
+            "不能据此确认公式与程序的数字一致 (LibreOffice missing: the workbook was NOT recomputed)"
+        )
         if os.environ.get("CI"):
             raise RuntimeError(f"{why}; CI 中必须重算 (in CI the recompute must run): apt-get install libreoffice-calc")
         print(f"未重算 (NOT recomputed): {why}")

@@ -21,13 +21,15 @@ ranges ``分档下限`` / ``分档星级`` / ``分档等级``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
 import xlsxwriter
+from pandas.api.typing import NAType
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
@@ -42,16 +44,28 @@ README_LINES: list[str] = [
     "怎样读 (how to read):",
     "1. 「结果」表中的每个积分都是公式, 引用「月度评分」「月度总分」「民主测评」「加减分」「一票否决」和「参数」表;",
     "   在 Excel 中用「公式 → 追踪引用单元格」(Trace Precedents) 可一路追到每个月的评分单元格。",
-    "2. 权重、名额比例等是「参数」表中的命名单元格 (月度权重、测评权重、期末月份、季度之星名额、年度之星名额等), 星级和等级按「参数」表中的分档表查找 (LOOKUP)。",
-    "3. 「核对」表每名党员一行, 逐项 (各项月平均、测评、项目积分、年度总积分、星级、等级、排名、档次、年度之星、各季度和半年的积分、排名和季度之星)",
+    (
+        "2. 权重、名额比例等是「参数」表中的命名单元格 (月度权重、测评权重、期末月份、季度之星名额、年度之星名额等), "
+        "星级和等级按「参数」表中的分档表查找 (LOOKUP)。"
+    ),
+    (
+        "3. 「核对」表每名党员一行, 逐项 (各项月平均、测评、项目积分、年度总积分、星级、等级、排名、档次、年度之星、"
+        "各季度和半年的积分、排名和季度之星)"
+    ),
     "   列出工作簿公式值、程序计算值和核对结果 (OK 或差值); 「全部一致」列汇总一行。 重新计算后应全部为 OK。",
     "4. 「月度评分」中黄色单元格是经过更正的评分, 批注中有原分数; 「评分更正」表列出每条更正。",
     "5. 「民主测评」只有测评人数、合计和平均分, 不含任何单张选票 (无记名测评)。",
-    "6. 「加减分」由公式判定每条加减分能否计入 (佐证、日期、是否不列入积分) 和计入分值 (只计最高 / 累加 / 分组封顶), 并给出原因;",
+    (
+        "6. 「加减分」由公式判定每条加减分能否计入 (佐证、日期、是否不列入积分) "
+        "和计入分值 (只计最高 / 累加 / 分组封顶), 并给出原因;"
+    ),
     "   「一票否决」由公式判定是否生效 (举手表决须赞成票超过当月党员人数的一半)。",
     "7. 排名用 RANK 公式; 季度之星、年度之星按「参数」表中的名额由公式确定: 名次加并列人数不超过名额为 yes,",
     "   名次在名额内但并列跨过名额线为 tie (由支委会研究), 否则为 no; 排序档次按排名人数和各档比例由公式确定。",
-    "8. 保留为数值的列 (加减分目录的名称和分值、当月党员人数、不列入积分党员直接评定的星级等) 是输入或方案目录, 表头批注中有说明。",
+    (
+        "8. 保留为数值的列 (加减分目录的名称和分值、当月党员人数、不列入积分党员直接评定的星级等) 是输入或方案目录, "
+        "表头批注中有说明。"
+    ),
     "9. 「来源」表记录输入文件、积分方案及其 SHA-256、程序版本和运行时间; 「参数」表记录支部和期间。",
 ]
 
@@ -60,6 +74,80 @@ R_APPLIED = REASONS["applied"]
 VETO_APPLIES = "否决生效 (veto applies)"
 VETO_NO_MAJORITY = "赞成票未过全体党员半数, 否决不生效 (no majority of the branch's members)"
 DATE_FORMAT = "yyyy-mm-dd"
+
+
+# Rows of ``DataFrame.itertuples(index=False)`` as this module reads them. pandas-stubs types every
+# field as any scalar; these name the columns used and the types the result's tables hold
+# (an ``Int64`` column gives a numpy integer or pd.NA).
+
+
+class _AmendmentRow(Protocol):
+    """A row of ``Result.amendments``."""
+
+    member_id: str
+    month: float
+    item: str
+    original: float
+    new_score: float
+    reason: str
+    decided_on: dt.date
+
+
+class _SpanRow(Protocol):
+    """A row of ``Result.quarters`` (or, without rank, quota and star, of ``Result.halves``)."""
+
+    member_id: str
+    months: int
+    score: float
+    score_rounded: float
+    rank: np.int64 | NAType
+    scored_members: int
+    quota: int
+    quarter_star: str
+
+
+class _VetoRow(Protocol):
+    """A row of ``Result.vetoes``."""
+
+    date: dt.date
+    applies: bool
+    reason: str
+
+
+class _AdjustmentRow(Protocol):
+    """A row of ``Result.adjustments``."""
+
+    member_id: str
+    date: dt.date
+    kind: str
+    applied_points: float
+    status: str
+    reason: str
+
+
+class _AnnualRow(Protocol):
+    """A row of ``Result.annual``."""
+
+    member_id: str
+    name: str
+    exempt: str
+    veto: str
+    base: float
+    bonus: float
+    deduction: float
+    total_raw: float
+    total: float
+    stars: np.int64 | NAType
+    grade: str | None
+    rank: np.int64 | NAType
+    tier: str | float  # NaN without a tier
+    annual_star: str
+
+
+class _Record(Protocol):
+    """A row read by column name."""
+
+    def _asdict(self) -> dict[str, Any]: ...
 
 
 def _plain(v: Any) -> Any:
@@ -92,7 +180,7 @@ class Sheet:
     rows: int
 
     def col(self, key: str) -> str:
-        return xl_col_to_name(self.columns[key])
+        return str(xl_col_to_name(self.columns[key]))
 
     def rng(self, key: str) -> str:
         """Absolute data range of a column, at least one row: ``月度评分!$A$2:$A$145``."""
@@ -191,21 +279,23 @@ def _fits(sheet: str, data_rows: int) -> None:
     """xlsxwriter drops cells beyond Excel's last row without an error: refuse instead."""
     if data_rows + 1 > EXCEL_MAX_ROWS:
         raise RunError(
-            f"「{sheet}」需要 {data_rows + 1:,} 行, 超过 Excel 每张工作表 {EXCEL_MAX_ROWS:,} 行的上限 (too many rows for one sheet); 请按支部分别运行, 单位汇总用 batch 的 roll-up"
+            f"「{sheet}」需要 {data_rows + 1:,} 行, 超过 "
+            f"Excel 每张工作表 {EXCEL_MAX_ROWS:,} 行的上限 (too many rows for one sheet); "
+            "请按支部分别运行, 单位汇总用 batch 的 roll-up"
         )
 
 
-def _labels(result: Result) -> dict[str, str]:
+def _labels(result: Result) -> _LabelMap:
     names = {i.code: i.name for i in result.scheme.scheme.items}
     return _LabelMap(names)
 
 
-class _LabelMap(dict):  # type: ignore[type-arg]
+class _LabelMap(dict[str, str]):
     def __init__(self, names: dict[str, str]) -> None:
         super().__init__()
         self.names = names
 
-    def get(self, key: str, default: Any = None) -> str:  # type: ignore[override]
+    def get(self, key: str, default: Any = None) -> str:
         return label(key, self.names)
 
 
@@ -276,10 +366,10 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
     scores = result.item_scores.copy()
     scores["quarter"] = (scores["month"].astype(int) - 1) // 3 + 1
     am = result.amendments
-    amended_cells: dict[tuple[int, str], Any] = {}
+    amended_cells: dict[tuple[int, str], _AmendmentRow] = {}
     if len(am):
-        pos = {(m, int(mo)): i for i, (m, mo) in enumerate(zip(scores["member_id"], scores["month"]))}
-        for r in am.itertuples(index=False):
+        pos = {(m, int(mo)): i for i, (m, mo) in enumerate(zip(scores["member_id"], scores["month"], strict=True))}
+        for r in cast(Iterator[_AmendmentRow], am.itertuples(index=False)):
             amended_cells[(pos[(r.member_id, int(r.month))], r.item)] = r
     scores = scores[["member_id", "month", "quarter", *items, "row"]]
     ms = w.table("月度评分", scores, labels, key="scores")
@@ -554,11 +644,14 @@ def _spans(w: _Writer, result: Result, span: str, name: str, table: pd.DataFrame
     c = {k: sheet.col(k) for k in cols}
     agg = "SUMIFS" if s.monthly.quarter_score == "sum" else "AVERAGEIFS"
     prefix = "q" if span == "quarter" else "h"
-    for i, r in enumerate(df.itertuples(index=False), start=1):
+    for i, r in enumerate(cast(Iterator[_SpanRow], df.itertuples(index=False)), start=1):
         row = i + 1
         n = int(getattr(r, span))
         first_month, last_month = (n - 1) * size + 1, n * size
-        crit = f'{mt.rng("member_id")},${c["member_id"]}{row},{mt.rng("month")},">={first_month}",{mt.rng("month")},"<={last_month}"'
+        crit = (
+            f"{mt.rng('member_id')},${c['member_id']}{row},"
+            f'{mt.rng("month")},">={first_month}",{mt.rng("month")},"<={last_month}"'
+        )
         ws.write_formula(i, at["months"], f"=COUNTIFS({crit})", None, int(r.months))
         ws.write_formula(i, at["score"], f"={agg}({mt.rng('total')},{crit})", w.number, float(r.score))
         ws.write_formula(i, at["score_rounded"], f"=ROUND({c['score']}{row},2)", w.number, float(r.score_rounded))
@@ -576,7 +669,10 @@ def _spans(w: _Writer, result: Result, span: str, name: str, table: pd.DataFrame
             continue
         ws.write_formula(i, at["key"], f'={c["member_id"]}{row}&"|"&{c["quarter"]}{row}', None, f"{mid}|{n}")
         # vetoed by the quarter's end: no rank, no star (engine.quarter_stars)
-        vetoed = f'COUNTIFS({vet.rng("member_id")},{c["member_id"]}{row},{vet.rng("applies")},"是",{vet.rng("month")},"<="&(3*{c["quarter"]}{row}))'
+        vetoed = (
+            f'COUNTIFS({vet.rng("member_id")},{c["member_id"]}{row},{vet.rng("applies")},"是",'
+            f'{vet.rng("month")},"<="&(3*{c["quarter"]}{row}))'
+        )
         eligible = pd.notna(r.rank)
         ws.write_formula(i, at["eligible"], f'=IF({vetoed}>0,"否","是")', None, "是" if eligible else "否")
         same_quarter = f"{sheet.rng('quarter')},{c['quarter']}{row}"
@@ -599,7 +695,11 @@ def _spans(w: _Writer, result: Result, span: str, name: str, table: pd.DataFrame
                 int(r.quota),
             )
             rk, qt = f"{c['rank']}{row}", f"{c['quota']}{row}"
-            star_f = f'=IF({c["eligible"]}{row}<>"是","no",IF({rk}+COUNTIFS({same_quarter},{sheet.rng("rank")},{rk})-1<={qt},"yes",IF({rk}<={qt},"tie","no")))'
+            star_f = (
+                f'=IF({c["eligible"]}{row}<>"是","no",'
+                f'IF({rk}+COUNTIFS({same_quarter},{sheet.rng("rank")},{rk})-1<={qt},"yes",'
+                f'IF({rk}<={qt},"tie","no")))'
+            )
             ws.write_formula(i, at["quarter_star"], star_f, None, _cached(r.quarter_star))
             check("quarter_star", r.quarter_star)
     if span == "quarter":
@@ -608,7 +708,9 @@ def _spans(w: _Writer, result: Result, span: str, name: str, table: pd.DataFrame
             "rank": "公式: 同季度可参评党员中积分(两位小数)更高的人数 + 1; 并列同名次",
             "scored_members": "公式: 本季度计分的党员人数 (含一票否决的党员)",
             "quota": "公式: 参评人数不少于 季度之星最少人数 时为 向下取整(季度之星比例 × 参评人数), 否则 0",
-            "quarter_star": "公式: 名次 + 并列人数 - 1 不超过名额为 yes; 名次在名额内但并列跨过名额线为 tie (由支委会研究); 否则 no",
+            "quarter_star": (
+                "公式: 名次 + 并列人数 - 1 不超过名额为 yes; 名次在名额内但并列跨过名额线为 tie (由支委会研究); 否则 no"
+            ),
         }
         w.note(name, sheet, notes)
 
@@ -660,7 +762,7 @@ def _vetoes(w: _Writer, result: Result) -> None:
     ws = w.wb.get_worksheet_by_name("一票否决")
     _dates(w, ws, sheet.columns["date"], df["date"])
     c = {k: sheet.col(k) for k in cols}
-    for i, r in enumerate(df.itertuples(index=False), start=1):
+    for i, r in enumerate(cast(Iterator[_VetoRow], df.itertuples(index=False)), start=1):
         row = i + 1
         ws.write_formula(i, sheet.columns["month"], f"=MONTH({c['date']}{row})", None, int(r.date.month))
         in_period = f"{c['month']}{row}<=期末月份"
@@ -669,14 +771,19 @@ def _vetoes(w: _Writer, result: Result) -> None:
         else:
             applies_f = f'=IF({in_period},"是","否")'
         ws.write_formula(i, sheet.columns["applies"], applies_f, None, "是" if bool(r.applies) else "否")
-        reason_f = f'=IF(NOT({in_period}),"{REASONS["after_period"]}",IF({c["applies"]}{row}="是","{VETO_APPLIES}","{VETO_NO_MAJORITY}"))'
+        reason_f = (
+            f'=IF(NOT({in_period}),"{REASONS["after_period"]}",'
+            f'IF({c["applies"]}{row}="是","{VETO_APPLIES}","{VETO_NO_MAJORITY}"))'
+        )
         ws.write_formula(i, sheet.columns["reason"], reason_f, None, str(r.reason))
     majority = "赞成票 > 当月党员数 / 2 且" if s.veto.requires_majority else ""
     w.note(
         "一票否决",
         sheet,
         {
-            "members_on_date": "数值: 否决当月在本支部的党员人数, 由党员名单的转入、转出月份计算 (程序计算值, 举手表决的分母)",
+            "members_on_date": (
+                "数值: 否决当月在本支部的党员人数, 由党员名单的转入、转出月份计算 (程序计算值, 举手表决的分母)"
+            ),
             "applies": f"公式: {majority} 月份不晚于 期末月份 时生效 (是)",
             "reason": "公式: 给出是否生效的原因",
             "condition_name": "数值: 输入的否决情形 (名称或代码) 对应积分方案中的情形",
@@ -717,7 +824,7 @@ def _adjustments(w: _Writer, result: Result) -> None:
     at = sheet.columns
     rng = sheet.rng
     exempt_ids = set(result.members.loc[result.members["exempt"].astype(bool), "member_id"])
-    for i, r in enumerate(df.itertuples(index=False), start=1):
+    for i, r in enumerate(cast(Iterator[_AdjustmentRow], df.itertuples(index=False)), start=1):
         row = i + 1
         c = {k: f"{sheet.col(k)}{row}" for k in cols}
         ws.write_formula(i, at["month"], f"=MONTH({c['date']})", None, int(r.date.month))
@@ -730,7 +837,11 @@ def _adjustments(w: _Writer, result: Result) -> None:
         )
         # the engine's order: exempt before after-the-period before no evidence
         evidence = f'AND({c["evidence"]}="",IF({c["kind"]}="bonus",加分须佐证,减分须佐证)="是")'
-        blocked_f = f'=IF({c["member_exempt"]}="是","{REASONS["exempt"]}",IF({c["month"]}>期末月份,"{REASONS["after_period"]}",IF({evidence},"{REASONS["no_evidence"]}","")))'
+        blocked_f = (
+            f'=IF({c["member_exempt"]}="是","{REASONS["exempt"]}",'
+            f'IF({c["month"]}>期末月份,"{REASONS["after_period"]}",'
+            f'IF({evidence},"{REASONS["no_evidence"]}","")))'
+        )
         reason = str(r.reason)
         blocked = reason if reason in (REASONS["exempt"], REASONS["after_period"], REASONS["no_evidence"]) else ""
         ws.write_formula(i, at["blocked"], blocked_f, None, blocked)
@@ -741,29 +852,54 @@ def _adjustments(w: _Writer, result: Result) -> None:
             reason_f = f'=IF({c["blocked"]}<>"",{c["blocked"]},"{R_APPLIED}")'
         elif combine == "highest_only":
             crit = f'{rng("member_id")},{c["member_id"]},{rng("kind")},{kind},{rng("eligible")},"是"'
-            best_f = f'=IF({kind}="bonus",_xlfn.MAXIFS({rng("points_used")},{crit}),_xlfn.MINIFS({rng("points_used")},{crit}))'
+            best_f = (
+                f'=IF({kind}="bonus",_xlfn.MAXIFS({rng("points_used")},{crit}),'
+                f"_xlfn.MINIFS({rng('points_used')},{crit}))"
+            )
             ws.write_formula(i, at["best"], best_f, None, _best(a, r))
             # of two equal highest, the earlier (date, then input row) counts, as in the engine
-            earlier = f'COUNTIFS({crit},{rng("points_used")},{pu},{rng("date")},"<"&{c["date"]})+COUNTIFS({crit},{rng("points_used")},{pu},{rng("date")},{c["date"]},{rng("row")},"<"&{c["row"]})'
+            earlier = (
+                f'COUNTIFS({crit},{rng("points_used")},{pu},{rng("date")},"<"&{c["date"]})+'
+                f'COUNTIFS({crit},{rng("points_used")},{pu},{rng("date")},{c["date"]},{rng("row")},"<"&{c["row"]})'
+            )
             applied_f = f'=IF(AND({el}="是",{pu}={c["best"]},{earlier}=0),{pu},0)'
             same = f'IF({kind}="bonus","{REASONS["equal_bonus"]}","{REASONS["equal_deduction"]}")'
             lower = f'IF({kind}="bonus","{REASONS["lower_bonus"]}","{REASONS["lower_deduction"]}")'
-            reason_f = f'=IF({c["blocked"]}<>"",{c["blocked"]},IF({c["applied_points"]}<>0,"{R_APPLIED}",IF({pu}={c["best"]},{same},{lower})))'
+            reason_f = (
+                f'=IF({c["blocked"]}<>"",{c["blocked"]},'
+                f'IF({c["applied_points"]}<>0,"{R_APPLIED}",'
+                f"IF({pu}={c['best']},{same},{lower})))"
+            )
         else:  # sum_capped_per_group: the group's cap minus what earlier rows of the group used
-            crit = f'{rng("member_id")},{c["member_id"]},{rng("group")},{c["group"]},{rng("kind")},{kind},{rng("eligible")},"是"'
-            prior = f'ABS(SUMIFS({rng("points_used")},{crit},{rng("date")},"<"&{c["date"]})+SUMIFS({rng("points_used")},{crit},{rng("date")},{c["date"]},{rng("row")},"<"&{c["row"]}))'
+            crit = (
+                f"{rng('member_id')},{c['member_id']},{rng('group')},{c['group']},"
+                f'{rng("kind")},{kind},{rng("eligible")},"是"'
+            )
+            prior = (
+                f'ABS(SUMIFS({rng("points_used")},{crit},{rng("date")},"<"&{c["date"]})+'
+                f'SUMIFS({rng("points_used")},{crit},{rng("date")},{c["date"]},{rng("row")},"<"&{c["row"]}))'
+            )
             cum = f"({prior}+ABS({pu}))"
             cap = f"VLOOKUP({c['group']},分组上限表,2,FALSE)"
             used = f"(MIN({cum},{cap})-MIN({cum}-ABS({pu}),{cap}))"
             applied_f = f'=IF({el}="是",IF({kind}="bonus",1,-1)*{used},0)'
-            reason_f = f'=IF({c["blocked"]}<>"",{c["blocked"]},IF(ABS({c["applied_points"]})=ABS({pu}),"{R_APPLIED}",IF({c["applied_points"]}<>0,"{REASONS["cap_partial"]}","{REASONS["cap_reached"]}")))'
+            reason_f = (
+                f'=IF({c["blocked"]}<>"",{c["blocked"]},'
+                f'IF(ABS({c["applied_points"]})=ABS({pu}),"{R_APPLIED}",'
+                f'IF({c["applied_points"]}<>0,"{REASONS["cap_partial"]}","{REASONS["cap_reached"]}")))'
+            )
         ws.write_formula(i, at["applied_points"], applied_f, None, float(r.applied_points))
         ws.write_formula(i, at["status"], f'=IF({c["applied_points"]}<>0,"applied","not_applied")', None, str(r.status))
         ws.write_formula(i, at["reason"], reason_f, None, reason)
     rule = {
-        "highest_only": "公式: 可计入且等于该党员同类 (加分或减分) 可计入各条的最高 (最大扣分) 分值的那一条计入; 相同的最高分只计最早 (日期, 再按输入行) 的一条",
+        "highest_only": (
+            "公式: 可计入且等于该党员同类 (加分或减分) 可计入各条的最高 (最大扣分) 分值的那一条计入; "
+            "相同的最高分只计最早 (日期, 再按输入行) 的一条"
+        ),
         "sum": "公式: 可计入的逐条累加",
-        "sum_capped_per_group": "公式: 可计入的按日期 (再按输入行) 逐条累加, 每名党员每组的加分、减分各自不超过该组上限 (参数表 分组上限表)",
+        "sum_capped_per_group": (
+            "公式: 可计入的按日期 (再按输入行) 逐条累加, 每名党员每组的加分、减分各自不超过该组上限 (参数表 分组上限表)"
+        ),
     }[combine]
     w.note(
         "加减分",
@@ -784,7 +920,7 @@ def _adjustments(w: _Writer, result: Result) -> None:
     )
 
 
-def _best(a: pd.DataFrame, r: Any) -> float:
+def _best(a: pd.DataFrame, r: _AdjustmentRow) -> float:
     """The cached value of the ``best`` column: the highest eligible bonus (or the largest
     eligible deduction) of the row's member, 0 when there is none (as MAXIFS gives)."""
     blocked = {REASONS["exempt"], REASONS["after_period"], REASONS["no_evidence"]}
@@ -822,13 +958,18 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
     ws.freeze_panes(1, 2)
     _fits("结果", len(annual))
     col = res.col
-    ref = lambda key, row: f"{col(key)}{row}"  # noqa: E731
-    on = lambda key, row: f"'结果'!{col(key)}{row}"  # noqa: E731
+
+    def ref(key: str, row: int) -> str:
+        return f"{col(key)}{row}"
+
+    def on(key: str, row: int) -> str:
+        return f"'结果'!{col(key)}{row}"
+
     rank_range = f"${col('rank_basis')}$2:${col('rank_basis')}${max(2, len(annual) + 1)}"
     highest = s.adjustments.combine == "highest_only"
     tier_count = len(s.tiers.tiers) if s.tiers is not None else 0
 
-    for i, a in enumerate(annual.itertuples(index=False), start=1):
+    for i, a in enumerate(cast(Iterator[_AnnualRow], annual.itertuples(index=False)), start=1):
         row = i + 1
         mid = str(a.member_id)
 
@@ -864,6 +1005,7 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
                 put(f"{c}_mean", f"=SUMIFS({ms.rng(c)},{crit})/{ref('months', row)}", float(y[f"{c}_mean"]), w.number)
                 score_formula = f"={ref(f'{c}_mean', row)}*月度权重"
                 if s.appraisal.mode == "per_item":
+                    assert app is not None  # 民主测评 is written for a year with an appraisal
                     put(
                         f"{c}_appraisal",
                         f"=INDEX({app.rng(f'{c}_average')},MATCH($A{row},{app.rng('member_id')},0))",
@@ -883,6 +1025,7 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
             )
             base_formula = f"={ref('monthly_mean', row)}*月度权重"
             if s.appraisal.mode == "single":
+                assert app is not None  # 民主测评 is written for a year with an appraisal
                 put(
                     "appraisal",
                     f"=INDEX({app.rng('score_average')},MATCH($A{row},{app.rng('member_id')},0))",
@@ -921,12 +1064,19 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
         if s.tiers is not None:
             veto_tier = s.tiers.veto_tier or ""
             # the first tier whose bound (排名人数 x cumulative share) exceeds rank - 1
-            tier_f = f'=IF({veto_cell}="yes",{_text_literal(veto_tier)},IF({rk}="","",INDEX(档次名称,MIN(COUNTIF(档次界限,"<="&({rk}-1))+1,{tier_count}))))'
+            tier_f = (
+                f'=IF({veto_cell}="yes",{_text_literal(veto_tier)},'
+                f'IF({rk}="","",INDEX(档次名称,MIN(COUNTIF(档次界限,"<="&({rk}-1))+1,{tier_count}))))'
+            )
             put("tier", tier_f, a.tier)
         if s.annual_star is not None:
             top = f'{res.rng("stars")},年度之星星级,{res.rng("rank")},">0"'
             higher = f'COUNTIFS({top},{res.rng("total")},">"&{tot})'
-            star_f = f'=IF(AND(ISNUMBER({rk}),{ref("stars", row)}=年度之星星级),IF({higher}+COUNTIFS({top},{res.rng("total")},{tot})<=年度之星名额,"yes",IF({higher}+1<=年度之星名额,"tie","no")),"no")'
+            star_f = (
+                f"=IF(AND(ISNUMBER({rk}),{ref('stars', row)}=年度之星星级),"
+                f'IF({higher}+COUNTIFS({top},{res.rng("total")},{tot})<=年度之星名额,"yes",'
+                f'IF({higher}+1<=年度之星名额,"tie","no")),"no")'
+            )
             put("annual_star", star_f, a.annual_star)
     notes = {
         "exempt": "数值: 党员名单中 不列入积分 (exempt)",
@@ -934,7 +1084,11 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
         "grade": "公式; 不列入积分的党员按直接评定的星级定等级 (程序计算值), 受一票否决的为 否决等级 (公式)",
         "rank": "公式: RANK, 并列同名次; 一票否决和不列入积分的党员不排名",
         "tier": "公式: 按 名次-1 与「参数」表 名次界限 (排名人数 × 累计比例) 比较确定档次; 一票否决列入方案规定的档次",
-        "annual_star": "公式: 有排名且星级等于 年度之星星级 的党员中, 高于本人的人数 + 与本人并列的人数不超过 年度之星名额 为 yes; 本人名次在名额内但并列跨过名额线为 tie (由支委会研究); 否则 no",
+        "annual_star": (
+            "公式: 有排名且星级等于 年度之星星级 的党员中, 高于本人的人数 + "
+            "与本人并列的人数不超过 年度之星名额 为 yes; "
+            "本人名次在名额内但并列跨过名额线为 tie (由支委会研究); 否则 no"
+        ),
         "bonus": "公式: 「加减分」中该党员可计入各条的最高加分 (MAXIFS), 只计一次"
         if highest
         else "公式: 「加减分」中该党员计入的加分之和",
@@ -967,7 +1121,7 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> Non
     col = res.col
     rank_range = f"${col('rank_basis')}$2:${col('rank_basis')}${max(2, len(summ) + 1)}" if "rank_basis" in at else ""
     quarters = w.sheets["quarter"]
-    for i, r in enumerate(summ.itertuples(index=False), start=1):
+    for i, r in enumerate(cast(Iterator[_Record], summ.itertuples(index=False)), start=1):
         row = i + 1
         rd = r._asdict()
         mid = str(rd["member_id"])
@@ -1003,7 +1157,11 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> Non
             )
             if "quarter_star" in at:
                 ranks = f"${col('quarter_rank')}$2:${col('quarter_rank')}${max(2, len(summ) + 1)}"
-                star_f = f'=IF({months}=0,"",IF({rk}="","no",IF({rk}+COUNTIF({ranks},{rk})-1<=季度之星名额,"yes",IF({rk}<=季度之星名额,"tie","no"))))'
+                star_f = (
+                    f'=IF({months}=0,"",IF({rk}="","no",'
+                    f'IF({rk}+COUNTIF({ranks},{rk})-1<=季度之星名额,"yes",'
+                    f'IF({rk}<=季度之星名额,"tie","no"))))'
+                )
                 put("quarter_star", star_f, rd["quarter_star"])
         for q in p.quarters if p.kind == "half" else []:
             k = f"q{q}_star"
@@ -1015,7 +1173,10 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> Non
     notes = {
         "exempt": "数值: 党员名单中 不列入积分 (exempt)",
         "quarter_rank": "公式: RANK, 并列同名次; 一票否决的党员不排名",
-        "quarter_star": "公式: 名次 + 并列人数 - 1 不超过 季度之星名额 (参数表) 为 yes; 名次在名额内但并列跨过名额线为 tie (由支委会研究); 否则 no",
+        "quarter_star": (
+            "公式: 名次 + 并列人数 - 1 不超过 季度之星名额 (参数表) 为 yes; "
+            "名次在名额内但并列跨过名额线为 tie (由支委会研究); 否则 no"
+        ),
     }
     notes |= {f"q{q}_star": "公式: 取自「季度汇总」" for q in p.quarters}
     w.note("结果", res, notes)
@@ -1063,6 +1224,9 @@ def _check_sheet(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
             ws.write_formula(i, j, f"={cell}", None, value)
             w.cell(ws, i, j + 1, value)
             a, b = xl_rowcol_to_cell(i, j), xl_rowcol_to_cell(i, j + 1)
-            verdict = f'=IF(AND(ISNUMBER({a}),ISNUMBER({b})),IF(ABS({a}-{b})<=0.000000001,"OK",{a}-{b}),IF({a}&""={b}&"","OK","≠"))'
+            verdict = (
+                f'=IF(AND(ISNUMBER({a}),ISNUMBER({b})),IF(ABS({a}-{b})<=0.000000001,"OK",{a}-{b}),'
+                f'IF({a}&""={b}&"","OK","≠"))'
+            )
             ws.write_formula(i, j + 2, verdict, None, "OK")
         ws.write_formula(i, 2, f'=IF(COUNTIF(D{row}:{last}{row},"OK")={len(figures)},"OK","≠")', None, "OK")

@@ -16,9 +16,9 @@ import re
 import shutil
 import tempfile
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
@@ -45,6 +45,18 @@ OBJECTION_LINE = "对评定结果有异议的, 可在公示期内向党支部反
 SIGN_LINE = "党员本人签字: ______________    党支部 (盖章): ______________    日期: ____年__月__日"
 MAX_PAGE_BREAKS = 1023  # Excel's limit on manual page breaks per sheet
 CARDS_PER_SHEET = MAX_PAGE_BREAKS + 1  # so every card starts a page; ~45 rows a card stays far below the row limit
+
+
+class _Record(Protocol):
+    """A row of ``DataFrame.itertuples()`` read by column name (pandas-stubs types its fields, and
+    so ``_asdict`` itself, as any scalar)."""
+
+    def _asdict(self) -> dict[str, Any]: ...
+
+
+def _rows(df: pd.DataFrame) -> Iterator[_Record]:
+    """``df.itertuples(index=False)``, each row as a :class:`_Record`."""
+    return cast(Iterator[_Record], df.itertuples(index=False))
 
 
 # -- publicity window -------------------------------------------------------------------------
@@ -272,7 +284,7 @@ def _remarks(result: Result, summary: pd.DataFrame) -> list[str]:
     p = result.period
     span = {"year": "本年度", "quarter": "本季度", "half": "本期", "month": "本月"}[p.kind]
     out = []
-    for r in summary.itertuples(index=False):
+    for r in _rows(summary):
         rd = r._asdict()
         mid = rd["member_id"]
         months = rd.get("months", None if _missing(rd.get("month_total")) else 1)  # a month's table has no months
@@ -281,7 +293,7 @@ def _remarks(result: Result, summary: pd.DataFrame) -> list[str]:
         elif mid in vetoed:
             shown = "不体现积分, " if s.veto.effect == "no_score" else ""
             out.append(f"一票否决, {shown}定为{s.veto.grade}" if p.kind == "year" else "一票否决, 不参与排名和评选")
-        elif _missing(months):
+        elif months is None or _missing(months):  # _missing(None) is True; the test narrows the type
             out.append(f"{span}不在本支部, 无积分")
         elif int(months) < len(p.months):
             out.append(f"{span}计分 {int(months)} 个月")
@@ -318,7 +330,7 @@ def _publicity_sheet(
         ws.write_string(row, j, title, fmt.head)
     row += 1
     remarks = _remarks(result, summary)
-    for r, remark in zip(summary.itertuples(index=False), remarks, strict=True):
+    for r, remark in zip(_rows(summary), remarks, strict=True):
         rd = r._asdict()
         for j, (key, _, _) in enumerate(cols):
             v = remark if key == "remark" else rd.get(key)
@@ -372,7 +384,10 @@ def _publicity_notes(ws: Worksheet, fmt: _Formats, result: Result, summary: pd.D
         tied = summary["annual_star"] == TIE
         top = summary["rank"].notna() & (summary["stars"].fillna(-1) == s.annual_star.of_stars)
         quota = share_quota(s.annual_star.share, int(top.sum()))
-        text = f"年度之星 (不超过{s.annual_star.of_stars}星级党员总数的{s.annual_star.share:.0%}, {s.annual_star.of_stars}星级党员 {int(top.sum())} 名, 名额 {quota} 名): "
+        text = (
+            f"年度之星 (不超过{s.annual_star.of_stars}星级党员总数的{s.annual_star.share:.0%}, "
+            f"{s.annual_star.of_stars}星级党员 {int(top.sum())} 名, 名额 {quota} 名): "
+        )
         text += _names(summary, picked) or "无"
         if tied.any():
             text += f"; 积分并列、待支委会研究确定: {_names(summary, tied)}"
@@ -393,8 +408,8 @@ def _publicity_notes(ws: Worksheet, fmt: _Formats, result: Result, summary: pd.D
     if exempt.any():
         if p.kind == "year" and s.has_stars:
             listed = "、".join(
-                f"{r.name} {int(r.stars)}星" if not _missing(r.stars) else str(r.name)
-                for r in summary[exempt].itertuples(index=False)
+                f"{name} {int(stars)}星" if not _missing(stars) else str(name)
+                for name, stars in zip(summary.loc[exempt, "name"], summary.loc[exempt, "stars"], strict=True)
             )
             row = _line(
                 ws, row, 0, last, f"不列入积分管理的党员 (年老体弱等, 年底由党支部直接评定星级): {listed}。", fmt.text
@@ -428,7 +443,8 @@ class _CardData:
             sc[self.codes].to_numpy(dtype=float, na_value=np.nan) if len(sc) else np.empty((0, len(self.codes)))
         )
         mt = result.monthly_totals
-        self.total = dict(zip(zip(mt["member_id"], mt["month"].astype(int)), mt["total"].astype(float), strict=True))
+        keys = zip(mt["member_id"], mt["month"].astype(int), strict=True)
+        self.total = dict(zip(keys, mt["total"].astype(float), strict=True))
         self.amended = _records(result.amendments)
         adj = result.adjustments
         if len(adj):
@@ -460,7 +476,8 @@ class _CardData:
 
 
 def _positions(df: pd.DataFrame) -> dict[str, np.ndarray]:
-    return {str(k): v for k, v in df.groupby("member_id", sort=False).indices.items()} if len(df) else {}
+    # np.asarray returns each array itself: pandas-stubs also allows an Index or a list here
+    return {str(k): np.asarray(v) for k, v in df.groupby("member_id", sort=False).indices.items()} if len(df) else {}
 
 
 def _records(df: pd.DataFrame) -> dict[str, list[Any]]:
@@ -475,7 +492,8 @@ def _by_member(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
     """One row per member as a dict of column -> value."""
     if not len(df):
         return {}
-    return df.drop_duplicates("member_id").set_index("member_id").to_dict("index")
+    # pandas-stubs types the keys as Hashable; they are member ids and column labels, both str
+    return cast(dict[str, dict[str, Any]], df.drop_duplicates("member_id").set_index("member_id").to_dict("index"))
 
 
 def _card_members(result: Result) -> list[str]:
@@ -591,7 +609,8 @@ def _monthly_grid(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mi
                 row,
                 0,
                 last,
-                f"* 更正: {m}月 {names.get(code, code)} 原 {_num(r.original)} → {_num(r.new_score)} ({_zh(r.reason)}, {r.decided_on})",
+                f"* 更正: {m}月 {names.get(code, code)} 原 {_num(r.original)} → {_num(r.new_score)} "
+                f"({_zh(r.reason)}, {r.decided_on})",
                 fmt.small,
                 14,
             )
@@ -800,7 +819,8 @@ def _cards_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, result: Result) -> Work
     ncols = n + 2  # 月份, the items, 月度合计
     item_w = max(6.0, min(9.0, 72.0 / n))
     widths = [11.0] + [item_w] * (ncols - 2) + [9.0]
-    members = {str(m["member_id"]): m for m in result.members.to_dict("records")}
+    records = cast(list[dict[str, Any]], result.members.to_dict("records"))  # column labels are str
+    members = {str(m["member_id"]): m for m in records}
     d = _CardData(result)
     ids = _card_members(result)
     sheets: list[Worksheet] = []
@@ -836,7 +856,8 @@ def _follow_up_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, result: Result) -> 
             row,
             0,
             last,
-            f"依据: {rule}; 无正当理由连续{s.follow_up.lapse_months}个月以上不参加组织生活或不交纳党费的, 由党支部讨论是否视为自行脱党。",
+            f"依据: {rule}; 无正当理由连续{s.follow_up.lapse_months}个月以上不参加组织生活或不交纳党费的, "
+            "由党支部讨论是否视为自行脱党。",
             fmt.small,
             14,
         )

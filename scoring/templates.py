@@ -36,9 +36,10 @@ import io
 import os
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 
 import pandas as pd
 from openpyxl import Workbook, load_workbook
@@ -111,6 +112,7 @@ def put_cell(ws: Worksheet, row: int, column: int, value: Any) -> Cell:
     ``=HYPERLINK(...)`` or a scheme text ``=1+1`` would otherwise run in the officer's Excel."""
     cell = ws.cell(row=row, column=column)
     cell.value = value
+    assert isinstance(cell, Cell)  # a merged cell has a read-only value: the assignment raised
     if isinstance(value, str):
         cell.data_type = "s"  # after the assignment, which guessed "f" (or "e") from the text
         if value.startswith(FORMULA_START):
@@ -120,6 +122,10 @@ def put_cell(ws: Worksheet, row: int, column: int, value: Any) -> Cell:
 
 # -- validation rules -------------------------------------------------------------------------
 
+# The validation types and operators the templates use, as openpyxl's DataValidation names them.
+CheckType = Literal["whole", "decimal", "list", "date", "custom"]
+CheckOperator = Literal["between", "greaterThanOrEqual"]
+
 
 @dataclass(frozen=True)
 class Check:
@@ -127,10 +133,10 @@ class Check:
     absolute data range of the column (``$B$2:$B$2001``), ``{col:KEY}`` the first data cell of
     the sheet's column KEY (another cell of the same row)."""
 
-    type: str  # list, decimal, whole, date, custom
+    type: CheckType
     formula1: str
     formula2: str | None = None
-    operator: str | None = None
+    operator: CheckOperator | None = None
     title: str = "输入有误"
     error: str = ""
 
@@ -149,7 +155,7 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
-def _between(kind: str, lo: float, hi: float, what: str) -> Check:
+def _between(kind: Literal["whole", "decimal"], lo: float, hi: float, what: str) -> Check:
     word = "整数" if kind == "whole" else "数字"
     return Check(kind, _fmt(lo), _fmt(hi), "between", "超出范围", f"{what}应为 {_fmt(lo)} 到 {_fmt(hi)} 之间的{word}。")
 
@@ -484,7 +490,7 @@ def _width(text: Any) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in str(text))
 
 
-def _fit(values: list[Any], lo: int = 8, hi: int = 60) -> float:
+def _fit(values: Iterable[Any], lo: int = 8, hi: int = 60) -> float:
     return float(min(hi, max(lo, max((_width(v) for v in values if v is not None), default=0) + 3)))
 
 
@@ -504,7 +510,7 @@ def _data_validation(
 
     f1 = fill(check.formula1)
     f2 = fill(check.formula2) if check.formula2 else None
-    dv = DataValidation(
+    return DataValidation(
         type=check.type,
         formula1=f1,
         formula2=f2,
@@ -518,7 +524,6 @@ def _data_validation(
         promptTitle=prompt_title[:32],
         prompt=prompt[:255],
     )
-    return dv
 
 
 def _protect(ws: Worksheet) -> None:
@@ -666,11 +671,14 @@ def readme_rows(
             text(f"年度积分 = 月平均分 × {_pct(wm)} + 加减分。")
     if s.appraisal.mode == "per_item":
         text(
-            f"民主测评 (年底): 党员和群众代表无记名逐项测评, 每项 0 到该项满分; 每项测评得分 = 该项所有评分之和 ÷ 评分人数; 每名党员每项至少 {s.appraisal.min_raters} 人评分, 不足为输入错误。"
+            "民主测评 (年底): 党员和群众代表无记名逐项测评, 每项 0 到该项满分; "
+            "每项测评得分 = 该项所有评分之和 ÷ 评分人数; "
+            f"每名党员每项至少 {s.appraisal.min_raters} 人评分, 不足为输入错误。"
         )
     elif s.appraisal.mode == "single":
         text(
-            f"民主测评 (年底): 每张测评票给每名党员打一个 0 到 {_fmt(s.appraisal.max or 0)} 分, 取平均; 每名党员至少 {s.appraisal.min_raters} 人评分, 不足为输入错误。"
+            f"民主测评 (年底): 每张测评票给每名党员打一个 0 到 {_fmt(s.appraisal.max or 0)} 分, 取平均; "
+            f"每名党员至少 {s.appraisal.min_raters} 人评分, 不足为输入错误。"
         )
     else:
         text("本方案不设民主测评 (模板中没有 民主测评 工作表)。")
@@ -684,7 +692,10 @@ def readme_rows(
     heading("三、加减分")
     adj = s.adjustments
     combine = {
-        "highest_only": "全年只计最高的一项加分和最大的一项减分, 两者都计入; 多项加分或多项减分不能累计 (以最高奖励或扣分项为主, 不能累计)。",
+        "highest_only": (
+            "全年只计最高的一项加分和最大的一项减分, 两者都计入; "
+            "多项加分或多项减分不能累计 (以最高奖励或扣分项为主, 不能累计)。"
+        ),
         "sum": "所有加分和减分逐项累加计入, 不封顶。",
         "sum_capped_per_group": "加分和减分逐项累加, 但每一分组的加分合计、减分合计各自不超过该组上限 (见下表)。",
     }[adj.combine]
@@ -757,7 +768,8 @@ def readme_rows(
     if s.quarter_star is not None:
         q = s.quarter_star
         text(
-            f"季度之星: 每季度按季度积分排序, 名额不超过计分党员人数的 {_pct(q.share)} (向下取整); 计分党员少于 {q.min_scored_members} 人的支部不评选; 并列跨过名额线时列出并列人员, 由支委会决定。"
+            f"季度之星: 每季度按季度积分排序, 名额不超过计分党员人数的 {_pct(q.share)} (向下取整); "
+            f"计分党员少于 {q.min_scored_members} 人的支部不评选; 并列跨过名额线时列出并列人员, 由支委会决定。"
         )
     if s.annual_star is not None:
         a = s.annual_star
@@ -767,7 +779,8 @@ def readme_rows(
     for grade, action in s.follow_up.actions.items():
         text(f"组织处置 — {grade}: {action}")
     text(
-        f"无正当理由连续 {s.follow_up.lapse_months} 个月以上不参加组织生活或不交纳党费的, 列为可能自行脱党的情形, 由支部讨论 (需填写 组织生活 和 党费交纳 表)。"
+        f"无正当理由连续 {s.follow_up.lapse_months} 个月以上不参加组织生活或不交纳党费的, "
+        "列为可能自行脱党的情形, 由支部讨论 (需填写 组织生活 和 党费交纳 表)。"
     )
     shown = ("星级、等次" if s.has_stars else "积分、等次") + ("和年度之星名单" if s.annual_star is not None else "")
     text(f"公示: {shown}张榜公示不少于 {s.publicity.working_days} 个工作日 (不含周末和节假日), 公示表写明起止日期。")
@@ -795,10 +808,13 @@ def readme_rows(
 
     heading("七、校验与保护")
     text(
-        "每个输入单元格都设有数据有效性: 分数不能超过满分, 月份、日期、类别、代码等只能填允许的值, 输错会被拒绝并提示。",
+        "每个输入单元格都设有数据有效性: 分数不能超过满分, 月份、日期、类别、代码等只能填允许的值, "
+        "输错会被拒绝并提示。",
         "月份填文本 YYYY-MM (如 2025-03), 单元格已设为文本格式; 日期填 YYYY-MM-DD。",
-        "注意: 复制粘贴进来的值不经过 Excel 的数据有效性检查。运行前请用 python -m scoring validate --inputs 文件 --period 期间 检查, 程序会列出每一处问题。",
-        "表头、本说明和代码表已锁定 (工作表保护和工作簿结构保护, 均无密码); 数据区可以直接填写、插入和删除行。确需修改表头时: 审阅 → 撤销工作表保护。",
+        "注意: 复制粘贴进来的值不经过 Excel 的数据有效性检查。"
+        "运行前请用 python -m scoring validate --inputs 文件 --period 期间 检查, 程序会列出每一处问题。",
+        "表头、本说明和代码表已锁定 (工作表保护和工作簿结构保护, 均无密码); "
+        "数据区可以直接填写、插入和删除行。确需修改表头时: 审阅 → 撤销工作表保护。",
         f"由 python -m scoring template --scheme {s.name} 生成。",
     )
     return R
@@ -885,7 +901,7 @@ def read_members_file(path: str | Path) -> pd.DataFrame:
             ".csv (UTF-8/GBK) or .xlsx",
         )
         c.raise_if_any()
-        raise AssertionError("unreachable")
+        raise AssertionError("unreachable") from exc
     names = {_norm(col.key): col.key for col in spec.columns} | {_norm(col.label): col.key for col in spec.columns}
     header_idx = next(
         (i for i, r in enumerate(rows[:10]) if sum(_header_key(v, names) is not None for v in r if v is not None) >= 2),
@@ -1014,12 +1030,13 @@ def build_template(
     loaded = load_scheme(scheme)
     s = loaded.scheme
     mem = members if isinstance(members, pd.DataFrame) else read_members_file(members) if members is not None else None
-    member_rows = (
-        [{k: v for k, v in r.items() if v is not None} for r in mem.to_dict("records")] if mem is not None else []
-    )
+    # pandas-stubs types a record's keys as Hashable; a members table's column labels are str
+    records = cast(list[dict[str, Any]], mem.to_dict("records")) if mem is not None else []
+    member_rows = [{k: v for k, v in r.items() if v is not None} for r in records]
 
     wb = Workbook()
     readme = wb.active
+    assert isinstance(readme, Worksheet)  # a new workbook's one sheet
     readme.title = README_SHEET
     lists = _Lists(wb)
     _write_branch(

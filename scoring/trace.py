@@ -13,15 +13,62 @@ it (``月度评分 (monthly_scores)!D14``), made by :meth:`Result.cell` for ever
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from collections.abc import Iterator
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
 
 from .engine import Result
 from .rounding import round_scores
+from .scheme import Scheme
 
 TRACE_COLUMNS: list[str] = ["level", "step", "item", "month", "value", "text", "rule", "source", "note"]
+
+
+# Rows of ``DataFrame.itertuples(index=False)`` as this module reads them. pandas-stubs types every
+# field as any scalar; these name the columns used and the types the result's tables hold.
+
+
+class _TotalRow(Protocol):
+    """A row of ``Result.monthly_totals``."""
+
+    month: float
+    total: float
+    row: int
+
+
+class _ScoreRow(Protocol):
+    """A row of ``Result.item_scores``: member_id, month, one column per item, row."""
+
+    def _asdict(self) -> dict[str, Any]: ...
+
+
+class _AdjustmentRow(Protocol):
+    """A row of ``Result.adjustments``."""
+
+    kind: str
+    rule_code: str
+    rule_name: str
+    points_used: float
+    applied_points: float
+    reason: str
+    date: dt.date
+    row: int
+
+
+class _VetoRow(Protocol):
+    """A row of ``Result.vetoes``."""
+
+    date: dt.date
+    condition_name: str
+    votes_for: float
+    votes_against: float
+    members_on_date: int
+    applies: bool
+    reason: str
+    row: int
 
 
 def _num(x: Any) -> float:
@@ -70,6 +117,13 @@ def _f(x: Any) -> str:
     return "" if x is None or pd.isna(x) else f"{x:.15g}"
 
 
+def _row(table: pd.DataFrame, member_id: str) -> pd.Series:
+    """``member_id``'s row of a table indexed by member_id, which holds one row per member."""
+    row = table.loc[member_id]
+    assert isinstance(row, pd.Series)  # a DataFrame only if member_id were repeated
+    return row
+
+
 def trace(result: Result, member_id: str) -> pd.DataFrame:
     """Every row that made ``member_id``'s figure for the result's period, from the top down."""
     members = result.members.set_index("member_id")
@@ -77,7 +131,7 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
         raise KeyError(f"党员 {member_id!r} 不在本次结果中 (not a member of this run)")
     s = result.scheme.scheme
     p = result.period
-    m = members.loc[member_id]
+    m = _row(members, member_id)
     out = _Rows()
     year = p.year
     if bool(m["exempt"]):
@@ -90,7 +144,7 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
             str(m.get("exempt_reason") or ""),
         )
         if p.kind == "year" and len(result.annual):
-            a = result.annual.set_index("member_id").loc[member_id]
+            a = _row(result.annual.set_index("member_id"), member_id)
             if a["veto"] == "yes":  # the veto overrides the hand-entered stars (SPEC 3.1)
                 if s.has_stars:
                     out.add(
@@ -109,8 +163,8 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
         return out.frame()
 
     if p.kind == "year":
-        a = result.annual.set_index("member_id").loc[member_id]
-        y = result.item_year.set_index("member_id").loc[member_id]
+        a = _row(result.annual.set_index("member_id"), member_id)
+        y = _row(result.item_year.set_index("member_id"), member_id)
         veto_note = "一票否决 (veto)" if a["veto"] == "yes" else ""
         out.add(0, "年度总积分 (total)", a["total"], "ROUND(年终总积分 + 加分 + 减分, 2)", "", veto_note)
         if s.has_stars:
@@ -156,7 +210,7 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
         _adjustments(out, result, member_id)
         _vetoes(out, result, member_id)
         months = int(y["months"])
-        app = result.appraisal.set_index("member_id").loc[member_id] if len(result.appraisal.columns) > 1 else None
+        app = _row(result.appraisal.set_index("member_id"), member_id) if len(result.appraisal.columns) > 1 else None
         if s.monthly.combine == "per_item":
             for it in s.items:
                 c = it.code
@@ -178,7 +232,7 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
         else:
             out.add(2, "月平均基础分", y["monthly_mean"], f"{_f(y['monthly_sum'])} ÷ {months} 个月")
             totals = result.monthly_totals[result.monthly_totals["member_id"] == member_id]
-            for t in totals.itertuples(index=False):
+            for t in cast(Iterator[_TotalRow], totals.itertuples(index=False)):
                 out.add(
                     3,
                     "月度基础分",
@@ -226,7 +280,7 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
     totals = totals[
         (totals["member_id"] == member_id) & (totals["month"] >= p.first_month) & (totals["month"] <= p.last_month)
     ]
-    for t in totals.itertuples(index=False):
+    for t in cast(Iterator[_TotalRow], totals.itertuples(index=False)):
         out.add(
             1,
             "月度总分 (month total)",
@@ -239,7 +293,7 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
     return out.frame()
 
 
-def _band_rule(s: Any, total: float) -> str:
+def _band_rule(s: Scheme, total: float | None) -> str:
     if total is None or pd.isna(total):
         return ""
     for b in s.bands:
@@ -259,14 +313,18 @@ def _cells(out: _Rows, result: Result, member_id: str, items: list[str], level: 
     am = result.amendments
     am = am[am["member_id"] == member_id] if len(am) else am
     names = {i.code: i.name for i in result.scheme.scheme.items}
-    for r in sel.itertuples(index=False):
+    for r in cast(Iterator[_ScoreRow], sel.itertuples(index=False)):
         rd = r._asdict()
         for c in items:
             note = ""
             hit = am[(am["month"] == rd["month"]) & (am["item"] == c)] if len(am) else am
             if len(hit):
                 h = hit.iloc[-1]
-                note = f"已更正 (amended): 原 {_f(h['original'])} → {_f(h['new_score'])}, {h['reason']}, {h['decided_on']} ({result.cell('amendments', 'new_score', int(h['row']))})"
+                where = result.cell("amendments", "new_score", int(h["row"]))
+                note = (
+                    f"已更正 (amended): 原 {_f(h['original'])} → {_f(h['new_score'])}, "
+                    f"{h['reason']}, {h['decided_on']} ({where})"
+                )
             out.add(
                 level,
                 f"{names[c]} 月评分",
@@ -281,7 +339,7 @@ def _cells(out: _Rows, result: Result, member_id: str, items: list[str], level: 
 
 def _adjustments(out: _Rows, result: Result, member_id: str) -> None:
     a = result.adjustments
-    for r in a[a["member_id"] == member_id].itertuples(index=False):
+    for r in cast(Iterator[_AdjustmentRow], a[a["member_id"] == member_id].itertuples(index=False)):
         out.add(
             2,
             f"{'加分' if r.kind == 'bonus' else '减分'}: {r.rule_name}",
@@ -294,12 +352,11 @@ def _adjustments(out: _Rows, result: Result, member_id: str) -> None:
 
 def _vetoes(out: _Rows, result: Result, member_id: str) -> None:
     v = result.vetoes
-    for r in v[v["member_id"] == member_id].itertuples(index=False):
-        votes = (
-            ""
-            if pd.isna(r.votes_for)
-            else f"; 赞成 {int(r.votes_for)} / 反对 {int(r.votes_against) if not pd.isna(r.votes_against) else 0} / 党员 {int(r.members_on_date)}"
-        )
+    for r in cast(Iterator[_VetoRow], v[v["member_id"] == member_id].itertuples(index=False)):
+        votes = ""
+        if not pd.isna(r.votes_for):
+            against = int(r.votes_against) if not pd.isna(r.votes_against) else 0
+            votes = f"; 赞成 {int(r.votes_for)} / 反对 {against} / 党员 {int(r.members_on_date)}"
         out.add(
             1,
             f"一票否决: {r.condition_name}",
