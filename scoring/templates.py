@@ -65,6 +65,7 @@ from .inputs import (
     header_text,
 )
 from .scheme import SCHEMES_DIR, LoadedScheme, Scheme, builtin_schemes, load_scheme
+from .xlsxfile import save_reproducibly
 
 TEMPLATES_DIR: Path = Path(__file__).resolve().parents[1] / "templates_xlsx"
 
@@ -1095,8 +1096,8 @@ def write_template(
     if path.exists() and not overwrite:
         raise ScoringError(f"文件已存在, 未覆盖 (file exists, not overwritten; use --force): {path}")
     wb = build_template(scheme, year, branch_id, members, out)
-    out.mkdir(parents=True, exist_ok=True)
-    wb.save(path)
+    # the same template gives the same bytes (templates_xlsx/ is compared byte for byte)
+    save_reproducibly(wb, path)
     return path
 
 
