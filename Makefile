@@ -12,7 +12,7 @@
 #   make bench       run benchmarks/bench_engine.py (bench-workbook, bench-batch: the others)
 #   make notebooks   re-execute notebooks/*.ipynb on the demo and keep only nbval-checked outputs
 #   make fonts       make sure a CJK font (Noto Sans CJK) is present for Chinese chart text
-#   make office      make sure LibreOffice Calc and pdftoppm are present (recompute, 公示.pdf)
+#   make office      make sure LibreOffice Calc, Gnumeric and pdftoppm are present (recompute, 公示.pdf)
 #   make browser     make sure Debian's chromium is present (the explorer's browser test)
 #   make clean-venv  delete .venv
 #
@@ -105,20 +105,23 @@ fonts:
 	  fi; \
 	fi
 
-# Recomputing workbooks and printing 公示.pdf need LibreOffice Calc; python3-uno lets a batch's
-# warm kernels keep one LibreOffice running; pdftoppm (poppler-utils) renders a PDF page for the
+# Recomputing workbooks and printing 公示.pdf need LibreOffice Calc; Gnumeric's ssconvert is the
+# second, independent engine that recomputes every workbook; python3-uno lets a batch's warm
+# kernels keep one LibreOffice running; pdftoppm (poppler-utils) renders a PDF page for the
 # tests. Installed from Debian when missing and we are root.
+OFFICE_PACKAGES := libreoffice-calc python3-uno poppler-utils gnumeric
 office:
-	@if command -v soffice >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 && [ -e /usr/lib/python3/dist-packages/uno.py ]; then \
+	@if command -v soffice >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 && command -v ssconvert >/dev/null 2>&1 \
+	    && [ -e /usr/lib/python3/dist-packages/uno.py ]; then \
 	  :; \
 	elif [ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then \
-	  echo "warning: LibreOffice (soffice), its UNO bridge or pdftoppm missing and cannot install them (need root + apt-get);" \
-	       "workbook recompute and PDF tests will be skipped. Install libreoffice-calc python3-uno poppler-utils." >&2; \
+	  echo "warning: LibreOffice (soffice), its UNO bridge, Gnumeric (ssconvert) or pdftoppm missing and cannot install them" \
+	       "(need root + apt-get); workbook recompute and PDF tests will be skipped. Install $(OFFICE_PACKAGES)." >&2; \
 	else \
-	  echo "Installing libreoffice-calc, python3-uno and poppler-utils (apt-get) ..."; \
+	  echo "Installing $(OFFICE_PACKAGES) (apt-get) ..."; \
 	  export DEBIAN_FRONTEND=noninteractive; \
-	  apt-get update -qq && apt-get install -y -qq --no-install-recommends libreoffice-calc python3-uno poppler-utils >/dev/null \
-	    || echo "warning: apt-get install libreoffice-calc python3-uno poppler-utils failed" >&2; \
+	  apt-get update -qq && apt-get install -y -qq --no-install-recommends $(OFFICE_PACKAGES) >/dev/null \
+	    || echo "warning: apt-get install $(OFFICE_PACKAGES) failed" >&2; \
 	fi
 
 # The explorer is tested in a real headless browser: Debian's chromium, driven by Playwright.

@@ -59,8 +59,16 @@ def _parser() -> argparse.ArgumentParser:
         help="overwrite an existing workbook (a prefilled one is never overwritten without it)",
     )
 
-    rec = sub.add_parser("recompute", help="recompute a run's workbook with LibreOffice and compare every formula")
+    rec = sub.add_parser(
+        "recompute", help="recompute a run's workbook with LibreOffice and/or Gnumeric and compare every formula"
+    )
     rec.add_argument("run", type=Path, help="a run folder (or a results workbook)")
+    rec.add_argument(
+        "--engine",
+        choices=["libreoffice", "gnumeric", "both"],
+        default="libreoffice",
+        help="the spreadsheet that recalculates it (default: libreoffice)",
+    )
 
     bat = sub.add_parser("batch", help="run every branch workbook of a folder for one period, in parallel")
     bat.add_argument("--inputs", required=True, type=Path, help="folder of branch input workbooks (.xlsx)")
@@ -164,12 +172,13 @@ def main(argv: list[str] | None = None) -> int:
             for path in paths:
                 print(path)
         elif args.command == "recompute":
-            from .recompute import recompute
+            from .recompute import ENGINE_LABELS, ENGINES, recompute
 
-            table = recompute(args.run)
+            engines = ENGINES if args.engine == "both" else (args.engine,)
+            table = recompute(args.run, engines)
             bad = table[~table["ok"]]
             by_sheet = (
-                table.groupby("sheet")["ok"]
+                table.groupby(["engine", "sheet"])["ok"]
                 .agg(["size", "sum"])
                 .rename(columns={"size": "公式 formulas", "sum": "一致 equal"})
             )
@@ -178,7 +187,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"\n{len(bad)} 个公式的重算结果与程序不一致 (formulas differ):")
                 print(bad.head(50).to_string(index=False))
                 return 1
-            print(f"\n全部 {len(table)} 个公式经 LibreOffice 重算后与程序计算值一致 (all formulas recomputed equal)")
+            names = " 和 ".join(ENGINE_LABELS[e] for e in engines)
+            print(f"\n全部 {len(table)} 个公式经 {names} 重算后与程序计算值一致 (all formulas recomputed equal)")
         elif args.command == "batch":
             from .batch import ROLLUP_ROW, STATUS_LABELS, run_batch
 

@@ -165,6 +165,21 @@ def _plain(v: Any) -> Any:
     return v
 
 
+def extreme_where(fn: str, values: str, conditions: list[str], none: str = "0") -> str:
+    """MAXIFS / MINIFS (``fn``: ``MAX`` or ``MIN``) with functions Excel 2010 has, for an array
+    formula (``write_array_formula``): the extreme of ``values`` over the rows where every
+    condition (``range=value``) holds, and ``none`` when no row does. The empty match is decided
+    by the formula itself, not left to how an engine treats MAX of nothing (SPEC 9)."""
+    mask = "*".join(f"({c})" for c in conditions)
+    beyond = "-9.99E+307" if fn == "MAX" else "9.99E+307"  # never the extreme of real figures
+    return f"IF(SUMPRODUCT({mask})=0,{none},{fn}(IF({mask},{values},{beyond})))"
+
+
+def write_array(ws: Worksheet, row: int, col: int, formula: str, fmt: Any, value: Any) -> None:
+    """One cell's array formula (entered with Ctrl+Shift+Enter in Excel 2010) with its cached value."""
+    ws.write_array_formula(row, col, row, col, formula, fmt, value)
+
+
 def _cached(v: Any) -> Any:
     """The cached value of a formula: a number, a text, or "" for a blank result."""
     v = _plain(v)
@@ -852,11 +867,12 @@ def _adjustments(w: _Writer, result: Result) -> None:
             reason_f = f'=IF({c["blocked"]}<>"",{c["blocked"]},"{R_APPLIED}")'
         elif combine == "highest_only":
             crit = f'{rng("member_id")},{c["member_id"]},{rng("kind")},{kind},{rng("eligible")},"是"'
+            same_kind = [f"{rng('member_id')}={c['member_id']}", f"{rng('kind')}={kind}", f'{rng("eligible")}="是"']
             best_f = (
-                f'=IF({kind}="bonus",_xlfn.MAXIFS({rng("points_used")},{crit}),'
-                f"_xlfn.MINIFS({rng('points_used')},{crit}))"
+                f'=IF({kind}="bonus",{extreme_where("MAX", rng("points_used"), same_kind)},'
+                f"{extreme_where('MIN', rng('points_used'), same_kind)})"
             )
-            ws.write_formula(i, at["best"], best_f, None, _best(a, r))
+            write_array(ws, i, at["best"], best_f, None, _best(a, r))
             # of two equal highest, the earlier (date, then input row) counts, as in the engine
             earlier = (
                 f'COUNTIFS({crit},{rng("points_used")},{pu},{rng("date")},"<"&{c["date"]})+'
@@ -912,7 +928,7 @@ def _adjustments(w: _Writer, result: Result) -> None:
             "member_exempt": "公式: 该党员在「结果」表中为不列入积分 (yes)",
             "blocked": "公式: 不列入积分的党员、晚于期末月份、按方案须佐证而无佐证材料的不能计入 (依次判断)",
             "eligible": "公式: 没有不计入原因的为 是",
-            "best": "公式: 该党员同类可计入各条中的最高加分 (MAXIFS) 或最大扣分 (MINIFS)",
+            "best": "公式: 该党员同类可计入各条中的最高加分 (MAX) 或最大扣分 (MIN), 没有可计入的为 0 (数组公式)",
             "applied_points": rule,
             "status": "公式: 计入分值不为 0 为 applied",
             "reason": "公式: 计入或不计入的原因",
@@ -922,7 +938,7 @@ def _adjustments(w: _Writer, result: Result) -> None:
 
 def _best(a: pd.DataFrame, r: _AdjustmentRow) -> float:
     """The cached value of the ``best`` column: the highest eligible bonus (or the largest
-    eligible deduction) of the row's member, 0 when there is none (as MAXIFS gives)."""
+    eligible deduction) of the row's member, 0 when there is none (as its formula says)."""
     blocked = {REASONS["exempt"], REASONS["after_period"], REASONS["no_evidence"]}
     same = a[(a["member_id"] == r.member_id) & (a["kind"] == r.kind) & ~a["reason"].isin(blocked)]
     if same.empty:
@@ -974,9 +990,19 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
         mid = str(a.member_id)
 
         def put(
-            key: str, formula: str, value: Any, fmt: Any = None, check: bool = True, row: int = row, mid: str = mid
+            key: str,
+            formula: str,
+            value: Any,
+            fmt: Any = None,
+            check: bool = True,
+            row: int = row,
+            mid: str = mid,
+            array: bool = False,
         ) -> None:
-            ws.write_formula(row - 1, at[key], formula, fmt, _cached(value))
+            if array:
+                write_array(ws, row - 1, at[key], formula, fmt, _cached(value))
+            else:
+                ws.write_formula(row - 1, at[key], formula, fmt, _cached(value))
             if check:
                 checks.add(mid, key, header_labels.get(key), on(key, row), value)
 
@@ -1037,15 +1063,16 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
         if highest:
             # the highest ELIGIBLE bonus and the largest eligible deduction, counted once each,
             # over the rows that pass the checks on 加减分 (not over rows already picked)
-            eligible = f'{adj.rng("member_id")},$A{row},{adj.rng("eligible")},"是"'
-            bonus_f = f'=_xlfn.MAXIFS({adj.rng("points_used")},{eligible},{adj.rng("kind")},"bonus")'
-            ded_f = f'=_xlfn.MINIFS({adj.rng("points_used")},{eligible},{adj.rng("kind")},"deduction")'
+            eligible = [f"{adj.rng('member_id')}=$A{row}", f'{adj.rng("eligible")}="是"']
+            used = adj.rng("points_used")
+            bonus_f = "=" + extreme_where("MAX", used, [*eligible, f'{adj.rng("kind")}="bonus"'])
+            ded_f = "=" + extreme_where("MIN", used, [*eligible, f'{adj.rng("kind")}="deduction"'])
         else:
             acrit = f"{adj.rng('member_id')},$A{row}"
             bonus_f = f'=SUMIFS({adj.rng("applied_points")},{acrit},{adj.rng("applied_points")},">0")'
             ded_f = f'=SUMIFS({adj.rng("applied_points")},{acrit},{adj.rng("applied_points")},"<0")'
-        put("bonus", bonus_f, float(a.bonus), w.number)
-        put("deduction", ded_f, float(a.deduction), w.number)
+        put("bonus", bonus_f, float(a.bonus), w.number, array=highest)
+        put("deduction", ded_f, float(a.deduction), w.number, array=highest)
         raw_f = f"{ref('base', row)}+{ref('bonus', row)}+{ref('deduction', row)}"
         no_score = s.veto.effect == "no_score"
         put("total_raw", f'=IF({veto_cell}="yes","",{raw_f})' if no_score else f"={raw_f}", a.total_raw)
@@ -1089,10 +1116,10 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
             "与本人并列的人数不超过 年度之星名额 为 yes; "
             "本人名次在名额内但并列跨过名额线为 tie (由支委会研究); 否则 no"
         ),
-        "bonus": "公式: 「加减分」中该党员可计入各条的最高加分 (MAXIFS), 只计一次"
+        "bonus": "公式: 「加减分」中该党员可计入各条的最高加分 (MAX, 数组公式), 只计一次, 没有为 0"
         if highest
         else "公式: 「加减分」中该党员计入的加分之和",
-        "deduction": "公式: 「加减分」中该党员可计入各条的最大扣分 (MINIFS), 只计一次"
+        "deduction": "公式: 「加减分」中该党员可计入各条的最大扣分 (MIN, 数组公式), 只计一次, 没有为 0"
         if highest
         else "公式: 「加减分」中该党员计入的减分之和",
     }

@@ -23,6 +23,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from .engine import TIE, YES, Result, score, share_quota
+from .excel import extreme_where, write_array
 from .execute import MANIFEST, sha256_file
 from .inputs import InputBook, load_inputs
 from .periods import parse_period
@@ -366,8 +367,9 @@ def write_rollup_workbook(rollup: Rollup, path: Path, provenance: dict[str, Any]
         bws.write_formula(i, bat["scored"], f'=COUNTIFS({bid},{key},{score_rng},"<>")', None, int(r["scored"]))
         if r["scored"]:
             bws.write_formula(i, bat["mean"], f"=AVERAGEIFS({score_rng},{bid},{key})", num, float(r["mean"]))
-            bws.write_formula(i, bat["min"], f"=_xlfn.MINIFS({score_rng},{bid},{key})", num, float(r["min"]))
-            bws.write_formula(i, bat["max"], f"=_xlfn.MAXIFS({score_rng},{bid},{key})", num, float(r["max"]))
+            scored = [f"{bid}={key}", f'{score_rng}<>""']
+            write_array(bws, i, bat["min"], "=" + extreme_where("MIN", score_rng, scored, '""'), num, float(r["min"]))
+            write_array(bws, i, bat["max"], "=" + extreme_where("MAX", score_rng, scored, '""'), num, float(r["max"]))
     table("名额使用", rollup.quotas)
     table("组织处置", rollup.follow_ups)
     table("核对", rollup.checks)
