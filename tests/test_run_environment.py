@@ -17,11 +17,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pandas as pd
 import pytest
-from conftest import county_sheets, write_input_workbook
+from conftest import county_sheets
 
+from scoring.demo import write_input_workbook
 from scoring.environment import canonical
 from scoring.execute import MANIFEST, find_reusable, run_branch
 from scoring.review import diff, verify
@@ -81,11 +81,12 @@ def test_manifest_lists_every_distribution_with_one_sha256(runs: tuple[Path, Pat
 
 def test_executed_notebook_shows_the_main_packages_and_the_same_sha256(runs: tuple[Path, Path, Path]) -> None:
     env = manifest(runs[1])["environment"]
-    nb = nbformat.read(runs[1] / f"E001_{PERIOD}.ipynb", as_version=4)
-    (cell,) = [c for c in nb.cells if c.cell_type == "code" and "nb.environment()" in c.source]
-    printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    nb = json.loads((runs[1] / f"E001_{PERIOD}.ipynb").read_text(encoding="utf-8"))
+    (cell,) = [c for c in nb["cells"] if c["cell_type"] == "code" and "nb.environment()" in "".join(c["source"])]
+    outputs: list[dict[str, Any]] = cell["outputs"]
+    printed = "".join("".join(o.get("text", "")) for o in outputs if o["output_type"] == "stream")
     assert f"{len(env['packages'])} 个, SHA-256 {env['sha256']}" in printed
-    table = "".join(o.get("data", {}).get("text/plain", "") for o in cell.outputs if o.output_type == "execute_result")
+    table = "".join("".join(o["data"]["text/plain"]) for o in outputs if o["output_type"] == "execute_result")
     for name in ("pandas", "openpyxl", "xlsxwriter", "python-calamine", "papermill"):
         assert f"{name} " in table and env["packages"][name] in table
 
