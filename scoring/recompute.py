@@ -22,6 +22,7 @@ from xml.etree import ElementTree as ET
 
 import pandas as pd
 
+from .exceptions import ScoringError
 from .gnumeric import recalculate
 from .office import convert
 
@@ -156,12 +157,13 @@ def compare_workbook(path: Path, engines: Iterable[Engine] = ("libreoffice",)) -
 
 
 def results_workbook(run: Path) -> Path:
-    """The results workbook of a run folder (or the workbook itself)."""
+    """The workbook of a run folder: a branch's ``*_结果.xlsx`` or a roll-up's ``单位汇总_*.xlsx``
+    (or the workbook itself)."""
     if run.is_file():
         return run
-    found = sorted(run.glob("*_结果.xlsx"))
+    found = sorted([*run.glob("*_结果.xlsx"), *run.glob("单位汇总_*.xlsx")])
     if not found:
-        raise FileNotFoundError(f"运行文件夹中没有结果工作簿 (no *_结果.xlsx in) {run}")
+        raise ScoringError(f"运行文件夹中没有结果工作簿 (no *_结果.xlsx or 单位汇总_*.xlsx in) {run}")
     return found[0]
 
 
