@@ -198,7 +198,9 @@ def test_default_start_is_a_working_day_after_today(results: Results, tmp_path: 
     add_publicity_sheets(wb, results[("B001", "2025")])
     wb.close()
     line = next(s for s in strings(openpyxl.load_workbook(path)["公示"]) if s.startswith("公示期"))
-    y, m, d = map(int, re.search(r"(\d+)年(\d+)月(\d+)日", line).groups())  # type: ignore[union-attr]
+    found = re.search(r"(\d+)年(\d+)月(\d+)日", line)
+    assert found, line
+    y, m, d = map(int, found.groups())
     first = dt.date(y, m, d)
     assert first > dt.date.today() and first.weekday() < 5
 
