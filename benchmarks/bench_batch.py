@@ -29,6 +29,7 @@ notebook; ``--jobs 2`` at least 1.7x faster than ``--jobs 1``. Branch workbooks 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import shutil
@@ -95,10 +96,8 @@ class TreePeak:
                 procs = [self.proc, *self.proc.children(recursive=True)]
                 total = 0
                 for p in procs:
-                    try:
+                    with contextlib.suppress(psutil.Error):
                         total += p.memory_info().rss
-                    except psutil.Error:
-                        pass
                 self.peak = max(self.peak, total)
             except psutil.Error:
                 pass
@@ -159,7 +158,8 @@ def time_floor(n: int, work: Path) -> dict[str, Any]:
     from scoring.execute import kernel_for_runs
 
     nb_path = work / "floor.ipynb"
-    nbformat.write(new_notebook(cells=[new_code_cell("import pandas")]), nb_path)
+    # nbformat leaves write, new_notebook and new_code_cell unannotated
+    nbformat.write(new_notebook(cells=[new_code_cell("import pandas")]), nb_path)  # type: ignore[no-untyped-call]
     kernel, _ = kernel_for_runs()
     t0 = time.perf_counter()
     proc = subprocess.Popen(
@@ -169,7 +169,7 @@ def time_floor(n: int, work: Path) -> dict[str, Any]:
         text=True,
     )
     peak = TreePeak(proc.pid)
-    stdout, _ = proc.communicate()
+    proc.communicate()
     wall = time.perf_counter() - t0
     mem = peak.stop()
     if proc.returncode != 0:
@@ -214,14 +214,15 @@ def main(argv: list[str] | None = None) -> int:
                 r |= {"mode": mode, "run": i, "per_branch_s": r["wall_s"] / args.branches}
                 runs.append(r)
                 print(
-                    f"  run {i} {mode:6s} {r['wall_s']:8.1f} s  {r['per_branch_s']:6.2f} s/branch  peak {r['peak_rss'] / 1024**2:,.0f} MiB  ({r['runs']} runs)",
+                    f"  run {i} {mode:6s} {r['wall_s']:8.1f} s  {r['per_branch_s']:6.2f} s/branch  "
+                    f"peak {r['peak_rss'] / 1024**2:,.0f} MiB  ({r['runs']} runs)",
                     flush=True,
                 )
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
     def med(mode: str, key: str = "per_branch_s") -> float:
-        return statistics.median(r[key] for r in runs if r["mode"] == mode)
+        return float(statistics.median(r[key] for r in runs if r["mode"] == mode))
 
     summary = {
         "floor_s_per_notebook": med("floor"),
@@ -245,18 +246,22 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.branches} branches x {args.members} members, {PERIOD}, median of {args.repeat}")
     print(f"floor (papermill, notebook 'import pandas'): {summary['floor_s_per_notebook']:.2f} s per notebook")
     print(
-        f"batch --jobs 1: {summary['jobs1_s_per_branch']:.2f} s per branch = {summary['ratio_jobs1_to_floor']:.2f}x the floor (target <= {TARGET_RATIO}x)"
+        f"batch --jobs 1: {summary['jobs1_s_per_branch']:.2f} s per branch = "
+        f"{summary['ratio_jobs1_to_floor']:.2f}x the floor (target <= {TARGET_RATIO}x)"
     )
     print(
-        f"batch --jobs 2: {summary['jobs2_s_per_branch']:.2f} s per branch; speed-up {summary['speedup_jobs2']:.2f}x (target >= {TARGET_SPEEDUP}x)"
+        f"batch --jobs 2: {summary['jobs2_s_per_branch']:.2f} s per branch; "
+        f"speed-up {summary['speedup_jobs2']:.2f}x (target >= {TARGET_SPEEDUP}x)"
     )
     if not args.no_cold:
         n_cold = sum(r["mode"] == "cold1" for r in runs)
         print(
-            f"batch --jobs 1 --kernel cold (median of {n_cold}): {summary['cold1_s_per_branch']:.2f} s per branch = {summary['ratio_cold1_to_floor']:.2f}x the floor; the warm kernel is {summary['warm_gain']:.2f}x faster"
+            f"batch --jobs 1 --kernel cold (median of {n_cold}): {summary['cold1_s_per_branch']:.2f} s per branch = "
+            f"{summary['ratio_cold1_to_floor']:.2f}x the floor; the warm kernel is {summary['warm_gain']:.2f}x faster"
         )
     print(
-        f"peak RSS of the process tree: jobs 1 {summary['peak_rss_jobs1'] / 1024**2:,.0f} MiB, jobs 2 {summary['peak_rss_jobs2'] / 1024**2:,.0f} MiB, floor {summary['peak_rss_floor'] / 1024**2:,.0f} MiB"
+        f"peak RSS of the process tree: jobs 1 {summary['peak_rss_jobs1'] / 1024**2:,.0f} MiB, "
+        f"jobs 2 {summary['peak_rss_jobs2'] / 1024**2:,.0f} MiB, floor {summary['peak_rss_floor'] / 1024**2:,.0f} MiB"
     )
     args.out.mkdir(parents=True, exist_ok=True)
     path = args.out / f"bench_batch-{started:%Y%m%dT%H%M%S}-n{args.branches}.json"

@@ -281,8 +281,8 @@ def child(mode: str, data: Path, profile_out: Path | None, warmup: int = 0) -> N
         tables = generate(n, seed)
         gen_s = time.perf_counter() - t
         tmp = data.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            pickle.dump(tables, f, protocol=5)
+        with open(tmp, "wb") as dump:
+            pickle.dump(tables, dump, protocol=5)
         tmp.replace(data)
         print(
             MARK
@@ -296,7 +296,7 @@ def child(mode: str, data: Path, profile_out: Path | None, warmup: int = 0) -> N
         )
         return
 
-    from scoring.engine import score
+    from scoring.engine import Result, score
     from scoring.periods import parse_period
     from scoring.scheme import load_scheme
 
@@ -304,15 +304,21 @@ def child(mode: str, data: Path, profile_out: Path | None, warmup: int = 0) -> N
     with open(data, "rb") as f:
         tables = pickle.load(f)
     load_s = time.perf_counter() - t
-    items = tables["items"]
+    items: list[str] = tables["items"]
     if mode == "engine":
         book = build_book(tables)
         sch = load_scheme(SCHEME)
         period = parse_period(PERIOD)
-        call = lambda: score(book, sch, period)  # noqa: E731
+
+        def call() -> Result | pd.DataFrame:
+            return score(book, sch, period)
+
     elif mode == "floor":
-        monthly = tables["monthly"]
-        call = lambda: monthly.groupby("member_id")[items].mean()  # noqa: E731
+        monthly: pd.DataFrame = tables["monthly"]
+
+        def call() -> Result | pd.DataFrame:
+            return monthly.groupby("member_id")[items].mean()
+
     else:
         raise SystemExit(f"unknown mode {mode!r}")
     del tables
@@ -344,6 +350,7 @@ def child(mode: str, data: Path, profile_out: Path | None, warmup: int = 0) -> N
     rss_end = (status_kb("VmRSS") or 0) * 1024
 
     if mode == "engine":
+        assert isinstance(out, Result)
         annual = out.annual
         check = {
             "annual_rows": len(annual),
@@ -351,6 +358,7 @@ def child(mode: str, data: Path, profile_out: Path | None, warmup: int = 0) -> N
             "grades": {str(k): int(v) for k, v in annual["grade"].value_counts().items()},
         }
     else:
+        assert isinstance(out, pd.DataFrame)
         check = {"groups": len(out)}
     print(
         MARK
@@ -456,11 +464,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  run {i} {mode:6s} {r['wall_s']:8.2f} s  peak {mib(peak)} MB", flush=True)
 
     def med(mode: str, key: str) -> float:
-        return statistics.median(r[key] for r in runs if r["mode"] == mode)
+        return float(statistics.median(r[key] for r in runs if r["mode"] == mode))
 
     def peak_of(r: dict[str, Any]) -> int:
         # Peak RSS while the call ran; without a resettable VmHWM, the whole process's ru_maxrss.
-        return r["hwm_during_call"] if r["hwm_during_call"] is not None else r["maxrss"]
+        return int(r["hwm_during_call"] if r["hwm_during_call"] is not None else r["maxrss"])
 
     eng, flo = med("engine", "wall_s"), med("floor", "wall_s")
     ratio = eng / flo
@@ -509,26 +517,35 @@ def main(argv: list[str] | None = None) -> int:
     # -- report ------------------------------------------------------------------------------
     print()
     print(
-        f"members {n:,}; {12 * n:,} monthly rows x 10 items; {N_RATERS * n:,} appraisal rows; scheme {SCHEME}; period {PERIOD}; warm-up calls {args.warmup}"
+        f"members {n:,}; {12 * n:,} monthly rows x 10 items; {N_RATERS * n:,} appraisal rows; "
+        f"scheme {SCHEME}; period {PERIOD}; warm-up calls {args.warmup}"
     )
     print("engine = score(book, scheme, period); floor = monthly.groupby('member_id')[items].mean()")
     print("each measurement in a fresh process; memory in MB (MiB); 'peak' = VmHWM reset just before the call")
-    hdr = f"{'run':>3}  {'what':6}  {'wall s':>8}  {'cpu s':>8}  {'faults':>9}  {'load s':>7}  {'RSS after load':>14}  {'peak during call':>16}  {'peak - load':>11}  {'ru_maxrss':>9}"
+    hdr = (
+        f"{'run':>3}  {'what':6}  {'wall s':>8}  {'cpu s':>8}  {'faults':>9}  {'load s':>7}  "
+        f"{'RSS after load':>14}  {'peak during call':>16}  {'peak - load':>11}  {'ru_maxrss':>9}"
+    )
     print(hdr)
     print("-" * len(hdr))
     for r in runs:
         p = peak_of(r)
         print(
-            f"{r['run']:>3}  {r['mode']:6}  {r['wall_s']:8.2f}  {r['cpu_s']:8.2f}  {r['minor_faults']:>9,}  {r['load_s']:7.1f}  {mib(r['rss_after_load']):>14}  {mib(p):>16}  {mib(p - r['rss_after_load']):>11}  {mib(r['maxrss']):>9}"
+            f"{r['run']:>3}  {r['mode']:6}  {r['wall_s']:8.2f}  {r['cpu_s']:8.2f}  {r['minor_faults']:>9,}  "
+            f"{r['load_s']:7.1f}  {mib(r['rss_after_load']):>14}  {mib(p):>16}  {mib(p - r['rss_after_load']):>11}  "
+            f"{mib(r['maxrss']):>9}"
         )
     print()
     print(
-        f"median engine {eng:.2f} s, median floor {flo:.2f} s, ratio {ratio:.1f}x (target <= {TARGET_RATIO:g}x): {'OK' if summary['ratio_ok'] else 'MISSED'}"
+        f"median engine {eng:.2f} s, median floor {flo:.2f} s, ratio {ratio:.1f}x "
+        f"(target <= {TARGET_RATIO:g}x): {'OK' if summary['ratio_ok'] else 'MISSED'}"
     )
     print(f"(CPU time: engine {eng_cpu:.2f} s, floor {flo_cpu:.2f} s, ratio {eng_cpu / flo_cpu:.1f}x)")
     print(
-        f"engine peak RSS {eng_peak / 1024**3:.2f} GiB = {eng_peak / 1e9:.2f} GB (of which data loaded before the call {eng_load / 1024**3:.2f} GiB); "
-        f"target < 6 GiB: {'OK' if summary['peak_ok'] else 'MISSED'}, < 6 GB (10^9): {'OK' if summary['peak_ok_decimal'] else 'MISSED'}"
+        f"engine peak RSS {eng_peak / 1024**3:.2f} GiB = {eng_peak / 1e9:.2f} GB "
+        f"(of which data loaded before the call {eng_load / 1024**3:.2f} GiB); "
+        f"target < 6 GiB: {'OK' if summary['peak_ok'] else 'MISSED'}, "
+        f"< 6 GB (10^9): {'OK' if summary['peak_ok_decimal'] else 'MISSED'}"
     )
     print(f"floor peak RSS {flo_peak / 1024**3:.2f} GiB (data {flo_load / 1024**3:.2f} GiB)")
     if profile_top:

@@ -42,6 +42,7 @@ Results are printed and written as JSON to ``benchmarks/results/`` (gitignored).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import gc
 import hashlib
@@ -55,6 +56,7 @@ import sys
 import tempfile
 import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -72,8 +74,8 @@ from common import machine as _machine  # noqa: E402
 SCHEME = "county-10-stars"
 PERIOD = "2025"
 YEAR = 2025
-GEN_VERSION = 1
-CELLS_VERSION = 2  # bump when count_cells records more, so stale cell counts are not reused  # bump when the generated workbooks change, so stale caches are not reused
+GEN_VERSION = 1  # bump when the generated workbooks change, so stale caches are not reused
+CELLS_VERSION = 2  # bump when count_cells records more, so stale cell counts are not reused
 RESULTS_DIR = ROOT / "benchmarks" / "results"
 TARGET_WRITE_RATIO = 1.5
 EXCEL_MAX_ROWS = 1_048_576  # rows per worksheet; xlsxwriter drops cells beyond it (returns -1)
@@ -158,7 +160,7 @@ def big_sheets(n: int, seed: int) -> tuple[dict[str, Any], dict[str, pd.DataFram
             "member_id": ids[rng.integers(0, n, N_ADJUSTMENTS)],
             "date": _dates(rng, N_ADJUSTMENTS),
             "rule_code": np.array([r.code for r in rules], dtype=object)[pick],
-            "points": [float(p) if e else None for p, e in zip(signed, explicit)],
+            "points": [float(p) if e else None for p, e in zip(signed, explicit, strict=True)],
             "evidence": ["表彰或处分文件"] * N_ADJUSTMENTS,
             "approved_by": ["支委会"] * N_ADJUSTMENTS,
             "note": [None] * N_ADJUSTMENTS,
@@ -234,10 +236,12 @@ def count_cells(path: Path) -> list[dict[str, Any]]:
         wb = ET.fromstring(z.read("xl/workbook.xml"))
         rels = {r.get("Id"): r.get("Target") for r in ET.fromstring(z.read("xl/_rels/workbook.xml.rels"))}
         for sh in wb.iter(f"{_NS}sheet"):
-            target = rels[sh.get(f"{_RNS}id")].lstrip("/")
+            target = rels[sh.get(f"{_RNS}id")]
+            assert target is not None, "a sheet's relationship has a target"
+            target = target.lstrip("/")
             part = target if target.startswith("xl/") else "xl/" + target
+            name = sh.get("name")
             c = {
-                "name": sh.get("name"),
                 "numbers": 0,
                 "strings": 0,
                 "formulas_num": 0,
@@ -284,11 +288,11 @@ def count_cells(path: Path) -> list[dict[str, Any]]:
             if rels_part in z.namelist():
                 for r in ET.fromstring(z.read(rels_part)).iter(f"{_PKG}Relationship"):
                     if r.get("Type", "").endswith("/comments"):
-                        cpart = os.path.normpath(os.path.join(os.path.dirname(part), r.get("Target"))).replace(
-                            os.sep, "/"
-                        )
+                        comments = r.get("Target")
+                        assert comments is not None, "a comments relationship has a target"
+                        cpart = os.path.normpath(os.path.join(os.path.dirname(part), comments)).replace(os.sep, "/")
                         c["comments"] += z.read(cpart).count(b"<comment ")
-            out.append(c)
+            out.append({"name": name, **c})
     return out
 
 
@@ -465,22 +469,21 @@ def child(mode: str, case_file: Path, profile_out: Path | None, keep: bool = Fal
     if mode == "count":  # the cells of a results workbook a write measurement kept
         written = Path(os.environ["BENCH_WRITTEN"])
         t = time.perf_counter()
-        sheets = count_cells(written)
-        info = {"count_s": time.perf_counter() - t, "bytes": written.stat().st_size, "sheets": sheets}
+        counted = count_cells(written)
+        info = {"count_s": time.perf_counter() - t, "bytes": written.stat().st_size, "sheets": counted}
         written.unlink()
         Path(case["cells"]).write_text(json.dumps(info, ensure_ascii=False, indent=1), encoding="utf-8")
-        print(MARK + json.dumps({"count_s": info["count_s"], "cells": cell_total(sheets)}))
+        print(MARK + json.dumps({"count_s": info["count_s"], "cells": cell_total(counted)}))
         return
 
     t = time.perf_counter()
     out_path = Path(case["out_dir"]) / f"{mode}-{os.getpid()}.xlsx"
+    call: Callable[[], Any]  # what it returns depends on the mode
     if mode == "write":
         import scoring.excel
 
-        try:
+        with contextlib.suppress(ImportError):
             import scoring.publicity  # noqa: F401  (write_results_workbook imports it inside)
-        except ImportError:
-            pass
         from scoring.excel import write_results_workbook
 
         with open(case["result"], "rb") as f:
@@ -490,8 +493,8 @@ def child(mode: str, case_file: Path, profile_out: Path | None, keep: bool = Fal
     elif mode == "write_floor":
         import xlsxwriter  # noqa: F401
 
-        sheets = json.loads(Path(case["cells"]).read_text(encoding="utf-8"))["sheets"]
-        plan = floor_prepare(sheets)
+        counted = json.loads(Path(case["cells"]).read_text(encoding="utf-8"))["sheets"]
+        plan = floor_prepare(counted)
         call = lambda: floor_write(out_path, plan)  # noqa: E731
     elif mode == "read":
         from scoring.inputs import load_inputs
@@ -541,6 +544,7 @@ def child(mode: str, case_file: Path, profile_out: Path | None, keep: bool = Fal
         else:
             out_path.unlink()
     elif mode == "read":
+        assert isinstance(out, tuple)  # load_inputs: (book, scheme)
         book = out[0]
         check = {
             "members": len(book.members),
@@ -549,6 +553,7 @@ def child(mode: str, case_file: Path, profile_out: Path | None, keep: bool = Fal
             "amendments": len(book.amendments),
         }
     else:
+        assert isinstance(out, dict)  # the sheets a reader returned
         check = _sheet_cells(out)
     print(
         MARK
@@ -613,7 +618,7 @@ def code_version() -> dict[str, Any]:
 
 
 def _peak(r: dict[str, Any]) -> int:
-    return r["hwm_during_call"] if r["hwm_during_call"] is not None else r["maxrss"]
+    return int(r["hwm_during_call"] if r["hwm_during_call"] is not None else r["maxrss"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -696,7 +701,8 @@ def main(argv: list[str] | None = None) -> int:
             )
             g = _run_child(["--_child", "generate", "--_case", case["file"]], args.timeout)
             print(
-                f"  tables {g['tables_s']:.1f} s, openpyxl write {g['write_s']:.1f} s, {g['bytes'] / 1024**2:,.1f} MB, rows {g['rows']}",
+                f"  tables {g['tables_s']:.1f} s, openpyxl write {g['write_s']:.1f} s, "
+                f"{g['bytes'] / 1024**2:,.1f} MB, rows {g['rows']}",
                 flush=True,
             )
             setup[f"generate_{kind}"] = g
@@ -706,7 +712,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"scoring the {kind} case once (not timed) ...", flush=True)
             pr = _run_child(["--_child", "prepare", "--_case", case["file"]], args.timeout)
             print(
-                f"  load_inputs {pr['load_s']:.1f} s, score {pr['score_s']:.1f} s, Result pickle {pr['bytes'] / 1024**2:,.1f} MB",
+                f"  load_inputs {pr['load_s']:.1f} s, score {pr['score_s']:.1f} s, "
+                f"Result pickle {pr['bytes'] / 1024**2:,.1f} MB",
                 flush=True,
             )
             setup[f"prepare_{kind}"] = pr
@@ -734,7 +741,8 @@ def main(argv: list[str] | None = None) -> int:
                 {"BENCH_WRITTEN": r["check"].pop("kept")},
             )
             print(
-                f"        counted {cnt['cells']:,} cells of the {kind} results workbook in {cnt['count_s']:.1f} s (not timed)",
+                f"        counted {cnt['cells']:,} cells of the {kind} results workbook "
+                f"in {cnt['count_s']:.1f} s (not timed)",
                 flush=True,
             )
             setup[f"count_{kind}"] = cnt
@@ -781,6 +789,7 @@ def main(argv: list[str] | None = None) -> int:
             if a is None or b is None:
                 continue
             cpu_a, cpu_b = med(kind, call, "cpu_s"), med(kind, floor, "cpu_s")
+            assert cpu_a is not None and cpu_b is not None  # the same runs as a and b
             entry = {
                 "members": n,
                 "median_s": a,
@@ -845,30 +854,40 @@ def main(argv: list[str] | None = None) -> int:
     # -- report ------------------------------------------------------------------------------
     print()
     print(
-        f"scheme {SCHEME}, period {PERIOD}; each measurement in a fresh process; median of n runs (floor: of {args.repeat}); peak = VmHWM reset just before the call (MiB)"
+        f"scheme {SCHEME}, period {PERIOD}; each measurement in a fresh process; "
+        f"median of n runs (floor: of {args.repeat}); peak = VmHWM reset just before the call (MiB)"
     )
-    hdr = f"{'case':6} {'members':>8}  {'n':>2}  {'median s':>9}  {'floor s':>9}  {'ratio':>6}  {'cpu ratio':>9}  {'peak MiB':>8}  {'floor peak':>10}  {'cells':>11}"
+    hdr = (
+        f"{'case':6} {'members':>8}  {'n':>2}  {'median s':>9}  {'floor s':>9}  {'ratio':>6}  {'cpu ratio':>9}  "
+        f"{'peak MiB':>8}  {'floor peak':>10}  {'cells':>11}"
+    )
     print(hdr)
     print("-" * len(hdr))
-    for what, kind, n_txt, e in rows:
+    for what, _kind, n_txt, e in rows:
         print(
-            f"{what:6} {n_txt:>8}  {len(e['runs_s']):>2}  {e['median_s']:9.3f}  {e['floor_median_s']:9.3f}  {e['ratio']:5.2f}x  {e['cpu_ratio']:8.2f}x  {mib(e['peak_rss']):>8}  {mib(e['floor_peak_rss']):>10}  {e['cells']:>11,}"
+            f"{what:6} {n_txt:>8}  {len(e['runs_s']):>2}  {e['median_s']:9.3f}  {e['floor_median_s']:9.3f}  "
+            f"{e['ratio']:5.2f}x  {e['cpu_ratio']:8.2f}x  {mib(e['peak_rss']):>8}  {mib(e['floor_peak_rss']):>10}  "
+            f"{e['cells']:>11,}"
         )
     for mode in ("read_openpyxl", "read_pandas"):
-        e = summary.get(f"{mode}_big")
-        if e:
+        info = summary.get(f"{mode}_big")
+        if info:
             print(
-                f"{mode} ({args.members:,} members): {e['median_s']:.2f} s = {e['vs_calamine_floor']:.1f}x the calamine floor, peak {mib(e['peak_rss'])} MiB, {e['cells']:,} values"
+                f"{mode} ({args.members:,} members): {info['median_s']:.2f} s = "
+                f"{info['vs_calamine_floor']:.1f}x the calamine floor, peak {mib(info['peak_rss'])} MiB, "
+                f"{info['cells']:,} values"
             )
     for kind in ("small", "big"):
-        e = summary.get(f"write_{kind}")
-        if e:
+        written = summary.get(f"write_{kind}")
+        if written:
             print(
-                f"write {kind}: ratio {e['ratio']:.2f}x (target <= {TARGET_WRITE_RATIO:g}x): {'OK' if e['ratio_ok'] else 'MISSED'}"
+                f"write {kind}: ratio {written['ratio']:.2f}x (target <= {TARGET_WRITE_RATIO:g}x): "
+                f"{'OK' if written['ratio_ok'] else 'MISSED'}"
             )
-            if e["sheets_at_row_limit"]:
+            if written["sheets_at_row_limit"]:
                 print(
-                    f"  WARNING: sheets at Excel's {EXCEL_MAX_ROWS:,}-row limit (cells beyond it were not written): {', '.join(e['sheets_at_row_limit'])}"
+                    f"  WARNING: sheets at Excel's {EXCEL_MAX_ROWS:,}-row limit (cells beyond it were not written): "
+                    f"{', '.join(written['sheets_at_row_limit'])}"
                 )
     if profile_top:
         print(profile_top)

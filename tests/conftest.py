@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, SupportsFloat, SupportsInt
 
+import nbformat
 import pandas as pd
 import pytest
+from nbformat import NotebookNode
 
 from scoring.demo import write_input_workbook
 from scoring.engine import Result, score
@@ -17,6 +19,26 @@ from scoring.periods import parse_period
 from scoring.scheme import load_scheme
 
 YEAR = 2025
+
+# nbformat ships py.typed but leaves these functions unannotated, so strict mypy refuses a call to
+# them; bound here, once, to the types they have.
+read_notebook: Callable[..., NotebookNode] = nbformat.read
+write_notebook: Callable[..., None] = nbformat.write
+new_notebook: Callable[..., NotebookNode] = nbformat.v4.new_notebook
+new_code_cell: Callable[..., NotebookNode] = nbformat.v4.new_code_cell
+new_markdown_cell: Callable[..., NotebookNode] = nbformat.v4.new_markdown_cell
+
+
+def as_float(cell: object) -> float:
+    """A number read from one cell of a frame (pandas types such a cell as any scalar at all)."""
+    assert isinstance(cell, SupportsFloat), repr(cell)
+    return float(cell)
+
+
+def as_int(cell: object) -> int:
+    """A count read from one cell of a frame (pandas types such a cell as any scalar at all)."""
+    assert isinstance(cell, SupportsInt), repr(cell)
+    return int(cell)
 
 
 def member_rows(ids: list[str], **overrides: dict[str, Any]) -> pd.DataFrame:
@@ -50,7 +72,7 @@ def monthly_rows(scheme_name: str, members: pd.DataFrame, score_of: Callable[[st
         last = int(str(m.left)[-2:]) if isinstance(m.left, str) else 12
         for month in range(first, last + 1):
             row: dict[str, Any] = {"member_id": m.member_id, "month": f"{YEAR}-{month:02d}"}
-            row.update({it.code: score_of(m.member_id, month, it.code) for it in sch.items})
+            row.update({it.code: score_of(str(m.member_id), month, it.code) for it in sch.items})
             row["note"] = None
             rows.append(row)
     return pd.DataFrame(rows)
@@ -72,7 +94,7 @@ def ballots(
                 "rater_kind": "党员" if b % 3 else "群众代表",
                 "member_id": m.member_id,
             }
-            row.update({c: rating_of(b, m.member_id, c) for c in cols})
+            row.update({c: rating_of(b, str(m.member_id), c) for c in cols})
             rows.append(row)
     return pd.DataFrame(rows)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import openpyxl
 import pandas as pd
@@ -34,7 +34,7 @@ from scoring.audit import (
 from scoring.engine import Result
 from scoring.inputs import load_inputs
 from scoring.periods import parse_period
-from scoring.review import _summary_text
+from scoring.review import Verification, _summary_text
 from scoring.scheme import load_scheme
 
 SCHEME = "county-10-stars"
@@ -301,7 +301,7 @@ def test_recompute_without_libreoffice_says_so_and_fails_under_ci(
     monkeypatch.setattr(shutil, "which", lambda name, *a, **k: None)
     monkeypatch.delenv("CI", raising=False)
     table = recompute_table(tmp_path)
-    assert table.iloc[0, 0] == "未重算 (not done)" and "未安装 LibreOffice" in table.iloc[0, 1]
+    assert table.iloc[0, 0] == "未重算 (not done)" and "未安装 LibreOffice" in str(table.iloc[0, 1])
     monkeypatch.setenv("CI", "true")
     with pytest.raises(RuntimeError, match="CI"):
         recompute_table(tmp_path)
@@ -317,7 +317,9 @@ def test_headline_says_equal_only_when_figures_were_compared() -> None:
     row = "重新计分一致 figures re-scored equal"
 
     def said(**v: object) -> str:
-        table = headline(SimpleNamespace(files=files, ok=True, **v), flags).set_index("项目")
+        # a stand-in with only the fields headline reads, ``ok`` set outright
+        verification = cast(Verification, SimpleNamespace(files=files, ok=True, **v))
+        table = headline(verification, flags).set_index("项目")
         return str(table.at[row, "值"])
 
     assert said(figures=pd.DataFrame(), rescored=False, compared=0).startswith("未比较")

@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import BookMaker, adjustment, ballots, county_sheets, member_rows, monthly_rows, veto
+from conftest import BookMaker, adjustment, as_float, ballots, county_sheets, member_rows, monthly_rows, veto
 
 from scoring.exceptions import FAILURE_COLUMNS, InputError
 from scoring.inputs import BRANCH_KEYS, SHEETS, load_inputs
@@ -71,8 +72,8 @@ def amendment(
     }
 
 
-def append_row(df: pd.DataFrame, row: dict[str, Any]) -> tuple[pd.DataFrame, int]:
-    """``df`` with ``row`` appended, and the Excel row it lands on."""
+def append_row(df: pd.DataFrame, row: dict[str, Any] | dict[Hashable, Any]) -> tuple[pd.DataFrame, int]:
+    """``df`` with ``row`` appended (one made here or another row's ``to_dict()``), and the Excel row it lands on."""
     out = pd.concat([df, pd.DataFrame([row])], ignore_index=True)
     return out, excel_row(len(out) - 1)
 
@@ -799,7 +800,7 @@ def test_chinese_labels_only(maker: BookMaker, sheet_names_too: bool) -> None:
     pd.testing.assert_frame_equal(
         book.monthly[cols].reset_index(drop=True), expected.monthly[cols].reset_index(drop=True)
     )
-    assert float(book.monthly.loc[0, "I05"]) == 6.5
+    assert as_float(book.monthly.loc[0, "I05"]) == 6.5
     assert len(book.appraisal) == len(expected.appraisal)
     assert list(book.adjustments["rule_code"]) == ["commend.county"]
 

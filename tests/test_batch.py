@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -12,12 +13,11 @@ import sys
 import time
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
-import nbformat
 import pandas as pd
 import pytest
-from conftest import county_sheets, write_input_workbook
+from conftest import county_sheets, new_markdown_cell, read_notebook, write_notebook
 
 from scoring.batch import (
     BATCHES_DIR,
@@ -30,6 +30,7 @@ from scoring.batch import (
     run_batch,
     run_local,
 )
+from scoring.demo import write_input_workbook
 from scoring.execute import STAGING_PREFIX
 from scoring.review import check_files
 from scoring.scheme import load_scheme
@@ -83,6 +84,11 @@ def runs_of(out: Path) -> dict[str, list[Path]]:
     }
 
 
+def flat(runs: dict[str, list[Path]]) -> list[Path]:
+    """Every run of every branch, branch by branch."""
+    return [run for branch_runs in runs.values() for run in branch_runs]
+
+
 def branches(table: pd.DataFrame) -> pd.DataFrame:
     return table[table["file"] != ROLLUP_ROW]
 
@@ -101,7 +107,7 @@ def test_batch_runs_every_branch_and_one_bad_input_stops_nothing(tmp_path: Path)
     table = pd.read_csv(report / "status.csv", dtype=str).set_index("file")
     assert table.loc[["K001.xlsx", "K002.xlsx", "K003.xlsx"], "status"].eq("done").all()
     assert table.loc["K999_bad.xlsx", "status"] == "bad_input"
-    errors = pd.read_csv(table.loc["K999_bad.xlsx", "where"], dtype=str)
+    errors = pd.read_csv(str(table.loc["K999_bad.xlsx", "where"]), dtype=str)
     assert list(errors.columns[:4]) == ["file", "sheet", "row", "column"] and len(errors) == 1
     assert errors.iloc[0]["file"] == "K999_bad.xlsx" and errors.iloc[0]["sheet"] == "monthly_scores"
     assert "K999_bad.xlsx" in proc.stdout and "输入有误" in proc.stdout and "status.csv" in proc.stdout
@@ -112,7 +118,7 @@ def test_batch_runs_every_branch_and_one_bad_input_stops_nothing(tmp_path: Path)
     assert "%|" in proc.stderr  # the progress bar
     # the unit roll-up: its own notebook, workbook and manifest referencing each branch run by hash
     assert table.loc[ROLLUP_ROW, "status"] == "done"
-    rollup = Path(table.loc[ROLLUP_ROW, "where"])
+    rollup = Path(str(table.loc[ROLLUP_ROW, "where"]))
     assert rollup.parent.name == "_rollup"
     assert_complete(rollup)
     m = json.loads((rollup / "manifest.json").read_text(encoding="utf-8"))
@@ -123,7 +129,7 @@ def test_batch_runs_every_branch_and_one_bad_input_stops_nothing(tmp_path: Path)
         assert ref["summary_sha256"] == hashlib.sha256((run / "summary.csv").read_bytes()).hexdigest()
     unit = pd.read_csv(rollup / "unit_summary.csv")
     assert len(unit) == 30 and set(unit["branch_id"]) == {"K001", "K002", "K003"}
-    nb = nbformat.read(rollup / f"单位汇总_{PERIOD}.ipynb", as_version=4)
+    nb = read_notebook(rollup / f"单位汇总_{PERIOD}.ipynb", as_version=4)
     assert not [
         o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"
     ]
@@ -219,10 +225,10 @@ def test_sigkill_leaves_no_half_written_run_and_the_next_batch_completes(tmp_pat
     os.killpg(proc.pid, signal.SIGKILL)  # the batch and its workers
     proc.wait()
     wait_until_gone(proc.pid)  # the workers die a moment after the batch; the next batch comes later
-    for runs in runs_of(out).values():
-        for run in runs:
+    for branch_runs in runs_of(out).values():
+        for run in branch_runs:
             assert_complete(run)  # whatever is in runs/ is whole
-    assert len(sum(runs_of(out).values(), [])) < 3
+    assert len(flat(runs_of(out))) < 3
     table, _ = run_batch(inputs, PERIOD, out, jobs=1)
     assert set(table["status"]) <= {"done", "reused"} and "reused" in set(table["status"])
     runs = runs_of(out)
@@ -243,17 +249,15 @@ def test_sigkill_of_the_batch_alone_takes_its_workers_kernels_and_libreoffice_wi
         assert any("ipykernel" in " ".join(p.cmdline()) for p in tree), "no kernel was running"
         os.kill(proc.pid, signal.SIGKILL)  # the batch's own process only, as an OOM killer would
         proc.wait()
-        sealed = sum(runs_of(out).values(), [])
+        sealed = flat(runs_of(out))
         _, left = psutil.wait_procs(tree, timeout=30)
         assert not left, f"still running after the batch was killed: {[' '.join(p.cmdline())[:80] for p in left]}"
     finally:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait()
     # a worker that outlived the batch would have sealed the branch it was running
-    assert sum(runs_of(out).values(), []) == sealed
+    assert flat(runs_of(out)) == sealed
     for run in sealed:
         assert_complete(run)
     # nothing of the killed batch seals a run any more: the next batch runs the rest, once each
@@ -261,7 +265,7 @@ def test_sigkill_of_the_batch_alone_takes_its_workers_kernels_and_libreoffice_wi
     assert set(branches(table)["status"]) <= {"done", "reused"}
     runs = runs_of(out)
     assert set(runs) == {"K001", "K002", "K003", "K004"} and all(len(v) == 1 for v in runs.values()), runs
-    assert set(sum(runs.values(), [])) >= set(sealed)
+    assert set(flat(runs)) >= set(sealed)
     assert not list(out.glob(f"{STAGING_PREFIX}*"))
 
 
@@ -270,7 +274,10 @@ def test_batch_on_a_dask_localcluster(tmp_path: Path) -> None:
 
     inputs, out = tmp_path / "in", tmp_path / "out"
     make_branches(inputs, 3, bad=True)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    # distributed leaves LocalCluster.__init__ unannotated
+    with LocalCluster(  # type: ignore[no-untyped-call]
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
         table, report = run_batch(inputs, PERIOD, out, scheduler=cluster.scheduler_address)
         workers = len(cluster.scheduler_info["workers"])
     assert workers == 2
@@ -346,6 +353,7 @@ def test_collect_turns_every_raising_future_into_a_failed_branch(tmp_path: Path)
     from concurrent.futures.process import BrokenProcessPool
 
     from distributed import KilledWorker
+    from distributed.scheduler import WorkerState
 
     files = [tmp_path / f"K00{i}.xlsx" for i in range(1, 4)]
     fine: Future[Outcome] = Future()
@@ -353,7 +361,9 @@ def test_collect_turns_every_raising_future_into_a_failed_branch(tmp_path: Path)
     pool_broke: Future[Outcome] = Future()
     pool_broke.set_exception(BrokenProcessPool("A process in the process pool was terminated abruptly"))
     killed: Future[Outcome] = Future()
-    killed.set_exception(KilledWorker("run_one-abc", SimpleNamespace(address="tcp://10.0.0.7:40000"), 3))
+    # a stand-in: only its address is read, by the exception's message
+    last_worker = cast(WorkerState, SimpleNamespace(address="tcp://10.0.0.7:40000"))
+    killed.set_exception(KilledWorker("run_one-abc", last_worker, 3))
     futures = dict(zip([fine, pool_broke, killed], files, strict=True))
     ticked: list[Outcome] = []
 
@@ -421,7 +431,7 @@ def test_a_batch_whose_worker_dies_still_writes_its_status_table_and_roll_up(
     assert status == {"K001.xlsx": "done", "K002.xlsx": "failed", "K003.xlsx": "done"}
     saved = pd.read_csv(report / "status.csv", dtype=str, keep_default_na=False).set_index("file")
     assert saved.loc["K002.xlsx", "status"] == "failed" and saved.loc["K002.xlsx", "branch_id"] == "K002"
-    assert "BrokenProcessPool" in Path(saved.loc["K002.xlsx", "where"]).read_text(encoding="utf-8")
+    assert "BrokenProcessPool" in Path(str(saved.loc["K002.xlsx", "where"])).read_text(encoding="utf-8")
     assert table.iloc[-1]["status"] == "done"
     m = json.loads((Path(table.iloc[-1]["where"]) / "manifest.json").read_text(encoding="utf-8"))
     assert m["missing"] == ["K002"] and [r["branch_id"] for r in m["branch_runs"]] == ["K001", "K003"]
@@ -444,7 +454,7 @@ def test_two_workbooks_of_one_branch_are_both_refused_and_neither_runs(tmp_path:
     assert table.loc["K002.xlsx", "status"] == "done"
     for name, other in (("K001.xlsx", "K001_改.xlsx"), ("K001_改.xlsx", "K001.xlsx")):
         assert table.loc[name, "status"] == "bad_input" and table.loc[name, "branch_id"] == "K001"
-        errors = pd.read_csv(table.loc[name, "where"], dtype=str, keep_default_na=False)
+        errors = pd.read_csv(str(table.loc[name, "where"]), dtype=str, keep_default_na=False)
         assert errors.iloc[0]["file"] == name and errors.iloc[0]["column"] == "branch_id"
         assert (
             other in errors.iloc[0]["problem"]
@@ -453,7 +463,7 @@ def test_two_workbooks_of_one_branch_are_both_refused_and_neither_runs(tmp_path:
         )
     assert set(runs_of(out)) == {"K002"}  # neither K001 workbook was run
     assert table.loc[ROLLUP_ROW, "status"] == "done"
-    m = json.loads((Path(table.loc[ROLLUP_ROW, "where"]) / "manifest.json").read_text(encoding="utf-8"))
+    m = json.loads((Path(str(table.loc[ROLLUP_ROW, "where"])) / "manifest.json").read_text(encoding="utf-8"))
     assert m["missing"] == ["K001"] and [r["branch_id"] for r in m["branch_runs"]] == ["K002"]
     # the end line counts branch workbooks, not the roll-up row
     assert "3 个支部 (branches): 1 个完成或复用 (done or reused), 2 个失败或输入有误" in proc.stdout
@@ -547,9 +557,9 @@ def test_the_roll_up_reuse_key_includes_the_roll_up_notebook(tmp_path: Path, mon
 
     monkeypatch.setattr(papermill, "execute_notebook", execute)
     assert run_rollup({"K001": run}, PERIOD, out) == (previous, True)  # nothing changed: reused
-    nb = nbformat.read(notebook, as_version=4)
-    nb.cells.append(nbformat.v4.new_markdown_cell("新增说明 (a new note)"))
-    nbformat.write(nb, notebook)
+    nb = read_notebook(notebook, as_version=4)
+    nb.cells.append(new_markdown_cell("新增说明 (a new note)"))
+    write_notebook(nb, notebook)
     assert (
         code_sha256(notebook) != json.loads((previous / MANIFEST).read_text(encoding="utf-8"))["package"]["code_sha256"]
     )

@@ -15,7 +15,16 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import adjustment, ballots, member_rows, monthly_rows
+from conftest import (
+    adjustment,
+    as_float,
+    as_int,
+    ballots,
+    member_rows,
+    monthly_rows,
+    read_notebook,
+    write_notebook,
+)
 
 from scoring.demo import generate_demo, write_input_workbook
 from scoring.explorer import card_html, score_workbook, trace_groups, what_if
@@ -49,7 +58,7 @@ def test_card_shows_the_summary_total_marks_amendments_and_never_a_ballot(demo: 
     assert len(am), "the demo has an amendment"
     mid = am.iloc[0]["member_id"]
     html = card_html(s, mid)
-    assert card_total(html) == float(summary.at[mid, "total"])
+    assert card_total(html) == as_float(summary.at[mid, "total"])
     assert "已更正: 原" in html and "*" in html and "自评" in html
     assert "P001" not in html  # ballot numbers never appear
 
@@ -62,7 +71,7 @@ def test_trace_groups_reach_every_monthly_cell_and_name_their_rule(demo: list[Pa
     assert head.iloc[0]["step"].startswith("年度总积分")
     cells = pd.concat([g for _, g in groups])
     refs = cells.loc[cells["source"].str.contains("月度评分", na=False), "source"]
-    months = int(s.result.item_year.set_index("member_id").at[mid, "months"])
+    months = as_int(s.result.item_year.set_index("member_id").at[mid, "months"])
     assert len(refs) == months * len(s.result.scheme.scheme.items)  # one per month and item
     titles = [t for t, _ in groups]
     items = [t for t in titles if not t.startswith(("加减分", "一票否决"))]
@@ -177,7 +186,7 @@ def test_the_explorer_opens_a_run_folder_with_its_archived_scheme(branch_run: Br
     for mid in branch_run.member_ids:
         explorer.member.value = mid
         assert f'data-member="{mid}"' in explorer.card.value
-        assert card_total(explorer.card.value) == float(summary.at[mid, "total"])
+        assert card_total(explorer.card.value) == float(str(summary.at[mid, "total"]))
         assert not MARK_SHOWN.search(explorer.card.value), mid  # never a ballot
         assert "民主测评平均" in explorer.card.value
     # the workbook's own (since edited) scheme would give other totals: the archived one was used
@@ -199,7 +208,7 @@ def test_the_explorer_warns_when_the_runs_summary_differs(branch_run: BranchRun,
     summary.chmod(0o644)
     table = pd.read_csv(summary, dtype=str, keep_default_na=False)
     recorded = table.at[0, "total"]
-    table.at[0, "total"] = f"{float(recorded) + 1.5:.2f}"
+    table.at[0, "total"] = f"{float(str(recorded)) + 1.5:.2f}"
     table.to_csv(summary, index=False, encoding="utf-8")
     explorer = Explorer(copy)
     notice = explorer.notice.value
@@ -232,15 +241,14 @@ def test_periods_come_from_the_workbooks_year(tmp_path: Path) -> None:
 def test_an_officer_picks_a_member_in_the_browser_and_sees_the_runs_total(
     branch_run: BranchRun, tmp_path: Path
 ) -> None:
-    import nbformat
     from playwright.sync_api import sync_playwright
 
     run = branch_run.run
-    nb = nbformat.read(REPO / "notebooks" / "explore.ipynb", as_version=4)
+    nb = read_notebook(REPO / "notebooks" / "explore.ipynb", as_version=4)
     params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     params.source = f"inputs = {str(run)!r}\nperiod = ''"  # what an officer types into the parameters cell
     notebook = tmp_path / "explore.ipynb"
-    nbformat.write(nb, notebook)
+    write_notebook(nb, notebook)
     port = _free_port()
     voila = subprocess.Popen(
         [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
@@ -291,7 +299,7 @@ def test_an_officer_picks_a_member_in_the_browser_and_sees_the_runs_total(
     summary = recorded_summary(run)
     assert member_id in branch_run.member_ids and choice.endswith(summary.at[member_id, "name"])
     assert re.fullmatch(r"-?\d+(\.\d{1,2})?", shown.strip()), shown
-    assert float(shown) == float(summary.at[member_id, "total"])  # the run's published total, exactly
+    assert float(shown) == float(str(summary.at[member_id, "total"]))  # the run's published total, exactly
     assert "完全一致" in notice  # re-scored with the run's archived scheme: equal to summary.csv
     # never a ballot: every widget's content (the table, card, trace, what-if), shown or not
     assert (

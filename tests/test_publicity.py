@@ -15,6 +15,7 @@ import openpyxl
 import pandas as pd
 import pytest
 import xlsxwriter
+from openpyxl.worksheet.worksheet import Worksheet
 
 from scoring.demo import generate_demo
 from scoring.engine import Result, score
@@ -27,6 +28,8 @@ HYPERLINK = '=HYPERLINK("http://x","y")'
 PLUS = "+1-2"
 CASES = [("B001", "2025"), ("B001", "2025Q4"), ("B003", "2025")]
 STAR_TEXT = {"yes": "★", "tie": "待支委会研究", "no": "否"}
+Results = dict[tuple[str, str], Result]  # by (branch, period), one of CASES
+Workbooks = dict[tuple[str, str], openpyxl.Workbook]
 
 # -- publicity_window -------------------------------------------------------------------------
 
@@ -77,14 +80,12 @@ def scored(path: Path, period: str) -> Result:
 
 
 @pytest.fixture(scope="module")
-def results(demo_books: dict[str, Path]) -> dict[tuple[str, str], Result]:
+def results(demo_books: dict[str, Path]) -> Results:
     return {(b, per): scored(demo_books[b], per) for b, per in CASES}
 
 
 @pytest.fixture(scope="module")
-def workbooks(
-    results: dict[tuple[str, str], Result], tmp_path_factory: pytest.TempPathFactory
-) -> dict[tuple[str, str], openpyxl.Workbook]:
+def workbooks(results: Results, tmp_path_factory: pytest.TempPathFactory) -> Workbooks:
     out = tmp_path_factory.mktemp("publicity")
     books = {}
     for key, result in results.items():
@@ -97,11 +98,11 @@ def workbooks(
     return books
 
 
-def strings(ws: openpyxl.worksheet.worksheet.Worksheet) -> list[str]:
+def strings(ws: Worksheet) -> list[str]:
     return [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
 
 
-def table(ws: openpyxl.worksheet.worksheet.Worksheet) -> tuple[int, pd.DataFrame]:
+def table(ws: Worksheet) -> tuple[int, pd.DataFrame]:
     """The 公示 member table: its header row (1-based) and its rows, by Chinese header."""
     rows = list(ws.iter_rows(values_only=True))
     start = next(i for i, r in enumerate(rows) if r[0] == "党员编号")
@@ -114,7 +115,7 @@ def table(ws: openpyxl.worksheet.worksheet.Worksheet) -> tuple[int, pd.DataFrame
     return start + 1, pd.DataFrame(body, dtype=object)  # keeps empty cells as None
 
 
-def same(shown: object, value: object) -> bool:
+def same(shown: object, value: float | str | None) -> bool:
     """A printed cell equals the summary value; a missing value is an empty cell."""
     return shown is None if pd.isna(value) else shown == value
 
@@ -124,24 +125,26 @@ def same(shown: object, value: object) -> bool:
 
 @pytest.mark.parametrize("key", CASES)
 def test_sheets_are_a4_one_page_wide_with_branch_in_header(
-    workbooks: dict, results: dict, key: tuple[str, str]
+    workbooks: Workbooks, results: Results, key: tuple[str, str]
 ) -> None:
     wb = workbooks[key]
     result = results[key]
     assert wb.sheetnames == ["其他", "公示", "积分卡", "组织处置"]
     for name in ("公示", "积分卡", "组织处置"):
         ws = wb[name]
-        assert int(ws.page_setup.paperSize) == 9, name
+        paper, fit, odd = ws.page_setup.paperSize, ws.sheet_properties.pageSetUpPr, ws.oddHeader
+        assert paper is not None and int(paper) == 9, name
         assert ws.page_setup.orientation == "portrait"
-        assert ws.sheet_properties.pageSetUpPr.fitToPage
-        assert result.branch_name in ws.oddHeader.center.text and result.period.label in ws.oddHeader.center.text
+        assert fit is not None and fit.fitToPage
+        assert odd is not None and odd.center.text is not None
+        assert result.branch_name in odd.center.text and result.period.label in odd.center.text
     header_row, _ = table(wb["公示"])
     assert wb["公示"].print_title_rows == f"${header_row}:${header_row}"  # repeated on every page
 
 
 @pytest.mark.parametrize("key", CASES)
 def test_publicity_lists_every_member_with_the_published_figures(
-    workbooks: dict, results: dict, key: tuple[str, str]
+    workbooks: Workbooks, results: Results, key: tuple[str, str]
 ) -> None:
     ws = workbooks[key]["公示"]
     result = results[key]
@@ -180,7 +183,7 @@ def test_publicity_lists_every_member_with_the_published_figures(
     assert any(t_.startswith("一票否决") for t_ in texts) and any(t_.startswith("不列入积分管理的党员") for t_ in texts)
 
 
-def test_publicity_shows_no_score_for_a_no_score_veto(workbooks: dict, results: dict) -> None:
+def test_publicity_shows_no_score_for_a_no_score_veto(workbooks: Workbooks, results: Results) -> None:
     result = results[("B003", "2025")]
     _, t = table(workbooks[("B003", "2025")]["公示"])
     vetoed = result.vetoes.loc[result.vetoes["applies"], "member_id"]
@@ -189,20 +192,22 @@ def test_publicity_shows_no_score_for_a_no_score_veto(workbooks: dict, results: 
     assert "星级" not in t.columns and "年度之星" not in t.columns  # a scheme without stars
 
 
-def test_default_start_is_a_working_day_after_today(results: dict, tmp_path: Path) -> None:
+def test_default_start_is_a_working_day_after_today(results: Results, tmp_path: Path) -> None:
     path = tmp_path / "default.xlsx"
     wb = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)
     add_publicity_sheets(wb, results[("B001", "2025")])
     wb.close()
     line = next(s for s in strings(openpyxl.load_workbook(path)["公示"]) if s.startswith("公示期"))
-    y, m, d = map(int, re.search(r"(\d+)年(\d+)月(\d+)日", line).groups())  # type: ignore[union-attr]
+    found = re.search(r"(\d+)年(\d+)月(\d+)日", line)
+    assert found, line
+    y, m, d = map(int, found.groups())
     first = dt.date(y, m, d)
     assert first > dt.date.today() and first.weekday() < 5
 
 
 @pytest.mark.parametrize("key", CASES)
 def test_one_card_per_scored_or_exempt_member_each_on_its_own_page(
-    workbooks: dict, results: dict, key: tuple[str, str]
+    workbooks: Workbooks, results: Results, key: tuple[str, str]
 ) -> None:
     ws = workbooks[key]["积分卡"]
     result = results[key]
@@ -224,7 +229,7 @@ def test_one_card_per_scored_or_exempt_member_each_on_its_own_page(
 
 
 def test_cards_continue_on_further_sheets_each_card_on_its_own_page(
-    results: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    results: Results, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Excel allows 1,023 page breaks per sheet: a large unit's cards go on 积分卡, 积分卡 (2), ...
     import scoring.publicity
@@ -252,20 +257,23 @@ def test_cards_continue_on_further_sheets_each_card_on_its_own_page(
     assert seen == expected
 
 
-def test_cards_show_appraisal_averages_and_raters_but_no_ballot(workbooks: dict, results: dict) -> None:
+def test_cards_show_appraisal_averages_and_raters_but_no_ballot(workbooks: Workbooks, results: Results) -> None:
     for key in [("B001", "2025"), ("B003", "2025")]:
         wb = workbooks[key]
         texts = [t for name in ("公示", "积分卡", "组织处置") for t in strings(wb[name])]
-        ballots = set(results[key].book.appraisal["ballot_no"].astype(str))
+        book = results[key].book
+        assert book is not None
+        ballots = set(book.appraisal["ballot_no"].astype(str))
         assert all(re.fullmatch(r"P\d{3}", b) for b in ballots)
         assert not any(re.search(r"P\d{3}", t) for t in texts), "a ballot number is printed"
         assert not any(b in t for b in ballots for t in texts)
     ws = workbooks[("B001", "2025")]["积分卡"]
     result = results[("B001", "2025")]
-    rows: dict[str, tuple] = {}
+    rows: dict[str, tuple[Any, ...]] = {}
     for r in ws.iter_rows(values_only=True):
-        if r[0] in ("民主测评平均", "测评人数"):
-            rows.setdefault(r[0], r)  # the first card's rows
+        label = r[0]
+        if isinstance(label, str) and label in ("民主测评平均", "测评人数"):
+            rows.setdefault(label, r)  # the first card's rows
     assert set(rows) == {"民主测评平均", "测评人数"}
     first = result.appraisal.iloc[0]
     averages = [first[f"{c}_average"] for c in result.items]
@@ -275,7 +283,7 @@ def test_cards_show_appraisal_averages_and_raters_but_no_ballot(workbooks: dict,
     assert any(t.startswith("民主评议平均 (12人)") for t in b003)
 
 
-def test_card_marks_amended_scores_adjustments_and_star_gap(workbooks: dict, results: dict) -> None:
+def test_card_marks_amended_scores_adjustments_and_star_gap(workbooks: Workbooks, results: Results) -> None:
     result = results[("B001", "2025")]
     texts = strings(workbooks[("B001", "2025")]["积分卡"])
     am = result.amendments.iloc[0]
@@ -292,7 +300,7 @@ def test_card_marks_amended_scores_adjustments_and_star_gap(workbooks: dict, res
     assert any(t.startswith("第 1 名 (共 ") for t in texts)
 
 
-def test_follow_up_sheet_lists_result_follow_up(workbooks: dict, results: dict) -> None:
+def test_follow_up_sheet_lists_result_follow_up(workbooks: Workbooks, results: Results) -> None:
     for key in CASES:
         ws = workbooks[key]["组织处置"]
         result = results[key]
@@ -307,7 +315,9 @@ def test_follow_up_sheet_lists_result_follow_up(workbooks: dict, results: dict) 
 
 
 @pytest.mark.parametrize("key", CASES)
-def test_names_that_look_like_formulas_stay_literal_text(workbooks: dict, results: dict, key: tuple[str, str]) -> None:
+def test_names_that_look_like_formulas_stay_literal_text(
+    workbooks: Workbooks, results: Results, key: tuple[str, str]
+) -> None:
     wb = workbooks[key]
     for name in ("公示", "积分卡", "组织处置"):
         ws = wb[name]
@@ -330,7 +340,7 @@ needs_office = pytest.mark.skipif(
 
 @needs_office
 @pytest.mark.parametrize("key", [("B001", "2025"), ("B001", "2025Q4")])
-def test_publicity_pdf_renders_chinese_on_a4(results: dict, tmp_path: Path, key: tuple[str, str]) -> None:
+def test_publicity_pdf_renders_chinese_on_a4(results: Results, tmp_path: Path, key: tuple[str, str]) -> None:
     from PIL import Image
 
     result = results[key]
@@ -405,7 +415,7 @@ def _reference(char: str, face: str) -> Any:
 
 @needs_office
 def test_publicity_pdf_prints_simplified_chinese_glyph_forms(
-    results: dict, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    results: Results, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # 直, 骨 and 角 are drawn differently in Japanese, Traditional and Simplified Chinese fonts:
     # the printed title must match the Simplified forms, even on a machine whose locale is

@@ -9,10 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import new_code_cell, new_notebook, write_notebook
 
 from scoring import rollup as ru
+from scoring.engine import score
 from scoring.exceptions import InputError
 from scoring.inputs import InputBook
+from scoring.periods import parse_period
 
 
 def _frames(book: InputBook) -> dict[str, pd.DataFrame]:
@@ -37,7 +40,7 @@ def test_inputs_read_by_two_processes_equal_those_read_by_one(tmp_path: Path) ->
             pd.testing.assert_frame_equal(frame, frames2[name], obj=f"{src.branch_id} {name}")
         assert book1.cells == book2.cells and book1.notes == book2.notes
     # and the same unit table (build reads in one process below PARALLEL_MIN_BRANCHES)
-    unit = ru.unit_table([ru.score(b, s, ru.parse_period("2025")) for b, s in two])
+    unit = ru.unit_table([score(b, s, parse_period("2025")) for b, s in two])
     pd.testing.assert_frame_equal(unit, ru.build("2025", sources).unit)
 
 
@@ -50,7 +53,7 @@ def test_a_bad_workbook_read_in_another_process_raises_its_whole_error_table(tmp
         ru.read_sources("2025", sources, jobs=2, min_parallel=1)
     failure = exc.value.failures
     assert len(failure) == 1 and failure.loc[0, "file"] == "bad.xlsx"
-    assert "无法读取工作簿 (cannot read workbook)" in failure.loc[0, "problem"]
+    assert "无法读取工作簿 (cannot read workbook)" in str(failure.loc[0, "problem"])
 
 
 def test_an_input_error_survives_pickling_with_its_table() -> None:
@@ -75,14 +78,13 @@ def test_an_input_error_survives_pickling_with_its_table() -> None:
 
 def test_reading_processes_start_from_inside_a_notebook_kernel(tmp_path: Path) -> None:
     """The roll-up reads in processes spawned by its notebook's kernel (a process with threads)."""
-    import nbformat
     import papermill as pm
 
     from scoring.execute import kernel_for_runs
 
-    nb = nbformat.v4.new_notebook()
+    nb = new_notebook()
     nb.cells = [
-        nbformat.v4.new_code_cell(
+        new_code_cell(
             "from pathlib import Path\n"
             "from scoring import rollup as ru\n"
             f"sources = ru.demo_sources(Path({str(tmp_path / 'demo')!r}))\n"
@@ -91,7 +93,7 @@ def test_reading_processes_start_from_inside_a_notebook_kernel(tmp_path: Path) -
             f"unit.to_csv({str(tmp_path / 'unit.csv')!r}, index=False)"
         )
     ]
-    nbformat.write(nb, tmp_path / "read.ipynb")
+    write_notebook(nb, tmp_path / "read.ipynb")
     pm.execute_notebook(
         str(tmp_path / "read.ipynb"),
         str(tmp_path / "read-out.ipynb"),

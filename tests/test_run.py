@@ -10,10 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import nbformat
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import read_notebook
 
 from scoring import __version__
 from scoring.demo import generate_demo
@@ -94,6 +94,7 @@ def test_summary_csv_is_the_engines_result(year_run: Path, demo: list[Path]) -> 
     assert len(rows) == len(expected)
     for r in rows:
         e = expected.loc[r["member_id"]]
+        assert isinstance(e, pd.Series)  # one row: member ids are unique
         if pd.isna(e["total"]):
             assert r["total"] == ""
         else:
@@ -103,7 +104,7 @@ def test_summary_csv_is_the_engines_result(year_run: Path, demo: list[Path]) -> 
 
 
 def test_executed_notebook_reads_top_to_bottom(year_run: Path) -> None:
-    nb = nbformat.read(year_run / "B001_2025.ipynb", as_version=4)
+    nb = read_notebook(year_run / "B001_2025.ipynb", as_version=4)
     text = json.dumps(nb, ensure_ascii=False)
     for heading in ["参数", "输入检查", "中间表", "结果", "图表", "追溯", "输出"]:
         assert any(c.cell_type == "markdown" and heading in c.source for c in nb.cells), heading

@@ -6,7 +6,9 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -146,7 +148,7 @@ def _edited(tmp_path: Path, name: str, old: str, new: str, count: int = 1) -> Pa
     return path
 
 
-def _edited_data(tmp_path: Path, name: str, edit) -> Path:  # type: ignore[no-untyped-def]
+def _edited_data(tmp_path: Path, name: str, edit: Callable[[dict[str, Any]], object]) -> Path:
     data = yaml.safe_load((SCHEMES_DIR / f"{name}.yaml").read_text(encoding="utf-8"))
     edit(data)
     path = tmp_path / f"{name}-edited.yaml"

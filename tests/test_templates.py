@@ -19,6 +19,7 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
+from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
 from scoring.exceptions import InputError, ScoringError
@@ -73,13 +74,21 @@ def validations(ws: Worksheet) -> dict[str, Any]:
     out = {}
     for dv in ws.data_validations.dataValidation:
         for rng in dv.sqref.ranges:
-            out[re.match(r"[A-Z]+", rng.coord).group(0)] = dv  # type: ignore[union-attr]
+            column = re.match(r"[A-Z]+", rng.coord)
+            assert column, rng.coord
+            out[column.group(0)] = dv
     return out
 
 
 def header_letters(ws: Worksheet) -> dict[str, str]:
     """Column key -> letter, from ``label (key)`` headers in row 1."""
-    return {re.search(r"\(([^()]*)\)$", str(c.value)).group(1): c.column_letter for c in ws[1] if c.value}  # type: ignore[union-attr]
+    out = {}
+    for c in ws[1]:
+        if c.value:
+            key = re.search(r"\(([^()]*)\)$", str(c.value))
+            assert key and isinstance(c, Cell), c.value
+            out[key.group(1)] = c.column_letter
+    return out
 
 
 def list_values(wb: openpyxl.Workbook, formula: str) -> list[str]:
@@ -140,8 +149,9 @@ def accepts(wb: openpyxl.Workbook, ws: Worksheet, ref: str, value: Any) -> bool:
             else:  # DATE(IF(ISNUMBER(scoring_year),scoring_year,1900|9999),m,d)
                 assert "scoring_year" in f, f
                 d = re.search(r",(\d+)\),(\d+),(\d+)\)$", f)
-                y = year if year is not None else int(d.group(1))  # type: ignore[union-attr]
-                bounds.append(dt.date(y, int(d.group(2)), int(d.group(3))))  # type: ignore[union-attr]
+                assert d, f
+                y = year if year is not None else int(d.group(1))
+                bounds.append(dt.date(y, int(d.group(2)), int(d.group(3))))
         return bounds[0] <= value <= bounds[1]
     if dv.type == "custom":
         text = str(value)
@@ -205,11 +215,12 @@ def fill(
         row = 2
         for mid in ids:
             joined, left = n_months[mid]
+            assert isinstance(joined, str | None) and isinstance(left, str | None), (joined, left)
             first = int(joined[-2:]) if joined else 1
             last = int(left[-2:]) if left else 12
-            for m in range(first, last + 1):
+            for month in range(first, last + 1):
                 put(wb, mo, row, "member_id", mid)
-                put(wb, mo, row, "month", f"{year}-{m:02d}")
+                put(wb, mo, row, "month", f"{year}-{month:02d}")
                 row += 1
     rows = [r for r in range(2, mo.max_row + 1) if mo[f"A{r}"].value]
     for r in rows:
@@ -452,9 +463,9 @@ def test_months_and_dates_follow_the_year(tmp_path: Path) -> None:
 def test_sheets_protected_input_unlocked_header_locked(name: str) -> None:
     wb = openpyxl.load_workbook(TEMPLATES_DIR / f"{name}.xlsx")
     assert wb.security.lockStructure
-    for ws in wb.worksheets:
-        assert ws.protection.sheet, ws.title
-        assert ws.protection.password is None  # documented in 填表说明: no password
+    for each in wb.worksheets:
+        assert each.protection.sheet, each.title
+        assert each.protection.password is None  # documented in 填表说明: no password
     for key in template_sheets(name):
         ws = sheet(wb, key)
         for j in range(1, ws.max_column + 1):
@@ -473,6 +484,7 @@ def test_column_widths_fit_chinese_headers() -> None:
     for key in template_sheets("county-10-stars"):
         ws = sheet(wb, key)
         for c in ws[1]:
+            assert isinstance(c, Cell)  # a header cell, never merged
             text = str(c.value)
             need = sum(2 if "\u4e00" <= ch <= "\u9fff" else 1 for ch in text)
             assert ws.column_dimensions[c.column_letter].width >= need, (ws.title, text)
@@ -498,11 +510,9 @@ def test_readme_states_the_rules(name: str) -> None:
         assert r.code in text and r.name in text and f"{r.signed_points:+g}" in text
     for c in s.veto.conditions:
         assert c.name in text and c.code in text
-    band_rows = {line for line in text.splitlines()}
+    band_rows = set(text.splitlines())
     for b in s.bands:
-        assert any(line.startswith(f"{b.min:g} ") or line.startswith(f"{float(b.min)} ") for line in band_rows), (
-            f"band {b.min:g}"
-        )
+        assert any(line.startswith((f"{b.min:g} ", f"{float(b.min)} ")) for line in band_rows), f"band {b.min:g}"
         assert b.grade in text
     assert f"{s.monthly.weight * 100:g}%" in text
     if s.appraisal.mode != "none":
@@ -558,6 +568,7 @@ def test_members_file_xlsx_with_chinese_headers(tmp_path: Path) -> None:
     f = tmp_path / "名单.xlsx"
     wb = openpyxl.Workbook()
     ws = wb.active
+    assert ws is not None
     ws.append(["支部党员名单"])  # a title row above the header
     ws.append(["党员编号", "姓名", "转入月份", "不列入积分"])
     ws.append(["A1", "张三", dt.datetime(2025, 5, 1), None])

@@ -8,6 +8,7 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import BookMaker, as_float, county_sheets, veto
 
 from scoring.demo import DEMO_BRANCHES, generate_demo
 from scoring.engine import score
@@ -39,13 +40,15 @@ def test_trace_cells_are_the_input_cells_and_add_up(demo_books: list[Path], inde
         months = int(result.annual.set_index("member_id").loc[member_id, "months"])
         assert len(cells) == months * len(sch.scheme.items)
         for r in cells.itertuples(index=False):
-            m = REF.match(r.source)
-            assert m, r.source
+            source, note = r.source, r.note
+            assert isinstance(source, str) and isinstance(note, str), (source, note)
+            m = REF.match(source)
+            assert m, source
             value = wb[m["sheet"]][f"{m['col']}{m['row']}"].value
-            if "已更正" in r.note:  # amended: the input cell holds the original score
-                assert f"原 {value:.15g}" in r.note.replace(".0 ", " ") or f"原 {value:g}" in r.note
+            if "已更正" in note:  # amended: the input cell holds the original score
+                assert f"原 {value:.15g}" in note.replace(".0 ", " ") or f"原 {value:g}" in note
             else:
-                assert float(value) == float(r.value), (member_id, r.source)
+                assert float(value) == as_float(r.value), (member_id, source)
             checked += 1
         # the cells add up to the item sums the annual figure was made from
         y = result.item_year.set_index("member_id").loc[member_id]
@@ -144,15 +147,13 @@ def test_amended_cell_names_the_amendment_cell_of_the_workbook(demo_books: list[
 
 
 def test_trace_of_a_vetoed_exempt_member_shows_the_veto(tmp_path: Path) -> None:
-    from conftest import BookMaker, county_sheets, veto
-
     sheets = county_sheets(M05={"exempt": "是", "exempt_reason": "年老体弱", "exempt_stars": 10})
     sheets["vetoes"] = pd.DataFrame([veto("M05", "embezzlement")])
     result = BookMaker(tmp_path).score("county-10-stars", sheets)
     t = trace(result, "M05").set_index("step")
     assert t["value"].dtype == "float64"
     assert t.loc["不列入积分 (exempt)", "value"] == 10.0  # the hand-entered stars, as entered
-    assert t.loc["不列入积分 (exempt)", "source"].endswith("!I6")  # members sheet, exempt_stars, M05's row
-    assert pd.isna(t.loc["星级 (stars)", "value"]) and t.loc["等级 (grade)", "text"] == "不合格"
+    assert str(t.loc["不列入积分 (exempt)", "source"]).endswith("!I6")  # members sheet, exempt_stars, M05's row
+    assert pd.isna(as_float(t.loc["星级 (stars)", "value"])) and t.loc["等级 (grade)", "text"] == "不合格"
     v = t.loc["一票否决: 侵占集体资产或者挪用集体资金"]
     assert v["text"] == "yes" and pd.isna(v["value"])

@@ -7,13 +7,14 @@ import os
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import openpyxl
 import papermill as pm
 import pytest
+from conftest import new_code_cell, new_notebook, read_notebook, write_notebook
 
 import scoring.execute as execute
 from scoring import kernels, office
@@ -23,7 +24,7 @@ KERNEL = execute.kernel_for_runs()[0]
 
 
 @pytest.fixture(autouse=True)
-def fresh_warm_kernels() -> Any:
+def fresh_warm_kernels() -> Iterator[None]:
     kernels.shutdown()
     yield
     kernels.shutdown()
@@ -53,7 +54,7 @@ def _normalised(notebook: Path, out_roots: list[Path]) -> dict[str, Any]:
     text = notebook.read_text(encoding="utf-8")
     for root in out_roots:
         text = re.sub(re.escape(str(root)) + r"/\.staging-[^\"\\<' ]*", "STAGING", text)
-    nb = json.loads(text)
+    nb: dict[str, Any] = json.loads(text)
     nb["metadata"].pop("papermill", None)
     for cell in nb["cells"]:
         cell["metadata"].pop("papermill", None)
@@ -98,7 +99,7 @@ def test_warm_kernel_runs_match_the_cold_path(tmp_path: Path, monkeypatch: pytes
             a, b = cold / name, warm / name
             if name.endswith(".ipynb"):
                 na, nb_ = _normalised(a, [cold_out, warm_out]), _normalised(b, [cold_out, warm_out])
-                assert [c["execution_count"] for c in nb_["cells"] if c["cell_type"] == "code"][0] == 1
+                assert next(c["execution_count"] for c in nb_["cells"] if c["cell_type"] == "code") == 1
                 assert na == nb_, f"{name} differs between the cold and the warm kernel"
             elif name.endswith(".csv"):
                 assert a.read_bytes() == b.read_bytes(), name
@@ -132,10 +133,10 @@ def _in_kernel(warm: Any, code: str) -> str:
 
 
 def _tiny_notebook(path: Path, *sources: str) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    nb = new_notebook()
+    nb.cells = [new_code_cell(s) for s in sources]
     nb.metadata["kernelspec"] = {"name": KERNEL, "display_name": KERNEL, "language": "python"}
-    nbformat.write(nb, path)
+    write_notebook(nb, path)
     return path
 
 
@@ -143,12 +144,15 @@ def test_nothing_of_one_notebook_is_seen_by_the_next(tmp_path: Path) -> None:
     first = _tiny_notebook(
         tmp_path / "first.ipynb",
         "leak = 41\nimport warnings\nwarnings.warn('once only?')",
-        "import matplotlib\nmatplotlib.use('agg')\nimport matplotlib.pyplot as plt\nplt.figure(); matplotlib.rcParams['lines.linewidth'] = 9.0\nimport os; os.chdir('/')",
+        "import matplotlib\nmatplotlib.use('agg')\nimport matplotlib.pyplot as plt\n"
+        "plt.figure(); matplotlib.rcParams['lines.linewidth'] = 9.0\n"
+        "import os; os.chdir('/')",
     )
     second = _tiny_notebook(
         tmp_path / "second.ipynb",
         "import os, warnings\nprint('leak' in globals(), os.getcwd())\nwarnings.warn('once only?')",
-        "import matplotlib, matplotlib.pyplot as plt\nprint(len(plt.get_fignums()), matplotlib.rcParams['lines.linewidth'])",
+        "import matplotlib, matplotlib.pyplot as plt\n"
+        "print(len(plt.get_fignums()), matplotlib.rcParams['lines.linewidth'])",
     )
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
@@ -170,7 +174,7 @@ def test_nothing_of_one_notebook_is_seen_by_the_next(tmp_path: Path) -> None:
         cwd=str(tmp_path / "b"),
     )
     assert kernels._local.kernels[KERNEL].km is km  # the same kernel, reset
-    out = nbformat.read(tmp_path / "b" / "out.ipynb", as_version=4)
+    out = read_notebook(tmp_path / "b" / "out.ipynb", as_version=4)
     first_cell, second_cell = out.cells[0], out.cells[1]
     assert first_cell.execution_count == 1
     text = "".join(o.get("text", "") for o in first_cell.outputs)
@@ -185,14 +189,17 @@ def test_nothing_of_one_notebook_is_seen_by_the_next(tmp_path: Path) -> None:
 
 def test_a_code_change_or_a_dead_kernel_gets_a_fresh_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     nb = _tiny_notebook(tmp_path / "n.ipynb", "x = 1")
-    run = lambda: pm.execute_notebook(
-        str(nb),
-        str(tmp_path / "o.ipynb"),
-        kernel_name=KERNEL,
-        engine_name=kernels.ENGINE_NAME,
-        progress_bar=False,
-        cwd=str(tmp_path),
-    )
+
+    def run() -> None:
+        pm.execute_notebook(
+            str(nb),
+            str(tmp_path / "o.ipynb"),
+            kernel_name=KERNEL,
+            engine_name=kernels.ENGINE_NAME,
+            progress_bar=False,
+            cwd=str(tmp_path),
+        )
+
     run()
     first = kernels._local.kernels[KERNEL].km
     monkeypatch.setattr(kernels, "_code_version", lambda: "changed")

@@ -19,6 +19,8 @@ import openpyxl
 import pandas as pd
 import pytest
 from conftest import YEAR, BookMaker, adjustment, ballots, county_sheets, member_rows, monthly_rows, veto
+from openpyxl.cell.cell import Cell
+from openpyxl.worksheet.worksheet import Worksheet
 
 from scoring.demo import DEMO_BRANCHES, generate_demo
 from scoring.engine import Result, score
@@ -71,6 +73,24 @@ def key_of(header: Any) -> str:
     return m.group(1) if m else str(header)
 
 
+def header_cells(ws: Worksheet) -> list[Cell]:
+    """The cells of the header row (row 1, where no cell is merged)."""
+    cells = [c for c in ws[1] if isinstance(c, Cell)]
+    assert len(cells) == len(ws[1]), f"{ws.title}: a merged header cell"
+    return cells
+
+
+def formula_texts(ws: Worksheet) -> list[str]:
+    """The text of every formula below the header row."""
+    texts = []
+    for row in ws.iter_rows(min_row=2):
+        for c in row:
+            if c.data_type == "f":
+                assert isinstance(c.value, str), f"{ws.title}!{c.coordinate}: {c.value!r}"
+                texts.append(c.value)
+    return texts
+
+
 def blank(v: Any) -> Any:
     return "" if v is None else v
 
@@ -102,8 +122,8 @@ def sheet_values(path: Path, sheet: str, table: pd.DataFrame | None = None) -> p
 def check_columns(path: Path) -> tuple[list[str], str]:
     """Column letters of 核对's per-figure verdicts, and of its 全部一致 column."""
     ws = openpyxl.load_workbook(path)["核对"]
-    verdicts = [c.column_letter for c in ws[1] if str(c.value).endswith(" 核对")]
-    overall = next(c.column_letter for c in ws[1] if c.value == "全部一致 (all_ok)")
+    verdicts = [c.column_letter for c in header_cells(ws) if str(c.value).endswith(" 核对")]
+    overall = next(c.column_letter for c in header_cells(ws) if c.value == "全部一致 (all_ok)")
     return verdicts, overall
 
 
@@ -433,7 +453,8 @@ def test_a_wrong_figure_is_caught(demo: list[Path], tmp_path: Path) -> None:
     flagged = [ids[r - 2] for r in on.loc[letters == overall, "cell"].str.extract(r"(\d+)$", expand=False).astype(int)]
     assert "B001M002" in flagged and len(flagged) < len(ids) / 2  # 全部一致 flags the member
     # other members are flagged only for figures that depend on his: ranks and stars
-    head = {c.column_letter: key_of(str(c.value)[: -len(" 核对")]) for c in openpyxl.load_workbook(path)["核对"][1]}
+    check = openpyxl.load_workbook(path)["核对"]
+    head = {c.column_letter: key_of(str(c.value)[: -len(" 核对")]) for c in header_cells(check)}
     for cell, letter in zip(verdicts["cell"], letters[letters.isin(verdict_cols)], strict=True):
         if ids[int(re.sub(r"^[A-Z]+", "", cell)) - 2] != "B001M002":
             assert re.fullmatch(r"rank|annual_star|q\d_rank|q\d_quarter_star", head[letter]), head[letter]
@@ -449,37 +470,43 @@ def test_results_sheet_is_formulas_with_named_weights_and_keys(demo: list[Path],
     ws = wb["结果"]
     header = [c.value for c in ws[1]]
     assert "党员编号 (member_id)" in header and "年度总积分 (total)" in header
-    formulas = [c.value for row in ws.iter_rows(min_row=2) for c in row if c.data_type == "f"]
+    formulas = formula_texts(ws)
     assert any("月度权重" in f for f in formulas) and any("测评权重" in f for f in formulas)
     assert not any("0.8" in f or "0.2" in f for f in formulas)  # weights are named cells, not literals
     assert any("'月度评分'" in f for f in formulas) and any("MAXIFS" in f for f in formulas)
     # Excel shows #NAME? for a 2019 function stored without its _xlfn. prefix
     for sheet in ("结果", "加减分"):
-        fs = [c.value for row in wb[sheet].iter_rows(min_row=2) for c in row if c.data_type == "f"]
+        fs = formula_texts(wb[sheet])
         assert all("_xlfn.MAXIFS(" in f for f in fs if "MAXIFS(" in f) and all(
             "_xlfn.MINIFS(" in f for f in fs if "MINIFS(" in f
         )
     # highest-only: the bonus is the MAXIFS over the ELIGIBLE rows of 加减分, not over picked rows
     bonus = ws.cell(2, header.index("加分 (bonus)") + 1).value
-    assert "_xlfn.MAXIFS(" in bonus and "可计入" not in bonus and '"是"' in bonus and "eligible" not in bonus
+    assert (
+        isinstance(bonus, str)
+        and "_xlfn.MAXIFS(" in bonus
+        and "可计入" not in bonus
+        and '"是"' in bonus
+        and "eligible" not in bonus
+    )
     assert any(f.startswith("=ROUND(") for f in formulas) and any("RANK(" in f for f in formulas)
     assert any("LOOKUP(" in f and "分档下限" in f for f in formulas)
     star = ws.cell(2, header.index("年度之星 (annual_star)") + 1)
-    assert star.data_type == "f" and "年度之星名额" in star.value
+    assert star.data_type == "f" and isinstance(star.value, str) and "年度之星名额" in star.value
     for name in ("月度权重", "分档等级", "期末月份", "年度之星名额", "排名人数", "季度之星比例", "季度之星最少人数"):
         assert name in wb.defined_names, name
     # 加减分 and 一票否决 decide by formulas; what stays a value says why in a comment
     adj = wb["加减分"]
-    adj_head = {key_of(c.value): c for c in adj[1]}
+    adj_head = {key_of(c.value): c for c in header_cells(adj)}
     for key in ("eligible", "best", "applied_points", "status", "reason", "blocked", "month"):
         assert adj.cell(2, adj_head[key].column).data_type == "f", key
     for key in ("rule_name", "points_used", "kind"):
         assert adj.cell(2, adj_head[key].column).data_type != "f" and adj_head[key].comment is not None, key
     vet = wb["一票否决"]
-    vet_head = {key_of(c.value): c for c in vet[1]}
+    vet_head = {key_of(c.value): c for c in header_cells(vet)}
     assert vet.cell(2, vet_head["applies"].column).data_type == "f" and vet_head["members_on_date"].comment is not None
     quarters = wb["季度汇总"]
-    q_head = {key_of(c.value): c.column for c in quarters[1]}
+    q_head = {key_of(c.value): c.column for c in header_cells(quarters)}
     for key in ("eligible", "rank", "quota", "quarter_star"):
         assert quarters.cell(2, q_head[key]).data_type == "f", key
     # cached values: what pandas (no recalculation) reads equals the package's summary
@@ -491,7 +518,7 @@ def test_results_sheet_is_formulas_with_named_weights_and_keys(demo: list[Path],
         ("排名 (rank)", "rank"),
     ):
         for mid, value in summary[key].items():
-            got = cached.loc[mid, col]
+            got = cached[col].loc[str(mid)]  # member ids are text
             assert (pd.isna(value) and pd.isna(got)) or got == value, (key, mid)
 
 
@@ -521,11 +548,12 @@ def test_check_sheet_compares_every_figure(demo: list[Path], tmp_path: Path) -> 
     assert expected <= keys, sorted(expected - keys)
     # one row per member: the workbook's formula beside the package's value
     assert ws.max_row == len(result.members) + 1
-    head = {c.value: c.column for c in ws[1]}
+    head = {c.value: c.column for c in header_cells(ws)}
     row = next(r for r in range(2, ws.max_row + 1) if ws.cell(r, 1).value == "B001M002")
     total = ws.cell(row, head["年度总积分 (total) 工作簿"])
     assert (
-        total.value.startswith("='结果'!")
+        isinstance(total.value, str)
+        and total.value.startswith("='结果'!")
         and ws.cell(row, head["年度总积分 (total) 程序"]).value
         == result.annual.set_index("member_id").loc["B001M002", "total"]
     )
@@ -559,6 +587,7 @@ def test_no_ballot_in_the_workbook(maker: BookMaker, tmp_path: Path) -> None:
     )
     sheets["appraisal"]["ballot_no"] = sheets["appraisal"]["ballot_no"].str.replace("P", "QZX-")
     result = maker.score("county-10-stars", sheets)
+    assert result.book is not None
     assert (result.book.appraisal["I01"] == 7.37).sum() == 1 and (
         result.appraisal.set_index("member_id").loc["M01", "I01_raters"]
     ) == 10
@@ -603,7 +632,7 @@ def test_no_ballot_in_the_workbook(maker: BookMaker, tmp_path: Path) -> None:
 FORMULA_LOOKING = ['=HYPERLINK("http://x","y")', "+1-2"]
 
 
-@pytest.mark.parametrize("text", FORMULA_LOOKING + ["=1+1", "-3", "@SUM(A1)"])
+@pytest.mark.parametrize("text", [*FORMULA_LOOKING, "=1+1", "-3", "@SUM(A1)"])
 def test_user_text_is_never_a_formula(maker: BookMaker, tmp_path: Path, text: str) -> None:
     # a member's name, the branch's name, an adjustment's evidence and note, a veto's note and an
     # amendment's reason, all text a spreadsheet could take for a formula
@@ -653,7 +682,7 @@ def test_a_sheet_beyond_excels_row_limit_is_refused_not_truncated(
 
     result = maker.score("county-10-stars", county_sheets(n=12))
     monkeypatch.setattr(scoring.excel, "EXCEL_MAX_ROWS", 100)  # 12 members x 12 months = 144 rows
-    with pytest.raises(RunError, match="月度评分.*145"):
+    with pytest.raises(RunError, match=r"月度评分.*145"):
         write(result, tmp_path)
 
 
@@ -685,7 +714,9 @@ def test_recompute_command_on_a_run_folder(run_folder: Path) -> None:
     assert "全部" in done.stdout and "一致 (all formulas recomputed equal)" in done.stdout
     for sheet in ("结果", "核对", "加减分", "季度汇总"):
         assert re.search(rf"^{sheet}\s+\d+\s+\d+", done.stdout, re.M), sheet  # formulas and equal, per sheet
-    n = int(re.search(r"全部 (\d+) 个公式", done.stdout).group(1))  # type: ignore[union-attr]
+    found = re.search(r"全部 (\d+) 个公式", done.stdout)
+    assert found, done.stdout
+    n = int(found.group(1))
     assert n > 100
 
 
@@ -699,7 +730,7 @@ def test_recompute_command_lists_a_cell_whose_cached_value_was_altered(run_folde
     book = next(copy.glob("*_结果.xlsx"))
     wb = openpyxl.load_workbook(book)
     sheet_index = wb.sheetnames.index("结果") + 1
-    head = {key_of(c.value): c.column_letter for c in wb["结果"][1]}
+    head = {key_of(c.value): c.column_letter for c in header_cells(wb["结果"])}
     cell = f"{head['total']}2"
     original = openpyxl.load_workbook(book, data_only=True)["结果"][cell].value
     part = f"xl/worksheets/sheet{sheet_index}.xml"
