@@ -301,6 +301,15 @@ def test_committed_template_is_current(name: str, tmp_path: Path) -> None:
     assert a.keys() == b.keys(), "templates_xlsx/ is stale: run `python -m scoring template`"
     for key in a:
         assert a[key] == b[key], f"templates_xlsx/{fresh.name}: {key} is stale: run `python -m scoring template`"
+    # and byte for byte: a template is written reproducibly, so any difference at all is a change
+    assert committed.read_bytes() == fresh.read_bytes(), f"templates_xlsx/{fresh.name} is stale (its bytes differ)"
+
+
+def test_writing_a_template_again_leaves_the_file_alone(tmp_path: Path) -> None:
+    first = write_template(SCHEMES[0], tmp_path)
+    data, stamp = first.read_bytes(), first.stat().st_mtime_ns
+    again = write_template(SCHEMES[0], tmp_path)
+    assert again == first and again.read_bytes() == data and again.stat().st_mtime_ns == stamp
 
 
 def test_every_builtin_scheme_has_a_committed_template() -> None:
