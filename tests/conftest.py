@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, SupportsFloat, SupportsInt
@@ -183,3 +185,13 @@ def county_sheets(
         "monthly_scores": monthly_rows("county-10-stars", members, lambda m, mo, it: item_score),
         "appraisal": ballots("county-10-stars", members, lambda b, m, it: rating),
     }
+
+
+def pip_freeze(everything: bool = False) -> dict[str, str]:
+    """``pip freeze`` of the interpreter running the tests, name -> version (editable installs left
+    out; ``everything``: pip, setuptools and wheel too)."""
+    from scoring.environment import canonical
+
+    command = [sys.executable, "-m", "pip", "freeze", "--exclude-editable", *(["--all"] if everything else [])]
+    frozen = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    return {canonical(n): v for n, v in (line.split("==", 1) for line in frozen.splitlines() if "==" in line)}

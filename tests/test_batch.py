@@ -521,7 +521,8 @@ def test_the_roll_up_reuse_key_includes_the_roll_up_notebook(tmp_path: Path, mon
     import papermill
 
     import scoring.execute
-    from scoring.execute import MANIFEST, ROLLUP_DIR, code_sha256, run_rollup
+    from scoring.environment import describe
+    from scoring.execute import MANIFEST, ROLLUP_DIR, code_sha256, kernel_for_runs, run_rollup
 
     notebook = tmp_path / "rollup.ipynb"
     shutil.copy(scoring.execute.ROLLUP_NOTEBOOK, notebook)
@@ -544,7 +545,13 @@ def test_the_roll_up_reuse_key_includes_the_roll_up_notebook(tmp_path: Path, mon
     branch_key = code_sha256()
     (previous / MANIFEST).write_text(
         json.dumps(
-            {"kind": "rollup", "branch_runs": refs, "missing": [], "package": {"code_sha256": code_sha256(notebook)}}
+            {
+                "kind": "rollup",
+                "branch_runs": refs,
+                "missing": [],
+                "package": {"code_sha256": code_sha256(notebook)},
+                "environment": {"sha256": describe(kernel_for_runs()[1])["sha256"]},  # made here, now
+            }
         ),
         encoding="utf-8",
     )

@@ -10,12 +10,12 @@
 from __future__ import annotations
 
 import re
-import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
 import yaml
+from conftest import pip_freeze
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 
@@ -71,10 +71,7 @@ def test_lock_has_one_version_and_hashes_per_entry() -> None:
 def test_installed_environment_is_exactly_the_lock() -> None:
     """`pip freeze` of the interpreter running the tests equals the lock (the project itself and
     the venv's own pip aside)."""
-    frozen = subprocess.run(
-        [sys.executable, "-m", "pip", "freeze", "--exclude-editable"], capture_output=True, text=True, check=True
-    ).stdout
-    installed = {canonical(n): v for n, v in (line.split("==", 1) for line in frozen.splitlines() if "==" in line)}
+    installed = pip_freeze()
     pins = lock_pins()
     missing = {n: v for n, v in pins.items() if installed.get(n) != v and n not in VENV_SEED}
     extra = {n: v for n, v in installed.items() if pins.get(n) != v and n not in VENV_SEED}
@@ -86,13 +83,7 @@ def test_installed_environment_is_exactly_the_lock() -> None:
 
 def test_distributions_reads_what_pip_reads() -> None:
     """The manifest's package list (read from the install folders' names) is pip's own list."""
-    frozen = subprocess.run(
-        [sys.executable, "-m", "pip", "freeze", "--all", "--exclude-editable"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    by_pip = {canonical(n): v for n, v in (line.split("==", 1) for line in frozen.splitlines() if "==" in line)}
+    by_pip = pip_freeze(everything=True)
     ours = distributions([p for p in sys.path if p])
     assert {n: v for n, v in ours.items() if n != "scoring"} == by_pip
     assert "scoring" in ours  # the editable install has its dist-info too

@@ -12,17 +12,14 @@ import json
 import platform
 import shutil
 import stat
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import county_sheets
+from conftest import county_sheets, pip_freeze
 
 from scoring.demo import write_input_workbook
-from scoring.environment import canonical
 from scoring.execute import MANIFEST, find_reusable, run_branch
 from scoring.review import diff, verify
 from scoring.scheme import load_scheme
@@ -57,22 +54,12 @@ def manifest(run: Path) -> dict[str, Any]:
     return data
 
 
-def pip_freeze() -> dict[str, str]:
-    frozen = subprocess.run(
-        [sys.executable, "-m", "pip", "freeze", "--all", "--exclude-editable"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    return {canonical(n): v for n, v in (line.split("==", 1) for line in frozen.splitlines() if "==" in line)}
-
-
 def test_manifest_lists_every_distribution_with_one_sha256(runs: tuple[Path, Path, Path]) -> None:
     env = manifest(runs[1])["environment"]
     assert env["python"] == platform.python_version()
     assert env["implementation"] == platform.python_implementation()
     packages = env["packages"]
-    assert {n: v for n, v in packages.items() if n != "scoring"} == pip_freeze()
+    assert {n: v for n, v in packages.items() if n != "scoring"} == pip_freeze(everything=True)
     assert packages["pandas"] == pd.__version__
     # one SHA-256 over "python==X.Y.Z" and the sorted "name==version" lines, one per line
     lines = [f"python=={platform.python_version()}", *(f"{n}=={packages[n]}" for n in sorted(packages))]
