@@ -835,20 +835,17 @@ def chart_figures(s: Scored, member_id: str) -> ChartSet:
         width = float(edges[1] - edges[0])
         left, right = float(edges[0]) - width, float(edges[-1]) + width
         ax.set_xlim(left, right)
-        top = int(max(counts)) + max(1, math.ceil(max(counts) * 0.3))
-        ax.set_ylim(0, top)
+        ax.set_ylim(0, int(max(counts)) + 1)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        if p.kind == "year":
-            inside = [b for b in sch.bands if left < b.min < right]
-            for i, band in enumerate(inside):
-                ax.axvline(band.min, color="#555", linestyle=":", linewidth=1, label="分档线" if i == 0 else None)
-                ax.text(
-                    band.min,
-                    top * 0.97,
-                    f" {band.stars}星" if band.stars is not None else f" {band.grade}",
-                    fontsize=8,
-                    va="top",
-                )
+        inside = [b for b in sch.bands if left < b.min < right] if p.kind == "year" else []
+        for i, band in enumerate(inside):
+            ax.axvline(band.min, color="#555", linestyle=":", linewidth=1, label="分档线 (下限)" if i == 0 else None)
+        if inside:  # the bands named above the plot, where no bar or line can cover them
+            bands = ax.secondary_xaxis("top")
+            bands.set_xticks(
+                [b.min for b in inside], [f"{b.stars}星" if b.stars is not None else b.grade for b in inside]
+            )
+            bands.tick_params(labelsize=8, length=3)
         mv = _number(summ.set_index("member_id")[col].get(member_id))
         if show_member and mv is not None:
             ax.axvline(mv, color="#1f4e79", linewidth=2, label=f"本人 {mv:.2f}")
