@@ -800,6 +800,8 @@ def chart_figures(s: Scored, member_id: str) -> ChartSet:
         notes.append(f"{member_id} 不列入积分, 没有月度评分和积分: 图中只有支部的数字。")
     elif hidden:
         notes.append(f"{member_id} 一票否决, 不显示积分 (不体现积分): 图中没有本人的数字。")
+    elif len(vetoes := _member_vetoes(r, member_id)) and bool(vetoes["applies"].astype(bool).any()):
+        notes.append(f"{member_id} 一票否决: 积分照常显示, 图中照画; 星级、排名等见积分卡。")
     show_member = not exempt and not hidden
     months = list(range(p.first_month, p.last_month + 1))
 
@@ -920,8 +922,11 @@ def what_if(
                 {
                     "党员编号": mid,
                     "姓名": old.at[mid, "name"],
-                    **{f"{label(c)} 现在": show(a) for c, (a, _) in diffs.items()},
-                    **{f"{label(c)} 假设": show(b) for c, (_, b) in diffs.items()},
+                    **{
+                        k: v
+                        for c, (a, b) in diffs.items()
+                        for k, v in ((f"{label(c)} 现在", show(a)), (f"{label(c)} 假设", show(b)))
+                    },
                 }
             )
     return pd.DataFrame(rows).fillna("")

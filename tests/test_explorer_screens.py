@@ -527,6 +527,7 @@ def test_every_tab_for_a_vetoed_an_exempt_and_a_normal_member_reads_as_an_office
     for kind, texts in seen.items():
         for tab, text in texts.items():
             _check_text(f"{kind} {tab}", text)
+    _check_text("the page", page.inner_text("body"))  # the last tab open, the choices, the notebook's text
     # every widget's text, shown or not (the trace's closed groups too); table headers in Chinese
     hidden = page.eval_on_selector_all(".widget-html-content", "els => els.map(e => e.textContent).join('\\n')")
     _check_text("all widgets", hidden)
@@ -538,7 +539,7 @@ def test_every_tab_for_a_vetoed_an_exempt_and_a_normal_member_reads_as_an_office
     assert "不列入积分" in exempt and not STAR_GAP.search(exempt)
     assert f"{b001.totals[normal]:.2f}" in normal_card and STAR_GAP.search(normal_card)
     # the chart tab says why the exempt member has no line; the what-if is filled on first load
-    assert "不列入积分" in seen["exempt"]["图表"]
+    assert "不列入积分" in seen["exempt"]["图表"] and "一票否决" in seen["vetoed"]["图表"]
     first = b001.scheme.bands[0]
     assert page.input_value(".band-select select") == f"{first.stars}星"
     assert float(page.input_value(".band-min input")) == first.min
