@@ -16,6 +16,7 @@ import datetime as dt
 import html
 import io
 import math
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -206,6 +207,9 @@ def run_notice_html(src: Source, s: Scored) -> str:
 # -- what an officer reads ----------------------------------------------------------------------
 
 WORDS: dict[str, str] = {"yes": "是", "no": "否", "tie": "并列 (由支委会决定)"}
+# yes/no/tie as a value inside a text ("季度之星: no (名额 0)"), not a word of an English gloss
+# ("(no evidence)")
+WORD_VALUE = re.compile(r"(?<![A-Za-z] )(?<![A-Za-z])(yes|no|tie)(?![A-Za-z])(?! [A-Za-z])")
 SOURCE_WORDS: dict[str, str] = {
     "scheme bands": "积分方案的分档规定",
     "scheme veto": "积分方案的一票否决规定",
@@ -239,7 +243,8 @@ def show(v: Any, decimals: int = 2) -> str:
     if isinstance(v, (float, np.floating)):
         return f"{float(v):.{decimals}f}"
     text = str(v)
-    return WORDS.get(text.strip().lower(), text)
+    whole = WORDS.get(text.strip().lower())
+    return whole if whole is not None else WORD_VALUE.sub(lambda m: WORDS[m.group(1)], text)
 
 
 def _fmt(v: Any) -> str:

@@ -53,7 +53,8 @@ YEAR = 2025
 
 # what an officer must never read
 RAW = re.compile(r"(?<![A-Za-z])(nan|NaN|None|NaT)(?![A-Za-z])|<NA>")
-YES_NO = re.compile(r"(?<![A-Za-z])(yes|no|Yes|No|YES|NO)(?![A-Za-z])")
+# yes/no as a value; the English gloss of a reason such as "(no evidence)" is not one
+YES_NO = re.compile(r"(?<![A-Za-z] )(?<![A-Za-z])(yes|no|Yes|No|YES|NO)(?![A-Za-z])(?! [A-Za-z])")
 TRACE_KEYS = {"level", "step", "item", "month", "value", "text", "rule", "source", "note"}
 ENGLISH_HEADER = re.compile(r"(?<![A-Za-z(])(step|value|text|rule|source|note)(?![A-Za-z)])")
 ABSOLUTE_PATH = re.compile(r"(?<![\w.])/(tmp|home|work|root|usr|var|opt|mnt|srv)/")
@@ -259,6 +260,28 @@ def test_the_branch_table_shows_no_raw_missing_values_and_yes_no_in_chinese(b001
     )
     quarter = plain(branch_table_html(score_workbook(xinluo, f"{YEAR}Q2")))
     assert "季度之星" not in quarter and raw_values(quarter) == []
+
+
+@pytest.mark.parametrize("period", [f"{YEAR}", f"{YEAR}H2", f"{YEAR}Q4", f"{YEAR}-11"])
+def test_every_demo_branch_and_member_reads_without_raw_values(demo: list[Path], period: str) -> None:
+    """Every scheme of the demo (stars or none, quarter stars or none, a veto by show of hands,
+    an adjustment without evidence), for each kind of period: branch table, cards, trace tables."""
+    for path in demo:
+        s = score_workbook(path, period)
+        where = f"{path.stem} {period}"
+        assert raw_values(plain(branch_table_html(s))) == [], where
+        for mid in s.result.members["member_id"]:
+            assert raw_values(plain(card_html(s, mid))) == [], (where, mid)
+            head, groups = trace_groups(s, mid)
+            for title, rows in [("", head), *groups]:
+                text = (
+                    title
+                    + " "
+                    + " ".join(trace_table(rows).columns)
+                    + " "
+                    + " ".join(trace_table(rows).to_numpy().ravel())
+                )
+                assert raw_values(text) == [] and not ENGLISH_HEADER.search(text), (where, mid, title)
 
 
 # -- the trace ------------------------------------------------------------------------------------
