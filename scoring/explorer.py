@@ -2,7 +2,12 @@
 
 Everything is built from one scored ``Result`` with ipywidgets: the branch table, the member's
 points card laid out like the paper 积分卡, the trace from the total down to each input cell, three
-charts and a what-if on the scheme's parameters. Nothing here writes a file.
+charts and a what-if on the scheme's parameters. Nothing here writes a file, except the demo
+workbooks while they are read and the page template while the server runs, each in a temporary
+folder removed right after.
+
+What an officer reads is Chinese: no ``nan``, ``None`` or ``<NA>``, yes/no as 是/否, computed
+figures with two decimals, and no absolute path of the machine (SPEC 9).
 """
 
 from __future__ import annotations
@@ -10,9 +15,14 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
-from dataclasses import dataclass
+import math
+import re
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, SupportsInt, cast
+from typing import TYPE_CHECKING, Any, SupportsInt, cast
 
 import numpy as np
 import pandas as pd
@@ -20,10 +30,13 @@ import pandas as pd
 from .engine import Result, score
 from .exceptions import InputError
 from .inputs import BRANCH_KEYS, SHEETS, InputBook, _find_sheet, _header_key, _norm, load_inputs
-from .labels import label
+from .labels import LABELS, label
 from .periods import parse_period
 from .scheme import LoadedScheme, Scheme, load_scheme
 from .trace import trace
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 SCORE_COLUMN = {"year": "total", "half": "half_score", "quarter": "quarter_score", "month": "month_total"}
 
@@ -31,13 +44,17 @@ SCORE_COLUMN = {"year": "total", "half": "half_score", "quarter": "quarter_score
 @dataclass(frozen=True)
 class Source:
     """One branch to look at: an input workbook read with its own scheme, or a run folder's
-    archived input read with the run's archived scheme (what the run was scored with)."""
+    archived input read with the run's archived scheme (what the run was scored with).
+
+    ``content``: the workbook's bytes when it is held in memory (the demo), not on disk; then
+    ``workbook`` is only its file name."""
 
     label: str
     workbook: Path
     scheme: str | None = None  # archived scheme file (or built-in name) of a run; None: the workbook's own
     run: Path | None = None
     period: str | None = None  # the run's period
+    content: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass
@@ -54,6 +71,38 @@ def score_workbook(path: str | Path, period: str, scheme: str | Path | None = No
     p = parse_period(period)
     book, sch = load_inputs(path, p, load_scheme(str(scheme)) if scheme is not None else None)
     return Scored(Path(path), book, sch, score(book, sch, p))
+
+
+@contextmanager
+def workbook_file(src: Source) -> Iterator[Path]:
+    """The source's workbook as a file: its own path, or (held in memory) a copy in a temporary
+    folder that is removed when the block ends."""
+    if src.content is None:
+        yield src.workbook
+        return
+    with tempfile.TemporaryDirectory(prefix="scoring-explore-") as tmp:
+        path = Path(tmp) / src.workbook.name
+        path.write_bytes(src.content)
+        yield path
+
+
+def score_source(src: Source, period: str) -> Scored:
+    """Score one source for ``period`` (a run folder with its archived scheme)."""
+    with workbook_file(src) as path:
+        s = score_workbook(path, period, src.scheme)
+    if src.content is not None:
+        s.path = src.workbook  # the temporary copy is gone
+    return s
+
+
+def demo_sources(year: int = 2025) -> list[Source]:
+    """The demo county's branches, held in memory: written to a temporary folder, read back and
+    the folder removed at once, so a page load leaves nothing behind."""
+    from .demo import generate_demo
+
+    with tempfile.TemporaryDirectory(prefix="scoring-explore-") as tmp:
+        paths = generate_demo(Path(tmp), year)
+        return [Source(p.stem, Path(p.name), content=p.read_bytes()) for p in paths]
 
 
 def sources(inputs: str | Path) -> list[Source]:
@@ -79,6 +128,13 @@ def sources(inputs: str | Path) -> list[Source]:
     if path.is_dir():
         return [Source(p.stem, p) for p in sorted(path.glob("*.xlsx")) if not p.name.startswith(("~$", "."))]
     return [Source(path.stem, path)]
+
+
+def run_shown(run: Path) -> str:
+    """A run folder as the page shows it: relative to the runs folder (``runs/2025/B001/v001``),
+    never the machine's absolute path (SPEC 9)."""
+    parts = run.parts
+    return "/".join(parts[-4:]) if len(parts) >= 4 else run.name
 
 
 def workbook_year(path: str | Path) -> int | None:
@@ -128,7 +184,7 @@ def run_notice_html(src: Source, s: Scored) -> str:
     if diffs is None:
         return (
             '<div class="run-check run-check-other" style="color:#555">'
-            f"运行 {html.escape(str(src.run))} 的期间是 {html.escape(str(src.period))}; "
+            f"运行 {html.escape(run_shown(src.run))} 的期间是 {html.escape(str(src.period))}; "
             f"现在显示的 {html.escape(s.result.period.label)} 是按存档输入和存档方案 ({scheme}) 重新计分, "
             "没有可比较的 summary.csv。</div>"
         )
@@ -137,23 +193,113 @@ def run_notice_html(src: Source, s: Scored) -> str:
             '<div class="run-check run-check-ok" style="color:#2e7d32">'
             f"按存档输入和存档方案 ({scheme}) 重新计分, 与本次运行的 summary.csv 完全一致。</div>"
         )
-    table = diffs.head(20).to_html(index=False, na_rep="")
+    table = _html_table(diffs.head(20))
     more = f"<p>(只列出前 20 处, 共 {len(diffs)} 处)</p>" if len(diffs) > 20 else ""
     return (
         f'<div class="run-check run-check-differs" style="color:#c00000; border:2px solid #c00000; padding:6px">'
         f"<b>注意: 按存档输入和存档方案 ({scheme}) 重新计分, 与本次运行的 summary.csv 有 {len(diffs)} 处不同。</b> "
         "summary.csv 可能被改动过, 或运行时的程序版本不同; "
-        f"请用 <code>python -m scoring verify {html.escape(str(src.run))}</code> 核验。"
+        f"请用 <code>python -m scoring verify {html.escape(run_shown(src.run))}</code> 核验。"
         f"下面的积分卡等按重新计分显示。{table}{more}</div>"
     )
+
+
+# -- what an officer reads ----------------------------------------------------------------------
+
+WORDS: dict[str, str] = {"yes": "是", "no": "否", "tie": "并列 (由支委会决定)"}
+# yes/no/tie as a value inside a text ("季度之星: no (名额 0)"), not a word of an English gloss
+# ("(no evidence)")
+WORD_VALUE = re.compile(r"(?<![A-Za-z] )(?<![A-Za-z])(yes|no|tie)(?![A-Za-z])(?! [A-Za-z])")
+SOURCE_WORDS: dict[str, str] = {
+    "scheme bands": "积分方案的分档规定",
+    "scheme veto": "积分方案的一票否决规定",
+}
+
+
+def _missing(v: Any) -> bool:
+    """None, NaN, NaT or pd.NA (a list or an array is never missing as a whole)."""
+    if v is None or v is pd.NA:
+        return True
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def _number(v: Any) -> float | None:
+    """A figure as a float; None when missing."""
+    return None if _missing(v) else float(v)
+
+
+def show(v: Any, decimals: int = 2) -> str:
+    """One value as an officer reads it (plain text, not yet escaped): missing is blank, a
+    computed number has two decimals, a count is a whole number, yes/no is 是/否."""
+    if _missing(v):
+        return ""
+    if isinstance(v, (bool, np.bool_)):
+        return "是" if v else "否"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):.{decimals}f}"
+    text = str(v)
+    whole = WORDS.get(text.strip().lower())
+    return whole if whole is not None else WORD_VALUE.sub(lambda m: WORDS[m.group(1)], text)
+
+
+def _fmt(v: Any) -> str:
+    """``show`` escaped for HTML."""
+    return html.escape(show(v))
+
+
+def _entered(v: Any) -> str:
+    """A score as the committee entered it (8, 9.5), at most two decimals, escaped for HTML."""
+    if _missing(v):
+        return ""
+    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
+        return f"{float(v):.2f}".rstrip("0").rstrip(".")
+    return _fmt(v)
+
+
+def displayed(df: pd.DataFrame) -> pd.DataFrame:
+    """Every cell of ``df`` as text an officer reads (see ``show``); headers unchanged."""
+    return df.astype(object).map(show)
+
+
+def _table_html(df: pd.DataFrame) -> str:
+    """A table of text as HTML (escaped), small and left-aligned, scrolling sideways when wide."""
+    body = df.to_html(index=False, escape=True, border=1)
+    body = body.replace('<tr style="text-align: right;">', "<tr>").replace("<th>", '<th style="text-align:left">')
+    return f'<div style="overflow-x:auto; font-size:12px">{body}</div>'
+
+
+def _html_table(df: pd.DataFrame) -> str:
+    """A table as HTML, every cell through ``show`` and escaped, headers escaped."""
+    return _table_html(displayed(df))
 
 
 # -- tables -------------------------------------------------------------------------------------
 
 
-def branch_table(s: Scored) -> pd.DataFrame:
-    """Members with their monthly totals of the period, quarter scores and the period's result."""
+def _no_score_veto(s: Scored) -> set[str]:
+    """Members whose period figure is not shown because of a veto (seed 000: "不体现积分")."""
     r = s.result
+    summ = r.summary()
+    key = SCORE_COLUMN[r.period.kind]
+    if r.scheme.scheme.veto.effect != "no_score" or not len(r.vetoes):
+        return set()
+    vetoed = set(r.vetoes.loc[r.vetoes["applies"].astype(bool), "member_id"])
+    return {str(m) for m, v in zip(summ["member_id"], summ[key], strict=True) if m in vetoed and _missing(v)}
+
+
+def branch_table(s: Scored) -> pd.DataFrame:
+    """Members with their monthly totals of the period, quarter scores and the period's result.
+
+    Values stay as they are (numbers sort as numbers); ``displayed`` turns them into text. Columns
+    the scheme has no use for (stars, quarter and annual stars, tiers) are left out, and a member
+    whose figure a veto hides ("不体现积分") shows no monthly or quarter figure either."""
+    r = s.result
+    sch = r.scheme.scheme
     p = r.period
     summ = r.summary().set_index("member_id")
     t = r.monthly_totals
@@ -163,6 +309,15 @@ def branch_table(s: Scored) -> pd.DataFrame:
     q = r.quarters[r.quarters["quarter"].between((p.first_month + 2) // 3, p.last_month // 3)]
     quarters = q.pivot_table(index="member_id", columns="quarter", values="score_rounded", aggfunc="first")
     quarters.columns = [f"第{int(c)}季度" for c in quarters.columns]
+    unused = set()
+    if not sch.has_stars:
+        unused.add("stars")
+    if sch.quarter_star is None:
+        unused.add("quarter_star")
+    if sch.annual_star is None:
+        unused.add("annual_star")
+    if "tier" in summ.columns and summ["tier"].isna().all():
+        unused.add("tier")
     keep = [
         c
         for c in [
@@ -171,25 +326,32 @@ def branch_table(s: Scored) -> pd.DataFrame:
             "stars",
             "grade",
             "rank",
+            "tier",
+            "annual_star",
             "quarter_rank",
             "quarter_star",
             "exempt",
             "veto",
         ]
-        if c in summ.columns
+        if c in summ.columns and c not in unused
     ]
     out = summ[keep].join(months).join(quarters)
+    hidden = sorted(_no_score_veto(s) & set(out.index))
+    if hidden:
+        figures = [*months.columns, *quarters.columns]
+        out[figures] = out[figures].astype(object)
+        out.loc[hidden, figures] = None
     out = out.rename(columns={c: label(c) for c in keep})
     out.index.name = label("member_id")
     return out.reset_index()
 
 
-def _fmt(v: Any) -> str:
-    if v is None or v is pd.NA or (isinstance(v, float) and np.isnan(v)):
-        return ""
-    if isinstance(v, (float, np.floating)):
-        return f"{float(v):.2f}".rstrip("0").rstrip(".")
-    return html.escape(str(v))
+def branch_table_html(s: Scored, sort: str | None = None, ascending: bool = False) -> str:
+    """The branch table as the page shows it, sorted by the column ``sort`` (as headed)."""
+    table = branch_table(s)
+    if sort is not None and sort in table.columns:
+        table = table.sort_values(sort, ascending=ascending, na_position="last", kind="stable")
+    return _html_table(table)
 
 
 def _member_row(table: pd.DataFrame, member_id: str) -> pd.Series:
@@ -198,42 +360,152 @@ def _member_row(table: pd.DataFrame, member_id: str) -> pd.Series:
     return cast(pd.Series, table.set_index("member_id").loc[member_id])
 
 
+def _member_vetoes(r: Result, member_id: str) -> pd.DataFrame:
+    v = r.vetoes
+    return v[v["member_id"] == member_id] if len(v) and "applies" in v.columns else v.iloc[0:0]
+
+
+def _veto_effect(r: Result, summ: pd.Series) -> str:
+    """What the veto did to this period's figures, read from the figures themselves."""
+    sch = r.scheme.scheme
+    p = r.period
+    key = SCORE_COLUMN[p.kind]
+    effects = []
+    if "grade" in summ.index:
+        effects.append(f"等级定为{show(summ.get('grade')) or sch.veto.grade}")
+    effects.append("不显示积分" if _missing(summ.get(key)) else "积分照常显示")
+    if p.kind == "year":
+        if sch.has_stars and _missing(summ.get("stars")):
+            effects.append("不评星级")
+        if _missing(summ.get("rank")):
+            effects.append("不参加支部排名")
+        if sch.annual_star is not None and show(summ.get("annual_star")) != "是":
+            effects.append("不评年度之星")
+    elif p.kind == "quarter":
+        if _missing(summ.get("quarter_rank")):
+            effects.append("不参加季度排名")
+        if sch.quarter_star is not None and show(summ.get("quarter_star")) != "是":
+            effects.append("不评季度之星")
+    return "、".join(effects)
+
+
+def _veto_html(r: Result, member_id: str, summ: pd.Series) -> str:
+    """The card's veto box: 一票否决, the condition, the date (and the vote), and its effect; a
+    recorded veto that does not apply to this period is named with the reason."""
+    out = []
+    for v in _member_vetoes(r, member_id).to_dict("records"):
+        votes = ""
+        if not _missing(v.get("votes_for")):
+            against = 0 if _missing(v.get("votes_against")) else int(v["votes_against"])
+            votes = f"; 表决: 赞成 {int(v['votes_for'])}, 反对 {against}, 党员 {int(v['members_on_date'])} 人"
+        note = f"; {v['note']}" if not _missing(v.get("note")) and str(v["note"]).strip() else ""
+        what = html.escape(f"{v['condition_name']}; 决定日期 {show(v['date'])}{votes}{note}")
+        if bool(v["applies"]):
+            out.append(
+                '<div class="card-veto" style="color:#c00000; border:2px solid #c00000; padding:4px 8px; margin:8px 0">'
+                f"<b>一票否决</b>: {what}。<br>效果: {html.escape(_veto_effect(r, summ))}。</div>"
+            )
+        else:
+            out.append(
+                f'<p class="card-veto-not-applied" style="color:#555">记录的一票否决 ({what}) 本期间不生效: '
+                f"{html.escape(str(v['reason']))}。</p>"
+            )
+    return "".join(out)
+
+
+def _exempt_html(r: Result, member: pd.Series, summ: pd.Series) -> str:
+    """The card's box for a member not scored (不列入积分): why, and the stars entered by hand."""
+    sch = r.scheme.scheme
+    reason = show(member.get("exempt_reason"))
+    stars = _number(member.get("exempt_stars"))
+    text = "<b>不列入积分</b>" + (f" (原因: {html.escape(reason)})" if reason else "") + ": 不计分, 不排名。"
+    if sch.has_stars and stars is not None:
+        text += f" 星级由党支部直接评定: <b>{int(stars)}星</b> (输入工作簿中手工录入)"
+        grade = show(summ.get("grade"))
+        text += f", 等级 <b>{html.escape(grade)}</b>。" if grade and r.period.kind == "year" else "。"
+    elif sch.has_stars:
+        text += " 星级由党支部年底直接评定 (输入工作簿中尚未录入)。"
+    else:
+        text += " 年底由党支部直接评定。"
+    return f'<div class="card-exempt" style="border:2px solid #555; padding:4px 8px; margin:8px 0">{text}</div>'
+
+
+def _quarter_star_text(r: Result, member_id: str, summ: pd.Series) -> str:
+    qs = r.scheme.scheme.quarter_star
+    if qs is None:
+        return ""
+    q = r.quarters
+    row = q[(q["member_id"] == member_id) & (q["quarter"] == r.period.last_month // 3)]
+    if len(row) and int(row.iloc[0]["quota"]) == 0:
+        n = int(row.iloc[0]["scored_members"])
+        return f"季度之星: <b>本季度不评</b> (参评 {n} 人, 名额为 0)"
+    return f"季度之星: <b>{_fmt(summ.get('quarter_star'))}</b>"
+
+
 def card_html(s: Scored, member_id: str) -> str:
     """The member's points card as HTML: monthly items with self-scores, amendments marked,
-    appraisal averages, adjustments with evidence, total, stars, rank and the gap to the next star."""
+    appraisal averages, adjustments with evidence, total, stars, rank and the gap to the next star.
+
+    A vetoed member's card says 一票否决 with the condition, date and effect, and offers no star
+    gap; an exempt member's card says 不列入积分 and shows the stars entered by hand."""
     r = s.result
     sch = r.scheme.scheme
     p = r.period
     member = _member_row(r.members, member_id)
     summ = _member_row(r.summary(), member_id)
     key = SCORE_COLUMN[p.kind]
+    exempt = bool(member["exempt"])
+    mv = _member_vetoes(r, member_id)
+    vetoed = bool(mv["applies"].astype(bool).any()) if len(mv) else False
+    hidden = member_id in _no_score_veto(s)
     parts = [f'<div class="points-card" data-member="{html.escape(member_id)}" style="font-family: sans-serif">']
     parts.append(f"<h3>党员积分卡 · {html.escape(r.branch_name)} · {html.escape(p.label)}</h3>")
     parts.append(
         f"<p><b>{html.escape(member_id)} {html.escape(str(member['name']))}</b> · "
-        f"{html.escape(str(member.get('member_type', '')))}</p>"
+        f"{html.escape(show(member.get('member_type')))}</p>"
     )
+    if exempt:
+        parts.append(_exempt_html(r, member, summ))
+        parts.append(_veto_html(r, member_id, summ))
+        parts.append("</div>")
+        return "".join(parts)
+
     total = summ.get(key)
-    headline = [f'{label(key)}: <b class="card-total">{_fmt(total)}</b>']
+    headline = []
+    if hidden:
+        headline.append(f"{label(key)}: <b>不显示 (一票否决)</b>")
+        if "months" in summ.index:
+            headline.append(f"计分月数: <b>{_fmt(summ.get('months'))}</b>")
+    else:
+        headline.append(f'{label(key)}: <b class="card-total">{_fmt(total)}</b>')
     if p.kind == "year":
         if sch.has_stars:
-            headline.append(f"星级: <b>{_fmt(summ.get('stars'))}</b>")
-        headline += [
-            f"等级: <b>{_fmt(summ.get('grade'))}</b>",
-            f"支部排名: <b>{_fmt(summ.get('rank'))}</b> / {int(r.annual['rank'].notna().sum())}",
-        ]
-        if sch.has_stars and total is not None and not pd.isna(total):
-            higher = [b for b in sch.bands if b.stars is not None and b.min > float(total)]
+            stars = "不评 (一票否决)" if vetoed else f"{_fmt(summ.get('stars'))}星"
+            headline.append(f"星级: <b>{stars}</b>")
+        headline.append(f"等级: <b>{_fmt(summ.get('grade'))}</b>")
+        rank = summ.get("rank")
+        if vetoed:
+            headline.append("支部排名: <b>不排名 (一票否决)</b>")
+        elif _missing(rank):
+            headline.append("支部排名: <b>不排名</b>")
+        else:
+            headline.append(f"支部排名: <b>{_fmt(rank)}</b> / {int(r.annual['rank'].notna().sum())}")
+        value = _number(total)
+        if sch.has_stars and not vetoed and value is not None:
+            higher = [b for b in sch.bands if b.stars is not None and b.min > value]
             if higher:
                 nxt = min(higher, key=lambda b: b.min)
-                headline.append(f"距{nxt.stars}星还差 <b>{nxt.min - float(total):.2f}</b> 分")
+                headline.append(f'<span class="star-gap">距{nxt.stars}星还差 <b>{nxt.min - value:.2f}</b> 分</span>')
     elif p.kind == "quarter":
-        headline.append(f"季度排名: <b>{_fmt(summ.get('quarter_rank'))}</b>")
-        if sch.quarter_star is not None:
-            headline.append(f"季度之星: <b>{_fmt(summ.get('quarter_star'))}</b>")
+        qr = summ.get("quarter_rank")
+        headline.append(f"季度排名: <b>{'不排名 (一票否决)' if vetoed and _missing(qr) else _fmt(qr)}</b>")
+        star = _quarter_star_text(r, member_id, summ)
+        if star:
+            headline.append(star)
     parts.append("<p>" + " · ".join(headline) + "</p>")
-    if bool(member["exempt"]):
-        parts.append("<p>不列入积分管理, 年底由党支部直接评定星级。</p></div>")
+    parts.append(_veto_html(r, member_id, summ))
+    if hidden:  # "no score means none at all": only the months counted, the grade and the veto
+        parts.append("</div>")
         return "".join(parts)
 
     # monthly grid: committee score, the member's self-score beside it, amendments marked
@@ -264,9 +536,9 @@ def card_html(s: Scored, member_id: str) -> str:
             parts.append(f'<td colspan="{len(items) + 1}">未在本支部, 不计分</td></tr>')
             continue
         for it in items:
-            v = _fmt(sc.at[m, it.code])
+            v = _entered(sc.at[m, it.code])
             own = (
-                f' <span style="color:#888">(自评 {_fmt(selfs.at[m, it.code])})</span>'
+                f' <span style="color:#888">(自评 {_entered(selfs.at[m, it.code])})</span>'
                 if len(selfs) and m in selfs.index and it.code in selfs.columns
                 else ""
             )
@@ -297,8 +569,9 @@ def card_html(s: Scored, member_id: str) -> str:
             parts.append(f"<p>民主测评平均 ({int(row[f'{items[0].code}_raters'])} 人, 不显示单张选票): {cells}</p>")
         elif "score_average" in row:
             parts.append(f"<p>民主评议平均 ({int(row['score_raters'])} 人): {_fmt(row['score_average'])}</p>")
-    if len(sc):
-        gaps = sorted(((it.max - float(sc[it.code].mean()), it.name) for it in items), reverse=True)
+    in_period = sc[(sc.index >= p.first_month) & (sc.index <= p.last_month)]
+    if len(in_period):
+        gaps = sorted(((it.max - float(in_period[it.code].mean()), it.name) for it in items), reverse=True)
         lost = "、".join(f"{html.escape(n)} {g:.2f}" for g, n in gaps[:3] if g > 0.005)
         if lost:
             parts.append(f"<p>失分最多的项目 (月平均与满分之差, 病根在此): {lost}</p>")
@@ -326,6 +599,9 @@ def card_html(s: Scored, member_id: str) -> str:
 
 
 def _num(v: Any) -> str:
+    """A figure for a group title: two decimals, blank when missing."""
+    if _missing(v):
+        return ""
     try:
         return f"{float(v):.2f}"
     except (TypeError, ValueError):
@@ -415,86 +691,207 @@ def trace_groups(s: Scored, member_id: str) -> tuple[pd.DataFrame, list[tuple[st
     return head, groups
 
 
+COUNT_STEPS = ("星级", "排名", "不列入积分")  # trace steps whose value is a count (stars, a rank)
+
+
+def _trace_value(step: str, v: Any) -> str:
+    if _missing(v):
+        return ""
+    x = float(v)
+    return str(int(x)) if step.startswith(COUNT_STEPS) and x.is_integer() else f"{x:.2f}"
+
+
+def trace_table(rows: pd.DataFrame) -> pd.DataFrame:
+    """Trace rows (``trace``'s columns) as the page shows them: Chinese headers, values with two
+    decimals (stars and ranks whole), blank where a step has no number, 是/否 for yes/no, the
+    scheme's rules named in Chinese; the item and month columns only where they vary (a group's
+    title names its item or month), and no column that is blank on every row."""
+    cols = [c for c in rows.columns if c != "level"]
+    cols = [c for c in cols if not (c in ("item", "month") and rows[c].nunique(dropna=False) <= 1)]
+    cols = [c for c in cols if c in ("step", "value", "rule") or any(show(v) for v in rows[c])]  # no empty column
+    out: dict[str, list[str]] = {}
+    for c in cols:
+        if c == "value":
+            out[LABELS[c]] = [_trace_value(str(a), b) for a, b in zip(rows["step"], rows["value"], strict=True)]
+        elif c == "source":
+            out[LABELS[c]] = [SOURCE_WORDS.get(show(v), show(v)) for v in rows[c]]
+        else:
+            out[LABELS.get(c, c)] = [show(v) for v in rows[c]]
+    return pd.DataFrame(out, columns=list(out))
+
+
+def trace_table_html(rows: pd.DataFrame) -> str:
+    return _table_html(trace_table(rows))
+
+
 # -- charts -------------------------------------------------------------------------------------
 
 
-def _png(fig: Any) -> bytes:
-    import matplotlib.pyplot as plt
+@dataclass
+class ChartSet:
+    """The chart tab: the figures, and what is missing from them and why (in Chinese)."""
 
+    figures: list[Figure]
+    notes: list[str]
+
+
+CHART_DPI = 100
+CHART_SIZE = (8.0, 3.2)  # inches: 800 x 320 pixels
+
+
+def _png(fig: Figure) -> bytes:
     buffer = io.BytesIO()
-    fig.tight_layout()
-    fig.savefig(buffer, format="png", dpi=90)
-    plt.close(fig)
+    fig.savefig(buffer, format="png", dpi=CHART_DPI)
     return buffer.getvalue()
 
 
 def _cjk() -> None:
-    import matplotlib.pyplot as plt
+    """Chinese text in charts: Noto Sans CJK SC if present (``make fonts``), else another CJK font."""
+    import matplotlib as mpl
     from matplotlib import font_manager
 
-    cjk = [f.name for f in font_manager.fontManager.ttflist if "CJK" in f.name or "Noto Sans SC" in f.name]
+    names = {f.name for f in font_manager.fontManager.ttflist}
+    preferred = ["Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Noto Sans CJK TC", "Noto Sans CJK JP"]
+    cjk = [n for n in preferred if n in names] or sorted(n for n in names if "CJK" in n and "Sans" in n)
     if cjk:
-        plt.rcParams["font.sans-serif"] = [cjk[0], *plt.rcParams["font.sans-serif"]]
-    plt.rcParams["axes.unicode_minus"] = False
+        mpl.rcParams["font.family"] = "sans-serif"
+        mpl.rcParams["font.sans-serif"] = [cjk[0], *[f for f in mpl.rcParams["font.sans-serif"] if f != cjk[0]]]
+    mpl.rcParams["axes.unicode_minus"] = False
 
 
-def charts(s: Scored, member_id: str) -> list[bytes]:
-    """Member trend over months, branch distribution with the star bands, item profile."""
-    import matplotlib.pyplot as plt
+def _figure() -> tuple[Figure, Any]:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=CHART_SIZE, layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def _legend_outside(ax: Any) -> None:
+    """The legend to the right of the plot, where it cannot cover a bar or a line."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False, fontsize=9)
+
+
+def _padded(values: list[float], least: float) -> tuple[float, float]:
+    lo, hi = min(values), max(values)
+    pad = max((hi - lo) * 0.15, least)
+    return lo - pad, hi + pad
+
+
+def _bins(values: pd.Series) -> np.ndarray:
+    """Bin edges of a round width that fit the values (about 5 to 15 bins)."""
+    lo, hi = float(values.min()), float(values.max())
+    width = next((w for w in (0.5, 1.0, 2.0, 2.5, 5.0, 10.0, 20.0, 25.0, 50.0) if (hi - lo) / w <= 15), 100.0)
+    start = math.floor(lo / width) * width
+    stop = max(math.ceil(hi / width) * width, start + width)
+    return np.arange(start, stop + width / 2, width)
+
+
+def chart_figures(s: Scored, member_id: str) -> ChartSet:
+    """The member's monthly trend (the period's months), the branch's distribution of the
+    period's figure with the star bands, and the member's item profile against the branch, as
+    matplotlib figures; ``notes`` say what is missing and why."""
+    from matplotlib.ticker import MaxNLocator
 
     _cjk()
     r = s.result
     sch = r.scheme.scheme
-    out = []
+    p = r.period
+    member = _member_row(r.members, member_id)
+    exempt = bool(member["exempt"])
+    hidden = member_id in _no_score_veto(s)
+    figures: list[Figure] = []
+    notes: list[str] = []
+    if exempt:
+        notes.append(f"{member_id} 不列入积分, 没有月度评分和积分: 图中只有支部的数字。")
+    elif hidden:
+        notes.append(f"{member_id} 一票否决, 不显示积分 (不体现积分): 图中没有本人的数字。")
+    elif len(vetoes := _member_vetoes(r, member_id)) and bool(vetoes["applies"].astype(bool).any()):
+        notes.append(f"{member_id} 一票否决: 积分照常显示, 图中照画; 星级、排名等见积分卡。")
+    show_member = not exempt and not hidden
+    months = list(range(p.first_month, p.last_month + 1))
+
     t = r.monthly_totals
-    mine = t[t["member_id"] == member_id].sort_values("month")
-    avg = t.groupby("month")["total"].mean()
-    fig, ax = plt.subplots(figsize=(7, 3))
-    ax.plot(avg.index, avg.to_numpy(), color="#888", linestyle="--", label="支部平均")
-    ax.plot(mine["month"], mine["total"], marker="o", color="#c0392b", label=member_id)
-    ax.set_title("月度总分走势")
-    ax.set_xlabel("月份")
-    ax.legend()
-    out.append(_png(fig))
+    t = t[t["month"].between(p.first_month, p.last_month)]
+    if len(t):
+        fig, ax = _figure()
+        avg = t.groupby("month")["total"].mean()
+        ax.plot(avg.index, avg.to_numpy(), color="#888", linestyle="--", marker=".", label="支部平均")
+        shown = [float(v) for v in avg]
+        mine = t[t["member_id"] == member_id].sort_values("month")
+        if show_member and len(mine):
+            ax.plot(mine["month"], mine["total"], marker="o", color="#c0392b", label=f"本人 ({member_id})")
+            shown += [float(v) for v in mine["total"]]
+        ax.set_xticks(months, [f"{m}月" for m in months])
+        ax.set_xlim(p.first_month - 0.5, p.last_month + 0.5)
+        ax.set_ylim(*_padded(shown, 1.0))
+        ax.set_ylabel("月度总分")
+        ax.set_title(f"月度总分走势 · {p.label}")
+        ax.grid(axis="y", alpha=0.3)
+        _legend_outside(ax)
+        figures.append(fig)
+    else:
+        notes.append(f"{p.label}没有月度评分, 所以没有走势图。")
 
     summ = r.summary()
-    col = SCORE_COLUMN[r.period.kind]
+    col = SCORE_COLUMN[p.kind]
     values = pd.to_numeric(summ[col], errors="coerce").dropna()
-    fig, ax = plt.subplots(figsize=(7, 3))
-    ax.hist(values, bins=min(20, max(5, len(values))), color="#c0392b", alpha=0.8)
-    if r.period.kind == "year":
-        for band in sch.bands[:-1]:
-            ax.axvline(band.min, color="#555", linestyle=":", linewidth=1)
-            ax.text(
-                band.min,
-                ax.get_ylim()[1] * 0.95,
-                f" {band.stars}星" if band.stars is not None else f" {band.grade}",
-                fontsize=8,
-                va="top",
+    if len(values):
+        fig, ax = _figure()
+        edges = _bins(values)
+        counts, _, _ = ax.hist(values, bins=edges, color="#c0392b", alpha=0.8, edgecolor="white", label="人数")
+        width = float(edges[1] - edges[0])
+        left, right = float(edges[0]) - width, float(edges[-1]) + width
+        ax.set_xlim(left, right)
+        ax.set_ylim(0, int(max(counts)) + 1)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        inside = [b for b in sch.bands if left < b.min < right] if p.kind == "year" else []
+        for i, band in enumerate(inside):
+            ax.axvline(band.min, color="#555", linestyle=":", linewidth=1, label="分档线 (下限)" if i == 0 else None)
+        if inside:  # the bands named above the plot, where no bar or line can cover them
+            bands = ax.secondary_xaxis("top")
+            bands.set_xticks(
+                [b.min for b in inside], [f"{b.stars}星" if b.stars is not None else b.grade for b in inside]
             )
-    mv = summ.set_index("member_id")[col].get(member_id)
-    if mv is not None and not pd.isna(mv):
-        ax.axvline(float(mv), color="#1f4e79", linewidth=2)
-    ax.set_title("支部积分分布 (蓝线为本人)")
-    out.append(_png(fig))
+            bands.tick_params(labelsize=8, length=3)
+        mv = _number(summ.set_index("member_id")[col].get(member_id))
+        if show_member and mv is not None:
+            ax.axvline(mv, color="#1f4e79", linewidth=2, label=f"本人 {mv:.2f}")
+        ax.set_xlabel(LABELS.get(col, col))
+        ax.set_ylabel("人数")
+        ax.set_title(f"支部{LABELS.get(col, col)}分布 · {p.label} (共 {len(values)} 人)")
+        _legend_outside(ax)
+        figures.append(fig)
+    else:
+        notes.append(f"{p.label}没有可比较的{LABELS.get(col, col)}, 所以没有分布图。")
 
     sc = r.item_scores
-    codes = sch.item_codes
-    fig, ax = plt.subplots(figsize=(7, 3))
-    x = np.arange(len(codes))
-    ax.bar(
-        x - 0.2,
-        sc[sc["member_id"] == member_id][codes].mean().to_numpy(dtype=float),
-        width=0.4,
-        color="#c0392b",
-        label="本人月平均",
-    )
-    ax.bar(x + 0.2, sc[codes].mean().to_numpy(dtype=float), width=0.4, color="#888", label="支部月平均")
-    ax.set_xticks(x, [it.name for it in sch.items], rotation=30, ha="right", fontsize=8)
-    ax.set_title("各项得分与支部平均")
-    ax.legend()
-    out.append(_png(fig))
-    return out
+    codes = [c for c in sch.item_codes if c in sc.columns]
+    sc = sc[sc["month"].between(p.first_month, p.last_month)]
+    if len(sc) and codes:
+        fig, ax = _figure()
+        x = np.arange(len(codes))
+        mine_items = sc[sc["member_id"] == member_id]
+        if show_member and len(mine_items):
+            ax.bar(
+                x - 0.2, mine_items[codes].mean().to_numpy(dtype=float), width=0.4, color="#c0392b", label="本人月平均"
+            )
+        ax.bar(x + 0.2, sc[codes].mean().to_numpy(dtype=float), width=0.4, color="#888", label="支部月平均")
+        names = {it.code: it.name for it in sch.items}
+        ax.set_xticks(x, [names[c] for c in codes], rotation=30, ha="right", fontsize=8)
+        ax.set_xlim(-0.6, len(codes) - 0.4)
+        ax.set_ylim(0, max(it.max for it in sch.items if it.code in codes) * 1.05)
+        ax.set_ylabel("月平均得分")
+        ax.set_title(f"各项得分与支部平均 · {p.label}")
+        _legend_outside(ax)
+        figures.append(fig)
+    else:
+        notes.append(f"{p.label}没有各项月评分, 所以没有各项得分图。")
+    return ChartSet(figures, notes)
+
+
+def charts(s: Scored, member_id: str) -> list[bytes]:
+    """The figures of ``chart_figures`` as PNG images."""
+    return [_png(fig) for fig in chart_figures(s, member_id).figures]
 
 
 # -- what-if ------------------------------------------------------------------------------------
@@ -524,14 +921,17 @@ def what_if(
     cols = [c for c in ("total", "stars", "grade", "annual_star", "rank") if c in old.columns]
     rows = []
     for mid in old.index:
-        diffs = {c: (old.at[mid, c], new.at[mid, c]) for c in cols if _fmt(old.at[mid, c]) != _fmt(new.at[mid, c])}
+        diffs = {c: (old.at[mid, c], new.at[mid, c]) for c in cols if show(old.at[mid, c]) != show(new.at[mid, c])}
         if any(c in diffs for c in ("stars", "grade", "annual_star")):
             rows.append(
                 {
                     "党员编号": mid,
                     "姓名": old.at[mid, "name"],
-                    **{f"{label(c)} 现在": _fmt(a) for c, (a, _) in diffs.items()},
-                    **{f"{label(c)} 假设": _fmt(b) for c, (_, b) in diffs.items()},
+                    **{
+                        k: v
+                        for c, (a, b) in diffs.items()
+                        for k, v in ((f"{label(c)} 现在", show(a)), (f"{label(c)} 假设", show(b)))
+                    },
                 }
             )
     return pd.DataFrame(rows).fillna("")
@@ -547,23 +947,17 @@ def _band_key(b: Any) -> str:
 class Explorer:
     """``Explorer(inputs).widget`` : pick a branch, a period and a member; see the card and more.
 
-    ``inputs``: a workbook, a folder of workbooks or a run folder; empty: the demo county.
+    ``inputs``: a workbook, a folder of workbooks or a run folder; empty: the demo county (held in
+    memory: nothing is left in the temporary folder).
     ``period``: the period shown first; empty: a run folder's own period, else the workbook's year.
     The periods to choose from are those of the chosen workbook's year."""
 
     def __init__(self, inputs: str | Path = "", period: str = "") -> None:
         import ipywidgets as w
 
-        if not inputs:
-            import tempfile
-
-            from .demo import generate_demo
-
-            inputs = Path(tempfile.mkdtemp(prefix="scoring-explore-")) / "demo"
-            generate_demo(inputs)
-        self.sources = sources(inputs)
+        self.sources = demo_sources() if not inputs else sources(inputs)
         if not self.sources:
-            raise ValueError(f"{inputs} 中没有输入工作簿 (no *.xlsx input workbook here)")
+            raise ValueError(f"{Path(inputs).name} 中没有输入工作簿 (no *.xlsx input workbook here)")
         self._quiet = False
         self.cache: dict[tuple[int, str], Scored] = {}
         self.branch = w.Dropdown(
@@ -582,20 +976,26 @@ class Explorer:
         self.sort = w.Dropdown(description="排序", layout=w.Layout(width="260px"))
         self.ascending = w.ToggleButton(value=False, description="升序", layout=w.Layout(width="80px"))
         self.table = w.HTML()
+        self.table.add_class("table-area")
         self.card = w.HTML()
         self.card.add_class("card-area")
         self.trace_box = w.VBox()
+        self.trace_box.add_class("trace-area")
         self.chart_box = w.VBox()
+        self.chart_box.add_class("chart-area")
         self.weight = w.FloatSlider(
             description="月度权重", min=0.0, max=1.0, step=0.05, style={"description_width": "initial"}
         )
         self.band = w.Dropdown(description="分档")
+        self.band.add_class("band-select")
         self.band_min = w.FloatText(description="下限")
+        self.band_min.add_class("band-min")
         self.share = w.FloatText(description="年度之星比例", style={"description_width": "initial"})
         self.run_what_if = w.Button(
             description="计算 (不写任何文件)", button_style="warning", layout=w.Layout(width="200px")
         )
         self.what_if_out = w.HTML()
+        self.what_if_out.add_class("what-if-area")
         tabs = w.Tab(
             children=[
                 w.VBox([w.HBox([self.sort, self.ascending]), self.table]),
@@ -633,16 +1033,17 @@ class Explorer:
     def scored(self) -> Scored:
         key = (int(self.branch.value), str(self.period.value))
         if key not in self.cache:
-            src = self.sources[key[0]]
-            self.cache[key] = score_workbook(src.workbook, key[1], src.scheme)
+            self.cache[key] = score_source(self.sources[key[0]], key[1])
         return self.cache[key]
 
     def _periods(self, wanted: str = "") -> None:
         """The chosen workbook's periods; keep ``wanted`` (or the current one) if it is one of them,
         else a run's own period, else the year."""
         src = self.source
+        with workbook_file(src) as path:
+            stated = workbook_year(path)
         year = (
-            workbook_year(src.workbook)
+            stated
             or (parse_period(src.period).year if src.period else None)
             or (parse_period(wanted).year if wanted else dt.date.today().year)
         )
@@ -659,6 +1060,15 @@ class Explorer:
         self._periods()
         self._load()
 
+    def _empty(self, why: str) -> None:
+        """Every tab says why it is empty (the notice above says what went wrong)."""
+        import ipywidgets as w
+
+        text = f"<p class='empty-tab' style='color:#555'>{html.escape(why)}</p>"
+        self.table.value = self.card.value = self.what_if_out.value = text
+        self.trace_box.children = (w.HTML(text),)
+        self.chart_box.children = (w.HTML(text),)
+
     def _load(self) -> None:
         try:
             s = self.scored
@@ -673,8 +1083,7 @@ class Explorer:
                 self.member.options = []
             finally:
                 self._quiet = False
-            self.table.value = self.card.value = self.what_if_out.value = ""
-            self.trace_box.children = self.chart_box.children = ()
+            self._empty("输入工作簿不能计分 (见上面的说明), 所以这里没有内容。")
             return
         self.notice.value = run_notice_html(self.source, s)
         summ = s.result.summary()
@@ -695,13 +1104,22 @@ class Explorer:
         sch = s.scheme.scheme
         self.weight.value = sch.monthly.weight
         self.weight.disabled = sch.appraisal.mode == "none"
-        self.band.options = [_band_key(b) for b in sch.bands]
+        bands = [_band_key(b) for b in sch.bands]
+        kept = self.band.value
+        self.band.options = bands
+        self.band.value = kept if kept in bands else bands[0]  # options alone leave the value empty
         self.share.value = sch.annual_star.share if sch.annual_star is not None else 0.0
         self.share.disabled = sch.annual_star is None
         self._band()
         self._table()
-        self._member()
-        self.what_if_out.value = ""
+        if ids:
+            self._member()
+        else:
+            self._empty(f"{s.result.branch_name} {s.result.period.label} 没有党员, 所以这里没有内容。")
+        self.what_if_out.value = (
+            "<p style='color:#555'>上面是积分方案现在的参数。改动权重、某一档的下限或年度之星比例后点「计算」, "
+            "列出星级、等级或年度之星会变的党员 (不写任何文件)。</p>"
+        )
 
     def _band(self) -> None:
         bands = {_band_key(b): b for b in self.scored.scheme.scheme.bands}
@@ -709,10 +1127,7 @@ class Explorer:
             self.band_min.value = bands[self.band.value].min
 
     def _table(self) -> None:
-        table = branch_table(self.scored)
-        if self.sort.value in table.columns:
-            table = table.sort_values(self.sort.value, ascending=self.ascending.value, na_position="last")
-        self.table.value = table.to_html(index=False, na_rep="", float_format=lambda v: f"{v:.2f}")
+        self.table.value = branch_table_html(self.scored, self.sort.value, bool(self.ascending.value))
 
     def _member(self) -> None:
         import ipywidgets as w
@@ -723,12 +1138,23 @@ class Explorer:
         s = self.scored
         self.card.value = card_html(s, mid)
         head, groups = trace_groups(s, mid)
-        acc = w.Accordion(children=[w.HTML(g.drop(columns=["level"]).to_html(index=False)) for _, g in groups])
+        acc = w.Accordion(children=[w.HTML(trace_table_html(g)) for _, g in groups])
         for i, (title, _) in enumerate(groups):
             acc.set_title(i, title)
         acc.selected_index = None
-        self.trace_box.children = [w.HTML(head.drop(columns=["level", "item", "month"]).to_html(index=False)), acc]
-        self.chart_box.children = [w.Image(value=png, format="png") for png in charts(s, mid)]
+        hint = w.HTML(
+            "<p style='color:#555'>上表是本期间的结果; 点开下面各组, 一层层追到输入工作簿的单元格 (来源单元格列)。</p>"
+            if groups
+            else ""
+        )
+        self.trace_box.children = [w.HTML(trace_table_html(head)), hint, acc]
+        made = chart_figures(s, mid)
+        notes = [w.HTML(f"<p class='chart-note' style='color:#555'>{html.escape(n)}</p>") for n in made.notes]
+        if not made.figures:
+            notes.insert(0, w.HTML("<p class='chart-note'><b>本页没有图表:</b></p>"))
+        width = str(int(CHART_SIZE[0] * CHART_DPI))  # as drawn, not stretched to the page
+        images = [w.Image(value=_png(f), format="png", width=width) for f in made.figures]
+        self.chart_box.children = [*notes, *images]
 
     def _what_if(self) -> None:
         from pydantic import ValidationError
@@ -750,5 +1176,101 @@ class Explorer:
         self.what_if_out.value = (
             "<p>星级、等级或年度之星不变。</p>"
             if changes.empty
-            else f"<p>{len(changes)} 人会变化:</p>" + changes.to_html(index=False)
+            else f"<p>{len(changes)} 人会变化:</p>" + _html_table(changes)
         )
+
+
+# -- serving the page (make explore) ------------------------------------------------------------
+
+VOILA_TEMPLATE = "scoring-offline"
+
+# Voila's own "lab" template links Font Awesome's style sheets (and through them its fonts) from a
+# CDN, and nbconvert's lab template can import mermaid from one. This template is "lab" without
+# them: the page works offline and nothing is fetched from the network. The explorer draws no
+# icon and no diagram, so nothing is lost.
+_TEMPLATE_FILES: dict[str, str] = {
+    "conf.json": '{\n  "base_template": "lab"\n}\n',
+    "index.html.j2": """{%- extends 'lab/index.html.j2' -%}
+{#- scoring: Voila's lab template without anything loaded from the network -#}
+{%- block notebook_css -%}
+{%- for line in super().split('\\n') if 'https://' not in line and 'http://' not in line %}
+{{ line }}
+{%- endfor %}
+{%- endblock notebook_css -%}
+{%- block html_head_js_mermaidjs -%}
+{%- endblock html_head_js_mermaidjs -%}
+""",
+}
+
+
+def write_voila_template(data_dir: Path) -> Path:
+    """Write the explorer's page template into the Jupyter data folder ``data_dir`` (to be put on
+    ``JUPYTER_PATH``); return the template's folder."""
+    folder = data_dir / "voila" / "templates" / VOILA_TEMPLATE
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in _TEMPLATE_FILES.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def voila_command(
+    notebook: str | Path, port: int, data_dir: Path, ip: str = "127.0.0.1"
+) -> tuple[list[str], dict[str, str]]:
+    """The command and environment that serve ``notebook`` with the offline template written by
+    ``write_voila_template(data_dir)``, listening on ``ip`` (127.0.0.1 unless the operator says
+    otherwise, SPEC 10); the template cannot be switched back by the page's address."""
+    import os
+    import sys
+
+    argv = [
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebook),
+        "--no-browser",
+        f"--port={port}",
+        f"--Voila.ip={ip}",
+        f"--template={VOILA_TEMPLATE}",
+        "--VoilaConfiguration.allow_template_override=NO",
+    ]
+    path = [str(data_dir), *([os.environ["JUPYTER_PATH"]] if os.environ.get("JUPYTER_PATH") else [])]
+    return argv, {**os.environ, "JUPYTER_PATH": os.pathsep.join(path)}
+
+
+def serve(notebook: str | Path = "notebooks/explore.ipynb", port: int = 8866, ip: str = "127.0.0.1") -> int:
+    """Serve the explorer with Voila until interrupted; the template's temporary folder is removed
+    when the server stops. Returns Voila's exit status."""
+    import subprocess
+
+    with tempfile.TemporaryDirectory(prefix="scoring-voila-") as tmp:
+        write_voila_template(Path(tmp))
+        argv, env = voila_command(notebook, port, Path(tmp), ip)
+        server = subprocess.Popen(argv, env=env)
+        try:
+            return server.wait()
+        finally:  # interrupted or stopped: stop Voila too before the folder goes
+            if server.poll() is None:
+                server.terminate()
+                server.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m scoring.explorer [NOTEBOOK] [--port 8866] [--ip 127.0.0.1]``: the explorer as a web page."""
+    import argparse
+    import signal
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m scoring.explorer", description="积分查看 (explorer) 网页")
+    parser.add_argument("notebook", nargs="?", default="notebooks/explore.ipynb")
+    parser.add_argument("--port", type=int, default=8866)
+    parser.add_argument("--ip", default="127.0.0.1")
+    args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stopped: still remove the template folder
+    try:
+        return serve(args.notebook, args.port, args.ip)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
