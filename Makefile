@@ -137,9 +137,10 @@ browser:
 	    || echo "warning: apt-get install chromium failed" >&2; \
 	fi
 
-# Opens the explorer for the demo data as a web page (Voila) at http://127.0.0.1:8866/
+# Opens the explorer for the demo data as a web page (Voila) at http://127.0.0.1:8866/, with a page
+# template that loads nothing from the network (the explorer works offline)
 explore: venv fonts
-	$(VPY) -m voila notebooks/explore.ipynb --Voila.ip=127.0.0.1 --port=8866 --no-browser
+	$(VPY) -m scoring.explorer notebooks/explore.ipynb --port 8866
 
 demo: venv fonts office
 	$(VPY) -m scoring demo --data demo_data --out runs

@@ -168,7 +168,8 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
         veto_note = "一票否决 (veto)" if a["veto"] == "yes" else ""
         out.add(0, "年度总积分 (total)", a["total"], "ROUND(年终总积分 + 加分 + 减分, 2)", "", veto_note)
         if s.has_stars:
-            out.add(0, "星级 (stars)", a["stars"], _band_rule(s, a["total"]), "scheme bands", veto_note)
+            stars_rule = _band_rule(s, a["total"]) if a["veto"] == "no" else "一票否决 → 不评星级 (veto: no stars)"
+            out.add(0, "星级 (stars)", a["stars"], stars_rule, "scheme bands", veto_note)
         out.add(
             0,
             "等级 (grade)",

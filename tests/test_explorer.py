@@ -8,7 +8,6 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from conftest import (
 )
 
 from scoring.demo import generate_demo, write_input_workbook
-from scoring.explorer import card_html, score_workbook, trace_groups, what_if
+from scoring.explorer import card_html, score_workbook, trace_groups, voila_command, what_if, write_voila_template
 from scoring.scheme import load_scheme
 
 REPO = Path(__file__).resolve().parents[1]
@@ -250,12 +249,15 @@ def test_an_officer_picks_a_member_in_the_browser_and_sees_the_runs_total(
     notebook = tmp_path / "explore.ipynb"
     write_notebook(nb, notebook)
     port = _free_port()
+    # served as `make explore` serves it: the offline page template
+    write_voila_template(tmp_path / "jupyter")
+    argv, env = voila_command(notebook, port, tmp_path / "jupyter")
     voila = subprocess.Popen(
-        [sys.executable, "-m", "voila", str(notebook), "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
+        argv,
         cwd=tmp_path,
         stdout=subprocess.DEVNULL,
         stderr=open(tmp_path / "voila.log", "w"),  # noqa: SIM115 - closed with the process
-        env={**os.environ, "MPLBACKEND": "Agg"},
+        env={**env, "MPLBACKEND": "Agg"},
     )
     screenshot = tmp_path / "explorer-card.png"
     try:
