@@ -181,8 +181,10 @@ def main(argv: list[str] | None = None) -> int:
                 table.groupby(["engine", "sheet"])["ok"]
                 .agg(["size", "sum"])
                 .rename(columns={"size": "公式 formulas", "sum": "一致 equal"})
+                .reset_index()
+                .rename(columns={"engine": "引擎 engine", "sheet": "工作表 sheet"})
             )
-            print(by_sheet.to_string())
+            print(by_sheet.to_string(index=False))
             if len(bad):
                 print(f"\n{len(bad)} 个公式的重算结果与程序不一致 (formulas differ):")
                 print(bad.head(50).to_string(index=False))

@@ -15,6 +15,7 @@ import openpyxl
 import papermill as pm
 import pytest
 from conftest import new_code_cell, new_notebook, read_notebook, write_notebook
+from openpyxl.worksheet.formula import ArrayFormula
 
 import scoring.execute as execute
 from scoring import kernels, office
@@ -68,7 +69,13 @@ def _normalised(notebook: Path, out_roots: list[Path]) -> dict[str, Any]:
 
 def _cells(workbook: Path) -> dict[str, list[list[Any]]]:
     wb = openpyxl.load_workbook(workbook)
-    return {ws.title: [[c.value for c in row] for row in ws.iter_rows()] for ws in wb.worksheets}
+
+    # an array formula is an object with its text: compared by that text
+    # an array formula is an object holding its text: compared by that text
+    def value(c: Any) -> Any:
+        return c.value.text if isinstance(c.value, ArrayFormula) else c.value
+
+    return {ws.title: [[value(c) for c in row] for row in ws.iter_rows()] for ws in wb.worksheets}
 
 
 def test_warm_kernel_runs_match_the_cold_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

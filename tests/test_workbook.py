@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from conftest import YEAR, BookMaker, adjustment, ballots, county_sheets, member_rows, monthly_rows, veto
 from openpyxl.cell.cell import Cell
+from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.worksheet import Worksheet
 
 from scoring.demo import DEMO_BRANCHES, generate_demo
@@ -86,8 +87,10 @@ def formula_texts(ws: Worksheet) -> list[str]:
     for row in ws.iter_rows(min_row=2):
         for c in row:
             if c.data_type == "f":
-                assert isinstance(c.value, str), f"{ws.title}!{c.coordinate}: {c.value!r}"
-                texts.append(c.value)
+                # an array formula {=...} (entered with Ctrl+Shift+Enter) is an object with its text
+                text = c.value.text if isinstance(c.value, ArrayFormula) else c.value
+                assert isinstance(text, str), f"{ws.title}!{c.coordinate}: {c.value!r}"
+                texts.append(text)
     return texts
 
 
@@ -473,20 +476,23 @@ def test_results_sheet_is_formulas_with_named_weights_and_keys(demo: list[Path],
     formulas = formula_texts(ws)
     assert any("月度权重" in f for f in formulas) and any("测评权重" in f for f in formulas)
     assert not any("0.8" in f or "0.2" in f for f in formulas)  # weights are named cells, not literals
-    assert any("'月度评分'" in f for f in formulas) and any("MAXIFS" in f for f in formulas)
-    # Excel shows #NAME? for a 2019 function stored without its _xlfn. prefix
+    assert any("'月度评分'" in f for f in formulas)
+    # Excel 2010-2016 show #NAME? for MAXIFS / MINIFS (and any other _xlfn. function): none is used
     for sheet in ("结果", "加减分"):
-        fs = formula_texts(wb[sheet])
-        assert all("_xlfn.MAXIFS(" in f for f in fs if "MAXIFS(" in f) and all(
-            "_xlfn.MINIFS(" in f for f in fs if "MINIFS(" in f
-        )
-    # highest-only: the bonus is the MAXIFS over the ELIGIBLE rows of 加减分, not over picked rows
-    bonus = ws.cell(2, header.index("加分 (bonus)") + 1).value
+        assert not any("MAXIFS" in f or "MINIFS" in f or "_xlfn." in f for f in formula_texts(wb[sheet]))
+    # highest-only: the bonus is the largest points_used over the ELIGIBLE rows of 加减分 (not over
+    # picked rows), an array formula with MAX(IF(...)) that gives 0 itself when no row is eligible
+    cell = ws.cell(2, header.index("加分 (bonus)") + 1)
+    assert isinstance(cell.value, ArrayFormula)
+    bonus = cell.value.text
     assert (
         isinstance(bonus, str)
-        and "_xlfn.MAXIFS(" in bonus
-        and "可计入" not in bonus
+        and "MAX(IF(" in bonus
+        and "SUMPRODUCT(" in bonus
+        and ")=0,0," in bonus
         and '"是"' in bonus
+        and '"bonus"' in bonus
+        and "可计入" not in bonus
         and "eligible" not in bonus
     )
     assert any(f.startswith("=ROUND(") for f in formulas) and any("RANK(" in f for f in formulas)
@@ -713,7 +719,8 @@ def test_recompute_command_on_a_run_folder(run_folder: Path) -> None:
     assert done.returncode == 0, done.stdout + done.stderr
     assert "全部" in done.stdout and "一致 (all formulas recomputed equal)" in done.stdout
     for sheet in ("结果", "核对", "加减分", "季度汇总"):
-        assert re.search(rf"^{sheet}\s+\d+\s+\d+", done.stdout, re.M), sheet  # formulas and equal, per sheet
+        # engine, sheet, formulas and equal
+        assert re.search(rf"^\s*LibreOffice\s+{sheet}\s+\d+\s+\d+", done.stdout, re.M), sheet
     found = re.search(r"全部 (\d+) 个公式", done.stdout)
     assert found, done.stdout
     n = int(found.group(1))
@@ -750,7 +757,7 @@ def test_recompute_command_lists_a_cell_whose_cached_value_was_altered(run_folde
     done = recompute_cli(copy)
     assert done.returncode == 1, done.stdout + done.stderr
     assert "formulas differ" in done.stdout
-    listed = [ln for ln in done.stdout.splitlines() if re.match(rf"\s*结果\s+{cell}\s", ln)]
+    listed = [ln for ln in done.stdout.splitlines() if re.match(rf"\s*LibreOffice\s+结果\s+{cell}\s", ln)]
     assert listed and "12.34" in listed[0], done.stdout
 
 
