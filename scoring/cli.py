@@ -7,10 +7,16 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import sys
+import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .exceptions import InputError, RunError, ScoringError
+from .exceptions import FAILURE_COLUMNS, LISTED_PROBLEMS, InputError, RunError, ScoringError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -29,7 +35,14 @@ def _parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="check an input workbook for a period; write nothing")
     val.add_argument("--inputs", required=True, type=Path)
     val.add_argument("--period", required=True)
-    val.add_argument("--scheme", default="")
+    val.add_argument("--scheme", default="", help="a built-in scheme name or any .yaml scheme file")
+    val.add_argument(
+        "--errors",
+        type=Path,
+        default=None,
+        help="write every problem found to this CSV file (file, sheet, row, column, cell, value, problem, allowed);"
+        " written anyway, to a temporary folder, when there are more than 50",
+    )
 
     demo = sub.add_parser("demo", help="generate the demo county and run every branch")
     demo.add_argument("--data", type=Path, default=Path("demo_data"), help="where to write the demo input workbooks")
@@ -157,6 +170,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"输入检查通过 (inputs are valid): {book.branch_id} {book.branch_name},"
                 f" scheme {sch.name} {sch.version}, {len(book.members)} members"
             )
+            for rec in book.normalised.itertuples(index=False):
+                print(f"  已按 {rec.read_as!s} 读取 (read as) {rec.cells!s}: {rec.value!r} ({rec.why!s})")
+            if args.errors is not None:
+                _write_errors(None, args.errors)
+                print(f"问题表 (problem table, empty): {args.errors}")
         elif args.command == "demo":
             return _demo(args.data, args.out, args.period or ["2025", "2025Q4"])
         elif args.command == "template":
@@ -242,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name}\t{s.version}\t{s.scheme.title}\t{s.sha256}")
         return 0
     except InputError as exc:
-        print(str(exc), file=sys.stderr)
+        _report_input_error(exc, getattr(args, "errors", None))
         return 2
     except RunError as exc:
         print(f"运行失败 (run failed): {exc}", file=sys.stderr)
@@ -250,6 +268,41 @@ def main(argv: list[str] | None = None) -> int:
     except ScoringError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+
+
+def _write_errors(failures: pd.DataFrame | None, path: Path) -> None:
+    """The problem table as CSV (the header alone when there is none)."""
+    import pandas as pd
+
+    table = pd.DataFrame(columns=FAILURE_COLUMNS) if failures is None else failures
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False, encoding="utf-8-sig")  # -sig: Excel opens it as UTF-8
+
+
+def _report_input_error(exc: InputError, errors: Path | None) -> None:
+    """The problems on stderr (at most 50, grouped, when there are more) and, when there are more
+    or ``--errors`` asks for it, the whole table as CSV: never in a run folder, since a rejected
+    input writes nothing there."""
+    print(str(exc), file=sys.stderr)
+    n = len(exc.failures)
+    if errors is None and n <= LISTED_PROBLEMS:
+        return
+    if errors is None:
+        files = exc.failures["file"].dropna().astype(str)
+        stem = Path(files.iloc[0]).stem if len(files) else "inputs"
+        folder = Path(tempfile.gettempdir()) / "scoring-errors"
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(
+            prefix=f"{stem}-{dt.datetime.now():%Y%m%dT%H%M%S}-", suffix=".errors.csv", dir=folder
+        )
+        os.close(fd)
+        errors = Path(name)
+    try:
+        _write_errors(exc.failures, errors)
+    except OSError as err:
+        print(f"问题表无法写出 (the problem table could not be written) {errors}: {err}", file=sys.stderr)
+        return
+    print(f"完整问题表, 共 {n} 处 (the full table of {n} problem(s), CSV): {errors}", file=sys.stderr)
 
 
 def _demo(data: Path, out: Path, periods: list[str]) -> int:

@@ -10,20 +10,25 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import html
+import io
 import re
+import unicodedata
+import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NoReturn
 
 import numpy as np
 import pandas as pd
 from openpyxl.utils import get_column_letter
-from python_calamine import CalamineWorkbook
+from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
-from .exceptions import FAILURE_COLUMNS, InputError
+from .exceptions import FAILURE_COLUMNS, InputError, SchemeError, SchemeProblem
 from .periods import Period, active_counts
-from .scheme import LoadedScheme, Scheme, load_scheme
+from .scheme import LoadedScheme, Scheme, load_workbook_scheme
 
 Kind = Literal["text", "number", "int", "month", "date", "yesno", "choice"]
 
@@ -49,6 +54,7 @@ class Column:
     required: bool = False  # the column must exist
     not_blank: bool = False  # every row needs a value
     choices: tuple[str, ...] = ()
+    free_text: bool = False  # a person's words (names, notes): kept as typed, never normalised
 
 
 @dataclass(frozen=True)
@@ -74,13 +80,13 @@ SHEETS: dict[str, SheetSpec] = {
             "党员名单",
             (
                 Column("member_id", "党员编号", required=True, not_blank=True),
-                Column("name", "姓名", required=True, not_blank=True),
+                Column("name", "姓名", required=True, not_blank=True, free_text=True),
                 Column("member_type", "党员类别", "choice", required=True, not_blank=True, choices=tuple(MEMBER_TYPES)),
                 Column("role", "身份", "choice", choices=tuple(ROLES)),
                 Column("joined", "转入月份", "month"),
                 Column("left", "转出月份", "month"),
                 Column("exempt", "不列入积分", "yesno"),
-                Column("exempt_reason", "不列入原因"),
+                Column("exempt_reason", "不列入原因", free_text=True),
                 Column("exempt_stars", "直接评定星级", "int"),
             ),
             required=True,
@@ -91,7 +97,7 @@ SHEETS: dict[str, SheetSpec] = {
             (
                 Column("member_id", "党员编号", required=True, not_blank=True),
                 Column("month", "月份", "month", required=True, not_blank=True),
-                Column("note", "备注"),
+                Column("note", "备注", free_text=True),
             ),
             required=True,
             item_columns="scores",
@@ -102,7 +108,7 @@ SHEETS: dict[str, SheetSpec] = {
             (
                 Column("member_id", "党员编号", required=True, not_blank=True),
                 Column("month", "月份", "month", required=True, not_blank=True),
-                Column("note", "备注"),
+                Column("note", "备注", free_text=True),
             ),
             item_columns="scores",
         ),
@@ -124,9 +130,9 @@ SHEETS: dict[str, SheetSpec] = {
                 Column("date", "日期", "date", required=True, not_blank=True),
                 Column("rule_code", "加减分代码", required=True, not_blank=True),
                 Column("points", "分值", "number"),
-                Column("evidence", "佐证材料"),
-                Column("approved_by", "审批人"),
-                Column("note", "备注"),
+                Column("evidence", "佐证材料", free_text=True),
+                Column("approved_by", "审批人", free_text=True),
+                Column("note", "备注", free_text=True),
             ),
         ),
         SheetSpec(
@@ -138,7 +144,7 @@ SHEETS: dict[str, SheetSpec] = {
                 Column("condition", "否决情形", required=True, not_blank=True),
                 Column("votes_for", "赞成票", "int"),
                 Column("votes_against", "反对票", "int"),
-                Column("note", "备注"),
+                Column("note", "备注", free_text=True),
             ),
         ),
         SheetSpec(
@@ -149,7 +155,7 @@ SHEETS: dict[str, SheetSpec] = {
                 Column("month", "月份", "month", required=True, not_blank=True),
                 Column("item", "考评项目", required=True, not_blank=True),
                 Column("new_score", "更正后分数", "number", required=True, not_blank=True),
-                Column("reason", "更正理由", required=True, not_blank=True),
+                Column("reason", "更正理由", required=True, not_blank=True, free_text=True),
                 Column("decided_on", "决定日期", "date", required=True, not_blank=True),
             ),
         ),
@@ -158,7 +164,7 @@ SHEETS: dict[str, SheetSpec] = {
             "组织生活",
             (
                 Column("date", "日期", "date", required=True, not_blank=True),
-                Column("activity", "活动", required=True, not_blank=True),
+                Column("activity", "活动", required=True, not_blank=True, free_text=True),
                 Column("member_id", "党员编号", required=True, not_blank=True),
                 Column("status", "出勤", "choice", required=True, not_blank=True, choices=tuple(ATTENDANCE)),
             ),
@@ -183,8 +189,39 @@ def header_text(key: str, label: str) -> str:
     return f"{label} ({key})"
 
 
+# zero-width characters (and the soft hyphen): invisible in a cell, so never part of what is meant
+INVISIBLE = "\u200b\u200c\u200d\u2060\ufeff\u00ad"
+_EDGES = re.compile(rf"^[\s{INVISIBLE}]+|[\s{INVISIBLE}]+$")
+_NO_BREAK = "\u00a0\u202f\u2007"
+
+
 def _norm(text: Any) -> str:
-    return re.sub(r"\s+", "", str(text)).replace("（", "(").replace("）", ")").lower()
+    t = str(text)
+    if not t.isascii():  # full-width letters and brackets (NFKC), invisible characters
+        t = unicodedata.normalize("NFKC", t).translate(_DROP_INVISIBLE)
+    return re.sub(r"\s+", "", t).replace("（", "(").replace("）", ")").lower()
+
+
+_DROP_INVISIBLE = str.maketrans("", "", INVISIBLE)
+
+
+def _clean_text(text: str) -> tuple[str, str]:
+    """``text`` as it is meant: NFKC (full-width digits, letters and punctuation as ASCII) and
+    without spaces or invisible characters around it; and why it differs from the text with its
+    ordinary spaces trimmed ("" when it does not). Inner characters other than full-width ones
+    are left as typed (an id with a space inside stays an error)."""
+    if text.isascii():
+        return text.strip(), ""
+    plain = text.strip(" \t\r\n")  # what anyone would see as the same text
+    new = _EDGES.sub("", unicodedata.normalize("NFKC", text))
+    if new == plain:
+        return plain, ""
+    why = []
+    if any(ch in INVISIBLE or ch in _NO_BREAK for ch in text):
+        why.append("不间断空格或零宽字符 (no-break or zero-width space)")
+    if any(unicodedata.normalize("NFKC", ch) != ch for ch in text if ch not in INVISIBLE and ch not in _NO_BREAK):
+        why.append("全角字符 (full-width characters)")
+    return new, " + ".join(why) or "空白字符 (spaces)"
 
 
 def _header_key(text: Any, names: dict[str, str]) -> str | None:
@@ -222,6 +259,9 @@ class InputBook:
     notes: list[str] = field(default_factory=list)
     # sheet key -> column key -> (sheet name as found, Excel column letter), for tracing cells
     cells: dict[str, dict[str, tuple[str, str]]] = field(default_factory=dict)
+    # what was read in a form other than the one typed: one row per sheet, column and value typed
+    # (columns of NORMALISED_COLUMNS); the notebook's input checks list it
+    normalised: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=NORMALISED_COLUMNS))
 
     def cell(self, sheet: str, column: str, row: int) -> str:
         """``月度评分 (monthly_scores)!D14`` for a sheet key, a column key and an Excel row."""
@@ -232,6 +272,23 @@ class InputBook:
         """Rows read per sheet, for the notebook's input checks (no cell values)."""
         rows = [(SHEETS[k].label, k, len(getattr(self, a))) for k, a in _SHEET_ATTRS.items()]
         return pd.DataFrame(rows, columns=["工作表", "sheet", "行数 rows"])
+
+    def normalisations(self) -> pd.DataFrame:
+        """What was read in another form than typed (``2025年3月`` as 2025-03, ``７`` as 7), for
+        the notebook's input checks: one row per sheet, column and typed value, with its cells."""
+        return self.normalised.rename(columns=NORMALISED_LABELS)
+
+
+NORMALISED_COLUMNS: list[str] = ["sheet", "column", "cells", "count", "value", "read_as", "why"]
+NORMALISED_LABELS: dict[str, str] = {
+    "sheet": "工作表 sheet",
+    "column": "列 column",
+    "cells": "单元格 cells",
+    "count": "个数 count",
+    "value": "填写的 typed",
+    "read_as": "读作 read as",
+    "why": "原因 why",
+}
 
 
 _SHEET_ATTRS: dict[str, str] = {
@@ -258,6 +315,14 @@ class _Collector:
         # kept here, not in DataFrame.attrs: pandas deep-copies attrs on every operation
         self.present: dict[str, set[str]] = {}  # sheet key -> columns the sheet has
         self.header_rows: dict[str, int] = {}  # sheet key -> Excel row of the header
+        # cells already reported as unreadable (an error value, a formula without a result, TRUE/
+        # FALSE): any later check of the same cell would only repeat it in other words
+        self.settled: set[tuple[str, int, str]] = set()
+        # sheets that could not be read (missing, hidden, ambiguous, no header): the checks that
+        # need them are skipped, so that the cause is reported once and not as a flood of knock-ons
+        self.unusable: set[str] = set()
+        self.normalised: list[dict[str, Any]] = []
+        self.date1904 = False  # the workbook counts dates from 1904 (old Excel for Mac)
 
     def _cell(self, sheet: str, row: Any, column: str) -> str:
         name = self.sheet_names.get(sheet, "")
@@ -268,14 +333,33 @@ class _Collector:
             return f"{name}!{letter}{int(row)}"
         return f"{name}!{letter}:{letter}" if letter else name
 
-    def add(self, sheet: str, row: Any, column: str, value: Any, problem: str, allowed: str = "") -> None:
+    def add(
+        self,
+        sheet: str,
+        row: Any,
+        column: str,
+        value: Any,
+        problem: str,
+        allowed: str = "",
+        *,
+        settles: bool = False,
+        cell: str | None = None,
+    ) -> None:
+        """One failure. ``settles``: the cell cannot be read at all, and no later check reports it
+        again; a failure at a cell already settled is dropped."""
+        if isinstance(row, (int, np.integer)) and not isinstance(row, bool):
+            where = (sheet, int(row), column)
+            if where in self.settled and not settles:
+                return
+            if settles:
+                self.settled.add(where)
         self.rows.append(
             {
                 "file": self.file,
                 "sheet": sheet,
                 "row": row,
                 "column": column,
-                "cell": self._cell(sheet, row, column),
+                "cell": self._cell(sheet, row, column) if cell is None else cell,
                 "value": _show(value),
                 "problem": problem,
                 "allowed": allowed,
@@ -291,10 +375,11 @@ class _Collector:
         problem: str,
         allowed: str = "",
         values: pd.Series | np.ndarray | str | Callable[[], Any] | None = None,
+        settles: bool = False,
     ) -> None:
         """A failure for each row of ``df`` where ``mask`` holds. ``values``: what each cell held,
         row by row with ``df`` (default ``df[column]``), or one text for every row; a function is
-        called only when a row fails, since most checks find nothing."""
+        called only when a row fails, since most checks find nothing. ``settles``: see :meth:`add`."""
         if not mask.index.equals(df.index):
             mask = mask.reindex(df.index, fill_value=False)
         hit = mask.to_numpy(dtype=bool)
@@ -312,7 +397,34 @@ class _Collector:
         else:
             shown = np.asarray(given, dtype=object)[hit]
         for r, v in zip(df["row"].to_numpy()[hit].tolist(), shown.tolist(), strict=True):
-            self.add(sheet, r, column, v, problem, allowed)
+            self.add(sheet, r, column, v, problem, allowed, settles=settles)
+
+    def settled_in(self, df: pd.DataFrame, sheet: str, column: str) -> np.ndarray:
+        """Rows of ``df`` (a table of ``sheet``, with ``row``) whose ``column`` cell is settled."""
+        rows = {r for k, r, col in self.settled if k == sheet and col == column}
+        if not rows:
+            return np.zeros(len(df), dtype=bool)
+        return df["row"].isin(rows).to_numpy()
+
+    def normalise(self, sheet: str, column: str, rows: Any, value: Any, read_as: Any, why: str) -> None:
+        """Record that ``value`` in ``rows`` of a column was read as ``read_as``."""
+        rows = [int(r) for r in np.asarray(rows).tolist()]
+        if not rows:
+            return
+        name = self.sheet_names.get(sheet, sheet)
+        letter = self.letters.get(sheet, {}).get(column, "")
+        shown = ", ".join(f"{letter}{r}" for r in rows[:5]) + (f" … (+{len(rows) - 5})" if len(rows) > 5 else "")
+        self.normalised.append(
+            {
+                "sheet": sheet,
+                "column": column,
+                "cells": f"{name}!{shown}",
+                "count": len(rows),
+                "value": _visible(value) if isinstance(value, str) else _show(value),
+                "read_as": _show(read_as),
+                "why": why,
+            }
+        )
 
     def raise_if_any(self) -> None:
         if self.rows:
@@ -320,6 +432,13 @@ class _Collector:
             table["_order"] = table["row"].map(lambda r: r if isinstance(r, (int, np.integer)) else 0)
             table = table.sort_values(["sheet", "_order"], kind="stable").drop(columns="_order")
             raise InputError(table)
+
+
+def _visible(text: str) -> str:
+    """``text`` with its invisible characters named, so a reader sees what was typed."""
+    if text.isascii():
+        return text
+    return "".join(f"[U+{ord(ch):04X}]" if ch in INVISIBLE or ch in _NO_BREAK else ch for ch in text)
 
 
 def _show(value: Any) -> str:
@@ -330,22 +449,416 @@ def _show(value: Any) -> str:
     return str(value)
 
 
+# -- the file itself: encryption, sheets, error values and formulas ---------------------------
+
+# An encrypted (password-protected) .xlsx is not a zip but an OLE compound file holding the
+# encrypted package; a legacy .xls is a compound file too, without that stream.
+CFB_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+
+# What each spreadsheet error value means, for the officer who has to fix the cell.
+ERROR_MEANINGS: dict[str, str] = {
+    "#REF!": "公式引用的单元格已被删除 (the formula refers to a deleted cell)",
+    "#N/A": "查找不到值 (a lookup found no value)",
+    "#DIV/0!": "公式除以零 (the formula divides by zero)",
+    "#VALUE!": "公式中的值类型不对 (a value of the wrong type in the formula)",
+    "#NAME?": "公式中有无法识别的名称或函数 (an unknown name or function in the formula)",
+    "#NUM!": "公式得出无效的数字 (the formula gives an invalid number)",
+    "#NULL!": "公式中的区域不相交 (ranges in the formula do not intersect)",
+    "#SPILL!": "动态数组的溢出区域被挡住 (a dynamic array cannot spill: cells in the way)",
+    "#CALC!": "计算引擎无法计算此公式 (the calculation engine cannot evaluate the formula)",
+    "#GETTING_DATA": "外部数据尚未取回 (external data was still being fetched)",
+    "#FIELD!": "引用的数据类型字段不存在 (a data-type field that does not exist)",
+    "#BLOCKED!": "所需的功能被阻止 (a feature the formula needs is blocked)",
+    "#CONNECT!": "无法连接外部数据源 (cannot connect to an external data source)",
+    "#BUSY!": "公式仍在计算中 (the formula was still calculating)",
+    "#UNKNOWN!": "此版本不认识的数据类型 (a data type this version does not know)",
+    "#EXTERNAL!": "外部引用出错 (an external reference failed)",
+    "#PYTHON!": "Python 公式出错 (a Python formula failed)",
+}
+# the error values python-calamine reads (as blank); any other makes it raise for the whole sheet
+CALAMINE_ERRORS = frozenset({"#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A"})
+FIX_FORMULA = "在 Excel 或 WPS 中改正该公式或直接填入取值 (fix the formula in Excel or WPS, or type the value itself)"
+SAVE_IN_OFFICE = (
+    "在 Excel 或 WPS 中打开本文件并保存, 让公式算出结果; 或直接填入取值 "
+    "(open the file in Excel or WPS and save it, so the formula is calculated; or type the value itself)"
+)
+
+CellIssue = Literal["error", "uncached", "stale"]
+
+
+@dataclass(frozen=True)
+class _Flag:
+    """A cell whose value the reader cannot take: an error value, or a formula without a
+    trustworthy saved result."""
+
+    row: int  # Excel row, 1-based
+    col: int  # column, 0-based
+    issue: CellIssue
+    text: str  # the error value (``#REF!``) or the formula (``=4+4``)
+    saved: str = ""  # a stale formula's saved result
+    span: tuple[int, int] | None = None  # byte span of an error value in the sheet XML
+
+
+def _xml_text(raw: bytes) -> str:
+    return html.unescape(raw.decode("utf-8", "replace"))
+
+
+_ATTR = re.compile(rb"""([\w:]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+_CELL_REF = re.compile(r"^([A-Za-z]{1,3})(\d+)$")
+
+
+def _attrs(tag: bytes) -> dict[str, str]:
+    return {
+        m.group(1).decode(): _xml_text(m.group(2) if m.group(2) is not None else m.group(3))
+        for m in _ATTR.finditer(tag)
+    }
+
+
+def _column_index(letters: str) -> int:
+    n = 0
+    for ch in letters.upper():
+        n = n * 26 + ord(ch) - 64
+    return n - 1
+
+
+class _Xlsx:
+    """The parts of an ``.xlsx`` the reader looks at itself: which XML part holds which sheet,
+    the workbook's date system and whether it asks to be recalculated on opening, and, per sheet,
+    the cells calamine reads as blank though they are not (error values, formulas without a result)."""
+
+    def __init__(self, content: bytes) -> None:
+        self.zip = zipfile.ZipFile(io.BytesIO(content))
+        workbook = self.zip.read("xl/workbook.xml")
+        rels = self.zip.read("xl/_rels/workbook.xml.rels")
+        targets: dict[str, str] = {}
+        for tag in re.findall(rb"<(?:\w+:)?Relationship\b[^>]*>", rels):
+            a = _attrs(tag)
+            target = a.get("Target", "")
+            targets[a.get("Id", "")] = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        self.parts: dict[str, str] = {}
+        for tag in re.findall(rb"<(?:\w+:)?sheet\b[^>]*>", workbook):
+            a = _attrs(tag)
+            rid = next((v for k, v in a.items() if k.endswith(":id") or k == "id"), "")
+            if a.get("name") and rid in targets:
+                self.parts[a["name"]] = targets[rid]
+        pr = re.search(rb"<(?:\w+:)?workbookPr\b[^>]*>", workbook)
+        self.date1904 = pr is not None and _attrs(pr.group(0)).get("date1904", "") in ("1", "true")
+        calc = re.search(rb"<(?:\w+:)?calcPr\b[^>]*>", workbook)
+        self.recalc_on_open = calc is not None and _attrs(calc.group(0)).get("fullCalcOnLoad", "") in ("1", "true")
+
+    def sheet_xml(self, name: str) -> bytes | None:
+        part = self.parts.get(name)
+        return self.zip.read(part) if part is not None else None
+
+    def scan(self, name: str) -> list[_Flag]:
+        """Error values and formulas without a trustworthy result in one sheet. A plain search for
+        the few bytes that mark them; each hit alone is then looked at (most sheets have none)."""
+        xml = self.sheet_xml(name)
+        if xml is None:
+            return []
+        lo = xml.find(b"sheetData")
+        if lo < 0:
+            return []
+        hi = xml.rfind(b"sheetData")
+        lt = xml.rfind(b"<", 0, lo)
+        prefix = xml[lt + 1 : lo]  # "" or a namespace prefix such as b"x:"
+        flags: list[_Flag] = []
+        hits: list[int] = []
+        # the quotes the writer puts around attributes (every writer keeps to one kind): one search
+        first = xml.find(b"<" + prefix + b"c ", lo, hi)
+        head = xml[first : first + 64] if first >= 0 else b""
+        quotes = [q for q in (b'"', b"'") if b"=" + q in head] or [b'"']
+        for quote in quotes:
+            marker = b" t=" + quote + b"e" + quote
+            at = xml.find(marker, lo, hi)
+            while at >= 0:
+                hits.append(at)
+                at = xml.find(marker, at + 1, hi)
+        for at in hits:
+            flag = self._cell(xml, lo, at, prefix, "error")
+            if flag is not None:
+                flags.append(flag)
+        ftag = b"<" + prefix + b"f"
+        at = xml.find(ftag, lo, hi)
+        while at >= 0:
+            if xml[at + len(ftag) : at + len(ftag) + 1] in (b" ", b">", b"/"):
+                flag = self._cell(xml, lo, at, prefix, "formula")
+                if flag is not None:
+                    flags.append(flag)
+            at = xml.find(ftag, at + 1, hi)
+        return flags
+
+    def _cell(self, xml: bytes, lo: int, at: int, prefix: bytes, what: str) -> _Flag | None:
+        ctag = b"<" + prefix + b"c"
+        start = at
+        while True:
+            start = xml.rfind(ctag, lo, start)
+            if start < 0:
+                return None
+            if xml[start + len(ctag) : start + len(ctag) + 1] in (b" ", b">", b"/"):
+                break
+        open_end = xml.find(b">", start)
+        tag = xml[start : open_end + 1]
+        a = _attrs(tag)
+        row, col = self._position(xml, lo, start, a.get("r", ""), prefix)
+        if tag.endswith(b"/>"):
+            body = b""
+            body_at = open_end + 1
+        else:
+            end = xml.find(b"</" + prefix + b"c>", open_end)
+            body_at = open_end + 1
+            body = xml[body_at:end] if end >= 0 else b""
+        v = re.search(
+            rb"<" + re.escape(prefix) + rb"v(?:\s[^>]*)?(?:/>|>(.*?)</" + re.escape(prefix) + rb"v>)", body, re.S
+        )
+        saved = v.group(1) if v is not None and v.group(1) is not None else None
+        if what == "error":
+            if a.get("t") != "e":
+                return None
+            if saved is None or v is None:
+                return _Flag(row, col, "error", "#?")
+            s0 = body_at + v.start(1)
+            return _Flag(row, col, "error", _xml_text(saved).strip(), span=(s0, s0 + len(saved)))
+        if a.get("t") == "e":
+            return None  # a formula whose result is an error: reported as the error
+        f = re.search(
+            rb"<" + re.escape(prefix) + rb"f(?:\s[^>]*)?(?:/>|>(.*?)</" + re.escape(prefix) + rb"f>)", body, re.S
+        )
+        formula = "=" + _xml_text(f.group(1)) if f is not None and f.group(1) else "=(共享公式 shared formula)"
+        has_result = saved is not None and (saved != b"" or a.get("t") == "str")
+        if not has_result:
+            return _Flag(row, col, "uncached", formula)
+        if self.recalc_on_open:
+            return _Flag(row, col, "stale", formula, saved=_xml_text(saved or b""))
+        return None
+
+    @staticmethod
+    def _position(xml: bytes, lo: int, start: int, ref: str, prefix: bytes) -> tuple[int, int]:
+        m = _CELL_REF.match(ref)
+        if m:
+            return int(m.group(2)), _column_index(m.group(1))
+        # no reference: count the cells before it in its row, and the rows before that
+        rtag = b"<" + prefix + b"row"
+        row_at = xml.rfind(rtag, lo, start)
+        row_attrs = _attrs(xml[row_at : xml.find(b">", row_at) + 1]) if row_at >= 0 else {}
+        row = int(row_attrs["r"]) if row_attrs.get("r", "").isdigit() else xml.count(rtag, lo, start)
+        col = len(re.findall(rb"<" + re.escape(prefix) + rb"c[\s>/]", xml[row_at:start])) if row_at >= 0 else 0
+        return row, col
+
+    def without_unreadable_errors(self, names: list[str], flags: dict[str, list[_Flag]]) -> bytes:
+        """The workbook with every error value calamine cannot read (``#SPILL!``, ``#CALC!``, ...)
+        in ``names`` replaced by ``#N/A``; the reader reports the original value from ``flags``."""
+        patched: dict[str, bytes] = {}
+        for name in names:
+            xml = self.sheet_xml(name)
+            spans = sorted(f.span for f in flags.get(name, []) if f.span is not None and f.text not in CALAMINE_ERRORS)
+            if xml is None or not spans:
+                continue
+            pieces, last = [], 0
+            for a, b in spans:
+                pieces += [xml[last:a], b"#N/A"]
+                last = b
+            pieces.append(xml[last:])
+            patched[self.parts[name]] = b"".join(pieces)
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as z:
+            for info in self.zip.infolist():
+                z.writestr(info, patched.get(info.filename) or self.zip.read(info.filename))
+        return out.getvalue()
+
+
+def _encrypted(content: bytes) -> bool:
+    """A password-protected (encrypted) workbook: an OLE compound file with an encrypted package."""
+    return content[:8] == CFB_SIGNATURE and ENCRYPTED_PACKAGE in content
+
+
 # -- reading ----------------------------------------------------------------------------------
 
 
 def _find_sheet(names: list[str], spec: SheetSpec) -> str | None:
+    found = _find_sheets(names, spec)
+    return found[0] if found else None
+
+
+def _find_sheets(names: list[str], spec: SheetSpec) -> list[str]:
+    """Every sheet whose name is the spec's key, its label or ``label (key)``."""
     wanted = {_norm(spec.key): spec.key, _norm(spec.label): spec.key}
-    for name in names:
-        if _header_key(name, wanted) == spec.key:
-            return name
-    return None
+    return [name for name in names if _header_key(name, wanted) == spec.key]
+
+
+_VISIBILITY: dict[str, str] = {"hidden": "隐藏 hidden", "veryhidden": "深度隐藏 very hidden"}
+
+
+def _choose_sheets(wb: CalamineWorkbook, c: _Collector) -> tuple[dict[str, str | None], set[str]]:
+    """The one sheet read for each input sheet, and the input sheets the workbook does not have.
+    Two sheets that match one input sheet, or a hidden one, are a problem naming them all, and
+    none of them is read: the reader never chooses silently between an old copy and the current one."""
+    names = list(wb.sheet_names)
+    states = {m.name: str(m.visible).rsplit(".", 1)[-1].lower() for m in wb.sheets_metadata}
+    found: dict[str, str | None] = {}
+    absent: set[str] = set()
+    for key, spec in SHEETS.items():
+        matches = _find_sheets(names, spec)
+        hidden = [n for n in matches if states.get(n, "visible") != "visible"]
+        found[key] = matches[0] if len(matches) == 1 and not hidden else None
+        if len(matches) > 1:
+            listed = ", ".join(f"{n!r} ({_VISIBILITY[states[n]]})" if n in hidden else repr(n) for n in matches)
+            c.add(
+                key,
+                "",
+                "",
+                "",
+                f"有 {len(matches)} 个工作表都对应 {spec.label} ({key}): {listed}; 均未读取 "
+                f"({len(matches)} sheets match {key}, none was read)",
+                f"只保留一个, 删除其余的或改名, 如 {spec.label}_旧 "
+                f"(keep one: delete the others or rename them, e.g. {spec.label}_旧)",
+                cell=", ".join(matches),
+            )
+            c.unusable.add(key)
+        elif hidden:
+            how = (
+                "在 VBA 编辑器 (Alt+F11) 中取消深度隐藏并检查, 或删除它 "
+                "(make it visible in the VBA editor and check it, or delete it)"
+                if states[hidden[0]] == "veryhidden"
+                else "取消隐藏并检查其内容, 或删除它 (unhide it and check it, or delete it)"
+            )
+            c.add(
+                key,
+                "",
+                "",
+                "",
+                f"工作表 {hidden[0]!r} 对应 {spec.label} ({key}) 但被{_VISIBILITY[states[hidden[0]]]}, 未读取 "
+                f"(the sheet matching {key} is hidden; it was not read)",
+                how,
+                cell=hidden[0],
+            )
+            c.unusable.add(key)
+        elif not matches:
+            c.unusable.add(key)
+            absent.add(key)
+            if spec.required:
+                c.add(key, "", "", "", "缺少必需的工作表 (required sheet missing)", f"{spec.label} ({spec.key})")
+    return found, absent
+
+
+class _Reader:
+    """The workbook as calamine reads it, with the cells it cannot read found in the XML."""
+
+    def __init__(self, wb: CalamineWorkbook, xlsx: _Xlsx | None, c: _Collector) -> None:
+        self.wb = wb
+        self.xlsx = xlsx
+        self.c = c
+        self.flags: dict[str, list[_Flag]] = {}
+        self.patched = False
+
+    def _scan(self, name: str) -> list[_Flag]:
+        # measured: searching on a second thread while calamine reads is slower (calamine holds
+        # the interpreter lock), so the XML is searched here, sheet by sheet, and not kept
+        assert self.xlsx is not None
+        if name not in self.flags:
+            self.flags[name] = self.xlsx.scan(name)
+        return self.flags[name]
+
+    def rows(self, sheet_name: str, key: str) -> list[list[Any]] | None:
+        """The sheet's cells from A1 (blank for an error value), or None if it cannot be read; the
+        cells calamine reads as blank though they are not are in ``flags[sheet_name]``."""
+        try:
+            rows = self.wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+        except CalamineError as exc:
+            # calamine refuses the whole sheet for an error value it does not know (#SPILL!,
+            # #CALC!, ...): read a copy where they are #N/A; the flags keep the real values
+            if self.xlsx is None or self.patched:
+                return self._unreadable(sheet_name, key, exc)
+            try:
+                flags = {name: self._scan(name) for name in self.xlsx.parts}
+                content = self.xlsx.without_unreadable_errors(list(self.xlsx.parts), flags)
+                self.wb = CalamineWorkbook.from_filelike(io.BytesIO(content))
+                self.patched = True
+                rows = self.wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
+            except Exception as again:  # calamine raises its own error types
+                return self._unreadable(sheet_name, key, again)
+        if self.xlsx is not None:
+            try:
+                self._scan(sheet_name)
+            except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, zlib.error) as exc:
+                return self._unreadable(sheet_name, key, exc)
+        return rows
+
+    def _unreadable(self, sheet_name: str, key: str, exc: BaseException) -> list[list[Any]] | None:
+        self.c.add(
+            key,
+            "",
+            "",
+            "",
+            f"工作表 {sheet_name!r} 无法读取 (the sheet cannot be read): {exc}",
+            "在 Excel 或 WPS 中打开并另存为 .xlsx (open it in Excel or WPS and save it as .xlsx)",
+            cell=sheet_name,
+        )
+        self.c.unusable.add(key)
+        return None  # the sheet is reported; the reader goes on without it
+
+
+def _report_flags(flags: list[_Flag], key: str, header_row: int, keys: list[str | None], c: _Collector) -> None:
+    """A failure for each unreadable cell in the header row or in a column the reader takes."""
+    for f in flags:
+        if f.row < header_row:
+            continue  # a title above the header
+        if f.row == header_row:
+            column = get_column_letter(f.col + 1)
+            what = "表头单元格 (header cell): "
+        elif f.col < len(keys) and keys[f.col] is not None:
+            column = str(keys[f.col])
+            what = ""
+        else:
+            continue  # a column the reader does not take (reported as unknown, if it has a header)
+        _flag_failure(f, key, column, what, c)
+
+
+def _flag_failure(f: _Flag, key: str, column: str, what: str, c: _Collector) -> None:
+    if f.issue == "error":
+        meaning = ERROR_MEANINGS.get(f.text, "电子表格的错误值 (a spreadsheet error value)")
+        c.add(
+            key,
+            f.row,
+            column,
+            f.text,
+            f"{what}单元格是错误值 {f.text} (the cell holds an error value): {meaning}",
+            FIX_FORMULA,
+            settles=True,
+        )
+    elif f.issue == "uncached":
+        c.add(
+            key,
+            f.row,
+            column,
+            f.text,
+            f"{what}公式没有保存的计算结果 (a formula without a saved result)",
+            SAVE_IN_OFFICE,
+            settles=True,
+        )
+    else:
+        c.add(
+            key,
+            f.row,
+            column,
+            f"{f.text} → {f.saved}",
+            f"{what}公式的保存结果未经电子表格计算, 工作簿要求打开时重算 (the workbook was saved by a program that "
+            f"did not calculate it: the saved result {f.saved!r} may be wrong)",
+            SAVE_IN_OFFICE,
+            settles=True,
+        )
 
 
 def _raw_table(
-    wb: CalamineWorkbook, sheet_name: str, spec: SheetSpec, item_names: dict[str, str], c: _Collector
+    rows: list[list[Any]],
+    flags: list[_Flag],
+    sheet_name: str,
+    spec: SheetSpec,
+    item_names: dict[str, str],
+    c: _Collector,
 ) -> pd.DataFrame | None:
     """Sheet -> DataFrame of raw cell values with key headers and the Excel ``row``."""
-    rows = wb.get_sheet_by_name(sheet_name).to_python(skip_empty_area=False)
     names = {_norm(col.key): col.key for col in spec.columns}
     names.update({_norm(col.label): col.key for col in spec.columns})
     names.update(item_names)
@@ -362,7 +875,9 @@ def _raw_table(
             "",
             f"找不到表头行 (no header row) in sheet {sheet_name!r}",
             ", ".join(header_text(col.key, col.label) for col in spec.columns),
+            cell=sheet_name,
         )
+        c.unusable.add(spec.key)
         return None
     header = rows[header_idx]
     c.sheet_names[spec.key] = sheet_name
@@ -388,11 +903,16 @@ def _raw_table(
                 "缺少必需的列 (required column missing)",
                 header_text(col.key, col.label),
             )
+    c.letters[spec.key] = {k: get_column_letter(j + 1) for j, k in enumerate(keys) if k is not None}
+    _report_flags(flags, spec.key, header_idx + 1, keys, c)
     body = list(rows[header_idx + 1 :])
     cols = {k: [r[j] if j < len(r) else "" for r in body] for j, k in enumerate(keys) if k is not None}
     df = pd.DataFrame(cols, dtype=object)
     df["row"] = np.arange(header_idx + 2, header_idx + 2 + len(body))
-    c.letters[spec.key] = {k: get_column_letter(j + 1) for j, k in enumerate(keys) if k is not None}
+    free = {col.key for col in spec.columns if col.free_text}
+    for k in present:
+        if k not in free:
+            df[k] = _normalise_column(df[k], df["row"], spec.key, k, c)
     data_cols = list(present)
     if data_cols:
         blank = np.logical_and.reduce([_blank_array(df[k].to_numpy(dtype=object)) for k in data_cols])
@@ -406,6 +926,34 @@ def _raw_table(
     return df
 
 
+# the kinds pandas infers for a column with no text in it (numbers, dates, TRUE/FALSE, nothing)
+_NO_TEXT = frozenset({"floating", "integer", "mixed-integer-float", "decimal", "boolean", "date", "datetime", "empty"})
+
+
+def _normalise_column(raw: pd.Series, rows: pd.Series, sheet: str, column: str, c: _Collector) -> pd.Series:
+    """Text cells in the form they mean (see :func:`_clean_text`), each change recorded once per
+    distinct value typed. Only text that is not plain ASCII is looked at, once per distinct value."""
+    a = raw.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(a, skipna=True) in _NO_TEXT:
+        return raw
+    codes, uniques = pd.factorize(a)  # text and numbers never share a code
+    changed = []
+    for k, u in enumerate(uniques):
+        if type(u) is str and not u.isascii():
+            new, why = _clean_text(u)
+            if why:
+                changed.append((k, u, new, why))
+    if not changed:
+        return raw
+    out = a.copy()
+    row_numbers = rows.to_numpy()
+    for k, u, new, why in changed:
+        hit = codes == k
+        out[hit] = new
+        c.normalise(sheet, column, row_numbers[hit], u, new, why)
+    return pd.Series(out, index=raw.index, dtype=object)
+
+
 def _blank_array(a: np.ndarray) -> np.ndarray:
     """None, NaN, or text of nothing but spaces; only text cells are stripped."""
     blank = pd.isna(a)
@@ -417,6 +965,36 @@ def _blank_array(a: np.ndarray) -> np.ndarray:
 
 def _is_blank(s: pd.Series) -> pd.Series:
     return pd.Series(_blank_array(s.to_numpy(dtype=object)), index=s.index)
+
+
+def _booleans(s: pd.Series) -> np.ndarray | None:
+    """Where ``s`` holds TRUE/FALSE cells; None when it holds none (told by pandas' type scan)."""
+    a = s.to_numpy(dtype=object)
+    if pd.api.types.infer_dtype(a, skipna=True) in {"string", *_NO_TEXT} - {"boolean"}:
+        return None
+    hit = np.fromiter((type(v) is bool or type(v) is np.bool_ for v in a), dtype=bool, count=len(a))
+    return hit if hit.any() else None
+
+
+def _reject_booleans(
+    df: pd.DataFrame, raw: pd.Series, sheet: str, column: str, expected: str, allowed: str, c: _Collector
+) -> pd.Series:
+    """TRUE/FALSE where a number, a text, a month or a date belongs: a failure each (a TRUE would
+    otherwise count as 1 point), and the cell taken as blank by the checks after."""
+    hit = _booleans(raw)
+    if hit is None:
+        return raw
+    c.add_mask(
+        df,
+        pd.Series(hit, index=df.index),
+        sheet,
+        column,
+        f"逻辑值 TRUE/FALSE 不是{expected}",
+        allowed,
+        values=raw.map(lambda v: "TRUE" if v else "FALSE"),
+        settles=True,
+    )
+    return raw.where(~hit, None)
 
 
 def _to_text(s: pd.Series) -> pd.Series:
@@ -442,25 +1020,57 @@ def _to_number(s: pd.Series, blank: pd.Series | None = None) -> tuple[pd.Series,
 
 
 _MONTH_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?$")
+_CANONICAL_MONTH = re.compile(r"^\d{4}-\d{2}$")
+_DATE_RE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_CANONICAL_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+# Excel stores a date as the days since 1899-12-30 (1904-01-01 in old Mac workbooks); a whole
+# number in this range in a month or date column is such a date whose format was lost. Anything
+# else (3, 202503) could mean several things and stays an error.
+SERIAL_RANGE = (18264, 73050)  # 1950-01-01 .. 2099-12-31 in the 1900 system
+SERIAL_WHY = "Excel 日期序号 (an Excel date serial number)"
+
+Record = Callable[[np.ndarray, Any, Any, str], None]
 
 
-def _to_month(s: pd.Series, blank: pd.Series | None = None) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """``YYYY-MM`` text or a date cell -> (year, month, bad)."""
+def _serial_date(v: Any, date1904: bool) -> dt.date | None:
+    if type(v) not in (int, float) or not float(v).is_integer():
+        return None
+    n = int(v)
+    if not SERIAL_RANGE[0] <= n <= SERIAL_RANGE[1]:
+        return None
+    base = dt.date(1904, 1, 1) if date1904 else dt.date(1899, 12, 30)
+    return base + dt.timedelta(days=n)
 
-    def conv(v: Any) -> tuple[float, float]:
+
+def _to_month(
+    s: pd.Series, blank: pd.Series | None = None, record: Record | None = None, date1904: bool = False
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """``YYYY-MM`` text (or ``2025年3月``, ``2025/3``), a date cell or an Excel date serial
+    -> (year, month, bad). ``record`` is told of each form other than ``YYYY-MM`` or a date."""
+
+    def conv(v: Any) -> tuple[float, float, str]:
         if isinstance(v, (dt.date, dt.datetime)):
-            return float(v.year), float(v.month)
+            return float(v.year), float(v.month), ""
         if isinstance(v, str):
             m = _MONTH_RE.match(v.strip())
             if m and 1 <= int(m.group(2)) <= 12:
-                return float(m.group(1)), float(m.group(2))
-        return np.nan, np.nan
+                canonical = _CANONICAL_MONTH.match(v.strip()) is not None
+                return float(m.group(1)), float(m.group(2)), "" if canonical else "月份写法 (month written another way)"
+        d = _serial_date(v, date1904)
+        if d is not None:
+            return float(d.year), float(d.month), SERIAL_WHY
+        return np.nan, np.nan, ""
 
     blank = _is_blank(s) if blank is None else blank
     codes, uniques = _factorize(s)  # a month column holds a dozen distinct values: convert each once
-    pairs = np.array([conv(u) for u in uniques] + [(np.nan, np.nan)], dtype="float64").reshape(-1, 2)
+    converted = [conv(u) for u in uniques]
+    pairs = np.array([p[:2] for p in converted] + [(np.nan, np.nan)], dtype="float64").reshape(-1, 2)
     year = pd.Series(pairs[codes, 0], index=s.index)
     month = pd.Series(pairs[codes, 1], index=s.index)
+    if record is not None:
+        for k, (y, mo, why) in enumerate(converted):
+            if why:
+                record(codes == k, uniques[k], f"{int(y)}-{int(mo):02d}", why)
     return year, month, ~blank & month.isna()
 
 
@@ -468,29 +1078,44 @@ def _factorize(s: pd.Series) -> tuple[np.ndarray, list[Any]]:
     """Codes into the distinct values of ``s``; a missing value gets the code ``len(uniques)``.
 
     Only for conversions that look at text and dates alone: factorize treats ``1.0`` and
-    ``True`` as one value."""
+    ``True`` as one value (TRUE/FALSE cells are taken out before, see ``_reject_booleans``)."""
     codes, uniques = pd.factorize(s.to_numpy(dtype=object), use_na_sentinel=True)
     values = list(uniques)
     return np.where(codes < 0, len(values), codes), values
 
 
-def _to_date(s: pd.Series, blank: pd.Series | None = None) -> tuple[pd.Series, pd.Series]:
-    def conv(v: Any) -> Any:
+def _to_date(
+    s: pd.Series, blank: pd.Series | None = None, record: Record | None = None, date1904: bool = False
+) -> tuple[pd.Series, pd.Series]:
+    """A date cell, ``YYYY-MM-DD`` text (or ``2025/3/1``, ``2025年3月1日``) or an Excel date
+    serial -> (date, bad). ``record`` is told of each form other than a date cell or ``YYYY-MM-DD``."""
+
+    def conv(v: Any) -> tuple[dt.date | None, str]:
         if isinstance(v, dt.datetime):
-            return v.date()
+            return v.date(), ""
         if isinstance(v, dt.date):
-            return v
+            return v, ""
         if isinstance(v, str):
+            m = _DATE_RE.match(v.strip())
+            if m is None:
+                return None, ""
             try:
-                return dt.date.fromisoformat(v.strip().replace("/", "-"))
+                d = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
             except ValueError:
-                return None
-        return None
+                return None, ""
+            return d, "" if _CANONICAL_DATE.match(v.strip()) else "日期写法 (date written another way)"
+        serial = _serial_date(v, date1904)
+        return (serial, SERIAL_WHY) if serial is not None else (None, "")
 
     blank = _is_blank(s) if blank is None else blank
     codes, uniques = _factorize(s)
-    converted = np.array([conv(u) for u in uniques] + [None], dtype=object)
+    pairs = [conv(u) for u in uniques]
+    converted = np.array([p[0] for p in pairs] + [None], dtype=object)
     vals = pd.Series(converted[codes], index=s.index, dtype=object)
+    if record is not None:
+        for k, (d, why) in enumerate(pairs):
+            if why and d is not None:
+                record(codes == k, uniques[k], d.isoformat(), why)
     return vals, ~blank & vals.isna()
 
 
@@ -507,11 +1132,39 @@ def _to_yesno(s: pd.Series) -> tuple[pd.Series, pd.Series]:
     return vals.map(lambda v: bool(v) if v is not None else False).astype(bool), vals.isna()
 
 
+_EXPECTED: dict[str, str] = {
+    "text": "文字 (a TRUE/FALSE value, not text)",
+    "choice": "文字 (a TRUE/FALSE value, not text)",
+    "number": "数字 (a TRUE/FALSE value is not a number)",
+    "int": "数字 (a TRUE/FALSE value is not a number)",
+    "month": "月份 (a TRUE/FALSE value is not a month)",
+    "date": "日期 (a TRUE/FALSE value is not a date)",
+}
+
+
 def _convert(df: pd.DataFrame, spec: SheetSpec, c: _Collector, year: int | None) -> pd.DataFrame:
     """Type every known column; record a failure for each cell that does not fit."""
     out = pd.DataFrame({"row": df["row"].to_numpy()})
+    rows = df["row"].to_numpy()
+
+    def recorder(column: str) -> Record:
+        def record(hit: np.ndarray, value: Any, read_as: Any, why: str) -> None:
+            c.normalise(spec.key, column, rows[hit], value, read_as, why)
+
+        return record
+
     for col in spec.columns:
         raw = df[col.key]
+        if col.kind != "yesno":
+            allowed = {
+                "text": col.label,
+                "choice": " / ".join(col.choices),
+                "number": "数字 number",
+                "int": "数字 number",
+                "month": "YYYY-MM, e.g. 2025-03",
+                "date": "YYYY-MM-DD",
+            }[col.kind]
+            raw = _reject_booleans(df, raw, spec.key, col.key, _EXPECTED[col.kind], allowed, c)
         blank = _is_blank(raw)
         if col.not_blank and col.key in c.present.get(spec.key, set(df.columns)):
             c.add_mask(df, blank, spec.key, col.key, "不能为空 (must not be blank)", col.label, values=raw)
@@ -546,12 +1199,12 @@ def _convert(df: pd.DataFrame, spec: SheetSpec, c: _Collector, year: int | None)
             )
             out[col.key] = vals.to_numpy()
         elif col.kind == "month":
-            y, m, bad = _to_month(raw, blank)
+            y, m, bad = _to_month(raw, blank, recorder(col.key), c.date1904)
             c.add_mask(df, bad, spec.key, col.key, "不是月份 (not a month)", "YYYY-MM, e.g. 2025-03", values=raw)
             out[f"{col.key}_year"] = y.to_numpy()
             out[col.key] = m.to_numpy()
         elif col.kind == "date":
-            vals, bad = _to_date(raw, blank)
+            vals, bad = _to_date(raw, blank, recorder(col.key), c.date1904)
             c.add_mask(df, bad, spec.key, col.key, "不是日期 (not a date)", "YYYY-MM-DD", values=raw)
             if year is not None:
                 outside = ~bad & ~blank & vals.map(lambda d: d is not None and d.year != year)
@@ -596,8 +1249,10 @@ def _item_columns(
     maxima: dict[str, float],
     allow_blank: bool,
     c: _Collector,
-) -> None:
-    """Type and range-check item score columns in place (``present``: the sheet exists)."""
+) -> list[str]:
+    """Type and range-check item score columns in place (``present``: the sheet exists); returns
+    the item columns the sheet has (a missing one is reported once, at the header row)."""
+    have = []
     for code, mx in maxima.items():
         if code not in raw:
             if present:  # the header row is where the column has to be added
@@ -611,61 +1266,149 @@ def _item_columns(
                 )
             df[code] = np.nan
             continue
-        blank = _is_blank(raw[code])
-        vals, bad = _to_number(raw[code], blank)
+        have.append(code)
+        cells = _reject_booleans(raw, raw[code], sheet, code, _EXPECTED["number"], f"0..{mx:g}", c)
+        blank = _is_blank(cells)
+        vals, bad = _to_number(cells, blank)
         c.add_mask(raw, bad, sheet, code, "不是数字 (not a number)", f"0..{mx:g}", values=raw[code])
         out_of_range = vals.notna() & ((vals < 0) | (vals > mx))
         c.add_mask(raw, out_of_range, sheet, code, "超出分值范围 (out of range)", f"0..{mx:g}", values=raw[code])
         if not allow_blank:
             c.add_mask(raw, blank, sheet, code, "未评分 (score missing)", f"0..{mx:g}", values=raw[code])
         df[code] = vals.to_numpy()
+    return have
 
 
 # -- the public entry point -------------------------------------------------------------------
 
+PASSWORD_PROBLEM = (
+    "工作簿设有打开密码 (已加密), 无法读取 (the workbook is password-protected (encrypted) and cannot be read)"
+)
+PASSWORD_FIX = (
+    "在 Excel 或 WPS 中用密码打开, 在 文件 > 信息 > 保护工作簿 > 用密码进行加密 中清空密码并保存, 再运行; "
+    "只保护工作表而不设打开密码则无妨 (open it with its password in Excel or WPS, clear the password under "
+    "File > Info > Protect Workbook > Encrypt with Password, save, and run again; sheet protection without "
+    "an open password may stay)"
+)
+WORKBOOK_KIND = "Excel、WPS 或 LibreOffice 保存的 .xlsx 工作簿 (an .xlsx workbook saved by Excel, WPS or LibreOffice)"
 
-def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = None) -> tuple[InputBook, LoadedScheme]:
-    """Read and validate an input workbook for ``period``; raise one InputError with all problems."""
-    path = Path(path)
-    c = _Collector(path.name)
+
+def _open_workbook(path: Path, c: _Collector) -> tuple[bytes, CalamineWorkbook, _Xlsx | None]:
+    """The file's bytes, calamine's view of it and, for an .xlsx, its XML parts; a file that cannot
+    be read at all is an InputError saying why (encrypted, empty, not a workbook)."""
+
+    def refuse(problem: str, allowed: str = WORKBOOK_KIND) -> NoReturn:
+        c.add("", "", "", "", problem, allowed, cell=path.name)
+        c.raise_if_any()
+        raise AssertionError("unreachable")
+
     try:
         content = path.read_bytes()
-        wb = CalamineWorkbook.from_filelike(__import__("io").BytesIO(content))
+    except OSError as exc:
+        refuse(f"无法读取文件 (cannot read the file): {exc.strerror or exc}")
+    if not content:
+        refuse("文件是空的, 0 字节 (the file is empty: 0 bytes)")
+    if _encrypted(content):
+        refuse(PASSWORD_PROBLEM, PASSWORD_FIX)
+    try:
+        wb = CalamineWorkbook.from_filelike(io.BytesIO(content))
+    except PasswordError:
+        refuse(PASSWORD_PROBLEM, PASSWORD_FIX)
     except Exception as exc:  # calamine raises its own error types for broken files
-        c.add("", "", "", "", f"无法读取工作簿 (cannot read workbook): {exc}", ".xlsx workbook")
-        c.raise_if_any()
-        raise AssertionError("unreachable") from exc
-    sheet_names = list(wb.sheet_names)
-    found = {key: _find_sheet(sheet_names, spec) for key, spec in SHEETS.items()}
-    for key, spec in SHEETS.items():
-        if spec.required and found[key] is None:
-            c.add(key, "", "", "", "缺少必需的工作表 (required sheet missing)", f"{spec.label} ({spec.key})")
+        refuse(f"无法读取工作簿 (cannot read workbook): {exc}")
+    xlsx: _Xlsx | None = None
+    if content[:2] == b"PK":
+        try:
+            xlsx = _Xlsx(content)
+        except Exception:  # not the parts of an .xlsx (an .ods): calamine's reading alone
+            xlsx = None
+    return content, wb, xlsx
 
-    # branch sheet: key/value rows
+
+def _read_branch(reader: _Reader, sheet: str | None, c: _Collector) -> tuple[dict[str, Any], dict[str, int]]:
+    """The key/value rows of the branch sheet, and the Excel row of each key."""
     branch: dict[str, Any] = {}
     branch_rows: dict[str, int] = {}
-    if found["branch"] is not None:
-        c.sheet_names["branch"] = found["branch"]
-        c.letters["branch"] = dict.fromkeys(BRANCH_KEYS, "B")
-        rows = wb.get_sheet_by_name(found["branch"]).to_python(skip_empty_area=False)
-        names = {_norm(k): k for k in BRANCH_KEYS} | {_norm(v): k for k, v in BRANCH_KEYS.items()}
-        for i, row in enumerate(rows):
-            if len(row) >= 2:
-                k = _header_key(row[0], names)
-                if k is not None:
-                    branch[k] = row[1]
-                    branch_rows[k] = i + 1
-        for k, label in BRANCH_KEYS.items():
-            if _show(branch.get(k, "")).strip() == "":
-                c.add(
-                    "branch",
-                    branch_rows.get(k, ""),
-                    k,
-                    "",
-                    "缺少支部信息 (missing branch field)",
-                    header_text(k, label),
-                )
-    branch_id = _show(branch.get("branch_id", "")).strip()
+    rows = reader.rows(sheet, "branch") if sheet is not None else None
+    if sheet is None or rows is None:
+        return branch, branch_rows
+    c.sheet_names["branch"] = sheet
+    c.letters["branch"] = dict.fromkeys(BRANCH_KEYS, "B")
+    names = {_norm(k): k for k in BRANCH_KEYS} | {_norm(v): k for k, v in BRANCH_KEYS.items()}
+    flags = {(f.row, f.col): f for f in reader.flags.get(sheet, [])}
+    for i, row in enumerate(rows):
+        if len(row) < 2:
+            continue
+        k = _header_key(row[0], names)
+        if k is None:
+            continue
+        branch[k], branch_rows[k] = row[1], i + 1
+        flag = flags.get((i + 1, 1))
+        if flag is not None:
+            _flag_failure(flag, "branch", k, "", c)
+        elif type(row[1]) is bool:
+            c.add(
+                "branch",
+                i + 1,
+                k,
+                "TRUE" if row[1] else "FALSE",
+                "逻辑值 TRUE/FALSE 不是支部信息 (a TRUE/FALSE value is not branch information)",
+                header_text(k, BRANCH_KEYS[k]),
+                settles=True,
+            )
+            branch[k] = ""
+    for k, label in BRANCH_KEYS.items():
+        if _show(branch.get(k, "")).strip() == "":
+            c.add("branch", branch_rows.get(k, ""), k, "", "缺少支部信息 (missing branch field)", header_text(k, label))
+    return branch, branch_rows
+
+
+def _branch_text(branch: dict[str, Any], rows: dict[str, int], key: str, c: _Collector, nfkc: bool = True) -> str:
+    """A branch field as text in the form it means, the change recorded."""
+    raw = branch.get(key, "")
+    text = _show(raw)
+    if not isinstance(raw, str) or text.isascii():
+        return text.strip()
+    new, why = _clean_text(text) if nfkc else (_EDGES.sub("", text), "")
+    if nfkc and key == "year" and re.fullmatch(r"\d{4}\s*年度?", new):
+        new, why = (
+            new.rstrip("度").rstrip("年").strip(),
+            " + ".join(x for x in (why, "年度写法 (year written as 2025年)") if x),
+        )
+    if new != text.strip():
+        c.normalise("branch", key, [rows[key]], text, new, why or "不间断空格或零宽字符 (no-break or zero-width space)")
+    return new
+
+
+def _scheme_failures(exc: SchemeError, ref: str, row: Any, c: _Collector) -> None:
+    """A failure at the branch sheet's scheme cell for each problem of the scheme it names."""
+    for p in exc.problems or [SchemeProblem("", ref, exc.headline, "")]:
+        if p.key:
+            value = f" = {p.value}" if p.value else ""
+            problem = f"积分方案 {ref} 中 {p.key}{value} 有误 (the scheme's key {p.key} is wrong): {p.problem}"
+        else:
+            problem = p.problem
+        allowed = (
+            p.allowed or "内置方案名或本工作簿所在文件夹中的 .yaml 文件 (a built-in scheme or a .yaml file beside it)"
+        )
+        c.add("branch", row, "scheme", ref, problem, allowed)
+
+
+def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = None) -> tuple[InputBook, LoadedScheme]:
+    """Read and validate an input workbook for ``period``; raise one InputError with all problems.
+
+    ``scheme``: the operator's choice (``--scheme``), else the scheme the workbook names, which
+    must be a built-in one or a ``.yaml`` file in the workbook's own folder (SPEC 10)."""
+    path = Path(path)
+    c = _Collector(path.name)
+    content, wb, xlsx = _open_workbook(path, c)
+    c.date1904 = xlsx.date1904 if xlsx is not None else False
+    found, absent = _choose_sheets(wb, c)
+    reader = _Reader(wb, xlsx, c)
+
+    # branch sheet: key/value rows
+    branch, branch_rows = _read_branch(reader, found["branch"], c)
+    branch_id = _branch_text(branch, branch_rows, "branch_id", c)
     if branch_id and not re.match(r"^[A-Za-z0-9_\-]+$", branch_id):
         c.add(
             "branch",
@@ -676,9 +1419,9 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
             "letters, digits, - and _, e.g. B001",
         )
     year: int | None = None
-    y_raw = _show(branch.get("year", "")).strip()
+    y_raw = _branch_text(branch, branch_rows, "year", c)
     if y_raw:
-        if re.match(r"^\d{4}$", y_raw):
+        if re.match(r"^\d{4}$", y_raw, re.ASCII):
             year = int(y_raw)
             if year != period.year:
                 c.add(
@@ -698,22 +1441,12 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
                 "年度应为四位数字 (year must be YYYY)",
                 "e.g. 2025",
             )
-    scheme_ref = _show(branch.get("scheme", "")).strip()
+    scheme_ref = _branch_text(branch, branch_rows, "scheme", c, nfkc=False)
     if scheme is None and scheme_ref:
         try:
-            ref = Path(scheme_ref)
-            if not ref.is_absolute() and (path.parent / ref).exists():
-                ref = path.parent / ref
-            scheme = load_scheme(ref if ref.suffix in {".yaml", ".yml"} else scheme_ref)
-        except ValueError as exc:
-            c.add(
-                "branch",
-                branch_rows.get("scheme", ""),
-                "scheme",
-                scheme_ref,
-                str(exc).splitlines()[0],
-                "built-in scheme name or .yaml path",
-            )
+            scheme = load_workbook_scheme(scheme_ref, path.parent)
+        except SchemeError as exc:
+            _scheme_failures(exc, scheme_ref, branch_rows.get("scheme", ""), c)
     if scheme is None:
         c.raise_if_any()
         raise AssertionError("unreachable")
@@ -737,7 +1470,11 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
             continue
         extra = item_names if spec.item_columns == "scores" else app_names if spec.item_columns == "appraisal" else {}
         sheet_name = found[key]
-        raw = _raw_table(wb, sheet_name, spec, extra, c) if sheet_name is not None else None
+        raw: pd.DataFrame | None = None
+        if sheet_name is not None:
+            rows = reader.rows(sheet_name, key)
+            if rows is not None:
+                raw = _raw_table(rows, reader.flags.get(sheet_name, []), sheet_name, spec, extra, c)
         if raw is None:
             raw = pd.DataFrame(
                 {col.key: pd.Series(dtype=object) for col in spec.columns} | {"row": pd.Series(dtype="int64")}
@@ -747,10 +1484,26 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
             cells[key] = {k: (sheet_name, letter) for k, letter in c.letters.get(key, {}).items()}
         tables[key] = _convert(raw, spec, c, year)
 
+    def usable(key: str, *columns: str) -> bool:
+        """The sheet was read and has these columns: checks that need it can run."""
+        return key not in c.unusable and all(col in c.present.get(key, set()) for col in columns)
+
     members = tables["members"]
     _check_members(members, raws["members"], s, year, period, c)
-    known = set(members["member_id"].dropna())
+    # without the members' ids every row elsewhere would be an "unknown member": the cause (a
+    # missing sheet or column) is reported once and the checks that need the ids are skipped
+    known: set[Any] | None = set(members["member_id"].dropna()) if usable("members", "member_id") else None
     active = _active_months(members, year)
+    if known is not None and members.empty:
+        first_row = c.header_rows.get("members", 1) + 1
+        c.add(
+            "members",
+            first_row,
+            "member_id",
+            "",
+            "党员名单中没有党员, 无人可评分 (the members sheet lists no member: there is no one to score)",
+            f"每名党员一行, 从第 {first_row} 行起 (one row per member, from row {first_row})",
+        )
 
     for key in ("monthly_scores", "self_scores"):
         _month_in_year(tables[key], key, "month", year, c)
@@ -758,15 +1511,25 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
             tables[key],
             raws[key],
             key,
-            found[key] is not None,
+            key not in c.unusable,
             {i.code: i.max for i in s.items},
             key == "self_scores",
             c,
         )
         _unknown_member(tables[key], key, known, c)
         _duplicates(_of_year(tables[key], year), ["member_id", "month"], key, "month", c)
-    _check_monthly_coverage(_of_year(tables["monthly_scores"], year), members, active, period, c)
-    _check_scores_outside_membership(tables["self_scores"], active, "self_scores", c, period)
+    ms_all = tables["monthly_scores"]
+    if (
+        known is not None
+        and usable("monthly_scores", "member_id", "month")
+        and not c.settled_in(ms_all, "monthly_scores", "member_id").any()
+    ):
+        # a row whose month could not be read may be the month that looks missing: its member's
+        # months are checked once the cell is fixed
+        unsure = set(ms_all.loc[c.settled_in(ms_all, "monthly_scores", "month"), "member_id"].dropna())
+        _check_monthly_coverage(_of_year(ms_all, year), members, active[~active["member_id"].isin(unsure)], period, c)
+    if known is not None:
+        _check_scores_outside_membership(tables["self_scores"], active, "self_scores", c, period)
 
     appraisal = tables["appraisal"]
     if s.appraisal.mode != "none":
@@ -775,11 +1538,11 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
             if s.appraisal.mode == "per_item"
             else {"score": float(s.appraisal.max or 0)}
         )
-        _item_columns(appraisal, raws["appraisal"], "appraisal", found["appraisal"] is not None, maxima, True, c)
+        have = _item_columns(appraisal, raws["appraisal"], "appraisal", "appraisal" not in c.unusable, maxima, True, c)
         _unknown_member(appraisal, "appraisal", known, c)
         _duplicates(appraisal, ["ballot_no", "member_id"], "appraisal", "member_id", c)
         if period.kind == "year":
-            if found["appraisal"] is None:
+            if "appraisal" in absent:
                 c.add(
                     "appraisal",
                     "",
@@ -788,12 +1551,24 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
                     "年度评分需要民主测评表 (appraisal sheet needed for a year)",
                     "民主测评 (appraisal)",
                 )
-            else:
-                _check_raters(appraisal, members, list(maxima), s.appraisal.min_raters, c)
+            elif known is not None and usable("appraisal", "member_id") and have:
+                # a rating that could not be read is reported where it is, not as a missing rater
+                counted = appraisal.copy()
+                for col in have:
+                    counted.loc[c.settled_in(appraisal, "appraisal", col), col] = 0.0
+                _check_raters(counted, members, have, s.appraisal.min_raters, c)
 
     _check_adjustments(tables["adjustments"], s, known, c)
     _check_vetoes(tables["vetoes"], s, known, active, c)
-    _check_amendments(tables["amendments"], tables["monthly_scores"], s, known, year, c)
+    _check_amendments(
+        tables["amendments"],
+        tables["monthly_scores"],
+        s,
+        known,
+        usable("monthly_scores", "member_id", "month"),
+        year,
+        c,
+    )
     _unknown_member(tables["attendance"], "attendance", known, c)
     _unknown_member(tables["dues"], "dues", known, c)
     _month_in_year(tables["dues"], "dues", "month", year, c)
@@ -830,6 +1605,7 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
         dues=tables["dues"],
         notes=notes,
         cells=cells,
+        normalised=pd.DataFrame(c.normalised, columns=NORMALISED_COLUMNS),
     )
     return book, scheme
 
@@ -949,7 +1725,9 @@ def _active_months(m: pd.DataFrame, year: int) -> pd.DataFrame:
     )
 
 
-def _unknown_member(df: pd.DataFrame, sheet: str, known: set[Any], c: _Collector) -> None:
+def _unknown_member(df: pd.DataFrame, sheet: str, known: set[Any] | None, c: _Collector) -> None:
+    if known is None:  # the members' ids could not be read: reported once, as the cause
+        return
     bad = df["member_id"].notna() & ~df["member_id"].isin(known)
     c.add_mask(df, bad, sheet, "member_id", "党员名单中没有此编号 (unknown member)", "a member_id of the members sheet")
 
@@ -1053,7 +1831,7 @@ def _check_raters(app: pd.DataFrame, members: pd.DataFrame, cols: list[str], min
         )
 
 
-def _check_adjustments(adj: pd.DataFrame, s: Scheme, known: set[Any], c: _Collector) -> None:
+def _check_adjustments(adj: pd.DataFrame, s: Scheme, known: set[Any] | None, c: _Collector) -> None:
     _unknown_member(adj, "adjustments", known, c)
     rules = s.rules_by_code
     unknown = adj["rule_code"].notna() & ~adj["rule_code"].isin(list(rules))
@@ -1082,7 +1860,7 @@ def _check_adjustments(adj: pd.DataFrame, s: Scheme, known: set[Any], c: _Collec
             )
 
 
-def _check_vetoes(v: pd.DataFrame, s: Scheme, known: set[Any], active: pd.DataFrame, c: _Collector) -> None:
+def _check_vetoes(v: pd.DataFrame, s: Scheme, known: set[Any] | None, active: pd.DataFrame, c: _Collector) -> None:
     _unknown_member(v, "vetoes", known, c)
     conds = s.conditions_by_key
     bad = v["condition"].notna() & ~v["condition"].isin(list(conds))
@@ -1111,6 +1889,8 @@ def _check_vetoes(v: pd.DataFrame, s: Scheme, known: set[Any], active: pd.DataFr
             "须填写反对票数 (votes needed)",
             "whole number >= 0",
         )
+    if known is None:  # no members read: no count of members to compare the votes with
+        return
     n_members = _members_on(v, active)
     over = (v["votes_for"].fillna(0) + v["votes_against"].fillna(0)) > n_members
     c.add_mask(
@@ -1131,7 +1911,9 @@ def _members_on(v: pd.DataFrame, active: pd.DataFrame) -> pd.Series:
     return pd.Series(np.where(months > 0, counts[months], 0), index=v.index)
 
 
-def _check_amendments(a: pd.DataFrame, ms: pd.DataFrame, s: Scheme, known: set[Any], year: int, c: _Collector) -> None:
+def _check_amendments(
+    a: pd.DataFrame, ms: pd.DataFrame, s: Scheme, known: set[Any] | None, ms_read: bool, year: int, c: _Collector
+) -> None:
     _unknown_member(a, "amendments", known, c)
     _month_in_year(a, "amendments", "month", year, c)
     items = {i.code: i for i in s.items} | {i.name: i for i in s.items}
@@ -1141,6 +1923,9 @@ def _check_amendments(a: pd.DataFrame, ms: pd.DataFrame, s: Scheme, known: set[A
     mx = a["item"].map(lambda v: items[v].max if v in items else np.nan)
     out_of_range = a["new_score"].notna() & mx.notna() & ((a["new_score"] < 0) | (a["new_score"] > mx))
     c.add_mask(a, out_of_range, "amendments", "new_score", "超出分值范围 (out of range)", "0..item maximum")
+    if known is None or not ms_read:  # nothing to point at: the cause is reported once
+        _duplicates(a, ["member_id", "month", "item"], "amendments", "item", c)
+        return
     have = (
         ms[["member_id", "month", "row"]].dropna(subset=["member_id", "month"]).drop_duplicates(["member_id", "month"])
     )

@@ -8,14 +8,20 @@ rule set is a copied and edited file, never new code.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+import stat
+import types
+from collections.abc import Hashable
 from functools import cached_property
-from pathlib import Path
-from typing import Literal, NamedTuple
+from pathlib import Path, PurePosixPath, PureWindowsPath
+from typing import Any, Literal, NamedTuple, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic.fields import FieldInfo
 
-from .exceptions import SchemeError
+from .exceptions import SchemeError, SchemeProblem
 
 SCHEMES_DIR: Path = Path(__file__).parent / "schemes"
 
@@ -364,18 +370,88 @@ def builtin_schemes() -> list[str]:
     return sorted(p.stem for p in SCHEMES_DIR.glob("*.yaml"))
 
 
-def scheme_path(name_or_path: str | Path) -> Path:
-    """A built-in scheme name (``county-10-stars``) or a path to a scheme file."""
-    candidate = Path(name_or_path)
-    if candidate.suffix in {".yaml", ".yml"} or candidate.exists():
-        return candidate
-    builtin = SCHEMES_DIR / f"{name_or_path}.yaml"
-    if builtin.exists():
-        return builtin
-    raise SchemeError(
-        f"找不到积分方案 (unknown scheme) {str(name_or_path)!r}; "
-        f"内置方案 (built-in): {', '.join(builtin_schemes())}, or a path to a .yaml scheme file"
+# A scheme file is a few kilobytes; anything larger is refused before it is read (``/dev/zero``,
+# a log file renamed .yaml), so a scheme never fills the machine's memory.
+MAX_SCHEME_BYTES = 1_000_000
+SCHEME_SUFFIXES = (".yaml", ".yml")
+
+
+def _unknown_scheme(ref: str, where: str) -> SchemeError:
+    allowed = f"内置方案 (built-in): {', '.join(builtin_schemes())}; {where}"
+    return SchemeError(
+        f"找不到积分方案 (unknown scheme) {ref!r}; allowed: {allowed}",
+        [SchemeProblem("", ref, f"找不到积分方案 {ref!r} (unknown scheme)", allowed)],
+        ref,
     )
+
+
+def scheme_path(name_or_path: str | Path) -> Path:
+    """A built-in scheme name (``county-10-stars``) or a path to a ``.yaml`` scheme file in any folder
+    (the operator's choice, e.g. ``--scheme``); whether the file can be read is checked on loading."""
+    candidate = Path(name_or_path)
+    if candidate.suffix.lower() in SCHEME_SUFFIXES:
+        return candidate
+    if str(name_or_path) in builtin_schemes():
+        return SCHEMES_DIR / f"{name_or_path}.yaml"
+    raise _unknown_scheme(str(name_or_path), "或 .yaml 方案文件的路径 (or the path of a .yaml scheme file)")
+
+
+def workbook_scheme_path(ref: str, folder: Path) -> Path:
+    """The scheme an input workbook names (SPEC 10: a workbook is untrusted input): a built-in name, or
+    a ``.yaml`` file under the workbook's own ``folder``, named relative to it, without ``..``;
+    never an absolute path, nor a link that leads out of the folder."""
+    text = ref.strip()
+    if text in builtin_schemes():
+        return SCHEMES_DIR / f"{text}.yaml"
+    where = "或本工作簿所在文件夹中的 .yaml 文件, 如 my-scheme.yaml (or a .yaml file in the workbook's own folder)"
+    posix = text.replace("\\", "/")  # a path typed on Windows
+    if PurePosixPath(posix).suffix.lower() not in SCHEME_SUFFIXES:
+        raise _unknown_scheme(text, where)
+    if PurePosixPath(posix).is_absolute() or PureWindowsPath(text).drive or PureWindowsPath(text).root:
+        problem = f"工作簿不能指定绝对路径的方案文件 {text!r} (a workbook may not name a scheme by absolute path)"
+    elif ".." in PurePosixPath(posix).parts:
+        problem = (
+            f"方案文件不能在工作簿所在文件夹之外 {text!r} (a workbook may not name a scheme outside its folder: ..)"
+        )
+    else:
+        base = folder.resolve()
+        target = (base / posix).resolve()
+        if target.is_relative_to(base):
+            return target
+        problem = f"方案文件链接到工作簿所在文件夹之外 {text!r} (the scheme file links outside the workbook's folder)"
+    allowed = f"内置方案 (built-in): {', '.join(builtin_schemes())}; {where}"
+    raise SchemeError(f"{problem}; allowed: {allowed}", [SchemeProblem("", text, problem, allowed)], text)
+
+
+def _read_scheme_file(path: Path) -> bytes:
+    """The bytes of a regular scheme file of at most :data:`MAX_SCHEME_BYTES`; anything else
+    (missing, a folder, a device, a pipe, too large) is a SchemeError saying so."""
+    name = str(path)
+
+    def refuse(problem: str, value: str = "") -> SchemeError:
+        allowed = (
+            f"一个不超过 {MAX_SCHEME_BYTES // 1_000_000} MB 的 .yaml 方案文件 (a regular .yaml file of at most 1 MB)"
+        )
+        return SchemeError(f"{problem}: {name}; allowed: {allowed}", [SchemeProblem("", value, problem, allowed)], name)
+
+    try:
+        st = path.stat()
+    except OSError as exc:
+        raise refuse(f"积分方案文件无法读取 (cannot read scheme file: {exc.strerror or exc})") from exc
+    if not stat.S_ISREG(st.st_mode):
+        raise refuse("积分方案不是普通文件 (the scheme is not a regular file)")
+    if st.st_size > MAX_SCHEME_BYTES:
+        raise refuse("积分方案文件太大 (the scheme file is too large)", f"{st.st_size} bytes")
+    try:
+        with path.open("rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):  # replaced since the check
+                raise refuse("积分方案不是普通文件 (the scheme is not a regular file)")
+            raw = f.read(MAX_SCHEME_BYTES + 1)
+    except OSError as exc:
+        raise refuse(f"积分方案文件无法读取 (cannot read scheme file: {exc.strerror or exc})") from exc
+    if len(raw) > MAX_SCHEME_BYTES:
+        raise refuse("积分方案文件太大 (the scheme file is too large)", f"> {MAX_SCHEME_BYTES} bytes")
+    return raw
 
 
 # parsed schemes by the SHA-256 of their bytes: every workbook names its scheme, and a batch or a
@@ -384,38 +460,240 @@ _PARSED: dict[str, Scheme] = {}
 
 
 def load_scheme(name_or_path: str | Path) -> LoadedScheme:
-    """Load and validate a scheme; a malformed file raises :class:`SchemeError` naming the key."""
-    path = scheme_path(name_or_path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SchemeError(f"积分方案文件无法读取 (cannot read scheme file) {path}: {exc}") from exc
+    """Load and validate a scheme: a built-in name or a ``.yaml`` file anywhere (the operator's
+    choice). A malformed file raises :class:`SchemeError` with one problem per key."""
+    return _load_file(scheme_path(name_or_path))
+
+
+def load_workbook_scheme(ref: str, folder: Path) -> LoadedScheme:
+    """Load the scheme an input workbook names (see :func:`workbook_scheme_path`)."""
+    return _load_file(workbook_scheme_path(ref, folder))
+
+
+def _load_file(path: Path) -> LoadedScheme:
+    raw = _read_scheme_file(path)
     sha256 = hashlib.sha256(raw).hexdigest()
     if sha256 in _PARSED:
         return LoadedScheme(scheme=_PARSED[sha256], path=path.resolve(), sha256=sha256)
-    try:
-        data = yaml.safe_load(raw.decode("utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise SchemeError(f"积分方案文件不是有效的 YAML (not valid YAML) {path}: {exc}") from exc
+    headline = f"积分方案文件有误 (scheme file is malformed) {path}:"
+    data = _parse_yaml(raw, headline, str(path))
     if not isinstance(data, dict):
-        raise SchemeError(f"积分方案文件 {path}: top level must be a mapping of keys (name, version, items, ...)")
+        raise SchemeError(
+            headline,
+            [
+                SchemeProblem(
+                    "(top level)",
+                    _short(data),
+                    "顶层应为键值映射 (top level must be a mapping of keys)",
+                    f"a mapping of keys: {', '.join(Scheme.model_fields)}",
+                )
+            ],
+            str(path),
+        )
     try:
         scheme = Scheme.model_validate(data)
     except ValidationError as exc:
-        lines: list[str] = []
-        for err in exc.errors():
-            where = [str(p) for p in err["loc"]]
-            cause = err.get("ctx", {}).get("error")
-            if isinstance(cause, SchemeProblems):  # cross-field rules: each problem under its own key
-                lines.extend(
-                    f"  - {'.'.join([*where, p.key])}: {p.problem}; allowed: {p.allowed}" for p in cause.problems
-                )
-                continue
-            key = ".".join(where) or "(top level)"
-            allowed = err.get("ctx", {}).get("expected") or ""
-            detail = err["msg"] + (f"; allowed: {allowed}" if allowed else "")
-            lines.append(f"  - {key}: {detail}")
-        raise SchemeError(f"积分方案文件有误 (scheme file is malformed) {path}:\n" + "\n".join(lines)) from exc
+        raise SchemeError(headline, _problems(exc, data), str(path)) from exc
     if len(_PARSED) < 64:
         _PARSED[sha256] = scheme
     return LoadedScheme(scheme=scheme, path=path.resolve(), sha256=sha256)
+
+
+# -- reading YAML and explaining what is wrong -------------------------------------------------
+
+
+class _SchemeLoader(yaml.SafeLoader):
+    """Safe YAML that also refuses a key given twice (YAML would keep the last one silently) and
+    anchors/aliases (a few lines of aliases can expand into millions of values to check)."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            mark = self.current_event.start_mark  # the event check_event just looked at
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (&, *) are not allowed in a scheme file", mark
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Hashable, Any]:
+        seen: set[Hashable] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                continue
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} given twice (重复的键)", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _parse_yaml(raw: bytes, headline: str, file: str) -> Any:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SchemeError(
+            headline,
+            [
+                SchemeProblem(
+                    f"(第 {exc.start} 字节 byte {exc.start})",
+                    repr(raw[exc.start : exc.start + 8]),
+                    "不是 UTF-8 编码的文本 (not UTF-8 text)",
+                    "以 UTF-8 保存的 YAML 文本 (YAML text saved as UTF-8)",
+                )
+            ],
+            file,
+        ) from exc
+    try:
+        return yaml.load(text, Loader=_SchemeLoader)  # a SafeLoader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = str(getattr(exc, "problem", "") or exc)
+        if mark is not None:
+            line, column = mark.line + 1, mark.column + 1
+            lines = text.splitlines()
+            where = f"YAML 第 {line} 行第 {column} 列 (line {line}, column {column})"
+            value = lines[line - 1].strip() if 0 < line <= len(lines) else ""
+        else:
+            where, value = "YAML", ""
+        raise SchemeError(
+            headline,
+            [
+                SchemeProblem(
+                    where,
+                    _short(value, 80),
+                    f"YAML 语法错误 (not valid YAML): {problem}",
+                    "YAML: 每行 `键: 值` (key: value), 用空格缩进而非制表符 (indent with spaces, not tabs), "
+                    "列表用 - 或 [ ] (lists with - or [ ]), 引号成对 (quotes in pairs)",
+                )
+            ],
+            file,
+        ) from exc
+
+
+def _short(value: Any, width: int = 60) -> str:
+    if value is None:
+        return "null"
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _value_at(data: Any, keys: list[str]) -> Any:
+    """The value at a dotted key path (``*`` stands for every entry of a list); None if absent."""
+    if not keys:
+        return data
+    head, rest = keys[0], keys[1:]
+    if head == "*" and isinstance(data, list):
+        return [_value_at(x, rest) for x in data]
+    if isinstance(data, list) and head.isdigit() and int(head) < len(data):
+        return _value_at(data[int(head)], rest)
+    if isinstance(data, dict) and head in data:
+        return _value_at(data[head], rest)
+    return None
+
+
+_PROBLEM_WORDS: dict[str, str] = {
+    "missing": "缺少必填的键 (missing)",
+    "extra_forbidden": "未知的键 (unknown key)",
+    "literal_error": "不是允许的取值 (not an allowed value)",
+    "greater_than": "超出允许范围 (out of range)",
+    "greater_than_equal": "超出允许范围 (out of range)",
+    "less_than": "超出允许范围 (out of range)",
+    "less_than_equal": "超出允许范围 (out of range)",
+    "too_short": "项数太少 (too few entries)",
+    "string_pattern_mismatch": "格式不对 (wrong form)",
+}
+
+
+def _annotation_at(loc: tuple[int | str, ...]) -> tuple[type[BaseModel] | None, Any, FieldInfo | None]:
+    """What the scheme language expects at ``loc``: the model that holds the last key (for an
+    unknown key: the model it was given in), the annotation and the field (None when not a field)."""
+    ann: Any = Scheme
+    owner: type[BaseModel] | None = None
+    info: FieldInfo | None = None
+    for part in loc:
+        ann = _strip_none(ann)
+        origin = get_origin(ann)
+        if origin is list and isinstance(part, int):
+            ann, owner, info = get_args(ann)[0], None, None
+        elif origin is dict:
+            ann, owner, info = get_args(ann)[1], None, None
+        elif isinstance(ann, type) and issubclass(ann, BaseModel):
+            if not isinstance(part, str) or part not in ann.model_fields:
+                return ann, None, None
+            owner, info = ann, ann.model_fields[part]
+            ann = info.annotation
+        else:
+            return None, None, None
+    return owner, ann, info
+
+
+def _strip_none(ann: Any) -> Any:
+    args = [a for a in get_args(ann) if a is not type(None)]
+    if get_origin(ann) in (Union, types.UnionType) and len(args) == 1:
+        return args[0]
+    return ann
+
+
+def _describe(ann: Any, info: FieldInfo | None = None) -> str:
+    """What a value of this annotation (and this field's constraints) may be, for a person."""
+    ann = _strip_none(ann)
+    origin = get_origin(ann)
+    if origin is Literal:
+        text = " / ".join(str(a) for a in get_args(ann))
+    elif ann is bool:
+        text = "true / false"
+    elif ann is int:
+        text = "整数 (a whole number)"
+    elif ann is float:
+        text = "数字 (a number)"
+    elif ann is str:
+        text = "文字 (text)"
+    elif origin is list:
+        text = f"列表 (a list), 每项 (each): {_describe(get_args(ann)[0])}"
+    elif origin is dict:
+        text = f"映射 (a mapping), 值 (values): {_describe(get_args(ann)[1])}"
+    elif isinstance(ann, type) and issubclass(ann, BaseModel):
+        text = f"映射, 键为 (a mapping with keys): {', '.join(ann.model_fields)}"
+    else:
+        text = str(ann)
+    limits: list[str] = []
+    for m in info.metadata if info is not None else []:
+        for attr, sign in (("gt", ">"), ("ge", ">="), ("lt", "<"), ("le", "<=")):
+            if getattr(m, attr, None) is not None:
+                limits.append(f"{sign} {getattr(m, attr)}")
+        if getattr(m, "min_length", None) is not None:
+            limits.append(f"至少 {m.min_length} 项 (at least {m.min_length})")
+        if getattr(m, "pattern", None) is not None:
+            limits.append(f"形如 (of the form) {m.pattern}")
+    return text + (f", {', '.join(limits)}" if limits else "")
+
+
+def _problems(exc: ValidationError, data: dict[str, Any]) -> list[SchemeProblem]:
+    """One problem per key: field errors with the value found and what the language allows there;
+    cross-field rules under the key to change."""
+    out: list[SchemeProblem] = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        where = [str(p) for p in loc]
+        cause = err.get("ctx", {}).get("error")
+        if isinstance(cause, SchemeProblems):  # cross-field rules: each problem under its own key
+            for p in cause.problems:
+                keys = [*where, *p.key.split(".")]
+                out.append(SchemeProblem(".".join(keys), _short(_value_at(data, keys)), p.problem, p.allowed))
+            continue
+        key = ".".join(where) or "(top level)"
+        kind = err["type"]
+        owner, ann, info = _annotation_at(loc)
+        if kind == "extra_forbidden":
+            value = _short(err.get("input"))
+            allowed = f"此处可用的键 (keys allowed here): {', '.join(owner.model_fields) if owner else '-'}"
+        elif kind == "missing":
+            value = ""
+            allowed = f"必填 (required): {_describe(ann, info)}" if ann is not None else "required"
+        else:
+            value = _short(err.get("input"))
+            allowed = _describe(ann, info) if ann is not None else str(err.get("ctx", {}).get("expected", ""))
+        words = _PROBLEM_WORDS.get(kind, "取值有误 (wrong value)")
+        out.append(SchemeProblem(key, value, f"{words}: {err['msg']}", allowed))
+    return out
