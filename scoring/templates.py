@@ -33,8 +33,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
 import re
+import shutil
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -1001,14 +1001,14 @@ def _member_months(row: dict[str, Any], year: int) -> list[int]:
 # -- entry points -----------------------------------------------------------------------------
 
 
+def _is_builtin(loaded: LoadedScheme) -> bool:
+    return loaded.path.parent == SCHEMES_DIR.resolve() and loaded.name == loaded.path.stem
+
+
 def _scheme_ref(loaded: LoadedScheme, out_dir: Path) -> str:
-    """What the branch sheet names: the built-in name, else the scheme file relative to the workbook."""
-    if loaded.path.parent == SCHEMES_DIR.resolve() and loaded.name == loaded.path.stem:
-        return loaded.name
-    try:
-        return Path(os.path.relpath(loaded.path, out_dir.resolve())).as_posix()
-    except ValueError:  # another drive on Windows
-        return str(loaded.path)
+    """What the branch sheet names: the built-in name, else the scheme file's name: a workbook may
+    only name a scheme file beside it (SPEC 10), and ``write_template`` puts a copy there."""
+    return loaded.name if _is_builtin(loaded) else loaded.path.name
 
 
 def template_name(scheme_name: str, year: int | None = None, branch_id: str = "") -> str:
@@ -1096,6 +1096,15 @@ def write_template(
     if path.exists() and not overwrite:
         raise ScoringError(f"文件已存在, 未覆盖 (file exists, not overwritten; use --force): {path}")
     wb = build_template(scheme, year, branch_id, members, out)
+    if not _is_builtin(loaded):  # the scheme file goes beside the workbook that names it
+        beside = out / loaded.path.name
+        if beside.exists() and beside.resolve() != loaded.path and beside.read_bytes() != loaded.path.read_bytes():
+            raise ScoringError(
+                f"文件夹中已有同名的另一个积分方案文件, 未覆盖 (another scheme file of that name): {beside}"
+            )
+        if not beside.exists():
+            out.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(loaded.path, beside)
     # the same template gives the same bytes (templates_xlsx/ is compared byte for byte)
     save_reproducibly(wb, path)
     return path

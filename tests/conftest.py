@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -154,6 +155,13 @@ class BookMaker:
         sch = load_scheme(scheme_name).scheme
         info = {"branch_id": "T001", "branch_name": "测试支部", "scheme": scheme_name, "year": YEAR}
         info.update(branch or {})
+        named = str(info["scheme"])
+        if named.endswith(".yaml") and Path(named).name != named:
+            # a workbook may name only a scheme file beside it (SPEC 10): the file is copied there
+            beside = self.tmp_path / Path(named).name
+            if not beside.exists():
+                shutil.copyfile(named, beside)
+            info["scheme"] = beside.name
         return write_input_workbook(self.tmp_path / (name or f"book{self.count}.xlsx"), info, sheets, sch)
 
     def score(

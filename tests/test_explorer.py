@@ -130,7 +130,7 @@ class BranchRun:
 @pytest.fixture(scope="module")
 def branch_run(tmp_path_factory: pytest.TempPathFactory) -> BranchRun:
     """A real run (papermill, sealed) of a small county-10-stars branch for 2025, scored with a
-    scheme file the workbook names by path; one rater gave every member the mark ``MARK`` in the
+    scheme file beside the workbook, named by its file name; one rater gave every member the mark ``MARK`` in the
     first item. After the run the scheme file is edited (weights 70/30), so the workbook's own
     scheme no longer is the one the run used: only the run's archived scheme reproduces it."""
     from scoring.execute import run_branch
@@ -156,7 +156,7 @@ def branch_run(tmp_path_factory: pytest.TempPathFactory) -> BranchRun:
         ),
         "adjustments": pd.DataFrame([adjustment("M02", "commend.county"), adjustment("M07", "criticism.unit")]),
     }
-    branch = {"branch_id": "T001", "branch_name": "浏览测试支部", "scheme": str(scheme_file), "year": 2025}
+    branch = {"branch_id": "T001", "branch_name": "浏览测试支部", "scheme": scheme_file.name, "year": 2025}
     book = write_input_workbook(tmp / "T001.xlsx", branch, sheets, load_scheme(str(scheme_file)).scheme)
     run = run_branch(book, "2025", tmp / "runs")
     edited = text.replace("weight: 0.8 ", "weight: 0.7 ").replace("weight: 0.2 ", "weight: 0.3 ")
@@ -188,8 +188,11 @@ def test_the_explorer_opens_a_run_folder_with_its_archived_scheme(branch_run: Br
         assert card_total(explorer.card.value) == float(str(summary.at[mid, "total"]))
         assert not MARK_SHOWN.search(explorer.card.value), mid  # never a ballot
         assert "民主测评平均" in explorer.card.value
-    # the workbook's own (since edited) scheme would give other totals: the archived one was used
-    own = score_workbook(explorer.source.workbook, "2025").result.summary().set_index("member_id")
+    # the workbook's own (since edited) scheme would give other totals: the archived one was used.
+    # The archived copy has the same bytes as the branch's workbook, which sits beside that scheme
+    original = run.parents[3] / "T001.xlsx"
+    assert original.read_bytes() == explorer.source.workbook.read_bytes()
+    own = score_workbook(original, "2025").result.summary().set_index("member_id")
     assert (own["total"].astype(float) != summary["total"].astype(float)).any()
     # another period of the same data: re-scored, nothing to compare, and it says so
     explorer.period.value = "2025Q3"

@@ -650,13 +650,16 @@ def test_cli_writes_a_prefilled_template(tmp_path: Path) -> None:
     assert forced.returncode == 0, forced.stderr
 
 
-def test_template_for_a_scheme_file_names_it_relative_to_the_workbook(tmp_path: Path) -> None:
-    # an edited scheme file (SPEC 3.4): the branch sheet points at it, so the reader finds it
+def test_template_for_a_scheme_file_names_the_copy_beside_the_workbook(tmp_path: Path) -> None:
+    # an edited scheme file (SPEC 3.4): a workbook may only name a scheme file beside it (SPEC 10),
+    # so the template goes out with a copy of the scheme and names that copy
     (tmp_path / "schemes").mkdir()
-    scheme_file = tmp_path / "schemes" / "fuxian-capped.yaml"
-    scheme_file.write_bytes((ROOT / "tests" / "schemes" / "fuxian-capped.yaml").read_bytes())
-    path = write_template(scheme_file, tmp_path / "out", year=2025)
-    assert sheet(openpyxl.load_workbook(path), "branch")["B4"].value == "../schemes/fuxian-capped.yaml"
+    original = tmp_path / "schemes" / "fuxian-capped.yaml"
+    original.write_bytes((ROOT / "tests" / "schemes" / "fuxian-capped.yaml").read_bytes())
+    path = write_template(original, tmp_path / "out", year=2025)
+    assert sheet(openpyxl.load_workbook(path), "branch")["B4"].value == "fuxian-capped.yaml"
+    scheme_file = tmp_path / "out" / "fuxian-capped.yaml"
+    assert scheme_file.read_bytes() == original.read_bytes()
     s = load_scheme(scheme_file).scheme
     text = readme_text(openpyxl.load_workbook(path))
     assert all(r.code in text for r in s.adjustments.rules) and all(
