@@ -409,7 +409,7 @@ def _value_width(values: pd.Series) -> float:
     return widest
 
 
-def _column_width(header: str, values: pd.Series | None) -> float:
+def column_width(header: str, values: pd.Series | None) -> float:
     """A printable width: what the values need (6 to 30 units) and, up to 10 units, the header's
     longest unbroken word such as ``(member_id)``; Chinese headers wrap between characters."""
     content = _value_width(values) if values is not None else 0.0
@@ -509,7 +509,7 @@ class _Writer:
         ws = self.wb.add_worksheet(name)
         texts = [labels.get(str(col), str(col)) for col in df.columns]
         widths = [
-            TABLE_WIDTHS.get(str(col)) or _column_width(text, df[col])
+            TABLE_WIDTHS.get(str(col)) or column_width(text, df[col])
             for text, col in zip(texts, df.columns, strict=True)
         ]
         for j, (text, width) in enumerate(zip(texts, widths, strict=True)):

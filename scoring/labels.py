@@ -179,9 +179,15 @@ def _number_text(value: Any) -> str:
 
 
 def readable(df: pd.DataFrame, item_names: dict[str, str] | None = None) -> pd.DataFrame:
-    """A copy of ``df`` for people to read: ``中文 (key)`` headers (:func:`labelled`), blanks instead
-    of NaN, None and <NA>, 是/否 instead of yes/no and booleans. A numeric column without a blank
-    stays numeric; one with blanks becomes text (numbers with six decimals at most)."""
+    """A copy of ``df`` for people to read: ``中文 (key)`` headers (:func:`labelled`) over
+    :func:`readable_values`."""
+    return labelled(readable_values(df), item_names)
+
+
+def readable_values(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` with blanks instead of NaN, None and <NA>, 是/否 instead of yes/no and
+    booleans. A numeric column without a blank stays numeric; one with blanks becomes text
+    (numbers with six decimals at most)."""
     out = df.copy()
     for j in range(out.shape[1]):
         col = out.iloc[:, j]
@@ -196,4 +202,4 @@ def readable(df: pd.DataFrame, item_names: dict[str, str] | None = None) -> pd.D
         else:
             new = pd.Series([shown(v) for v in col.tolist()], index=col.index, dtype=object)
         out.isetitem(j, new.to_numpy(dtype=object))
-    return labelled(out, item_names)
+    return out
