@@ -43,6 +43,11 @@ class BranchSource:
     run: Path | None = None
     manifest_sha256: str = ""
     summary_sha256: str = ""
+    input_name: str = ""  # the input workbook's name when the run was made (its archived copy is named by hash)
+
+    @property
+    def input_shown(self) -> str:
+        return self.input_name or self.input_path.name
 
 
 @dataclass
@@ -92,6 +97,7 @@ def sources_from_runs(runs: Mapping[str, str | Path]) -> list[BranchSource]:
                 run=run,
                 manifest_sha256=sha256_file(run / MANIFEST),
                 summary_sha256=sha256_file(run / "summary.csv"),
+                input_name=str(m["inputs"][0].get("file", "")),
             )
         )
     return out
@@ -377,10 +383,7 @@ def write_rollup_workbook(rollup: Rollup, path: Path, provenance: dict[str, Any]
     ws.set_column(0, 0, 110)
     print_setup(ws, [110.0], title, repeat_rows=0, gridlines=False)
     src = pd.DataFrame(
-        [
-            (s.branch_id, run_label(s.run), s.manifest_sha256, s.summary_sha256, str(s.input_path.name))
-            for s in rollup.sources
-        ],
+        [(s.branch_id, run_label(s.run), s.manifest_sha256, s.summary_sha256, s.input_shown) for s in rollup.sources],
         columns=["branch_id", "run", "manifest_sha256", "summary_sha256", "input"],
     )
     table(
