@@ -398,15 +398,18 @@ def _groups(keys: list[str]) -> list[tuple[int, int]]:
 
 
 def _value_width(values: pd.Series) -> float:
-    """Width (column-width units) the values of a column need, from the first rows."""
-    widest = 0.0
-    for v in values.head(200).tolist():
-        v = _plain(v)
-        if v is None:
-            continue
-        text = (str(int(v)) if v.is_integer() else f"{v:.2f}") if isinstance(v, float) else str(v)
-        widest = max(widest, text_width(text))
-    return widest
+    """Width (column-width units) the values of a column need, from its first rows."""
+    head = values.head(200)
+    if pd.api.types.is_numeric_dtype(head) and not pd.api.types.is_bool_dtype(head):
+        numbers = head.to_numpy(dtype=float, na_value=np.nan)
+        numbers = numbers[~np.isnan(numbers)]
+        if not len(numbers):
+            return 0.0
+        widest = float(numbers[np.argmax(np.abs(numbers))])
+        fraction = not np.all(numbers == np.round(numbers))
+        return float(len(f"{widest:.2f}" if fraction else str(int(widest))))
+    texts = {str(v) for v in head.tolist() if _plain(v) is not None}
+    return max((text_width(t) for t in texts), default=0.0)
 
 
 def column_width(header: str, values: pd.Series | None) -> float:
