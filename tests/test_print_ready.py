@@ -155,6 +155,27 @@ def test_results_workbook_prints_members_on_every_page(
     print(f"PDF and PNG pages of the results workbook: {out}")
 
 
+def test_a_quarter_prints_its_results_on_one_page_wide(
+    branch_book: tuple[Result, Path], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    year, _ = branch_book
+    assert year.book is not None
+    p = parse_period("2025Q4")
+    quarter = score(*load_inputs(year.book.path, p), p)  # the same branch's fourth quarter
+    out = tmp_path_factory.mktemp("print-quarter")
+    workbook = write_results_workbook(quarter, out / "B030_2025Q4_结果.xlsx", {})
+    ws = openpyxl.load_workbook(workbook)["结果"]
+    assert ws.sheet_properties.pageSetUpPr is not None and ws.sheet_properties.pageSetUpPr.fitToPage
+    head = columns(ws)
+    assert ws.cell(2, head["季度积分 (quarter_score)"]).number_format == "0.00"
+    _, pages = render(workbook, out / "pdf")
+    names = dict(zip(quarter.members["member_id"], quarter.members["name"], strict=True))
+    for sheet in ("结果", "核对", "季度汇总", "加减分", "月度总分"):
+        assert pages.get(sheet), f"{sheet} was not printed"
+        assert_members_on_every_page(sheet, pages[sheet], names)
+    assert len(pages["结果"]) == 1 and len(pages["核对"]) <= 6, {k: len(v) for k, v in pages.items()}
+
+
 def test_rollup_workbook_prints_members_on_every_page(tmp_path_factory: pytest.TempPathFactory) -> None:
     folder = tmp_path_factory.mktemp("print-rollup")
     rollup = build("2025", demo_sources(folder / "demo"))
