@@ -21,7 +21,8 @@ ranges ``分档下限`` / ``分档星级`` / ``分档等级``.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, cast
@@ -35,7 +36,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from .engine import REASONS, Result, share_quota
 from .exceptions import RunError
-from .labels import label
+from .labels import YES_NO, label, provenance_label, shown
 from .publicity import add_publicity_sheets
 
 README_LINES: list[str] = [
@@ -60,14 +61,22 @@ README_LINES: list[str] = [
         "和计入分值 (只计最高 / 累加 / 分组封顶), 并给出原因;"
     ),
     "   「一票否决」由公式判定是否生效 (举手表决须赞成票超过当月党员人数的一半)。",
-    "7. 排名用 RANK 公式; 季度之星、年度之星按「参数」表中的名额由公式确定: 名次加并列人数不超过名额为 yes,",
-    "   名次在名额内但并列跨过名额线为 tie (由支委会研究), 否则为 no; 排序档次按排名人数和各档比例由公式确定。",
+    "7. 排名用 RANK 公式; 季度之星、年度之星按「参数」表中的名额由公式确定: 名次加并列人数不超过名额为 是,",
+    "   名次在名额内但并列跨过名额线为 并列待定 (由支委会研究), 否则为 否; 排序档次按排名人数和各档比例由公式确定。",
     (
         "8. 保留为数值的列 (加减分目录的名称和分值、当月党员人数、不列入积分党员直接评定的星级等) 是输入或方案目录, "
         "表头批注中有说明。"
     ),
     "9. 「来源」表记录输入文件、积分方案及其 SHA-256、程序版本和运行时间; 「参数」表记录支部和期间。",
+    (
+        "10. 打印: 每张表按 A4 设置, 较宽的表横向并缩放到一页宽, 每页重复表头和党员编号、姓名;"
+        " 积分显示两位小数 (单元格中的数值不取舍), 「年度总积分(未四舍五入)」列是取舍前的数值。"
+    ),
+    "    「核对」列数很多, 每页打印若干项核对, 每页左侧重复党员编号、姓名和「全部一致」。",
 ]
+
+# The engine's flags yes / no / tie as the formulas write them (SPEC 9: 是 / 否, never yes / no).
+F_YES, F_NO, F_TIE = (f'"{YES_NO[k]}"' for k in ("yes", "no", "tie"))
 
 # The engine's reasons, as the spreadsheet's formulas write them.
 R_APPLIED = REASONS["applied"]
@@ -181,9 +190,151 @@ def write_array(ws: Worksheet, row: int, col: int, formula: str, fmt: Any, value
 
 
 def _cached(v: Any) -> Any:
-    """The cached value of a formula: a number, a text, or "" for a blank result."""
+    """The cached value of a formula: a number, a text, or "" for a blank result; the engine's
+    yes/no/tie as the formulas write them, 是/否/并列待定 (SPEC 9)."""
     v = _plain(v)
-    return "" if v is None else v
+    if v is None:
+        return ""
+    return YES_NO.get(v, v) if isinstance(v, str) else v
+
+
+# -- printing (SPEC 9): A4, fitted to the page width, header rows and member columns on every page --
+
+FONT = "Noto Sans CJK SC"
+A4 = 9  # xlsxwriter's paper code
+MARGIN = 0.4  # inches, left and right
+# Printed pixels (96 per inch) of one column-width unit. Excel's is 7 (Calibri's digit) plus 5 of
+# padding per column; LibreOffice without Calibri or its metric twin Carlito falls back to DejaVu
+# Sans and prints about 9.4. Page breaks are planned with the wider one, so they hold everywhere.
+PX_PER_UNIT = 9.5
+PAGE_PX = {
+    "portrait": (210 / 25.4 - 2 * MARGIN) * 96,
+    "landscape": (297 / 25.4 - 2 * MARGIN) * 96,
+}
+MIN_FIT_SCALE = 0.6  # narrower than this when fitted to one page's width: printed over pages instead
+PORTRAIT_MIN_SCALE = 0.8  # a sheet that fits across a portrait page at this scale prints portrait
+PAGED_SCALE = 70  # per cent, for a sheet printed over several pages' width
+LINE_HEIGHT = 16.0  # points per line of a wrapped header cell (Noto Sans CJK at 11 points)
+TEXT_LINE_HEIGHT = 15.0  # points per line of wrapped text in a data cell
+_WORDS = re.compile(r"[\u2e80-\uffff]|[^\s\u2e80-\uffff]+")
+
+
+def _header_footer(text: str) -> str:
+    """Header/footer text: ``&`` is a control character there, and Excel allows 255 characters."""
+    return text.replace("&", "&&")[:120]
+
+
+def text_width(text: str) -> float:
+    """Printed width of ``text`` in column-width units: a CJK or full-width character takes about two."""
+    return sum(2.0 if ord(ch) >= 0x2E80 else 1.0 for ch in text)
+
+
+def wrapped_lines(text: str, width: float) -> int:
+    """Lines ``text`` takes when wrapped in a column ``width`` units wide: lines break between
+    Chinese characters and at spaces, and inside a word longer than the line."""
+    lines = 0
+    for part in text.split("\n"):
+        n, used = 1, 0.0
+        for word in _WORDS.findall(part):
+            size = sum(1.8 if ord(ch) >= 0x2E80 else 1.1 for ch in word)
+            gap = 1.0 if used and ord(word[0]) < 0x2E80 else 0.0
+            if used and used + gap + size > width:
+                n, used, gap = n + 1, 0.0, 0.0
+            while size > width:  # a word longer than the line is broken inside
+                n, size = n + 1, size - width
+            used += gap + size
+        lines += n
+    return lines
+
+
+def header_height(texts: Sequence[str], widths: Sequence[float]) -> float:
+    """Height (points) of a header row whose wrapped ``texts`` sit in columns of ``widths``."""
+    lines = max([1, *(wrapped_lines(t, w) for t, w in zip(texts, widths, strict=False))])
+    return LINE_HEIGHT * lines + 4
+
+
+def fit_rows(ws: Worksheet, columns: Sequence[tuple[float, pd.Series]], first_row: int = 1) -> None:
+    """Rows tall enough for the wrapped text of ``columns`` (width, values from ``first_row``):
+    neither LibreOffice nor every Excel fits a row's height to wrapped text when it opens a file."""
+    if not columns:
+        return
+    heights: dict[int, int] = {}
+    for width, values in columns:
+        for i, v in enumerate(values.tolist()):
+            if isinstance(v, str) and text_width(v) > width:
+                heights[i] = max(heights.get(i, 1), wrapped_lines(v, width))
+    for i, lines in heights.items():
+        if lines > 1:
+            ws.set_row(first_row + i, TEXT_LINE_HEIGHT * lines + 2)
+
+
+def _column_px(width: float) -> float:
+    return width * PX_PER_UNIT + 5
+
+
+def page_breaks(
+    widths: Sequence[float], repeat_columns: int, groups: Sequence[tuple[int, int]], scale: int
+) -> list[int]:
+    """Columns that start a new landscape page at ``scale`` per cent, the ``repeat_columns`` on the
+    left of every page, never inside one of ``groups`` (first, last column; a figure's columns)."""
+    capacity = 0.97 * PAGE_PX["landscape"] / (scale / 100) - sum(_column_px(x) for x in widths[:repeat_columns])
+    starts = dict(groups)
+    breaks, used, j = [], 0.0, repeat_columns
+    while j < len(widths):
+        last = starts.get(j, j)
+        size = sum(_column_px(x) for x in widths[j : last + 1])
+        if used and used + size > capacity:
+            breaks.append(j)
+            used = 0.0
+        used += size
+        j = last + 1
+    return breaks
+
+
+def print_setup(
+    ws: Worksheet,
+    widths: Sequence[float],
+    title: str,
+    repeat_columns: int = 0,
+    repeat_rows: int = 1,
+    groups: Sequence[tuple[int, int]] = (),
+    gridlines: bool = True,
+) -> str:
+    """Page set-up of a sheet a reviewer may print (SPEC 9): A4; portrait when its columns fit
+    across, else landscape fitted to the page width; the first ``repeat_rows`` rows and the first
+    ``repeat_columns`` columns (a member's id and name) repeated on every page; the sheet's name
+    and ``title`` in the page header, page numbers in the footer; gridlines printed.
+
+    A sheet so wide that one page's width would print it below ``MIN_FIT_SCALE`` (核对: three
+    columns per figure; 结果 with ten items) prints at ``PAGED_SCALE`` over several pages instead,
+    each starting at a whole group of ``groups`` (an item's or a figure's columns), the member's
+    id and name on the left of each. Returns the mode: ``portrait``, ``landscape`` or ``pages``."""
+    ws.set_paper(A4)
+    ws.set_margins(left=MARGIN, right=MARGIN, top=0.75, bottom=0.6)
+    font = f'&"{FONT},Regular"&9'
+    ws.set_header(f"&L{font}&A&C{font}{_header_footer(title)}", {"margin": 0.3})
+    ws.set_footer(f"&C{font}第 &P 页, 共 &N 页", {"margin": 0.3})
+    if repeat_rows:
+        ws.repeat_rows(0, repeat_rows - 1)
+    if repeat_columns:
+        ws.repeat_columns(0, repeat_columns - 1)
+    if gridlines:
+        ws.hide_gridlines(0)  # printed too: a table of figures reads along its lines
+    total = sum(_column_px(x) for x in widths)
+    if total * PORTRAIT_MIN_SCALE <= PAGE_PX["portrait"]:
+        ws.set_portrait()
+        ws.fit_to_pages(1, 0)
+        return "portrait"
+    ws.set_landscape()
+    if total * MIN_FIT_SCALE <= PAGE_PX["landscape"]:
+        ws.fit_to_pages(1, 0)
+        return "landscape"
+    ws.set_print_scale(PAGED_SCALE)
+    ws.set_v_pagebreaks(page_breaks(widths, repeat_columns, groups, PAGED_SCALE)[:MAX_PAGE_BREAKS])
+    return "pages"
+
+
+MAX_PAGE_BREAKS = 1023  # Excel's limit of manual page breaks per sheet
 
 
 @dataclass
@@ -222,14 +373,99 @@ def _text_literal(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+def _group_key(key: str) -> str:
+    """Columns printed together: an item's (``I01_mean``, ``I01_appraisal``, ``I01_score``), an
+    appraisal's (``I01_raters``, ``I01_sum``, ``I01_average``), the totals, the results."""
+    for suffix in ("_mean", "_appraisal", "_score", "_raters", "_sum", "_average"):
+        if key.endswith(suffix) and key not in ("quarter_score", "half_score"):
+            return key[: -len(suffix)]
+    if key in ("monthly_mean", "appraisal", "base", "bonus", "deduction", "total_raw", "total"):
+        return "total"
+    if key in ("stars", "grade", "rank_basis", "rank", "tier", "annual_star"):
+        return "result"
+    return key
+
+
+def _groups(keys: list[str]) -> list[tuple[int, int]]:
+    """(first, last) column of each run of columns with the same :func:`_group_key`."""
+    out: list[tuple[int, int]] = []
+    for j, key in enumerate(keys):
+        if out and j > 0 and _group_key(keys[j - 1]) == _group_key(key):
+            out[-1] = (out[-1][0], j)
+        else:
+            out.append((j, j))
+    return out
+
+
+def _value_width(values: pd.Series) -> float:
+    """Width (column-width units) the values of a column need, from its first rows."""
+    head = values.head(200)
+    if pd.api.types.is_numeric_dtype(head) and not pd.api.types.is_bool_dtype(head):
+        numbers = head.to_numpy(dtype=float, na_value=np.nan)
+        numbers = numbers[~np.isnan(numbers)]
+        if not len(numbers):
+            return 0.0
+        widest = float(numbers[np.argmax(np.abs(numbers))])
+        fraction = not np.all(numbers == np.round(numbers))
+        return float(len(f"{widest:.2f}" if fraction else str(int(widest))))
+    texts = {str(v) for v in head.tolist() if _plain(v) is not None}
+    return max((text_width(t) for t in texts), default=0.0)
+
+
+def column_width(header: str, values: pd.Series | None) -> float:
+    """A printable width: what the values need (6 to 30 units) and, up to 10 units, the header's
+    longest unbroken word such as ``(member_id)``; Chinese headers wrap between characters."""
+    content = _value_width(values) if values is not None else 0.0
+    word = max((text_width(w) for w in header.split() if text_width(w) == len(w)), default=0.0)
+    return float(min(30.0, max(6.0, content + 1.5, min(word, 10.0))))
+
+
+# Columns whose width is not what their values need: long text wrapped (reasons, names of rules),
+# formula columns whose values the table does not hold.
+TABLE_WIDTHS: dict[str, float] = {
+    "key": 13.0,
+    "reason": 22.0,
+    "blocked": 18.0,
+    "rule_name": 14.0,
+    "condition_name": 16.0,
+    "evidence": 12.0,
+    "note": 12.0,
+    "approved_by": 9.0,
+    "status": 10.0,
+    "applies": 6.0,
+    "eligible": 6.0,
+    "member_exempt": 8.0,
+}
+WRAPPED = frozenset(
+    {"reason", "blocked", "rule_name", "condition_name", "evidence", "note", "approved_by", "provenance_value"}
+)
+
+
+@dataclass
+class _Layout:
+    """How a sheet prints: its column widths, how many leading columns (member id and name) repeat
+    on each page, and the groups of columns (first, last) a page never splits."""
+
+    widths: list[float]
+    repeat_columns: int = 0
+    groups: list[tuple[int, int]] = field(default_factory=list)
+    repeat_rows: int = 1
+    gridlines: bool = True
+
+
 @dataclass
 class _Writer:
     wb: xlsxwriter.Workbook
     header: Any
     amended: Any
+    amended2: Any  # an amended score in a column shown with two decimals
     number: Any
     date: Any
+    wrap: Any = None  # long text wrapped in its column
+    names: dict[str, str] = field(default_factory=dict)  # member id -> name, beside every member id
+    fractions: set[tuple[str, int]] = field(default_factory=set)  # (sheet, column) shown with two decimals
     sheets: dict[str, Sheet] = field(default_factory=dict)
+    layout: dict[str, _Layout] = field(default_factory=dict)  # how each sheet prints
 
     def cell(self, ws: Any, r: int, c: int, v: Any, fmt: Any = None) -> None:
         v = _plain(v)
@@ -241,12 +477,18 @@ class _Writer:
             ws.write_number(r, c, v, fmt)
 
     def column(self, ws: Any, j: int, values: pd.Series) -> None:
-        """One column from row 2; numeric columns skip the per-cell type dispatch of ``cell``."""
+        """One column from row 2; numeric columns skip the per-cell type dispatch of ``cell``. A
+        column of fractions shows two decimals (the cells keep the unrounded values)."""
         if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
             write = ws.write_number
-            for i, v in enumerate(values.to_numpy(dtype=float, na_value=np.nan).tolist(), start=1):
+            numbers = values.to_numpy(dtype=float, na_value=np.nan)
+            known = numbers[~np.isnan(numbers)]
+            fmt = self.number if len(known) and not np.all(known == np.round(known)) else None
+            if fmt is not None:
+                self.fractions.add((ws.name, j))
+            for i, v in enumerate(numbers.tolist(), start=1):
                 if v == v:  # not NaN
-                    write(i, j, v)
+                    write(i, j, v, fmt)
             return
         for i, v in enumerate(values.to_numpy(dtype=object).tolist(), start=1):
             if type(v) is str:
@@ -263,20 +505,39 @@ class _Writer:
         formulas: tuple[str, ...] = (),
     ) -> Sheet:
         """Write ``df`` as a sheet; the ``formulas`` columns get only their header (the caller
-        writes their formulas)."""
+        writes their formulas). A table of members gets each member's name beside the id, and
+        both are repeated on every printed page."""
         _fits(name, len(df))
+        df = self.with_names(df)
         ws = self.wb.add_worksheet(name)
-        for j, col in enumerate(df.columns):
-            text = labels.get(str(col), str(col))
+        texts = [labels.get(str(col), str(col)) for col in df.columns]
+        widths = [
+            TABLE_WIDTHS.get(str(col)) or column_width(text, df[col])
+            for text, col in zip(texts, df.columns, strict=True)
+        ]
+        for j, (text, width) in enumerate(zip(texts, widths, strict=True)):
             ws.write_string(0, j, text, self.header)
-            ws.set_column(j, j, max(10, min(36, len(text) + 4)))
+            ws.set_column(j, j, width, self.wrap if str(df.columns[j]) in WRAPPED else None)
+        ws.set_row(0, header_height(texts, widths))
         for j, col in enumerate(df.columns):
             if str(col) not in formulas:
                 self.column(ws, j, df[col])
-        ws.freeze_panes(1, 1)
+        fit_rows(ws, [(widths[j], df[col]) for j, col in enumerate(df.columns) if str(col) in WRAPPED])
+        per_member = list(df.columns[:2]) == ["member_id", "name"]
+        ws.freeze_panes(1, 2 if per_member else 1)
+        self.layout[name] = _Layout(widths, 2 if per_member else 0, _groups(list(df.columns)))
         sheet = Sheet(name, {str(c): j for j, c in enumerate(df.columns)}, len(df))
         self.sheets[key or name] = sheet
         return sheet
+
+    def with_names(self, df: pd.DataFrame) -> pd.DataFrame:
+        """``df`` with a ``name`` column after a leading ``member_id`` (a reader, and every printed
+        page, sees who a row is about)."""
+        if not self.names or list(df.columns[:1]) != ["member_id"] or "name" in df.columns:
+            return df
+        out = df.copy()
+        out.insert(1, "name", out["member_id"].map(self.names))
+        return out
 
     def note(self, name: str, sheet: Sheet, notes: dict[str, str]) -> None:
         """Header comments: why a column is a value, or what its formula decides."""
@@ -351,13 +612,16 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
     wb = xlsxwriter.Workbook(
         str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
     )
-    font = {"font_name": "Noto Sans CJK SC"}
+    font = {"font_name": FONT}
     w = _Writer(
         wb,
         header=wb.add_format(font | {"bold": True, "bg_color": "#F2DCDB", "text_wrap": True, "valign": "top"}),
         amended=wb.add_format(font | {"bg_color": "#FFF2CC"}),
+        amended2=wb.add_format(font | {"bg_color": "#FFF2CC", "num_format": "0.00"}),
         number=wb.add_format(font | {"num_format": "0.00"}),
         date=wb.add_format(font | {"num_format": DATE_FORMAT}),
+        wrap=wb.add_format({"text_wrap": True}),
+        names=dict(zip(result.members["member_id"].astype(str), result.members["name"].astype(str), strict=True)),
     )
     labels = _labels(result)
     s = result.scheme.scheme
@@ -367,9 +631,16 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
     ws = wb.add_worksheet("说明")
     for i, line in enumerate(README_LINES):
         ws.write_string(i, 0, line)
-    ws.set_column(0, 0, 120)
-    prov = pd.DataFrame({"key": list(provenance), "value": [str(v) for v in provenance.values()]})
-    w.table("来源", prov, {"key": "项目 (key)", "value": "内容 (value)"})
+    ws.set_column(0, 0, 110, w.wrap)
+    fit_rows(ws, [(110.0, pd.Series(README_LINES))], first_row=0)
+    w.layout["说明"] = _Layout([110.0], repeat_rows=0, gridlines=False)
+    prov = pd.DataFrame(
+        {
+            "provenance_key": [provenance_label(k) for k in provenance],
+            "provenance_value": [str(shown(v)) for v in provenance.values()],
+        }
+    )
+    w.table("来源", prov, {"provenance_key": "项目 (key)", "provenance_value": "内容 (value)"})
     params = _parameters(w, result)
     results_ws = wb.add_worksheet("结果")
     check_ws = wb.add_worksheet("核对")
@@ -390,10 +661,9 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
     ms = w.table("月度评分", scores, labels, key="scores")
     sws = wb.get_worksheet_by_name("月度评分")
     for (i, item), r in amended_cells.items():
-        sws.write_number(i + 1, ms.columns[item], float(r.new_score), w.amended)
-        sws.write_comment(
-            i + 1, ms.columns[item], f"已更正: 原 {r.original:g} → {r.new_score:g}; {r.reason}; {r.decided_on}"
-        )
+        j = ms.columns[item]
+        sws.write_number(i + 1, j, float(r.new_score), w.amended2 if ("月度评分", j) in w.fractions else w.amended)
+        sws.write_comment(i + 1, j, f"已更正: 原 {r.original:g} → {r.new_score:g}; {r.reason}; {r.decided_on}")
     if len(am):
         w.table(
             "评分更正",
@@ -428,9 +698,25 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
     _quota_cells(w, result, params)
     _check_sheet(w, result, check_ws, checks)
 
+    _print_ready(w, result)
     add_publicity_sheets(wb, result)  # 公示, 积分卡, 组织处置 (print-ready)
     wb.close()
     return path
+
+
+def _print_ready(w: _Writer, result: Result) -> None:
+    """Page set-up of every sheet written so far (SPEC 9); 核对 has its own (:func:`_check_print_setup`)."""
+    title = f"{result.branch_id} {result.branch_name}  {result.period.label}"
+    for name, layout in w.layout.items():
+        print_setup(
+            w.wb.get_worksheet_by_name(name),
+            layout.widths,
+            title,
+            repeat_columns=layout.repeat_columns,
+            repeat_rows=layout.repeat_rows,
+            groups=layout.groups,
+            gridlines=layout.gridlines,
+        )
 
 
 # -- 参数 -------------------------------------------------------------------------------------
@@ -467,6 +753,17 @@ def _param(
     pr.next_row += 1
 
 
+COMBINE_TEXT: dict[str, str] = {
+    "highest_only": "只计最高一项加分和最大一项减分 (highest_only)",
+    "sum": "逐条累加 (sum)",
+    "sum_capped_per_group": "逐条累加, 每组不超过上限 (sum_capped_per_group)",
+}
+VETO_EFFECT_TEXT: dict[str, str] = {
+    "forced_grade": "定为否决等级, 积分照常显示 (forced_grade)",
+    "no_score": "定为否决等级, 不体现积分 (no_score)",
+}
+
+
 def _parameters(w: _Writer, result: Result) -> _Params:
     """Scheme and period parameters as named cells, then the bands, group caps and tiers tables.
     The quota cells, which count rows of 结果, are added by :func:`_quota_cells`."""
@@ -479,8 +776,8 @@ def _parameters(w: _Writer, result: Result) -> _Params:
     _param(w, pr, "appraisal_weight", "测评权重", s.appraisal.weight, "测评权重")
     _param(w, pr, "veto_grade", "否决等级", s.veto.grade, "否决等级")
     _param(w, pr, "scheme", "积分方案", f"{s.name} {s.version}")
-    _param(w, pr, "adjustments", "加减分合并", s.adjustments.combine)
-    _param(w, pr, "veto_effect", "一票否决效果", s.veto.effect)
+    _param(w, pr, "adjustments", "加减分合并", COMBINE_TEXT.get(s.adjustments.combine, s.adjustments.combine))
+    _param(w, pr, "veto_effect", "一票否决效果", VETO_EFFECT_TEXT.get(s.veto.effect, s.veto.effect))
     _param(w, pr, "branch_id", "支部编号", result.branch_id)
     _param(w, pr, "branch_name", "支部名称", result.branch_name)
     _param(w, pr, "period", "期间", result.period.text)
@@ -564,8 +861,10 @@ def _tables(w: _Writer, result: Result, pr: _Params) -> None:
             ws.write_formula(i, 3, f"=ROUND(C{i + 1}*排名人数,9)", None, float(b))
         w.wb.define_name("档次名称", f"='参数'!$A${top + 2}:$A${top + 1 + len(tiers)}")
         w.wb.define_name("档次界限", f"='参数'!$D${top + 2}:$D${top + 1 + len(tiers)}")
-    ws.set_column(0, 0, 26)
-    ws.set_column(1, 3, 22)
+    widths = [24.0, 18.0, 30.0, 14.0]
+    for j, width in enumerate(widths):
+        ws.set_column(j, j, width)
+    w.layout["参数"] = _Layout(widths)
 
 
 def _quota_cells(w: _Writer, result: Result, pr: _Params) -> None:
@@ -711,9 +1010,9 @@ def _spans(w: _Writer, result: Result, span: str, name: str, table: pd.DataFrame
             )
             rk, qt = f"{c['rank']}{row}", f"{c['quota']}{row}"
             star_f = (
-                f'=IF({c["eligible"]}{row}<>"是","no",'
-                f'IF({rk}+COUNTIFS({same_quarter},{sheet.rng("rank")},{rk})-1<={qt},"yes",'
-                f'IF({rk}<={qt},"tie","no")))'
+                f'=IF({c["eligible"]}{row}<>"是",{F_NO},'
+                f"IF({rk}+COUNTIFS({same_quarter},{sheet.rng('rank')},{rk})-1<={qt},{F_YES},"
+                f"IF({rk}<={qt},{F_TIE},{F_NO})))"
             )
             ws.write_formula(i, at["quarter_star"], star_f, None, _cached(r.quarter_star))
             check("quarter_star", r.quarter_star)
@@ -724,7 +1023,8 @@ def _spans(w: _Writer, result: Result, span: str, name: str, table: pd.DataFrame
             "scored_members": "公式: 本季度计分的党员人数 (含一票否决的党员)",
             "quota": "公式: 参评人数不少于 季度之星最少人数 时为 向下取整(季度之星比例 × 参评人数), 否则 0",
             "quarter_star": (
-                "公式: 名次 + 并列人数 - 1 不超过名额为 yes; 名次在名额内但并列跨过名额线为 tie (由支委会研究); 否则 no"
+                "公式: 名次 + 并列人数 - 1 不超过名额为 是; "
+                "名次在名额内但并列跨过名额线为 并列待定 (由支委会研究); 否则为 否"
             ),
         }
         w.note(name, sheet, notes)
@@ -846,7 +1146,7 @@ def _adjustments(w: _Writer, result: Result) -> None:
         ws.write_formula(
             i,
             at["member_exempt"],
-            f'=IF(COUNTIFS({res.rng("member_id")},{c["member_id"]},{res.rng("exempt")},"yes")>0,"是","否")',
+            f'=IF(COUNTIFS({res.rng("member_id")},{c["member_id"]},{res.rng("exempt")},{F_YES})>0,"是","否")',
             None,
             "是" if r.member_id in exempt_ids else "否",
         )
@@ -925,7 +1225,7 @@ def _adjustments(w: _Writer, result: Result) -> None:
             "kind": "数值: 按加减分代码取自积分方案的加减分目录 (bonus 加分 / deduction 减分)",
             "group": "数值: 按加减分代码取自积分方案的加减分目录",
             "points_used": "数值: 填报分值; 未填时取加减分目录的分值",
-            "member_exempt": "公式: 该党员在「结果」表中为不列入积分 (yes)",
+            "member_exempt": "公式: 该党员在「结果」表中 不列入积分 为 是",
             "blocked": "公式: 不列入积分的党员、晚于期末月份、按方案须佐证而无佐证材料的不能计入 (依次判断)",
             "eligible": "公式: 没有不计入原因的为 是",
             "best": "公式: 该党员同类可计入各条中的最高加分 (MAX) 或最大扣分 (MIN), 没有可计入的为 0 (数组公式)",
@@ -949,6 +1249,47 @@ def _best(a: pd.DataFrame, r: _AdjustmentRow) -> float:
 # -- 结果 -------------------------------------------------------------------------------------
 
 
+RESULT_WIDTHS: dict[str, float] = {
+    "member_id": 11.0,
+    "name": 8.0,
+    "exempt": 6.5,
+    "veto": 6.5,
+    "months": 6.5,
+    "stars": 6.5,
+    "rank": 6.5,
+    "quarter_rank": 6.5,
+    "total_raw": 12.0,
+    "grade": 9.0,
+    "tier": 9.0,
+    "annual_star": 9.0,
+    "quarter_star": 9.0,
+}
+
+
+def _results_header(w: _Writer, ws: Worksheet, res: Sheet, labels: _LabelMap) -> None:
+    """The header of 结果 (``中文 (key)``, wrapped), widths that print the sheet on a page's width
+    with the member's id and name first on every page, the unrounded total labelled as such."""
+    texts, widths = [], []
+    for c, j in res.columns.items():
+        text = {"rank_basis": "排名用分 (rank_basis)"}.get(c) or labels.get(c)
+        item_column = c.endswith(("_mean", "_appraisal", "_score")) and c not in ("quarter_score", "half_score")
+        width = RESULT_WIDTHS.get(c, 7.5 if item_column else 9.0)
+        ws.write_string(0, j, text, w.header)
+        ws.set_column(j, j, width)
+        texts.append(text)
+        widths.append(width)
+    ws.set_row(0, header_height(texts, widths))
+    ws.freeze_panes(1, 2)
+    if "total_raw" in res.columns:
+        ws.write_comment(
+            0,
+            res.columns["total_raw"],
+            "未四舍五入的年度总积分 (unrounded); 年度总积分 = ROUND(本列, 2), 星级、等级和排名按年度总积分",
+            {"x_scale": 2.2, "y_scale": 1.2},
+        )
+    w.layout["结果"] = _Layout(widths, 2, _groups(list(res.columns)))
+
+
 def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
     """结果 for a year: one row per member, every score a formula."""
     s = result.scheme.scheme
@@ -966,12 +1307,7 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
     res = w.sheets["results"]
     at = res.columns
     header_labels = _labels(result)
-    for c, j in at.items():
-        text = {"rank_basis": "排名用分 (rank_basis)"}.get(c) or header_labels.get(c)
-        ws.write_string(0, j, text, w.header)
-        ws.set_column(j, j, 12)
-    ws.set_column(at["name"], at["name"], 10)
-    ws.freeze_panes(1, 2)
+    _results_header(w, ws, res, header_labels)
     _fits("结果", len(annual))
     col = res.col
 
@@ -1008,18 +1344,18 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
 
         ws.write_string(i, at["member_id"], mid)
         ws.write_string(i, at["name"], str(a.name))
-        ws.write_string(i, at["exempt"], a.exempt)
+        ws.write_string(i, at["exempt"], shown(a.exempt))
         vcrit = f'{vet.rng("member_id")},$A{row},{vet.rng("applies")},"是"'
-        put("veto", f'=IF(COUNTIFS({vcrit})>0,"yes","no")', a.veto)
+        put("veto", f"=IF(COUNTIFS({vcrit})>0,{F_YES},{F_NO})", a.veto)
         veto_cell = ref("veto", row)
         if a.exempt == "yes":  # not scored: hand-entered stars; only a veto overrides them
             if s.has_stars and pd.notna(a.stars):
                 ws.write_number(i, at["stars"], int(a.stars))
             if a.veto == "yes":
-                put("grade", f'=IF({veto_cell}="yes",否决等级,"")', str(a.grade))
+                put("grade", f'=IF({veto_cell}={F_YES},否决等级,"")', str(a.grade))
                 if s.tiers is not None and pd.notna(a.tier):
-                    put("tier", f'=IF({veto_cell}="yes",{_text_literal(s.tiers.veto_tier or "")},"")', a.tier)
-            elif a.grade is not None:
+                    put("tier", f'=IF({veto_cell}={F_YES},{_text_literal(s.tiers.veto_tier or "")},"")', a.tier)
+            elif shown(a.grade) != "":  # the grade of the hand-entered stars; none without stars
                 ws.write_string(i, at["grade"], str(a.grade))
             continue
         y = years[mid]
@@ -1075,24 +1411,24 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
         put("deduction", ded_f, float(a.deduction), w.number, array=highest)
         raw_f = f"{ref('base', row)}+{ref('bonus', row)}+{ref('deduction', row)}"
         no_score = s.veto.effect == "no_score"
-        put("total_raw", f'=IF({veto_cell}="yes","",{raw_f})' if no_score else f"={raw_f}", a.total_raw)
+        put("total_raw", f'=IF({veto_cell}={F_YES},"",{raw_f})' if no_score else f"={raw_f}", a.total_raw)
         if no_score:
-            total_f = f'=IF({veto_cell}="yes","",ROUND({ref("total_raw", row)},2))'
+            total_f = f'=IF({veto_cell}={F_YES},"",ROUND({ref("total_raw", row)},2))'
         else:
             total_f = f"=ROUND({ref('total_raw', row)},2)"
         put("total", total_f, a.total, w.number)
         tot = ref("total", row)
         if s.has_stars:
-            put("stars", f'=IF({veto_cell}="yes","",LOOKUP({tot},分档下限,分档星级))', a.stars)
-        put("grade", f'=IF({veto_cell}="yes",否决等级,LOOKUP({tot},分档下限,分档等级))', str(a.grade))
-        put("rank_basis", f'=IF({veto_cell}="yes","",{tot})', "" if a.veto == "yes" else a.total, check=False)
+            put("stars", f'=IF({veto_cell}={F_YES},"",LOOKUP({tot},分档下限,分档星级))', a.stars)
+        put("grade", f"=IF({veto_cell}={F_YES},否决等级,LOOKUP({tot},分档下限,分档等级))", str(a.grade))
+        put("rank_basis", f'=IF({veto_cell}={F_YES},"",{tot})', "" if a.veto == "yes" else a.total, check=False)
         rk = ref("rank", row)
         put("rank", f'=IF({ref("rank_basis", row)}="","",RANK({ref("rank_basis", row)},{rank_range}))', a.rank)
         if s.tiers is not None:
             veto_tier = s.tiers.veto_tier or ""
             # the first tier whose bound (排名人数 x cumulative share) exceeds rank - 1
             tier_f = (
-                f'=IF({veto_cell}="yes",{_text_literal(veto_tier)},'
+                f"=IF({veto_cell}={F_YES},{_text_literal(veto_tier)},"
                 f'IF({rk}="","",INDEX(档次名称,MIN(COUNTIF(档次界限,"<="&({rk}-1))+1,{tier_count}))))'
             )
             put("tier", tier_f, a.tier)
@@ -1101,8 +1437,8 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
             higher = f'COUNTIFS({top},{res.rng("total")},">"&{tot})'
             star_f = (
                 f"=IF(AND(ISNUMBER({rk}),{ref('stars', row)}=年度之星星级),"
-                f'IF({higher}+COUNTIFS({top},{res.rng("total")},{tot})<=年度之星名额,"yes",'
-                f'IF({higher}+1<=年度之星名额,"tie","no")),"no")'
+                f"IF({higher}+COUNTIFS({top},{res.rng('total')},{tot})<=年度之星名额,{F_YES},"
+                f"IF({higher}+1<=年度之星名额,{F_TIE},{F_NO})),{F_NO})"
             )
             put("annual_star", star_f, a.annual_star)
     notes = {
@@ -1113,8 +1449,8 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
         "tier": "公式: 按 名次-1 与「参数」表 名次界限 (排名人数 × 累计比例) 比较确定档次; 一票否决列入方案规定的档次",
         "annual_star": (
             "公式: 有排名且星级等于 年度之星星级 的党员中, 高于本人的人数 + "
-            "与本人并列的人数不超过 年度之星名额 为 yes; "
-            "本人名次在名额内但并列跨过名额线为 tie (由支委会研究); 否则 no"
+            "与本人并列的人数不超过 年度之星名额 为 是; "
+            "本人名次在名额内但并列跨过名额线为 并列待定 (由支委会研究); 否则为 否"
         ),
         "bonus": "公式: 「加减分」中该党员可计入各条的最高加分 (MAX, 数组公式), 只计一次, 没有为 0"
         if highest
@@ -1137,10 +1473,7 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> Non
     res = w.sheets["results"]
     at = res.columns
     labels = _labels(result)
-    for c, j in at.items():
-        ws.write_string(0, j, {"rank_basis": "排名用分 (rank_basis)"}.get(c) or labels.get(c), w.header)
-        ws.set_column(j, j, 12)
-    ws.freeze_panes(1, 2)
+    _results_header(w, ws, res, labels)
     _fits("结果", len(summ))
     agg = "SUMIFS" if (s.monthly.quarter_score == "sum" or p.kind == "month") else "AVERAGEIFS"
     mt_ = result.monthly_totals
@@ -1162,7 +1495,7 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> Non
 
         ws.write_string(i, at["member_id"], mid)
         ws.write_string(i, at["name"], str(rd["name"]))
-        ws.write_string(i, at["exempt"], rd["exempt"])
+        ws.write_string(i, at["exempt"], shown(rd["exempt"]))
         if rd["exempt"] == "yes":
             continue
         crit = (
@@ -1185,9 +1518,9 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> Non
             if "quarter_star" in at:
                 ranks = f"${col('quarter_rank')}$2:${col('quarter_rank')}${max(2, len(summ) + 1)}"
                 star_f = (
-                    f'=IF({months}=0,"",IF({rk}="","no",'
-                    f'IF({rk}+COUNTIF({ranks},{rk})-1<=季度之星名额,"yes",'
-                    f'IF({rk}<=季度之星名额,"tie","no"))))'
+                    f'=IF({months}=0,"",IF({rk}="",{F_NO},'
+                    f"IF({rk}+COUNTIF({ranks},{rk})-1<=季度之星名额,{F_YES},"
+                    f"IF({rk}<=季度之星名额,{F_TIE},{F_NO}))))"
                 )
                 put("quarter_star", star_f, rd["quarter_star"])
         for q in p.quarters if p.kind == "half" else []:
@@ -1201,8 +1534,8 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> Non
         "exempt": "数值: 党员名单中 不列入积分 (exempt)",
         "quarter_rank": "公式: RANK, 并列同名次; 一票否决的党员不排名",
         "quarter_star": (
-            "公式: 名次 + 并列人数 - 1 不超过 季度之星名额 (参数表) 为 yes; "
-            "名次在名额内但并列跨过名额线为 tie (由支委会研究); 否则 no"
+            "公式: 名次 + 并列人数 - 1 不超过 季度之星名额 (参数表) 为 是; "
+            "名次在名额内但并列跨过名额线为 并列待定 (由支委会研究); 否则为 否"
         ),
     }
     notes |= {f"q{q}_star": "公式: 取自「季度汇总」" for q in p.quarters}
@@ -1210,6 +1543,10 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> Non
 
 
 # -- 核对 -------------------------------------------------------------------------------------
+
+
+CHECK_LEAD_WIDTHS = (11.0, 8.0, 6.5)  # 党员编号, 姓名, 全部一致: repeated on every printed page
+CHECK_FIGURE_WIDTHS = (7.0, 7.0, 5.0)  # 工作簿, 程序, 核对 of one figure
 
 
 def _check_sheet(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
@@ -1223,20 +1560,21 @@ def _check_sheet(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
         raise RunError(
             f"「核对」需要 {3 + 3 * len(keys):,} 列, 超过 Excel 的 {EXCEL_MAX_COLUMNS:,} 列 (too many figures to check)"
         )
-    ws.write_string(0, 0, "党员编号 (member_id)", w.header)
-    ws.write_string(0, 1, "姓名 (name)", w.header)
-    ws.write_string(0, 2, "全部一致 (all_ok)", w.header)
-    ws.write_comment(0, 2, "本行各项核对均为 OK 时为 OK, 否则为 ≠", {"x_scale": 2})
-    for k, key in enumerate(keys):
+    texts = ["党员编号 (member_id)", "姓名 (name)", "全部一致 (all_ok)"]
+    widths = list(CHECK_LEAD_WIDTHS)
+    for key in keys:
         text = checks.columns[key][2]
-        j = 3 + 3 * k
-        ws.write_string(0, j, f"{text} 工作簿", w.header)
-        ws.write_string(0, j + 1, f"{text} 程序", w.header)
-        ws.write_string(0, j + 2, f"{text} 核对", w.header)
-        ws.set_column(j, j + 2, 14)
-    ws.set_column(0, 2, 14)
-    ws.set_row(0, 60)
+        texts += [f"{text} 工作簿", f"{text} 程序", f"{text} 核对"]
+        widths += list(CHECK_FIGURE_WIDTHS)
+    for j, (text, width) in enumerate(zip(texts, widths, strict=True)):
+        ws.write_string(0, j, text, w.header)
+        ws.set_column(j, j, width)
+    ws.write_comment(0, 2, "本行各项核对均为 OK 时为 OK, 否则为 ≠", {"x_scale": 2})
+    ws.set_row(0, header_height(texts, widths))
     ws.freeze_panes(1, 3)
+    w.layout["核对"] = _Layout(widths, 3, [(3 + 3 * k, 5 + 3 * k) for k in range(len(keys))])
+    # scores with two decimals (the cells keep the unrounded values); the unrounded total as it is
+    fmt = {key: w.number if key != "total_raw" else None for key in keys}
     last = xl_col_to_name(2 + 3 * len(keys)) if keys else "C"
     for i, (mid, name) in enumerate(zip(members["member_id"], members["name"], strict=True), start=1):
         row = i + 1
@@ -1248,8 +1586,9 @@ def _check_sheet(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
                 continue
             cell, value = figures[key]
             j = 3 + 3 * k
-            ws.write_formula(i, j, f"={cell}", None, value)
-            w.cell(ws, i, j + 1, value)
+            number = fmt[key] if isinstance(value, float) else None
+            ws.write_formula(i, j, f"={cell}", number, value)
+            w.cell(ws, i, j + 1, value, number)
             a, b = xl_rowcol_to_cell(i, j), xl_rowcol_to_cell(i, j + 1)
             verdict = (
                 f'=IF(AND(ISNUMBER({a}),ISNUMBER({b})),IF(ABS({a}-{b})<=0.000000001,"OK",{a}-{b}),'

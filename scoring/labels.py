@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import re
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 LABELS: dict[str, str] = {
@@ -15,7 +18,7 @@ LABELS: dict[str, str] = {
     "base_rounded": "年终总积分",
     "bonus": "加分",
     "deduction": "减分",
-    "total_raw": "年度总积分(未舍入)",
+    "total_raw": "年度总积分(未四舍五入)",
     "total": "年度总积分",
     "stars": "星级",
     "grade": "等级",
@@ -121,3 +124,82 @@ def label(key: str, item_names: dict[str, str] | None = None) -> str:
 def labelled(df: pd.DataFrame, item_names: dict[str, str] | None = None) -> pd.DataFrame:
     """A copy of ``df`` with ``中文 (key)`` headers, for display and for the workbook."""
     return df.rename(columns={c: label(str(c), item_names) for c in df.columns})
+
+
+# -- what a person reads: yes/no as 是/否, blanks for missing values (SPEC 9) ----------------------
+
+YES_NO: dict[str, str] = {"yes": "是", "no": "否", "tie": "并列待定"}
+"""The engine's flags (``summary.csv`` keeps the keys) as the workbooks and notebooks show them."""
+
+PROVENANCE_LABELS: dict[str, str] = {
+    "branch_id": "支部编号",
+    "branch_name": "支部名称",
+    "period": "期间",
+    "input_file": "输入文件",
+    "input_sha256": "输入文件 SHA-256",
+    "scheme_name": "积分方案",
+    "scheme_version": "积分方案版本",
+    "scheme_sha256": "积分方案文件 SHA-256",
+    "package_version": "程序版本",
+    "git_commit": "程序代码提交 (git commit)",
+    "git_dirty": "代码有未提交的改动",
+    "started_at": "开始时间",
+    "finished_at": "结束时间",
+    "unit_rollup_period": "汇总期间",
+    "branches": "支部数",
+}
+
+
+def provenance_label(key: str) -> str:
+    """``输入文件 (input_file)``: a provenance key as the 来源 sheets show it."""
+    return f"{PROVENANCE_LABELS[key]} ({key})" if key in PROVENANCE_LABELS else key
+
+
+def shown(value: Any) -> Any:
+    """One value as a person reads it: "" for a missing value (None, NaN, NA, NaT), 是/否 for a
+    boolean, 是/否/并列待定 for the engine's yes/no/tie; anything else unchanged."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, bool | np.bool_):
+        return "是" if value else "否"
+    if isinstance(value, float | np.floating) and math.isnan(value):
+        return ""
+    if isinstance(value, str):
+        if value in ("True", "False"):
+            return "是" if value == "True" else "否"
+        return YES_NO.get(value, value)
+    return value
+
+
+def _number_text(value: Any) -> str:
+    """A number of a column that also holds blanks: 12, 9.5, 101.816667 (six decimals at most)."""
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    return f"{float(value):.6f}".rstrip("0").rstrip(".")
+
+
+def readable(df: pd.DataFrame, item_names: dict[str, str] | None = None) -> pd.DataFrame:
+    """A copy of ``df`` for people to read: ``中文 (key)`` headers (:func:`labelled`) over
+    :func:`readable_values`."""
+    return labelled(readable_values(df), item_names)
+
+
+def readable_values(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` with blanks instead of NaN, None and <NA>, 是/否 instead of yes/no and
+    booleans. A numeric column without a blank stays numeric; one with blanks becomes text
+    (numbers with six decimals at most)."""
+    out = df.copy()
+    for j in range(out.shape[1]):
+        col = out.iloc[:, j]
+        if pd.api.types.is_bool_dtype(col):
+            new = col.map(shown).astype(object)
+        elif pd.api.types.is_numeric_dtype(col):
+            if not col.isna().any():
+                continue
+            new = pd.Series(
+                ["" if pd.isna(v) else _number_text(v) for v in col.tolist()], index=col.index, dtype=object
+            )
+        else:
+            new = pd.Series([shown(v) for v in col.tolist()], index=col.index, dtype=object)
+        out.isetitem(j, new.to_numpy(dtype=object))
+    return out

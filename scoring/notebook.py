@@ -23,7 +23,7 @@ from .environment import describe, main_packages
 from .excel import write_results_workbook
 from .exceptions import RunError
 from .inputs import load_inputs
-from .labels import labelled
+from .labels import readable
 from .periods import KIND_LABELS, Period, parse_period
 from .publicity import write_publicity_pdf
 from .scheme import LoadedScheme, load_scheme
@@ -58,15 +58,26 @@ def _display(obj: Any) -> None:
 def environment() -> pd.DataFrame:
     """Which interpreter and packages ran this notebook (recorded in the executed notebook).
 
-    The interpreter is printed in full (a table cell may be shortened by pandas' column width),
-    and so is the SHA-256 over every installed distribution: it equals the manifest's
-    ``environment.sha256``, where the full list is kept."""
+    The interpreter is printed as a path inside its environment's folder (``.venv/bin/python``),
+    never as the machine's absolute path (SPEC 9: the manifest keeps that); the SHA-256 over every
+    installed distribution is printed in full: it equals the manifest's ``environment.sha256``,
+    where the full list is kept."""
     env = describe()
-    print(f"解释器 (interpreter): {sys.executable}")
+    print(f"解释器 (interpreter): {interpreter_shown()}")
     print(f"已安装的软件包 (distributions installed): {len(env['packages'])} 个, SHA-256 {env['sha256']}")
     table = main_packages(env)
     scoring_row = pd.DataFrame([("scoring", __version__)], columns=table.columns)
     return pd.concat([table.iloc[:1], scoring_row, table.iloc[1:]], ignore_index=True)
+
+
+def interpreter_shown(executable: str = sys.executable, prefix: str = sys.prefix) -> str:
+    """The interpreter relative to the folder that holds its environment: ``.venv/bin/python``
+    for ``/srv/scoring/.venv/bin/python``; only its file name when it lies outside ``prefix``."""
+    path = Path(executable)
+    try:
+        return path.relative_to(Path(prefix).parent).as_posix()
+    except ValueError:
+        return path.name
 
 
 def demo_inputs(branch_index: int = 0, year: int = 2025) -> Path:
@@ -95,14 +106,30 @@ def load(inputs_path: str, period: str, scheme: str = "") -> Run:
     print(f"积分方案 (scheme): {s.name} {s.version} — {s.title}; SHA-256 {sch.sha256}")
     print(f"输入文件 (input): {path.name}; SHA-256 {book.sha256}")
     print("输入检查通过: 各工作表行数如下 (all input checks passed; rows per sheet):")
-    _display(book.sheet_counts())
+    _display(readable(book.sheet_counts()))
     for note in book.notes:
         print("说明:", note)
     return run
 
 
+RUN_FOLDER_TEXT = "本次运行的文件夹 (the run folder)"
+
+
+def _parameter_text(key: str, value: Any) -> str:
+    """A parameter as the notebook shows it: a file by its name, the output folder as the run
+    folder, never an absolute path of the machine (SPEC 9)."""
+    text = "" if value is None else str(value)
+    if key == "out_dir":
+        return RUN_FOLDER_TEXT if text else "(未指定, 不写文件 none: nothing written)"
+    if text and Path(text).is_absolute():
+        return Path(text).name
+    return text
+
+
 def show_parameters(**params: Any) -> pd.DataFrame:
-    return pd.DataFrame({"参数 (parameter)": list(params), "值 (value)": [str(v) for v in params.values()]})
+    return pd.DataFrame(
+        {"参数 (parameter)": list(params), "值 (value)": [_parameter_text(k, v) for k, v in params.items()]}
+    )
 
 
 def show_scheme(run: Run) -> pd.DataFrame:
@@ -115,7 +142,7 @@ def show_scheme(run: Run) -> pd.DataFrame:
         f"月度权重 {s.monthly.weight:g}; 民主测评权重 {s.appraisal.weight:g} ({s.appraisal.mode});"
         f" 加减分合并方式 {s.adjustments.combine}; 一票否决 {s.veto.effect}"
     )
-    return items
+    return readable(items)
 
 
 def show_intermediate(run: Run) -> None:
@@ -162,12 +189,12 @@ def show_intermediate(run: Run) -> None:
     )
     for title, df in parts:
         print(f"\n【{title}】 共 {len(df)} 行, 显示前 {min(len(df), HEAD_ROWS)} 行")
-        _display(labelled(df.head(HEAD_ROWS), names))
+        _display(readable(df.head(HEAD_ROWS), names))
 
 
 def show_results(run: Run) -> pd.DataFrame:
     """The period's results, all members (a branch has tens of members)."""
-    return labelled(run.result.summary(), run.item_names)
+    return readable(run.result.summary(), run.item_names)
 
 
 def headline(run: Run) -> pd.DataFrame:
@@ -187,7 +214,8 @@ def headline(run: Run) -> pd.DataFrame:
             rows.append(("十星党员 ten stars", int((summ["stars"] == 10).sum())))
     else:
         col = {"quarter": "quarter_score", "half": "half_score", "month": "month_total"}[run.period.kind]
-        rows = [("党员人数 members", len(summ)), (f"平均 mean {col}", f"{summ[col].mean():.2f}")]
+        values = summ[col].dropna()
+        rows = [("党员人数 members", len(summ)), (f"平均 mean {col}", f"{values.mean():.2f}" if len(values) else "")]
     return pd.DataFrame(rows, columns=["指标", "值"])
 
 
@@ -263,7 +291,7 @@ def show_trace(run: Run, member_id: str = "") -> None:
     name = str(run.result.members.set_index("member_id").loc[mid, "name"])
     print(f"追溯 (trace): {mid} {name} — {len(t)} 行, 从期间总分一直到每个月评分单元格 (input cell of every figure)")
     with pd.option_context("display.max_rows", 1000, "display.max_colwidth", 80):
-        _display(labelled(t))
+        _display(readable(t))
 
 
 def provenance_of(run: Run) -> dict[str, Any]:

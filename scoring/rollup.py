@@ -23,9 +23,10 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from .engine import TIE, YES, Result, score, share_quota
-from .excel import extreme_where, write_array
+from .excel import FONT, column_width, extreme_where, header_height, print_setup, wrapped_lines, write_array
 from .execute import MANIFEST, sha256_file
 from .inputs import InputBook, load_inputs
+from .labels import YES_NO, provenance_label, readable_values, shown
 from .periods import parse_period
 from .scheme import LoadedScheme, load_scheme
 
@@ -42,6 +43,11 @@ class BranchSource:
     run: Path | None = None
     manifest_sha256: str = ""
     summary_sha256: str = ""
+    input_name: str = ""  # the input workbook's name when the run was made (its archived copy is named by hash)
+
+    @property
+    def input_shown(self) -> str:
+        return self.input_name or self.input_path.name
 
 
 @dataclass
@@ -69,6 +75,14 @@ def latest_runs(out: str | Path, period: str) -> dict[str, Path]:
     return runs
 
 
+def run_label(run: Path | None) -> str:
+    """A branch run as people see it: relative to the runs folder (``2025Q4/B001/v001``), never the
+    machine's absolute path (SPEC 9); runs are ``OUT/PERIOD/BRANCH/vNNN``."""
+    if run is None:
+        return "(示范数据 demo)"
+    return Path(*Path(run).parts[-3:]).as_posix()
+
+
 def sources_from_runs(runs: Mapping[str, str | Path]) -> list[BranchSource]:
     out = []
     for branch_id, run in sorted(runs.items()):
@@ -83,6 +97,7 @@ def sources_from_runs(runs: Mapping[str, str | Path]) -> list[BranchSource]:
                 run=run,
                 manifest_sha256=sha256_file(run / MANIFEST),
                 summary_sha256=sha256_file(run / "summary.csv"),
+                input_name=str(m["inputs"][0].get("file", "")),
             )
         )
     return out
@@ -137,7 +152,7 @@ def build(period: str, sources: list[BranchSource], missing: list[str] | None = 
         results.append(result)
         if src.run is not None:
             diff = compare_summaries(_read_summary(src.run), _summary_text(result.summary()), "run", "engine")
-            checks.append((src.branch_id, str(src.run), len(diff), "OK" if diff.empty else "不一致 (differs)"))
+            checks.append((src.branch_id, run_label(src.run), len(diff), "OK" if diff.empty else "不一致 (differs)"))
     unit = unit_table(results)
     return Rollup(
         period=p.text,
@@ -254,85 +269,141 @@ def follow_up_table(results: list[Result]) -> pd.DataFrame:
 
 # -- the roll-up workbook ---------------------------------------------------------------------
 
-UNIT_LABELS = {
-    "branch_id": "支部编号 (branch_id)",
+ROLLUP_LABELS: dict[str, str] = {
+    "branch_id": "支部编号",
     "branch_name": "支部名称",
-    "scheme": "积分方案 (scheme)",
-    "member_id": "党员编号 (member_id)",
+    "scheme": "积分方案",
+    "member_id": "党员编号",
     "name": "姓名",
-    "score": "本期积分 (score)",
+    "score": "本期积分",
     "stars": "星级",
     "grade": "等级",
     "veto": "一票否决",
     "exempt": "不列入积分",
-    "unit_rank": "全单位排名 (unit_rank, 同一方案内)",
+    "unit_rank": "全单位排名 (同一方案内)",
     "members": "党员数",
     "scored": "参评人数",
     "mean": "平均分",
     "std": "标准差",
     "min": "最低分",
     "max": "最高分",
+    "quota_of": "名额类别",
+    "eligible": "候选人数",
+    "quota": "名额",
+    "picked": "已评出",
+    "tied": "并列待定",
+    "reason": "原因",
+    "action": "处置措施",
+    "run": "支部运行 (运行文件夹内的位置)",
+    "differences": "不一致的数字个数",
+    "check": "核对结果",
+    "manifest_sha256": "manifest.json 的 SHA-256",
+    "summary_sha256": "summary.csv 的 SHA-256",
+    "input": "输入文件",
 }
+
+
+def rollup_label(key: str) -> str:
+    """``星级 (stars)``: a roll-up column as people read it, the key beside; ``stars_10`` is
+    ``10星人数 (stars_10)``, ``grade_优秀`` is ``优秀人数 (grade_优秀)``."""
+    if key in ROLLUP_LABELS:
+        return f"{ROLLUP_LABELS[key]} ({key})"
+    if key.startswith("stars_") and key[6:].isdigit():
+        return f"{key[6:]}星人数 ({key})"
+    if key.startswith("grade_"):
+        return f"{key[6:]}人数 ({key})"
+    return key
+
+
+def show(df: pd.DataFrame) -> pd.DataFrame:
+    """A roll-up table as the notebook shows it: Chinese headers with the keys, blanks for missing
+    values, 是/否 for yes/no."""
+    return readable_values(df).rename(columns={c: rollup_label(str(c)) for c in df.columns})
+
+
+ROLLUP_WRAPPED = frozenset({"reason", "action", "manifest_sha256", "summary_sha256", "provenance_value"})
+ROLLUP_NUMBERS = frozenset({"score", "mean", "std", "min", "max"})  # shown with two decimals
+ROLLUP_FLAGS = frozenset({"veto", "exempt"})  # the engine's yes/no, shown as 是/否
+README = [
+    "单位汇总 (unit roll-up) {period}: 各支部的积分由程序按各支部运行存档的输入和方案重新计算,"
+    " 并与各支部运行的 summary.csv 核对 (见「核对」)。",
+    "「全单位排名」中排名为公式: 同一积分方案内积分更高的人数 + 1 (不同方案的积分不可直接比较);"
+    " 一票否决、不列入积分和无积分者不排名。",
+    "「支部对比」中人数、平均分、最低分和最高分为公式, 引用「全单位排名」; 标准差为程序计算值。",
+    "「支部运行」列出每个支部运行的文件夹 (相对于运行文件夹, 如 2025Q4/B001/v001) 及其 manifest.json 和"
+    " summary.csv 的 SHA-256; 「来源」是本次汇总的运行信息。",
+    "打印: 每张表按 A4 设置, 较宽的表横向并缩放到一页宽, 每页重复表头和党员 (或支部) 编号、名称; 积分显示两位小数。",
+]
 
 
 def write_rollup_workbook(rollup: Rollup, path: Path, provenance: dict[str, Any]) -> Path:
     """全单位排名 with the rank as a formula (COUNTIFS within the scheme), 支部对比 with counts,
-    means, lowest and highest as formulas over it; each formula carries the package's value."""
+    means, lowest and highest as formulas over it; each formula carries the package's value.
+    Headers in Chinese with the key beside, 是/否 for yes/no, no absolute path (SPEC 9), and every
+    sheet set up for A4 with its header row and the member's (or branch's) id and name on each page."""
     wb = xlsxwriter.Workbook(
         str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
     )
-    head = wb.add_format({"bold": True, "bg_color": "#F2DCDB", "text_wrap": True, "valign": "top"})
+    head = wb.add_format({"font_name": FONT, "bold": True, "bg_color": "#F2DCDB", "text_wrap": True, "valign": "top"})
     num = wb.add_format({"num_format": "0.00"})
+    wrap = wb.add_format({"text_wrap": True})
+    title = f"单位汇总 {rollup.period}"
 
-    def table(name: str, df: pd.DataFrame) -> Any:
+    def table(name: str, df: pd.DataFrame, repeat_columns: int = 0) -> Any:
         ws = wb.add_worksheet(name)
-        for j, c in enumerate(df.columns):
-            ws.write_string(0, j, UNIT_LABELS.get(str(c), str(c)), head)
-            ws.set_column(j, j, 14)
+        keys = [str(c) for c in df.columns]
+        texts = [rollup_label(k) if k not in ("provenance_key", "provenance_value") else k for k in keys]
+        texts = [{"provenance_key": "项目 (key)", "provenance_value": "内容 (value)"}.get(t, t) for t in texts]
+        widths = [min(30.0, column_width(t, df[c])) for t, c in zip(texts, df.columns, strict=True)]
+        for j, (key, text, width) in enumerate(zip(keys, texts, widths, strict=True)):
+            ws.write_string(0, j, text, head)
+            ws.set_column(j, j, width, wrap if key in ROLLUP_WRAPPED else None)
+        ws.set_row(0, header_height(texts, widths))
         for i, row in enumerate(df.itertuples(index=False), start=1):
-            for j, v in enumerate(row):
-                if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
-                    continue
+            lines = 1
+            for j, (key, v) in enumerate(zip(keys, row, strict=True)):
+                v = shown(v) if key in ROLLUP_FLAGS or not isinstance(v, str) else v
                 if isinstance(v, str):
-                    ws.write_string(i, j, v)
-                elif isinstance(v, (bool, np.bool_)):
-                    ws.write_string(i, j, "是" if v else "否")
+                    if v:
+                        ws.write_string(i, j, v)
+                        if key in ROLLUP_WRAPPED:
+                            lines = max(lines, wrapped_lines(v, widths[j]))
                 else:
-                    ws.write_number(i, j, float(v))
-        ws.freeze_panes(1, 0)
+                    ws.write_number(i, j, float(v), num if key in ROLLUP_NUMBERS else None)
+            if lines > 1:
+                ws.set_row(i, 15.0 * lines + 2)
+        ws.freeze_panes(1, repeat_columns)
+        print_setup(ws, widths, title, repeat_columns=repeat_columns)
         return ws
 
     ws = wb.add_worksheet("说明")
-    for i, line in enumerate(
-        [
-            f"单位汇总 (unit roll-up) {rollup.period}: 各支部的积分由程序按各支部运行存档的输入和方案重新计算,"
-            " 并与各支部运行的 summary.csv 核对 (见「核对」)。",
-            "「全单位排名」中排名为公式: 同一积分方案内积分更高的人数 + 1 (不同方案的积分不可直接比较);"
-            " 一票否决、不列入积分和无积分者不排名。",
-            "「支部对比」中人数、平均分、最低分和最高分为公式, 引用「全单位排名」; 标准差为程序计算值。",
-            "「支部运行」列出每个支部运行的文件夹及其 manifest.json 和 summary.csv 的 SHA-256;"
-            " 「来源」是本次汇总的运行信息。",
-        ]
-    ):
-        ws.write_string(i, 0, line)
-    ws.set_column(0, 0, 120)
+    for i, line in enumerate(README):
+        ws.write_string(i, 0, line.format(period=rollup.period), wrap)
+        ws.set_row(i, 15.0 * wrapped_lines(line, 110.0) + 2)
+    ws.set_column(0, 0, 110)
+    print_setup(ws, [110.0], title, repeat_rows=0, gridlines=False)
     src = pd.DataFrame(
-        [
-            (s.branch_id, str(s.run or ""), s.manifest_sha256, s.summary_sha256, str(s.input_path.name))
-            for s in rollup.sources
-        ],
+        [(s.branch_id, run_label(s.run), s.manifest_sha256, s.summary_sha256, s.input_shown) for s in rollup.sources],
         columns=["branch_id", "run", "manifest_sha256", "summary_sha256", "input"],
     )
-    table("来源", pd.DataFrame({"项目 (key)": list(provenance), "内容 (value)": [str(v) for v in provenance.values()]}))
-    table("支部运行", src)
+    table(
+        "来源",
+        pd.DataFrame(
+            {
+                "provenance_key": [provenance_label(k) for k in provenance],
+                "provenance_value": [str(shown(v)) for v in provenance.values()],
+            }
+        ),
+    )
+    table("支部运行", src, repeat_columns=1)
 
     unit = rollup.unit
     cols = [
+        "member_id",
+        "name",
         "branch_id",
         "branch_name",
         "scheme",
-        "member_id",
-        "name",
         "score",
         "stars",
         "grade",
@@ -341,22 +412,23 @@ def write_rollup_workbook(rollup: Rollup, path: Path, provenance: dict[str, Any]
         "unit_rank",
     ]
     unit = unit[[c for c in cols if c in unit.columns]]
-    uws = table("全单位排名", unit.drop(columns=["unit_rank"]).assign(unit_rank=np.nan))
+    uws = table("全单位排名", unit.drop(columns=["unit_rank"]).assign(unit_rank=np.nan), repeat_columns=2)
     at = {c: j for j, c in enumerate(unit.columns)}
     n = len(unit)
     rng = {c: f"${xl_col_to_name(at[c])}$2:${xl_col_to_name(at[c])}${max(2, n + 1)}" for c in at}
     sc, rk = xl_col_to_name(at["score"]), xl_col_to_name(at["scheme"])
+    yes = '"<>' + YES_NO["yes"] + '"'
     for i, v in enumerate(unit["unit_rank"].to_numpy(), start=1):
         row = i + 1
         if np.isnan(v):
             continue
         # members of the same scheme with a higher score, vetoed and exempt members not counted
         same_scheme_higher = f'{rng["scheme"]},{rk}{row},{rng["score"]},">"&{sc}{row}'
-        formula = f'=COUNTIFS({same_scheme_higher},{rng["veto"]},"<>yes",{rng["exempt"]},"<>yes")+1'
+        formula = f"=COUNTIFS({same_scheme_higher},{rng['veto']},{yes},{rng['exempt']},{yes})+1"
         uws.write_formula(i, at["unit_rank"], formula, None, int(v))
 
     branches = rollup.branches
-    bws = table("支部对比", branches)
+    bws = table("支部对比", branches, repeat_columns=2)
     bat = {c: j for j, c in enumerate(branches.columns)}
     bid = "'全单位排名'!" + rng["branch_id"]
     score_rng = "'全单位排名'!" + rng["score"]
@@ -370,9 +442,11 @@ def write_rollup_workbook(rollup: Rollup, path: Path, provenance: dict[str, Any]
             scored = [f"{bid}={key}", f'{score_rng}<>""']
             write_array(bws, i, bat["min"], "=" + extreme_where("MIN", score_rng, scored, '""'), num, float(r["min"]))
             write_array(bws, i, bat["max"], "=" + extreme_where("MAX", score_rng, scored, '""'), num, float(r["max"]))
-    table("名额使用", rollup.quotas)
-    table("组织处置", rollup.follow_ups)
-    table("核对", rollup.checks)
+    table("名额使用", rollup.quotas, repeat_columns=1)
+    follow_ups = rollup.follow_ups  # member first: id and name repeat on each page
+    first = ["member_id", "name"]
+    table("组织处置", follow_ups[first + [c for c in follow_ups.columns if c not in first]], repeat_columns=2)
+    table("核对", rollup.checks, repeat_columns=1)
     wb.close()
     return path
 
@@ -402,10 +476,7 @@ def notebook_sources(branch_runs: dict[str, str]) -> list[BranchSource]:
 
 def sources_table(sources: list[BranchSource]) -> pd.DataFrame:
     return pd.DataFrame(
-        [
-            (s.branch_id, str(s.run or "(示范数据 demo)"), s.manifest_sha256[:16], s.summary_sha256[:16])
-            for s in sources
-        ],
+        [(s.branch_id, run_label(s.run), s.manifest_sha256[:16], s.summary_sha256[:16]) for s in sources],
         columns=["支部 branch_id", "支部运行 run", "manifest.json SHA-256 (前16位)", "summary.csv SHA-256 (前16位)"],
     )
 
@@ -431,7 +502,7 @@ def headline(rollup: Rollup) -> pd.DataFrame:
 def top(rollup: Rollup, n: int = 10) -> pd.DataFrame:
     """The first ``n`` of each scheme's unit ranking (the whole table is in the workbook)."""
     u = rollup.unit
-    return u[u["unit_rank"] <= n].rename(columns=UNIT_LABELS)
+    return show(u[u["unit_rank"] <= n])
 
 
 def chart(rollup: Rollup) -> None:
