@@ -120,7 +120,8 @@ def test_executed_notebook_reads_top_to_bottom(year_run: Path) -> None:
     env_cells = [c for c in nb.cells if c.cell_type == "code" and "nb.environment()" in c.source]
     assert len(env_cells) == 1
     env_text = "".join(o.get("text", "") for o in env_cells[0].get("outputs", []) if o.get("output_type") == "stream")
-    assert f"解释器 (interpreter): {interpreter}\n" in env_text, env_text
+    shown = Path(interpreter).relative_to(Path(interpreter).parents[2]).as_posix()  # .venv/bin/python
+    assert f"解释器 (interpreter): {shown}\n" in env_text, env_text
     assert Path(interpreter).parent == Path(sys.executable).parent  # same venv as the test runner (.venv/bin)
     assert "B001M003" in text and "月评分" in text  # the trace of the chosen member
     assert any(

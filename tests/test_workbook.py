@@ -27,6 +27,7 @@ from scoring.demo import DEMO_BRANCHES, generate_demo
 from scoring.engine import Result, score
 from scoring.excel import write_results_workbook
 from scoring.inputs import load_inputs
+from scoring.labels import YES_NO
 from scoring.periods import parse_period
 from scoring.recompute import compare_workbook
 
@@ -204,11 +205,11 @@ def test_spec_edge_cases_recompute_to_hand_computed_figures(maker: BookMaker, tm
     assert got.loc["M01", "total_raw"] == pytest.approx(94.995, abs=1e-9)
     expected = {
         #      months total  stars grade   rank bonus deduction veto annual_star
-        "M01": (12, 95.0, 10, "优秀", 2, 0.0, 0.0, "no", "no"),
-        "M02": (12, 99.0, 10, "优秀", 1, 5.0, -1.0, "no", "yes"),
-        "M03": (12, 95.0, "", "不合格", "", 0.0, 0.0, "yes", "no"),
-        "M05": (9, 95.0, 10, "优秀", 2, 0.0, 0.0, "no", "no"),
-        "M06": (12, 95.0, 10, "优秀", 2, 0.0, 0.0, "no", "no"),
+        "M01": (12, 95.0, 10, "优秀", 2, 0.0, 0.0, "否", "否"),
+        "M02": (12, 99.0, 10, "优秀", 1, 5.0, -1.0, "否", "是"),
+        "M03": (12, 95.0, "", "不合格", "", 0.0, 0.0, "是", "否"),
+        "M05": (9, 95.0, 10, "优秀", 2, 0.0, 0.0, "否", "否"),
+        "M06": (12, 95.0, 10, "优秀", 2, 0.0, 0.0, "否", "否"),
     }
     for mid, (months, total, stars, grade, rank, bonus, deduction, vetoed, star) in expected.items():
         row = got.loc[mid]
@@ -232,7 +233,7 @@ def test_spec_edge_cases_recompute_to_hand_computed_figures(maker: BookMaker, tm
         m04["grade"],
         m04["rank"],
         m04["annual_star"],
-    ) == ("yes", "", "", 9, "合格", "", "")
+    ) == ("是", "", "", 9, "合格", "", "")
     # ten-star ranked members: M01, M02, M05, M06..M12 = 10 -> 年度之星名额 floor(10% x 10) = 1
     params = sheet_values(path, "参数", table).set_index("key")
     assert params.loc["annual_star_candidates", "value"] == 10
@@ -296,7 +297,7 @@ def test_quarter_star_ties_vetoes_and_exempt_members_recompute(maker: BookMaker,
             engine = result.summary().set_index("member_id")
             for mid in got.index:
                 assert got.loc[mid, "quarter_star"] == blank(
-                    None if pd.isna(engine.loc[mid, "quarter_star"]) else engine.loc[mid, "quarter_star"]
+                    None if pd.isna(engine.loc[mid, "quarter_star"]) else YES_NO[engine.loc[mid, "quarter_star"]]
                 ), (period, mid)
             params = sheet_values(path, "参数", table).set_index("key")
             assert (params.loc["quarter_scored", "value"], params.loc["quarter_star_quota", "value"]) == (20, 1)
@@ -307,18 +308,18 @@ def test_quarter_star_ties_vetoes_and_exempt_members_recompute(maker: BookMaker,
                 got.loc["M02", "quarter_star"],
                 got.loc["M01", "quarter_rank"],
                 got.loc["M02", "quarter_rank"],
-            ) == ("tie", "tie", 1, 1)
-            assert set(got.loc[[f"M{i:02d}" for i in range(3, 21)], "quarter_star"]) == {"no"}
+            ) == ("并列待定", "并列待定", 1, 1)
+            assert set(got.loc[[f"M{i:02d}" for i in range(3, 21)], "quarter_star"]) == {"否"}
         if period == "2025Q2":
-            assert (got.loc["M03", "quarter_rank"], got.loc["M03", "quarter_star"]) == ("", "no")  # vetoed in May
-            assert (got.loc["M01", "quarter_rank"], got.loc["M01", "quarter_star"]) == (1, "yes")
+            assert (got.loc["M03", "quarter_rank"], got.loc["M03", "quarter_star"]) == ("", "否")  # vetoed in May
+            assert (got.loc["M01", "quarter_rank"], got.loc["M01", "quarter_star"]) == (1, "是")
     year = stars["2025"]
     assert (year["M01|1"], year["M02|1"], year["M01|2"], year["M03|2"], year["M03|1"]) == (
-        "tie",
-        "tie",
-        "yes",
-        "no",
-        "no",
+        "并列待定",
+        "并列待定",
+        "是",
+        "否",
+        "否",
     )
     assert "M21|1" not in year
 
@@ -341,7 +342,7 @@ def test_quarter_star_needs_the_minimum_of_scored_members(maker: BookMaker, tmp_
         path = write(result, tmp_path, f"q{n}.xlsx")
         table = assert_recomputes(path)
         got = sheet_values(path, "结果", table)
-        assert (got["quarter_star"] == "yes").sum() == quota, n
+        assert (got["quarter_star"] == "是").sum() == quota, n
         assert sheet_values(path, "参数", table).set_index("key").loc["quarter_star_quota", "value"] == quota
 
 
@@ -525,7 +526,7 @@ def test_results_sheet_is_formulas_with_named_weights_and_keys(demo: list[Path],
     ):
         for mid, value in summary[key].items():
             got = cached[col].loc[str(mid)]  # member ids are text
-            assert (pd.isna(value) and pd.isna(got)) or got == value, (key, mid)
+            assert (pd.isna(value) and pd.isna(got)) or got == YES_NO.get(value, value), (key, mid)
 
 
 def test_check_sheet_compares_every_figure(demo: list[Path], tmp_path: Path) -> None:
