@@ -153,15 +153,16 @@ class BookMaker:
     ) -> Path:
         self.count += 1
         sch = load_scheme(scheme_name).scheme
-        info = {"branch_id": "T001", "branch_name": "测试支部", "scheme": scheme_name, "year": YEAR}
-        info.update(branch or {})
-        named = str(info["scheme"])
-        if named.endswith(".yaml") and Path(named).name != named:
-            # a workbook may name only a scheme file beside it (SPEC 10): the file is copied there
-            beside = self.tmp_path / Path(named).name
+        named = scheme_name
+        if scheme_name.endswith(".yaml") and Path(scheme_name).name != scheme_name:
+            # a workbook may name only a scheme file beside it (SPEC 10): the file is copied there;
+            # a test that gives the branch sheet's scheme cell itself writes exactly that
+            beside = self.tmp_path / Path(scheme_name).name
             if not beside.exists():
-                shutil.copyfile(named, beside)
-            info["scheme"] = beside.name
+                shutil.copyfile(scheme_name, beside)
+            named = beside.name
+        info = {"branch_id": "T001", "branch_name": "测试支部", "scheme": named, "year": YEAR}
+        info.update(branch or {})
         return write_input_workbook(self.tmp_path / (name or f"book{self.count}.xlsx"), info, sheets, sch)
 
     def score(

@@ -276,7 +276,7 @@ def test_a_scheme_that_posts_for_five_working_days_is_flagged(maker: BookMaker, 
     assert "publicity:\n  working_days: 7" in text
     short = tmp_path / "county-short-publicity.yaml"
     short.write_text(text.replace("publicity:\n  working_days: 7", "publicity:\n  working_days: 5"), encoding="utf-8")
-    path = maker.write(SCHEME, sheets(), branch={"scheme": str(short)})
+    path = maker.write(str(short), sheets())
     p = parse_period("2025")
     book, loaded = load_inputs(path, p)
     from scoring.engine import score

@@ -50,8 +50,8 @@ def test_bonuses_and_deductions_capped_per_item(maker: BookMaker) -> None:
         ]
     )
     sheets = {"members": members, "monthly_scores": monthly, "adjustments": adjustments}
-    # the branch sheet names the scheme by the path of its file
-    r = maker.score(str(SCHEME), sheets, branch={"scheme": str(SCHEME)})
+    # the branch sheet names the scheme file, copied beside the workbook (SPEC 10)
+    r = maker.score(str(SCHEME), sheets)
     a = r.annual.set_index("member_id")
     assert a.loc["F01", "total"] == 78.0 and a.loc["F01", "grade"] == "合格"
     assert a.loc["F02", "total"] == 80.0

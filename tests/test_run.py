@@ -195,7 +195,7 @@ def test_a_custom_scheme_runs_end_to_end(tmp_path: Path) -> None:
         ]
     )
     path = BookMaker(tmp_path).write(
-        str(scheme), {"members": members, "monthly_scores": monthly}, branch={"scheme": str(scheme), "branch_id": "F1"}
+        str(scheme), {"members": members, "monthly_scores": monthly}, branch={"branch_id": "F1"}
     )
     folder = run_branch(path, "2025H1", tmp_path / "runs")
     m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))

@@ -338,7 +338,7 @@ def test_quarter_star_needs_the_minimum_of_scored_members(maker: BookMaker, tmp_
             "members": members,
             "monthly_scores": monthly_rows("county-10-stars", members, lambda m, mo, it: 8.0 + int(m[1:]) / 10),
         }
-        result = maker.score(str(scheme), sheets, period="2025Q1", branch={"scheme": str(scheme)})
+        result = maker.score(str(scheme), sheets, period="2025Q1")
         path = write(result, tmp_path, f"q{n}.xlsx")
         table = assert_recomputes(path)
         got = sheet_values(path, "结果", table)
@@ -423,7 +423,6 @@ def test_group_caps_decided_by_formulas(maker: BookMaker, tmp_path: Path) -> Non
     result = maker.score(
         str(CUSTOM_SCHEME),
         {"members": members, "monthly_scores": monthly, "adjustments": adjustments},
-        branch={"scheme": str(CUSTOM_SCHEME)},
     )
     path = write(result, tmp_path)
     table = assert_recomputes(path)
@@ -785,7 +784,7 @@ def test_scheme_text_stays_text_in_formulas_and_a_vetoed_exempt_member_keeps_his
         "appraisal": ballots("xinluo-three-level", members, lambda b, m, c: 90.0),
         "vetoes": pd.DataFrame([veto("X02", "discipline"), veto("X05", "law")]),
     }
-    path_in = maker.write("xinluo-three-level", sheets, branch={"scheme": str(copy)})
+    path_in = maker.write(str(copy), sheets)
     p = parse_period("2025")
     book, sch = load_inputs(path_in, p)
     result = score(book, sch, p)
