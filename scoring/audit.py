@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import numpy as np
 import pandas as pd
 
+from .csvfile import read_csv_text
 from .engine import TIE, YES, Result, score, share_quota
 from .inputs import InputBook
 from .periods import parse_period
@@ -195,7 +196,7 @@ def _published_summary(result: Result, run: str | Path | None) -> pd.DataFrame:
     """``summary.csv`` as the run published it (every cell as text); without a run, the summary
     the package makes now, as it would be written."""
     if run is not None:
-        return pd.read_csv(Path(run) / "summary.csv", dtype=str, keep_default_na=False, encoding="utf-8")
+        return read_csv_text(Path(run) / "summary.csv")
     from .review import _summary_text
 
     return _summary_text(result.summary())

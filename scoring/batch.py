@@ -33,6 +33,7 @@ from typing import Any, TextIO
 
 import pandas as pd
 
+from .csvfile import write_csv
 from .exceptions import FAILURE_COLUMNS, InputError, RunError
 from .processes import die_with_parent
 
@@ -104,7 +105,7 @@ def run_one(path: str, period: str, out: str, report_dir: str, warm: bool = True
         book, sch = load_inputs(src, parse_period(period))
     except InputError as exc:
         err = report / f"{src.stem}.errors.csv"
-        exc.failures.to_csv(err, index=False, encoding="utf-8-sig")  # -sig: Excel opens it as UTF-8
+        write_csv(exc.failures, err, encoding="utf-8-sig")  # -sig: Excel opens it as UTF-8
         (report / f"{src.stem}.errors.txt").write_text(str(exc), encoding="utf-8")
         return outcome("bad_input", err)
     except Exception:
@@ -218,7 +219,7 @@ def duplicate_branches(files: list[Path], report: Path) -> tuple[list[Outcome], 
                 ]
             ).reindex(columns=FAILURE_COLUMNS)
             err = report / f"{f.stem}.errors.csv"
-            failures.to_csv(err, index=False, encoding="utf-8-sig")
+            write_csv(failures, err, encoding="utf-8-sig")
             (report / f"{f.stem}.errors.txt").write_text(problem + "\n", encoding="utf-8")
             refused.append(Outcome(f.name, b, "bad_input", str(err), 0, 0.0))
     return refused, ids
@@ -459,5 +460,5 @@ def run_batch(
         outcomes.append(_rollup(outcomes, p.text, out_root, report, local_jobs))
         table = pd.DataFrame([asdict(o) for o in outcomes])
         table.insert(3, "状态", table["status"].map(STATUS_LABELS))
-        table.to_csv(report / "status.csv", index=False, encoding="utf-8-sig")
+        write_csv(table, report / "status.csv", encoding="utf-8-sig")
     return table, report

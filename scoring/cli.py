@@ -13,6 +13,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .csvfile import write_csv
 from .exceptions import FAILURE_COLUMNS, LISTED_PROBLEMS, InputError, RunError, ScoringError
 
 if TYPE_CHECKING:
@@ -276,7 +277,7 @@ def _write_errors(failures: pd.DataFrame | None, path: Path) -> None:
 
     table = pd.DataFrame(columns=FAILURE_COLUMNS) if failures is None else failures
     path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, index=False, encoding="utf-8-sig")  # -sig: Excel opens it as UTF-8
+    write_csv(table, path, encoding="utf-8-sig")  # -sig: Excel opens it as UTF-8; no cell is a formula
 
 
 def _report_input_error(exc: InputError, errors: Path | None) -> None:

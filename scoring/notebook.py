@@ -6,7 +6,6 @@ an appraisal ballot).
 
 from __future__ import annotations
 
-import csv
 import io
 import shutil
 import sys
@@ -18,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from . import __version__
+from .csvfile import write_csv
 from .engine import Result, score
 from .environment import describe, main_packages
 from .excel import write_results_workbook
@@ -346,7 +346,7 @@ def write_outputs(run: Run, out_dir: str, provenance: dict[str, Any]) -> list[Pa
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = out / "summary.csv"
-    run.result.summary().to_csv(summary, index=False, encoding="utf-8", quoting=csv.QUOTE_MINIMAL)
+    write_csv(run.result.summary(), summary)  # a text cell never becomes a formula in Excel or WPS
     workbook = write_results_workbook(
         run.result, out / f"{run.result.branch_id}_{run.period.text}_结果.xlsx", provenance
     )

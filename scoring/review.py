@@ -21,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from .csvfile import csv_text, read_csv_text
 from .environment import describe, differences
 from .exceptions import RunError
 from .execute import MANIFEST, sha256_file
@@ -153,14 +154,11 @@ def _load_recorded(run: Path, manifest: dict[str, Any]) -> tuple[InputBook, Load
 
 def _summary_text(df: pd.DataFrame) -> pd.DataFrame:
     """A summary table as ``summary.csv`` holds it: every cell as its CSV text."""
-    buf = io.StringIO()
-    df.to_csv(buf, index=False)
-    buf.seek(0)
-    return pd.read_csv(buf, dtype=str, keep_default_na=False)
+    return read_csv_text(io.StringIO(csv_text(df)))
 
 
 def _read_summary(run: Path) -> pd.DataFrame:
-    return pd.read_csv(run / "summary.csv", dtype=str, keep_default_na=False, encoding="utf-8")
+    return read_csv_text(run / "summary.csv")
 
 
 ENVIRONMENT_HEADERS = {"package": "软件包 package", "recorded": "运行时 recorded", "now": "现在 now"}
@@ -331,7 +329,7 @@ def _read_keyed_table(path: Path, keys: list[str]) -> pd.DataFrame | None:
     """A CSV table as text, or None when it cannot be read or lacks a key column (a tampered
     file must give a failed verification, not a crash)."""
     try:
-        table = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        table = read_csv_text(path)
     except (OSError, ValueError, pd.errors.ParserError):
         return None
     return table if all(k in table.columns for k in keys) else None

@@ -22,6 +22,7 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
+from .csvfile import write_csv
 from .engine import TIE, YES, Result, score, share_quota
 from .excel import FONT, column_width, extreme_where, header_height, print_setup, wrapped_lines, write_array
 from .execute import MANIFEST, sha256_file
@@ -456,7 +457,7 @@ def write_outputs(rollup: Rollup, out_dir: str | Path, provenance: dict[str, Any
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     summary = out / "unit_summary.csv"
-    rollup.unit.to_csv(summary, index=False, encoding="utf-8")
+    write_csv(rollup.unit, summary)
     book = write_rollup_workbook(rollup, out / f"单位汇总_{rollup.period}.xlsx", provenance)
     return [summary, book]
 
