@@ -21,6 +21,7 @@ import pandas as pd
 
 from .csvfile import read_csv_text
 from .engine import TIE, YES, Result, score, share_quota
+from .environment import interpreter_shown
 from .inputs import InputBook
 from .periods import parse_period
 from .publicity import PUBLICITY_SHEET, publicity_window
@@ -82,7 +83,7 @@ def provenance(view: RunView) -> pd.DataFrame:
             f"{m['package']['version']}  commit {m['package'].get('git_commit')}  "
             f"code {str(m['package'].get('code_sha256', ''))[:16]}",
         ),
-        ("解释器 interpreter", m.get("kernel", {}).get("interpreter", "")),
+        ("解释器 interpreter", interpreter_shown(m.get("kernel", {}).get("interpreter", ""))),
         ("运行时间 time", f"{m.get('started_at')} → {m.get('finished_at')}"),
     ]
     return pd.DataFrame(rows, columns=["项目", "内容"])

@@ -18,6 +18,7 @@ import platform
 import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -134,3 +135,13 @@ def differences(recorded: dict[str, Any], now: dict[str, Any]) -> pd.DataFrame:
         if a.get(name) != b.get(name)
     ]
     return pd.DataFrame(rows, columns=DIFF_COLUMNS)
+
+
+def interpreter_shown(executable: str = sys.executable, prefix: str = sys.prefix) -> str:
+    """The interpreter relative to the folder that holds its environment: ``.venv/bin/python``
+    for ``/srv/scoring/.venv/bin/python``; only its file name when it lies outside ``prefix``."""
+    path = Path(executable)
+    try:
+        return path.relative_to(Path(prefix).parent).as_posix()
+    except ValueError:
+        return path.name

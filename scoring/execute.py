@@ -269,14 +269,18 @@ def run_branch(
         input_copy = archive(inputs_path, book.sha256, out_root)
         scheme_copy = archive(Path(sch.path), sch.sha256, out_root)
         notebook_out = staging / f"{book.branch_id}_{p.text}.ipynb"
+        # the notebook a reviewer receives names no path of this machine (SPEC 9): its files are
+        # given relative to the folder the kernel works in, the staging folder (the manifest keeps
+        # the full paths)
         parameters = {
-            "inputs_path": str(inputs_path),
+            "inputs_path": os.path.relpath(inputs_path, staging),
             "period": p.text,
-            "out_dir": str(staging),
+            "out_dir": ".",
             "member_id": member_id,
-            "scheme": str(sch.path) if scheme else "",
+            "scheme": os.path.relpath(sch.path, staging) if scheme else "",
             "provenance": provenance,
         }
+        recorded = {**parameters, "inputs_path": str(inputs_path), "scheme": str(sch.path) if scheme else ""}
         try:
             # written once at the end (and on a failure, with the error), not after every cell: the
             # staging folder is not read while the notebook runs, and each save re-validates it
@@ -330,7 +334,7 @@ def run_branch(
             "kernel": {"name": kernel, "interpreter": interpreter, "warm": warm},
             # the kernel's interpreter and every distribution it could import, with one SHA-256
             "environment": env,
-            "parameters": {k: v for k, v in parameters.items() if k not in {"out_dir", "provenance"}},
+            "parameters": {k: v for k, v in recorded.items() if k not in {"out_dir", "provenance"}},
             "started_at": started,
             "finished_at": _now(),
         }
@@ -415,9 +419,9 @@ def run_rollup(
         notebook_out = staging / f"单位汇总_{p.text}.ipynb"
         parameters = {
             "period": p.text,
-            "branch_runs": {b: str(Path(r).resolve()) for b, r in branch_runs.items()},
+            "branch_runs": {b: os.path.relpath(Path(r).resolve(), staging) for b, r in branch_runs.items()},
             "missing": sorted(missing or []),
-            "out_dir": str(staging),
+            "out_dir": ".",
             "provenance": provenance,
             "jobs": jobs,
         }
@@ -479,7 +483,10 @@ def run_review(run: str | Path, out: str | Path | None = None, holidays: list[st
         pm.execute_notebook(
             str(REVIEW_NOTEBOOK),
             str(target),
-            parameters={"run_dir": str(run), "holidays": [str(dt.date.fromisoformat(h)) for h in holidays or []]},
+            parameters={
+                "run_dir": os.path.relpath(run, target.parent.resolve()),  # no path of this machine
+                "holidays": [str(dt.date.fromisoformat(h)) for h in holidays or []],
+            },
             kernel_name=kernel,
             progress_bar=False,
             cwd=str(target.parent),

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +18,7 @@ import pandas as pd
 from . import __version__
 from .csvfile import write_csv
 from .engine import Result, score
-from .environment import describe, main_packages
+from .environment import describe, interpreter_shown, main_packages
 from .excel import write_results_workbook
 from .exceptions import RunError
 from .inputs import load_inputs
@@ -68,16 +67,6 @@ def environment() -> pd.DataFrame:
     table = main_packages(env)
     scoring_row = pd.DataFrame([("scoring", __version__)], columns=table.columns)
     return pd.concat([table.iloc[:1], scoring_row, table.iloc[1:]], ignore_index=True)
-
-
-def interpreter_shown(executable: str = sys.executable, prefix: str = sys.prefix) -> str:
-    """The interpreter relative to the folder that holds its environment: ``.venv/bin/python``
-    for ``/srv/scoring/.venv/bin/python``; only its file name when it lies outside ``prefix``."""
-    path = Path(executable)
-    try:
-        return path.relative_to(Path(prefix).parent).as_posix()
-    except ValueError:
-        return path.name
 
 
 def demo_inputs(branch_index: int = 0, year: int = 2025) -> Path:

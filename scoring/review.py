@@ -47,6 +47,12 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
 HIDDEN = "(不显示 hidden: 无记名测评)"  # appraisal ballots are anonymous: never show a ballot's scores
 
 
+def run_label(run: Path) -> str:
+    """A run folder as reports name it: relative to the runs folder (``2025Q3/B001/v001``), so that
+    no path of the machine appears in a notebook a reviewer receives (SPEC 9)."""
+    return "/".join(Path(run).parts[-3:])
+
+
 def load_manifest(run: str | Path) -> dict[str, Any]:
     path = Path(run) / MANIFEST
     if not path.is_file():
@@ -196,7 +202,7 @@ class Verification:
 
     def report(self) -> str:
         zh, en = ("单位汇总", "roll-up") if self.kind == "rollup" else ("运行", "run")
-        lines = [f"核验{zh} (verify {en}) {self.run}"]
+        lines = [f"核验{zh} (verify {en}) {run_label(self.run)}"]
         bad = self.files[self.files["status"] != "ok"]
         lines.append(
             f"文件 (files): {len(self.files)} 个, "
@@ -529,7 +535,7 @@ class RunDiff:
     environment: pd.DataFrame | None = None
 
     def report(self) -> str:
-        lines = [f"比较 (diff) A = {self.run_a}", f"             B = {self.run_b}"]
+        lines = [f"比较 (diff) A = {run_label(self.run_a)}", f"             B = {run_label(self.run_b)}"]
         members = sorted(set(self.figures["member_id"]))
         lines.append(f"积分有变化的党员 (members whose figures changed): {len(members)}")
         if len(self.figures):

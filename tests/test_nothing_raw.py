@@ -87,6 +87,11 @@ def notebook_findings(path: Path, paths: re.Pattern[str]) -> list[str]:
     found = []
     nb = json.loads(path.read_text(encoding="utf-8"))
     for k, cell in enumerate(nb["cells"]):
+        # the cell papermill injects holds the parameters the run was given: relative paths only
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            m = paths.search("".join(cell["source"]))
+            if m:
+                found.append(f"{path.name} injected parameters: {''.join(cell['source'])[: m.end() + 60]!r}")
         for output in cell.get("outputs", []):
             texts = ["".join(output.get("text", ""))] + [
                 "".join(v) for mime, v in output.get("data", {}).items() if mime.startswith("text/")
