@@ -1421,7 +1421,8 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
         if s.has_stars:
             put("stars", f'=IF({veto_cell}={F_YES},"",LOOKUP({tot},分档下限,分档星级))', a.stars)
         put("grade", f"=IF({veto_cell}={F_YES},否决等级,LOOKUP({tot},分档下限,分档等级))", str(a.grade))
-        put("rank_basis", f'=IF({veto_cell}={F_YES},"",{tot})', "" if a.veto == "yes" else a.total, check=False)
+        basis = "" if a.veto == "yes" else a.total
+        put("rank_basis", f'=IF({veto_cell}={F_YES},"",{tot})', basis, w.number, check=False)
         rk = ref("rank", row)
         put("rank", f'=IF({ref("rank_basis", row)}="","",RANK({ref("rank_basis", row)},{rank_range}))', a.rank)
         if s.tiers is not None:
