@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -174,7 +173,13 @@ def main(argv: list[str] | None = None) -> int:
             for rec in book.normalised.itertuples(index=False):
                 print(f"  已按 {rec.read_as!s} 读取 (read as) {rec.cells!s}: {rec.value!r} ({rec.why!s})")
             if args.errors is not None:
-                _write_errors(None, args.errors)
+                try:
+                    _write_errors(None, args.errors)
+                except OSError as err:
+                    print(
+                        f"问题表无法写出 (the problem table could not be written) {args.errors}: {err}", file=sys.stderr
+                    )
+                    return 2
                 print(f"问题表 (problem table, empty): {args.errors}")
         elif args.command == "demo":
             return _demo(args.data, args.out, args.period or ["2025", "2025Q4"])
@@ -291,13 +296,10 @@ def _report_input_error(exc: InputError, errors: Path | None) -> None:
     if errors is None:
         files = exc.failures["file"].dropna().astype(str)
         stem = Path(files.iloc[0]).stem if len(files) else "inputs"
-        folder = Path(tempfile.gettempdir()) / "scoring-errors"
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(
-            prefix=f"{stem}-{dt.datetime.now():%Y%m%dT%H%M%S}-", suffix=".errors.csv", dir=folder
-        )
-        os.close(fd)
-        errors = Path(name)
+        # a private folder of its own: a fixed one in the shared temporary folder could belong to
+        # another user
+        folder = Path(tempfile.mkdtemp(prefix="scoring-errors-"))
+        errors = folder / f"{stem}-{dt.datetime.now():%Y%m%dT%H%M%S}.errors.csv"
     try:
         _write_errors(exc.failures, errors)
     except OSError as err:

@@ -270,14 +270,14 @@ def run_branch(
         scheme_copy = archive(Path(sch.path), sch.sha256, out_root)
         notebook_out = staging / f"{book.branch_id}_{p.text}.ipynb"
         # the notebook a reviewer receives names no path of this machine (SPEC 9): its files are
-        # given relative to the folder the kernel works in, the staging folder (the manifest keeps
-        # the full paths)
+        # given relative to the runs folder, where the kernel works, so they still hold after the
+        # staging folder is renamed into place (the manifest keeps the full paths)
         parameters = {
-            "inputs_path": os.path.relpath(inputs_path, staging),
+            "inputs_path": os.path.relpath(inputs_path, out_root),
             "period": p.text,
-            "out_dir": ".",
+            "out_dir": os.path.relpath(staging, out_root),
             "member_id": member_id,
-            "scheme": os.path.relpath(sch.path, staging) if scheme else "",
+            "scheme": os.path.relpath(sch.path, out_root) if scheme else "",
             "provenance": provenance,
         }
         recorded = {**parameters, "inputs_path": str(inputs_path), "scheme": str(sch.path) if scheme else ""}
@@ -292,8 +292,8 @@ def run_branch(
                 request_save_on_cell_execute=False,
                 progress_bar=False,
                 log_output=log_output,
-                cwd=str(staging),
-                **({"engine_name": ENGINE_NAME, "kernel_cwd": str(staging)} if warm else {}),
+                cwd=str(out_root),
+                **({"engine_name": ENGINE_NAME, "kernel_cwd": str(out_root)} if warm else {}),
             )
         except pm.PapermillExecutionError as exc:
             keep = Path(tempfile.mkdtemp(prefix="scoring-failed-")) / notebook_out.name
@@ -419,9 +419,10 @@ def run_rollup(
         notebook_out = staging / f"单位汇总_{p.text}.ipynb"
         parameters = {
             "period": p.text,
-            "branch_runs": {b: os.path.relpath(Path(r).resolve(), staging) for b, r in branch_runs.items()},
+            # relative to the runs folder, where the kernel works (SPEC 9)
+            "branch_runs": {b: os.path.relpath(Path(r).resolve(), out_root) for b, r in branch_runs.items()},
             "missing": sorted(missing or []),
-            "out_dir": ".",
+            "out_dir": os.path.relpath(staging, out_root),
             "provenance": provenance,
             "jobs": jobs,
         }
@@ -434,7 +435,7 @@ def run_rollup(
                 request_save_on_cell_execute=False,
                 progress_bar=False,
                 log_output=log_output,
-                cwd=str(staging),
+                cwd=str(out_root),
             )
         except pm.PapermillExecutionError as exc:
             raise RunError(f"汇总笔记本执行失败 (roll-up notebook failed): {exc.ename}: {exc.evalue}") from exc

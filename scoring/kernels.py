@@ -7,7 +7,7 @@ of a worker process and, before each notebook, resets what a notebook can see of
 
 - the user namespace, the input/output history and the execution counter
   (``InteractiveShell.reset(new_session=True)``), so cells number from 1 as on a fresh kernel;
-- the working folder (the run's staging folder, ``kernel_cwd``, where papermill starts a fresh
+- the working folder (the runs folder, ``kernel_cwd``, where papermill starts a fresh
   kernel);
 - open matplotlib figures and rcParams, and Python's "warn once" registries, so a warning shown
   in the first notebook is shown again in the next.

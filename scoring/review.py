@@ -57,7 +57,12 @@ def load_manifest(run: str | Path) -> dict[str, Any]:
     path = Path(run) / MANIFEST
     if not path.is_file():
         raise RunError(f"不是运行文件夹 (not a run folder): {run} has no {MANIFEST}")
-    manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise RunError(f"manifest.json 无法读取 (cannot read {path}): {exc}") from exc
+    if not isinstance(manifest, dict):
+        raise RunError(f"manifest.json 不是运行清单 (not a run manifest): {path}")
     return manifest
 
 

@@ -55,6 +55,7 @@ def _normalised(notebook: Path, out_roots: list[Path]) -> dict[str, Any]:
     text = notebook.read_text(encoding="utf-8")
     for root in out_roots:
         text = re.sub(re.escape(str(root)) + r"/\.staging-[^\"\\<' ]*", "STAGING", text)
+    text = re.sub(r"\.staging-[^\"\\<' ]*", "STAGING", text)  # as the notebook names it, relative
     nb: dict[str, Any] = json.loads(text)
     nb["metadata"].pop("papermill", None)
     for cell in nb["cells"]:
