@@ -30,7 +30,7 @@ import pandas as pd
 from .engine import Result, score
 from .exceptions import InputError
 from .inputs import BRANCH_KEYS, SHEETS, InputBook, _find_sheet, _header_key, _norm, load_inputs
-from .labels import LABELS, label
+from .labels import LABELS, YES_NO, label
 from .periods import parse_period
 from .scheme import LoadedScheme, Scheme, load_scheme
 from .trace import trace
@@ -206,7 +206,7 @@ def run_notice_html(src: Source, s: Scored) -> str:
 
 # -- what an officer reads ----------------------------------------------------------------------
 
-WORDS: dict[str, str] = {"yes": "是", "no": "否", "tie": "并列 (由支委会决定)"}
+WORDS: dict[str, str] = YES_NO  # the workbook's words: one wording for a flag everywhere
 # yes/no/tie as a value inside a text ("季度之星: no (名额 0)"), not a word of an English gloss
 # ("(no evidence)")
 WORD_VALUE = re.compile(r"(?<![A-Za-z] )(?<![A-Za-z])(yes|no|tie)(?![A-Za-z])(?! [A-Za-z])")

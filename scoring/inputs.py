@@ -12,7 +12,9 @@ import datetime as dt
 import hashlib
 import html
 import io
+import os
 import re
+import stat
 import unicodedata
 import zipfile
 import zlib
@@ -1290,6 +1292,8 @@ PASSWORD_FIX = (
     "File > Info > Protect Workbook > Encrypt with Password, save, and run again; sheet protection without "
     "an open password may stay)"
 )
+MAX_WORKBOOK_MB = 200  # a branch's year is well under 1 MB; the 50,000-member benchmark about 60 MB
+MAX_WORKBOOK_BYTES = MAX_WORKBOOK_MB * 1_000_000
 WORKBOOK_KIND = "Excel、WPS 或 LibreOffice 保存的 .xlsx 工作簿 (an .xlsx workbook saved by Excel, WPS or LibreOffice)"
 
 
@@ -1303,9 +1307,21 @@ def _open_workbook(path: Path, c: _Collector) -> tuple[bytes, CalamineWorkbook, 
         raise AssertionError("unreachable")
 
     try:
-        content = path.read_bytes()
+        # a regular file of bounded size only: a device or a pipe named *.xlsx in an inputs folder
+        # would otherwise be read until memory runs out, or for ever
+        if not stat.S_ISREG(path.stat().st_mode):  # before opening: opening a pipe waits for a writer
+            refuse("不是普通文件 (not a regular file)")
+        with path.open("rb") as f:
+            st = os.fstat(f.fileno())
+            if not stat.S_ISREG(st.st_mode):  # replaced since the check
+                refuse("不是普通文件 (not a regular file)")
+            if st.st_size > MAX_WORKBOOK_BYTES:
+                refuse(f"文件太大 (the file is too large): {st.st_size} bytes", f"不超过 {MAX_WORKBOOK_MB} MB 的工作簿")
+            content = f.read(MAX_WORKBOOK_BYTES + 1)
     except OSError as exc:
         refuse(f"无法读取文件 (cannot read the file): {exc.strerror or exc}")
+    if len(content) > MAX_WORKBOOK_BYTES:
+        refuse("文件太大 (the file is too large)", f"不超过 {MAX_WORKBOOK_MB} MB 的工作簿")
     if not content:
         refuse("文件是空的, 0 字节 (the file is empty: 0 bytes)")
     if _encrypted(content):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -129,6 +130,14 @@ def labelled(df: pd.DataFrame, item_names: dict[str, str] | None = None) -> pd.D
 # -- what a person reads: yes/no as 是/否, blanks for missing values (SPEC 9) ----------------------
 
 YES_NO: dict[str, str] = {"yes": "是", "no": "否", "tie": "并列待定"}
+
+
+def run_label(run: Path | None) -> str:
+    """A run folder as people read it: relative to the runs folder (``2025Q4/B001/v001``, runs are
+    ``OUT/PERIOD/BRANCH/vNNN``), never the machine's absolute path (SPEC 9)."""
+    return "(示范数据 demo)" if run is None else Path(*Path(run).parts[-3:]).as_posix()
+
+
 """The engine's flags (``summary.csv`` keeps the keys) as the workbooks and notebooks show them."""
 
 PROVENANCE_LABELS: dict[str, str] = {

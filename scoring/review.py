@@ -26,6 +26,7 @@ from .environment import describe, differences
 from .exceptions import RunError
 from .execute import MANIFEST, sha256_file
 from .inputs import _SHEET_ATTRS, SHEETS, InputBook, load_inputs
+from .labels import run_label
 from .periods import parse_period
 from .scheme import LoadedScheme, load_scheme
 
@@ -45,12 +46,6 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     "dues": ("member_id", "month"),
 }
 HIDDEN = "(不显示 hidden: 无记名测评)"  # appraisal ballots are anonymous: never show a ballot's scores
-
-
-def run_label(run: Path) -> str:
-    """A run folder as reports name it: relative to the runs folder (``2025Q3/B001/v001``), so that
-    no path of the machine appears in a notebook a reviewer receives (SPEC 9)."""
-    return "/".join(Path(run).parts[-3:])
 
 
 def load_manifest(run: str | Path) -> dict[str, Any]:

@@ -27,7 +27,7 @@ from .engine import TIE, YES, Result, score, share_quota
 from .excel import FONT, column_width, extreme_where, header_height, print_setup, wrapped_lines, write_array
 from .execute import MANIFEST, sha256_file
 from .inputs import InputBook, load_inputs
-from .labels import YES_NO, provenance_label, readable_values, shown
+from .labels import YES_NO, provenance_label, readable_values, run_label, shown
 from .periods import parse_period
 from .scheme import LoadedScheme, load_scheme
 
@@ -74,14 +74,6 @@ def latest_runs(out: str | Path, period: str) -> dict[str, Path]:
         if versions:
             runs[branch.name] = versions[-1]
     return runs
-
-
-def run_label(run: Path | None) -> str:
-    """A branch run as people see it: relative to the runs folder (``2025Q4/B001/v001``), never the
-    machine's absolute path (SPEC 9); runs are ``OUT/PERIOD/BRANCH/vNNN``."""
-    if run is None:
-        return "(示范数据 demo)"
-    return Path(*Path(run).parts[-3:]).as_posix()
 
 
 def sources_from_runs(runs: Mapping[str, str | Path]) -> list[BranchSource]:

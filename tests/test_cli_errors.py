@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,3 +36,12 @@ def test_verify_of_a_folder_with_a_broken_manifest_says_so(tmp_path: Path) -> No
 def test_recompute_of_a_folder_without_a_workbook(tmp_path: Path) -> None:
     done = cli("recompute", str(tmp_path), "--engine", "both")
     assert done.returncode == 2 and "没有结果工作簿" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_input_that_is_not_a_regular_file_is_refused_without_reading_it(tmp_path: Path) -> None:
+    pipe = tmp_path / "B009.xlsx"
+    os.mkfifo(pipe)  # opening a pipe would wait for a writer for ever
+    for path in ("/dev/zero", str(pipe)):  # /dev/zero would be read until memory runs out
+        done = cli("validate", "--inputs", path, "--period", "2025")
+        assert done.returncode == 2 and "不是普通文件 (not a regular file)" in done.stderr, done.stderr
+        assert "Traceback" not in done.stderr
