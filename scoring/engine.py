@@ -198,7 +198,9 @@ def span_scores(
     n_spans = last_month // (3 if span == "quarter" else 6)
     s = sums[:, :n_spans].ravel()
     c = counts[:, :n_spans].ravel()
-    score = s if scheme.monthly.quarter_score == "sum" else np.divide(s, c, out=np.full(c.shape, np.nan), where=c > 0)
+    score = (
+        s if scheme.period("quarter").combine == "sum" else np.divide(s, c, out=np.full(c.shape, np.nan), where=c > 0)
+    )
     keep = c > 0
     out = pd.DataFrame(
         {
@@ -269,9 +271,9 @@ def item_year(
     months = np.bincount(codes, minlength=n)[:n]
     out: dict[str, npt.NDArray[Any]] = {"member_id": members["member_id"].to_numpy(), "months": months}
     has = months > 0
-    w_m, w_a = scheme.monthly.weight, scheme.appraisal.weight
+    w_m, w_a = scheme.year.weight, scheme.appraisal.weight
     app = appraisal if len(appraisal) and len(appraisal.columns) > 1 else None  # rows in members order
-    if scheme.monthly.combine == "per_item":
+    if scheme.year.by == "per_item":
         base = np.zeros(n)
         for code in items:
             s = _group_sum(codes, item_scores[code].to_numpy(dtype=np.float64), n)
@@ -413,7 +415,7 @@ def resolve_adjustments(
             best_points = a.loc[best.to_numpy()].set_index("member_id")["points_used"]
             same = rest["points_used"].to_numpy() == best_points.reindex(rest["member_id"]).to_numpy()
             a.loc[rest.index, "reason"] = np.where(same, REASONS[equal], REASONS[lower])
-    else:  # sum_capped_per_group: bonuses and deductions each capped per member and group
+    else:  # capped_per_group: bonuses and deductions each capped per member and group
         caps = {g.code: float(g.cap or 0) for g in scheme.adjustments.groups}
         for _, part in live.groupby(["member_id", "group", "kind"], sort=False):
             cap = caps[part["group"].iloc[0]]

@@ -581,7 +581,7 @@ class _LabelMap(dict[str, str]):
 def _year_columns(result: Result) -> list[str]:
     s = result.scheme.scheme
     cols: list[str] = ["member_id", "name", "exempt", "veto", "months"]
-    if s.monthly.combine == "per_item":
+    if s.year.by == "per_item":
         for c in s.item_codes:
             cols += [f"{c}_mean"] + ([f"{c}_appraisal"] if s.appraisal.mode == "per_item" else []) + [f"{c}_score"]
     else:
@@ -756,7 +756,7 @@ def _param(
 COMBINE_TEXT: dict[str, str] = {
     "highest_only": "只计最高一项加分和最大一项减分 (highest_only)",
     "sum": "逐条累加 (sum)",
-    "sum_capped_per_group": "逐条累加, 每组不超过上限 (sum_capped_per_group)",
+    "capped_per_group": "逐条累加, 每组不超过上限 (capped_per_group)",
 }
 VETO_EFFECT_TEXT: dict[str, str] = {
     "forced_grade": "定为否决等级, 积分照常显示 (forced_grade)",
@@ -772,7 +772,7 @@ def _parameters(w: _Writer, result: Result) -> _Params:
     ws.write_row(0, 0, ["项目 (key)", "名称", "值 (value)"], w.header)
     pr = _Params(ws, 1)
     yes_no = {True: "是", False: "否"}
-    _param(w, pr, "monthly_weight", "月度权重", s.monthly.weight, "月度权重")
+    _param(w, pr, "monthly_weight", "月度权重", s.year.weight, "月度权重")
     _param(w, pr, "appraisal_weight", "测评权重", s.appraisal.weight, "测评权重")
     _param(w, pr, "veto_grade", "否决等级", s.veto.grade, "否决等级")
     _param(w, pr, "scheme", "积分方案", f"{s.name} {s.version}")
@@ -956,7 +956,7 @@ def _spans(w: _Writer, result: Result, span: str, name: str, table: pd.DataFrame
     size = 3 if span == "quarter" else 6
     at = sheet.columns
     c = {k: sheet.col(k) for k in cols}
-    agg = "SUMIFS" if s.monthly.quarter_score == "sum" else "AVERAGEIFS"
+    agg = "SUMIFS" if s.period("quarter").combine == "sum" else "AVERAGEIFS"
     prefix = "q" if span == "quarter" else "h"
     for i, r in enumerate(cast(Iterator[_SpanRow], df.itertuples(index=False)), start=1):
         row = i + 1
@@ -1186,7 +1186,7 @@ def _adjustments(w: _Writer, result: Result) -> None:
                 f'IF({c["applied_points"]}<>0,"{R_APPLIED}",'
                 f"IF({pu}={c['best']},{same},{lower})))"
             )
-        else:  # sum_capped_per_group: the group's cap minus what earlier rows of the group used
+        else:  # capped_per_group: the group's cap minus what earlier rows of the group used
             crit = (
                 f"{rng('member_id')},{c['member_id']},{rng('group')},{c['group']},"
                 f'{rng("kind")},{kind},{rng("eligible")},"是"'
@@ -1213,7 +1213,7 @@ def _adjustments(w: _Writer, result: Result) -> None:
             "相同的最高分只计最早 (日期, 再按输入行) 的一条"
         ),
         "sum": "公式: 可计入的逐条累加",
-        "sum_capped_per_group": (
+        "capped_per_group": (
             "公式: 可计入的按日期 (再按输入行) 逐条累加, 每名党员每组的加分、减分各自不超过该组上限 (参数表 分组上限表)"
         ),
     }[combine]
@@ -1361,7 +1361,7 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
         y = years[mid]
         put("months", f"=COUNTIFS({ms.rng('member_id')},$A{row})", int(y["months"]))
         crit = f"{ms.rng('member_id')},$A{row}"
-        if s.monthly.combine == "per_item":
+        if s.year.by == "per_item":
             parts = []
             for c in items:
                 put(f"{c}_mean", f"=SUMIFS({ms.rng(c)},{crit})/{ref('months', row)}", float(y[f"{c}_mean"]), w.number)
@@ -1476,7 +1476,7 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> Non
     labels = _labels(result)
     _results_header(w, ws, res, labels)
     _fits("结果", len(summ))
-    agg = "SUMIFS" if (s.monthly.quarter_score == "sum" or p.kind == "month") else "AVERAGEIFS"
+    agg = "SUMIFS" if (s.period("quarter").combine == "sum" or p.kind == "month") else "AVERAGEIFS"
     mt_ = result.monthly_totals
     months_in = mt_.loc[mt_["month"].between(p.first_month, p.last_month), "member_id"].value_counts().to_dict()
     col = res.col

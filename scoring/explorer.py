@@ -617,7 +617,7 @@ def _adjustment_rule(sch: Scheme) -> str:
     rule = {
         "highest_only": "只计最高一项加分和最大一项减分, 不累计",
         "sum": "计入的加分、减分全部累加",
-        "sum_capped_per_group": "加分、减分累加, 每组各自封顶",
+        "capped_per_group": "加分、减分累加, 每组各自封顶",
     }[a.combine]
     needs = [k for k, on in (("加分", a.bonus_evidence_required), ("减分", a.deduction_evidence_required)) if on]
     return rule + (f"; {'、'.join(needs)}须有依据, 无依据不计入" if needs else "")
@@ -632,12 +632,12 @@ def _veto_rule(sch: Scheme) -> str:
 def _month_rule(sch: Scheme, kind: str) -> str:
     """How a month's total enters the period's figure."""
     if kind == "year":
-        return f"月度基础分 = Σ 各项月评分; 年终总积分 = 月平均基础分 × {_pct(sch.monthly.weight)}" + (
+        return f"月度基础分 = Σ 各项月评分; 年终总积分 = 月平均基础分 × {_pct(sch.year.weight)}" + (
             f" + 民主评议 × {_pct(sch.appraisal.weight)}" if sch.appraisal.mode != "none" else ""
         )
     if kind == "quarter":
         return "月度总分 = Σ 各项月评分; 季度积分 = " + (
-            "Σ 本季度月度总分" if sch.monthly.quarter_score == "sum" else "本季度月度总分的平均"
+            "Σ 本季度月度总分" if sch.period("quarter").combine == "sum" else "本季度月度总分的平均"
         )
     if kind == "half":
         return "月度总分 = Σ 各项月评分; 半年积分 = Σ 半年内月度总分"
@@ -660,9 +660,9 @@ def trace_groups(s: Scored, member_id: str) -> tuple[pd.DataFrame, list[tuple[st
     head = t[in_head]  # a month's total (a shorter period) and a veto belong to their groups
     rest = t[~in_head]
     groups: list[tuple[str, pd.DataFrame]] = []
-    if kind == "year" and sch.monthly.combine == "per_item":
+    if kind == "year" and sch.year.by == "per_item":
         names = {it.code: it.name for it in sch.items}
-        rule = f"月度平均 × {_pct(sch.monthly.weight)}" + (
+        rule = f"月度平均 × {_pct(sch.year.weight)}" + (
             f" + 民主测评平均 × {_pct(sch.appraisal.weight)}" if sch.appraisal.mode == "per_item" else ""
         )
         by_item = rest[rest["item"] != ""]
@@ -680,7 +680,7 @@ def trace_groups(s: Scored, member_id: str) -> tuple[pd.DataFrame, list[tuple[st
     vetoes = other["step"].str.startswith("一票否决")
     base = other[~adjustments & ~vetoes]
     if len(base):
-        rule = f"月平均基础分 × {_pct(sch.monthly.weight)}" + (
+        rule = f"月平均基础分 × {_pct(sch.year.weight)}" + (
             f" + 民主评议 × {_pct(sch.appraisal.weight)}" if sch.appraisal.mode != "none" else ""
         )
         groups.append((f"年终总积分的构成: {rule}", base))
@@ -908,7 +908,7 @@ def what_if(
     sch = s.scheme.scheme
     update: dict[str, Any] = {}
     if monthly_weight is not None and sch.appraisal.mode != "none":
-        update["monthly"] = sch.monthly.model_copy(update={"weight": monthly_weight})
+        update["periods"] = {**sch.periods, "year": sch.year.model_copy(update={"weight": monthly_weight})}
         update["appraisal"] = sch.appraisal.model_copy(update={"weight": round(1.0 - monthly_weight, 10)})
     if band_min:
         update["bands"] = [b.model_copy(update={"min": band_min.get(_band_key(b), b.min)}) for b in sch.bands]
@@ -1102,7 +1102,7 @@ class Explorer:
         self.sort.options = list(table.columns)
         self.sort.value = label(key) if label(key) in table.columns else table.columns[0]
         sch = s.scheme.scheme
-        self.weight.value = sch.monthly.weight
+        self.weight.value = sch.year.weight
         self.weight.disabled = sch.appraisal.mode == "none"
         bands = [_band_key(b) for b in sch.bands]
         kept = self.band.value

@@ -128,7 +128,7 @@ def show_scheme(run: Run) -> pd.DataFrame:
         [(i.code, i.name, i.max) for i in s.items], columns=["代码 (code)", "考评项目 (item)", "满分 (max)"]
     )
     print(
-        f"月度权重 {s.monthly.weight:g}; 民主测评权重 {s.appraisal.weight:g} ({s.appraisal.mode});"
+        f"月度权重 {s.year.weight:g}; 民主测评权重 {s.appraisal.weight:g} ({s.appraisal.mode});"
         f" 加减分合并方式 {s.adjustments.combine}; 一票否决 {s.veto.effect}"
     )
     return readable(items)
@@ -245,7 +245,7 @@ def chart(run: Run) -> None:
                 ax.text(
                     band.min,
                     ax.get_ylim()[1] * 0.95,
-                    f" ≥{band.min:g} " + (f"{band.stars}星" if band.stars is not None else band.grade),
+                    f" ≥{band.min:g} " + (f"{band.stars}星" if band.stars is not None else band.label),
                     fontsize=8,
                     ha="left",
                     va="top",

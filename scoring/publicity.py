@@ -600,7 +600,7 @@ def _monthly_grid(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mi
                     _put(ws, row, j, v, fmt.score)
             _put(ws, row, last, d.total.get((mid, m)), fmt.score)
         row += 1
-    if p.kind == "year" and s.monthly.combine == "per_item":
+    if p.kind == "year" and s.year.by == "per_item":
         row = _item_year_rows(ws, fmt, result, d, mid, row, last)
     for (m, code), r in sorted(amended.items()):
         if m <= p.last_month:
@@ -626,7 +626,7 @@ def _item_year_rows(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, 
     rows: list[tuple[str, dict[str, Any], str, Format, Any]] = [("月平均", y, "_mean", fmt.score2, None)]
     if app is not None:
         rows += [("民主测评平均", app, "_average", fmt.score2, None), ("测评人数", app, "_raters", fmt.count, None)]
-    weights = f"月平均×{s.monthly.weight:.0%}" + (f"+测评×{s.appraisal.weight:.0%}" if app is not None else "")
+    weights = f"月平均×{s.year.weight:.0%}" + (f"+测评×{s.appraisal.weight:.0%}" if app is not None else "")
     rows.append((f"年终项目积分\n({weights})", y, "_score", fmt.score2, y["base"]))
     for label, src, suffix, num_fmt, total in rows:
         ws.write_string(row, 0, label, fmt.label)
@@ -648,7 +648,7 @@ def _quarter_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, m
         row,
         0,
         last,
-        "二、季度汇总" + (" (本季度各月总分之和)" if s.monthly.quarter_score == "sum" else " (本季度月度总分平均)"),
+        "二、季度汇总" + (" (本季度各月总分之和)" if s.period("quarter").combine == "sum" else " (本季度月度总分平均)"),
         fmt.section,
         18,
     )
@@ -745,7 +745,7 @@ def _result_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mi
         ("减分", a["deduction"], fmt.signed),
         ("年度总积分", a["total"], fmt.score2),
     ]
-    if s.monthly.combine != "per_item":
+    if s.year.by != "per_item":
         y = d.item_year[mid]
         pairs.insert(0, ("月平均基础分", y["monthly_mean"], fmt.score2))
         if s.appraisal.mode == "single" and d.appraisal:

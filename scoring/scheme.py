@@ -48,31 +48,57 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+PeriodKind = Literal["month", "quarter", "half", "year"]
+Cadence = Literal["month", "quarter", "year", "none"]
+# months in one period of each kind; a cadence of "none" has no item scores at all
+SPAN_MONTHS: dict[str, int] = {"month": 1, "quarter": 3, "half": 6, "year": 12}
+
+
 class Item(_Strict):
-    """One scored indicator 考评项目; scored 0..max each month."""
+    """One scored indicator 考评项目, scored 0..max once per sub-period of the scheme's cadence;
+    with ``grades`` it is entered as a letter grade that the table turns into points."""
 
     code: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
     name: str
     max: float = Field(gt=0)
     group: str | None = None
+    grades: dict[str, float] | None = None  # e.g. {A: 20, B+: 16, B: 14, C: 12, D: 10}
 
 
-class Monthly(_Strict):
-    """How monthly scores enter the annual score."""
+class ItemGroup(_Strict):
+    """A group of items 大项 whose subtotal is shown beside the items."""
 
-    weight: float = Field(ge=0, le=1)
-    # per_item: average each item over the member's months, weight, then sum the items (seed 004);
-    # total: average the monthly totals, then weight (seed 000).
-    combine: Literal["per_item", "total"] = "per_item"
-    # Quarter score used for 季度之星 and quarterly publicity: sum or mean of monthly totals.
-    quarter_score: Literal["sum", "mean"] = "sum"
+    code: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$")
+    name: str
+
+
+class PeriodRule(_Strict):
+    """How one kind of period's figure is formed (SPEC 3.8).
+
+    ``combine``: the sub-periods' figures in the period, averaged over the member's own sub-periods
+    (``mean``) or added (``sum``), or ``year_to_date``: the year's formula applied to everything
+    from January to the period's end (its appraisal aside). ``by``: average or add per item, then
+    add the items (``per_item``), or the sub-periods' totals (``total``). ``weight``: the share of
+    the item part (the appraisal takes the rest when it is weighted). ``events``: the adjustments
+    and vetoes dated in the period enter its figure here."""
+
+    combine: Literal["mean", "sum", "year_to_date"] = "sum"
+    by: Literal["total", "per_item"] = "total"
+    weight: float = Field(default=1.0, ge=0, le=1)
+    events: bool = False
+
+
+def _default_periods() -> dict[PeriodKind, PeriodRule]:
+    return {"year": PeriodRule(combine="mean", events=True)}
 
 
 class Appraisal(_Strict):
-    """Year-end democratic appraisal 民主测评 (anonymous ballots)."""
+    """Year-end democratic appraisal 民主测评 (anonymous ballots); weighted with the item part
+    (weights adding up to 1) or added as it is (seed 004 农村: 年度积分合计 = 基础分 + 加分 + 评议分)."""
 
     mode: Literal["per_item", "single", "none"]
-    weight: float = Field(ge=0, le=1)
+    combine: Literal["weighted", "added"] = "weighted"
+    weight: float = Field(default=0, ge=0, le=1)
     max: float | None = Field(default=None, gt=0)  # single mode: the maximum of one ballot score
     min_raters: int = Field(default=0, ge=0)
 
@@ -86,6 +112,7 @@ class Rule(_Strict):
     points: float = Field(gt=0)  # magnitude; the kind gives the sign
     max_points: float | None = Field(default=None, gt=0)  # an entered value may go up to this
     group: str | None = None
+    item: str | None = None  # capped_per_item: the item whose points cap this rule's events
 
     @property
     def signed_points(self) -> float:
@@ -105,8 +132,10 @@ class Group(_Strict):
 class Adjustments(_Strict):
     # highest_only: only the highest bonus and the largest deduction count (seed 004);
     # sum: every applied event counts (seed 000: bonus 正向累加不封顶; seed 001);
-    # sum_capped_per_group: sum, bonuses and deductions each capped per group (seed 004 富县).
-    combine: Literal["highest_only", "sum", "sum_capped_per_group"]
+    # capped_per_group: sum, bonuses and deductions each capped per group;
+    # capped_per_item: sum, bonuses and deductions each capped at the points of the item the rule
+    # names (seed 004 富县 注1).
+    combine: Literal["highest_only", "sum", "capped_per_group", "capped_per_item"]
     bonus_evidence_required: bool = False
     deduction_evidence_required: bool = False
     groups: list[Group] = Field(default_factory=list)
@@ -119,19 +148,34 @@ class VetoCondition(_Strict):
 
 
 class Veto(_Strict):
-    # forced_grade: grade forced, score shown (seed 004); no_score: no score shown (seed 000).
-    effect: Literal["forced_grade", "no_score"]
-    grade: str
+    """一票否决. forced_grade: grade forced, score shown (seed 004); no_score: no score at all
+    (seed 000); cap: the total capped at ``cap``; zero: the total set to 0; the grade is forced in
+    every case. ``none`` (or leaving ``veto`` out): the rule set has no veto (seed 003)."""
+
+    effect: Literal["forced_grade", "no_score", "cap", "zero", "none"] = "none"
+    grade: str = ""
+    cap: float | None = Field(default=None, ge=0)
     requires_majority: bool = False  # seed 001: show of hands of all branch members
-    conditions: list[VetoCondition] = Field(min_length=1)
+    conditions: list[VetoCondition] = Field(default_factory=list)
+
+    @property
+    def active(self) -> bool:
+        return self.effect != "none"
 
 
 class Band(_Strict):
-    """A score band: rounded score >= min earns these stars and this grade."""
+    """A score band: rounded score >= min earns this grade, these stars, this tier."""
 
     min: float
-    grade: str
+    grade: str | None = None
     stars: int | None = Field(default=None, ge=0)
+    tier: str | None = None
+
+    @property
+    def label(self) -> str:
+        """What the band awards, for a person: 合格, 标杆型, 合格 (良好型)."""
+        both = [t for t in (self.grade, self.tier) if t]
+        return both[0] + (f" ({both[1]})" if len(both) > 1 else "")
 
 
 class Tier(_Strict):
@@ -140,8 +184,10 @@ class Tier(_Strict):
 
 
 class Tiers(_Strict):
-    """Rank-share tiers: the best ``share`` of ranked members get the first tier, and so on."""
+    """Rank-share tiers: the best ``share`` of ranked members get the first tier, and so on;
+    within the branch, or across the unit's branches in the roll-up."""
 
+    scope: Literal["branch", "unit"] = "branch"
     tiers: list[Tier] = Field(min_length=1)
     veto_tier: str | None = None
 
@@ -164,15 +210,18 @@ class Tiers(_Strict):
 class QuarterStar(_Strict):
     share: float = Field(gt=0, le=1)
     min_scored_members: int = Field(ge=0)
+    minimum: int = Field(default=0, ge=0)  # at least this many when the branch is large enough
 
 
 class AnnualStar(_Strict):
     share: float = Field(gt=0, le=1)
     of_stars: int = Field(ge=0)  # 年度之星 is chosen among members with this many stars
+    minimum: int = Field(default=0, ge=0)
 
 
 class FollowUp(_Strict):
     actions: dict[str, str] = Field(default_factory=dict)  # grade -> 组织处置 action
+    tier_actions: dict[str, str] = Field(default_factory=dict)  # tier -> action (seed 003 奖罚)
     lapse_months: int = Field(default=6, ge=1)  # consecutive months -> possible 自行脱党
 
 
@@ -181,18 +230,23 @@ class Publicity(_Strict):
 
 
 class Scheme(_Strict):
-    """A validated rule set."""
+    """A validated rule set (SPEC 3.8)."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]*$")
     version: str
     title: str
     source: str
-    items: list[Item] = Field(min_length=1)
-    monthly: Monthly
+    subject: Literal["member"] = "member"
+    cadence: Cadence = "month"
+    items: list[Item] = Field(default_factory=list)
+    item_groups: list[ItemGroup] = Field(default_factory=list)
+    base: float | None = Field(default=None, ge=0)  # a constant base that deductions draw from, floor 0
+    periods: dict[PeriodKind, PeriodRule] = Field(default_factory=_default_periods)
     appraisal: Appraisal
     adjustments: Adjustments
-    veto: Veto
-    bands: list[Band] = Field(min_length=1)
+    veto: Veto = Field(default_factory=Veto)
+    bands: list[Band] = Field(min_length=1)  # the year's
+    period_bands: dict[PeriodKind, list[Band]] = Field(default_factory=dict)  # month, quarter, half
     tiers: Tiers | None = None
     quarter_star: QuarterStar | None = None
     annual_star: AnnualStar | None = None
@@ -204,114 +258,15 @@ class Scheme(_Strict):
     def _consistent(self) -> Scheme:
         """Rules that involve more than one key; each problem names the key to change (with its
         position in a list, as the field errors do) and what is allowed there."""
-        problems: list[Problem] = []
-        codes = [i.code for i in self.items]
-        for n, code in enumerate(codes):
-            if code in codes[:n]:
-                problems.append(
-                    Problem(
-                        f"items.{n}.code",
-                        f"考评项目代码 {code!r} 重复 (item code repeated)",
-                        "a code not used by another item",
-                    )
-                )
-        if self.appraisal.mode != "none" and abs(self.monthly.weight + self.appraisal.weight - 1) > 1e-9:
-            problems.append(
-                Problem(
-                    "appraisal.weight",
-                    f"monthly.weight {self.monthly.weight:g} + appraisal.weight {self.appraisal.weight:g} = "
-                    f"{self.monthly.weight + self.appraisal.weight:g}, "
-                    "两个权重之和应为 1 (the two weights must add up to 1)",
-                    f"{1 - self.monthly.weight:.10g} (= 1 - monthly.weight), "
-                    f"or change monthly.weight to {1 - self.appraisal.weight:.10g}",
-                )
-            )
-        if self.appraisal.mode == "none" and self.appraisal.weight != 0:
-            problems.append(
-                Problem(
-                    "appraisal.weight",
-                    f"不做民主测评时权重应为 0 (appraisal.mode is none but the weight is {self.appraisal.weight:g})",
-                    "0 when appraisal.mode is none",
-                )
-            )
-        if self.appraisal.mode == "single" and self.appraisal.max is None:
-            problems.append(
-                Problem(
-                    "appraisal.max",
-                    "单一测评分须给出满分 (missing: appraisal.mode is single)",
-                    "the maximum of one ballot score, e.g. 100",
-                )
-            )
-        mins = [b.min for b in self.bands]
-        for n in range(1, len(mins)):
-            if mins[n] >= mins[n - 1]:
-                problems.append(
-                    Problem(
-                        f"bands.{n}.min",
-                        f"{mins[n]:g} 不小于上一档的 {mins[n - 1]:g} (min values must be strictly descending)",
-                        f"a number below {mins[n - 1]:g}",
-                    )
-                )
-        if any(b.stars is None for b in self.bands) and any(b.stars is not None for b in self.bands):
-            for n, b in enumerate(self.bands):
-                if b.stars is None:
-                    problems.append(
-                        Problem(
-                            f"bands.{n}.stars",
-                            "其他档给了星级, 本档没有 (stars missing: give stars for every band or for none)",
-                            "a whole number >= 0",
-                        )
-                    )
-        rule_codes = [r.code for r in self.adjustments.rules]
-        for n, code in enumerate(rule_codes):
-            if code in rule_codes[:n]:
-                problems.append(
-                    Problem(
-                        f"adjustments.rules.{n}.code",
-                        f"加减分代码 {code!r} 重复 (rule code repeated)",
-                        "a code not used by another rule",
-                    )
-                )
-        group_codes = [g.code for g in self.adjustments.groups]
-        for n, r in enumerate(self.adjustments.rules):
-            if r.group is not None and r.group not in group_codes:
-                problems.append(
-                    Problem(
-                        f"adjustments.rules.{n}.group",
-                        f"{r.code}: 分组 {r.group!r} 不在 adjustments.groups 中 (group not in adjustments.groups)",
-                        ", ".join(group_codes) or "(no groups defined)",
-                    )
-                )
-        if self.adjustments.combine == "sum_capped_per_group":
-            for n, r in enumerate(self.adjustments.rules):
-                if r.group is None:
-                    problems.append(
-                        Problem(
-                            f"adjustments.rules.{n}.group",
-                            f"{r.code}: 分组封顶时每项须有分组 "
-                            "(every rule needs a group when combine is sum_capped_per_group)",
-                            ", ".join(group_codes) or "(no groups defined)",
-                        )
-                    )
-            for n, g in enumerate(self.adjustments.groups):
-                if g.cap is None:
-                    problems.append(
-                        Problem(
-                            f"adjustments.groups.{n}.cap",
-                            f"{g.code}: 分组封顶时每组须有上限 "
-                            "(every group needs a cap when combine is sum_capped_per_group)",
-                            "a number > 0",
-                        )
-                    )
-        star_counts = sorted({b.stars for b in self.bands if b.stars is not None})
-        if self.annual_star is not None and self.annual_star.of_stars not in star_counts:
-            problems.append(
-                Problem(
-                    "annual_star.of_stars",
-                    f"没有哪一档是 {self.annual_star.of_stars} 星 (no band gives that many stars)",
-                    ", ".join(map(str, star_counts)) or "(bands give no stars: remove annual_star)",
-                )
-            )
+        problems = [
+            *_item_problems(self),
+            *_period_problems(self),
+            *_appraisal_problems(self),
+            *_band_problems("bands", self.bands, year=True),
+            *(p for kind, bands in self.period_bands.items() for p in _band_problems(f"period_bands.{kind}", bands)),
+            *_adjustment_problems(self),
+            *_other_problems(self),
+        ]
         if problems:
             raise SchemeProblems(problems)
         return self
@@ -326,8 +281,47 @@ class Scheme(_Strict):
         return self.bands[0].stars is not None
 
     @property
-    def monthly_max(self) -> float:
+    def has_grades(self) -> bool:
+        return self.bands[0].grade is not None
+
+    @property
+    def band_tiers(self) -> bool:
+        """The year's bands name tiers (seed 003 亮分制: 标杆型 .. 警示型)."""
+        return self.bands[0].tier is not None
+
+    @property
+    def sub_max(self) -> float:
+        """The most one sub-period's items can add up to (a month's total, a quarter's ...)."""
         return float(sum(i.max for i in self.items))
+
+    @property
+    def monthly_max(self) -> float:
+        return self.sub_max
+
+    @property
+    def sub_months(self) -> int:
+        """Months in one sub-period of the cadence (0: no item scores)."""
+        return SPAN_MONTHS.get(self.cadence, 0)
+
+    def period(self, kind: str) -> PeriodRule:
+        """How a period of this kind is formed; the defaults add the sub-periods without events."""
+        return self.periods.get(kind, PeriodRule()) if kind in SPAN_MONTHS else PeriodRule()  # type: ignore[call-overload]
+
+    @property
+    def year(self) -> PeriodRule:
+        return self.period("year")
+
+    @property
+    def no_score_veto(self) -> bool:
+        return self.veto.effect == "no_score"
+
+    @property
+    def groups_by_code(self) -> dict[str, ItemGroup]:
+        return {g.code: g for g in self.item_groups}
+
+    @cached_property
+    def items_by_code(self) -> dict[str, Item]:
+        return {i.code: i for i in self.items}
 
     @cached_property
     def rules_by_code(self) -> dict[str, Rule]:
@@ -340,11 +334,309 @@ class Scheme(_Strict):
         out.update({c.name: c for c in self.veto.conditions})
         return out
 
+    def bands_for(self, kind: str) -> list[Band] | None:
+        """The bands of a period kind: the year's ``bands``, else ``period_bands``; None: unbanded."""
+        return self.bands if kind == "year" else self.period_bands.get(kind)  # type: ignore[call-overload]
+
+    def period_text(self, kind: str) -> str:
+        """How a period's figure is formed, in the words an officer reads (templates, trace, 公示)."""
+        names = {"month": "月", "quarter": "季度", "half": "半年", "year": "年度"}
+        sub = {"month": "各月月度总分", "quarter": "各季度项目总分", "year": "全年项目总分"}.get(self.cadence, "")
+        rule = self.period(kind)
+        if rule.combine == "year_to_date":
+            return f"{names[kind]}积分 = 年初至期末的累计积分 (按年度公式计算1月至期末, 含截至期末的加减分)"
+        if self.cadence == "none":
+            return f"{names[kind]}积分 = 本期加分 - 本期扣分"
+        how = "之和" if rule.combine == "sum" else "的平均"
+        text = f"{names[kind]}积分 = 本{names[kind]}{sub}{how}"
+        if rule.weight != 1:
+            text += f" × {rule.weight:.0%}"
+        return text + (" + 本期加减分" if rule.events and kind != "year" else "")
+
     def grade_for_stars(self, stars: int) -> str | None:
         for band in self.bands:
             if band.stars is not None and band.stars <= stars:
                 return band.grade
         return self.bands[-1].grade if self.bands else None
+
+
+def _repeated(codes: list[str], key: str, what: str, entry: str) -> list[Problem]:
+    return [
+        Problem(
+            f"{key}.{n}.code",
+            f"{what}代码 {code!r} 重复 ({entry} code repeated)",
+            f"a code not used by another {entry}",
+        )
+        for n, code in enumerate(codes)
+        if code in codes[:n]
+    ]
+
+
+def _item_problems(s: Scheme) -> list[Problem]:
+    out = _repeated(s.item_codes, "items", "考评项目", "item")
+    out += _repeated([g.code for g in s.item_groups], "item_groups", "大项", "item group")
+    if s.cadence == "none" and s.items:
+        out.append(
+            Problem("items", "cadence 为 none 时不评项目分 (no item scores when cadence is none)", "remove items")
+        )
+    if s.cadence != "none" and not s.items:
+        out.append(Problem("items", "缺少考评项目 (no items)", "at least one item, or cadence: none"))
+    groups = [g.code for g in s.item_groups]
+    for n, item in enumerate(s.items):
+        if item.group is not None and groups and item.group not in groups:
+            out.append(
+                Problem(
+                    f"items.{n}.group",
+                    f"大项 {item.group!r} 不在 item_groups 中 (group not in item_groups)",
+                    ", ".join(groups),
+                )
+            )
+        for letter, points in (item.grades or {}).items():
+            if not 0 <= points <= item.max:
+                out.append(
+                    Problem(
+                        f"items.{n}.grades.{letter}",
+                        f"{item.code}: 等次 {letter} 折合 {points:g} 分, 超出 0..{item.max:g} (points out of range)",
+                        f"a number from 0 to the item's max {item.max:g}",
+                    )
+                )
+    if s.item_groups and any(i.group is None for i in s.items):
+        for n, item in enumerate(s.items):
+            if item.group is None:
+                out.append(Problem(f"items.{n}.group", f"{item.code}: 未归入大项 (no group)", ", ".join(groups)))
+    return out
+
+
+def _period_problems(s: Scheme) -> list[Problem]:
+    out: list[Problem] = []
+    if "year" not in s.periods:
+        out.append(
+            Problem(
+                "periods.year", "缺少年度的计算方法 (missing: how the year is formed)", "combine, by, weight, events"
+            )
+        )
+    sub = s.sub_months
+    finer = [k for k in s.periods if 0 < SPAN_MONTHS[k] < sub]
+    for kind in finer:
+        out.append(
+            Problem(
+                f"periods.{kind}",
+                f"项目按{_CADENCE_WORDS[s.cadence]}评分, 不能计算更短的期间 (a {kind} is shorter than the cadence)",
+                f"periods of at least one {s.cadence}",
+            )
+        )
+    events_below_year = [k for k, r in s.periods.items() if k != "year" and (r.events or r.combine == "year_to_date")]
+    sub_events = s.cadence != "none" and s.period(s.cadence).events
+    for kind, rule in s.periods.items():
+        if rule.combine == "year_to_date" and kind == "year":
+            out.append(Problem("periods.year.combine", "年度本身不能是 year_to_date", "mean / sum"))
+        if rule.combine == "year_to_date" and rule.events:
+            out.append(
+                Problem(
+                    f"periods.{kind}.events", "year_to_date 已含截至期末的加减分 (already holds the events)", "false"
+                )
+            )
+        if kind != s.cadence and rule.events and sub_events and SPAN_MONTHS[kind] > sub:
+            out.append(
+                Problem(
+                    f"periods.{kind}.events",
+                    f"加减分已计入每{_CADENCE_WORDS[s.cadence]}的得分, 不能再计一次 (events would count twice)",
+                    "false",
+                )
+            )
+        if rule.by == "per_item" and s.cadence == "none":
+            out.append(Problem(f"periods.{kind}.by", "没有项目分时不能逐项计算 (no items)", "total"))
+    if s.adjustments.rules and not any(r.events or r.combine == "year_to_date" for r in s.periods.values()):
+        out.append(
+            Problem("periods.year.events", "加减分目录不会计入任何得分 (the adjustments enter no figure)", "true")
+        )
+    if events_below_year and s.adjustments.combine != "sum":
+        out.append(
+            Problem(
+                "adjustments.combine",
+                f"{', '.join(events_below_year)} 的得分含加减分时, 只能逐条累计 "
+                "(events in periods shorter than the year need combine: sum)",
+                "sum",
+            )
+        )
+    if s.base is not None and not (s.year.events or sub_events):
+        out.append(
+            Problem("base", "基础分要扣减, 须有加减分计入年度 (the base needs events)", "periods.year.events: true")
+        )
+    return out
+
+
+_CADENCE_WORDS = {"month": "月", "quarter": "季度", "year": "年", "none": "期"}
+
+
+def _appraisal_problems(s: Scheme) -> list[Problem]:
+    a, out = s.appraisal, []
+    weight = s.year.weight
+    if a.mode != "none" and a.combine == "weighted" and abs(weight + a.weight - 1) > 1e-9:
+        out.append(
+            Problem(
+                "appraisal.weight",
+                f"periods.year.weight {weight:g} + appraisal.weight {a.weight:g} = {weight + a.weight:g}, "
+                "两个权重之和应为 1 (the two weights must add up to 1)",
+                f"{1 - weight:.10g} (= 1 - periods.year.weight), or change periods.year.weight to {1 - a.weight:.10g}, "
+                "or appraisal.combine: added",
+            )
+        )
+    if (a.mode == "none" or a.combine == "added") and a.weight != 0:
+        out.append(
+            Problem(
+                "appraisal.weight",
+                f"测评分不加权时权重应为 0 (appraisal is not weighted but the weight is {a.weight:g})",
+                "0 (or leave it out) when appraisal.mode is none or appraisal.combine is added",
+            )
+        )
+    if a.mode == "single" and a.max is None:
+        out.append(
+            Problem(
+                "appraisal.max",
+                "单一测评分须给出满分 (missing: appraisal.mode is single)",
+                "the maximum of one ballot score, e.g. 100",
+            )
+        )
+    if a.mode == "per_item" and s.year.by != "per_item":
+        out.append(Problem("periods.year.by", "逐项测评须逐项计算年度分 (per-item appraisal)", "per_item"))
+    if a.mode != "none" and a.combine == "weighted":
+        ytd = [k for k, r in s.periods.items() if r.combine == "year_to_date"]
+        for kind in ytd:
+            out.append(
+                Problem(
+                    f"periods.{kind}.combine",
+                    "测评分加权时, 年度累计分不成立 (year_to_date with a weighted appraisal)",
+                    "mean / sum, or appraisal.combine: added",
+                )
+            )
+    return out
+
+
+def _band_problems(key: str, bands: list[Band], year: bool = False) -> list[Problem]:
+    out: list[Problem] = []
+    for n in range(1, len(bands)):
+        if bands[n].min >= bands[n - 1].min:
+            out.append(
+                Problem(
+                    f"{key}.{n}.min",
+                    f"{bands[n].min:g} 不小于上一档的 {bands[n - 1].min:g} (min values must be strictly descending)",
+                    f"a number below {bands[n - 1].min:g}",
+                )
+            )
+    for field, what in (("stars", "星级"), ("grade", "等级"), ("tier", "档次")):
+        given = [getattr(b, field) is not None for b in bands]
+        if any(given) and not all(given):
+            out += [
+                Problem(
+                    f"{key}.{n}.{field}", f"其他档给了{what}, 本档没有 (give {field} for every band or for none)", field
+                )
+                for n, g in enumerate(given)
+                if not g
+            ]
+    if bands and all(b.grade is None and b.tier is None for b in bands):
+        out.append(Problem(f"{key}.0", "分档须给出等级或档次 (a band needs a grade or a tier)", "grade, tier"))
+    if not year and any(b.stars is not None for b in bands):
+        out.append(Problem(f"{key}.0.stars", "星级只按年度评定 (stars are for the year)", "grade, tier"))
+    return out
+
+
+def _adjustment_problems(s: Scheme) -> list[Problem]:
+    adj, out = s.adjustments, []
+    out += _repeated([r.code for r in adj.rules], "adjustments.rules", "加减分", "rule")
+    group_codes = [g.code for g in adj.groups]
+    for n, r in enumerate(adj.rules):
+        if r.group is not None and r.group not in group_codes:
+            out.append(
+                Problem(
+                    f"adjustments.rules.{n}.group",
+                    f"{r.code}: 分组 {r.group!r} 不在 adjustments.groups 中 (group not in adjustments.groups)",
+                    ", ".join(group_codes) or "(no groups defined)",
+                )
+            )
+        if r.item is not None and r.item not in s.item_codes:
+            out.append(
+                Problem(
+                    f"adjustments.rules.{n}.item",
+                    f"{r.code}: 考评项目 {r.item!r} 不存在 (no such item)",
+                    ", ".join(s.item_codes) or "(no items)",
+                )
+            )
+    if adj.combine == "capped_per_group":
+        out += [
+            Problem(
+                f"adjustments.rules.{n}.group",
+                f"{r.code}: 分组封顶时每项须有分组 (every rule needs a group when combine is capped_per_group)",
+                ", ".join(group_codes) or "(no groups defined)",
+            )
+            for n, r in enumerate(adj.rules)
+            if r.group is None
+        ]
+        out += [
+            Problem(
+                f"adjustments.groups.{n}.cap",
+                f"{g.code}: 分组封顶时每组须有上限 (every group needs a cap when combine is capped_per_group)",
+                "a number > 0",
+            )
+            for n, g in enumerate(adj.groups)
+            if g.cap is None
+        ]
+    if adj.combine == "capped_per_item":
+        out += [
+            Problem(
+                f"adjustments.rules.{n}.item",
+                f"{r.code}: 按项目封顶时每条须注明所属项目 (every rule names its item when combine is capped_per_item)",
+                ", ".join(s.item_codes) or "(no items)",
+            )
+            for n, r in enumerate(adj.rules)
+            if r.item is None
+        ]
+    return out
+
+
+def _other_problems(s: Scheme) -> list[Problem]:
+    out: list[Problem] = []
+    v = s.veto
+    if v.effect == "cap" and v.cap is None:
+        out.append(Problem("veto.cap", "封顶分数未给出 (missing: veto.effect is cap)", "a number, e.g. 60"))
+    if v.effect != "cap" and v.cap is not None:
+        out.append(Problem("veto.cap", "只有 effect: cap 才有封顶分数 (cap without effect: cap)", "remove veto.cap"))
+    if v.active and not v.grade:
+        out.append(Problem("veto.grade", "缺少否决后的等级 (missing)", "a grade of the bands, e.g. 不合格"))
+    if v.active and not v.conditions:
+        out.append(Problem("veto.conditions", "缺少否决情形 (missing)", "at least one {code, name}"))
+    if not v.active and (v.conditions or v.grade or v.requires_majority):
+        out.append(
+            Problem(
+                "veto.effect",
+                "没有一票否决时不能给出情形和等级 (effect is none)",
+                "forced_grade / no_score / cap / zero",
+            )
+        )
+    star_counts = sorted({b.stars for b in s.bands if b.stars is not None})
+    if s.annual_star is not None and s.annual_star.of_stars not in star_counts:
+        out.append(
+            Problem(
+                "annual_star.of_stars",
+                f"没有哪一档是 {s.annual_star.of_stars} 星 (no band gives that many stars)",
+                ", ".join(map(str, star_counts)) or "(bands give no stars: remove annual_star)",
+            )
+        )
+    if s.tiers is not None and s.band_tiers:
+        out.append(
+            Problem(
+                "tiers",
+                "年度分档已给出档次, 不能再按排名分档 (bands already give the tier)",
+                "remove tiers or the bands' tier",
+            )
+        )
+    if s.tiers is not None and s.tiers.veto_tier is not None and not s.veto.active:
+        out.append(Problem("tiers.veto_tier", "没有一票否决 (the scheme has no veto)", "remove veto_tier"))
+    if s.quarter_star is not None and s.cadence in ("year", "none"):
+        out.append(Problem("quarter_star", "没有季度项目分, 无法评季度之星 (no quarter scores)", "remove quarter_star"))
+    if not s.has_grades and s.follow_up.actions:
+        out.append(Problem("follow_up.actions", "年度分档没有等级 (the bands give no grade)", "tier_actions"))
+    return out
 
 
 class LoadedScheme(BaseModel):

@@ -655,9 +655,9 @@ def readme_rows(
     text(f"每月总分满分 {_fmt(s.monthly_max)} 分。")
 
     heading("二、年度积分的计算")
-    wm, wa = s.monthly.weight, s.appraisal.weight
+    wm, wa = s.year.weight, s.appraisal.weight
     months = "在支部的月数 (全年在支部为 12; 年中转入转出的按本人在支部的月数)"
-    if s.monthly.combine == "per_item":
+    if s.year.by == "per_item":
         if s.appraisal.mode == "per_item":
             text(f"年终每项积分 = 该项各月评分之和 ÷ {months} × {_pct(wm)} + 该项民主测评得分 × {_pct(wa)}。")
         else:
@@ -683,7 +683,8 @@ def readme_rows(
         )
     else:
         text("本方案不设民主测评 (模板中没有 民主测评 工作表)。")
-    text(f"季度积分 = 本季度各月月度总分之{'和' if s.monthly.quarter_score == 'sum' else '平均'}。")
+    if s.sub_months < 3:
+        text(s.period_text("quarter") + "。")
     text(
         "不列入积分的党员 (年老体弱等): 在 党员名单 中 不列入积分 填 是, 写明原因"
         + (", 并填写直接评定的星级。" if s.has_stars else "。")
@@ -698,7 +699,7 @@ def readme_rows(
             "多项加分或多项减分不能累计 (以最高奖励或扣分项为主, 不能累计)。"
         ),
         "sum": "所有加分和减分逐项累加计入, 不封顶。",
-        "sum_capped_per_group": "加分和减分逐项累加, 但每一分组的加分合计、减分合计各自不超过该组上限 (见下表)。",
+        "capped_per_group": "加分和减分逐项累加, 但每一分组的加分合计、减分合计各自不超过该组上限 (见下表)。",
     }[adj.combine]
     text("计分规则: " + combine)
     if adj.bonus_evidence_required or adj.deduction_evidence_required:

@@ -192,8 +192,8 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
             "年终总积分 (base)",
             a["base"],
             "Σ 各项年终积分"
-            if s.monthly.combine == "per_item"
-            else f"月平均基础分 × {s.monthly.weight:g}"
+            if s.year.by == "per_item"
+            else f"月平均基础分 × {s.year.weight:g}"
             + (f" + 民主评议 × {s.appraisal.weight:g}" if s.appraisal.mode != "none" else ""),
         )
         out.add(
@@ -212,10 +212,10 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
         _vetoes(out, result, member_id)
         months = int(y["months"])
         app = _row(result.appraisal.set_index("member_id"), member_id) if len(result.appraisal.columns) > 1 else None
-        if s.monthly.combine == "per_item":
+        if s.year.by == "per_item":
             for it in s.items:
                 c = it.code
-                rule = f"{c}月平均 × {s.monthly.weight:g}" + (
+                rule = f"{c}月平均 × {s.year.weight:g}" + (
                     f" + {c}民主测评 × {s.appraisal.weight:g}" if s.appraisal.mode == "per_item" else ""
                 )
                 out.add(2, f"{it.name} 年终积分", y[f"{c}_score"], rule, item=c)
@@ -269,7 +269,7 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
                 0,
                 "季度积分 (quarter_score)",
                 r["score_rounded"],
-                f"ROUND({'Σ' if s.monthly.quarter_score == 'sum' else '平均'} 本季度月度总分, 2)",
+                f"ROUND({'Σ' if s.period('quarter').combine == 'sum' else '平均'} 本季度月度总分, 2)",
                 "",
                 star,
             )
@@ -299,12 +299,12 @@ def _band_rule(s: Scheme, total: float | None) -> str:
         return ""
     for b in s.bands:
         if total >= b.min:
-            return f"{total:.2f} ≥ {b.min:g} → " + (f"{b.stars}星 " if b.stars is not None else "") + b.grade
+            return f"{total:.2f} ≥ {b.min:g} → " + (f"{b.stars}星 " if b.stars is not None else "") + b.label
     b = s.bands[-1]
     return (
         f"{total:.2f} < {s.bands[-2].min if len(s.bands) > 1 else b.min:g} → "
         + (f"{b.stars}星 " if b.stars is not None else "")
-        + b.grade
+        + b.label
     )
 
 

@@ -16,7 +16,7 @@ SCHEME = Path(__file__).parent / "schemes" / "fuxian-capped.yaml"
 def test_custom_scheme_is_not_built_in_and_loads() -> None:
     loaded = load_scheme(SCHEME)
     assert loaded.name == "fuxian-capped" and loaded.name not in builtin_schemes()
-    assert loaded.scheme.adjustments.combine == "sum_capped_per_group"
+    assert loaded.scheme.adjustments.combine == "capped_per_group"
 
 
 def test_bonuses_and_deductions_capped_per_item(maker: BookMaker) -> None:

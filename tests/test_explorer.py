@@ -105,7 +105,7 @@ def test_what_if_lists_the_members_whose_stars_change(demo: list[Path]) -> None:
     changes = what_if(s, band_min={"10星": lowest_ten + 0.01})  # the lowest ten-star member drops
     dropped = set(ten.loc[ten["total"] == lowest_ten, "member_id"])
     assert set(changes["党员编号"]) == dropped
-    assert what_if(s, monthly_weight=s.scheme.scheme.monthly.weight).empty  # same parameters: no change
+    assert what_if(s, monthly_weight=s.scheme.scheme.year.weight).empty  # same parameters: no change
 
 
 def _free_port() -> int:

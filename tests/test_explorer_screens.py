@@ -175,7 +175,7 @@ def read_branch(path: Path) -> Branch:
         for c in codes:
             mean = sum(items[c] for items in months.values()) / len(months)  # his own months in the branch
             rated = ratings[(mid, c)]
-            base += mean * scheme.monthly.weight + sum(rated) / len(rated) * scheme.appraisal.weight
+            base += mean * scheme.year.weight + sum(rated) / len(rated) * scheme.appraisal.weight
         mine = [rules[str(a["rule_code"])] for a in adjustments if a["member_id"] == mid]
         bonus = max((r.points for r in mine if r.kind == "bonus"), default=0.0)  # only the highest
         deduction = max((r.points for r in mine if r.kind == "deduction"), default=0.0)  # only the largest
@@ -408,7 +408,7 @@ def test_the_what_if_is_filled_on_first_load_and_no_demo_folder_is_left(
     explorer = Explorer()  # the demo county, as make explore shows it
     first = b001.scheme.bands[0]
     assert explorer.band.value == f"{first.stars}星" and explorer.band_min.value == first.min
-    assert explorer.weight.value == b001.scheme.monthly.weight
+    assert explorer.weight.value == b001.scheme.year.weight
     explorer.branch.value = 2  # another branch is scored from the workbook held in memory
     explorer.period.value = f"{YEAR}Q3"
     assert "季度积分" in explorer.card.value

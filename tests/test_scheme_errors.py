@@ -82,7 +82,7 @@ def test_weights_adding_up_to_1_3_named_by_a_workbook(maker: BookMaker, tmp_path
     assert len(f) == 1, f.to_string()
     rec = f.iloc[0]
     assert "appraisal.weight = 0.5" in rec["problem"] and "1.3" in rec["problem"]
-    assert rec["allowed"].startswith("0.2 ") and "monthly.weight to 0.5" in rec["allowed"]
+    assert rec["allowed"].startswith("0.2 ") and "periods.year.weight to 0.5" in rec["allowed"]
     path = tmp_path / "book1.xlsx"
     err = run_refused(path, tmp_path, capsys)
     assert "appraisal.weight = 0.5" in err and "允许 allowed: 0.2 " in err
@@ -107,9 +107,9 @@ def test_weights_adding_up_to_1_3_given_with_scheme_option(tmp_path: Path, maker
     ("old", "new", "key", "value", "allowed"),
     [
         ("title: ", "colour: red\ntitle: ", "colour", "red", "name, version, title"),
-        ("  min_raters: 10", "  min_rater: 10", "appraisal.min_rater", "10", "mode, weight, max, min_raters"),
+        ("  min_raters: 10", "  min_rater: 10", "appraisal.min_rater", "10", "mode, combine, weight, max, min_raters"),
         ("{code: I03, name: 遵纪守法, max: 10}", "{code: I03, name: 遵纪守法, max: ten}", "items.2.max", "ten", "> 0"),
-        ("  combine: highest_only", "  combine: best", "adjustments.combine", "best", "sum_capped_per_group"),
+        ("  combine: highest_only", "  combine: best", "adjustments.combine", "best", "capped_per_group"),
         ("  mode: per_item", "  mode: [per_item]", "appraisal.mode", '["per_item"]', "per_item / single / none"),
         ("{min: 80, stars: 8,", "{min: 92, stars: 8,", "bands.2.min", "92", "a number below 90"),
         ("{code: I02,", "{code: I01,", "items.1.code", "I01", "a code not used by another item"),

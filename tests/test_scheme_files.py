@@ -51,7 +51,7 @@ def test_county_numbers() -> None:
     assert s.item_codes == [f"I{i:02d}" for i in range(1, 11)]
     assert all(i.max == 10 for i in s.items)
     assert s.monthly_max == 100
-    assert s.monthly.weight == pytest.approx(0.8)
+    assert s.year.weight == pytest.approx(0.8)
     assert s.appraisal.mode == "per_item"
     assert s.appraisal.weight == pytest.approx(0.2)
     assert s.appraisal.min_raters == 10
@@ -94,7 +94,7 @@ def test_xinluo_numbers() -> None:
         "TASK": 5,
     }
     assert s.monthly_max == 100
-    assert s.monthly.weight == pytest.approx(0.9)
+    assert s.year.weight == pytest.approx(0.9)
     assert s.appraisal.mode == "single"
     assert s.appraisal.weight == pytest.approx(0.1)
     assert s.appraisal.max == 100
@@ -133,7 +133,7 @@ def test_ganzi_numbers() -> None:
     assert s.adjustments.combine == "sum"
     assert s.veto.requires_majority
     assert s.appraisal.mode == "none" and s.appraisal.weight == 0
-    assert s.monthly.weight == pytest.approx(1.0)
+    assert s.year.weight == pytest.approx(1.0)
 
 
 # -- malformed scheme files -------------------------------------------------------------------
@@ -187,19 +187,19 @@ def _problem_line(msg: str, key: str) -> str:
 
 
 def test_weights_not_summing_to_one(tmp_path: Path) -> None:
-    # monthly 0.7 + appraisal 0.2 = 0.9: appraisal.weight must be 0.3 (or monthly.weight 0.8)
+    # monthly 0.7 + appraisal 0.2 = 0.9: appraisal.weight must be 0.3 (or periods.year.weight 0.8)
     path = _edited(tmp_path, COUNTY, "  weight: 0.8 ", "  weight: 0.7 ")
     msg = _rejected(path)
     line = _problem_line(msg, "appraisal.weight")
     assert "0.9" in line and "must add up to 1" in line
     allowed = line.split("; allowed: ", 1)[1]
-    assert allowed.startswith("0.3 ") and "monthly.weight to 0.8" in allowed
+    assert allowed.startswith("0.3 ") and "periods.year.weight to 0.8" in allowed
 
 
 def test_appraisal_weight_without_appraisal(tmp_path: Path) -> None:
     path = _edited_data(tmp_path, GANZI, lambda d: d["appraisal"].update(weight=0.1))
     line = _problem_line(_rejected(path), "appraisal.weight")
-    assert line.endswith("allowed: 0 when appraisal.mode is none"), line
+    assert line.endswith("allowed: 0 (or leave it out) when appraisal.mode is none or appraisal.combine is added"), line
 
 
 def test_annual_star_of_stars_no_band_gives(tmp_path: Path) -> None:

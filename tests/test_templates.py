@@ -522,11 +522,11 @@ def test_readme_states_the_rules(name: str) -> None:
     band_rows = set(text.splitlines())
     for b in s.bands:
         assert any(line.startswith((f"{b.min:g} ", f"{float(b.min)} ")) for line in band_rows), f"band {b.min:g}"
-        assert b.grade in text
-    assert f"{s.monthly.weight * 100:g}%" in text
+        assert b.label in text
+    assert f"{s.year.weight * 100:g}%" in text
     if s.appraisal.mode != "none":
         assert f"{s.appraisal.weight * 100:g}%" in text and f"至少 {s.appraisal.min_raters} 人" in text
-    combine = {"highest_only": "只计最高的一项加分和最大的一项减分", "sum": "逐项累加", "sum_capped_per_group": "上限"}
+    combine = {"highest_only": "只计最高的一项加分和最大的一项减分", "sum": "逐项累加", "capped_per_group": "上限"}
     assert combine[s.adjustments.combine] in text
     if s.quarter_star:
         assert f"{s.quarter_star.share * 100:g}%" in text and f"少于 {s.quarter_star.min_scored_members} 人" in text

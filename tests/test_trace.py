@@ -52,7 +52,7 @@ def test_trace_cells_are_the_input_cells_and_add_up(demo_books: list[Path], inde
             checked += 1
         # the cells add up to the item sums the annual figure was made from
         y = result.item_year.set_index("member_id").loc[member_id]
-        if sch.scheme.monthly.combine == "per_item":
+        if sch.scheme.year.by == "per_item":
             for code in sch.scheme.item_codes:
                 assert cells[cells["item"] == code]["value"].astype(float).sum() == pytest.approx(y[f"{code}_sum"])
         else:
