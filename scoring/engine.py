@@ -167,7 +167,8 @@ def monthly_totals(item_scores: pd.DataFrame, items: list[str]) -> pd.DataFrame:
 
 def _group_sum(codes: npt.NDArray[np.intp], values: npt.NDArray[np.float64], n: int) -> npt.NDArray[np.float64]:
     # bincount with weights sums them as floats; numpy's stubs declare the integer counts only
-    return cast(npt.NDArray[np.float64], np.bincount(codes, weights=values, minlength=n)[:n])
+    # (with no codes at all, bincount returns integers)
+    return np.bincount(codes, weights=values, minlength=n)[:n].astype(np.float64)
 
 
 def quarter_matrix(
@@ -180,6 +181,27 @@ def quarter_matrix(
     return sums, counts
 
 
+def quarter_events(adjustments: pd.DataFrame, index: pd.Index, n_members: int) -> npt.NDArray[np.float64]:
+    """Applied adjustment points per member (rows) and quarter (4 columns), by the event's date."""
+    applied = adjustments[adjustments["status"] == "applied"]
+    if applied.empty:
+        return np.zeros((n_members, 4))
+    quarter = (applied["date"].map(lambda d: d.month).to_numpy(dtype=np.int64) - 1) // 3
+    key = _codes(applied["member_id"], index) * 4 + quarter
+    points = applied["applied_points"].to_numpy(dtype=np.float64)
+    return _group_sum(key, points, n_members * 4).reshape(n_members, 4)
+
+
+def veto_months(vetoes: pd.DataFrame, index: pd.Index) -> npt.NDArray[np.int64]:
+    """Per member, the month of his earliest applying veto (99: none)."""
+    out = np.full(len(index), 99, dtype=np.int64)
+    applied = vetoes[vetoes["applies"]] if len(vetoes) else vetoes
+    if len(applied):
+        months = applied["date"].map(lambda d: d.month).to_numpy(dtype=np.int64)
+        np.minimum.at(out, _codes(applied["member_id"], index), months)
+    return out
+
+
 def span_scores(
     sums: npt.NDArray[np.float64],
     counts: npt.NDArray[np.int64],
@@ -187,25 +209,40 @@ def span_scores(
     scheme: Scheme,
     span: str,
     last_month: int,
+    events: npt.NDArray[np.float64] | None = None,
+    vetoed_in: npt.NDArray[np.int64] | None = None,
 ) -> tuple[pd.DataFrame, npt.NDArray[np.intp]]:
     """Quarter (``span='quarter'``) or half-year scores from :func:`quarter_matrix`, for spans
-    that have ended by ``last_month``; the score is the sum or mean of the monthly totals per the
-    scheme. Also returns each row's member position."""
+    that have ended by ``last_month``, formed as ``periods.<span>`` says: the sum or mean of the
+    span's monthly totals, or the year to date (the year's formula over January to the span's end
+    and the ``events`` dated up to then, SPEC 3.3). A ``no_score`` veto dated by the span's end
+    leaves its score blank (SPEC 3.2). Also returns each row's member position."""
     n_members = len(members)
-    if span == "half":  # a half-year is two quarters
+    rule = scheme.period(span)
+    size = 1 if span == "quarter" else 2  # quarters per span
+    own = counts[:, 0::2] + counts[:, 1::2] if size == 2 else counts  # months in the span itself
+    if rule.combine == "year_to_date":
+        sums, counts = np.cumsum(sums, axis=1), np.cumsum(counts, axis=1)
+        ev = np.cumsum(events if events is not None else np.zeros_like(sums), axis=1)
+        sums, counts, ev = sums[:, size - 1 :: size], counts[:, size - 1 :: size], ev[:, size - 1 :: size]
+    elif size == 2:  # a half-year is two quarters
         sums = sums[:, 0::2] + sums[:, 1::2]
         counts = counts[:, 0::2] + counts[:, 1::2]
-    n_spans = last_month // (3 if span == "quarter" else 6)
+    n_spans = last_month // (3 * size)
     s = sums[:, :n_spans].ravel()
     c = counts[:, :n_spans].ravel()
-    score = (
-        s if scheme.period("quarter").combine == "sum" else np.divide(s, c, out=np.full(c.shape, np.nan), where=c > 0)
-    )
-    keep = c > 0
+    mean = np.divide(s, c, out=np.full(c.shape, np.nan), where=c > 0)
+    score = s if rule.combine == "sum" else mean
+    if rule.combine == "year_to_date":
+        score = score * scheme.year.weight + ev[:, :n_spans].ravel()
+    number = np.tile(np.arange(1, n_spans + 1), n_members)
+    if scheme.no_score_veto and vetoed_in is not None:
+        score = np.where(np.repeat(vetoed_in, n_spans) <= number * 3 * size, np.nan, score)
+    keep = own[:, :n_spans].ravel() > 0  # a member who had left before the span has no figure for it
     out = pd.DataFrame(
         {
             "member_id": np.repeat(members["member_id"].to_numpy(), n_spans)[keep],
-            span: np.tile(np.arange(1, n_spans + 1), n_members)[keep],
+            span: number[keep],
             "months": c[keep],
             "score": score[keep],
         }
@@ -215,7 +252,7 @@ def span_scores(
 
 
 def quarter_stars(
-    quarters: pd.DataFrame, codes: npt.NDArray[np.intp], vetoes: pd.DataFrame, index: pd.Index, scheme: Scheme
+    quarters: pd.DataFrame, codes: npt.NDArray[np.intp], veto_month: npt.NDArray[np.int64], scheme: Scheme
 ) -> pd.DataFrame:
     """Rank per quarter and 季度之星 (SPEC 3.1): quota of the scored members, ties listed.
     A member vetoed by the quarter's end is not eligible."""
@@ -225,14 +262,6 @@ def quarter_stars(
     star = np.full(n, None, dtype=object)
     scored = np.zeros(n, dtype=np.int64)
     quota_col = np.zeros(n, dtype=np.int64)
-    applied = vetoes[vetoes["applies"]] if len(vetoes) else vetoes
-    veto_month = np.full(len(index), 99)
-    if len(applied):
-        np.minimum.at(
-            veto_month,
-            _codes(applied["member_id"], index),
-            applied["date"].map(lambda d: d.month).to_numpy(dtype=np.int64),
-        )
     number = q["quarter"].to_numpy()
     rounded = q["score_rounded"].to_numpy(dtype=np.float64)
     for k in np.unique(number):
@@ -451,14 +480,14 @@ def annual_results(
     vetoed_rows = vetoes[vetoes["applies"]] if len(vetoes) else vetoes
     veto = np.zeros(n, dtype=bool)
     veto[_codes(vetoed_rows["member_id"], index)] = True
-    base = years["base"].to_numpy(dtype=np.float64)
+    base = years["base"].to_numpy(dtype=np.float64, copy=True)
     total_raw = base + bonus + deduction
     total_raw[exempt] = np.nan
     total = round_scores(total_raw)
     grade, stars = band_lookup(scheme, total)
-    if scheme.veto.effect == "no_score":
-        total[veto] = np.nan
-        total_raw[veto] = np.nan
+    if scheme.no_score_veto:  # "不体现积分": no figure at all, only the months, grade and veto (SPEC 3.2)
+        for figure in (total, total_raw, base, bonus, deduction):
+            figure[veto] = np.nan
     exempt_stars = members["exempt_stars"].to_numpy(dtype=np.float64)
     if scheme.has_stars:
         stars[exempt] = exempt_stars[exempt]
@@ -632,14 +661,19 @@ def score(book: InputBook, scheme: LoadedScheme, period: Period) -> Result:
     totals = monthly_totals(item_scores, items)
     vetoes = resolve_vetoes(book.vetoes, members, s, period)
     q_sums, q_counts = quarter_matrix(totals, codes, len(members))
-    quarters, quarter_codes = span_scores(q_sums, q_counts, members, s, "quarter", period.last_month)
-    quarters = quarter_stars(quarters, quarter_codes, vetoes, index, s)
-    halves, _ = span_scores(q_sums, q_counts, members, s, "half", period.last_month)
     adjustments = resolve_adjustments(book.adjustments, members, s, period)
+    events = quarter_events(adjustments, index, len(members))
+    vetoed_in = veto_months(vetoes, index)
+    quarters, quarter_codes = span_scores(q_sums, q_counts, members, s, "quarter", period.last_month, events, vetoed_in)
+    quarters = quarter_stars(quarters, quarter_codes, vetoed_in, s)
+    halves, _ = span_scores(q_sums, q_counts, members, s, "half", period.last_month, events, vetoed_in)
     if period.kind == "year":
         appraisal = appraisal_averages(book.appraisal, members, index, s)
         years = item_year(item_scores, codes, members, appraisal, s)
         annual = annual_results(members, index, years, adjustments, vetoes, s)
+        if s.no_score_veto:  # 不体现积分: the vetoed members' item figures are blank too (SPEC 3.2)
+            figures = [c for c in years.columns if c not in ("member_id", "months")]
+            years.loc[(annual["veto"] == YES).to_numpy(), figures] = np.nan
         follow = follow_ups(annual, members, book.dues, book.attendance, s, period.last_month)
     else:
         appraisal = pd.DataFrame({"member_id": members["member_id"].to_numpy()})
@@ -698,17 +732,14 @@ def summary_table(result: Result) -> pd.DataFrame:
         out["base"] = out["base_rounded"]
         return out[cols]
     if p.kind == "month":
-        t = result.monthly_totals[result.monthly_totals["month"] == p.last_month][["member_id", "total"]]
-        out = base.merge(t.rename(columns={"total": "month_total"}), on="member_id", how="left")
-        out["month_total"] = round_scores(out["month_total"].to_numpy())
-        return out.assign(exempt=np.where(result.members["exempt"], YES, NO))
+        return month_table(result)
     if p.kind == "quarter":
         q = result.quarters[result.quarters["quarter"] == p.last_month // 3]
         q = q[["member_id", "months", "score_rounded", "rank", "quarter_star"]].rename(
             columns={"score_rounded": "quarter_score", "rank": "quarter_rank"}
         )
         out = base.merge(q, on="member_id", how="left")
-        return out.assign(exempt=np.where(result.members["exempt"], YES, NO))
+        return _period_flags(out, result)
     half = 1 if p.first_month == 1 else 2
     h = result.halves[result.halves["half"] == half][["member_id", "months", "score_rounded"]].rename(
         columns={"score_rounded": "half_score"}
@@ -721,4 +752,32 @@ def summary_table(result: Result) -> pd.DataFrame:
             on="member_id",
             how="left",
         )
-    return out.assign(exempt=np.where(result.members["exempt"], YES, NO))
+    return _period_flags(out, result)
+
+
+def _period_flags(out: pd.DataFrame, result: Result) -> pd.DataFrame:
+    """Whole months, and the veto and exempt flags of a shorter period's summary."""
+    if "months" in out:
+        out["months"] = out["months"].astype("Int64")
+    index = pd.Index(result.members["member_id"])
+    vetoed = veto_months(result.vetoes, index) <= result.period.last_month
+    return out.assign(veto=np.where(vetoed, YES, NO), exempt=np.where(result.members["exempt"], YES, NO))
+
+
+def month_table(result: Result) -> pd.DataFrame:
+    """A month's figures (SPEC 6: 一月一公示): the month's total and the rank in the branch. A
+    member vetoed by the month's end is not ranked; under a no-score veto his total is blank."""
+    m = result.period.last_month
+    t = result.monthly_totals[result.monthly_totals["month"] == m][["member_id", "total"]]
+    out = result.members[["member_id", "name"]].merge(
+        t.rename(columns={"total": "month_total"}), on="member_id", how="left"
+    )
+    total = round_scores(out["month_total"].to_numpy(dtype=np.float64))
+    index = pd.Index(result.members["member_id"])
+    vetoed = veto_months(result.vetoes, index) <= m
+    if result.scheme.scheme.no_score_veto:
+        total[vetoed] = np.nan
+    out["month_total"] = total
+    basis = pd.Series(np.where(vetoed, np.nan, total), index=out.index)
+    out["month_rank"] = basis.rank(method="min", ascending=False).astype("Int64")
+    return _period_flags(out, result)

@@ -592,6 +592,16 @@ def _year_columns(result: Result) -> list[str]:
     return cols
 
 
+# what a vetoed member of a no-score scheme still shows (SPEC 3.2): the months, grade and veto
+_SHOWN_UNDER_VETO = frozenset({"veto", "months", "stars", "grade", "rank_basis", "rank", "tier", "annual_star"})
+
+
+def _vetoed_by(result: Result, member_id: str) -> bool:
+    """Whether a veto that applies in the run's period names the member."""
+    v = result.vetoes
+    return bool(len(v)) and bool((v["applies"] & (v["member_id"] == member_id)).any())
+
+
 def _period_key(result: Result) -> str:
     return {"month": "month_total", "quarter": "quarter_score", "half": "half_score"}[result.period.kind]
 
@@ -599,7 +609,9 @@ def _period_key(result: Result) -> str:
 def _period_columns(result: Result) -> list[str]:
     s = result.scheme.scheme
     p = result.period
-    cols = ["member_id", "name", "exempt", "months", _period_key(result)]
+    cols = ["member_id", "name", "exempt", "veto", "months", _period_key(result)]
+    if p.kind == "month":
+        cols += ["rank_basis", "month_rank"]
     if p.kind == "quarter":
         cols += ["rank_basis", "quarter_rank"] + (["quarter_star"] if s.quarter_star is not None else [])
     elif p.kind == "half" and s.quarter_star is not None:
@@ -683,13 +695,14 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
             i, mt.columns["total"], f"=SUM('月度评分'!{first_item}{i + 1}:{last_item}{i + 1})", w.number, float(v)
         )
 
-    # 一票否决 before the spans: a member vetoed by a quarter's end is not eligible for its star
+    # 一票否决 and 加减分 before the spans: a member vetoed by a quarter's end is not eligible for
+    # its star, and a year-to-date figure adds the events dated by its end
     _vetoes(w, result)
+    _adjustments(w, result)
     _spans(w, result, "quarter", "季度汇总", result.quarters, checks)
     _spans(w, result, "half", "半年汇总", result.halves, checks)
     if p.kind == "year" and s.appraisal.mode != "none":
         _appraisal(w, result)
-    _adjustments(w, result)
 
     if p.kind == "year":
         _year_results(w, result, results_ws, checks)
@@ -944,7 +957,7 @@ def _spans(w: _Writer, result: Result, span: str, name: str, table: pd.DataFrame
     s = result.scheme.scheme
     mt, vet = w.sheets["totals"], w.sheets["vetoes"]
     stars = span == "quarter" and s.quarter_star is not None
-    cols = ["member_id", span, "months", "score", "score_rounded"]
+    cols = ["member_id", span, "key", "months", "score", "score_rounded"]
     if span == "quarter":
         cols = ["member_id", span, "key", "months", "score", "score_rounded", "eligible", "rank", "scored_members"] + (
             ["quota", "quarter_star"] if stars else []
@@ -956,19 +969,40 @@ def _spans(w: _Writer, result: Result, span: str, name: str, table: pd.DataFrame
     size = 3 if span == "quarter" else 6
     at = sheet.columns
     c = {k: sheet.col(k) for k in cols}
-    agg = "SUMIFS" if s.period("quarter").combine == "sum" else "AVERAGEIFS"
+    rule = s.period(span)
+    ytd = rule.combine == "year_to_date"
+    adj = w.sheets["adjustments"]
     prefix = "q" if span == "quarter" else "h"
     for i, r in enumerate(cast(Iterator[_SpanRow], df.itertuples(index=False)), start=1):
         row = i + 1
         n = int(getattr(r, span))
-        first_month, last_month = (n - 1) * size + 1, n * size
+        first_month, last_month = 1 if ytd else (n - 1) * size + 1, n * size
         crit = (
             f"{mt.rng('member_id')},${c['member_id']}{row},"
             f'{mt.rng("month")},">={first_month}",{mt.rng("month")},"<={last_month}"'
         )
         ws.write_formula(i, at["months"], f"=COUNTIFS({crit})", None, int(r.months))
-        ws.write_formula(i, at["score"], f"={agg}({mt.rng('total')},{crit})", w.number, float(r.score))
-        ws.write_formula(i, at["score_rounded"], f"=ROUND({c['score']}{row},2)", w.number, float(r.score_rounded))
+        if rule.combine == "sum":
+            score_f = f"SUMIFS({mt.rng('total')},{crit})"
+        else:
+            score_f = f"SUMIFS({mt.rng('total')},{crit})/{c['months']}{row}"
+        if ytd:  # the year's formula to the span's end: mean x weight + the applied events dated by then
+            events = (
+                f"SUMIFS({adj.rng('applied_points')},{adj.rng('member_id')},${c['member_id']}{row},"
+                f'{adj.rng("month")},"<={last_month}")'
+            )
+            score_f = f"{score_f}*月度权重+{events}"
+        if s.no_score_veto:  # 不体现积分: blank once a veto dated by the span's end applies
+            reached = (
+                f'COUNTIFS({vet.rng("member_id")},${c["member_id"]}{row},{vet.rng("applies")},"是",'
+                f'{vet.rng("month")},"<={last_month}")'
+            )
+            score_f = f'IF({reached}>0,"",{score_f})'
+        ws.write_formula(i, at["score"], f"={score_f}", w.number, _cached(r.score))
+        rounded_f = f"ROUND({c['score']}{row},2)"
+        if s.no_score_veto:
+            rounded_f = f'IF({c["score"]}{row}="","",{rounded_f})'
+        ws.write_formula(i, at["score_rounded"], f"={rounded_f}", w.number, _cached(r.score_rounded))
         mid = str(r.member_id)
         group = 1 if span == "quarter" else 2
 
@@ -977,11 +1011,11 @@ def _spans(w: _Writer, result: Result, span: str, name: str, table: pd.DataFrame
             checks.add(mid, key, label(key), f"'{name}'!{c[k]}{row}", value, group=group)
 
         check("months", int(r.months))
-        check("score", float(r.score))
-        check("score_rounded", float(r.score_rounded))
+        check("score", _plain(r.score))
+        check("score_rounded", _plain(r.score_rounded))
+        ws.write_formula(i, at["key"], f'={c["member_id"]}{row}&"|"&{c[span]}{row}', None, f"{mid}|{n}")
         if span != "quarter":
             continue
-        ws.write_formula(i, at["key"], f'={c["member_id"]}{row}&"|"&{c["quarter"]}{row}', None, f"{mid}|{n}")
         # vetoed by the quarter's end: no rank, no star (engine.quarter_stars)
         vetoed = (
             f'COUNTIFS({vet.rng("member_id")},{c["member_id"]}{row},{vet.rng("applies")},"是",'
@@ -1320,6 +1354,7 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
     rank_range = f"${col('rank_basis')}$2:${col('rank_basis')}${max(2, len(annual) + 1)}"
     highest = s.adjustments.combine == "highest_only"
     tier_count = len(s.tiers.tiers) if s.tiers is not None else 0
+    no_score = s.no_score_veto
 
     for i, a in enumerate(cast(Iterator[_AnnualRow], annual.itertuples(index=False)), start=1):
         row = i + 1
@@ -1335,6 +1370,9 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
             mid: str = mid,
             array: bool = False,
         ) -> None:
+            if no_score and key not in _SHOWN_UNDER_VETO and key not in ("total_raw", "total"):
+                # 不体现积分: every figure of a vetoed member is blank, by the formula itself
+                formula = f'=IF({ref("veto", row)}={F_YES},"",{formula[1:]})'
             if array:
                 write_array(ws, row - 1, at[key], formula, fmt, _cached(value))
             else:
@@ -1391,7 +1429,7 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
                 put(
                     "appraisal",
                     f"=INDEX({app.rng('score_average')},MATCH($A{row},{app.rng('member_id')},0))",
-                    float(appr[mid]),
+                    float("nan") if no_score and a.veto == "yes" else float(appr[mid]),
                     w.number,
                 )
                 base_formula += f"+{ref('appraisal', row)}*测评权重"
@@ -1410,7 +1448,6 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
         put("bonus", bonus_f, float(a.bonus), w.number, array=highest)
         put("deduction", ded_f, float(a.deduction), w.number, array=highest)
         raw_f = f"{ref('base', row)}+{ref('bonus', row)}+{ref('deduction', row)}"
-        no_score = s.veto.effect == "no_score"
         put("total_raw", f'=IF({veto_cell}={F_YES},"",{raw_f})' if no_score else f"={raw_f}", a.total_raw)
         if no_score:
             total_f = f'=IF({veto_cell}={F_YES},"",ROUND({ref("total_raw", row)},2))'
@@ -1476,12 +1513,14 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> Non
     labels = _labels(result)
     _results_header(w, ws, res, labels)
     _fits("结果", len(summ))
-    agg = "SUMIFS" if (s.period("quarter").combine == "sum" or p.kind == "month") else "AVERAGEIFS"
     mt_ = result.monthly_totals
     months_in = mt_.loc[mt_["month"].between(p.first_month, p.last_month), "member_id"].value_counts().to_dict()
     col = res.col
-    rank_range = f"${col('rank_basis')}$2:${col('rank_basis')}${max(2, len(summ) + 1)}" if "rank_basis" in at else ""
+    last = max(2, len(summ) + 1)
+    rank_range = f"${col('rank_basis')}$2:${col('rank_basis')}${last}" if "rank_basis" in at else ""
     quarters = w.sheets["quarter"]
+    span = w.sheets.get(p.kind)  # 季度汇总 / 半年汇总: the period's figure is formed there, once
+    rank_key = {"month": "month_rank", "quarter": "quarter_rank"}.get(p.kind, "")
     for i, r in enumerate(cast(Iterator[_Record], summ.itertuples(index=False)), start=1):
         row = i + 1
         rd = r._asdict()
@@ -1497,6 +1536,9 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> Non
         ws.write_string(i, at["member_id"], mid)
         ws.write_string(i, at["name"], str(rd["name"]))
         ws.write_string(i, at["exempt"], shown(rd["exempt"]))
+        # a veto that applies in this period (dated by its end): no rank, no star
+        vetoed = f'COUNTIFS({vet.rng("member_id")},$A{row},{vet.rng("applies")},"是")>0'
+        put("veto", f"=IF({vetoed},{F_YES},{F_NO})", "yes" if _vetoed_by(result, mid) else "no")
         if rd["exempt"] == "yes":
             continue
         crit = (
@@ -1504,36 +1546,44 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> Non
         )
         put("months", f"=COUNTIFS({crit})", int(months_in.get(mid, 0)))
         months = f"{col('months')}{row}"
-        put(key, f'=IF({months}=0,"",ROUND({agg}({mt.rng("total")},{crit}),2))', rd[key], w.number)
-        if p.kind == "quarter":
-            # a veto that applies in this period (so by the quarter's end): no rank, no star
-            vetoed = f'COUNTIFS({vet.rng("member_id")},$A{row},{vet.rng("applies")},"是")>0'
-            basis_v = rd["quarter_score"] if pd.notna(rd["quarter_rank"]) else ""
-            put("rank_basis", f'=IF(OR({months}=0,{vetoed}),"",{col(key)}{row})', basis_v, w.number, check=False)
-            rk = f"{col('quarter_rank')}{row}"
+        if span is None:  # a month: its total from 月度总分
+            figure = f"ROUND(SUMIFS({mt.rng('total')},{crit}),2)"
+            if s.no_score_veto:
+                figure = f'IF({col("veto")}{row}={F_YES},"",{figure})'
+        else:
+            look = f'$A{row}&"|"&{p.quarters[-1] if p.kind == "quarter" else (1 if p.first_month == 1 else 2)}'
+            figure = f"INDEX({span.rng('score_rounded')},MATCH({look},{span.rng('key')},0))"
+        put(key, f'=IF({months}=0,"",{figure})', rd[key], w.number)
+        if rank_key:
+            basis_v = rd[key] if pd.notna(rd[rank_key]) else ""
+            basis_f = f'=IF(OR({months}=0,{col("veto")}{row}={F_YES}),"",{col(key)}{row})'
+            put("rank_basis", basis_f, basis_v, w.number, check=False)
+            rk = f"{col(rank_key)}{row}"
             put(
-                "quarter_rank",
+                rank_key,
                 f'=IF({col("rank_basis")}{row}="","",RANK({col("rank_basis")}{row},{rank_range}))',
-                rd["quarter_rank"],
+                rd[rank_key],
             )
-            if "quarter_star" in at:
-                ranks = f"${col('quarter_rank')}$2:${col('quarter_rank')}${max(2, len(summ) + 1)}"
-                star_f = (
-                    f'=IF({months}=0,"",IF({rk}="",{F_NO},'
-                    f"IF({rk}+COUNTIF({ranks},{rk})-1<=季度之星名额,{F_YES},"
-                    f"IF({rk}<=季度之星名额,{F_TIE},{F_NO}))))"
-                )
-                put("quarter_star", star_f, rd["quarter_star"])
+        if p.kind == "quarter" and "quarter_star" in at:
+            ranks = f"${col('quarter_rank')}$2:${col('quarter_rank')}${last}"
+            star_f = (
+                f'=IF({months}=0,"",IF({rk}="",{F_NO},'
+                f"IF({rk}+COUNTIF({ranks},{rk})-1<=季度之星名额,{F_YES},"
+                f"IF({rk}<=季度之星名额,{F_TIE},{F_NO}))))"
+            )
+            put("quarter_star", star_f, rd["quarter_star"])
         for q in p.quarters if p.kind == "half" else []:
             k = f"q{q}_star"
             if k in at:
-                look = (
+                look_q = (
                     f'=IFERROR(INDEX({quarters.rng("quarter_star")},MATCH($A{row}&"|"&{q},{quarters.rng("key")},0)),"")'
                 )
-                put(k, look, rd.get(k))
+                put(k, look_q, rd.get(k))
     notes = {
         "exempt": "数值: 党员名单中 不列入积分 (exempt)",
         "quarter_rank": "公式: RANK, 并列同名次; 一票否决的党员不排名",
+        "month_rank": "公式: RANK, 并列同名次; 一票否决的党员不排名",
+        "veto": "公式: 本期末以前有生效的一票否决为 是",
         "quarter_star": (
             "公式: 名次 + 并列人数 - 1 不超过 季度之星名额 (参数表) 为 是; "
             "名次在名额内但并列跨过名额线为 并列待定 (由支委会研究); 否则为 否"

@@ -34,6 +34,7 @@ LABELS: dict[str, str] = {
     "score_rounded": "积分(两位小数)",
     "quarter_score": "季度积分",
     "quarter_rank": "季度排名",
+    "month_rank": "月度排名",
     "quarter_star": "季度之星",
     "scored_members": "参评人数",
     "quota": "名额",
