@@ -187,6 +187,10 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
             "",
             "一票否决和不列入积分者不排名" if pd.isna(a["rank"]) else "",
         )
+        if s.no_score_veto and a["veto"] == "yes":  # 不体现积分: no figure below the veto (SPEC 3.2)
+            out.add(1, "计分月数 (months)", float(y["months"]), "在支部的月数", "", "不体现积分")
+            _vetoes(out, result, member_id)
+            return out.frame()
         out.add(
             1,
             "年终总积分 (base)",
@@ -253,10 +257,22 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
                 )
         return out.frame()
 
-    # shorter periods: the period's sum of monthly totals, then months, then cells
-    q = result.quarters
-    h = result.halves
-    if p.kind == "quarter":
+    # shorter periods: the period's figure as the scheme forms it, then months, then cells
+    ytd = p.kind != "month" and s.period(p.kind).combine == "year_to_date"
+    summary = result.summary().set_index("member_id")
+    vetoed = summary.at[member_id, "veto"] == "yes"
+    veto_note = "一票否决 (veto)" if vetoed else ""
+    if s.no_score_veto and vetoed:
+        veto_note = "一票否决, 不体现积分 (veto: no score)"
+    if p.kind == "month":
+        out.add(
+            0, "月度总分 (month_total)", summary.at[member_id, "month_total"], "ROUND(Σ 各项月评分, 2)", "", veto_note
+        )
+        rank = summary.at[member_id, "month_rank"]
+        unranked = rank is pd.NA or rank is None
+        out.add(0, "月度排名 (month_rank)", rank, "按月度总分降序, 并列同名次", "", "不排名" if unranked else "")
+    elif p.kind == "quarter":
+        q = result.quarters
         row = q[(q["member_id"] == member_id) & (q["quarter"] == p.last_month // 3)]
         if len(row):
             r = row.iloc[0]
@@ -265,22 +281,23 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
                 if r["quarter_star"] is None
                 else f"季度之星: {r['quarter_star']} (名额 {int(r['quota'])}, 参评 {int(r['scored_members'])} 人)"
             )
-            out.add(
-                0,
-                "季度积分 (quarter_score)",
-                r["score_rounded"],
-                f"ROUND({'Σ' if s.period('quarter').combine == 'sum' else '平均'} 本季度月度总分, 2)",
-                "",
-                star,
-            )
+            rule = f"ROUND({s.period_text('quarter')}, 2)"
+            out.add(0, "季度积分 (quarter_score)", r["score_rounded"], rule, "", veto_note or star)
     elif p.kind == "half":
+        h = result.halves
         row = h[(h["member_id"] == member_id) & (h["half"] == (1 if p.first_month == 1 else 2))]
         if len(row):
-            out.add(0, "半年积分 (half_score)", row.iloc[0]["score_rounded"], "ROUND(Σ 半年内月度总分, 2)")
+            rule = f"ROUND({s.period_text('half')}, 2)"
+            out.add(0, "半年积分 (half_score)", row.iloc[0]["score_rounded"], rule, "", veto_note)
+    if vetoed:
+        _vetoes(out, result, member_id)
+        if s.no_score_veto:
+            return out.frame()
+    if ytd:
+        _adjustments(out, result, member_id)
+    first = 1 if ytd else p.first_month
     totals = result.monthly_totals
-    totals = totals[
-        (totals["member_id"] == member_id) & (totals["month"] >= p.first_month) & (totals["month"] <= p.last_month)
-    ]
+    totals = totals[(totals["member_id"] == member_id) & (totals["month"] >= first) & (totals["month"] <= p.last_month)]
     for t in cast(Iterator[_TotalRow], totals.itertuples(index=False)):
         out.add(
             1,

@@ -33,8 +33,12 @@ def test_trace_cells_are_the_input_cells_and_add_up(demo_books: list[Path], inde
     wb = openpyxl.load_workbook(path, read_only=False, data_only=True)
     scored = result.annual[result.annual["exempt"] == "no"]
     checked = 0
-    for member_id in scored["member_id"]:
+    for member_id, veto in zip(scored["member_id"], scored["veto"], strict=True):
         t = trace(result, member_id)
+        if sch.scheme.no_score_veto and veto == "yes":  # 不体现积分: the months and the veto, no figure
+            assert list(t["value"].dropna()) == [scored.set_index("member_id").at[member_id, "months"]], t
+            assert t["step"].str.startswith("一票否决").any()
+            continue
         cells = t[t["step"].str.endswith("月评分")]
         # one cell per item and month the member was scored
         months = int(result.annual.set_index("member_id").loc[member_id, "months"])
@@ -114,6 +118,9 @@ def test_trace_value_column_is_numeric(demo_books: list[Path], period: str) -> N
                 a = result.annual.set_index("member_id").loc[member_id]
                 grade = t[t["step"] == "等级 (grade)"].iloc[0]
                 assert grade["text"] == a["grade"] and pd.isna(grade["value"])
+                if sch.scheme.no_score_veto and a["veto"] == "yes":  # 不体现积分: no base at all
+                    assert "年终总积分 (base)" not in set(t["step"]) and pd.isna(t["value"].iloc[0])
+                    continue
                 base = t[t["step"] == "年终总积分 (base)"].iloc[0]["value"]
                 assert base == pytest.approx(float(a["base"]))  # a number, not the text "82.3"
 
