@@ -14,7 +14,12 @@ import pandas as pd
 import pytest
 from conftest import BookMaker, ballots, member_rows, monthly_rows
 
-from scoring.audit import (
+from scoring.inputs.reading import load_inputs
+from scoring.rules.engine import Result
+from scoring.rules.periods import parse_period
+from scoring.rules.scheme import load_scheme
+from scoring.runs.review import Verification, _summary_text
+from scoring.views.audit import (
     COPY_CHECK,
     FLAG,
     FLAT_CHECK,
@@ -31,11 +36,6 @@ from scoring.audit import (
     results_workbook,
     working_days,
 )
-from scoring.engine import Result
-from scoring.inputs import load_inputs
-from scoring.periods import parse_period
-from scoring.review import Verification, _summary_text
-from scoring.scheme import load_scheme
 
 SCHEME = "county-10-stars"
 ITEMS = load_scheme(SCHEME).scheme.item_codes
@@ -165,7 +165,7 @@ QUARTER = "2025Q1"
 @pytest.fixture(scope="module")
 def quarter_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real run of a 20-member branch for 2025Q1: quota floor(5% x 20) = 1, one clear best."""
-    from scoring.execute import run_branch
+    from scoring.runs.execute import run_branch
 
     maker = BookMaker(tmp_path_factory.mktemp("inputs"))
     ranked = sheets(n=20, score_of=lambda m, mo, it: min(10.0, 5.0 + int(m[1:]) * 0.25))
@@ -279,7 +279,7 @@ def test_a_scheme_that_posts_for_five_working_days_is_flagged(maker: BookMaker, 
     path = maker.write(str(short), sheets())
     p = parse_period("2025")
     book, loaded = load_inputs(path, p)
-    from scoring.engine import score
+    from scoring.rules.engine import score
 
     result, found = check(pattern_flags(book, score(book, loaded, p)).set_index("检查 check"), PUBLICITY_CHECK)
     assert result == FLAG and found.startswith("方案规定 5 个工作日") and found.endswith("实际 5 个工作日")
@@ -310,7 +310,7 @@ def test_recompute_without_libreoffice_says_so_and_fails_under_ci(
 def test_headline_says_equal_only_when_figures_were_compared() -> None:
     from types import SimpleNamespace
 
-    from scoring.audit import headline
+    from scoring.views.audit import headline
 
     files = pd.DataFrame({"status": ["ok", "ok"]})
     flags = pd.DataFrame({"结果": ["正常"]})

@@ -21,14 +21,14 @@ from typing import Any
 
 import pandas as pd
 
-from .csvfile import csv_text, read_csv_text
+from ..exceptions import RunError
+from ..inputs.reading import _SHEET_ATTRS, SHEETS, InputBook, load_inputs
+from ..labels import run_label
+from ..outputs.csvfile import csv_text, read_csv_text
+from ..rules.periods import parse_period
+from ..rules.scheme import LoadedScheme, load_scheme
 from .environment import describe, differences
-from .exceptions import RunError
 from .execute import MANIFEST, sha256_file
-from .inputs import _SHEET_ATTRS, SHEETS, InputBook, load_inputs
-from .labels import run_label
-from .periods import parse_period
-from .scheme import LoadedScheme, load_scheme
 
 APPROVAL_PREFIX = "approval-"
 # exactly the names approve() writes (approval-<UTC %Y%m%dT%H%M%S%f>Z.json, in the run folder
@@ -266,7 +266,7 @@ class Verification:
 def verify(run: str | Path) -> Verification:
     """Re-check every hash and re-score from the recorded inputs with the recorded scheme; for a
     roll-up, re-check every branch run it references and re-compute its unit table."""
-    from . import __version__
+    from .. import __version__
 
     run = Path(run).resolve()
     manifest = load_manifest(run)
@@ -314,7 +314,7 @@ def _rescore_branch(
 ) -> tuple[pd.DataFrame, bool, int, list[str]]:
     """A branch run's figures re-scored from its archived input and scheme, compared with its
     summary.csv: (differences, whether compared, rows compared, notes)."""
-    from .engine import score
+    from ..rules.engine import score
 
     notes: list[str] = []
     inputs_ok = files.loc[files["file"].str.startswith("../"), "status"].eq("ok").all()

@@ -22,14 +22,14 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
-from .csvfile import write_csv
-from .engine import TIE, YES, Result, score, share_quota
-from .excel import FONT, column_width, extreme_where, header_height, print_setup, wrapped_lines, write_array
+from ..inputs.reading import InputBook, load_inputs
+from ..labels import YES_NO, provenance_label, readable_values, run_label, shown
+from ..outputs.csvfile import write_csv
+from ..outputs.excel import FONT, column_width, extreme_where, header_height, print_setup, wrapped_lines, write_array
+from ..rules.engine import TIE, YES, Result, score, share_quota
+from ..rules.periods import parse_period
+from ..rules.scheme import LoadedScheme, load_scheme
 from .execute import MANIFEST, sha256_file
-from .inputs import InputBook, load_inputs
-from .labels import YES_NO, provenance_label, readable_values, run_label, shown
-from .periods import parse_period
-from .scheme import LoadedScheme, load_scheme
 
 SCORE_COLUMN = {"year": "total", "half": "half_score", "quarter": "quarter_score", "month": "month_total"}
 
@@ -99,7 +99,7 @@ def sources_from_runs(runs: Mapping[str, str | Path]) -> list[BranchSource]:
 def demo_sources(folder: str | Path) -> list[BranchSource]:
     """The demo county's branches straight from generated inputs (no runs): for the notebook
     opened by hand or under nbval."""
-    from .demo import generate_demo
+    from ..inputs.demo import generate_demo
 
     return [BranchSource(p.stem.split("_")[0], p, None) for p in generate_demo(Path(folder))]
 
