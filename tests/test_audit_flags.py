@@ -18,7 +18,8 @@ from scoring.inputs.reading import load_inputs
 from scoring.rules.engine import Result
 from scoring.rules.periods import parse_period
 from scoring.rules.scheme import load_scheme
-from scoring.runs.review import Verification, _summary_text
+from scoring.runs.review import Verification
+from scoring.runs.summaries import summary_text
 from scoring.views.audit import (
     COPY_CHECK,
     FLAG,
@@ -208,7 +209,7 @@ def test_quarter_star_in_a_branch_below_the_minimum_of_members(maker: BookMaker)
     small = maker.score(
         SCHEME, sheets(n=8, score_of=lambda m, mo, it: min(10.0, 6.0 + int(m[1:]) * 0.5)), period=QUARTER
     )
-    published = _summary_text(small.summary())
+    published = summary_text(small.summary())
     assert (published["quarter_star"] == "no").all()  # fewer than 10 members: no quarter star
     assert quarter_star_flag(small, published)[1] == OK
     published.loc[published["quarter_score"].astype(float).idxmax(), "quarter_star"] = "yes"  # other code named one

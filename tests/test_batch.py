@@ -521,8 +521,9 @@ def test_the_roll_up_reuse_key_includes_the_roll_up_notebook(tmp_path: Path, mon
     import papermill
 
     import scoring.runs.execute
+    from scoring.runs.codeversion import code_sha256
     from scoring.runs.environment import describe
-    from scoring.runs.execute import MANIFEST, ROLLUP_DIR, code_sha256, kernel_for_runs, run_rollup
+    from scoring.runs.execute import MANIFEST, ROLLUP_DIR, kernel_for_runs, run_rollup
 
     notebook = tmp_path / "rollup.ipynb"
     shutil.copy(scoring.runs.execute.ROLLUP_NOTEBOOK, notebook)

@@ -27,10 +27,11 @@ from ..inputs.reading import InputBook, load_inputs
 from ..rules.periods import parse_period
 from ..rules.scheme import LoadedScheme, load_scheme
 from . import environment
+from .codeversion import NOTEBOOK as NOTEBOOK  # as X: still execute's names (explicit re-export)
+from .codeversion import REPO_ROOT as REPO_ROOT
+from .codeversion import code_sha256 as code_sha256
 from .processes import alive
 
-REPO_ROOT: Path = Path(__file__).resolve().parents[2]
-NOTEBOOK: Path = REPO_ROOT / "notebooks" / "branch_period.ipynb"
 KERNEL_NAME = "scoring"
 MANIFEST = "manifest.json"
 # Beside the period folders, OUT/.archive keeps each input workbook and scheme file a run was
@@ -85,20 +86,6 @@ def kernel_for_runs() -> tuple[str, str]:
 
 
 STAGING_PREFIX = ".staging-"
-
-
-def code_sha256(notebook: Path | None = None) -> str:
-    """One hash over the package's Python files, its scheme files and the notebook that makes the
-    run (``notebook``, default the branch-period notebook; the roll-up passes ``ROLLUP_NOTEBOOK``):
-    what a run's figures and pages depend on besides its inputs (works with or without git)."""
-    h = hashlib.sha256()
-    package = Path(__file__).resolve().parents[1]  # scoring/, with every subpackage
-    # NOTEBOOK and ROLLUP_NOTEBOOK are looked up at call time, so a test can point them elsewhere
-    for f in sorted([*package.rglob("*.py"), *package.glob("schemes/*.yaml"), notebook or NOTEBOOK]):
-        if f.is_file():
-            name = f.relative_to(package).as_posix() if f.is_relative_to(package) else f.name
-            h.update(name.encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest()
 
 
 def find_reusable(out: str | Path, period: str, branch_id: str, input_sha256: str, scheme_sha256: str) -> Path | None:

@@ -15,7 +15,7 @@ of a worker process and, before each notebook, resets what a notebook can see of
 Imported modules stay loaded: that is the saving. So does the kernel's LibreOffice (the kernel is
 started with ``SCORING_OFFICE_SERVER=1``, see ``scoring.outputs.office``), which prints each 公示.pdf in
 about 0.1 s instead of starting LibreOffice for it. A kernel is restarted when the package's code
-hash (``execute.code_sha256``) changed since it started, when it died, and after
+hash (``codeversion.code_sha256``) changed since it started, when it died, and after
 ``MAX_NOTEBOOKS`` notebooks (to bound whatever a library caches). ``tests/test_warm_kernel.py``
 runs the same branches on cold and warm kernels and checks the executed notebooks and outputs are
 the same.
@@ -39,6 +39,7 @@ from papermill.log import logger
 from papermill.utils import merge_kwargs, remove_args
 
 from ..outputs.office import SERVER_ENV
+from .codeversion import code_sha256
 
 ENGINE_NAME = "scoring-warm"
 MAX_NOTEBOOKS = 200
@@ -129,8 +130,6 @@ multiprocessing.util.Finalize(None, _shutdown_all, exitpriority=10)
 
 
 def _code_version() -> str:
-    from .execute import code_sha256
-
     return code_sha256()
 
 

@@ -30,6 +30,7 @@ from ..rules.engine import TIE, YES, Result, score, share_quota
 from ..rules.periods import parse_period
 from ..rules.scheme import LoadedScheme, load_scheme
 from .execute import MANIFEST, sha256_file
+from .summaries import compare_summaries, read_summary, summary_text
 
 SCORE_COLUMN = {"year": "total", "half": "half_score", "quarter": "quarter_score", "month": "month_total"}
 
@@ -135,8 +136,6 @@ def read_sources(
 def build(period: str, sources: list[BranchSource], missing: list[str] | None = None, jobs: int = 1) -> Rollup:
     """Score every branch with the engine and make the roll-up tables (inputs read with ``jobs``
     processes, see :func:`read_sources`)."""
-    from .review import _read_summary, _summary_text, compare_summaries
-
     p = parse_period(period)
     results: list[Result] = []
     checks = []
@@ -144,7 +143,7 @@ def build(period: str, sources: list[BranchSource], missing: list[str] | None = 
         result = score(book, sch, p)
         results.append(result)
         if src.run is not None:
-            diff = compare_summaries(_read_summary(src.run), _summary_text(result.summary()), "run", "engine")
+            diff = compare_summaries(read_summary(src.run), summary_text(result.summary()), "run", "engine")
             checks.append((src.branch_id, run_label(src.run), len(diff), "OK" if diff.empty else "不一致 (differs)"))
     unit = unit_table(results)
     return Rollup(

@@ -25,6 +25,7 @@ from ..outputs.publicity import PUBLICITY_SHEET, publicity_window
 from ..rules.engine import TIE, YES, Result, score, share_quota
 from ..rules.periods import parse_period
 from ..runs.environment import interpreter_shown
+from ..runs.summaries import summary_text
 
 if TYPE_CHECKING:  # for annotations only: audit imports review lazily, inside its functions
     from ..runs.review import Verification
@@ -198,9 +199,7 @@ def _published_summary(result: Result, run: str | Path | None) -> pd.DataFrame:
     the package makes now, as it would be written."""
     if run is not None:
         return read_csv_text(Path(run) / "summary.csv")
-    from ..runs.review import _summary_text
-
-    return _summary_text(result.summary())
+    return summary_text(result.summary())
 
 
 def quarter_star_counts(summary: pd.DataFrame, result: Result) -> pd.DataFrame:

@@ -33,6 +33,7 @@ from ..labels import LABELS, YES_NO, label
 from ..rules.engine import Result, score
 from ..rules.periods import parse_period
 from ..rules.scheme import LoadedScheme, Scheme, load_scheme
+from ..runs.summaries import compare_summaries, read_summary, summary_text
 from .trace import trace
 
 if TYPE_CHECKING:
@@ -170,9 +171,7 @@ def run_differences(src: Source, s: Scored) -> pd.DataFrame | None:
     that differs from the re-scored one (empty: all equal). None when there is nothing to compare."""
     if src.run is None or src.period != s.result.period.text or not (src.run / "summary.csv").is_file():
         return None
-    from ..runs.review import _read_summary, _summary_text, compare_summaries
-
-    return compare_summaries(_read_summary(src.run), _summary_text(s.result.summary()), "summary.csv", "重新计分 now")
+    return compare_summaries(read_summary(src.run), summary_text(s.result.summary()), "summary.csv", "重新计分 now")
 
 
 def run_notice_html(src: Source, s: Scored) -> str:
