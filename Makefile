@@ -140,7 +140,7 @@ browser:
 # Opens the explorer for the demo data as a web page (Voila) at http://127.0.0.1:8866/, with a page
 # template that loads nothing from the network (the explorer works offline)
 explore: venv fonts
-	$(VPY) -m scoring.explorer notebooks/explore.ipynb --port 8866
+	$(VPY) -m scoring.views.explorer notebooks/explore.ipynb --port 8866
 
 demo: venv fonts office
 	$(VPY) -m scoring demo --data demo_data --out runs
@@ -168,7 +168,7 @@ bench-batch: venv fonts office
 	$(VPY) benchmarks/bench_batch.py
 
 notebooks: venv fonts
-	MPLBACKEND=Agg $(VPY) -m scoring.nbtools notebooks/*.ipynb
+	MPLBACKEND=Agg $(VPY) -m scoring.views.nbtools notebooks/*.ipynb
 
 clean-venv:
 	rm -rf $(VENV)

@@ -12,7 +12,7 @@ What is measured, per repeat, each in a fresh output folder (so nothing is reuse
   a subprocess: every branch validated, executed through notebooks/branch_period.ipynb by papermill
   (results workbook, 公示.pdf when LibreOffice is installed, summary.csv, manifest), then the unit
   roll-up notebook; wall time from start to exit. The batch's default is a warm kernel per worker
-  (``scoring.kernels``); ``cold1`` is the same ``--jobs 1`` batch with ``--kernel cold`` (a fresh
+  (``scoring.runs.kernels``); ``cold1`` is the same ``--jobs 1`` batch with ``--kernel cold`` (a fresh
   kernel per branch, papermill's default engine), measured for comparison (``--no-cold`` skips it);
 * floor: papermill executing, in one process, the same number of times, a notebook whose only cell
   is ``import pandas`` in the same kernel (``scoring``): the cost of a kernel start and a notebook
@@ -23,7 +23,7 @@ and LibreOffice), sampled every 0.2 s with psutil.
 
 Targets (issue 4): seconds per branch at ``--jobs 1`` (warm) within 1.5x the floor's seconds per
 notebook; ``--jobs 2`` at least 1.7x faster than ``--jobs 1``. Branch workbooks (30 members of
-``county-10-stars`` from ``scoring.demo.branch_tables``) are generated once, not timed, and cached.
+``county-10-stars`` from ``scoring.inputs.demo.branch_tables``) are generated once, not timed, and cached.
 """
 
 from __future__ import annotations
@@ -57,8 +57,8 @@ TARGET_SPEEDUP = 1.7
 
 
 def generate(folder: Path, n: int, members: int, seed: int) -> list[Path]:
-    from scoring.demo import BranchSpec, branch_tables, write_input_workbook
-    from scoring.scheme import load_scheme
+    from scoring.inputs.demo import BranchSpec, branch_tables, write_input_workbook
+    from scoring.rules.scheme import load_scheme
 
     folder.mkdir(parents=True, exist_ok=True)
     sch = load_scheme("county-10-stars").scheme
@@ -155,7 +155,7 @@ def time_floor(n: int, work: Path) -> dict[str, Any]:
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from scoring.execute import kernel_for_runs
+    from scoring.runs.execute import kernel_for_runs
 
     nb_path = work / "floor.ipynb"
     # nbformat leaves write, new_notebook and new_code_cell unannotated

@@ -7,7 +7,7 @@
 
 What is measured, each in a fresh subprocess so that peak memory is per measurement:
 
-* engine: ``scoring.engine.score(book, scheme, parse_period("2025"))`` on an ``InputBook`` built
+* engine: ``scoring.rules.engine.score(book, scheme, parse_period("2025"))`` on an ``InputBook`` built
   directly from DataFrames (no Excel, no validation) - members, 12 months x 10 items of monthly
   scores, 10 appraisal ballots per member, a few thousand adjustments and amendments and a few
   hundred vetoes, with the built-in ``county-10-stars`` scheme;
@@ -89,11 +89,11 @@ def _dates(rng: np.random.Generator, n: int) -> np.ndarray:
 def generate(n: int, seed: int) -> dict[str, Any]:
     """The tables of one synthetic branch-year with ``n`` members, all in the branch all year.
 
-    Columns and dtypes follow what ``scoring.inputs.load_inputs`` returns. Each member has a
+    Columns and dtypes follow what ``scoring.inputs.reading.load_inputs`` returns. Each member has a
     level drawn from U(6.5, 10); monthly and appraisal item scores are level + N(0, 0.8) noise in
     steps of 0.5, so grades spread over 优秀 / 合格 / 基本合格 / 不合格.
     """
-    from scoring.scheme import load_scheme
+    from scoring.rules.scheme import load_scheme
 
     sch = load_scheme(SCHEME).scheme
     items = sch.item_codes
@@ -246,7 +246,7 @@ def generate(n: int, seed: int) -> dict[str, Any]:
 
 
 def build_book(tables: dict[str, Any]) -> Any:
-    from scoring.inputs import InputBook
+    from scoring.inputs.reading import InputBook
 
     return InputBook(
         path=Path("synthetic"),
@@ -296,9 +296,9 @@ def child(mode: str, data: Path, profile_out: Path | None, warmup: int = 0) -> N
         )
         return
 
-    from scoring.engine import Result, score
-    from scoring.periods import parse_period
-    from scoring.scheme import load_scheme
+    from scoring.rules.engine import Result, score
+    from scoring.rules.periods import parse_period
+    from scoring.rules.scheme import load_scheme
 
     t = time.perf_counter()
     with open(data, "rb") as f:
@@ -391,7 +391,7 @@ def _run_child(args: list[str], env: dict[str, str] | None = None, timeout: floa
 
 def code_version() -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for rel in ("scoring/engine.py", "scoring/inputs.py", "scoring/rounding.py"):
+    for rel in ("scoring/rules/engine.py", "scoring/inputs/reading.py", "scoring/rules/rounding.py"):
         p = ROOT / rel
         if p.exists():
             out[rel + " sha256"] = hashlib.sha256(p.read_bytes()).hexdigest()[:16]

@@ -8,7 +8,7 @@
 
 What is measured, each in a fresh subprocess so that peak memory is per measurement:
 
-* write: ``scoring.excel.write_results_workbook(result, path, provenance)`` for the year 2025 of a
+* write: ``scoring.outputs.excel.write_results_workbook(result, path, provenance)`` for the year 2025 of a
   30-member branch and of a 50,000-member unit treated as one branch (``--members``), built-in
   scheme ``county-10-stars``. The ``Result`` is scored once before (untimed) and pickled;
 * write floor: the bare xlsxwriter library writing, in the same kind of process, the same number
@@ -17,7 +17,7 @@ What is measured, each in a fresh subprocess so that peak memory is per measurem
   sheet's formulas on average with ``write_formula`` and a cached number or text value, comments
   with ``write_comment``), row by row into sheets of the same names and widths; no formats,
   merges or page set-up;
-* read: ``scoring.inputs.load_inputs(path, parse_period("2025"))`` on the input workbook
+* read: ``scoring.inputs.reading.load_inputs(path, parse_period("2025"))`` on the input workbook
   (python-calamine reading + validation into typed tables);
 * read floor: bare python-calamine reading every sheet of the same workbook
   (``CalamineWorkbook.from_path(p).get_sheet_by_name(name).to_python(skip_empty_area=False)``);
@@ -25,8 +25,8 @@ What is measured, each in a fresh subprocess so that peak memory is per measurem
   and ``pandas.read_excel(sheet_name=None, header=None, engine="calamine")``.
 
 Not timed, cached in ``--cache-dir`` (default ``$TMPDIR/scoring-bench``): generating the input
-workbooks (the 30-member one with ``scoring.demo.branch_tables``, the big one with vectorised
-tables of the same columns; both written by ``scoring.demo.write_input_workbook``, openpyxl),
+workbooks (the 30-member one with ``scoring.inputs.demo.branch_tables``, the big one with vectorised
+tables of the same columns; both written by ``scoring.inputs.demo.write_input_workbook``, openpyxl),
 and, per version of ``scoring/``, one ``load_inputs`` + ``score`` whose ``Result`` is pickled.
 The first timed write of each case (per version of ``scoring/``) keeps its workbook; its cells
 are counted by kind from the XML (untimed, own process) before any floor runs.
@@ -102,13 +102,13 @@ def _dates(rng: np.random.Generator, n: int) -> list[dt.date]:
 def big_sheets(n: int, seed: int) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
     """The input sheets of one unit of ``n`` members treated as one branch, all in it all year.
 
-    Same columns as ``scoring.demo.branch_tables`` (text months ``2025-01``, dates as dates), but
+    Same columns as ``scoring.inputs.demo.branch_tables`` (text months ``2025-01``, dates as dates), but
     vectorised: 12 months x 10 items per member, ``N_RATERS`` appraisal ballots each rating every
     member, a few thousand adjustments and amendments, a few hundred vetoes; no self scores,
     attendance or dues. Levels U(6.5, 10) + N(0, 0.8) noise in steps of 0.5, as bench_engine.
     """
-    from scoring.demo import make_names
-    from scoring.scheme import load_scheme
+    from scoring.inputs.demo import make_names
+    from scoring.rules.scheme import load_scheme
 
     sch = load_scheme(SCHEME).scheme
     items = sch.item_codes
@@ -209,9 +209,9 @@ def big_sheets(n: int, seed: int) -> tuple[dict[str, Any], dict[str, pd.DataFram
 
 
 def small_sheets(n: int, seed: int) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
-    """A demo branch of ``n`` members from ``scoring.demo.branch_tables`` (every sheet filled:
+    """A demo branch of ``n`` members from ``scoring.inputs.demo.branch_tables`` (every sheet filled:
     self scores, 12 ballots, attendance and dues; a joiner, a leaver, an exempt member)."""
-    from scoring.demo import BranchSpec, branch_tables
+    from scoring.inputs.demo import BranchSpec, branch_tables
 
     return branch_tables(BranchSpec("B030", "县直机关第三十党支部", SCHEME, n, 0.90), YEAR, seed)
 
@@ -360,7 +360,7 @@ def floor_write(path: Path, plan: list[dict[str, Any]]) -> None:
 
 
 def provenance_of(result: Any) -> dict[str, Any]:
-    """The provenance dict ``scoring.execute.run_branch`` passes (fixed git fields)."""
+    """The provenance dict ``scoring.runs.execute.run_branch`` passes (fixed git fields)."""
     from scoring import __version__
 
     sch = result.scheme
@@ -424,8 +424,8 @@ def child(mode: str, case_file: Path, profile_out: Path | None, keep: bool = Fal
     inp = Path(case["input"])
 
     if mode == "generate":
-        from scoring.demo import write_input_workbook
-        from scoring.scheme import load_scheme
+        from scoring.inputs.demo import write_input_workbook
+        from scoring.rules.scheme import load_scheme
 
         t = time.perf_counter()
         gen = small_sheets if case["kind"] == "small" else big_sheets
@@ -449,9 +449,9 @@ def child(mode: str, case_file: Path, profile_out: Path | None, keep: bool = Fal
         return
 
     if mode == "prepare":  # one scoring, pickled for the write measurements
-        from scoring.engine import score
-        from scoring.inputs import load_inputs
-        from scoring.periods import parse_period
+        from scoring.inputs.reading import load_inputs
+        from scoring.rules.engine import score
+        from scoring.rules.periods import parse_period
 
         t = time.perf_counter()
         book, sch = load_inputs(inp, parse_period(PERIOD))
@@ -480,11 +480,11 @@ def child(mode: str, case_file: Path, profile_out: Path | None, keep: bool = Fal
     out_path = Path(case["out_dir"]) / f"{mode}-{os.getpid()}.xlsx"
     call: Callable[[], Any]  # what it returns depends on the mode
     if mode == "write":
-        import scoring.excel
+        import scoring.outputs.excel
 
         with contextlib.suppress(ImportError):
-            import scoring.publicity  # noqa: F401  (write_results_workbook imports it inside)
-        from scoring.excel import write_results_workbook
+            import scoring.outputs.publicity  # noqa: F401  (write_results_workbook imports it inside)
+        from scoring.outputs.excel import write_results_workbook
 
         with open(case["result"], "rb") as f:
             result = pickle.load(f)
@@ -497,8 +497,8 @@ def child(mode: str, case_file: Path, profile_out: Path | None, keep: bool = Fal
         plan = floor_prepare(counted)
         call = lambda: floor_write(out_path, plan)  # noqa: E731
     elif mode == "read":
-        from scoring.inputs import load_inputs
-        from scoring.periods import parse_period
+        from scoring.inputs.reading import load_inputs
+        from scoring.rules.periods import parse_period
 
         period = parse_period(PERIOD)
         call = lambda: load_inputs(inp, period)  # noqa: E731
@@ -586,21 +586,21 @@ def machine() -> dict[str, Any]:
 
 
 def scoring_hash() -> str:
-    """One hash over every scoring/*.py: the cached Result and cell counts follow the code."""
+    """One hash over every scoring/**/*.py: the cached Result and cell counts follow the code."""
     h = hashlib.sha256()
-    for p in sorted((ROOT / "scoring").glob("*.py")):
-        h.update(p.name.encode() + b"\0" + p.read_bytes())
+    for p in sorted((ROOT / "scoring").rglob("*.py")):
+        h.update(p.relative_to(ROOT / "scoring").as_posix().encode() + b"\0" + p.read_bytes())
     return h.hexdigest()[:12]
 
 
 def code_version() -> dict[str, Any]:
     out: dict[str, Any] = {}
     for rel in (
-        "scoring/excel.py",
-        "scoring/publicity.py",
-        "scoring/inputs.py",
-        "scoring/engine.py",
-        "scoring/demo.py",
+        "scoring/outputs/excel.py",
+        "scoring/outputs/publicity.py",
+        "scoring/inputs/reading.py",
+        "scoring/rules/engine.py",
+        "scoring/inputs/demo.py",
     ):
         p = ROOT / rel
         if p.exists():

@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .csvfile import write_csv
 from .exceptions import FAILURE_COLUMNS, LISTED_PROBLEMS, InputError, RunError, ScoringError
+from .outputs.csvfile import write_csv
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -153,15 +153,15 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
-            from .execute import run_branch
+            from .runs.execute import run_branch
 
             folder = run_branch(args.inputs, args.period, args.out, member_id=args.member, scheme=args.scheme)
             print("运行完成 (run written): 已执行的笔记本、结果工作簿、summary.csv、manifest.json 在:")
             print(folder)
         elif args.command == "validate":
-            from .inputs import load_inputs
-            from .periods import parse_period
-            from .scheme import load_scheme
+            from .inputs.reading import load_inputs
+            from .rules.periods import parse_period
+            from .rules.scheme import load_scheme
 
             book, sch = load_inputs(
                 args.inputs, parse_period(args.period), load_scheme(args.scheme) if args.scheme else None
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "demo":
             return _demo(args.data, args.out, args.period or ["2025", "2025Q4"])
         elif args.command == "template":
-            from .templates import write_builtin_templates, write_template
+            from .inputs.templates import write_builtin_templates, write_template
 
             # blank templates are regenerated in place; a workbook for a branch, year or member list
             # may already be filled in, so it is only replaced with --force
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
             for path in paths:
                 print(path)
         elif args.command == "recompute":
-            from .recompute import ENGINE_LABELS, ENGINES, recompute
+            from .outputs.recompute import ENGINE_LABELS, ENGINES, recompute
 
             engines = ENGINES if args.engine == "both" else (args.engine,)
             table = recompute(args.run, engines)
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
             names = " 和 ".join(ENGINE_LABELS[e] for e in engines)
             print(f"\n全部 {len(table)} 个公式经 {names} 重算后与程序计算值一致 (all formulas recomputed equal)")
         elif args.command == "batch":
-            from .batch import ROLLUP_ROW, STATUS_LABELS, run_batch
+            from .runs.batch import ROLLUP_ROW, STATUS_LABELS, run_batch
 
             table, report = run_batch(
                 args.inputs, args.period, args.out, jobs=args.jobs, scheduler=args.scheduler, warm=args.kernel == "warm"
@@ -240,26 +240,26 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 1 if not_done or rollup_status == "failed" else 0
         elif args.command == "approve":
-            from .review import approve
+            from .runs.review import approve
 
             path = approve(args.run, args.reviewer, args.note)
             print(f"已审核 (approved) by {args.reviewer}: {path}")
         elif args.command == "verify":
-            from .review import verify
+            from .runs.review import verify
 
             result = verify(args.run)
             print(result.report())
             return 0 if result.ok else 1
         elif args.command == "review":
-            from .execute import run_review
+            from .runs.execute import run_review
 
             print(f"审核笔记本 (reviewer notebook): {run_review(args.run, args.out, args.holidays)}")
         elif args.command == "diff":
-            from .review import diff
+            from .runs.review import diff
 
             print(diff(args.run_a, args.run_b).report())
         elif args.command == "schemes":
-            from .scheme import builtin_schemes, load_scheme
+            from .rules.scheme import builtin_schemes, load_scheme
 
             for name in builtin_schemes():
                 s = load_scheme(name)
@@ -311,8 +311,8 @@ def _report_input_error(exc: InputError, errors: Path | None) -> None:
 def _demo(data: Path, out: Path, periods: list[str]) -> int:
     import pandas as pd
 
-    from .batch import run_batch
-    from .demo import generate_demo
+    from .inputs.demo import generate_demo
+    from .runs.batch import run_batch
 
     paths = generate_demo(data)
     print(f"示范数据 (demo inputs, made-up names) 已写入 {data.resolve()}: {len(paths)} 个支部")

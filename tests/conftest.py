@@ -15,11 +15,11 @@ import pandas as pd
 import pytest
 from nbformat import NotebookNode
 
-from scoring.demo import write_input_workbook
-from scoring.engine import Result, score
-from scoring.inputs import load_inputs
-from scoring.periods import parse_period
-from scoring.scheme import load_scheme
+from scoring.inputs.demo import write_input_workbook
+from scoring.inputs.reading import load_inputs
+from scoring.rules.engine import Result, score
+from scoring.rules.periods import parse_period
+from scoring.rules.scheme import load_scheme
 
 YEAR = 2025
 
@@ -199,7 +199,7 @@ def county_sheets(
 def pip_freeze(everything: bool = False) -> dict[str, str]:
     """``pip freeze`` of the interpreter running the tests, name -> version (editable installs left
     out; ``everything``: pip, setuptools and wheel too)."""
-    from scoring.environment import canonical
+    from scoring.runs.environment import canonical
 
     command = [sys.executable, "-m", "pip", "freeze", "--exclude-editable", *(["--all"] if everything else [])]
     frozen = subprocess.run(command, capture_output=True, text=True, check=True).stdout

@@ -14,7 +14,13 @@ import pandas as pd
 import pytest
 from conftest import BookMaker, ballots, member_rows, monthly_rows
 
-from scoring.audit import (
+from scoring.inputs.reading import load_inputs
+from scoring.rules.engine import Result
+from scoring.rules.periods import parse_period
+from scoring.rules.scheme import load_scheme
+from scoring.runs.review import Verification
+from scoring.runs.summaries import summary_text
+from scoring.views.audit import (
     COPY_CHECK,
     FLAG,
     FLAT_CHECK,
@@ -31,11 +37,6 @@ from scoring.audit import (
     results_workbook,
     working_days,
 )
-from scoring.engine import Result
-from scoring.inputs import load_inputs
-from scoring.periods import parse_period
-from scoring.review import Verification, _summary_text
-from scoring.scheme import load_scheme
 
 SCHEME = "county-10-stars"
 ITEMS = load_scheme(SCHEME).scheme.item_codes
@@ -165,7 +166,7 @@ QUARTER = "2025Q1"
 @pytest.fixture(scope="module")
 def quarter_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A real run of a 20-member branch for 2025Q1: quota floor(5% x 20) = 1, one clear best."""
-    from scoring.execute import run_branch
+    from scoring.runs.execute import run_branch
 
     maker = BookMaker(tmp_path_factory.mktemp("inputs"))
     ranked = sheets(n=20, score_of=lambda m, mo, it: min(10.0, 5.0 + int(m[1:]) * 0.25))
@@ -208,7 +209,7 @@ def test_quarter_star_in_a_branch_below_the_minimum_of_members(maker: BookMaker)
     small = maker.score(
         SCHEME, sheets(n=8, score_of=lambda m, mo, it: min(10.0, 6.0 + int(m[1:]) * 0.5)), period=QUARTER
     )
-    published = _summary_text(small.summary())
+    published = summary_text(small.summary())
     assert (published["quarter_star"] == "no").all()  # fewer than 10 members: no quarter star
     assert quarter_star_flag(small, published)[1] == OK
     published.loc[published["quarter_score"].astype(float).idxmax(), "quarter_star"] = "yes"  # other code named one
@@ -279,7 +280,7 @@ def test_a_scheme_that_posts_for_five_working_days_is_flagged(maker: BookMaker, 
     path = maker.write(str(short), sheets())
     p = parse_period("2025")
     book, loaded = load_inputs(path, p)
-    from scoring.engine import score
+    from scoring.rules.engine import score
 
     result, found = check(pattern_flags(book, score(book, loaded, p)).set_index("检查 check"), PUBLICITY_CHECK)
     assert result == FLAG and found.startswith("方案规定 5 个工作日") and found.endswith("实际 5 个工作日")
@@ -310,7 +311,7 @@ def test_recompute_without_libreoffice_says_so_and_fails_under_ci(
 def test_headline_says_equal_only_when_figures_were_compared() -> None:
     from types import SimpleNamespace
 
-    from scoring.audit import headline
+    from scoring.views.audit import headline
 
     files = pd.DataFrame({"status": ["ok", "ok"]})
     flags = pd.DataFrame({"结果": ["正常"]})

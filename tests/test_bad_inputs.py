@@ -26,9 +26,9 @@ import pytest
 from conftest import BookMaker, adjustment, as_float, ballots, county_sheets, member_rows, monthly_rows, veto
 
 from scoring.exceptions import FAILURE_COLUMNS, InputError
-from scoring.inputs import BRANCH_KEYS, SHEETS, load_inputs
-from scoring.periods import parse_period
-from scoring.scheme import load_scheme
+from scoring.inputs.reading import BRANCH_KEYS, SHEETS, load_inputs
+from scoring.rules.periods import parse_period
+from scoring.rules.scheme import load_scheme
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COUNTY = "county-10-stars"
@@ -823,7 +823,7 @@ def _tree(root: Path) -> dict[str, tuple[bytes | None, int]]:
 
 @pytest.mark.parametrize("out_exists", [False, True])
 def test_run_branch_writes_nothing_for_bad_input(maker: BookMaker, tmp_path: Path, out_exists: bool) -> None:
-    from scoring.execute import run_branch
+    from scoring.runs.execute import run_branch
 
     bad = _bad_workbook(maker)
     out = tmp_path / "runs"
@@ -872,7 +872,7 @@ def test_cli_validate_bad_input_exit_2(maker: BookMaker, tmp_path: Path) -> None
 
 
 def test_earlier_run_is_unchanged_by_bad_input(maker: BookMaker, tmp_path: Path) -> None:
-    from scoring.execute import run_branch
+    from scoring.runs.execute import run_branch
 
     bad = _bad_workbook(maker)
     out = tmp_path / "runs"

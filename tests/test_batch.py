@@ -19,7 +19,9 @@ import pandas as pd
 import pytest
 from conftest import county_sheets, new_markdown_cell, read_notebook, write_notebook
 
-from scoring.batch import (
+from scoring.inputs.demo import write_input_workbook
+from scoring.rules.scheme import load_scheme
+from scoring.runs.batch import (
     BATCHES_DIR,
     ROLLUP_ROW,
     Outcome,
@@ -30,10 +32,8 @@ from scoring.batch import (
     run_batch,
     run_local,
 )
-from scoring.demo import write_input_workbook
-from scoring.execute import STAGING_PREFIX
-from scoring.review import check_files
-from scoring.scheme import load_scheme
+from scoring.runs.execute import STAGING_PREFIX
+from scoring.runs.review import check_files
 
 REPO = Path(__file__).resolve().parents[1]
 PERIOD = "2025Q1"
@@ -134,7 +134,7 @@ def test_batch_runs_every_branch_and_one_bad_input_stops_nothing(tmp_path: Path)
         o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"
     ]
     if shutil.which("soffice") or os.environ.get("CI"):
-        from scoring.recompute import compare_workbook
+        from scoring.outputs.recompute import compare_workbook
 
         recomputed = compare_workbook(rollup / f"单位汇总_{PERIOD}.xlsx")
         assert recomputed["ok"].all() and (recomputed["sheet"] == "全单位排名").sum() > 0
@@ -293,9 +293,9 @@ def test_batch_on_a_dask_localcluster(tmp_path: Path) -> None:
 def test_a_kernel_start_race_is_retried_and_a_notebook_failure_is_not(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import scoring.execute
-    from scoring.batch import run_one
+    import scoring.runs.execute
     from scoring.exceptions import RunError
+    from scoring.runs.batch import run_one
 
     (path,) = make_branches(tmp_path / "in", 1)
     report = tmp_path / "report"
@@ -308,7 +308,7 @@ def test_a_kernel_start_race_is_retried_and_a_notebook_failure_is_not(
             raise RuntimeError("zmq.error.ZMQError: Address already in use (addr='tcp://127.0.0.1:50231')")
         return tmp_path / "run"
 
-    monkeypatch.setattr(scoring.execute, "run_branch", racy)
+    monkeypatch.setattr(scoring.runs.execute, "run_branch", racy)
     monkeypatch.setattr("time.sleep", lambda s: None)
     o = run_one(str(path), PERIOD, str(tmp_path / "out"), str(report))
     assert (o.status, o.attempts, len(calls)) == ("done", 2, 2)
@@ -318,7 +318,7 @@ def test_a_kernel_start_race_is_retried_and_a_notebook_failure_is_not(
         raise RunError("笔记本执行失败 (notebook failed): ZeroDivisionError")
 
     calls.clear()
-    monkeypatch.setattr(scoring.execute, "run_branch", broken)
+    monkeypatch.setattr(scoring.runs.execute, "run_branch", broken)
     o = run_one(str(path), PERIOD, str(tmp_path / "out"), str(report))
     assert (o.status, o.attempts, len(calls)) == ("failed", 1, 1)
     assert "ZeroDivisionError" in Path(o.where).read_text(encoding="utf-8")
@@ -341,7 +341,7 @@ def dying_worker(path: str, period: str, out: str, report_dir: str, warm: bool =
 
 def dying_or_real_worker(path: str, period: str, out: str, report_dir: str, warm: bool = True) -> Outcome:
     """The real run_one, except that the worker scoring K002 is killed."""
-    from scoring.batch import run_one
+    from scoring.runs.batch import run_one
 
     if Path(path).name == "K002.xlsx":
         os.kill(os.getpid(), signal.SIGKILL)
@@ -386,13 +386,13 @@ def test_collect_turns_every_raising_future_into_a_failed_branch(tmp_path: Path)
 def test_a_worker_that_dies_fails_alone_and_the_others_complete(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import scoring.batch
+    import scoring.runs.batch
 
     inputs, report = tmp_path / "in", tmp_path / "report"
     inputs.mkdir()
     report.mkdir()
     files = [inputs / n for n in ("k001.xlsx", "k002_die.xlsx", "k003.xlsx", "k004.xlsx", "k005.xlsx")]
-    monkeypatch.setattr(scoring.batch, "run_one", dying_worker)  # pickled by name for the workers
+    monkeypatch.setattr(scoring.runs.batch, "run_one", dying_worker)  # pickled by name for the workers
     ticked: list[Outcome] = []
     outcomes = run_local(files, (PERIOD, str(tmp_path / "out"), str(report), True), 2, report, ticked.append)
     assert sorted(o.file for o in outcomes) == [f.name for f in files] and ticked == outcomes  # each once
@@ -421,11 +421,11 @@ def test_a_worker_that_dies_fails_alone_and_the_others_complete(
 def test_a_batch_whose_worker_dies_still_writes_its_status_table_and_roll_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import scoring.batch
+    import scoring.runs.batch
 
     inputs, out = tmp_path / "in", tmp_path / "out"
     make_branches(inputs, 3)
-    monkeypatch.setattr(scoring.batch, "run_one", dying_or_real_worker)
+    monkeypatch.setattr(scoring.runs.batch, "run_one", dying_or_real_worker)
     table, report = run_batch(inputs, PERIOD, out, jobs=2)
     status = branches(table).set_index("file")["status"].to_dict()
     assert status == {"K001.xlsx": "done", "K002.xlsx": "failed", "K003.xlsx": "done"}
@@ -498,7 +498,7 @@ def test_read_branch_id_gives_none_for_a_file_that_is_not_a_workbook(tmp_path: P
 
 
 def test_clean_staging_removes_only_this_hosts_dead_staging_folders(tmp_path: Path) -> None:
-    from scoring.execute import clean_staging, host_name, staging_dir, staging_owner
+    from scoring.runs.execute import clean_staging, host_name, staging_dir, staging_owner
 
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()  # a pid that no longer exists (on this host)
@@ -520,13 +520,14 @@ def test_clean_staging_removes_only_this_hosts_dead_staging_folders(tmp_path: Pa
 def test_the_roll_up_reuse_key_includes_the_roll_up_notebook(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import papermill
 
-    import scoring.execute
-    from scoring.environment import describe
-    from scoring.execute import MANIFEST, ROLLUP_DIR, code_sha256, kernel_for_runs, run_rollup
+    import scoring.runs.execute
+    from scoring.runs.codeversion import code_sha256
+    from scoring.runs.environment import describe
+    from scoring.runs.execute import MANIFEST, ROLLUP_DIR, kernel_for_runs, run_rollup
 
     notebook = tmp_path / "rollup.ipynb"
-    shutil.copy(scoring.execute.ROLLUP_NOTEBOOK, notebook)
-    monkeypatch.setattr(scoring.execute, "ROLLUP_NOTEBOOK", notebook)
+    shutil.copy(scoring.runs.execute.ROLLUP_NOTEBOOK, notebook)
+    monkeypatch.setattr(scoring.runs.execute, "ROLLUP_NOTEBOOK", notebook)
     out = tmp_path / "out"
     run = out / PERIOD / "K001" / "v001"
     run.mkdir(parents=True)

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scoring.demo import DEMO_BRANCHES, generate_demo
+from scoring.inputs.demo import DEMO_BRANCHES, generate_demo
 
 
 def cli(*args: str) -> subprocess.CompletedProcess[str]:

@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 from conftest import county_sheets
 
-from scoring.csvfile import guard, read_csv_text, unguard, write_csv
-from scoring.demo import write_input_workbook
-from scoring.execute import run_branch
-from scoring.review import diff, verify
-from scoring.scheme import load_scheme
+from scoring.inputs.demo import write_input_workbook
+from scoring.outputs.csvfile import guard, read_csv_text, unguard, write_csv
+from scoring.rules.scheme import load_scheme
+from scoring.runs.execute import run_branch
+from scoring.runs.review import diff, verify
 
 TEXTS = [
     '=HYPERLINK("http://x","y")',

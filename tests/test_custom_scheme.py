@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 from conftest import YEAR, BookMaker, adjustment, member_rows
 
-from scoring.scheme import builtin_schemes, load_scheme
+from scoring.rules.scheme import builtin_schemes, load_scheme
 
 SCHEME = Path(__file__).parent / "schemes" / "fuxian-capped.yaml"
 

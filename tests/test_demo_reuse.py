@@ -14,7 +14,7 @@ import pytest
 from openpyxl import load_workbook
 
 from scoring.cli import main
-from scoring.demo import DEMO_BRANCHES, generate_demo
+from scoring.inputs.demo import DEMO_BRANCHES, generate_demo
 
 PERIOD = "2025Q4"
 

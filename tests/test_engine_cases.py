@@ -16,8 +16,8 @@ import pytest
 import yaml
 from conftest import YEAR, BookMaker, adjustment, ballots, county_sheets, member_rows, monthly_rows, veto
 
-from scoring.engine import Result, quota_pick, share_quota
-from scoring.scheme import SCHEMES_DIR
+from scoring.rules.engine import Result, quota_pick, share_quota
+from scoring.rules.scheme import SCHEMES_DIR
 
 
 def row(result: Result, member_id: str) -> pd.Series:

@@ -19,7 +19,7 @@ from conftest import pip_freeze
 from packaging.markers import Marker
 from packaging.requirements import Requirement
 
-from scoring.environment import canonical, distributions
+from scoring.runs.environment import canonical, distributions
 
 ROOT = Path(__file__).resolve().parents[1]
 LOCK = ROOT / "requirements.lock"

@@ -25,9 +25,9 @@ from conftest import (
     write_notebook,
 )
 
-from scoring.demo import generate_demo, write_input_workbook
-from scoring.explorer import card_html, score_workbook, trace_groups, voila_command, what_if, write_voila_template
-from scoring.scheme import load_scheme
+from scoring.inputs.demo import generate_demo, write_input_workbook
+from scoring.rules.scheme import load_scheme
+from scoring.views.explorer import card_html, score_workbook, trace_groups, voila_command, what_if, write_voila_template
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -133,7 +133,7 @@ def branch_run(tmp_path_factory: pytest.TempPathFactory) -> BranchRun:
     scheme file beside the workbook, named by its file name; one rater gave every member the mark ``MARK`` in the
     first item. After the run the scheme file is edited (weights 70/30), so the workbook's own
     scheme no longer is the one the run used: only the run's archived scheme reproduces it."""
-    from scoring.execute import run_branch
+    from scoring.runs.execute import run_branch
 
     tmp = tmp_path_factory.mktemp("branch")
     scheme_file = tmp / "county-local.yaml"
@@ -170,7 +170,7 @@ def recorded_summary(run: Path) -> pd.DataFrame:
 
 
 def test_the_explorer_opens_a_run_folder_with_its_archived_scheme(branch_run: BranchRun) -> None:
-    from scoring.explorer import Explorer, run_differences
+    from scoring.views.explorer import Explorer, run_differences
 
     run = branch_run.run
     explorer = Explorer(run)
@@ -200,7 +200,7 @@ def test_the_explorer_opens_a_run_folder_with_its_archived_scheme(branch_run: Br
 
 
 def test_the_explorer_warns_when_the_runs_summary_differs(branch_run: BranchRun, tmp_path: Path) -> None:
-    from scoring.explorer import Explorer
+    from scoring.views.explorer import Explorer
 
     run = branch_run.run
     copy = tmp_path / run.relative_to(run.parents[2])  # PERIOD/BRANCH/vNNN under a new root
@@ -219,7 +219,7 @@ def test_the_explorer_warns_when_the_runs_summary_differs(branch_run: BranchRun,
 
 
 def test_periods_come_from_the_workbooks_year(tmp_path: Path) -> None:
-    from scoring.explorer import Explorer
+    from scoring.views.explorer import Explorer
 
     ids = [f"M{i:02d}" for i in range(1, 11)]
     members = member_rows(ids)

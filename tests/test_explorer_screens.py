@@ -2,7 +2,7 @@
 
 The unit tests compute what they expect from the demo's input workbooks, read here cell by cell
 with openpyxl (and the scheme file's parameters), never from the package's results. The browser
-test serves notebooks/explore.ipynb once for the module, exactly as ``python -m scoring.explorer``
+test serves notebooks/explore.ipynb once for the module, exactly as ``python -m scoring.views.explorer``
 does (the demo county, offline template), drives it in a real headless Chromium, saves a PNG of
 every tab for the three members into a folder it prints (``EXPLORER_SCREENSHOTS``, else a pytest
 temporary folder) and checks the page text.
@@ -30,8 +30,9 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
-from scoring.demo import generate_demo
-from scoring.explorer import (
+from scoring.inputs.demo import generate_demo
+from scoring.rules.scheme import Scheme, load_scheme
+from scoring.views.explorer import (
     Explorer,
     Scored,
     Source,
@@ -46,7 +47,6 @@ from scoring.explorer import (
     voila_command,
     write_voila_template,
 )
-from scoring.scheme import Scheme, load_scheme
 
 REPO = Path(__file__).resolve().parents[1]
 YEAR = 2025
@@ -449,7 +449,7 @@ class Page:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    """notebooks/explore.ipynb as ``python -m scoring.explorer`` serves it (the demo county, the
+    """notebooks/explore.ipynb as ``python -m scoring.views.explorer`` serves it (the demo county, the
     offline template), one Voila server and one browser page for the module."""
     from playwright.sync_api import sync_playwright
 

@@ -5,7 +5,7 @@ what is wrong, what is allowed), with exit code 2 and nothing written, or, where
 thing only, read as that and listed in ``InputBook.normalised``. Never a traceback, never a silent
 wrong figure.
 
-Workbooks are written as a branch would have them: by ``scoring.demo.write_input_workbook``
+Workbooks are written as a branch would have them: by ``scoring.inputs.demo.write_input_workbook``
 (openpyxl), then edited with openpyxl the way Excel stores the cell (a TRUE cell, an error value, a
 formula), with xlsxwriter, or, for the error values openpyxl cannot write (``#SPILL!``, ``#CALC!``
 ...), by putting the cell into the sheet's XML exactly as Excel 365 saves it.
@@ -38,11 +38,11 @@ from hypothesis import strategies as st
 from openpyxl.cell.cell import ERROR_CODES
 
 from scoring.cli import main
-from scoring.engine import score
 from scoring.exceptions import LISTED_PROBLEMS, InputError
-from scoring.inputs import BRANCH_KEYS, SHEETS, header_text, load_inputs
-from scoring.periods import parse_period
-from scoring.scheme import load_scheme
+from scoring.inputs.reading import BRANCH_KEYS, SHEETS, header_text, load_inputs
+from scoring.rules.engine import score
+from scoring.rules.periods import parse_period
+from scoring.rules.scheme import load_scheme
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COUNTY = "county-10-stars"
@@ -410,7 +410,7 @@ def test_workbook_with_headers_only_is_an_input_error(maker: BookMaker, tmp_path
 
 
 def test_blank_template_filled_with_the_branch_only(tmp_path: Path, capsys: Any) -> None:
-    from scoring.templates import write_template
+    from scoring.inputs.templates import write_template
 
     path = write_template(COUNTY, tmp_path / "tpl", year=2025, branch_id="B001")
     wb = openpyxl.load_workbook(path)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import read_notebook
 
-from scoring.nbtools import CHECK_MARK
+from scoring.views.nbtools import CHECK_MARK
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 

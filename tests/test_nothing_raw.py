@@ -19,8 +19,8 @@ import openpyxl
 import pytest
 from test_print_ready import columns
 
-from scoring.demo import generate_demo
-from scoring.execute import run_branch, run_rollup
+from scoring.inputs.demo import generate_demo
+from scoring.runs.execute import run_branch, run_rollup
 
 needs_office = pytest.mark.skipif(
     any(shutil.which(t) is None for t in ("soffice", "pdftotext")) and not os.environ.get("CI"),

@@ -10,8 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from scoring.exceptions import PeriodError
-from scoring.periods import parse_period
-from scoring.rounding import round_score, round_scores
+from scoring.rules.periods import parse_period
+from scoring.rules.rounding import round_score, round_scores
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""A LibreOffice kept running (scoring.office.OfficeServer) writes the same files as a fresh one."""
+"""A LibreOffice kept running (scoring.outputs.office.OfficeServer) writes the same files as a fresh one."""
 
 from __future__ import annotations
 
@@ -15,9 +15,9 @@ import openpyxl
 import pytest
 import xlsxwriter
 
-from scoring import office
-from scoring.demo import generate_demo
-from scoring.publicity import write_publicity_pdf
+from scoring.inputs.demo import generate_demo
+from scoring.outputs import office
+from scoring.outputs.publicity import write_publicity_pdf
 
 pytestmark = pytest.mark.skipif(
     shutil.which("soffice") is None and not os.environ.get("CI"),
@@ -59,7 +59,7 @@ def _tiny_workbook(folder: Path) -> Path:
 def test_a_kept_libreoffice_prints_the_same_publicity_pdf_as_a_fresh_one(
     server: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from scoring import notebook
+    from scoring.views import notebook
 
     files = generate_demo(tmp_path / "data")
     for i, f in enumerate(files[:2]):

@@ -15,13 +15,13 @@ import openpyxl
 import pytest
 from openpyxl.worksheet.worksheet import Worksheet
 
-from scoring import office
-from scoring.demo import BranchSpec, generate_demo
-from scoring.engine import Result, score
-from scoring.excel import write_results_workbook
-from scoring.inputs import load_inputs
-from scoring.periods import parse_period
-from scoring.rollup import build, demo_sources, write_rollup_workbook
+from scoring.inputs.demo import BranchSpec, generate_demo
+from scoring.inputs.reading import load_inputs
+from scoring.outputs import office
+from scoring.outputs.excel import write_results_workbook
+from scoring.rules.engine import Result, score
+from scoring.rules.periods import parse_period
+from scoring.runs.rollup import build, demo_sources, write_rollup_workbook
 
 pytestmark = pytest.mark.skipif(
     any(shutil.which(t) is None for t in ("soffice", "pdftotext", "pdftoppm")) and not os.environ.get("CI"),

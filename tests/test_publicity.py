@@ -17,11 +17,11 @@ import pytest
 import xlsxwriter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from scoring.demo import generate_demo
-from scoring.engine import Result, score
-from scoring.inputs import load_inputs
-from scoring.periods import parse_period
-from scoring.publicity import WORKBOOK_OPTIONS, add_publicity_sheets, publicity_window, write_publicity_pdf
+from scoring.inputs.demo import generate_demo
+from scoring.inputs.reading import load_inputs
+from scoring.outputs.publicity import WORKBOOK_OPTIONS, add_publicity_sheets, publicity_window, write_publicity_pdf
+from scoring.rules.engine import Result, score
+from scoring.rules.periods import parse_period
 
 START = dt.date(2026, 1, 9)  # a Friday
 HYPERLINK = '=HYPERLINK("http://x","y")'
@@ -232,9 +232,9 @@ def test_cards_continue_on_further_sheets_each_card_on_its_own_page(
     results: Results, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Excel allows 1,023 page breaks per sheet: a large unit's cards go on 积分卡, 积分卡 (2), ...
-    import scoring.publicity
+    import scoring.outputs.publicity
 
-    monkeypatch.setattr(scoring.publicity, "CARDS_PER_SHEET", 10)
+    monkeypatch.setattr(scoring.outputs.publicity, "CARDS_PER_SHEET", 10)
     result = results[("B001", "2025")]
     path = tmp_path / "cards.xlsx"
     wb = xlsxwriter.Workbook(str(path), WORKBOOK_OPTIONS)

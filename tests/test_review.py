@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 from conftest import county_sheets, read_notebook
 
-from scoring.demo import write_input_workbook
 from scoring.exceptions import RunError
-from scoring.execute import ARCHIVE_DIR, run_branch
-from scoring.review import HIDDEN, approve, diff, verify
-from scoring.scheme import load_scheme
+from scoring.inputs.demo import write_input_workbook
+from scoring.rules.scheme import load_scheme
+from scoring.runs.execute import ARCHIVE_DIR, run_branch
+from scoring.runs.review import HIDDEN, approve, diff, verify
 
 REPO = Path(__file__).resolve().parents[1]
 PERIOD = "2025Q1"
@@ -159,9 +159,9 @@ def test_diff_names_the_member_and_the_input_cell_under_the_change(runs: tuple[P
 
 
 def test_diff_never_shows_a_ballot(runs: tuple[Path, Path, Path], tmp_path: Path) -> None:
-    from scoring.inputs import load_inputs
-    from scoring.periods import parse_period
-    from scoring.review import compare_inputs
+    from scoring.inputs.reading import load_inputs
+    from scoring.rules.periods import parse_period
+    from scoring.runs.review import compare_inputs
 
     sch = load_scheme("county-10-stars").scheme
     a = county_sheets(n=12)
@@ -188,7 +188,7 @@ def test_diff_refuses_runs_of_different_periods(runs: tuple[Path, Path, Path], t
 
 def test_reviewer_notebook_for_a_run_is_written_beside_it_and_changes_nothing(runs: tuple[Path, Path, Path]) -> None:
 
-    from scoring.execute import run_review
+    from scoring.runs.execute import run_review
 
     run = runs[1]
     before = snapshot(run)
@@ -207,11 +207,11 @@ def test_reviewer_notebook_for_a_run_is_written_beside_it_and_changes_nothing(ru
 
 
 def test_pattern_flags_see_a_formality_and_pass_a_real_branch(tmp_path: Path) -> None:
-    from scoring.audit import FLAG, OK, pattern_flags
-    from scoring.demo import generate_demo
-    from scoring.engine import score
-    from scoring.inputs import load_inputs
-    from scoring.periods import parse_period
+    from scoring.inputs.demo import generate_demo
+    from scoring.inputs.reading import load_inputs
+    from scoring.rules.engine import score
+    from scoring.rules.periods import parse_period
+    from scoring.views.audit import FLAG, OK, pattern_flags
 
     p = parse_period("2025")
     sch = load_scheme("county-10-stars").scheme
@@ -243,7 +243,7 @@ def copy_run(run: Path, out: Path, tmp_path: Path) -> Path:
 
 
 def test_only_approvals_named_as_approve_names_them_are_ignored(runs: tuple[Path, Path, Path], tmp_path: Path) -> None:
-    from scoring.review import check_files
+    from scoring.runs.review import check_files
 
     copy = copy_run(runs[1], runs[0], tmp_path)
     approval = approve(copy, "李审核")  # a real approval is not an unexpected file
@@ -275,7 +275,7 @@ def test_verify_says_plainly_when_no_figure_was_compared(runs: tuple[Path, Path,
 @pytest.fixture(scope="module")
 def rollup(runs: tuple[Path, Path, Path]) -> Path:
     """A real roll-up (notebooks/rollup.ipynb) over the branch's second run."""
-    from scoring.execute import run_rollup
+    from scoring.runs.execute import run_rollup
 
     folder, reused = run_rollup({"R001": runs[2]}, PERIOD, runs[0], missing=["R002"])
     assert not reused

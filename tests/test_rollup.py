@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 from conftest import new_code_cell, new_notebook, write_notebook
 
-from scoring import rollup as ru
-from scoring.engine import score
 from scoring.exceptions import InputError
-from scoring.inputs import InputBook
-from scoring.periods import parse_period
+from scoring.inputs.reading import InputBook
+from scoring.rules.engine import score
+from scoring.rules.periods import parse_period
+from scoring.runs import rollup as ru
 
 
 def _frames(book: InputBook) -> dict[str, pd.DataFrame]:
@@ -80,13 +80,13 @@ def test_reading_processes_start_from_inside_a_notebook_kernel(tmp_path: Path) -
     """The roll-up reads in processes spawned by its notebook's kernel (a process with threads)."""
     import papermill as pm
 
-    from scoring.execute import kernel_for_runs
+    from scoring.runs.execute import kernel_for_runs
 
     nb = new_notebook()
     nb.cells = [
         new_code_cell(
             "from pathlib import Path\n"
-            "from scoring import rollup as ru\n"
+            "from scoring.runs import rollup as ru\n"
             f"sources = ru.demo_sources(Path({str(tmp_path / 'demo')!r}))\n"
             "read = ru.read_sources('2025', sources, jobs=2, min_parallel=1)\n"
             "unit = ru.unit_table([ru.score(b, s, ru.parse_period('2025')) for b, s in read])\n"

@@ -16,11 +16,11 @@ import pytest
 from conftest import read_notebook
 
 from scoring import __version__
-from scoring.demo import generate_demo
-from scoring.engine import score
-from scoring.execute import run_branch
-from scoring.inputs import load_inputs
-from scoring.periods import parse_period
+from scoring.inputs.demo import generate_demo
+from scoring.inputs.reading import load_inputs
+from scoring.rules.engine import score
+from scoring.rules.periods import parse_period
+from scoring.runs.execute import run_branch
 
 REPO = Path(__file__).resolve().parents[1]
 YEAR_COLUMNS = ["member_id", "name", "total", "stars", "grade", "veto", "exempt", "rank"]
@@ -210,8 +210,8 @@ def test_notebook_refuses_inputs_changed_since_the_run_started(tmp_path: Path) -
     bytes differ from the provenance's input_sha256, nothing is written."""
     from conftest import BookMaker, county_sheets
 
-    from scoring import notebook as nbmod
     from scoring.exceptions import RunError
+    from scoring.views import notebook as nbmod
 
     maker = BookMaker(tmp_path)
     path = maker.write("county-10-stars", county_sheets(), name="B_T001.xlsx")

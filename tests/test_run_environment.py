@@ -19,10 +19,10 @@ import pandas as pd
 import pytest
 from conftest import county_sheets, pip_freeze
 
-from scoring.demo import write_input_workbook
-from scoring.execute import MANIFEST, find_reusable, run_branch
-from scoring.review import diff, verify
-from scoring.scheme import load_scheme
+from scoring.inputs.demo import write_input_workbook
+from scoring.rules.scheme import load_scheme
+from scoring.runs.execute import MANIFEST, find_reusable, run_branch
+from scoring.runs.review import diff, verify
 
 PERIOD = "2025Q1"
 BRANCH = {"branch_id": "E001", "branch_name": "环境测试支部", "scheme": "county-10-stars", "year": 2025}

@@ -23,9 +23,9 @@ from conftest import BookMaker, county_sheets
 
 from scoring.cli import main
 from scoring.exceptions import InputError, SchemeError, SchemeProblem
-from scoring.inputs import BRANCH_KEYS, load_inputs
-from scoring.periods import parse_period
-from scoring.scheme import MAX_SCHEME_BYTES, SCHEMES_DIR, load_scheme
+from scoring.inputs.reading import BRANCH_KEYS, load_inputs
+from scoring.rules.periods import parse_period
+from scoring.rules.scheme import MAX_SCHEME_BYTES, SCHEMES_DIR, load_scheme
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COUNTY = "county-10-stars"

@@ -15,9 +15,9 @@ import yaml
 from conftest import BookMaker, county_sheets
 
 from scoring.exceptions import SchemeError
-from scoring.inputs import load_inputs
-from scoring.periods import parse_period
-from scoring.scheme import SCHEMES_DIR, builtin_schemes, load_scheme
+from scoring.inputs.reading import load_inputs
+from scoring.rules.periods import parse_period
+from scoring.rules.scheme import SCHEMES_DIR, builtin_schemes, load_scheme
 
 COUNTY = "county-10-stars"
 XINLUO = "xinluo-three-level"

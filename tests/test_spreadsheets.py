@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from scoring.demo import DEMO_BRANCHES, generate_demo
-from scoring.engine import score
-from scoring.excel import extreme_where, write_array, write_results_workbook
-from scoring.inputs import load_inputs
-from scoring.periods import parse_period
-from scoring.recompute import ENGINES, compare_workbook, newer_functions, read_cells, recalculate_with
-from scoring.rollup import build, demo_sources, write_rollup_workbook
-from scoring.templates import TEMPLATES_DIR
+from scoring.inputs.demo import DEMO_BRANCHES, generate_demo
+from scoring.inputs.reading import load_inputs
+from scoring.inputs.templates import TEMPLATES_DIR
+from scoring.outputs.excel import extreme_where, write_array, write_results_workbook
+from scoring.outputs.recompute import ENGINES, compare_workbook, newer_functions, read_cells, recalculate_with
+from scoring.rules.engine import score
+from scoring.rules.periods import parse_period
+from scoring.runs.rollup import build, demo_sources, write_rollup_workbook
 
 needs_engines = pytest.mark.skipif(
     (shutil.which("soffice") is None or shutil.which("ssconvert") is None) and not os.environ.get("CI"),

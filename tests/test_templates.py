@@ -23,10 +23,8 @@ from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
 from scoring.exceptions import InputError, ScoringError
-from scoring.inputs import MEMBER_TYPES, RATER_KINDS, ROLES, SHEETS, header_text, load_inputs
-from scoring.periods import parse_period
-from scoring.scheme import Scheme, builtin_schemes, load_scheme
-from scoring.templates import (
+from scoring.inputs.reading import MEMBER_TYPES, RATER_KINDS, ROLES, SHEETS, header_text, load_inputs
+from scoring.inputs.templates import (
     LISTS_SHEET,
     README_SHEET,
     TEMPLATES_DIR,
@@ -34,6 +32,8 @@ from scoring.templates import (
     template_sheets,
     write_template,
 )
+from scoring.rules.periods import parse_period
+from scoring.rules.scheme import Scheme, builtin_schemes, load_scheme
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMES = builtin_schemes()
@@ -786,7 +786,7 @@ needs_office = pytest.mark.skipif(
 @needs_office
 def test_libreoffice_evaluates_the_amended_score_rule(tmp_path: Path) -> None:
     # the rule as a spreadsheet computes it: the validation formula, moved to each row, in cells
-    from scoring.office import convert
+    from scoring.outputs.office import convert
 
     s = load_scheme("xinluo-three-level").scheme
     wb = openpyxl.load_workbook(TEMPLATES_DIR / "xinluo-three-level.xlsx")
@@ -821,8 +821,8 @@ def test_demo_writer_keeps_user_text_literal_on_every_sheet(tmp_path: Path) -> N
     # must reach the workbook as text, on the branch sheet and in the tables alike
     import openpyxl
 
-    from scoring.demo import write_input_workbook
-    from scoring.scheme import load_scheme
+    from scoring.inputs.demo import write_input_workbook
+    from scoring.rules.scheme import load_scheme
 
     evil = ['=HYPERLINK("http://x","y")', "+1-2", "-3", "@SUM(A1)"]
     members = pd.DataFrame(

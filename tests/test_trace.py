@@ -10,11 +10,11 @@ import pandas as pd
 import pytest
 from conftest import BookMaker, as_float, county_sheets, veto
 
-from scoring.demo import DEMO_BRANCHES, generate_demo
-from scoring.engine import score
-from scoring.inputs import load_inputs
-from scoring.periods import parse_period
-from scoring.trace import trace
+from scoring.inputs.demo import DEMO_BRANCHES, generate_demo
+from scoring.inputs.reading import load_inputs
+from scoring.rules.engine import score
+from scoring.rules.periods import parse_period
+from scoring.views.trace import trace
 
 REF = re.compile(r"^(?P<sheet>.+)!(?P<col>[A-Z]+)(?P<row>\d+)$")
 

@@ -1,4 +1,4 @@
-"""The warm-kernel engine (scoring.kernels) gives the same notebooks and outputs as a fresh kernel."""
+"""The warm-kernel engine (scoring.runs.kernels) gives the same notebooks and outputs as a fresh kernel."""
 
 from __future__ import annotations
 
@@ -17,9 +17,10 @@ import pytest
 from conftest import new_code_cell, new_notebook, read_notebook, write_notebook
 from openpyxl.worksheet.formula import ArrayFormula
 
-import scoring.execute as execute
-from scoring import kernels, office
-from scoring.demo import generate_demo
+import scoring.runs.execute as execute
+from scoring.inputs.demo import generate_demo
+from scoring.outputs import office
+from scoring.runs import kernels
 
 KERNEL = execute.kernel_for_runs()[0]
 
@@ -120,7 +121,8 @@ def test_warm_kernel_runs_match_the_cold_path(tmp_path: Path, monkeypatch: pytes
     if shutil.which("soffice") and (os.environ.get("CI") or office.load_uno() is not None):
         assert (
             _in_kernel(
-                warm_state, "from scoring import office\nprint(office._server is not None and office._server.alive())"
+                warm_state,
+                "from scoring.outputs import office\nprint(office._server is not None and office._server.alive())",
             )
             == "True"
         )

@@ -23,13 +23,13 @@ from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.worksheet import Worksheet
 
-from scoring.demo import DEMO_BRANCHES, generate_demo
-from scoring.engine import Result, score
-from scoring.excel import write_results_workbook
-from scoring.inputs import load_inputs
+from scoring.inputs.demo import DEMO_BRANCHES, generate_demo
+from scoring.inputs.reading import load_inputs
 from scoring.labels import YES_NO
-from scoring.periods import parse_period
-from scoring.recompute import compare_workbook
+from scoring.outputs.excel import write_results_workbook
+from scoring.outputs.recompute import compare_workbook
+from scoring.rules.engine import Result, score
+from scoring.rules.periods import parse_period
 
 ROOT = Path(__file__).resolve().parents[1]
 CUSTOM_SCHEME = Path(__file__).parent / "schemes" / "fuxian-capped.yaml"
@@ -574,7 +574,7 @@ def test_check_sheet_compares_every_figure(demo: list[Path], tmp_path: Path) -> 
 
 def ballot_outputs(result: Result, out: Path) -> list[Path]:
     """Every output of a run but the notebook: workbook, summary.csv, 公示.pdf, 积分卡.pdf."""
-    from scoring.publicity import write_cards_pdf, write_publicity_pdf
+    from scoring.outputs.publicity import write_cards_pdf, write_publicity_pdf
 
     out.mkdir(parents=True, exist_ok=True)
     files = [write(result, out), out / "summary.csv"]
@@ -683,11 +683,11 @@ def test_user_text_is_never_a_formula(maker: BookMaker, tmp_path: Path, text: st
 def test_a_sheet_beyond_excels_row_limit_is_refused_not_truncated(
     maker: BookMaker, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import scoring.excel
+    import scoring.outputs.excel
     from scoring.exceptions import RunError
 
     result = maker.score("county-10-stars", county_sheets(n=12))
-    monkeypatch.setattr(scoring.excel, "EXCEL_MAX_ROWS", 100)  # 12 members x 12 months = 144 rows
+    monkeypatch.setattr(scoring.outputs.excel, "EXCEL_MAX_ROWS", 100)  # 12 members x 12 months = 144 rows
     with pytest.raises(RunError, match=r"月度评分.*145"):
         write(result, tmp_path)
 
@@ -697,7 +697,7 @@ def test_a_sheet_beyond_excels_row_limit_is_refused_not_truncated(
 
 @pytest.fixture(scope="module")
 def run_folder(demo: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from scoring.execute import run_branch
+    from scoring.runs.execute import run_branch
 
     return run_branch(demo[1], "2025", tmp_path_factory.mktemp("runs"))
 
@@ -767,7 +767,7 @@ def test_scheme_text_stays_text_in_formulas_and_a_vetoed_exempt_member_keeps_his
 ) -> None:
     # a copied scheme (users edit these files) whose veto tier tries to close the formula's string
     # and call HYPERLINK: the tier cell must show that text, literally, after recomputation
-    from scoring.scheme import load_scheme
+    from scoring.rules.scheme import load_scheme
 
     text = '后进"&HYPERLINK("http://x","y")&"'
     source = load_scheme("xinluo-three-level").path.read_text(encoding="utf-8")

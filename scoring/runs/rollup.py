@@ -22,14 +22,15 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
-from .csvfile import write_csv
-from .engine import TIE, YES, Result, score, share_quota
-from .excel import FONT, column_width, extreme_where, header_height, print_setup, wrapped_lines, write_array
+from ..inputs.reading import InputBook, load_inputs
+from ..labels import YES_NO, provenance_label, readable_values, run_label, shown
+from ..outputs.csvfile import write_csv
+from ..outputs.excel import FONT, column_width, extreme_where, header_height, print_setup, wrapped_lines, write_array
+from ..rules.engine import TIE, YES, Result, score, share_quota
+from ..rules.periods import parse_period
+from ..rules.scheme import LoadedScheme, load_scheme
 from .execute import MANIFEST, sha256_file
-from .inputs import InputBook, load_inputs
-from .labels import YES_NO, provenance_label, readable_values, run_label, shown
-from .periods import parse_period
-from .scheme import LoadedScheme, load_scheme
+from .summaries import compare_summaries, read_summary, summary_text
 
 SCORE_COLUMN = {"year": "total", "half": "half_score", "quarter": "quarter_score", "month": "month_total"}
 
@@ -99,7 +100,7 @@ def sources_from_runs(runs: Mapping[str, str | Path]) -> list[BranchSource]:
 def demo_sources(folder: str | Path) -> list[BranchSource]:
     """The demo county's branches straight from generated inputs (no runs): for the notebook
     opened by hand or under nbval."""
-    from .demo import generate_demo
+    from ..inputs.demo import generate_demo
 
     return [BranchSource(p.stem.split("_")[0], p, None) for p in generate_demo(Path(folder))]
 
@@ -135,8 +136,6 @@ def read_sources(
 def build(period: str, sources: list[BranchSource], missing: list[str] | None = None, jobs: int = 1) -> Rollup:
     """Score every branch with the engine and make the roll-up tables (inputs read with ``jobs``
     processes, see :func:`read_sources`)."""
-    from .review import _read_summary, _summary_text, compare_summaries
-
     p = parse_period(period)
     results: list[Result] = []
     checks = []
@@ -144,7 +143,7 @@ def build(period: str, sources: list[BranchSource], missing: list[str] | None = 
         result = score(book, sch, p)
         results.append(result)
         if src.run is not None:
-            diff = compare_summaries(_read_summary(src.run), _summary_text(result.summary()), "run", "engine")
+            diff = compare_summaries(read_summary(src.run), summary_text(result.summary()), "run", "engine")
             checks.append((src.branch_id, run_label(src.run), len(diff), "OK" if diff.empty else "不一致 (differs)"))
     unit = unit_table(results)
     return Rollup(

@@ -21,9 +21,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 
-from .exceptions import SchemeError, SchemeProblem
+from ..exceptions import SchemeError, SchemeProblem
 
-SCHEMES_DIR: Path = Path(__file__).parent / "schemes"
+SCHEMES_DIR: Path = Path(__file__).parent.parent / "schemes"
 
 
 class Problem(NamedTuple):

@@ -36,8 +36,8 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from .exceptions import ScoringError
-from .processes import alive, die_with_parent
+from ..exceptions import ScoringError
+from ..runs.processes import alive, die_with_parent
 
 log = logging.getLogger(__name__)
 

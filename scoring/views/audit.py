@@ -19,15 +19,16 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import numpy as np
 import pandas as pd
 
-from .csvfile import read_csv_text
-from .engine import TIE, YES, Result, score, share_quota
-from .environment import interpreter_shown
-from .inputs import InputBook
-from .periods import parse_period
-from .publicity import PUBLICITY_SHEET, publicity_window
+from ..inputs.reading import InputBook
+from ..outputs.csvfile import read_csv_text
+from ..outputs.publicity import PUBLICITY_SHEET, publicity_window
+from ..rules.engine import TIE, YES, Result, score, share_quota
+from ..rules.periods import parse_period
+from ..runs.environment import interpreter_shown
+from ..runs.summaries import summary_text
 
 if TYPE_CHECKING:  # for annotations only: audit imports review lazily, inside its functions
-    from .review import Verification
+    from ..runs.review import Verification
 
 OK = "正常"
 FLAG = "注意"
@@ -63,7 +64,7 @@ class _QuarterCount(Protocol):
 
 
 def open_run(run_dir: str | Path) -> RunView:
-    from .review import _load_recorded, load_manifest
+    from ..runs.review import _load_recorded, load_manifest
 
     run = Path(run_dir).resolve()
     manifest = load_manifest(run)
@@ -198,9 +199,7 @@ def _published_summary(result: Result, run: str | Path | None) -> pd.DataFrame:
     the package makes now, as it would be written."""
     if run is not None:
         return read_csv_text(Path(run) / "summary.csv")
-    from .review import _summary_text
-
-    return _summary_text(result.summary())
+    return summary_text(result.summary())
 
 
 def quarter_star_counts(summary: pd.DataFrame, result: Result) -> pd.DataFrame:
@@ -255,7 +254,7 @@ def quarter_star_flag(result: Result, summary: pd.DataFrame) -> tuple[str, str, 
 def results_workbook(run: str | Path) -> Path | None:
     """The run's published results workbook (``*_结果.xlsx``), if it has one."""
     run = Path(run)
-    from .review import load_manifest
+    from ..runs.review import load_manifest
 
     names = [o["file"] for o in load_manifest(run).get("outputs", []) if str(o["file"]).endswith("_结果.xlsx")]
     found = [run / n for n in names if (run / n).is_file()] or sorted(run.glob("*_结果.xlsx"))
@@ -342,8 +341,8 @@ def run_for_notebook(run_dir: str) -> Path:
         return Path(run_dir).resolve()
     import tempfile
 
-    from .demo import generate_demo
-    from .execute import run_branch
+    from ..inputs.demo import generate_demo
+    from ..runs.execute import run_branch
 
     tmp = Path(tempfile.mkdtemp(prefix="scoring-review-demo-"))
     print("未给出运行文件夹, 先为示范支部 B001 运行 2025 年度 (no run_dir: scoring demo branch B001 for 2025 first)")
@@ -369,7 +368,7 @@ def recompute_table(run: Path) -> pd.DataFrame:
             [("未重算 (not done)", why, "apt-get install libreoffice-calc, 然后重新执行 python -m scoring review RUN")],
             columns=["工作簿重算 recompute", "原因 why", "怎样补做 how to do it"],
         )
-    from .recompute import recompute
+    from ..outputs.recompute import recompute
 
     table = recompute(run)
     by_sheet = (

@@ -20,9 +20,9 @@ from typing import Any, Protocol, cast
 import numpy as np
 import pandas as pd
 
-from .engine import Result
-from .rounding import round_scores
-from .scheme import Scheme
+from ..rules.engine import Result
+from ..rules.rounding import round_scores
+from ..rules.scheme import Scheme
 
 TRACE_COLUMNS: list[str] = ["level", "step", "item", "month", "value", "text", "rule", "source", "note"]
 

@@ -15,17 +15,17 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__
-from .csvfile import write_csv
-from .engine import Result, score
-from .environment import describe, interpreter_shown, main_packages
-from .excel import write_results_workbook
-from .exceptions import RunError
-from .inputs import load_inputs
-from .labels import readable
-from .periods import KIND_LABELS, Period, parse_period
-from .publicity import write_publicity_pdf
-from .scheme import LoadedScheme, load_scheme
+from .. import __version__
+from ..exceptions import RunError
+from ..inputs.reading import load_inputs
+from ..labels import readable
+from ..outputs.csvfile import write_csv
+from ..outputs.excel import write_results_workbook
+from ..outputs.publicity import write_publicity_pdf
+from ..rules.engine import Result, score
+from ..rules.periods import KIND_LABELS, Period, parse_period
+from ..rules.scheme import LoadedScheme, load_scheme
+from ..runs.environment import describe, interpreter_shown, main_packages
 from .trace import trace
 
 HEAD_ROWS = 10
@@ -71,7 +71,7 @@ def environment() -> pd.DataFrame:
 
 def demo_inputs(branch_index: int = 0, year: int = 2025) -> Path:
     """A demo branch workbook in a temporary folder (used when no input is given)."""
-    from .demo import DEMO_BRANCHES, branch_tables, write_input_workbook
+    from ..inputs.demo import DEMO_BRANCHES, branch_tables, write_input_workbook
 
     spec = DEMO_BRANCHES[branch_index]
     branch, sheets = branch_tables(spec, year, seed=1000 + branch_index)

@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from openpyxl import Workbook
 
-from .inputs import BRANCH_KEYS, SHEETS, header_text
-from .scheme import Scheme, load_scheme
-from .xlsxfile import save_reproducibly
+from ..outputs.xlsxfile import save_reproducibly
+from ..rules.scheme import Scheme, load_scheme
+from .reading import BRANCH_KEYS, SHEETS, header_text
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈姚卢"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国志海燕文斌鹏辉亮波宁琳雪梅晨阳浩宇欣怡佳"

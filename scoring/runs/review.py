@@ -10,7 +10,6 @@ that records who approved which hashes.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import os
 import re
@@ -21,14 +20,15 @@ from typing import Any
 
 import pandas as pd
 
-from .csvfile import csv_text, read_csv_text
+from ..exceptions import RunError
+from ..inputs.reading import _SHEET_ATTRS, SHEETS, InputBook, load_inputs
+from ..labels import run_label
+from ..outputs.csvfile import read_csv_text
+from ..rules.periods import parse_period
+from ..rules.scheme import LoadedScheme, load_scheme
 from .environment import describe, differences
-from .exceptions import RunError
 from .execute import MANIFEST, sha256_file
-from .inputs import _SHEET_ATTRS, SHEETS, InputBook, load_inputs
-from .labels import run_label
-from .periods import parse_period
-from .scheme import LoadedScheme, load_scheme
+from .summaries import compare_summaries, read_summary, summary_text
 
 APPROVAL_PREFIX = "approval-"
 # exactly the names approve() writes (approval-<UTC %Y%m%dT%H%M%S%f>Z.json, in the run folder
@@ -158,15 +158,6 @@ def _load_recorded(run: Path, manifest: dict[str, Any]) -> tuple[InputBook, Load
     return load_inputs(workbook, parse_period(manifest["period"]), loaded)
 
 
-def _summary_text(df: pd.DataFrame) -> pd.DataFrame:
-    """A summary table as ``summary.csv`` holds it: every cell as its CSV text."""
-    return read_csv_text(io.StringIO(csv_text(df)))
-
-
-def _read_summary(run: Path) -> pd.DataFrame:
-    return read_csv_text(run / "summary.csv")
-
-
 ENVIRONMENT_HEADERS = {"package": "软件包 package", "recorded": "运行时 recorded", "now": "现在 now"}
 BRANCH_RUN_COLUMNS = ["branch_id", "run", "manifest", "summary", "files", "figures", "status"]
 
@@ -266,7 +257,7 @@ class Verification:
 def verify(run: str | Path) -> Verification:
     """Re-check every hash and re-score from the recorded inputs with the recorded scheme; for a
     roll-up, re-check every branch run it references and re-compute its unit table."""
-    from . import __version__
+    from .. import __version__
 
     run = Path(run).resolve()
     manifest = load_manifest(run)
@@ -314,7 +305,7 @@ def _rescore_branch(
 ) -> tuple[pd.DataFrame, bool, int, list[str]]:
     """A branch run's figures re-scored from its archived input and scheme, compared with its
     summary.csv: (differences, whether compared, rows compared, notes)."""
-    from .engine import score
+    from ..rules.engine import score
 
     notes: list[str] = []
     inputs_ok = files.loc[files["file"].str.startswith("../"), "status"].eq("ok").all()
@@ -326,7 +317,7 @@ def _rescore_branch(
         notes.append("summary.csv 不是成员表, 无法比较数字 (summary.csv is not a member table: figures not compared)")
     else:
         book, loaded = _load_recorded(run, manifest)
-        now = _summary_text(score(book, loaded, parse_period(manifest["period"])).summary())
+        now = summary_text(score(book, loaded, parse_period(manifest["period"])).summary())
         return compare_summaries(recorded, now, "recorded", "now"), True, len(recorded), notes
     return pd.DataFrame(columns=_NO_FIGURES), False, 0, notes
 
@@ -426,33 +417,9 @@ def _verify_rollup(
         )
         if n != 0:
             branch_runs.loc[i, "status"] = "problem"
-    now = _summary_text(rollup.unit)
+    now = summary_text(rollup.unit)
     figures = compare_summaries(_unit_keyed(recorded), _unit_keyed(now), "recorded", "now")
     return figures, branch_runs, True, len(recorded), notes
-
-
-def compare_summaries(a: pd.DataFrame, b: pd.DataFrame, name_a: str, name_b: str) -> pd.DataFrame:
-    """Figures that differ between two summary tables (text as in summary.csv), by member."""
-    cols = [c for c in a.columns if c in b.columns and c != "member_id"]
-    m = a.merge(b, on="member_id", how="outer", suffixes=("@a", "@b"), indicator=True)
-    rows = []
-    for r in m.to_dict("records"):
-        mid = r["member_id"]
-        if r["_merge"] != "both":
-            rows.append(
-                (
-                    mid,
-                    "(member)",
-                    "present" if r["_merge"] == "left_only" else "",
-                    "present" if r["_merge"] == "right_only" else "",
-                )
-            )
-            continue
-        for c in cols:
-            va, vb = r[f"{c}@a"], r[f"{c}@b"]
-            if va != vb:
-                rows.append((mid, c, va, vb))
-    return pd.DataFrame(rows, columns=["member_id", "figure", name_a, name_b])
 
 
 def _sheet_rows(book: InputBook, sheet: str) -> pd.DataFrame:
@@ -567,7 +534,7 @@ def diff(run_a: str | Path, run_b: str | Path) -> RunDiff:
             "只能比较同一支部同一期间的两次运行 (compare two runs of one branch and period):"
             f" {ma['branch_id']} {ma['period']} vs {mb['branch_id']} {mb['period']}"
         )
-    figures = compare_summaries(_read_summary(a), _read_summary(b), "a", "b")
+    figures = compare_summaries(read_summary(a), read_summary(b), "a", "b")
     inputs = compare_inputs(_load_recorded(a, ma)[0], _load_recorded(b, mb)[0])
     env_a, env_b = ma.get("environment"), mb.get("environment")
     environment = differences(env_a, env_b).set_axis(["package", "a", "b"], axis=1) if env_a and env_b else None

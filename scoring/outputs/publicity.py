@@ -26,8 +26,8 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
+from ..rules.engine import NO, TIE, YES, Result, share_quota
 from . import office
-from .engine import NO, TIE, YES, Result, share_quota
 
 # Noto Sans CJK SC (fonts-noto-cjk). One glyph set serves its JP, KR, SC, TC and HK faces, and
 # LibreOffice picks the regional forms by the text's Asian language, which an xlsx cannot state:

@@ -34,9 +34,9 @@ from pandas.api.typing import NAType
 from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
-from .engine import REASONS, Result, share_quota
-from .exceptions import RunError
-from .labels import YES_NO, label, provenance_label, shown
+from ..exceptions import RunError
+from ..labels import YES_NO, label, provenance_label, shown
+from ..rules.engine import REASONS, Result, share_quota
 from .publicity import add_publicity_sheets
 
 README_LINES: list[str] = [

@@ -25,7 +25,7 @@ What a template holds:
   hidden and sheets keep their names.
 
 Excel does not check pasted values against data validation, so the reader
-(:func:`scoring.inputs.load_inputs`) stays the authority; the template only catches typing errors
+(:func:`scoring.inputs.reading.load_inputs`) stays the authority; the template only catches typing errors
 early.
 """
 
@@ -50,8 +50,10 @@ from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
-from .exceptions import ScoringError
-from .inputs import (
+from ..exceptions import ScoringError
+from ..outputs.xlsxfile import save_reproducibly
+from ..rules.scheme import SCHEMES_DIR, LoadedScheme, Scheme, builtin_schemes, load_scheme
+from .reading import (
     ATTENDANCE,
     BRANCH_KEYS,
     MEMBER_TYPES,
@@ -64,10 +66,8 @@ from .inputs import (
     _norm,
     header_text,
 )
-from .scheme import SCHEMES_DIR, LoadedScheme, Scheme, builtin_schemes, load_scheme
-from .xlsxfile import save_reproducibly
 
-TEMPLATES_DIR: Path = Path(__file__).resolve().parents[1] / "templates_xlsx"
+TEMPLATES_DIR: Path = Path(__file__).resolve().parents[2] / "templates_xlsx"
 
 README_SHEET = "填表说明 (readme)"
 LISTS_SHEET = "代码表 (lists)"

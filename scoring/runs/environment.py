@@ -23,7 +23,7 @@ from typing import Any
 
 import pandas as pd
 
-from .exceptions import RunError
+from ..exceptions import RunError
 
 # The packages that compute, read and write a run's figures and pages: shown in the executed
 # notebook's environment cell (the manifest keeps every distribution).

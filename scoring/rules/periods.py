@@ -9,7 +9,7 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
-from .exceptions import PeriodError
+from ..exceptions import PeriodError
 
 PeriodKind = Literal["month", "quarter", "half", "year"]
 

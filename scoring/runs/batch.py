@@ -33,8 +33,8 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from .csvfile import write_csv
-from .exceptions import FAILURE_COLUMNS, InputError, RunError
+from ..exceptions import FAILURE_COLUMNS, InputError, RunError
+from ..outputs.csvfile import write_csv
 from .processes import die_with_parent
 
 STATUS_LABELS: dict[str, str] = {"done": "完成", "reused": "复用 (输入未变)", "bad_input": "输入有误", "failed": "失败"}
@@ -84,10 +84,10 @@ def run_one(path: str, period: str, out: str, report_dir: str, warm: bool = True
     """Run one branch workbook; never raises. Problems go to ``report_dir/<file>.errors.csv``
     (bad input: file, sheet, row, column, value, problem) or ``<file>.error.txt`` (a failure).
 
-    ``warm``: on this worker's warm kernel (``scoring.kernels``), kept between its branches."""
+    ``warm``: on this worker's warm kernel (``scoring.runs.kernels``), kept between its branches."""
+    from ..inputs.reading import load_inputs
+    from ..rules.periods import parse_period
     from .execute import find_reusable, run_branch
-    from .inputs import load_inputs
-    from .periods import parse_period
 
     started = time.perf_counter()
     src = Path(path)
@@ -164,7 +164,7 @@ def _branch_id_cell(path: Path) -> tuple[str, str, int] | None:
     """(branch_id, sheet name, Excel row) of a workbook's branch_id, as ``read_branch_id``."""
     from python_calamine import CalamineWorkbook
 
-    from .inputs import BRANCH_KEYS, SHEETS, _find_sheet, _header_key, _norm, _show
+    from ..inputs.reading import BRANCH_KEYS, SHEETS, _find_sheet, _header_key, _norm, _show
 
     try:
         wb = CalamineWorkbook.from_filelike(io.BytesIO(path.read_bytes()))
@@ -406,13 +406,13 @@ def run_batch(
     ``jobs`` worker processes on this machine (default: the number of cores), or the workers of
     the dask.distributed cluster at ``scheduler`` (the input and output folders must be visible
     to them at the same paths). ``warm``: each worker keeps one kernel for all its branches
-    (``scoring.kernels``; the notebooks are the same as on fresh kernels), else a fresh kernel
+    (``scoring.runs.kernels``; the notebooks are the same as on fresh kernels), else a fresh kernel
     per branch.
     """
     from tqdm import tqdm
 
+    from ..rules.periods import parse_period
     from .execute import clean_staging
-    from .periods import parse_period
 
     p = parse_period(period)
     files = branch_files(inputs)

@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .exceptions import ScoringError
+from ..exceptions import ScoringError
 
 
 class GnumericError(ScoringError, RuntimeError):

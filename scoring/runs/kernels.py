@@ -13,9 +13,9 @@ of a worker process and, before each notebook, resets what a notebook can see of
   in the first notebook is shown again in the next.
 
 Imported modules stay loaded: that is the saving. So does the kernel's LibreOffice (the kernel is
-started with ``SCORING_OFFICE_SERVER=1``, see ``scoring.office``), which prints each 公示.pdf in
+started with ``SCORING_OFFICE_SERVER=1``, see ``scoring.outputs.office``), which prints each 公示.pdf in
 about 0.1 s instead of starting LibreOffice for it. A kernel is restarted when the package's code
-hash (``execute.code_sha256``) changed since it started, when it died, and after
+hash (``codeversion.code_sha256``) changed since it started, when it died, and after
 ``MAX_NOTEBOOKS`` notebooks (to bound whatever a library caches). ``tests/test_warm_kernel.py``
 runs the same branches on cold and warm kernels and checks the executed notebooks and outputs are
 the same.
@@ -38,7 +38,8 @@ from papermill.engines import NBClientEngine, papermill_engines
 from papermill.log import logger
 from papermill.utils import merge_kwargs, remove_args
 
-from .office import SERVER_ENV
+from ..outputs.office import SERVER_ENV
+from .codeversion import code_sha256
 
 ENGINE_NAME = "scoring-warm"
 MAX_NOTEBOOKS = 200
@@ -88,14 +89,14 @@ _lock = threading.Lock()
 
 
 START_OFFICE_CODE = """\
-import scoring.office
-scoring.office.shared_server(connect=False)
+import scoring.outputs.office
+scoring.outputs.office.shared_server(connect=False)
 del scoring
 """
 STOP_OFFICE_CODE = """\
 import sys
-if "scoring.office" in sys.modules:
-    sys.modules["scoring.office"].stop_server()
+if "scoring.outputs.office" in sys.modules:
+    sys.modules["scoring.outputs.office"].stop_server()
 """
 
 
@@ -129,8 +130,6 @@ multiprocessing.util.Finalize(None, _shutdown_all, exitpriority=10)
 
 
 def _code_version() -> str:
-    from .execute import code_sha256
-
     return code_sha256()
 
 
@@ -146,7 +145,7 @@ def warm_kernel(kernel_name: str, start_timeout: float = 60) -> _Warm:
     if warm is None:
         km = KernelManager(kernel_name=kernel_name)
         # a neutral folder: every notebook moves the kernel to its own folder first; the kernel
-        # keeps one LibreOffice running for every branch's 公示.pdf (scoring.office)
+        # keeps one LibreOffice running for every branch's 公示.pdf (scoring.outputs.office)
         km.start_kernel(cwd=tempfile.gettempdir(), env={**os.environ, SERVER_ENV: "1"})
         kc = km.client()
         kc.start_channels()

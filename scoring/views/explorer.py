@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING, Any, SupportsInt, cast
 import numpy as np
 import pandas as pd
 
-from .engine import Result, score
-from .exceptions import InputError
-from .inputs import BRANCH_KEYS, SHEETS, InputBook, _find_sheet, _header_key, _norm, load_inputs
-from .labels import LABELS, YES_NO, label
-from .periods import parse_period
-from .scheme import LoadedScheme, Scheme, load_scheme
+from ..exceptions import InputError
+from ..inputs.reading import BRANCH_KEYS, SHEETS, InputBook, _find_sheet, _header_key, _norm, load_inputs
+from ..labels import LABELS, YES_NO, label
+from ..rules.engine import Result, score
+from ..rules.periods import parse_period
+from ..rules.scheme import LoadedScheme, Scheme, load_scheme
+from ..runs.summaries import compare_summaries, read_summary, summary_text
 from .trace import trace
 
 if TYPE_CHECKING:
@@ -98,7 +99,7 @@ def score_source(src: Source, period: str) -> Scored:
 def demo_sources(year: int = 2025) -> list[Source]:
     """The demo county's branches, held in memory: written to a temporary folder, read back and
     the folder removed at once, so a page load leaves nothing behind."""
-    from .demo import generate_demo
+    from ..inputs.demo import generate_demo
 
     with tempfile.TemporaryDirectory(prefix="scoring-explore-") as tmp:
         paths = generate_demo(Path(tmp), year)
@@ -170,9 +171,7 @@ def run_differences(src: Source, s: Scored) -> pd.DataFrame | None:
     that differs from the re-scored one (empty: all equal). None when there is nothing to compare."""
     if src.run is None or src.period != s.result.period.text or not (src.run / "summary.csv").is_file():
         return None
-    from .review import _read_summary, _summary_text, compare_summaries
-
-    return compare_summaries(_read_summary(src.run), _summary_text(s.result.summary()), "summary.csv", "重新计分 now")
+    return compare_summaries(read_summary(src.run), summary_text(s.result.summary()), "summary.csv", "重新计分 now")
 
 
 def run_notice_html(src: Source, s: Scored) -> str:
@@ -1255,12 +1254,12 @@ def serve(notebook: str | Path = "notebooks/explore.ipynb", port: int = 8866, ip
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m scoring.explorer [NOTEBOOK] [--port 8866] [--ip 127.0.0.1]``: the explorer as a web page."""
+    """``python -m scoring.views.explorer [NOTEBOOK] [--port 8866] [--ip 127.0.0.1]``: the explorer as a web page."""
     import argparse
     import signal
     import sys
 
-    parser = argparse.ArgumentParser(prog="python -m scoring.explorer", description="积分查看 (explorer) 网页")
+    parser = argparse.ArgumentParser(prog="python -m scoring.views.explorer", description="积分查看 (explorer) 网页")
     parser.add_argument("notebook", nargs="?", default="notebooks/explore.ipynb")
     parser.add_argument("--port", type=int, default=8866)
     parser.add_argument("--ip", default="127.0.0.1")

@@ -28,9 +28,9 @@ import pandas as pd
 from openpyxl.utils import get_column_letter
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
-from .exceptions import FAILURE_COLUMNS, InputError, SchemeError, SchemeProblem
-from .periods import Period, active_counts
-from .scheme import LoadedScheme, Scheme, load_workbook_scheme
+from ..exceptions import FAILURE_COLUMNS, InputError, SchemeError, SchemeProblem
+from ..rules.periods import Period, active_counts
+from ..rules.scheme import LoadedScheme, Scheme, load_workbook_scheme
 
 Kind = Literal["text", "number", "int", "month", "date", "yesno", "choice"]
 

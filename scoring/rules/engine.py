@@ -17,7 +17,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from .inputs import InputBook
+from ..inputs.reading import InputBook
 from .periods import Period, active_counts
 from .rounding import round_scores
 from .scheme import LoadedScheme, Scheme

@@ -22,7 +22,7 @@ from xml.etree import ElementTree as ET
 
 import pandas as pd
 
-from .exceptions import ScoringError
+from ..exceptions import ScoringError
 from .gnumeric import recalculate
 from .office import convert
 

@@ -21,15 +21,17 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from . import __version__, environment
-from .exceptions import RunError
-from .inputs import InputBook, load_inputs
-from .periods import parse_period
+from .. import __version__
+from ..exceptions import RunError
+from ..inputs.reading import InputBook, load_inputs
+from ..rules.periods import parse_period
+from ..rules.scheme import LoadedScheme, load_scheme
+from . import environment
+from .codeversion import NOTEBOOK as NOTEBOOK  # as X: still execute's names (explicit re-export)
+from .codeversion import REPO_ROOT as REPO_ROOT
+from .codeversion import code_sha256 as code_sha256
 from .processes import alive
-from .scheme import LoadedScheme, load_scheme
 
-REPO_ROOT: Path = Path(__file__).resolve().parents[1]
-NOTEBOOK: Path = REPO_ROOT / "notebooks" / "branch_period.ipynb"
 KERNEL_NAME = "scoring"
 MANIFEST = "manifest.json"
 # Beside the period folders, OUT/.archive keeps each input workbook and scheme file a run was
@@ -84,19 +86,6 @@ def kernel_for_runs() -> tuple[str, str]:
 
 
 STAGING_PREFIX = ".staging-"
-
-
-def code_sha256(notebook: Path | None = None) -> str:
-    """One hash over the package's Python files, its scheme files and the notebook that makes the
-    run (``notebook``, default the branch-period notebook; the roll-up passes ``ROLLUP_NOTEBOOK``):
-    what a run's figures and pages depend on besides its inputs (works with or without git)."""
-    h = hashlib.sha256()
-    package = Path(__file__).resolve().parent
-    # NOTEBOOK and ROLLUP_NOTEBOOK are looked up at call time, so a test can point them elsewhere
-    for f in sorted([*package.glob("*.py"), *package.glob("schemes/*.yaml"), notebook or NOTEBOOK]):
-        if f.is_file():
-            h.update(f.name.encode() + b"\0" + f.read_bytes() + b"\0")
-    return h.hexdigest()
 
 
 def find_reusable(out: str | Path, period: str, branch_id: str, input_sha256: str, scheme_sha256: str) -> Path | None:
@@ -229,7 +218,7 @@ def run_branch(
 ) -> Path:
     """Validate the inputs, execute the branch-period notebook and return the sealed run folder.
 
-    ``warm``: execute on this worker's warm kernel (``scoring.kernels``) instead of a fresh one;
+    ``warm``: execute on this worker's warm kernel (``scoring.runs.kernels``) instead of a fresh one;
     a batch does, since its workers run many branches. ``validated``: what ``load_inputs`` already
     returned for this file and period (the batch validates first); the archived copy is still
     checked against its hash, so a file changed since then stops the run."""

@@ -1,0 +1,1 @@
+"""Reading inputs: the input workbook, its templates and the demo data."""

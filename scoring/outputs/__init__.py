@@ -1,0 +1,1 @@
+"""What a run writes: results workbooks, PDFs, CSV files, and recomputing them in LibreOffice and Gnumeric."""
