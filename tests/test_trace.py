@@ -33,9 +33,9 @@ def test_trace_cells_are_the_input_cells_and_add_up(demo_books: list[Path], inde
     wb = openpyxl.load_workbook(path, read_only=False, data_only=True)
     scored = result.annual[result.annual["exempt"] == "no"]
     checked = 0
-    for member_id, veto in zip(scored["member_id"], scored["veto"], strict=True):
+    for member_id, vetoed in zip(scored["member_id"], scored["veto"], strict=True):
         t = trace(result, member_id)
-        if sch.scheme.no_score_veto and veto == "yes":  # 不体现积分: the months and the veto, no figure
+        if sch.scheme.no_score_veto and vetoed == "yes":  # 不体现积分: the months and the veto, no figure
             assert list(t["value"].dropna()) == [scored.set_index("member_id").at[member_id, "months"]], t
             assert t["step"].str.startswith("一票否决").any()
             continue
