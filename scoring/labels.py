@@ -93,6 +93,13 @@ LABELS: dict[str, str] = {
     "period": "期间",
     "branch_id": "支部编号",
     "branch_name": "支部名称",
+    "base_points": "基础分(已扣减)",
+    "appraisal_added": "评议分",
+    "span_bonus": "本期加分",
+    "span_deduction": "本期扣分小计",
+    "events": "本期加减分",
+    "figure": "本期得分",
+    "band_grade": "本期等级",
 }
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 from ..inputs.reading import InputBook
 from .periods import Period, active_counts
 from .rounding import round_scores
-from .scheme import LoadedScheme, Scheme
+from .scheme import Band, LoadedScheme, Scheme
 
 YES, NO, TIE = "yes", "no", "tie"
 
@@ -35,6 +35,8 @@ REASONS: dict[str, str] = {
     "equal_deduction": "与最大扣分相同, 只计一次 (equal to the largest deduction, counted once)",
     "cap_reached": "已达该项上限 (group cap reached)",
     "cap_partial": "部分计入, 已达该项上限 (partly applied, group cap reached)",
+    "item_cap_reached": "已达所属项目的分值, 不再计入 (the item's points reached)",
+    "item_cap_partial": "部分计入, 已达所属项目的分值 (partly applied, the item's points reached)",
 }
 
 
@@ -97,24 +99,31 @@ def quota_pick(scores: pd.Series, quota: int) -> pd.Series:
     return out
 
 
+def quota_size(share: float, n: int, minimum: int = 0) -> int:
+    """floor(share x n), at least ``minimum`` (never more than n)."""
+    return min(n, max(minimum, share_quota(share, n)))
+
+
 def share_quota(share: float, n: int) -> int:
     """floor(share x n), robust to binary fractions (0.05 x 60 is 3.0000000000000004)."""
     return math.floor(round(share * n, 9))
 
 
 def band_lookup(
-    scheme: Scheme, rounded: npt.NDArray[np.float64]
-) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.float64]]:
-    """Grade and stars for rounded scores; the last band catches everything below it."""
-    mins = np.array([b.min for b in scheme.bands])
+    bands: list[Band], rounded: npt.NDArray[np.float64]
+) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.float64], npt.NDArray[np.object_]]:
+    """Grade, stars and tier for rounded scores; the last band catches everything below it."""
+    mins = np.array([b.min for b in bands])
     idx = np.searchsorted(-mins, -rounded, side="left")  # first band whose min <= score
     idx = np.minimum(idx, len(mins) - 1)
-    grades = np.array([b.grade for b in scheme.bands], dtype=object)[idx]
-    stars = np.array([np.nan if b.stars is None else b.stars for b in scheme.bands], dtype=float)[idx]
+    grades = np.array([b.grade for b in bands], dtype=object)[idx]
+    stars = np.array([np.nan if b.stars is None else b.stars for b in bands], dtype=float)[idx]
+    tiers = np.array([b.tier for b in bands], dtype=object)[idx]
     nan = np.isnan(rounded)
     grades[nan] = None
     stars[nan] = np.nan
-    return grades, stars
+    tiers[nan] = None
+    return grades, stars, tiers
 
 
 def _codes(member_ids: pd.Series, index: pd.Index) -> npt.NDArray[np.intp]:
@@ -154,15 +163,60 @@ def apply_amendments(
     return amended
 
 
-def monthly_totals(item_scores: pd.DataFrame, items: list[str]) -> pd.DataFrame:
-    """Monthly total per member and month: the sum of the item scores."""
+def monthly_totals(
+    item_scores: pd.DataFrame,
+    scheme: Scheme,
+    adjustments: pd.DataFrame | None = None,
+    codes: npt.NDArray[np.intp] | None = None,
+    index: pd.Index | None = None,
+) -> pd.DataFrame:
+    """One row per member and sub-period (a month, or a quarter or the year dated by its last
+    month): the item total, each item group's subtotal, and the ``figure`` the longer periods are
+    formed from: the total, plus the applied events dated in the sub-period where the scheme's
+    ``periods.<cadence>.events`` says so (seed 004 8:2: a quarter's daily score)."""
     total = np.zeros(len(item_scores))
-    for code in items:  # left to right, as the workbook's SUM reads them
+    for code in scheme.item_codes:  # left to right, as the workbook's SUM reads them
         total = total + item_scores[code].to_numpy(dtype=np.float64)
     out = item_scores[["member_id", "month"]].copy(deep=False)  # shares the columns
+    for g in scheme.item_groups:
+        sub = np.zeros(len(item_scores))
+        for item in scheme.items:
+            if item.group == g.code:
+                sub = sub + item_scores[item.code].to_numpy(dtype=np.float64)
+        out[f"group_{g.code}"] = sub
     out["total"] = total
+    if sub_events(scheme):
+        ev = np.zeros(len(item_scores))
+        if adjustments is not None and codes is not None and index is not None and len(item_scores):
+            matrix = month_events(adjustments, index, len(index))  # member x month 1..12
+            cum = np.concatenate([np.zeros((len(index), 1)), np.cumsum(matrix, axis=1)], axis=1)
+            last = item_scores["month"].to_numpy(dtype=np.int64)
+            first = last - scheme.sub_months + 1
+            ev = cum[codes, last] - cum[codes, first - 1]
+        out["events"] = ev
+        out["figure"] = total + ev
+    else:
+        out["figure"] = total
     out["row"] = item_scores["row"]
     return out
+
+
+def sub_events(scheme: Scheme) -> bool:
+    """Whether the events enter each sub-period's figure (rather than the year's)."""
+    return scheme.cadence in ("month", "quarter") and scheme.period(scheme.cadence).events
+
+
+def month_events(adjustments: pd.DataFrame, index: pd.Index, n_members: int, sign: int = 0) -> npt.NDArray[np.float64]:
+    """Applied adjustment points per member (rows) and month (12 columns), by the event's date;
+    ``sign`` 1 or -1 keeps only the bonuses or only the deductions."""
+    applied = adjustments[adjustments["status"] == "applied"]
+    points = applied["applied_points"].to_numpy(dtype=np.float64)
+    keep = points * sign > 0 if sign else np.ones(len(points), dtype=bool)
+    if not keep.any():
+        return np.zeros((n_members, 12))
+    month = applied["date"].map(lambda d: d.month).to_numpy(dtype=np.int64)[keep] - 1
+    key = _codes(applied["member_id"], index)[keep] * 12 + month
+    return _group_sum(key, points[keep], n_members * 12).reshape(n_members, 12)
 
 
 def _group_sum(codes: npt.NDArray[np.intp], values: npt.NDArray[np.float64], n: int) -> npt.NDArray[np.float64]:
@@ -176,20 +230,9 @@ def quarter_matrix(
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int64]]:
     """Sum and count of monthly totals per member (rows) and quarter (4 columns): one pass."""
     key = codes * 4 + (totals["month"].to_numpy(dtype=np.int64) - 1) // 3
-    sums = _group_sum(key, totals["total"].to_numpy(dtype=np.float64), n_members * 4).reshape(n_members, 4)
+    sums = _group_sum(key, totals["figure"].to_numpy(dtype=np.float64), n_members * 4).reshape(n_members, 4)
     counts = np.bincount(key, minlength=n_members * 4)[: n_members * 4].reshape(n_members, 4)
     return sums, counts
-
-
-def quarter_events(adjustments: pd.DataFrame, index: pd.Index, n_members: int) -> npt.NDArray[np.float64]:
-    """Applied adjustment points per member (rows) and quarter (4 columns), by the event's date."""
-    applied = adjustments[adjustments["status"] == "applied"]
-    if applied.empty:
-        return np.zeros((n_members, 4))
-    quarter = (applied["date"].map(lambda d: d.month).to_numpy(dtype=np.int64) - 1) // 3
-    key = _codes(applied["member_id"], index) * 4 + quarter
-    points = applied["applied_points"].to_numpy(dtype=np.float64)
-    return _group_sum(key, points, n_members * 4).reshape(n_members, 4)
 
 
 def veto_months(vetoes: pd.DataFrame, index: pd.Index) -> npt.NDArray[np.int64]:
@@ -202,6 +245,15 @@ def veto_months(vetoes: pd.DataFrame, index: pd.Index) -> npt.NDArray[np.int64]:
     return out
 
 
+def membership_months(members: pd.DataFrame) -> npt.NDArray[np.int64]:
+    """Per member (rows) and quarter (4 columns): the months he was in the branch."""
+    joined = members["joined_month"].to_numpy(dtype=np.int64)[:, None]
+    left = members["left_month"].to_numpy(dtype=np.int64)[:, None]
+    months = np.arange(1, 13)[None, :]
+    inside = (months >= joined) & (months <= left) & ~members["exempt"].to_numpy(dtype=bool)[:, None]
+    return cast(npt.NDArray[np.int64], inside.reshape(len(members), 4, 3).sum(axis=2))
+
+
 def span_scores(
     sums: npt.NDArray[np.float64],
     counts: npt.NDArray[np.int64],
@@ -209,35 +261,56 @@ def span_scores(
     scheme: Scheme,
     span: str,
     last_month: int,
-    events: npt.NDArray[np.float64] | None = None,
+    events: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None = None,
     vetoed_in: npt.NDArray[np.int64] | None = None,
 ) -> tuple[pd.DataFrame, npt.NDArray[np.intp]]:
-    """Quarter (``span='quarter'``) or half-year scores from :func:`quarter_matrix`, for spans
+    """Quarter (``span='quarter'``) or half-year figures from :func:`quarter_matrix`, for spans
     that have ended by ``last_month``, formed as ``periods.<span>`` says: the sum or mean of the
-    span's monthly totals, or the year to date (the year's formula over January to the span's end
-    and the ``events`` dated up to then, SPEC 3.3). A ``no_score`` veto dated by the span's end
-    leaves its score blank (SPEC 3.2). Also returns each row's member position."""
+    span's sub-period figures, plus the events dated in it where ``events: true``; or the year to
+    date (the year's formula over January to the span's end and the events dated by then, with
+    the constant base that deductions draw from, SPEC 3.3 and 3.5). ``events`` are the bonuses and
+    the deductions per member and quarter. A veto dated by the span's end blanks (no_score), caps
+    or zeroes the figure. Also returns each row's member position."""
     n_members = len(members)
     rule = scheme.period(span)
     size = 1 if span == "quarter" else 2  # quarters per span
-    own = counts[:, 0::2] + counts[:, 1::2] if size == 2 else counts  # months in the span itself
-    if rule.combine == "year_to_date":
+    bonus, deduction = events if events is not None else (np.zeros((n_members, 4)), np.zeros((n_members, 4)))
+    if scheme.cadence == "none":  # no item scores: a member counts in the spans he was in the branch
+        counts = membership_months(members)
+    own = counts.reshape(n_members, -1, size).sum(axis=2)  # sub-periods (or months) in the span itself
+    ytd = rule.combine == "year_to_date"
+    own_b = bonus.reshape(n_members, -1, size).sum(axis=2)[:, : last_month // (3 * size)].ravel()
+    own_d = deduction.reshape(n_members, -1, size).sum(axis=2)[:, : last_month // (3 * size)].ravel()
+    if ytd:
         sums, counts = np.cumsum(sums, axis=1), np.cumsum(counts, axis=1)
-        ev = np.cumsum(events if events is not None else np.zeros_like(sums), axis=1)
-        sums, counts, ev = sums[:, size - 1 :: size], counts[:, size - 1 :: size], ev[:, size - 1 :: size]
-    elif size == 2:  # a half-year is two quarters
-        sums = sums[:, 0::2] + sums[:, 1::2]
-        counts = counts[:, 0::2] + counts[:, 1::2]
+        bonus, deduction = np.cumsum(bonus, axis=1), np.cumsum(deduction, axis=1)
+    else:
+        sums, counts = sums.reshape(n_members, -1, size).sum(axis=2), own
+        bonus, deduction = (
+            bonus.reshape(n_members, -1, size).sum(axis=2),
+            deduction.reshape(n_members, -1, size).sum(axis=2),
+        )
+    if ytd:
+        sums, counts = sums[:, size - 1 :: size], counts[:, size - 1 :: size]
+        bonus, deduction = bonus[:, size - 1 :: size], deduction[:, size - 1 :: size]
     n_spans = last_month // (3 * size)
     s = sums[:, :n_spans].ravel()
     c = counts[:, :n_spans].ravel()
-    mean = np.divide(s, c, out=np.full(c.shape, np.nan), where=c > 0)
-    score = s if rule.combine == "sum" else mean
-    if rule.combine == "year_to_date":
-        score = score * scheme.year.weight + ev[:, :n_spans].ravel()
+    b, d = bonus[:, :n_spans].ravel(), deduction[:, :n_spans].ravel()
+    mean = np.divide(s, c, out=np.zeros(c.shape), where=c > 0)
+    items = np.zeros(c.shape) if scheme.cadence == "none" else (s if rule.combine == "sum" else mean)
+    # events enter here unless they are already in each sub-period's figure
+    add_events = (ytd or rule.events or scheme.cadence == "none") and not sub_events(scheme)
+    if ytd:
+        items = items * scheme.year.weight
+    events_part = np.zeros(c.shape)
+    if add_events:
+        kept_base = np.maximum(0.0, scheme.base + d) if scheme.base is not None and ytd else d
+        events_part = kept_base + b
+    score = items + events_part
     number = np.tile(np.arange(1, n_spans + 1), n_members)
-    if scheme.no_score_veto and vetoed_in is not None:
-        score = np.where(np.repeat(vetoed_in, n_spans) <= number * 3 * size, np.nan, score)
+    if vetoed_in is not None:
+        score = veto_effect(score, np.repeat(vetoed_in, n_spans) <= number * 3 * size, scheme)
     keep = own[:, :n_spans].ravel() > 0  # a member who had left before the span has no figure for it
     out = pd.DataFrame(
         {
@@ -247,8 +320,28 @@ def span_scores(
             "score": score[keep],
         }
     )
+    if add_events or sub_events(scheme):
+        out["bonus"], out["deduction"] = b[keep], d[keep]
+        if ytd:  # the span's own subtotals beside the running figures (seed 004 农村 登记表)
+            out["span_bonus"], out["span_deduction"] = own_b[keep], own_d[keep]
+        if scheme.base is not None and ytd:
+            out["base_points"] = np.maximum(0.0, scheme.base + d[keep])
     out["score_rounded"] = round_scores(out["score"].to_numpy())
     return out, np.repeat(np.arange(n_members), n_spans)[keep]
+
+
+def veto_effect(
+    score: npt.NDArray[np.float64], vetoed: npt.NDArray[np.bool_], scheme: Scheme
+) -> npt.NDArray[np.float64]:
+    """A figure under the scheme's veto: blank (no_score), capped (cap), 0 (zero) or as it is."""
+    effect = scheme.veto.effect
+    if effect == "no_score":
+        return np.where(vetoed, np.nan, score)
+    if effect == "cap":
+        return np.where(vetoed, np.minimum(score, float(scheme.veto.cap or 0)), score)
+    if effect == "zero":
+        return np.where(vetoed, 0.0, score)
+    return score
 
 
 def quarter_stars(
@@ -272,7 +365,7 @@ def quarter_stars(
         if scheme.quarter_star is None:
             continue
         quota = (
-            share_quota(scheme.quarter_star.share, int(sel.sum()))
+            quota_size(scheme.quarter_star.share, int(sel.sum()), scheme.quarter_star.minimum)
             if int(sel.sum()) >= scheme.quarter_star.min_scored_members
             else 0
         )
@@ -280,6 +373,10 @@ def quarter_stars(
         star[sel] = NO
         star[eligible] = quota_pick(pd.Series(rounded[eligible]), quota).to_numpy()
     q["rank"] = pd.arrays.IntegerArray(np.nan_to_num(rank).astype(np.int64), np.isnan(rank))
+    bands = scheme.bands_for("quarter")
+    if bands is not None:  # the quarter's own bands (seed 003 季末亮分: the tier of the quarter)
+        grades, _, tiers = band_lookup(bands, rounded)
+        q["band_grade"], q["tier"] = grades, tiers
     q["quarter_star"] = star
     q["scored_members"] = scored
     q["quota"] = quota_col
@@ -288,50 +385,55 @@ def quarter_stars(
 
 def item_year(
     item_scores: pd.DataFrame,
+    totals: pd.DataFrame,
     codes: npt.NDArray[np.intp],
     members: pd.DataFrame,
     appraisal: pd.DataFrame,
     scheme: Scheme,
 ) -> pd.DataFrame:
-    """Per member: months scored and, per item, the sum, the mean over the member's own months,
-    the appraisal average and the weighted annual item score (seed 004 年终每项积分)."""
+    """Per member: sub-periods scored and the year's item part as ``periods.year`` says: per item
+    (the sum, the mean over the member's own sub-periods, the appraisal average and the weighted
+    item score, seed 004 年终每项积分) or over the sub-periods' figures; the appraisal weighted into
+    ``base`` or kept apart in ``appraisal`` to be added (seed 004 农村: 评议分)."""
     items = scheme.item_codes
     n = len(members)
+    rule = scheme.year
     months = np.bincount(codes, minlength=n)[:n]
+    if scheme.cadence == "none":  # no item scores: the months in the branch, and no item part
+        months = membership_months(members).sum(axis=1)
     out: dict[str, npt.NDArray[Any]] = {"member_id": members["member_id"].to_numpy(), "months": months}
     has = months > 0
-    w_m, w_a = scheme.year.weight, scheme.appraisal.weight
+    w_m, w_a = rule.weight, scheme.appraisal.weight
+    weighted = scheme.appraisal.combine == "weighted"
     app = appraisal if len(appraisal) and len(appraisal.columns) > 1 else None  # rows in members order
-    if scheme.year.by == "per_item":
+
+    def agg(total: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        return total if rule.combine == "sum" else np.divide(total, months, out=np.full(n, np.nan), where=has)
+
+    if rule.by == "per_item":
         base = np.zeros(n)
         for code in items:
             s = _group_sum(codes, item_scores[code].to_numpy(dtype=np.float64), n)
-            mean = np.divide(s, months, out=np.full(n, np.nan), where=has)
             out[f"{code}_sum"] = s
-            out[f"{code}_mean"] = mean
+            out[f"{code}_mean"] = agg(s)
+            score = out[f"{code}_mean"] * w_m
             if scheme.appraisal.mode == "per_item":
                 a = app[f"{code}_average"].to_numpy() if app is not None else np.full(n, np.nan)
                 out[f"{code}_appraisal"] = a
-                score = mean * w_m + a * w_a
-            else:
-                score = mean * w_m
+                score = score + a * w_a
             out[f"{code}_score"] = score
             base = base + score
         out["base"] = base
     else:
-        totals = np.zeros(len(item_scores))
-        for code in items:
-            totals = totals + item_scores[code].to_numpy(dtype=np.float64)
-        s = _group_sum(codes, totals, n)
-        mean = np.divide(s, months, out=np.full(n, np.nan), where=has)
+        s = _group_sum(codes, totals["figure"].to_numpy(dtype=np.float64), n)
         out["monthly_sum"] = s
-        out["monthly_mean"] = mean
+        out["monthly_mean"] = agg(s) if scheme.cadence != "none" else np.zeros(n)
+        out["base"] = out["monthly_mean"] * w_m
         if scheme.appraisal.mode == "single":
             a = app["score_average"].to_numpy() if app is not None else np.full(n, np.nan)
             out["appraisal"] = a
-            out["base"] = mean * w_m + a * w_a
-        else:
-            out["base"] = mean * w_m
+            if weighted:
+                out["base"] = out["base"] + a * w_a
     result = pd.DataFrame(out)
     result.loc[~has, "base"] = np.nan
     return result
@@ -405,6 +507,7 @@ def resolve_adjustments(
     a["rule_name"] = a["rule_code"].map(lambda c: rules[c].name)
     a["kind"] = a["rule_code"].map(lambda c: rules[c].kind)
     a["group"] = a["rule_code"].map(lambda c: rules[c].group)
+    a["item"] = a["rule_code"].map(lambda c: rules[c].item)
     a["points_used"] = np.where(
         a["points"].notna(), a["points"], a["rule_code"].map(lambda c: rules[c].signed_points)
     ).astype(float)
@@ -444,17 +547,25 @@ def resolve_adjustments(
             best_points = a.loc[best.to_numpy()].set_index("member_id")["points_used"]
             same = rest["points_used"].to_numpy() == best_points.reindex(rest["member_id"]).to_numpy()
             a.loc[rest.index, "reason"] = np.where(same, REASONS[equal], REASONS[lower])
-    else:  # capped_per_group: bonuses and deductions each capped per member and group
-        caps = {g.code: float(g.cap or 0) for g in scheme.adjustments.groups}
-        for _, part in live.groupby(["member_id", "group", "kind"], sort=False):
-            cap = caps[part["group"].iloc[0]]
+    else:  # capped per group or per item: bonuses and deductions each capped per member
+        per_item = combine == "capped_per_item"
+        if per_item:  # cap = the points of the item the rule names (seed 004 富县 注1)
+            caps = {i.code: i.max for i in scheme.items}
+            a["cap_key"] = a["rule_code"].map(lambda c: rules[c].item)
+        else:
+            caps = {g.code: float(g.cap or 0) for g in scheme.adjustments.groups}
+            a["cap_key"] = a["group"]
+        live = a[blocked == ""].sort_values(["date", "row"], kind="stable")
+        for _, part in live.groupby(["member_id", "cap_key", "kind"], sort=False):
+            cap = caps[part["cap_key"].iloc[0]]
             mag = part["points_used"].abs().to_numpy()
             cum = np.cumsum(mag)
             used = np.minimum(cum, cap) - np.minimum(cum - mag, cap)
             sign = 1.0 if part["kind"].iloc[0] == "bonus" else -1.0
             a.loc[part.index, "applied_points"] = sign * used
+            partial, reached = ("item_cap_partial", "item_cap_reached") if per_item else ("cap_partial", "cap_reached")
             a.loc[part.index, "reason"] = np.where(
-                used == mag, REASONS["applied"], np.where(used > 0, REASONS["cap_partial"], REASONS["cap_reached"])
+                used == mag, REASONS["applied"], np.where(used > 0, REASONS[partial], REASONS[reached])
             )
     a["status"] = np.where(a["applied_points"] != 0, "applied", "not_applied")
     return a
@@ -476,17 +587,32 @@ def annual_results(
     pts = applied["applied_points"].to_numpy(dtype=np.float64)
     bonus = _group_sum(codes[pts > 0], pts[pts > 0], n)
     deduction = _group_sum(codes[pts < 0], pts[pts < 0], n)
+    if not scheme.year.events:  # the events are in the sub-periods' figures already
+        bonus, deduction = np.full(n, np.nan), np.full(n, np.nan)
     exempt = members["exempt"].to_numpy(dtype=bool)
     vetoed_rows = vetoes[vetoes["applies"]] if len(vetoes) else vetoes
     veto = np.zeros(n, dtype=bool)
     veto[_codes(vetoed_rows["member_id"], index)] = True
     base = years["base"].to_numpy(dtype=np.float64, copy=True)
-    total_raw = base + bonus + deduction
+    if scheme.cadence == "none":
+        base = np.zeros(n)  # no item part: the constant base, the events and the appraisal make the year
+    added = (
+        years["appraisal"].to_numpy(dtype=np.float64, copy=True)
+        if scheme.appraisal.combine == "added" and "appraisal" in years
+        else np.zeros(n)
+    )
+    if scheme.base is not None:  # deductions draw from the constant base, never below 0 (SPEC 3.5)
+        base_points = np.maximum(0.0, scheme.base + np.nan_to_num(deduction))
+        total_raw = base + base_points + np.nan_to_num(bonus) + added
+    else:
+        base_points = np.full(n, np.nan)
+        total_raw = base + np.nan_to_num(bonus) + np.nan_to_num(deduction) + added
+    total_raw = veto_effect(total_raw, veto, scheme)
     total_raw[exempt] = np.nan
     total = round_scores(total_raw)
-    grade, stars = band_lookup(scheme, total)
+    grade, stars, band_tier = band_lookup(scheme.bands, total)
     if scheme.no_score_veto:  # "不体现积分": no figure at all, only the months, grade and veto (SPEC 3.2)
-        for figure in (total, total_raw, base, bonus, deduction):
+        for figure in (total, total_raw, base, bonus, deduction, base_points, added):
             figure[veto] = np.nan
     exempt_stars = members["exempt_stars"].to_numpy(dtype=np.float64)
     if scheme.has_stars:
@@ -498,8 +624,9 @@ def annual_results(
     # The veto comes last so that it wins over everything, also over an exempt member's
     # hand-entered stars: SPEC 3.1 "automatically 不合格 whatever the score". Such a member stays
     # marked exempt (no points) and, like any vetoed member, gets no stars.
-    grade[veto] = scheme.veto.grade
-    stars[veto] = np.nan
+    if scheme.veto.active:
+        grade[veto] = scheme.veto.grade
+        stars[veto] = np.nan
     out = pd.DataFrame(
         {
             "member_id": mids.to_numpy(),
@@ -507,6 +634,8 @@ def annual_results(
             "months": years["months"].to_numpy(),
             "base": np.where(exempt, np.nan, base),
             "base_rounded": round_scores(np.where(exempt, np.nan, base)),
+            "base_points": np.where(exempt, np.nan, base_points),
+            "appraisal_added": np.where(exempt, np.nan, added),
             "bonus": np.where(exempt, np.nan, bonus),
             "deduction": np.where(exempt, np.nan, deduction),
             "total_raw": total_raw,
@@ -522,11 +651,15 @@ def annual_results(
     )
     ranked = ~veto & ~exempt & ~np.isnan(total)
     out["rank"] = pd.Series(total, index=out.index).where(ranked).rank(method="min", ascending=False).astype("Int64")
-    out["tier"] = tiers_for(out["rank"], veto, scheme)
+    if scheme.band_tiers:  # the bands name the tier (seed 003 亮分制)
+        band_tier[exempt] = None
+        out["tier"] = band_tier
+    else:
+        out["tier"] = tiers_for(out["rank"], veto, scheme)
     out["annual_star"] = None
     if scheme.annual_star is not None:
         top = ranked & (out["stars"].fillna(-1).to_numpy() == scheme.annual_star.of_stars)
-        quota = share_quota(scheme.annual_star.share, int(top.sum()))
+        quota = quota_size(scheme.annual_star.share, int(top.sum()), scheme.annual_star.minimum)
         out["annual_star"] = NO
         picks = quota_pick(out.loc[top, "total"], quota)
         out.loc[picks.index, "annual_star"] = picks
@@ -573,7 +706,8 @@ def follow_ups(
                 "reason": "评定为" + graded["grade"].astype(str),
                 "action": graded["grade"].map(actions),
             }
-        )
+        ),
+        tier_follow_ups(annual, scheme),
     ]
     lapse = scheme.follow_up.lapse_months
     lapse_action = "可能视为自行脱党, 由支部讨论 (possible 自行脱党: for the branch to examine)"
@@ -623,6 +757,23 @@ def follow_ups(
     )
 
 
+def tier_follow_ups(figures: pd.DataFrame, scheme: Scheme) -> pd.DataFrame:
+    """奖罚 by tier (seed 003: 标杆型 listed for commendation, 警示型 for a reminder talk), for a
+    year or a quarter: ``figures`` holds member_id, name and tier."""
+    actions = scheme.follow_up.tier_actions
+    if not actions or "tier" not in figures:
+        return pd.DataFrame(columns=["member_id", "name", "reason", "action"])
+    hit = figures[figures["tier"].isin(list(actions))]
+    return pd.DataFrame(
+        {
+            "member_id": hit["member_id"],
+            "name": hit["name"],
+            "reason": "档次为" + hit["tier"].astype(str),
+            "action": hit["tier"].map(actions),
+        }
+    )
+
+
 def _longest_run(months: list[int], held: set[int] | None = None) -> int:
     """Longest run of consecutive months; with ``held``, months without any activity are skipped
     over only if no activity was held (they neither break nor extend the run)."""
@@ -658,18 +809,21 @@ def score(book: InputBook, scheme: LoadedScheme, period: Period) -> Result:
     am = book.amendments
     in_period = (am["month"] <= period.last_month) & ~am["member_id"].isin(members.loc[exempt, "member_id"])
     amendments = apply_amendments(item_scores, codes, am[in_period], index)
-    totals = monthly_totals(item_scores, items)
     vetoes = resolve_vetoes(book.vetoes, members, s, period)
-    q_sums, q_counts = quarter_matrix(totals, codes, len(members))
     adjustments = resolve_adjustments(book.adjustments, members, s, period)
-    events = quarter_events(adjustments, index, len(members))
+    totals = monthly_totals(item_scores, s, adjustments, codes, index)
+    q_sums, q_counts = quarter_matrix(totals, codes, len(members))
+    n = len(members)
+    bonus_q = month_events(adjustments, index, n, 1).reshape(n, 4, 3).sum(axis=2)
+    deduction_q = month_events(adjustments, index, n, -1).reshape(n, 4, 3).sum(axis=2)
+    events = (bonus_q, deduction_q)
     vetoed_in = veto_months(vetoes, index)
     quarters, quarter_codes = span_scores(q_sums, q_counts, members, s, "quarter", period.last_month, events, vetoed_in)
     quarters = quarter_stars(quarters, quarter_codes, vetoed_in, s)
     halves, _ = span_scores(q_sums, q_counts, members, s, "half", period.last_month, events, vetoed_in)
     if period.kind == "year":
         appraisal = appraisal_averages(book.appraisal, members, index, s)
-        years = item_year(item_scores, codes, members, appraisal, s)
+        years = item_year(item_scores, totals, codes, members, appraisal, s)
         annual = annual_results(members, index, years, adjustments, vetoes, s)
         if s.no_score_veto:  # 不体现积分: the vetoed members' item figures are blank too (SPEC 3.2)
             figures = [c for c in years.columns if c not in ("member_id", "months")]
@@ -678,12 +832,16 @@ def score(book: InputBook, scheme: LoadedScheme, period: Period) -> Result:
     else:
         appraisal = pd.DataFrame({"member_id": members["member_id"].to_numpy()})
         years = (
-            item_year(item_scores, codes, members, appraisal.iloc[0:0], s)
+            item_year(item_scores, totals, codes, members, appraisal.iloc[0:0], s)
             if s.appraisal.mode == "none"
             else pd.DataFrame()
         )
         annual = pd.DataFrame()
         follow = pd.DataFrame(columns=["member_id", "name", "reason", "action"])
+        if period.kind == "quarter" and "tier" in quarters:
+            this = quarters[quarters["quarter"] == period.last_month // 3]
+            named = this.merge(members[["member_id", "name"]], on="member_id")
+            follow = tier_follow_ups(named, s).reset_index(drop=True)
     return Result(
         scheme=scheme,
         period=period,
@@ -728,14 +886,27 @@ def summary_table(result: Result) -> pd.DataFrame:
             "tier",
             "annual_star",
         ]
+        s = result.scheme.scheme
+        if not s.year.events:  # the events are inside the sub-periods' figures
+            cols.remove("bonus")
+            cols.remove("deduction")
+        if s.cadence == "none":  # no item part
+            cols.remove("base")
+        if s.base is not None:
+            cols.insert(cols.index("bonus"), "base_points")
+        if s.appraisal.combine == "added" and s.appraisal.mode != "none":
+            cols.insert(cols.index("total"), "appraisal_added")
         out = result.annual.copy()
         out["base"] = out["base_rounded"]
+        for c in ("base_points", "appraisal_added"):
+            out[c] = round_scores(out[c].to_numpy(dtype=np.float64))
         return out[cols]
     if p.kind == "month":
         return month_table(result)
     if p.kind == "quarter":
         q = result.quarters[result.quarters["quarter"] == p.last_month // 3]
-        q = q[["member_id", "months", "score_rounded", "rank", "quarter_star"]].rename(
+        extra = [c for c in ("span_bonus", "span_deduction", "bonus", "deduction", "base_points", "tier") if c in q]
+        q = q[["member_id", "months", "score_rounded", "rank", "quarter_star", *extra]].rename(
             columns={"score_rounded": "quarter_score", "rank": "quarter_rank"}
         )
         out = base.merge(q, on="member_id", how="left")
