@@ -36,7 +36,8 @@ from xlsxwriter.worksheet import Worksheet
 
 from ..exceptions import RunError
 from ..labels import YES_NO, label, provenance_label, shown
-from ..rules.engine import REASONS, Result, share_quota
+from ..rules.engine import REASONS, Result, share_quota, sub_events
+from ..rules.scheme import Band, Scheme
 from .publicity import add_publicity_sheets
 
 README_LINES: list[str] = [
@@ -114,6 +115,8 @@ class _SpanRow(Protocol):
     quota: int
     quarter_star: str
 
+    def _asdict(self) -> dict[str, Any]: ...
+
 
 class _VetoRow(Protocol):
     """A row of ``Result.vetoes``."""
@@ -144,6 +147,7 @@ class _AnnualRow(Protocol):
     base: float
     bonus: float
     deduction: float
+    base_points: float
     total_raw: float
     total: float
     stars: np.int64 | NAType
@@ -584,16 +588,34 @@ def _year_columns(result: Result) -> list[str]:
     if s.year.by == "per_item":
         for c in s.item_codes:
             cols += [f"{c}_mean"] + ([f"{c}_appraisal"] if s.appraisal.mode == "per_item" else []) + [f"{c}_score"]
-    else:
+    elif s.cadence != "none":
         cols += ["monthly_mean"] + (["appraisal"] if s.appraisal.mode == "single" else [])
-    cols += ["base", "bonus", "deduction", "total_raw", "total"]
-    cols += (["stars"] if s.has_stars else []) + ["grade", "rank_basis", "rank"]
-    cols += (["tier"] if s.tiers is not None else []) + (["annual_star"] if s.annual_star is not None else [])
+    elif s.appraisal.mode == "single":
+        cols += ["appraisal"]
+    cols += [] if s.cadence == "none" else ["base"]
+    cols += ["base_points"] if s.base is not None else []
+    cols += ["bonus", "deduction"] if s.year.events else []
+    cols += ["total_raw", "total"]
+    cols += (["stars"] if s.has_stars else []) + (["grade"] if s.has_grades else []) + ["rank_basis", "rank"]
+    tiers = s.tiers is not None or s.band_tiers
+    cols += (["tier"] if tiers else []) + (["annual_star"] if s.annual_star is not None else [])
     return cols
 
 
 # what a vetoed member of a no-score scheme still shows (SPEC 3.2): the months, grade and veto
 _SHOWN_UNDER_VETO = frozenset({"veto", "months", "stars", "grade", "rank_basis", "rank", "tier", "annual_star"})
+
+
+def _veto_wrap(s: Scheme, vetoed: str, formula: str) -> str:
+    """``formula`` under the scheme's veto when ``vetoed`` holds: blank, capped at 否决封顶分, or 0."""
+    effect = s.veto.effect
+    if effect == "no_score":
+        return f'IF({vetoed},"",{formula})'
+    if effect == "cap":
+        return f"IF({vetoed},MIN({formula},否决封顶分),{formula})"
+    if effect == "zero":
+        return f"IF({vetoed},0,{formula})"
+    return formula
 
 
 def _vetoed_by(result: Result, member_id: str) -> bool:
@@ -606,6 +628,10 @@ def _period_key(result: Result) -> str:
     return {"month": "month_total", "quarter": "quarter_score", "half": "half_score"}[result.period.kind]
 
 
+# a quarter's published columns besides its score, formed on 季度汇总 (running figures, tier)
+QUARTER_EXTRAS = ("span_bonus", "span_deduction", "bonus", "deduction", "base_points", "tier")
+
+
 def _period_columns(result: Result) -> list[str]:
     s = result.scheme.scheme
     p = result.period
@@ -614,6 +640,7 @@ def _period_columns(result: Result) -> list[str]:
         cols += ["rank_basis", "month_rank"]
     if p.kind == "quarter":
         cols += ["rank_basis", "quarter_rank"] + (["quarter_star"] if s.quarter_star is not None else [])
+        cols += [k for k in QUARTER_EXTRAS if k in result.quarters]
     elif p.kind == "half" and s.quarter_star is not None:
         cols += [f"q{q}_star" for q in p.quarters]
     return cols
@@ -660,45 +687,10 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
     n_rows = len(result.annual) if p.kind == "year" else len(result.members)
     w.sheets["results"] = Sheet("结果", {c: j for j, c in enumerate(cols)}, n_rows)
 
-    items = s.item_codes
-    scores = result.item_scores.copy()
-    scores["quarter"] = (scores["month"].astype(int) - 1) // 3 + 1
-    am = result.amendments
-    amended_cells: dict[tuple[int, str], _AmendmentRow] = {}
-    if len(am):
-        pos = {(m, int(mo)): i for i, (m, mo) in enumerate(zip(scores["member_id"], scores["month"], strict=True))}
-        for r in cast(Iterator[_AmendmentRow], am.itertuples(index=False)):
-            amended_cells[(pos[(r.member_id, int(r.month))], r.item)] = r
-    scores = scores[["member_id", "month", "quarter", *items, "row"]]
-    ms = w.table("月度评分", scores, labels, key="scores")
-    sws = wb.get_worksheet_by_name("月度评分")
-    for (i, item), r in amended_cells.items():
-        j = ms.columns[item]
-        sws.write_number(i + 1, j, float(r.new_score), w.amended2 if ("月度评分", j) in w.fractions else w.amended)
-        sws.write_comment(i + 1, j, f"已更正: 原 {r.original:g} → {r.new_score:g}; {r.reason}; {r.decided_on}")
-    if len(am):
-        w.table(
-            "评分更正",
-            am[["member_id", "month", "item", "original", "new_score", "reason", "decided_on", "row", "target_row"]],
-            labels,
-            key="amendments",
-        )
-
-    totals = result.monthly_totals.assign(quarter=lambda d: (d["month"].astype(int) - 1) // 3 + 1)[
-        ["member_id", "month", "quarter", "total", "row"]
-    ]
-    mt = w.table("月度总分", totals, labels, key="totals", formulas=("total",))
-    tws = wb.get_worksheet_by_name("月度总分")
-    first_item, last_item = ms.col(items[0]), ms.col(items[-1])
-    for i, v in enumerate(totals["total"].to_numpy(), start=1):
-        tws.write_formula(
-            i, mt.columns["total"], f"=SUM('月度评分'!{first_item}{i + 1}:{last_item}{i + 1})", w.number, float(v)
-        )
-
-    # 一票否决 and 加减分 before the spans: a member vetoed by a quarter's end is not eligible for
-    # its star, and a year-to-date figure adds the events dated by its end
+    # 一票否决 and 加减分 first: each sub-period's figure and every span add the events dated in them
     _vetoes(w, result)
     _adjustments(w, result)
+    _scores_and_totals(w, result, labels)
     _spans(w, result, "quarter", "季度汇总", result.quarters, checks)
     _spans(w, result, "half", "半年汇总", result.halves, checks)
     if p.kind == "year" and s.appraisal.mode != "none":
@@ -715,6 +707,83 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
     add_publicity_sheets(wb, result)  # 公示, 积分卡, 组织处置 (print-ready)
     wb.close()
     return path
+
+
+SCORE_SHEETS = {"month": "月度评分", "quarter": "季度评分", "year": "年度评分", "none": "项目评分"}
+TOTAL_SHEETS = {"month": "月度总分", "quarter": "季度总分", "year": "年度总分", "none": "项目总分"}
+
+
+def _scores_and_totals(w: _Writer, result: Result, labels: _LabelMap) -> None:
+    """The item scores of each sub-period (amended cells in yellow with the original in a note)
+    and, over them, each sub-period's total, group subtotals, the events dated in it and its
+    figure, as formulas. A sub-period is a month, or a quarter or the year dated by its last month."""
+    s = result.scheme.scheme
+    items = s.item_codes
+    scores = result.item_scores.copy()
+    scores["quarter"] = (scores["month"].astype(int) - 1) // 3 + 1
+    am = result.amendments
+    amended_cells: dict[tuple[int, str], _AmendmentRow] = {}
+    if len(am):
+        pos = {(m, int(mo)): i for i, (m, mo) in enumerate(zip(scores["member_id"], scores["month"], strict=True))}
+        for r in cast(Iterator[_AmendmentRow], am.itertuples(index=False)):
+            amended_cells[(pos[(r.member_id, int(r.month))], r.item)] = r
+    scores = scores[["member_id", "month", "quarter", *items, "row"]]
+    name = SCORE_SHEETS[s.cadence]
+    ms = w.table(name, scores, labels, key="scores")
+    sws = w.wb.get_worksheet_by_name(name)
+    for (i, item), r in amended_cells.items():
+        j = ms.columns[item]
+        sws.write_number(i + 1, j, float(r.new_score), w.amended2 if (name, j) in w.fractions else w.amended)
+        sws.write_comment(i + 1, j, f"已更正: 原 {r.original:g} → {r.new_score:g}; {r.reason}; {r.decided_on}")
+    if len(am):
+        w.table(
+            "评分更正",
+            am[["member_id", "month", "item", "original", "new_score", "reason", "decided_on", "row", "target_row"]],
+            labels,
+            key="amendments",
+        )
+    groups = [f"group_{g.code}" for g in s.item_groups]
+    extra = ["events"] if "events" in result.monthly_totals else []
+    totals = result.monthly_totals.assign(quarter=lambda d: (d["month"].astype(int) - 1) // 3 + 1)[
+        ["member_id", "month", "quarter", *groups, "total", *extra, "figure", "row"]
+    ]
+    total_name = TOTAL_SHEETS[s.cadence]
+    formulas = (*groups, "total", *extra, "figure")
+    group_names = {f"group_{g.code}": f"{g.name}小计" for g in s.item_groups}
+    mt = w.table(total_name, totals, _LabelMap({**labels, **group_names}), key="totals", formulas=formulas)
+    tws = w.wb.get_worksheet_by_name(total_name)
+    adj = w.sheets["adjustments"]
+    at, col = mt.columns, mt.col
+    first_item, last_item = (ms.col(items[0]), ms.col(items[-1])) if items else ("A", "A")
+    for i, rd in enumerate(totals.to_dict("records"), start=1):
+        row = i + 1
+        for g in s.item_groups:
+            cells = "+".join(f"'{name}'!{ms.col(it.code)}{row}" for it in s.items if it.group == g.code)
+            tws.write_formula(i, at[f"group_{g.code}"], f"={cells}", w.number, float(rd[f"group_{g.code}"]))
+        tws.write_formula(
+            i, at["total"], f"=SUM('{name}'!{first_item}{row}:{last_item}{row})", w.number, float(rd["total"])
+        )
+        figure = f"{col('total')}{row}"
+        if extra:  # the events dated in this sub-period enter its figure (seed 004 8:2)
+            month = f"{col('month')}{row}"
+            crit = (
+                f"{adj.rng('member_id')},{col('member_id')}{row},"
+                f'{adj.rng("month")},">="&({month}-{s.sub_months - 1}),{adj.rng("month")},"<="&{month}'
+            )
+            tws.write_formula(
+                i, at["events"], f"=SUMIFS({adj.rng('applied_points')},{crit})", w.number, float(rd["events"])
+            )
+            figure += f"+{col('events')}{row}"
+        tws.write_formula(i, at["figure"], f"={figure}", w.number, float(rd["figure"]))
+    w.note(
+        total_name,
+        mt,
+        {
+            "total": "公式: 本期各项评分之和",
+            "figure": "公式: 本期总分" + (" + 本期计入的加减分 (按日期)" if extra else ""),
+            **dict.fromkeys(groups, "公式: 本大项各小项评分之和"),
+        },
+    )
 
 
 def _print_ready(w: _Writer, result: Result) -> None:
@@ -770,10 +839,14 @@ COMBINE_TEXT: dict[str, str] = {
     "highest_only": "只计最高一项加分和最大一项减分 (highest_only)",
     "sum": "逐条累加 (sum)",
     "capped_per_group": "逐条累加, 每组不超过上限 (capped_per_group)",
+    "capped_per_item": "逐条累加, 每一考评项目不超过该项目的分值 (capped_per_item)",
 }
 VETO_EFFECT_TEXT: dict[str, str] = {
     "forced_grade": "定为否决等级, 积分照常显示 (forced_grade)",
     "no_score": "定为否决等级, 不体现积分 (no_score)",
+    "cap": "定为否决等级, 积分不超过否决后积分上限 (cap)",
+    "zero": "定为否决等级, 积分计为 0 (zero)",
+    "none": "本方案不设一票否决 (none)",
 }
 
 
@@ -787,7 +860,12 @@ def _parameters(w: _Writer, result: Result) -> _Params:
     yes_no = {True: "是", False: "否"}
     _param(w, pr, "monthly_weight", "月度权重", s.year.weight, "月度权重")
     _param(w, pr, "appraisal_weight", "测评权重", s.appraisal.weight, "测评权重")
-    _param(w, pr, "veto_grade", "否决等级", s.veto.grade, "否决等级")
+    if s.veto.active:
+        _param(w, pr, "veto_grade", "否决等级", s.veto.grade, "否决等级")
+    if s.veto.effect == "cap":
+        _param(w, pr, "veto_cap", "否决后积分上限", float(s.veto.cap or 0), "否决封顶分")
+    if s.base is not None:
+        _param(w, pr, "base", "基础分", s.base, "基础分", note="扣分从基础分中扣减, 扣完为止 (不低于 0)")
     _param(w, pr, "scheme", "积分方案", f"{s.name} {s.version}")
     _param(w, pr, "adjustments", "加减分合并", COMBINE_TEXT.get(s.adjustments.combine, s.adjustments.combine))
     _param(w, pr, "veto_effect", "一票否决效果", VETO_EFFECT_TEXT.get(s.veto.effect, s.veto.effect))
@@ -812,7 +890,8 @@ def _parameters(w: _Writer, result: Result) -> _Params:
         yes_no[s.adjustments.deduction_evidence_required],
         "减分须佐证",
     )
-    _param(w, pr, "veto_requires_majority", "否决须举手表决过半数", yes_no[s.veto.requires_majority])
+    if s.veto.active:
+        _param(w, pr, "veto_requires_majority", "否决须举手表决过半数", yes_no[s.veto.requires_majority])
     if s.quarter_star is not None:
         _param(w, pr, "quarter_star_share", "季度之星比例", s.quarter_star.share, "季度之星比例")
         _param(
@@ -834,18 +913,18 @@ def _tables(w: _Writer, result: Result, pr: _Params) -> None:
     s = result.scheme.scheme
     ws = pr.ws
     top = pr.next_row + 2
-    ws.write_row(top, 0, ["分档下限 (min, 升序)", "星级 (stars)", "等级 (grade)"], w.header)
-    bands = list(reversed(s.bands))  # ascending, as LOOKUP needs
-    for i, b in enumerate(bands, start=top + 1):
-        # the lowest band catches everything below the next one, negative totals included
-        ws.write_number(i, 0, b.min if i > top + 1 else -1e9)
-        w.cell(ws, i, 1, b.stars)
-        ws.write_string(i, 2, b.grade)
-    first, last = top + 2, top + 1 + len(bands)
-    w.wb.define_name("分档下限", f"='参数'!$A${first}:$A${last}")
-    w.wb.define_name("分档星级", f"='参数'!$B${first}:$B${last}")
-    w.wb.define_name("分档等级", f"='参数'!$C${first}:$C${last}")
-    top = last + 1
+    top = _band_table(w, ws, top, s.bands, "", "年度")
+    quarter_bands = s.bands_for("quarter")
+    if quarter_bands is not None:
+        top = _band_table(w, ws, top, quarter_bands, "季度", "季度")
+    if s.adjustments.combine == "capped_per_item":
+        ws.write_row(top, 0, ["考评项目 (item)", "分值 (加分、减分各自上限)", "名称"], w.header)
+        for i, it in enumerate(s.items, start=top + 1):
+            ws.write_string(i, 0, it.code)
+            ws.write_number(i, 1, it.max)
+            ws.write_string(i, 2, it.name)
+        w.wb.define_name("项目分值表", f"='参数'!$A${top + 2}:$B${top + 1 + len(s.items)}")
+        top += len(s.items) + 2
     groups = s.adjustments.groups
     if groups:
         ws.write_row(top, 0, ["加减分分组 (group)", "分组上限 (cap)", "名称"], w.header)
@@ -878,6 +957,23 @@ def _tables(w: _Writer, result: Result, pr: _Params) -> None:
     for j, width in enumerate(widths):
         ws.set_column(j, j, width)
     w.layout["参数"] = _Layout(widths)
+
+
+def _band_table(w: _Writer, ws: Worksheet, top: int, bands: list[Band], prefix: str, what: str) -> int:
+    """One bands table, ascending as LOOKUP needs, with its columns as defined names
+    (``分档下限``, ``季度分档档次`` ...); returns the next free row."""
+    ws.write_row(top, 0, [f"{what}分档下限 (min, 升序)", "星级 (stars)", "等级 (grade)", "档次 (tier)"], w.header)
+    ascending = list(reversed(bands))
+    for i, b in enumerate(ascending, start=top + 1):
+        # the lowest band catches everything below the next one, negative totals included
+        ws.write_number(i, 0, b.min if i > top + 1 else -1e9)
+        w.cell(ws, i, 1, b.stars)
+        w.cell(ws, i, 2, b.grade)
+        w.cell(ws, i, 3, b.tier)
+    first, last = top + 2, top + 1 + len(bands)
+    for letter, name in zip("ABCD", ("分档下限", "分档星级", "分档等级", "分档档次"), strict=True):
+        w.wb.define_name(f"{prefix}{name}", f"='参数'!${letter}${first}:${letter}${last}")
+    return last + 1
 
 
 def _quota_cells(w: _Writer, result: Result, pr: _Params) -> None:
@@ -957,11 +1053,11 @@ def _spans(w: _Writer, result: Result, span: str, name: str, table: pd.DataFrame
     s = result.scheme.scheme
     mt, vet = w.sheets["totals"], w.sheets["vetoes"]
     stars = span == "quarter" and s.quarter_star is not None
-    cols = ["member_id", span, "key", "months", "score", "score_rounded"]
+    events = [k for k in ("span_bonus", "span_deduction", "bonus", "deduction", "base_points") if k in table]
+    cols = ["member_id", span, "key", "months", *events, "score", "score_rounded"]
     if span == "quarter":
-        cols = ["member_id", span, "key", "months", "score", "score_rounded", "eligible", "rank", "scored_members"] + (
-            ["quota", "quarter_star"] if stars else []
-        )
+        cols += ["eligible", "rank", "scored_members"] + (["quota", "quarter_star"] if stars else [])
+        cols += ["tier"] if "tier" in table else []
     df = table.reset_index(drop=True)
     formulas = tuple(c for c in cols if c not in ("member_id", span))
     sheet = w.table(name, df.reindex(columns=cols), _labels(result), key=span, formulas=formulas)
@@ -977,27 +1073,45 @@ def _spans(w: _Writer, result: Result, span: str, name: str, table: pd.DataFrame
         row = i + 1
         n = int(getattr(r, span))
         first_month, last_month = 1 if ytd else (n - 1) * size + 1, n * size
-        crit = (
-            f"{mt.rng('member_id')},${c['member_id']}{row},"
-            f'{mt.rng("month")},">={first_month}",{mt.rng("month")},"<={last_month}"'
-        )
-        ws.write_formula(i, at["months"], f"=COUNTIFS({crit})", None, int(r.months))
-        if rule.combine == "sum":
-            score_f = f"SUMIFS({mt.rng('total')},{crit})"
+        own_first = (n - 1) * size + 1
+        member = f"${c['member_id']}{row}"
+        crit = f'{mt.rng("member_id")},{member},{mt.rng("month")},">={first_month}",{mt.rng("month")},"<={last_month}"'
+        if s.cadence == "none":  # no item scores: the months in the branch (党员名单), a value
+            ws.write_number(i, at["months"], int(r.months))
+            items_f = ""
         else:
-            score_f = f"SUMIFS({mt.rng('total')},{crit})/{c['months']}{row}"
-        if ytd:  # the year's formula to the span's end: mean x weight + the applied events dated by then
-            events = (
-                f"SUMIFS({adj.rng('applied_points')},{adj.rng('member_id')},${c['member_id']}{row},"
-                f'{adj.rng("month")},"<={last_month}")'
+            ws.write_formula(i, at["months"], f"=COUNTIFS({crit})", None, int(r.months))
+            items_f = f"SUMIFS({mt.rng('figure')},{crit})"
+            if rule.combine != "sum":
+                items_f = f"IF({c['months']}{row}=0,0,{items_f}/{c['months']}{row})"
+            if ytd:  # the year's formula to the span's end: its item part x the year's weight
+                items_f = f"{items_f}*月度权重"
+        rd = r._asdict()
+
+        def events_f(kind: str, first: int, member: str = member, last: int = last_month) -> str:
+            sign = '">0"' if kind == "bonus" else '"<0"'
+            return (
+                f"SUMIFS({adj.rng('applied_points')},{adj.rng('member_id')},{member},"
+                f'{adj.rng("month")},">={first}",{adj.rng("month")},"<={last}",{adj.rng("applied_points")},{sign})'
             )
-            score_f = f"{score_f}*月度权重+{events}"
-        if s.no_score_veto:  # 不体现积分: blank once a veto dated by the span's end applies
-            reached = (
-                f'COUNTIFS({vet.rng("member_id")},${c["member_id"]}{row},{vet.rng("applies")},"是",'
-                f'{vet.rng("month")},"<={last_month}")'
-            )
-            score_f = f'IF({reached}>0,"",{score_f})'
+
+        for k in events:
+            kind = "bonus" if k.endswith("bonus") else "deduction"
+            f = events_f(kind, own_first if k.startswith("span_") else first_month)
+            if k == "base_points":  # deductions draw from the constant base, never below 0
+                f = f"MAX(0,基础分+{c['deduction']}{row})"
+            ws.write_formula(i, at[k], f"={f}", w.number, float(rd[k]))
+        parts = [items_f] if items_f else []
+        if "bonus" in events and not sub_events(s):  # events enter here (not already in the sub-periods)
+            if "base_points" in events:
+                parts += [f"{c['base_points']}{row}", f"{c['bonus']}{row}"]
+            else:
+                parts += [f"{c['bonus']}{row}", f"{c['deduction']}{row}"]
+        score_f = "+".join(parts) or "0"
+        reached = (
+            f'COUNTIFS({vet.rng("member_id")},{member},{vet.rng("applies")},"是",{vet.rng("month")},"<={last_month}")'
+        )
+        score_f = _veto_wrap(s, reached + ">0", score_f)
         ws.write_formula(i, at["score"], f"={score_f}", w.number, _cached(r.score))
         rounded_f = f"ROUND({c['score']}{row},2)"
         if s.no_score_veto:
@@ -1011,6 +1125,8 @@ def _spans(w: _Writer, result: Result, span: str, name: str, table: pd.DataFrame
             checks.add(mid, key, label(key), f"'{name}'!{c[k]}{row}", value, group=group)
 
         check("months", int(r.months))
+        for k in events:
+            check(k, float(rd[k]))
         check("score", _plain(r.score))
         check("score_rounded", _plain(r.score_rounded))
         ws.write_formula(i, at["key"], f'={c["member_id"]}{row}&"|"&{c[span]}{row}', None, f"{mid}|{n}")
@@ -1050,6 +1166,11 @@ def _spans(w: _Writer, result: Result, span: str, name: str, table: pd.DataFrame
             )
             ws.write_formula(i, at["quarter_star"], star_f, None, _cached(r.quarter_star))
             check("quarter_star", r.quarter_star)
+        if "tier" in at:  # the quarter's own bands (seed 003 季末亮分)
+            rounded = f"{c['score_rounded']}{row}"
+            tier_f = f'=IF({rounded}="","",LOOKUP({rounded},季度分档下限,季度分档档次))'
+            ws.write_formula(i, at["tier"], tier_f, None, _cached(rd["tier"]))
+            check("tier", rd["tier"])
     if span == "quarter":
         notes = {
             "eligible": "公式: 季度末以前没有生效的一票否决为 是 (vetoed by the quarter's end: not ranked, no star)",
@@ -1153,7 +1274,7 @@ def _adjustments(w: _Writer, result: Result) -> None:
         "rule_code",
         "rule_name",
         "kind",
-        "group",
+        "item" if combine == "capped_per_item" else "group",
         "points",
         "points_used",
         "evidence",
@@ -1220,23 +1341,25 @@ def _adjustments(w: _Writer, result: Result) -> None:
                 f'IF({c["applied_points"]}<>0,"{R_APPLIED}",'
                 f"IF({pu}={c['best']},{same},{lower})))"
             )
-        else:  # capped_per_group: the group's cap minus what earlier rows of the group used
+        else:  # capped per group or item: the cap minus what earlier rows of the group or item used
+            per_item = combine == "capped_per_item"
+            key = "item" if per_item else "group"
             crit = (
-                f"{rng('member_id')},{c['member_id']},{rng('group')},{c['group']},"
-                f'{rng("kind")},{kind},{rng("eligible")},"是"'
+                f'{rng("member_id")},{c["member_id"]},{rng(key)},{c[key]},{rng("kind")},{kind},{rng("eligible")},"是"'
             )
             prior = (
                 f'ABS(SUMIFS({rng("points_used")},{crit},{rng("date")},"<"&{c["date"]})+'
                 f'SUMIFS({rng("points_used")},{crit},{rng("date")},{c["date"]},{rng("row")},"<"&{c["row"]}))'
             )
             cum = f"({prior}+ABS({pu}))"
-            cap = f"VLOOKUP({c['group']},分组上限表,2,FALSE)"
+            partial, reached = ("item_cap_partial", "item_cap_reached") if per_item else ("cap_partial", "cap_reached")
+            cap = f"VLOOKUP({c[key]},{'项目分值表' if per_item else '分组上限表'},2,FALSE)"
             used = f"(MIN({cum},{cap})-MIN({cum}-ABS({pu}),{cap}))"
             applied_f = f'=IF({el}="是",IF({kind}="bonus",1,-1)*{used},0)'
             reason_f = (
                 f'=IF({c["blocked"]}<>"",{c["blocked"]},'
                 f'IF(ABS({c["applied_points"]})=ABS({pu}),"{R_APPLIED}",'
-                f'IF({c["applied_points"]}<>0,"{REASONS["cap_partial"]}","{REASONS["cap_reached"]}")))'
+                f'IF({c["applied_points"]}<>0,"{REASONS[partial]}","{REASONS[reached]}")))'
             )
         ws.write_formula(i, at["applied_points"], applied_f, None, float(r.applied_points))
         ws.write_formula(i, at["status"], f'=IF({c["applied_points"]}<>0,"applied","not_applied")', None, str(r.status))
@@ -1249,6 +1372,10 @@ def _adjustments(w: _Writer, result: Result) -> None:
         "sum": "公式: 可计入的逐条累加",
         "capped_per_group": (
             "公式: 可计入的按日期 (再按输入行) 逐条累加, 每名党员每组的加分、减分各自不超过该组上限 (参数表 分组上限表)"
+        ),
+        "capped_per_item": (
+            "公式: 可计入的按日期 (再按输入行) 逐条累加, 每名党员每一考评项目的加分、减分各自不超过该项目的分值 "
+            "(参数表 项目分值表)"
         ),
     }[combine]
     w.note(
@@ -1390,19 +1517,24 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
             if s.has_stars and pd.notna(a.stars):
                 ws.write_number(i, at["stars"], int(a.stars))
             if a.veto == "yes":
-                put("grade", f'=IF({veto_cell}={F_YES},否决等级,"")', str(a.grade))
+                if "grade" in at:
+                    put("grade", f'=IF({veto_cell}={F_YES},否决等级,"")', str(a.grade))
                 if s.tiers is not None and pd.notna(a.tier):
                     put("tier", f'=IF({veto_cell}={F_YES},{_text_literal(s.tiers.veto_tier or "")},"")', a.tier)
-            elif shown(a.grade) != "":  # the grade of the hand-entered stars; none without stars
+            elif "grade" in at and shown(a.grade) != "":  # the grade of the hand-entered stars
                 ws.write_string(i, at["grade"], str(a.grade))
             continue
         y = years[mid]
-        put("months", f"=COUNTIFS({ms.rng('member_id')},$A{row})", int(y["months"]))
+        if s.cadence == "none":  # no item scores: the months in the branch (党员名单), a value
+            ws.write_number(i, at["months"], int(y["months"]))
+        else:
+            put("months", f"=COUNTIFS({ms.rng('member_id')},$A{row})", int(y["months"]))
         crit = f"{ms.rng('member_id')},$A{row}"
+        per = "" if s.year.combine == "sum" else f"/{ref('months', row)}"  # the year: sum or mean
         if s.year.by == "per_item":
             parts = []
             for c in items:
-                put(f"{c}_mean", f"=SUMIFS({ms.rng(c)},{crit})/{ref('months', row)}", float(y[f"{c}_mean"]), w.number)
+                put(f"{c}_mean", f"=SUMIFS({ms.rng(c)},{crit}){per}", float(y[f"{c}_mean"]), w.number)
                 score_formula = f"={ref(f'{c}_mean', row)}*月度权重"
                 if s.appraisal.mode == "per_item":
                     assert app is not None  # 民主测评 is written for a year with an appraisal
@@ -1417,12 +1549,9 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
                 parts.append(ref(f"{c}_score", row))
             base_formula = f"=SUM({parts[0]}:{parts[-1]})" if len(parts) == 1 else "=" + "+".join(parts)
         else:
-            put(
-                "monthly_mean",
-                f"=SUMIFS({mt.rng('total')},{mt.rng('member_id')},$A{row})/{ref('months', row)}",
-                float(y["monthly_mean"]),
-                w.number,
-            )
+            if s.cadence != "none":
+                mean_f = f"=SUMIFS({mt.rng('figure')},{mt.rng('member_id')},$A{row}){per}"
+                put("monthly_mean", mean_f, float(y["monthly_mean"]), w.number)
             base_formula = f"={ref('monthly_mean', row)}*月度权重"
             if s.appraisal.mode == "single":
                 assert app is not None  # 民主测评 is written for a year with an appraisal
@@ -1432,23 +1561,36 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
                     float("nan") if no_score and a.veto == "yes" else float(appr[mid]),
                     w.number,
                 )
-                base_formula += f"+{ref('appraisal', row)}*测评权重"
-        put("base", base_formula, float(a.base), w.number)
-        if highest:
-            # the highest ELIGIBLE bonus and the largest eligible deduction, counted once each,
-            # over the rows that pass the checks on 加减分 (not over rows already picked)
-            eligible = [f"{adj.rng('member_id')}=$A{row}", f'{adj.rng("eligible")}="是"']
-            used = adj.rng("points_used")
-            bonus_f = "=" + extreme_where("MAX", used, [*eligible, f'{adj.rng("kind")}="bonus"'])
-            ded_f = "=" + extreme_where("MIN", used, [*eligible, f'{adj.rng("kind")}="deduction"'])
-        else:
-            acrit = f"{adj.rng('member_id')},$A{row}"
-            bonus_f = f'=SUMIFS({adj.rng("applied_points")},{acrit},{adj.rng("applied_points")},">0")'
-            ded_f = f'=SUMIFS({adj.rng("applied_points")},{acrit},{adj.rng("applied_points")},"<0")'
-        put("bonus", bonus_f, float(a.bonus), w.number, array=highest)
-        put("deduction", ded_f, float(a.deduction), w.number, array=highest)
-        raw_f = f"{ref('base', row)}+{ref('bonus', row)}+{ref('deduction', row)}"
-        put("total_raw", f'=IF({veto_cell}={F_YES},"",{raw_f})' if no_score else f"={raw_f}", a.total_raw)
+                if s.appraisal.combine == "weighted":
+                    base_formula += f"+{ref('appraisal', row)}*测评权重"
+        parts = []
+        if "base" in at:
+            put("base", base_formula, float(a.base), w.number)
+            parts.append(ref("base", row))
+        if s.year.events:
+            if highest:
+                # the highest ELIGIBLE bonus and the largest eligible deduction, counted once each,
+                # over the rows that pass the checks on 加减分 (not over rows already picked)
+                eligible = [f"{adj.rng('member_id')}=$A{row}", f'{adj.rng("eligible")}="是"']
+                used = adj.rng("points_used")
+                bonus_f = "=" + extreme_where("MAX", used, [*eligible, f'{adj.rng("kind")}="bonus"'])
+                ded_f = "=" + extreme_where("MIN", used, [*eligible, f'{adj.rng("kind")}="deduction"'])
+            else:
+                acrit = f"{adj.rng('member_id')},$A{row}"
+                bonus_f = f'=SUMIFS({adj.rng("applied_points")},{acrit},{adj.rng("applied_points")},">0")'
+                ded_f = f'=SUMIFS({adj.rng("applied_points")},{acrit},{adj.rng("applied_points")},"<0")'
+            put("bonus", bonus_f, float(a.bonus), w.number, array=highest)
+            put("deduction", ded_f, float(a.deduction), w.number, array=highest)
+            if s.base is not None:  # deductions draw from the constant base, never below 0 (SPEC 3.5)
+                put("base_points", f"=MAX(0,基础分+{ref('deduction', row)})", float(a.base_points), w.number)
+                parts += [ref("base_points", row), ref("bonus", row)]
+            else:
+                parts += [ref("bonus", row), ref("deduction", row)]
+        if s.appraisal.mode == "single" and s.appraisal.combine == "added":  # 评议分, added as it is
+            parts.append(ref("appraisal", row))
+        vetoed = f"{veto_cell}={F_YES}"
+        raw_f = "+".join(parts) or "0"
+        put("total_raw", f"={_veto_wrap(s, vetoed, raw_f)}", a.total_raw)
         if no_score:
             total_f = f'=IF({veto_cell}={F_YES},"",ROUND({ref("total_raw", row)},2))'
         else:
@@ -1457,7 +1599,11 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
         tot = ref("total", row)
         if s.has_stars:
             put("stars", f'=IF({veto_cell}={F_YES},"",LOOKUP({tot},分档下限,分档星级))', a.stars)
-        put("grade", f"=IF({veto_cell}={F_YES},否决等级,LOOKUP({tot},分档下限,分档等级))", str(a.grade))
+        if s.has_grades:
+            grade_f = f"LOOKUP({tot},分档下限,分档等级)"
+            put("grade", f"=IF({vetoed},否决等级,{grade_f})" if s.veto.active else f"={grade_f}", str(a.grade))
+        if s.band_tiers:
+            put("tier", f'=IF({tot}="","",LOOKUP({tot},分档下限,分档档次))', a.tier)
         basis = "" if a.veto == "yes" else a.total
         put("rank_basis", f'=IF({veto_cell}={F_YES},"",{tot})', basis, w.number, check=False)
         rk = ref("rank", row)
@@ -1554,6 +1700,11 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> Non
             look = f'$A{row}&"|"&{p.quarters[-1] if p.kind == "quarter" else (1 if p.first_month == 1 else 2)}'
             figure = f"INDEX({span.rng('score_rounded')},MATCH({look},{span.rng('key')},0))"
         put(key, f'=IF({months}=0,"",{figure})', rd[key], w.number)
+        if span is not None:
+            for k in (k for k in QUARTER_EXTRAS if k in at):
+                fmt = None if k == "tier" else w.number
+                value = f"INDEX({span.rng(k)},MATCH({look},{span.rng('key')},0))"
+                put(k, f'=IF({months}=0,"",{value})', rd[k], fmt)
         if rank_key:
             basis_v = rd[key] if pd.notna(rd[rank_key]) else ""
             basis_f = f'=IF(OR({months}=0,{col("veto")}{row}={F_YES}),"",{col(key)}{row})'
