@@ -1552,7 +1552,7 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
             if s.cadence != "none":
                 mean_f = f"=SUMIFS({mt.rng('figure')},{mt.rng('member_id')},$A{row}){per}"
                 put("monthly_mean", mean_f, float(y["monthly_mean"]), w.number)
-            base_formula = f"={ref('monthly_mean', row)}*月度权重"
+            base_formula = f"={ref('monthly_mean', row)}*月度权重" if s.cadence != "none" else "=0"
             if s.appraisal.mode == "single":
                 assert app is not None  # 民主测评 is written for a year with an appraisal
                 put(
@@ -1690,7 +1690,10 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> Non
         crit = (
             f'{mt.rng("member_id")},$A{row},{mt.rng("month")},">={p.first_month}",{mt.rng("month")},"<={p.last_month}"'
         )
-        put("months", f"=COUNTIFS({crit})", int(months_in.get(mid, 0)))
+        if s.cadence == "none":  # no item scores: the months in the branch (党员名单), a value
+            ws.write_number(i, at["months"], int(0 if pd.isna(rd.get("months")) else rd["months"]))
+        else:
+            put("months", f"=COUNTIFS({crit})", int(months_in.get(mid, 0)))
         months = f"{col('months')}{row}"
         if span is None:  # a month: its total from 月度总分
             figure = f"ROUND(SUMIFS({mt.rng('total')},{crit}),2)"

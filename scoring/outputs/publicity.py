@@ -26,7 +26,7 @@ import xlsxwriter
 from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
-from ..rules.engine import NO, TIE, YES, Result, share_quota
+from ..rules.engine import NO, TIE, YES, Result, share_quota, sub_events
 from . import office
 
 # Noto Sans CJK SC (fonts-noto-cjk). One glyph set serves its JP, KR, SC, TC and HK faces, and
@@ -251,30 +251,59 @@ def _publicity_title(result: Result) -> str:
     return f"{result.branch_name} {result.period.label} {what}"
 
 
+SCORE_COLUMNS = frozenset(
+    {"total", "quarter_score", "half_score", "month_total", "base_points", "bonus", "deduction", "appraisal_added"}
+    | {"span_bonus", "span_deduction"}
+)
+# a quarter's running figures and subtotals (seed 004 农村 登记表) and its tier (seed 003 亮分)
+QUARTER_COLUMNS: dict[str, str] = {
+    "span_deduction": "本季度扣分",
+    "span_bonus": "本季度加分",
+    "base_points": "已得基础分",
+    "bonus": "已得加分",
+    "deduction": "累计扣分",
+    "tier": "档次",
+}
+
+
 def _publicity_columns(result: Result) -> list[tuple[str, str, float]]:
     """(summary column or remark key, Chinese header, column width) of the 公示 table."""
     s = result.scheme.scheme
     cols: list[tuple[str, str, float]] = [("member_id", "党员编号", 11), ("name", "姓名", 13)]
     kind = result.period.kind
+    tier_head = "排序档次" if s.tiers is not None else "档次"
     if kind == "year":
+        if s.base is not None:  # the card's columns (seed 004 农村: 基础分 + 加分 + 评议分)
+            cols += [("base_points", "基础分", 8), ("bonus", "加分", 7)]
+        if s.appraisal.combine == "added" and s.appraisal.mode != "none":
+            cols.append(("appraisal_added", "评议分", 8))
         cols.append(("total", "年度总积分", 10))
         if s.has_stars:
             cols.append(("stars", "星级", 7))
-        cols += [("grade", "等级", 9), ("rank", "排名", 6)]
-        if s.tiers is not None:
-            cols.append(("tier", "排序档次", 8))
+        cols += ([("grade", "等级", 9)] if s.has_grades else []) + [("rank", "排名", 6)]
+        if s.tiers is not None or s.band_tiers:
+            cols.append(("tier", tier_head, 8))
         if s.annual_star is not None:
             cols.append(("annual_star", "年度之星", 12))
     elif kind == "quarter":
-        cols += [("quarter_score", "季度积分", 10), ("quarter_rank", "季度排名", 8)]
+        extras = [k for k in QUARTER_COLUMNS if k in result.quarters]
+        cols += [(k, QUARTER_COLUMNS[k], 9) for k in extras if k != "tier"]
+        ytd = s.period("quarter").combine == "year_to_date"
+        cols += [("quarter_score", "累计积分" if ytd else "季度积分", 10), ("quarter_rank", "季度排名", 8)]
+        if "tier" in extras:
+            cols.append(("tier", "档次", 8))
         if s.quarter_star is not None:
             cols.append(("quarter_star", "季度之星", 12))
+    elif kind == "month":
+        cols += [("month_total", "月度总分", 10), ("month_rank", "月度排名", 8)]
     else:
-        cols.append(
-            ("half_score" if kind == "half" else "month_total", "半年积分" if kind == "half" else "月度总分", 10)
-        )
+        cols.append(("half_score", "半年积分", 10))
     cols.append(("remark", "备注", 26))
     return cols
+
+
+VETO_WORDS = {"no_score": "不体现积分, ", "cap": "积分封顶, ", "zero": "积分计为0, ", "forced_grade": "", "none": ""}
+VETO_SPAN = "一票否决, 不参与排名和评选"
 
 
 def _remarks(result: Result, summary: pd.DataFrame) -> list[str]:
@@ -283,6 +312,10 @@ def _remarks(result: Result, summary: pd.DataFrame) -> list[str]:
     vetoed = _vetoed(result)
     p = result.period
     span = {"year": "本年度", "quarter": "本季度", "half": "本期", "month": "本月"}[p.kind]
+    # a run counts months, or the quarters or the year of a scheme scored per quarter or per year
+    unit = {"quarter": "个季度", "year": "年"}.get(s.cadence, "个月")
+    ytd = p.kind != "year" and s.period(p.kind).combine == "year_to_date"
+    expected = (p.last_month if ytd else len(p.months)) // max(1, s.sub_months) if s.sub_months else 0
     out = []
     for r in _rows(summary):
         rd = r._asdict()
@@ -291,12 +324,11 @@ def _remarks(result: Result, summary: pd.DataFrame) -> list[str]:
         if rd.get("exempt") == YES:
             out.append("不列入积分管理, 星级由党支部直接评定" if p.kind == "year" and s.has_stars else "不列入积分管理")
         elif mid in vetoed:
-            shown = "不体现积分, " if s.veto.effect == "no_score" else ""
-            out.append(f"一票否决, {shown}定为{s.veto.grade}" if p.kind == "year" else "一票否决, 不参与排名和评选")
+            out.append(f"一票否决, {VETO_WORDS[s.veto.effect]}定为{s.veto.grade}" if p.kind == "year" else VETO_SPAN)
         elif months is None or _missing(months):  # _missing(None) is True; the test narrows the type
             out.append(f"{span}不在本支部, 无积分")
-        elif int(months) < len(p.months):
-            out.append(f"{span}计分 {int(months)} 个月")
+        elif int(months) < expected:
+            out.append(f"{span}计分 {int(months)} {unit}")
         else:
             out.append("")
     return out
@@ -323,7 +355,7 @@ def _publicity_sheet(
         fmt.subtitle,
         20,
     )
-    if p.kind == "year":
+    if p.kind == "year" or s.bands_for(p.kind) is not None:
         row = _line(ws, row, 0, last, f"评定标准: {_band_legend(result)}。", fmt.small, 14)
     header_row = row
     for j, (_, title, _) in enumerate(cols):
@@ -339,9 +371,9 @@ def _publicity_sheet(
                 _put(ws, row, j, text, fmt.star_mark if v in (YES, TIE) else fmt.cell)
             elif key == "stars":
                 _put(ws, row, j, v, fmt.cell, fmt.stars)
-            elif key in ("rank", "quarter_rank"):
+            elif key in ("rank", "quarter_rank", "month_rank"):
                 _put(ws, row, j, v, fmt.cell, fmt.count)
-            elif key in ("total", "quarter_score", "half_score", "month_total"):
+            elif key in SCORE_COLUMNS:
                 _put(ws, row, j, v, fmt.cell, fmt.score2)
             else:
                 _put(ws, row, j, v, fmt.cell_left if key in ("name", "remark") else fmt.cell)
@@ -358,15 +390,15 @@ def _publicity_sheet(
 
 
 def _band_legend(result: Result) -> str:
-    """``95分及以上 10星 优秀; ...; 10分以下 0星 不合格`` from the scheme's bands."""
-    bands = result.scheme.scheme.bands
+    """``95分及以上 10星 优秀; ...; 10分以下 0星 不合格`` from the bands of the run's period."""
+    bands = result.scheme.scheme.bands_for(result.period.kind) or result.scheme.scheme.bands
 
     def stars(b: Any) -> str:
         return f" {b.stars}星" if b.stars is not None else ""
 
-    parts = [f"{b.min:g}分及以上{stars(b)} {b.grade}" for b in bands[:-1]]
+    parts = [f"{b.min:g}分及以上{stars(b)} {b.label}" for b in bands[:-1]]
     lowest = bands[-1]
-    parts.append(f"{bands[-2].min:g}分以下{stars(lowest)} {lowest.grade}" if len(bands) > 1 else f"{lowest.grade}")
+    parts.append(f"{bands[-2].min:g}分以下{stars(lowest)} {lowest.label}" if len(bands) > 1 else f"{lowest.label}")
     return "; ".join(parts)
 
 
@@ -417,8 +449,9 @@ def _publicity_notes(ws: Worksheet, fmt: _Formats, result: Result, summary: pd.D
         else:
             row = _line(ws, row, 0, last, f"不列入积分管理的党员: {_names(summary, exempt)}。", fmt.text)
     if vetoed.any():
+        shown = {"no_score": ", 不体现积分", "cap": f", 积分不超过{s.veto.cap or 0:g}分", "zero": ", 积分计为0"}
         effect = (
-            f"该年度一律定为{s.veto.grade}" + (", 不体现积分" if s.veto.effect == "no_score" else ", 积分照常显示")
+            f"该年度一律定为{s.veto.grade}" + shown.get(s.veto.effect, ", 积分照常显示")
             if p.kind == "year"
             else "不参与排名和评选"
         )
@@ -563,11 +596,24 @@ def _card(
             pairs.append(("等级", "年底由党支部直接评定" if _missing(a["grade"]) else a["grade"], None))
             row = _pairs(ws, fmt, row, ncols, pairs)
     else:
-        row = _monthly_grid(ws, fmt, result, d, mid, row, ncols)
-        row = _quarter_block(ws, fmt, result, d, mid, row + 1, ncols)
+        if s.cadence != "none":
+            row = _monthly_grid(ws, fmt, result, d, mid, row, ncols) + 1
+        row = _quarter_block(ws, fmt, result, d, mid, row, ncols)
         row = _adjustment_block(ws, fmt, result, d, mid, row + 1, last)
         row = _result_block(ws, fmt, result, d, mid, row + 1, ncols)
     return _line(ws, row + 1, 0, last, SIGN_LINE, fmt.text, 24)
+
+
+GRID_WORDS: dict[str, tuple[str, str, str]] = {
+    "month": ("一、月度评分 (支委会逐月逐项评分)", "月份", "月度合计"),
+    "quarter": ("一、季度评分 (支委会每季度逐项评分)", "季度", "季度合计"),
+    "year": ("一、年度评分 (支委会年终逐项评分)", "年度", "合计"),
+}
+
+
+def _sub_name(cadence: str, month: int) -> str:
+    """A sub-period by its last month: ``3月``, ``第1季度``, ``全年``."""
+    return {"quarter": f"第{month // 3}季度", "year": "全年"}.get(cadence, f"{month}月")
 
 
 def _monthly_grid(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mid: str, row: int, ncols: int) -> int:
@@ -576,19 +622,20 @@ def _monthly_grid(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mi
     p = result.period
     last = ncols - 1
     items = s.items
-    row = _line(ws, row, 0, last, "一、月度评分 (支委会逐月逐项评分)", fmt.section, 18)
-    ws.write_string(row, 0, "月份", fmt.head)
+    title, head, total = GRID_WORDS[s.cadence]
+    row = _line(ws, row, 0, last, title, fmt.section, 18)
+    ws.write_string(row, 0, head, fmt.head)
     for j, it in enumerate(items, start=1):
         ws.write_string(row, j, f"{it.name}\n({it.max:g}分)", fmt.head)
-    ws.write_string(row, last, "月度合计", fmt.head)
+    ws.write_string(row, last, total, fmt.head)
     ws.set_row(row, 30)
     row += 1
     months, values = d.scores(mid)
     scores = {int(m): values[k] for k, m in enumerate(months)}
     amended = {(int(r.month), str(r.item)): r for r in d.amended.get(mid, [])}
     names = {it.code: it.name for it in items}
-    for m in range(1, p.last_month + 1):
-        ws.write_string(row, 0, f"{m}月", fmt.label)
+    for m in range(s.sub_months, p.last_month + 1, s.sub_months):  # each sub-period by its last month
+        ws.write_string(row, 0, _sub_name(s.cadence, m), fmt.label)
         if m not in scores:
             ws.merge_range(row, 1, row, last, "", fmt.cell)
             ws.write_string(row, 1, "未在本支部, 不计分", fmt.cell)
@@ -609,8 +656,8 @@ def _monthly_grid(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mi
                 row,
                 0,
                 last,
-                f"* 更正: {m}月 {names.get(code, code)} 原 {_num(r.original)} → {_num(r.new_score)} "
-                f"({_zh(r.reason)}, {r.decided_on})",
+                f"* 更正: {_sub_name(s.cadence, m)} {names.get(code, code)} "
+                f"原 {_num(r.original)} → {_num(r.new_score)} ({_zh(r.reason)}, {r.decided_on})",
                 fmt.small,
                 14,
             )
@@ -643,18 +690,15 @@ def _quarter_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, m
     s = result.scheme.scheme
     last = ncols - 1
     q = d.quarters.get(mid, [])
-    row = _line(
-        ws,
-        row,
-        0,
-        last,
-        "二、季度汇总" + (" (本季度各月总分之和)" if s.period("quarter").combine == "sum" else " (本季度月度总分平均)"),
-        fmt.section,
-        18,
-    )
+    number = "一" if s.cadence == "none" else "二"
+    row = _line(ws, row, 0, last, f"{number}、季度汇总 ({s.period_text('quarter')})", fmt.section, 18)
     if not q:
         return _line(ws, row, 0, last, "本期尚无已结束的季度。", fmt.text)
-    heads = ["季度", "计分月数", "季度积分", "季度排名"] + (["季度之星"] if s.quarter_star is not None else [])
+    extras = [k for k in QUARTER_COLUMNS if k != "tier" and hasattr(q[0], k)]
+    tier = hasattr(q[0], "tier")
+    months_head = {"quarter": "计分季度", "none": "在支部月数"}.get(s.cadence, "计分月数")
+    heads = ["季度", months_head, *(QUARTER_COLUMNS[k] for k in extras), "季度积分", "季度排名"]
+    heads += (["档次"] if tier else []) + (["季度之星"] if s.quarter_star is not None else [])
     spans = _spans(len(heads), ncols)
     for (a, b), h in zip(spans, heads, strict=True):
         _cell_span(ws, row, a, b, h, fmt.head)
@@ -663,9 +707,12 @@ def _quarter_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, m
         values: list[tuple[Any, Format, Format | None]] = [
             (f"第{int(r.quarter)}季度", fmt.label, None),
             (r.months, fmt.cell, fmt.count),
+            *((getattr(r, k), fmt.cell, fmt.score) for k in extras),
             (r.score_rounded, fmt.cell, fmt.score),
             (r.rank, fmt.cell, fmt.count),
         ]
+        if tier:
+            values.append((r.tier, fmt.cell, None))
         if s.quarter_star is not None:
             values.append(
                 (
@@ -704,7 +751,15 @@ def _adjustment_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData
     """Adjustments so far, each applied or not, with the reason."""
     p = result.period
     a = d.adjustments.get(mid, [])
-    row = _line(ws, row, 0, last, "三、加减分" + ("" if p.kind == "year" else " (年终计入年度总积分)"), fmt.section, 18)
+    s = result.scheme.scheme
+    if sub_events(s):
+        where = " (计入所在季度的得分)" if s.cadence == "quarter" else " (计入所在月份的得分)"
+    elif p.kind != "year" and s.period(p.kind).combine == "year_to_date":
+        where = " (计入截至期末的累计积分)"
+    else:
+        where = "" if p.kind == "year" else " (年终计入年度总积分)"
+    number = "二" if s.cadence == "none" else "三"
+    row = _line(ws, row, 0, last, f"{number}、加减分{where}", fmt.section, 18)
     if not a:
         return _line(ws, row, 0, last, "无。", fmt.cell_left)
     for r in a:
@@ -723,37 +778,47 @@ def _result_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mi
     s = result.scheme.scheme
     p = result.period
     last = ncols - 1
+    number = "三" if s.cadence == "none" else "四"
     if p.kind != "year":
-        row = _line(ws, row, 0, last, "四、本期结果", fmt.section, 18)
+        row = _line(ws, row, 0, last, f"{number}、本期结果", fmt.section, 18)
         summ = d.summary[mid]
         key = {"quarter": "quarter_score", "half": "half_score", "month": "month_total"}[p.kind]
         pairs: list[tuple[str, Any, Format | None]] = [
             ({"quarter": "季度积分", "half": "半年积分", "month": "月度总分"}[p.kind], summ.get(key), fmt.score2)
         ]
+        if p.kind == "month":
+            pairs.append(("月度排名", summ.get("month_rank"), fmt.count))
         if p.kind == "quarter":
             pairs.append(("季度排名", summ.get("quarter_rank"), fmt.count))
+            if "tier" in summ:
+                pairs.append(("档次", summ.get("tier"), None))
             if s.quarter_star is not None:
                 pairs.append(("季度之星", _star_text(summ.get("quarter_star"), "季度之星"), None))
         return _pairs(ws, fmt, row, ncols, pairs)
-    row = _line(ws, row, 0, last, "四、年度结果", fmt.section, 18)
+    row = _line(ws, row, 0, last, f"{number}、年度结果", fmt.section, 18)
     a = d.annual[mid]
     ranked = d.ranked
     vetoed = mid in d.vetoed
-    pairs = [
-        ("年终总积分", a["base_rounded"], fmt.score2),
-        ("加分", a["bonus"], fmt.signed),
-        ("减分", a["deduction"], fmt.signed),
-        ("年度总积分", a["total"], fmt.score2),
-    ]
+    pairs = [] if s.cadence == "none" else [("年终总积分", a["base_rounded"], fmt.score2)]
+    if s.base is not None:
+        pairs.append(("基础分 (已扣减)", a["base_points"], fmt.score2))
+    if s.year.events:
+        pairs += [("加分", a["bonus"], fmt.signed), ("减分", a["deduction"], fmt.signed)]
     if s.year.by != "per_item":
         y = d.item_year[mid]
-        pairs.insert(0, ("月平均基础分", y["monthly_mean"], fmt.score2))
+        if s.cadence != "none":
+            mean = {"quarter": "季度平均分", "year": "年度项目总分"}.get(s.cadence, "月平均基础分")
+            pairs.insert(0, (mean, y["monthly_mean"], fmt.score2))
         if s.appraisal.mode == "single" and d.appraisal:
             app = d.appraisal[mid]
-            pairs.insert(1, (f"民主评议平均 ({int(app['score_raters'])}人)", app["score_average"], fmt.score2))
+            where = 1 if s.cadence != "none" else len(pairs)
+            shown = app["score_average"] if mid not in d.vetoed or not s.no_score_veto else None
+            pairs.insert(where, (f"民主评议平均 ({int(app['score_raters'])}人)", shown, fmt.score2))
+    pairs.append(("年度总积分", a["total"], fmt.score2))
     if s.has_stars:
         pairs.append(("星级", a["stars"], fmt.stars))
-    pairs.append(("等级", a["grade"], None))
+    if s.has_grades:
+        pairs.append(("等级", a["grade"], None))
     pairs.append(
         (
             "支部排名",
@@ -763,8 +828,8 @@ def _result_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mi
             None,
         )
     )
-    if s.tiers is not None and not _missing(a["tier"]):
-        pairs.append(("排序档次", a["tier"], None))
+    if (s.tiers is not None or s.band_tiers) and not _missing(a["tier"]):
+        pairs.append(("排序档次" if s.tiers is not None else "档次", a["tier"], None))
     if s.annual_star is not None:
         pairs.append(("年度之星", _star_text(a["annual_star"], "年度之星"), None))
     row = _pairs(ws, fmt, row, ncols, pairs)
@@ -775,8 +840,7 @@ def _result_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mi
             row,
             0,
             last,
-            f"一票否决: {conditions}; 该年度定为{s.veto.grade}"
-            + (", 不体现积分。" if s.veto.effect == "no_score" else "。"),
+            f"一票否决: {conditions}; 该年度定为{s.veto.grade}" + VETO_WORDS[s.veto.effect].rstrip(", ") + "。",
             fmt.text,
         )
     elif s.has_stars and not _missing(a["total"]):
@@ -815,7 +879,7 @@ def _cards_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, result: Result) -> Work
     1,023 manual page breaks per sheet and 1,048,576 rows); more members continue on
     ``积分卡 (2)``, ``积分卡 (3)``, ... Returns the first sheet."""
     s = result.scheme.scheme
-    n = len(s.items)
+    n = len(s.items) or 4  # a scheme without item scores: its quarter table spreads over 6 columns
     ncols = n + 2  # 月份, the items, 月度合计
     item_w = max(6.0, min(9.0, 72.0 / n))
     widths = [11.0] + [item_w] * (ncols - 2) + [9.0]
@@ -861,9 +925,12 @@ def _follow_up_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, result: Result) -> 
             fmt.small,
             14,
         )
-    if result.period.kind != "year":
-        return _line(ws, row + 1, 0, last, "组织处置在年终总评后进行, 本期无组织处置事项。", fmt.text)
+    if s.follow_up.tier_actions:
+        rule = "; ".join(f"{t}: {a}" for t, a in s.follow_up.tier_actions.items())
+        row = _line(ws, row, 0, last, f"按档次奖罚: {rule}。", fmt.small, 14)
     f = result.follow_up
+    if result.period.kind != "year" and f.empty:
+        return _line(ws, row + 1, 0, last, "组织处置在年终总评后进行, 本期无组织处置事项。", fmt.text)
     if f.empty:
         return _line(ws, row + 1, 0, last, "本年度无需组织处置的党员。", fmt.text)
     header_row = row
