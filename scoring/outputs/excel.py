@@ -691,8 +691,9 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
     _vetoes(w, result)
     _adjustments(w, result)
     _scores_and_totals(w, result, labels)
-    _spans(w, result, "quarter", "季度汇总", result.quarters, checks)
-    _spans(w, result, "half", "半年汇总", result.halves, checks)
+    if s.sub_months <= 3:  # a scheme scored once a year has no quarters or half-years
+        _spans(w, result, "quarter", "季度汇总", result.quarters, checks)
+        _spans(w, result, "half", "半年汇总", result.halves, checks)
     if p.kind == "year" and s.appraisal.mode != "none":
         _appraisal(w, result)
 
@@ -1664,7 +1665,7 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> Non
     col = res.col
     last = max(2, len(summ) + 1)
     rank_range = f"${col('rank_basis')}$2:${col('rank_basis')}${last}" if "rank_basis" in at else ""
-    quarters = w.sheets["quarter"]
+    quarters = w.sheets.get("quarter")
     span = w.sheets.get(p.kind)  # 季度汇总 / 半年汇总: the period's figure is formed there, once
     rank_key = {"month": "month_rank", "quarter": "quarter_rank"}.get(p.kind, "")
     for i, r in enumerate(cast(Iterator[_Record], summ.itertuples(index=False)), start=1):
@@ -1728,7 +1729,7 @@ def _period_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> Non
             put("quarter_star", star_f, rd["quarter_star"])
         for q in p.quarters if p.kind == "half" else []:
             k = f"q{q}_star"
-            if k in at:
+            if k in at and quarters is not None:
                 look_q = (
                     f'=IFERROR(INDEX({quarters.rng("quarter_star")},MATCH($A{row}&"|"&{q},{quarters.rng("key")},0)),"")'
                 )

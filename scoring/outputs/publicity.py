@@ -532,6 +532,8 @@ def _by_member(df: pd.DataFrame) -> dict[str, dict[str, Any]]:
 def _card_members(result: Result) -> list[str]:
     """Members who get a card: everyone scored in the period so far, and the exempt."""
     scored = set(result.item_scores["member_id"])
+    if result.scheme.scheme.cadence == "none":  # no item scores: everyone in the branch so far
+        scored = set(result.quarters["member_id"]) | set(result.annual.get("member_id", []))
     exempt = result.members["exempt"].astype(bool)
     return [m for m, e in zip(result.members["member_id"], exempt, strict=True) if e or m in scored]
 
@@ -598,7 +600,8 @@ def _card(
     else:
         if s.cadence != "none":
             row = _monthly_grid(ws, fmt, result, d, mid, row, ncols) + 1
-        row = _quarter_block(ws, fmt, result, d, mid, row, ncols)
+        if s.sub_months <= 3:  # a scheme scored once a year has no quarters
+            row = _quarter_block(ws, fmt, result, d, mid, row, ncols)
         row = _adjustment_block(ws, fmt, result, d, mid, row + 1, last)
         row = _result_block(ws, fmt, result, d, mid, row + 1, ncols)
     return _line(ws, row + 1, 0, last, SIGN_LINE, fmt.text, 24)
@@ -783,9 +786,9 @@ def _result_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mi
         row = _line(ws, row, 0, last, f"{number}、本期结果", fmt.section, 18)
         summ = d.summary[mid]
         key = {"quarter": "quarter_score", "half": "half_score", "month": "month_total"}[p.kind]
-        pairs: list[tuple[str, Any, Format | None]] = [
-            ({"quarter": "季度积分", "half": "半年积分", "month": "月度总分"}[p.kind], summ.get(key), fmt.score2)
-        ]
+        ytd = p.kind != "month" and s.period(p.kind).combine == "year_to_date"
+        title = "累计积分" if ytd else {"quarter": "季度积分", "half": "半年积分", "month": "月度总分"}[p.kind]
+        pairs: list[tuple[str, Any, Format | None]] = [(title, summ.get(key), fmt.score2)]
         if p.kind == "month":
             pairs.append(("月度排名", summ.get("month_rank"), fmt.count))
         if p.kind == "quarter":
@@ -879,7 +882,7 @@ def _cards_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, result: Result) -> Work
     1,023 manual page breaks per sheet and 1,048,576 rows); more members continue on
     ``积分卡 (2)``, ``积分卡 (3)``, ... Returns the first sheet."""
     s = result.scheme.scheme
-    n = len(s.items) or 4  # a scheme without item scores: its quarter table spreads over 6 columns
+    n = len(s.items) or 8  # a scheme without item scores: its quarter table spreads over 10 columns
     ncols = n + 2  # 月份, the items, 月度合计
     item_w = max(6.0, min(9.0, 72.0 / n))
     widths = [11.0] + [item_w] * (ncols - 2) + [9.0]

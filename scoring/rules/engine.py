@@ -293,7 +293,7 @@ def span_scores(
     if ytd:
         sums, counts = sums[:, size - 1 :: size], counts[:, size - 1 :: size]
         bonus, deduction = bonus[:, size - 1 :: size], deduction[:, size - 1 :: size]
-    n_spans = last_month // (3 * size)
+    n_spans = last_month // (3 * size) if 3 * size >= scheme.sub_months else 0  # none shorter than the cadence
     s = sums[:, :n_spans].ravel()
     c = counts[:, :n_spans].ravel()
     b, d = bonus[:, :n_spans].ravel(), deduction[:, :n_spans].ravel()

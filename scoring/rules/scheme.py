@@ -345,7 +345,7 @@ class Scheme(_Strict):
         sub = {"month": "各月月度总分", "quarter": "各季度项目总分", "year": "全年项目总分"}.get(self.cadence, "")
         rule = self.period(kind)
         if rule.combine == "year_to_date":
-            return f"{names[kind]}积分 = 年初至期末的累计积分 (按年度公式计算1月至期末, 含截至期末的加减分)"
+            return f"{names[kind]}积分 = 年初至期末的累计积分 (年度公式, 含截至期末的加减分)"
         if self.cadence == "none":
             return f"{names[kind]}积分 = 本期加分 - 本期扣分"
         how = "之和" if rule.combine == "sum" else "的平均"
