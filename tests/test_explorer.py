@@ -86,15 +86,18 @@ def test_trace_groups_reach_every_monthly_cell_and_name_their_rule(demo: list[Pa
         assert len(g) == 1 + len(q.result.scheme.scheme.items)
     # a scheme scored on monthly totals (seed 000): month groups, the base, the veto's effect
     x = score_workbook(demo[2], "2025")
-    vetoed = str(x.result.vetoes.loc[x.result.vetoes["applies"], "member_id"].iloc[0])
-    titles = [t for t, _ in trace_groups(x, vetoed)[1]]
-    assert all(
+    applied = x.result.vetoes["applies"]
+    vetoed = str(x.result.vetoes.loc[applied, "member_id"].iloc[0])
+    other = str(x.result.annual.loc[x.result.annual["veto"] == "no", "member_id"].iloc[0])
+    titles = [t for t, _ in trace_groups(x, other)[1]]
+    assert titles and all(
         t.endswith("月度基础分 = Σ 各项月评分; 年终总积分 = 月平均基础分 × 90% + 民主评议 × 10%")
         for t in titles
         if t.startswith("2025年")
     )
     assert "年终总积分的构成: 月平均基础分 × 90% + 民主评议 × 10%" in titles
-    assert "一票否决: 不显示积分, 评为不合格" in titles
+    # 不体现积分 (SPEC 3.2): the vetoed member's trace holds the veto and no figure at all
+    assert [t for t, _ in trace_groups(x, vetoed)[1]] == ["一票否决: 不显示积分, 评为不合格"]
 
 
 def test_what_if_lists_the_members_whose_stars_change(demo: list[Path]) -> None:

@@ -597,7 +597,7 @@ def _year_columns(result: Result) -> list[str]:
     cols += ["bonus", "deduction"] if s.year.events else []
     cols += ["total_raw", "total"]
     cols += (["stars"] if s.has_stars else []) + (["grade"] if s.has_grades else []) + ["rank_basis", "rank"]
-    tiers = s.tiers is not None or s.band_tiers
+    tiers = s.branch_tiers or s.band_tiers
     cols += (["tier"] if tiers else []) + (["annual_star"] if s.annual_star is not None else [])
     return cols
 
@@ -935,7 +935,7 @@ def _tables(w: _Writer, result: Result, pr: _Params) -> None:
             ws.write_string(i, 2, g.name)
         w.wb.define_name("分组上限表", f"='参数'!$A${top + 2}:$B${top + 1 + len(groups)}")
         top += len(groups) + 2
-    if s.tiers is not None and result.period.kind == "year":
+    if s.branch_tiers and s.tiers is not None and result.period.kind == "year":
         tiers = s.tiers.tiers
         ws.write_row(top, 0, ["排序档次 (tier)", "比例 (share)", "累计比例", "名次界限 (排名人数×累计比例)"], w.header)
         ws.write_comment(
@@ -1520,7 +1520,7 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
             if a.veto == "yes":
                 if "grade" in at:
                     put("grade", f'=IF({veto_cell}={F_YES},否决等级,"")', str(a.grade))
-                if s.tiers is not None and pd.notna(a.tier):
+                if s.branch_tiers and s.tiers is not None and pd.notna(a.tier):
                     put("tier", f'=IF({veto_cell}={F_YES},{_text_literal(s.tiers.veto_tier or "")},"")', a.tier)
             elif "grade" in at and shown(a.grade) != "":  # the grade of the hand-entered stars
                 ws.write_string(i, at["grade"], str(a.grade))
@@ -1609,7 +1609,7 @@ def _year_results(w: _Writer, result: Result, ws: Any, checks: _Checks) -> None:
         put("rank_basis", f'=IF({veto_cell}={F_YES},"",{tot})', basis, w.number, check=False)
         rk = ref("rank", row)
         put("rank", f'=IF({ref("rank_basis", row)}="","",RANK({ref("rank_basis", row)},{rank_range}))', a.rank)
-        if s.tiers is not None:
+        if s.branch_tiers and s.tiers is not None:
             veto_tier = s.tiers.veto_tier or ""
             # the first tier whose bound (排名人数 x cumulative share) exceeds rank - 1
             tier_f = (

@@ -271,7 +271,7 @@ def _publicity_columns(result: Result) -> list[tuple[str, str, float]]:
     s = result.scheme.scheme
     cols: list[tuple[str, str, float]] = [("member_id", "党员编号", 11), ("name", "姓名", 13)]
     kind = result.period.kind
-    tier_head = "排序档次" if s.tiers is not None else "档次"
+    tier_head = "排序档次" if s.branch_tiers else "档次"
     if kind == "year":
         if s.base is not None:  # the card's columns (seed 004 农村: 基础分 + 加分 + 评议分)
             cols += [("base_points", "基础分", 8), ("bonus", "加分", 7)]
@@ -281,7 +281,7 @@ def _publicity_columns(result: Result) -> list[tuple[str, str, float]]:
         if s.has_stars:
             cols.append(("stars", "星级", 7))
         cols += ([("grade", "等级", 9)] if s.has_grades else []) + [("rank", "排名", 6)]
-        if s.tiers is not None or s.band_tiers:
+        if s.branch_tiers or s.band_tiers:
             cols.append(("tier", tier_head, 8))
         if s.annual_star is not None:
             cols.append(("annual_star", "年度之星", 12))
@@ -831,8 +831,8 @@ def _result_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mi
             None,
         )
     )
-    if (s.tiers is not None or s.band_tiers) and not _missing(a["tier"]):
-        pairs.append(("排序档次" if s.tiers is not None else "档次", a["tier"], None))
+    if (s.branch_tiers or s.band_tiers) and not _missing(a["tier"]):
+        pairs.append(("排序档次" if s.branch_tiers else "档次", a["tier"], None))
     if s.annual_star is not None:
         pairs.append(("年度之星", _star_text(a["annual_star"], "年度之星"), None))
     row = _pairs(ws, fmt, row, ncols, pairs)

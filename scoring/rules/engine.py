@@ -20,7 +20,7 @@ import pandas as pd
 from ..inputs.reading import InputBook
 from .periods import Period, active_counts
 from .rounding import round_scores
-from .scheme import Band, LoadedScheme, Scheme
+from .scheme import Band, LoadedScheme, Scheme, Tiers
 
 YES, NO, TIE = "yes", "no", "tie"
 
@@ -668,20 +668,26 @@ def annual_results(
 
 
 def tiers_for(rank: pd.Series, veto: npt.NDArray[np.bool_], scheme: Scheme) -> pd.Series:
+    """The branch's rank-share tiers; none here when the scheme ranks them across the unit (the
+    roll-up does, with :func:`tier_names`)."""
+    if scheme.tiers is None or scheme.tiers.scope != "branch":
+        return pd.Series(None, index=rank.index, dtype=object)
+    return tier_names(rank, veto, scheme.tiers)
+
+
+def tier_names(rank: pd.Series, veto: npt.NDArray[np.bool_], tiers: Tiers) -> pd.Series:
     """Rank-share tiers: a member of rank r among n ranked is in the first tier whose cumulative
     share covers position r - 1; tied members share a rank and so a tier."""
     out = pd.Series(None, index=rank.index, dtype=object)
-    if scheme.tiers is None:
-        return out
     n = int(rank.notna().sum())
-    bounds = np.round(np.cumsum([t.share for t in scheme.tiers.tiers]) * n, 9)
-    names = np.array([t.name for t in scheme.tiers.tiers], dtype=object)
+    bounds = np.round(np.cumsum([t.share for t in tiers.tiers]) * n, 9)
+    names = np.array([t.name for t in tiers.tiers], dtype=object)
     ranked = rank.notna().to_numpy()
     pos = rank.to_numpy(dtype=np.float64, na_value=np.nan)[ranked] - 1
     k = np.minimum(np.searchsorted(bounds, pos, side="right"), len(names) - 1)  # first bound > pos
     out[ranked] = names[k]
-    if scheme.tiers.veto_tier is not None:
-        out[veto] = scheme.tiers.veto_tier
+    if tiers.veto_tier is not None:
+        out[veto] = tiers.veto_tier
     return out
 
 

@@ -286,6 +286,11 @@ class Scheme(_Strict):
         return self.bands[0].grade is not None
 
     @property
+    def branch_tiers(self) -> bool:
+        """Rank-share tiers within the branch (the roll-up ranks unit-wide ones)."""
+        return self.tiers is not None and self.tiers.scope == "branch"
+
+    @property
     def band_tiers(self) -> bool:
         """The year's bands name tiers (seed 003 亮分制: 标杆型 .. 警示型)."""
         return self.bands[0].tier is not None

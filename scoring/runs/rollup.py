@@ -26,9 +26,9 @@ from ..inputs.reading import InputBook, load_inputs
 from ..labels import YES_NO, provenance_label, readable_values, run_label, shown
 from ..outputs.csvfile import write_csv
 from ..outputs.excel import FONT, column_width, extreme_where, header_height, print_setup, wrapped_lines, write_array
-from ..rules.engine import TIE, YES, Result, score, share_quota
+from ..rules.engine import TIE, YES, Result, score, share_quota, tier_names
 from ..rules.periods import parse_period
-from ..rules.scheme import LoadedScheme, load_scheme
+from ..rules.scheme import LoadedScheme, Tiers, load_scheme
 from .execute import MANIFEST, sha256_file
 from .summaries import compare_summaries, read_summary, summary_text
 
@@ -182,9 +182,38 @@ def unit_table(results: list[Result]) -> pd.DataFrame:
         return unit
     ranked = unit["score"].notna() & (unit["veto"].fillna("no") != YES) & (unit["exempt"].fillna("no") != YES)
     unit["unit_rank"] = unit["score"].where(ranked).groupby(unit["scheme"]).rank(method="min", ascending=False)
+    unit_tiers = {r.scheme.name: r.scheme.scheme.tiers for r in results if _unit_scope(r)}
+    if unit_tiers:  # rank-share tiers across the unit's branches of a scheme (SPEC 3.8)
+        unit["unit_tier"] = None
+        for name, tiers in unit_tiers.items():
+            assert tiers is not None  # _unit_scope
+            mine = (unit["scheme"] == name).to_numpy()
+            veto = (unit["veto"].fillna("no") == YES).to_numpy()
+            unit.loc[mine, "unit_tier"] = tier_names(unit.loc[mine, "unit_rank"], veto[mine], tiers).to_numpy()
     return unit.sort_values(["scheme", "unit_rank", "branch_id", "member_id"], na_position="last").reset_index(
         drop=True
     )
+
+
+def _unit_tier_formula(tiers: Tiers, row: int, rng: dict[str, str], at: dict[str, int]) -> str:
+    """The unit-wide tier as a formula: the first tier whose bound (members of the scheme ranked
+    across the unit x cumulative share) exceeds rank - 1; a vetoed member gets the veto tier."""
+    rank, scheme, veto = (f"{xl_col_to_name(at[c])}{row}" for c in ("unit_rank", "scheme", "veto"))
+    shares = ",".join(f"{c:.10g}" for c in np.cumsum([t.share for t in tiers.tiers]))
+    names = ",".join(_quoted(t.name) for t in tiers.tiers)
+    ranked = f'COUNTIFS({rng["scheme"]},{scheme},{rng["unit_rank"]},">0")'
+    k = f"1+SUMPRODUCT(--(ROUND({{{shares}}}*{ranked},9)<={rank}-1))"
+    vetoed = _quoted(tiers.veto_tier or "")
+    return f'=IF({rank}="",IF({veto}="{YES_NO["yes"]}",{vetoed},""),INDEX({{{names}}},MIN({k},{len(tiers.tiers)})))'
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def _unit_scope(r: Result) -> bool:
+    tiers = r.scheme.scheme.tiers
+    return r.period.kind == "year" and tiers is not None and tiers.scope == "unit"
 
 
 def branch_table(unit: pd.DataFrame, results: list[Result]) -> pd.DataFrame:
@@ -211,7 +240,8 @@ def branch_table(unit: pd.DataFrame, results: list[Result]) -> pd.DataFrame:
                 for stars in range(10, -1, -1):
                     row[f"stars_{stars}"] = int(counts.get(stars, 0))
             for band in r.scheme.scheme.bands:
-                row[f"grade_{band.grade}"] = int((u["grade"] == band.grade).sum())
+                if band.grade is not None:
+                    row[f"grade_{band.grade}"] = int((u["grade"] == band.grade).sum())
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -273,6 +303,7 @@ ROLLUP_LABELS: dict[str, str] = {
     "veto": "一票否决",
     "exempt": "不列入积分",
     "unit_rank": "全单位排名 (同一方案内)",
+    "unit_tier": "全单位排序档次",
     "members": "党员数",
     "scored": "参评人数",
     "mean": "平均分",
@@ -402,9 +433,13 @@ def write_rollup_workbook(rollup: Rollup, path: Path, provenance: dict[str, Any]
         "veto",
         "exempt",
         "unit_rank",
+        "unit_tier",
     ]
     unit = unit[[c for c in cols if c in unit.columns]]
-    uws = table("全单位排名", unit.drop(columns=["unit_rank"]).assign(unit_rank=np.nan), repeat_columns=2)
+    shown_first = unit.drop(columns=["unit_rank"]).assign(unit_rank=np.nan)
+    if "unit_tier" in unit:
+        shown_first = shown_first.drop(columns=["unit_tier"]).assign(unit_tier="")
+    uws = table("全单位排名", shown_first, repeat_columns=2)
     at = {c: j for j, c in enumerate(unit.columns)}
     n = len(unit)
     rng = {c: f"${xl_col_to_name(at[c])}$2:${xl_col_to_name(at[c])}${max(2, n + 1)}" for c in at}
@@ -418,6 +453,11 @@ def write_rollup_workbook(rollup: Rollup, path: Path, provenance: dict[str, Any]
         same_scheme_higher = f'{rng["scheme"]},{rk}{row},{rng["score"]},">"&{sc}{row}'
         formula = f"=COUNTIFS({same_scheme_higher},{rng['veto']},{yes},{rng['exempt']},{yes})+1"
         uws.write_formula(i, at["unit_rank"], formula, None, int(v))
+    tiers_of = {r.scheme.name: r.scheme.scheme.tiers for r in rollup.results if _unit_scope(r)}
+    for i, (scheme, tier) in enumerate(zip(unit["scheme"], unit.get("unit_tier", []), strict=False), start=1):
+        tiers = tiers_of.get(str(scheme))
+        if tiers is not None:
+            uws.write_formula(i, at["unit_tier"], _unit_tier_formula(tiers, i + 1, rng, at), None, tier or "")
 
     branches = rollup.branches
     bws = table("支部对比", branches, repeat_columns=2)
