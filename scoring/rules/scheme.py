@@ -267,7 +267,6 @@ class Scheme(_Strict):
             *_adjustment_problems(self),
             *_other_problems(self),
         ]
-        problems = problems or [p for p in _not_yet_run(self) if _NOT_YET_ON]
         if problems:
             raise SchemeProblems(problems)
         return self
@@ -364,48 +363,6 @@ class Scheme(_Strict):
             if band.stars is not None and band.stars <= stars:
                 return band.grade
         return self.bands[-1].grade if self.bands else None
-
-
-_NOT_YET_ON = False  # switched off on the language branch while the engine learns the new keys
-
-
-def _not_yet_run(s: Scheme) -> list[Problem]:
-    """Keys the language has but this version's engine does not run yet: refused by name rather
-    than scored differently from what the file says."""
-    later = "本版本的计分程序尚不支持 (not run by this version yet)"
-    out: list[Problem] = []
-
-    def refuse(key: str, allowed: str) -> None:
-        out.append(Problem(key, later, allowed))
-
-    if s.cadence != "month":
-        refuse("cadence", "month")
-    if s.item_groups:
-        refuse("item_groups", "leave out")
-    out += [Problem(f"items.{n}.grades", later, "leave out") for n, i in enumerate(s.items) if i.grades]
-    if s.base is not None:
-        refuse("base", "leave out")
-    for kind, rule in s.periods.items():
-        if kind == "year" and (rule.combine != "mean" or not rule.events):
-            refuse("periods.year", "combine: mean, events: true")
-        if kind != "year" and (rule.events or rule.by != "total" or rule.weight != 1):
-            refuse(f"periods.{kind}", "combine: sum / mean / year_to_date, and no other key")
-    if s.appraisal.combine != "weighted":
-        refuse("appraisal.combine", "weighted")
-    if s.adjustments.combine == "capped_per_item":
-        refuse("adjustments.combine", "highest_only / sum / capped_per_group")
-    if s.veto.effect not in ("forced_grade", "no_score"):
-        refuse("veto.effect", "forced_grade / no_score")
-    if s.period_bands:
-        refuse("period_bands", "leave out")
-    if s.tiers is not None and s.tiers.scope != "branch":
-        refuse("tiers.scope", "branch")
-    for key, quota in (("quarter_star", s.quarter_star), ("annual_star", s.annual_star)):
-        if quota is not None and quota.minimum:
-            refuse(f"{key}.minimum", "0")
-    if s.follow_up.tier_actions:
-        refuse("follow_up.tier_actions", "leave out")
-    return out
 
 
 def _repeated(codes: list[str], key: str, what: str, entry: str) -> list[Problem]:
