@@ -36,6 +36,7 @@ class _TotalRow(Protocol):
 
     month: float
     total: float
+    figure: float
     row: int
 
 
@@ -133,7 +134,6 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
     p = result.period
     m = _row(members, member_id)
     out = _Rows()
-    year = p.year
     if bool(m["exempt"]):
         out.add(
             0,
@@ -166,19 +166,23 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
         a = _row(result.annual.set_index("member_id"), member_id)
         y = _row(result.item_year.set_index("member_id"), member_id)
         veto_note = "一票否决 (veto)" if a["veto"] == "yes" else ""
-        out.add(0, "年度总积分 (total)", a["total"], "ROUND(年终总积分 + 加分 + 减分, 2)", "", veto_note)
+        out.add(0, "年度总积分 (total)", a["total"], _total_rule(s), "", veto_note)
         if s.has_stars:
             stars_rule = _band_rule(s, a["total"]) if a["veto"] == "no" else "一票否决 → 不评星级 (veto: no stars)"
             out.add(0, "星级 (stars)", a["stars"], stars_rule, "scheme bands", veto_note)
-        out.add(
-            0,
-            "等级 (grade)",
-            None,
-            _band_rule(s, a["total"]) if a["veto"] == "no" else f"一票否决 → {s.veto.grade}",
-            "scheme bands",
-            veto_note,
-            text="" if a["grade"] is None or pd.isna(a["grade"]) else str(a["grade"]),
-        )
+        if s.has_grades:
+            out.add(
+                0,
+                "等级 (grade)",
+                None,
+                _band_rule(s, a["total"]) if a["veto"] == "no" else f"一票否决 → {s.veto.grade}",
+                "scheme bands",
+                veto_note,
+                text="" if a["grade"] is None or pd.isna(a["grade"]) else str(a["grade"]),
+            )
+        if s.band_tiers:
+            tier = "" if a["tier"] is None or pd.isna(a["tier"]) else str(a["tier"])
+            out.add(0, "档次 (tier)", None, _band_rule(s, a["total"]), "scheme bands", veto_note, text=tier)
         out.add(
             0,
             "排名 (rank)",
@@ -191,30 +195,25 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
             out.add(1, "计分月数 (months)", float(y["months"]), "在支部的月数", "", "不体现积分")
             _vetoes(out, result, member_id)
             return out.frame()
-        out.add(
-            1,
-            "年终总积分 (base)",
-            a["base"],
-            "Σ 各项年终积分"
-            if s.year.by == "per_item"
-            else f"月平均基础分 × {s.year.weight:g}"
-            + (f" + 民主评议 × {s.appraisal.weight:g}" if s.appraisal.mode != "none" else ""),
-        )
-        out.add(
-            1,
-            "加分 (bonus)",
-            a["bonus"],
-            "计入的加分之和" if s.adjustments.combine != "highest_only" else "只计最高一项加分",
-        )
-        out.add(
-            1,
-            "减分 (deduction)",
-            a["deduction"],
-            "计入的减分之和" if s.adjustments.combine != "highest_only" else "只计最大一项减分",
-        )
-        _adjustments(out, result, member_id)
+        if s.cadence != "none":
+            out.add(1, "年终总积分 (base)", a["base"], _base_rule(s))
+        if s.base is not None:
+            rule = f"MAX(0, 基础分 {s.base:g} + 减分), 扣完为止"
+            out.add(1, "基础分 (base_points)", a["base_points"], rule, "scheme base")
+        if s.year.events:
+            highest = s.adjustments.combine == "highest_only"
+            out.add(1, "加分 (bonus)", a["bonus"], "只计最高一项加分" if highest else "计入的加分之和")
+            out.add(1, "减分 (deduction)", a["deduction"], "只计最大一项减分" if highest else "计入的减分之和")
+        if s.appraisal.mode == "single" and s.appraisal.combine == "added":
+            added = _row(result.appraisal.set_index("member_id"), member_id)
+            rule = f"{_f(added['score_sum'])} ÷ {int(added['score_raters'])} 人, 直接加入 (added)"
+            out.add(1, "评议分 (appraisal)", a["appraisal_added"], rule, "appraisal (不显示单张选票)")
+        if s.year.events or s.cadence == "none":
+            _adjustments(out, result, member_id)
         _vetoes(out, result, member_id)
         months = int(y["months"])
+        if s.cadence == "none":
+            return out.frame()
         app = _row(result.appraisal.set_index("member_id"), member_id) if len(result.appraisal.columns) > 1 else None
         if s.year.by == "per_item":
             for it in s.items:
@@ -235,17 +234,22 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
                         item=c,
                     )
         else:
-            out.add(2, "月平均基础分", y["monthly_mean"], f"{_f(y['monthly_sum'])} ÷ {months} 个月")
+            unit = _UNITS[s.cadence]
+            how = f"{_f(y['monthly_sum'])} ÷ {months} {unit[1]}" if s.year.combine == "mean" else "Σ 各期得分"
+            out.add(2, f"{unit[0]}得分{'平均' if s.year.combine == 'mean' else '合计'}", y["monthly_mean"], how)
             totals = result.monthly_totals[result.monthly_totals["member_id"] == member_id]
             for t in cast(Iterator[_TotalRow], totals.itertuples(index=False)):
+                events = "events" in result.monthly_totals
                 out.add(
                     3,
-                    "月度基础分",
-                    t.total,
-                    "Σ 各项月评分",
-                    result.cell("monthly_scores", "month", t.row),
-                    month=f"{year}-{int(t.month):02d}",
+                    f"{unit[0]}得分" if events else ("月度基础分" if s.cadence == "month" else f"{unit[0]}总分"),
+                    t.figure,
+                    "Σ 各项评分 + 本期加减分" if events else "Σ 各项评分",
+                    result.cell(_score_sheet(result), _SUB_COLUMN[s.cadence], t.row),
+                    month=_sub_label(result, int(t.month)),
                 )
+                if events:
+                    _adjustments(out, result, member_id, within=(int(t.month) - s.sub_months + 1, int(t.month)))
                 _cells(out, result, member_id, s.item_codes, level=4, month=int(t.month))
             if s.appraisal.mode == "single" and app is not None:
                 out.add(
@@ -293,22 +297,66 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
         _vetoes(out, result, member_id)
         if s.no_score_veto:
             return out.frame()
+    first = 1 if ytd else p.first_month
     if ytd:
         _adjustments(out, result, member_id)
-    first = 1 if ytd else p.first_month
+    elif p.kind != "month" and (s.period(p.kind).events or s.cadence == "none"):  # the span's own events
+        _adjustments(out, result, member_id, within=(first, p.last_month))
     totals = result.monthly_totals
     totals = totals[(totals["member_id"] == member_id) & (totals["month"] >= first) & (totals["month"] <= p.last_month)]
+    events = "events" in totals
+    step = {"month": "月度总分 (month total)", "quarter": "季度得分 (quarter)"}.get(s.cadence, "总分")
     for t in cast(Iterator[_TotalRow], totals.itertuples(index=False)):
         out.add(
             1,
-            "月度总分 (month total)",
-            round_scores(np.array([t.total], dtype=np.float64))[0],
-            "Σ 各项月评分",
-            result.cell("monthly_scores", "month", t.row),
-            month=f"{year}-{int(t.month):02d}",
+            step,
+            round_scores(np.array([t.figure], dtype=np.float64))[0],
+            "Σ 各项评分 + 本期加减分" if events else ("Σ 各项月评分" if s.cadence == "month" else "Σ 各项评分"),
+            result.cell(_score_sheet(result), _SUB_COLUMN[s.cadence], t.row),
+            month=_sub_label(result, int(t.month)),
         )
+        if events:
+            _adjustments(out, result, member_id, within=(int(t.month) - s.sub_months + 1, int(t.month)))
         _cells(out, result, member_id, s.item_codes, level=2, month=int(t.month))
     return out.frame()
+
+
+_SUB_COLUMN = {"month": "month", "quarter": "quarter", "year": "member_id", "none": "member_id"}
+_UNITS = {"month": ("月度", "个月"), "quarter": ("季度", "个季度"), "year": ("年度", "年"), "none": ("", "")}
+
+
+def _score_sheet(result: Result) -> str:
+    """The input sheet the item scores came from (monthly_scores, quarterly_scores, annual_scores)."""
+    return str(getattr(result.book, "score_sheet", "monthly_scores"))
+
+
+def _sub_label(result: Result, month: int) -> str:
+    """A sub-period by its last month: ``2025-03``, ``2025Q1``, ``2025``."""
+    cadence, year = result.scheme.scheme.cadence, result.period.year
+    return {"quarter": f"{year}Q{month // 3}", "year": f"{year}"}.get(cadence, f"{year}-{month:02d}")
+
+
+def _total_rule(s: Scheme) -> str:
+    parts = [] if s.cadence == "none" else ["年终总积分"]
+    if s.base is not None:
+        parts += ["基础分", "加分"]
+    elif s.year.events:
+        parts += ["加分", "减分"]
+    if s.appraisal.mode == "single" and s.appraisal.combine == "added":
+        parts.append("评议分")
+    rule = f"ROUND({' + '.join(parts) or '0'}, 2)"
+    veto = {"cap": f"; 一票否决: 不超过 {s.veto.cap or 0:g}", "zero": "; 一票否决: 计为 0"}
+    return rule + veto.get(s.veto.effect, "")
+
+
+def _base_rule(s: Scheme) -> str:
+    if s.year.by == "per_item":
+        return "Σ 各项年终积分"
+    unit = _UNITS[s.cadence][0]
+    rule = f"{unit}得分{'平均' if s.year.combine == 'mean' else '合计'} × {s.year.weight:g}"
+    if s.appraisal.mode != "none" and s.appraisal.combine == "weighted":
+        rule += f" + 民主评议 × {s.appraisal.weight:g}"
+    return rule
 
 
 def _band_rule(s: Scheme, total: float | None) -> str:
@@ -331,6 +379,16 @@ def _cells(out: _Rows, result: Result, member_id: str, items: list[str], level: 
     am = result.amendments
     am = am[am["member_id"] == member_id] if len(am) else am
     names = {i.code: i.name for i in result.scheme.scheme.items}
+    sheet = _score_sheet(result)
+    what = {"quarter": "季度评分", "year": "年度评分"}.get(result.scheme.scheme.cadence, "月评分")
+    book_letters = getattr(result.book, "letters", None)
+    letters: dict[tuple[str, int, str], str] = {}
+    if book_letters is not None and len(book_letters):
+        mine = book_letters[book_letters["member_id"] == member_id]
+        letters = {
+            (member_id, int(m), str(i)): str(x)
+            for m, i, x in zip(mine["month"], mine["item"], mine["letter"], strict=True)
+        }
     for r in cast(Iterator[_ScoreRow], sel.itertuples(index=False)):
         rd = r._asdict()
         for c in items:
@@ -343,23 +401,31 @@ def _cells(out: _Rows, result: Result, member_id: str, items: list[str], level: 
                     f"已更正 (amended): 原 {_f(h['original'])} → {_f(h['new_score'])}, "
                     f"{h['reason']}, {h['decided_on']} ({where})"
                 )
+            letter = letters.get((str(rd["member_id"]), int(rd["month"]), c))
+            if letter is not None:
+                note = f"等次 {letter} → {_f(rd[c])} 分" + (f"; {note}" if note else "")
             out.add(
                 level,
-                f"{names[c]} 月评分",
+                f"{names[c]} {what}",
                 rd[c],
                 "支委会评分 (committee score)",
-                result.cell("monthly_scores", c, rd["row"]),
+                result.cell(sheet, c, rd["row"]),
                 note,
                 item=c,
-                month=f"{result.period.year}-{int(rd['month']):02d}",
+                month=_sub_label(result, int(rd["month"])),
             )
 
 
-def _adjustments(out: _Rows, result: Result, member_id: str) -> None:
+def _adjustments(out: _Rows, result: Result, member_id: str, within: tuple[int, int] | None = None) -> None:
+    """The member's adjustments (``within``: only those dated in these months, one level lower)."""
     a = result.adjustments
-    for r in cast(Iterator[_AdjustmentRow], a[a["member_id"] == member_id].itertuples(index=False)):
+    a = a[a["member_id"] == member_id]
+    if within is not None:
+        month = a["date"].map(lambda d: d.month)
+        a = a[(month >= within[0]) & (month <= within[1])]
+    for r in cast(Iterator[_AdjustmentRow], a.itertuples(index=False)):
         out.add(
-            2,
+            2 if within is None else 4,
             f"{'加分' if r.kind == 'bonus' else '减分'}: {r.rule_name}",
             r.applied_points,
             f"{r.rule_code} ({r.points_used:+g})",
