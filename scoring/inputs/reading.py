@@ -19,7 +19,7 @@ import unicodedata
 import zipfile
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
@@ -29,10 +29,12 @@ from openpyxl.utils import get_column_letter
 from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 
 from ..exceptions import FAILURE_COLUMNS, InputError, SchemeError, SchemeProblem
-from ..rules.periods import Period, active_counts
-from ..rules.scheme import LoadedScheme, Scheme, load_workbook_scheme
+from ..rules.periods import KIND_LABELS, Period, active_counts
+from ..rules.scheme import SPAN_MONTHS, LoadedScheme, Scheme, load_workbook_scheme
 
-Kind = Literal["text", "number", "int", "month", "date", "yesno", "choice"]
+# "quarter": ``2025Q1`` read as its last month; "year": ``2025`` read as month 12; "raw": kept as
+# typed for a check that needs another column of the row (a score that may be a letter grade)
+Kind = Literal["text", "number", "int", "month", "date", "yesno", "choice", "quarter", "year", "raw"]
 
 MEMBER_TYPES: list[str] = ["在职党员", "无职党员", "流动党员", "农村", "社区", "机关", "企业", "社会组织"]
 ROLES: dict[str, str] = {
@@ -93,6 +95,8 @@ SHEETS: dict[str, SheetSpec] = {
             ),
             required=True,
         ),
+        # the item scores: one of the three sheets, as the scheme's cadence says (required then,
+        # see scheme_sheets); a scheme of cadence none has none of them
         SheetSpec(
             "monthly_scores",
             "月度评分",
@@ -101,7 +105,25 @@ SHEETS: dict[str, SheetSpec] = {
                 Column("month", "月份", "month", required=True, not_blank=True),
                 Column("note", "备注", free_text=True),
             ),
-            required=True,
+            item_columns="scores",
+        ),
+        SheetSpec(
+            "quarterly_scores",
+            "季度评分",
+            (
+                Column("member_id", "党员编号", required=True, not_blank=True),
+                Column("quarter", "季度", "quarter", required=True, not_blank=True),
+                Column("note", "备注", free_text=True),
+            ),
+            item_columns="scores",
+        ),
+        SheetSpec(
+            "annual_scores",
+            "年度评分",
+            (
+                Column("member_id", "党员编号", required=True, not_blank=True),
+                Column("note", "备注", free_text=True),
+            ),
             item_columns="scores",
         ),
         SheetSpec(
@@ -185,6 +207,112 @@ SHEETS: dict[str, SheetSpec] = {
 
 BRANCH_KEYS: dict[str, str] = {"branch_id": "支部编号", "branch_name": "支部名称", "scheme": "积分方案", "year": "年度"}
 
+# The sheet that holds the item scores for each cadence, and the column naming its sub-period
+# (None: one row per member for the whole year). A scheme of cadence none has no score sheet.
+SCORE_SHEETS: dict[str, tuple[str, str | None]] = {
+    "month": ("monthly_scores", "month"),
+    "quarter": ("quarterly_scores", "quarter"),
+    "year": ("annual_scores", None),
+}
+CADENCE_WORDS: dict[str, str] = {"month": "按月", "quarter": "按季度", "year": "按年度", "none": "不评项目分"}
+# how a sub-period is named in the amendments' ``month`` column, per cadence
+AMENDMENT_PERIOD: dict[str, Column] = {
+    "month": Column("month", "月份", "month", required=True, not_blank=True),
+    "quarter": Column("month", "季度", "quarter", required=True, not_blank=True),
+    "year": Column("month", "年度", "year", required=True, not_blank=True),
+}
+
+
+def score_sheet_key(s: Scheme) -> str | None:
+    """The sheet the scheme's item scores are entered in; None for cadence none."""
+    return SCORE_SHEETS[s.cadence][0] if s.cadence in SCORE_SHEETS else None
+
+
+def graded_items(s: Scheme) -> dict[str, dict[str, float]]:
+    """Item code -> its letter grades and their points, for the items entered as letters."""
+    return {i.code: dict(i.grades) for i in s.items if i.grades}
+
+
+def scheme_sheets(s: Scheme) -> dict[str, SheetSpec]:
+    """The input sheets a workbook for this scheme has (SPEC 4), in workbook order, with the
+    columns the scheme gives them: the score sheet of its cadence (required), the self-scores for a
+    monthly scheme only, amendments only when there are item scores (naming the month, the quarter
+    or the year), adjustments and vetoes only when the scheme has a catalogue or a veto, the
+    appraisal only when it has one. The templates write these sheets; the reader reads the others
+    too (see :func:`unused_sheets`)."""
+    score = score_sheet_key(s)
+    out: dict[str, SheetSpec] = {}
+    for key, spec in SHEETS.items():
+        if key in unused_sheets(s):
+            continue
+        if key == "appraisal" and s.appraisal.mode == "none":
+            continue
+        if (key == "adjustments" and not s.adjustments.rules) or (key == "vetoes" and not s.veto.active):
+            continue
+        if key == score:
+            spec = replace(spec, required=True)
+        elif key == "amendments":
+            spec = _amendments_spec(s)
+        out[key] = spec
+    return out
+
+
+def unused_sheets(s: Scheme) -> dict[str, tuple[str, str]]:
+    """Sheets that hold nothing for this scheme, with what is wrong and what to do: the score sheets
+    of other cadences, the self-scores of a scheme not scored monthly, amendments of a scheme
+    without item scores. A workbook that has one with rows in it is refused (the rows would be
+    ignored without a word); an empty one is only noted."""
+    score = score_sheet_key(s)
+    how = CADENCE_WORDS[s.cadence]
+    delete = "删除该工作表 (delete the sheet)"
+    out: dict[str, tuple[str, str]] = {}
+    for key, _ in SCORE_SHEETS.values():
+        if key == score:
+            continue
+        if score is None:
+            out[key] = (
+                f"方案 {s.name} 没有项目评分 (cadence: none), 不使用 {SHEETS[key].label} ({key}) 工作表 "
+                "(the scheme has no item scores: this sheet is not used)",
+                f"{delete}; 本方案的积分来自 加减分 (adjustments)"
+                + (" 和 民主测评 (appraisal)" if s.appraisal.mode != "none" else "")
+                + " (the scheme's points come from its events"
+                + (" and the appraisal)" if s.appraisal.mode != "none" else ")"),
+            )
+        else:
+            out[key] = (
+                f"方案 {s.name} {how}评分, 评分应填在 {SHEETS[score].label} ({score}), "
+                f"不使用 {SHEETS[key].label} ({key}) 工作表 (the scheme's items are scored in {score}, not here)",
+                f"把评分移到 {SHEETS[score].label} ({score}), 并{delete} (move the scores to {score})",
+            )
+    if s.cadence != "month":
+        out["self_scores"] = (
+            f"党员自评只用于按月评分的方案; 方案 {s.name} {how}评分 (cadence: {s.cadence}), "
+            "没有 党员自评 (self_scores) (self-scores exist only for a monthly scheme)",
+            delete,
+        )
+    if score is None:
+        out["amendments"] = (
+            f"方案 {s.name} 没有项目评分, 无可更正 (the scheme has no item scores: nothing to amend)",
+            delete,
+        )
+    return out
+
+
+def _amendments_spec(s: Scheme) -> SheetSpec:
+    """The amendments sheet for the scheme: ``month`` names the sub-period of its cadence, and
+    ``new_score`` is read as typed when an item is entered as a letter grade."""
+    spec = SHEETS["amendments"]
+    period = AMENDMENT_PERIOD.get(s.cadence, AMENDMENT_PERIOD["month"])
+    columns = tuple(
+        period
+        if col.key == "month"
+        else replace(col, kind="raw")
+        if col.key == "new_score" and graded_items(s)
+        else col
+        for col in spec.columns
+    )
+    return replace(spec, columns=columns)
+
 
 def header_text(key: str, label: str) -> str:
     """The header our templates write: ``党员编号 (member_id)``."""
@@ -241,7 +369,13 @@ def _header_key(text: Any, names: dict[str, str]) -> str | None:
 
 @dataclass
 class InputBook:
-    """The validated contents of one input workbook; every table keeps ``row`` (the Excel row)."""
+    """The validated contents of one input workbook; every table keeps ``row`` (the Excel row).
+
+    ``monthly`` holds the item scores whatever the scheme's cadence: one row per member and
+    sub-period, ``month`` the sub-period's last month (1..12 for a monthly scheme; 3, 6, 9, 12 for
+    a quarterly one; 12 for a yearly one), the items as points (letter grades already turned into
+    points, see ``letters``), ``row`` the Excel row in ``score_sheet`` and ``note``; empty for a
+    scheme of cadence none."""
 
     path: Path
     sha256: str
@@ -264,15 +398,29 @@ class InputBook:
     # what was read in a form other than the one typed: one row per sheet, column and value typed
     # (columns of NORMALISED_COLUMNS); the notebook's input checks list it
     normalised: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=NORMALISED_COLUMNS))
+    # the sheet key ``monthly`` was read from: monthly_scores, quarterly_scores or annual_scores
+    # (monthly_scores, with no rows, for a scheme of cadence none)
+    score_sheet: str = "monthly_scores"
+    # the score sheet's letter-graded entries (LETTER_COLUMNS): member_id, month (as in
+    # ``monthly``), item, letter (spelt as in the scheme), points, row; empty when there are none
+    letters: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LETTER_COLUMNS))
 
     def cell(self, sheet: str, column: str, row: int) -> str:
-        """``月度评分 (monthly_scores)!D14`` for a sheet key, a column key and an Excel row."""
+        """``月度评分 (monthly_scores)!D14`` for a sheet key, a column key and an Excel row.
+
+        The score sheet answers to its own key and to ``monthly_scores`` (the rows of ``monthly``),
+        and its ``month`` column is the cell naming the row's sub-period: the quarter of
+        ``quarterly_scores``, the member id of ``annual_scores`` (one row per member)."""
         name, letter = self.cells.get(sheet, {}).get(column, (sheet, column))
         return f"{name}!{letter}{int(row)}"
 
     def sheet_counts(self) -> pd.DataFrame:
         """Rows read per sheet, for the notebook's input checks (no cell values)."""
-        rows = [(SHEETS[k].label, k, len(getattr(self, a))) for k, a in _SHEET_ATTRS.items()]
+        rows = [
+            (SHEETS[key].label, key, len(getattr(self, a)))
+            for k, a in _SHEET_ATTRS.items()
+            for key in [self.score_sheet if k == "monthly_scores" else k]
+        ]
         return pd.DataFrame(rows, columns=["工作表", "sheet", "行数 rows"])
 
     def normalisations(self) -> pd.DataFrame:
@@ -282,6 +430,7 @@ class InputBook:
 
 
 NORMALISED_COLUMNS: list[str] = ["sheet", "column", "cells", "count", "value", "read_as", "why"]
+LETTER_COLUMNS: list[str] = ["member_id", "month", "item", "letter", "points", "row"]
 NORMALISED_LABELS: dict[str, str] = {
     "sheet": "工作表 sheet",
     "column": "列 column",
@@ -1076,6 +1225,83 @@ def _to_month(
     return year, month, ~blank & month.isna()
 
 
+_QUARTER_RE = re.compile(r"^(\d{4})\s*[-/.]?\s*[Qq]\s*([1-4])$")
+_QUARTER_CN_RE = re.compile(r"^(\d{4})\s*年度?\s*(?:第\s*)?([1-4一二三四])\s*季度?$")
+_CANONICAL_QUARTER = re.compile(r"^\d{4}Q[1-4]$")
+_CN_DIGITS = {"一": 1, "二": 2, "三": 3, "四": 4}
+QUARTER_ALLOWED = "YYYYQn, e.g. 2025Q1 (或 2025年第1季度)"
+_YEAR_RE = re.compile(r"^(\d{4})\s*(?:年度?)?$")
+YEAR_ALLOWED = "YYYY, e.g. 2025"
+
+
+def _to_quarter(
+    s: pd.Series, blank: pd.Series | None = None, record: Record | None = None
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """``2025Q1`` text (or ``2025q1``, ``2025-Q1``, ``2025年第1季度``, ``2025年一季度``) -> (year,
+    the quarter's last month, bad). A month or a date is not a quarter (``2025-03`` could be meant
+    as March or as the first quarter): it stays an error. ``record`` is told of each other form."""
+
+    def conv(v: Any) -> tuple[float, float, str]:
+        if isinstance(v, str):
+            text = v.strip()
+            m = _QUARTER_RE.match(text) or _QUARTER_CN_RE.match(text)
+            if m:
+                q = _CN_DIGITS.get(m.group(2)) or int(m.group(2))
+                canonical = _CANONICAL_QUARTER.match(text) is not None
+                return float(m.group(1)), float(3 * q), "" if canonical else "季度写法 (quarter written another way)"
+        return np.nan, np.nan, ""
+
+    blank = _is_blank(s) if blank is None else blank
+    codes, uniques = _factorize(s)
+    converted = [conv(u) for u in uniques]
+    pairs = np.array([p[:2] for p in converted] + [(np.nan, np.nan)], dtype="float64").reshape(-1, 2)
+    year = pd.Series(pairs[codes, 0], index=s.index)
+    month = pd.Series(pairs[codes, 1], index=s.index)
+    if record is not None:
+        for k, (y, mo, why) in enumerate(converted):
+            if why:
+                record(codes == k, uniques[k], _sub_text(int(y), int(mo), "quarter"), why)
+    return year, month, ~blank & month.isna()
+
+
+def _to_year(
+    s: pd.Series, blank: pd.Series | None = None, record: Record | None = None
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """A year, ``2025`` (a number or text; ``2025年``, ``2025年度``) -> (year, 12, bad): the
+    sub-period of a scheme scored once a year is the year itself, ending in December."""
+
+    def conv(v: Any) -> tuple[float, str]:
+        if type(v) in (int, float) and float(v).is_integer() and 1900 <= v <= 2100:
+            return float(v), ""
+        if isinstance(v, str):
+            m = _YEAR_RE.match(v.strip())
+            if m:
+                return float(m.group(1)), "" if v.strip() == m.group(1) else "年度写法 (year written as 2025年)"
+        return np.nan, ""
+
+    blank = _is_blank(s) if blank is None else blank
+    codes, uniques = _factorize(s)
+    converted = [conv(u) for u in uniques]
+    years = np.array([p[0] for p in converted] + [np.nan], dtype="float64")
+    year = pd.Series(years[codes], index=s.index)
+    if record is not None:
+        for k, (y, why) in enumerate(converted):
+            if why:
+                record(codes == k, uniques[k], str(int(y)), why)
+    return year, year.where(year.isna(), 12.0), ~blank & year.isna()
+
+
+def _sub_text(year: Any, month: Any, unit: str) -> str:
+    """A sub-period as an officer writes it: ``2025-03``, ``2025Q1`` (month: its last month), ``2025``."""
+    if pd.isna(year) or pd.isna(month):
+        return ""
+    if unit == "quarter":
+        return f"{int(year)}Q{(int(month) + 2) // 3}"
+    if unit == "year":
+        return str(int(year))
+    return f"{int(year)}-{int(month):02d}"
+
+
 def _factorize(s: pd.Series) -> tuple[np.ndarray, list[Any]]:
     """Codes into the distinct values of ``s``; a missing value gets the code ``len(uniques)``.
 
@@ -1141,6 +1367,9 @@ _EXPECTED: dict[str, str] = {
     "int": "数字 (a TRUE/FALSE value is not a number)",
     "month": "月份 (a TRUE/FALSE value is not a month)",
     "date": "日期 (a TRUE/FALSE value is not a date)",
+    "quarter": "季度 (a TRUE/FALSE value is not a quarter)",
+    "year": "年度 (a TRUE/FALSE value is not a year)",
+    "raw": "分数或等次 (a TRUE/FALSE value is not a score or a grade)",
 }
 
 
@@ -1165,6 +1394,9 @@ def _convert(df: pd.DataFrame, spec: SheetSpec, c: _Collector, year: int | None)
                 "int": "数字 number",
                 "month": "YYYY-MM, e.g. 2025-03",
                 "date": "YYYY-MM-DD",
+                "quarter": QUARTER_ALLOWED,
+                "year": YEAR_ALLOWED,
+                "raw": col.label,
             }[col.kind]
             raw = _reject_booleans(df, raw, spec.key, col.key, _EXPECTED[col.kind], allowed, c)
         blank = _is_blank(raw)
@@ -1205,6 +1437,16 @@ def _convert(df: pd.DataFrame, spec: SheetSpec, c: _Collector, year: int | None)
             c.add_mask(df, bad, spec.key, col.key, "不是月份 (not a month)", "YYYY-MM, e.g. 2025-03", values=raw)
             out[f"{col.key}_year"] = y.to_numpy()
             out[col.key] = m.to_numpy()
+        elif col.kind in ("quarter", "year"):
+            convert = _to_quarter if col.kind == "quarter" else _to_year
+            y, m, bad = convert(raw, blank, recorder(col.key))
+            what = "不是季度 (not a quarter)" if col.kind == "quarter" else "不是年度 (not a year)"
+            allowed = QUARTER_ALLOWED if col.kind == "quarter" else YEAR_ALLOWED
+            c.add_mask(df, bad, spec.key, col.key, what, allowed, values=raw)
+            out[f"{col.key}_year"] = y.to_numpy()
+            out[col.key] = m.to_numpy()  # the sub-period's last month
+        elif col.kind == "raw":
+            out[col.key] = raw.to_numpy(dtype=object)
         elif col.kind == "date":
             vals, bad = _to_date(raw, blank, recorder(col.key), c.date1904)
             c.add_mask(df, bad, spec.key, col.key, "不是日期 (not a date)", "YYYY-MM-DD", values=raw)
@@ -1227,18 +1469,25 @@ def _convert(df: pd.DataFrame, spec: SheetSpec, c: _Collector, year: int | None)
     return out
 
 
-def _month_in_year(df: pd.DataFrame, sheet: str, column: str, year: int, c: _Collector) -> None:
+def _month_in_year(df: pd.DataFrame, sheet: str, column: str, year: int, c: _Collector, unit: str = "month") -> None:
+    """Rows whose month (``unit`` quarter: quarter; year: year) lies outside the workbook's year."""
     y = df[f"{column}_year"]
     outside = y.notna() & (y != year)
+    if unit == "month":
+        problem, allowed = f"月份不在 {year} 年内 (month outside the year)", f"{year}-01 .. {year}-12"
+    elif unit == "quarter":
+        problem, allowed = f"季度不在 {year} 年内 (quarter outside the year)", f"{year}Q1 .. {year}Q4"
+    else:
+        problem, allowed = f"不是本工作簿的年度 {year} (not the workbook's year)", str(year)
     c.add_mask(
         df,
         outside,
         sheet,
         column,
-        f"月份不在 {year} 年内 (month outside the year)",
-        f"{year}-01 .. {year}-12",
-        values=lambda: (
-            df[f"{column}_year"].astype("Int64").astype(str) + "-" + df[column].astype("Int64").astype(str).str.zfill(2)
+        problem,
+        allowed,
+        values=lambda: pd.Series(
+            [_sub_text(a, b, unit) for a, b in zip(df[f"{column}_year"], df[column], strict=True)], index=df.index
         ),
     )
 
@@ -1251,9 +1500,14 @@ def _item_columns(
     maxima: dict[str, float],
     allow_blank: bool,
     c: _Collector,
+    grades: dict[str, dict[str, float]] | None = None,
+    letters: list[pd.DataFrame] | None = None,
 ) -> list[str]:
     """Type and range-check item score columns in place (``present``: the sheet exists); returns
-    the item columns the sheet has (a missing one is reported once, at the header row)."""
+    the item columns the sheet has (a missing one is reported once, at the header row). An item of
+    ``grades`` is entered as one of its letter grades, turned into its points; each letter read is
+    appended to ``letters`` (row, item, letter, points)."""
+    grades = grades or {}
     have = []
     for code, mx in maxima.items():
         if code not in raw:
@@ -1264,11 +1518,14 @@ def _item_columns(
                     code,
                     "",
                     "缺少考评项目列 (item column missing)",
-                    f"{code} (0..{mx:g})",
+                    f"{code} ({_grades_text(grades[code])})" if code in grades else f"{code} (0..{mx:g})",
                 )
             df[code] = np.nan
             continue
         have.append(code)
+        if code in grades:
+            df[code] = _grade_column(raw, sheet, code, grades[code], allow_blank, c, letters)
+            continue
         cells = _reject_booleans(raw, raw[code], sheet, code, _EXPECTED["number"], f"0..{mx:g}", c)
         blank = _is_blank(cells)
         vals, bad = _to_number(cells, blank)
@@ -1279,6 +1536,89 @@ def _item_columns(
             c.add_mask(raw, blank, sheet, code, "未评分 (score missing)", f"0..{mx:g}", values=raw[code])
         df[code] = vals.to_numpy()
     return have
+
+
+def _grades_text(table: dict[str, float]) -> str:
+    """``等次 (grade): A=20 / B+=16 / B=14``: the letters an item takes, with their points."""
+    return "等次 (grade): " + " / ".join(f"{k}={v:g}" for k, v in table.items())
+
+
+def _grade_key(text: str) -> str:
+    """A letter grade compared as meant: full-width letters and plus signs as ASCII, no spaces, any case."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text)).upper()
+
+
+def _letters_of(values: pd.Series, table: dict[str, float]) -> tuple[pd.Series, pd.Series, np.ndarray, np.ndarray]:
+    """(points, letter as the scheme spells it, a number typed, text that is no grade) for the cells
+    of a graded item; blank cells are none of these. A grade spelt as in the scheme wins over one
+    that matches only without case (a scheme may have both ``a`` and ``A``)."""
+    lookup = {_grade_key(k): k for k in reversed(list(table))} | {k: k for k in table}
+    a = values.to_numpy(dtype=object)
+    letter = np.full(len(a), None, dtype=object)
+    number = np.zeros(len(a), dtype=bool)
+    other = np.zeros(len(a), dtype=bool)
+    for i, v in enumerate(a):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or (isinstance(v, str) and not v.strip()):
+            continue
+        if type(v) in (int, float):
+            number[i] = True
+            continue
+        text = str(v).strip()
+        found = lookup.get(text) or lookup.get(_grade_key(text))
+        if found is not None:
+            letter[i] = found
+        elif re.fullmatch(r"[-+]?\d+(\.\d*)?", _grade_key(text)):
+            number[i] = True  # a number typed as text is still a number
+        else:
+            other[i] = True
+    points = pd.Series([table[x] if x is not None else np.nan for x in letter], index=values.index, dtype="float64")
+    return points, pd.Series(letter, index=values.index, dtype=object), number, other
+
+
+def _grade_column(
+    raw: pd.DataFrame,
+    sheet: str,
+    code: str,
+    table: dict[str, float],
+    allow_blank: bool,
+    c: _Collector,
+    letters: list[pd.DataFrame] | None,
+) -> np.ndarray:
+    """The points of a graded item's column; a problem for each cell that is not one of its letters."""
+    allowed = _grades_text(table)
+    cells = _reject_booleans(raw, raw[code], sheet, code, "等次 (a TRUE/FALSE value is not a grade)", allowed, c)
+    blank = _is_blank(cells)
+    points, letter, number, other = _letters_of(cells, table)
+    c.add_mask(
+        raw,
+        pd.Series(number, index=raw.index),
+        sheet,
+        code,
+        "本项按等次评定, 应填等次字母而不是分数 (a graded item takes a letter grade, not a number)",
+        allowed,
+        values=raw[code],
+    )
+    c.add_mask(
+        raw,
+        pd.Series(other, index=raw.index),
+        sheet,
+        code,
+        "不是本项的等次 (not a grade of this item)",
+        allowed,
+        values=raw[code],
+    )
+    if not allow_blank:
+        c.add_mask(raw, blank, sheet, code, "未评分 (score missing)", allowed, values=raw[code])
+    read = letter.notna().to_numpy()
+    rows = raw["row"].to_numpy()
+    _record_respelt(cells, letter, raw["row"], sheet, code, c)
+    if letters is not None and read.any():
+        letters.append(
+            pd.DataFrame(
+                {"row": rows[read], "item": code, "letter": letter.to_numpy()[read], "points": points.to_numpy()[read]}
+            )
+        )
+    return points.to_numpy()
 
 
 # -- the public entry point -------------------------------------------------------------------
@@ -1468,6 +1808,9 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
         raise AssertionError("unreachable")
     s = scheme.scheme
     year = year or period.year
+    score_key = score_sheet_key(s)
+    unit = s.cadence if s.cadence in SCORE_SHEETS else "month"  # how a sub-period is written
+    period_ok = _check_cadence(s, period, scheme_ref, branch_rows.get("scheme", ""), year, c)
     item_names = {}
     for it in s.items:
         item_names[_norm(it.code)] = it.code
@@ -1477,15 +1820,36 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
         if s.appraisal.mode == "per_item"
         else ({_norm("score"): "score", _norm("测评分"): "score"} if s.appraisal.mode == "single" else {})
     )
+    grades = graded_items(s)
+    specs = dict(SHEETS) | {"amendments": _amendments_spec(s)}
+    unused = unused_sheets(s)
+    early_notes: list[str] = []
+    if score_key is not None and score_key in absent:
+        c.add(
+            score_key,
+            "",
+            "",
+            "",
+            "缺少必需的工作表 (required sheet missing)",
+            f"{SHEETS[score_key].label} ({score_key})"
+            + (
+                "" if s.cadence == "month" else f": 方案 {s.name} {CADENCE_WORDS[s.cadence]}评分 (cadence: {s.cadence})"
+            ),
+        )
 
     tables: dict[str, pd.DataFrame] = {}
     raws: dict[str, pd.DataFrame] = {}
     cells: dict[str, dict[str, tuple[str, str]]] = {}
-    for key, spec in SHEETS.items():
+    for key, spec in specs.items():
         if key == "branch":
             continue
         extra = item_names if spec.item_columns == "scores" else app_names if spec.item_columns == "appraisal" else {}
         sheet_name = found[key]
+        if key in unused:
+            if sheet_name is not None:
+                _unused_sheet(reader, sheet_name, spec, extra, *unused[key], early_notes, c)
+            sheet_name = None
+            c.unusable.add(key)
         raw: pd.DataFrame | None = None
         if sheet_name is not None:
             rows = reader.rows(sheet_name, key)
@@ -1521,30 +1885,43 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
             f"每名党员一行, 从第 {first_row} 行起 (one row per member, from row {first_row})",
         )
 
-    for key in ("monthly_scores", "self_scores"):
-        _month_in_year(tables[key], key, "month", year, c)
+    # the item scores (and, for a monthly scheme, the self-scores beside them): ``at`` is the
+    # table's column holding each row's last month, ``shown`` the sheet's column naming the row
+    letters: list[pd.DataFrame] = []
+    score_sheets = [k for k in (score_key, "self_scores") if k is not None and k not in unused]
+    maxima = {i.code: i.max for i in s.items}
+    for key in score_sheets:
+        at, shown = _score_columns(key)
+        t = tables[key]
+        if at == "month" and key == "annual_scores":  # one row per member: the year is the sub-period
+            t["month_year"], t["month"] = float(year), 12.0
+        else:
+            _month_in_year(t, key, at, year, c, unit)
         _item_columns(
-            tables[key],
-            raws[key],
-            key,
-            key not in c.unusable,
-            {i.code: i.max for i in s.items},
-            key == "self_scores",
-            c,
+            t, raws[key], key, key not in c.unusable, maxima, key == "self_scores", c, grades,
+            letters if key == score_key else None,
+        )  # fmt: skip
+        _unknown_member(t, key, known, c)
+        _duplicates(
+            _of_year(t, year, at), ["member_id"] if key == "annual_scores" else ["member_id", at], key, shown, c, unit
         )
-        _unknown_member(tables[key], key, known, c)
-        _duplicates(_of_year(tables[key], year), ["member_id", "month"], key, "month", c)
-    ms_all = tables["monthly_scores"]
-    if (
-        known is not None
-        and usable("monthly_scores", "member_id", "month")
-        and not c.settled_in(ms_all, "monthly_scores", "member_id").any()
-    ):
-        # a row whose month could not be read may be the month that looks missing: its member's
-        # months are checked once the cell is fixed
-        unsure = set(ms_all.loc[c.settled_in(ms_all, "monthly_scores", "month"), "member_id"].dropna())
-        _check_monthly_coverage(_of_year(ms_all, year), members, active[~active["member_id"].isin(unsure)], period, c)
-    if known is not None:
+    if score_key is not None:
+        at, shown = _score_columns(score_key)
+        ms_all = tables[score_key]
+        if (
+            known is not None
+            and period_ok
+            and usable(score_key, "member_id", shown)
+            and not c.settled_in(ms_all, score_key, "member_id").any()
+        ):
+            # a row whose sub-period could not be read may be the one that looks missing: its
+            # member's sub-periods are checked once the cell is fixed
+            unsure = set(ms_all.loc[c.settled_in(ms_all, score_key, shown), "member_id"].dropna())
+            _check_monthly_coverage(
+                _of_year(ms_all, year, at), members, active[~active["member_id"].isin(unsure)], period, c,
+                score_key, at, unit,
+            )  # fmt: skip
+    if known is not None and "self_scores" in score_sheets:
         _check_scores_outside_membership(tables["self_scores"], active, "self_scores", c, period)
 
     appraisal = tables["appraisal"]
@@ -1576,14 +1953,20 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
 
     _check_adjustments(tables["adjustments"], s, known, c)
     _check_vetoes(tables["vetoes"], s, known, active, c)
+    score_table = tables[score_key] if score_key is not None else tables["monthly_scores"]
+    if score_key is not None:
+        at, shown = _score_columns(score_key)
+        score_table = score_table.rename(columns={at: "month", f"{at}_year": "month_year"})
     _check_amendments(
         tables["amendments"],
-        tables["monthly_scores"],
+        score_table,
         s,
         known,
-        usable("monthly_scores", "member_id", "month"),
+        score_key is not None and usable(score_key, "member_id", _score_columns(score_key)[1]),
         year,
         c,
+        score_key or "monthly_scores",
+        unit,
     )
     _unknown_member(tables["attendance"], "attendance", known, c)
     _unknown_member(tables["dues"], "dues", known, c)
@@ -1592,15 +1975,27 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
 
     c.raise_if_any()
 
-    notes: list[str] = []
-    ms = _of_year(tables["monthly_scores"], year).reset_index(drop=True)
+    notes: list[str] = list(early_notes)
+    ms = _score_rows(_of_year(score_table, year), s)
+    label = SHEETS[score_key].label if score_key is not None else ""
     exempt_ids = set(members.loc[members["exempt"], "member_id"])
     n_exempt_rows = int(ms["member_id"].isin(exempt_ids).sum())
     if n_exempt_rows:
-        notes.append(f"不列入积分的党员有 {n_exempt_rows} 行月度评分, 不计分 (rows of exempt members are not scored)")
+        notes.append(f"不列入积分的党员有 {n_exempt_rows} 行{label}, 不计分 (rows of exempt members are not scored)")
     later = int((ms["month"] > period.last_month).sum())
     if later:
-        notes.append(f"{later} 行月度评分晚于期间 {period.text}, 本次不计 (rows after the period are not used)")
+        notes.append(f"{later} 行{label}晚于期间 {period.text}, 本次不计 (rows after the period are not used)")
+    letter_rows = (
+        pd.concat(letters, ignore_index=True).merge(ms[["row", "member_id", "month"]], on="row")[LETTER_COLUMNS]
+        if letters
+        else pd.DataFrame(columns=LETTER_COLUMNS)
+    )
+    if score_key is not None and score_key in cells:
+        at, shown = _score_columns(score_key)
+        own = cells[score_key]
+        if shown in own:
+            own.setdefault("month", own[shown])  # the cell naming the row's sub-period
+        cells.setdefault("monthly_scores", own)  # ``monthly`` holds this sheet's rows
 
     members = members.assign(joined_month=active["first"].to_numpy(), left_month=active["last"].to_numpy())
     book = InputBook(
@@ -1622,6 +2017,8 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
         notes=notes,
         cells=cells,
         normalised=pd.DataFrame(c.normalised, columns=NORMALISED_COLUMNS),
+        score_sheet=score_key or "monthly_scores",
+        letters=letter_rows,
     )
     return book, scheme
 
@@ -1632,9 +2029,92 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
 MEMBER_ID_PATTERN = r"[A-Za-z0-9_\-]*[A-Za-z][A-Za-z0-9_\-]*"
 
 
-def _of_year(df: pd.DataFrame, year: int) -> pd.DataFrame:
-    """Rows whose month lies in ``year`` (rows of other years are reported on their own)."""
-    return df[df["month_year"] == year]
+def _of_year(df: pd.DataFrame, year: int, column: str = "month") -> pd.DataFrame:
+    """Rows whose month (or quarter) lies in ``year`` (rows of other years are reported on their own)."""
+    return df[df[f"{column}_year"] == year]
+
+
+def _score_columns(key: str) -> tuple[str, str]:
+    """For a score sheet: the table's column holding each row's last month, and the sheet's column
+    that names the row's sub-period (the member id where one row covers the year)."""
+    if key == "quarterly_scores":
+        return "quarter", "quarter"
+    if key == "annual_scores":
+        return "month", "member_id"
+    return "month", "month"
+
+
+def _score_rows(ms: pd.DataFrame, s: Scheme) -> pd.DataFrame:
+    """The score rows as ``InputBook.monthly`` holds them, whatever sheet they came from."""
+    order = ["row", "member_id", "month_year", "month", "note", *s.item_codes]
+    ms = ms.reset_index(drop=True)
+    return ms if list(ms.columns) == order else ms[[c for c in order if c in ms.columns]]
+
+
+def _check_cadence(s: Scheme, period: Period, ref: str, row: Any, year: int, c: _Collector) -> bool:
+    """A period shorter than the scheme's cadence cannot be formed (SPEC 4): a month of a quarterly
+    scheme, a quarter of a yearly one. A problem at the branch sheet's scheme cell naming the periods
+    that can; False then."""
+    if SPAN_MONTHS[period.kind] >= s.sub_months:
+        return True
+    forms = {
+        "month": f"{year}-01 .. {year}-12 (月度)",
+        "quarter": f"{year}Q1 .. {year}Q4 (季度)",
+        "half": f"{year}H1, {year}H2 (半年)",
+        "year": f"{year} (年度)",
+    }
+    allowed = [forms[k] for k in forms if SPAN_MONTHS[k] >= s.sub_months]
+    c.add(
+        "branch",
+        row,
+        "scheme",
+        ref or s.name,
+        f"方案 {s.name} {CADENCE_WORDS[s.cadence]}评分 (cadence: {s.cadence}), {KIND_LABELS[period.kind]}期间 "
+        f"{period.text} 短于评分周期, 无法计算 (a {period.kind} is shorter than the scheme's cadence)",
+        "可计算的期间 (periods allowed): " + "; ".join(allowed),
+    )
+    return False
+
+
+def _unused_sheet(
+    reader: _Reader,
+    name: str,
+    spec: SheetSpec,
+    item_names: dict[str, str],
+    why: str,
+    allowed: str,
+    notes: list[str],
+    c: _Collector,
+) -> None:
+    """A sheet the scheme does not use (:func:`unused_sheets`): refused when it holds rows, which
+    would otherwise be ignored without a word; an empty one (a copied template) only noted."""
+    rows = reader.rows(name, spec.key)
+    if rows is None:
+        return  # reported as unreadable
+    names = {_norm(col.key): col.key for col in spec.columns} | {_norm(col.label): col.key for col in spec.columns}
+    names |= item_names
+    filled = [i for i, r in enumerate(rows) if r and not _blank_array(np.array(r, dtype=object)).all()]
+    header = next(
+        (
+            i
+            for i in filled[:10]
+            if sum(_header_key(v, names) is not None for v in rows[i]) >= min(2, len(spec.columns))
+        ),
+        None,
+    )
+    data = [i for i in filled if header is None or i > header]
+    if not data:
+        notes.append(f"工作表 {name!r} 为空, 本方案不使用, 已忽略 (an empty sheet the scheme does not use)")
+        return
+    c.add(
+        spec.key,
+        "",
+        "",
+        f"{len(data)} 行 (rows)",
+        why,
+        allowed,
+        cell=name,
+    )
 
 
 def _check_members(m: pd.DataFrame, raw: pd.DataFrame, s: Scheme, year: int, period: Period, c: _Collector) -> None:
@@ -1748,7 +2228,9 @@ def _unknown_member(df: pd.DataFrame, sheet: str, known: set[Any] | None, c: _Co
     c.add_mask(df, bad, sheet, "member_id", "党员名单中没有此编号 (unknown member)", "a member_id of the members sheet")
 
 
-def _duplicates(df: pd.DataFrame, keys: list[str], sheet: str, column: str, c: _Collector) -> None:
+def _duplicates(df: pd.DataFrame, keys: list[str], sheet: str, column: str, c: _Collector, unit: str = "month") -> None:
+    """One problem per repeated row; a key with a ``<key>_year`` column is shown as its ``unit``
+    (``2025-03``, ``2025Q1``, ``2025``)."""
     sub = df.dropna(subset=keys)
     dup = sub.duplicated(subset=keys, keep="first")
     if not dup.any():
@@ -1758,7 +2240,7 @@ def _duplicates(df: pd.DataFrame, keys: list[str], sheet: str, column: str, c: _
         key = tuple(r[k] for k in keys)
         first = first_rows.loc[key if len(keys) > 1 else key[0]]
         shown = " / ".join(
-            f"{int(r['month_year'])}-{int(k):02d}" if name == "month" and "month_year" in r else _show(k)
+            _sub_text(r[f"{name}_year"], k, unit) if f"{name}_year" in r else _show(k)
             for name, k in zip(keys, key, strict=True)
         )
         c.add(
@@ -1772,18 +2254,30 @@ def _duplicates(df: pd.DataFrame, keys: list[str], sheet: str, column: str, c: _
 
 
 def _check_monthly_coverage(
-    ms: pd.DataFrame, members: pd.DataFrame, active: pd.DataFrame, period: Period, c: _Collector
+    ms: pd.DataFrame,
+    members: pd.DataFrame,
+    active: pd.DataFrame,
+    period: Period,
+    c: _Collector,
+    sheet: str = "monthly_scores",
+    at: str = "month",
+    unit: str = "month",
 ) -> None:
-    _check_scores_outside_membership(ms, active, "monthly_scores", c, period)
+    """Every member in the branch during a sub-period (a month, a quarter, the year: any month of it)
+    that ends by the period's end has a row in ``sheet``; ``at`` is the column of each row's last month."""
+    _check_scores_outside_membership(ms, active, sheet, c, period, at, unit)
     need = active.loc[~active["exempt"]]
     if need.empty:
         return
-    months = np.arange(1, 13)
-    grid = need.loc[need.index.repeat(12)].assign(month=np.tile(months, len(need)))
+    span = SPAN_MONTHS[unit]
+    ends = np.arange(span, 13, span)
+    grid = need.loc[need.index.repeat(len(ends))].assign(month=np.tile(ends, len(need)))
     grid = grid[
-        (grid["month"] >= grid["first"]) & (grid["month"] <= grid["last"]) & (grid["month"] <= period.last_month)
+        (grid["month"] >= grid["first"])
+        & (grid["month"] - span + 1 <= grid["last"])
+        & (grid["month"] <= period.last_month)
     ]
-    have = ms[["member_id", "month"]].dropna().drop_duplicates()
+    have = ms[["member_id", at]].rename(columns={at: "month"}).dropna().drop_duplicates()
     merged = grid.merge(have.assign(_have=True), on=["member_id", "month"], how="left")
     missing = merged[merged["_have"].isna()]
     if missing.empty:
@@ -1791,37 +2285,66 @@ def _check_monthly_coverage(
     # A missing month has no row of its own in monthly_scores; the cell a user can act on is the
     # member's row in the members sheet (the member to add rows for, or whose joined/left is wrong).
     member_rows = members.drop_duplicates("member_id").set_index("member_id")["row"]
+    label = SHEETS[sheet].label
     for mid, grp in missing.groupby("member_id", sort=True):
-        listed = ", ".join(f"{period.year}-{int(mo):02d}" for mo in grp["month"])
-        c.add(
-            "members",
-            int(member_rows.loc[mid]),
-            "member_id",
-            mid,
-            f"月度评分表缺少党员 {mid} 这些月份的评分: {listed} "
-            f"(monthly_scores has no row for this member in these months: {listed})",
-            f"在 月度评分 (monthly_scores) 中为该党员在支部的每个月各填一行, 直到 {period.text}; 或改正 转入/转出月份 "
-            f"(one row per month the member was in the branch, up to {period.text}; or correct joined / left)",
-        )
+        listed = ", ".join(_sub_text(period.year, mo, unit) for mo in grp["month"])
+        if unit == "month":
+            problem = (
+                f"{label}表缺少党员 {mid} 这些月份的评分: {listed} "
+                f"({sheet} has no row for this member in these months: {listed})"
+            )
+            allowed = (
+                f"在 {label} ({sheet}) 中为该党员在支部的每个月各填一行, 直到 {period.text}; 或改正 转入/转出月份 "
+                f"(one row per month the member was in the branch, up to {period.text}; or correct joined / left)"
+            )
+        elif unit == "quarter":
+            problem = (
+                f"{label}表缺少党员 {mid} 这些季度的评分: {listed} "
+                f"({sheet} has no row for this member in these quarters: {listed})"
+            )
+            allowed = (
+                f"在 {label} ({sheet}) 中为该党员在支部的每个季度 (季度内任一月在支部即算) 各填一行, 直到 "
+                f"{period.text}; 或改正 转入/转出月份 (one row per quarter the member was in the branch for any "
+                f"part of it, up to {period.text}; or correct joined / left)"
+            )
+        else:
+            problem = f"{label}表缺少党员 {mid} 的评分 ({sheet} has no row for this member)"
+            allowed = (
+                f"在 {label} ({sheet}) 中为该党员填一行; 或改正 转入/转出月份 "
+                f"(one row per member in the branch during the year; or correct joined / left)"
+            )
+        c.add("members", int(member_rows.loc[mid]), "member_id", mid, problem, allowed)
 
 
 def _check_scores_outside_membership(
-    ms: pd.DataFrame, active: pd.DataFrame, sheet: str, c: _Collector, period: Period
+    ms: pd.DataFrame,
+    active: pd.DataFrame,
+    sheet: str,
+    c: _Collector,
+    period: Period,
+    at: str = "month",
+    unit: str = "month",
 ) -> None:
+    """Rows for a sub-period in which the member was not in the branch at all."""
+    span = SPAN_MONTHS[unit]
     merged = ms.merge(active, on="member_id", how="inner")
-    outside = merged["month"].notna() & ((merged["month"] < merged["first"]) | (merged["month"] > merged["last"]))
+    end = merged[at]
+    outside = end.notna() & ((end < merged["first"]) | (end - span + 1 > merged["last"]))
     if outside.any():
         bad = merged.loc[outside]
-        for r, mid, mo, f, last in zip(
-            bad["row"], bad["member_id"], bad["month"], bad["first"], bad["last"], strict=True
-        ):
+        what = {"month": "该月", "quarter": "该季度", "year": "本年"}[unit]
+        words = {"month": "that month", "quarter": "that quarter", "year": "this year"}[unit]
+        column = _score_columns(sheet)[1]
+        for r, mid, mo, f, last in zip(bad["row"], bad["member_id"], bad[at], bad["first"], bad["last"], strict=True):
+            # the sub-periods he was in: from the one holding his first month to the one holding his last
+            lo, hi = (int(f) + span - 1) // span * span, (int(last) + span - 1) // span * span
             c.add(
                 sheet,
                 int(r),
-                "month",
-                f"{period.year}-{int(mo):02d}",
-                f"党员 {mid} 该月不在本支部 (member not in the branch that month)",
-                f"{period.year}-{int(f):02d} .. {period.year}-{int(last):02d}",
+                column,
+                _sub_text(period.year, mo, unit),
+                f"党员 {mid} {what}不在本支部 (member not in the branch {words})",
+                f"{_sub_text(period.year, lo, unit)} .. {_sub_text(period.year, hi, unit)}",
             )
 
 
@@ -1886,7 +2409,8 @@ def _check_vetoes(v: pd.DataFrame, s: Scheme, known: set[Any] | None, active: pd
         "vetoes",
         "condition",
         "不是本方案的否决情形 (not a veto condition of the scheme)",
-        " / ".join(f"{x.code} {x.name}" for x in s.veto.conditions),
+        " / ".join(f"{x.code} {x.name}" for x in s.veto.conditions)
+        or f"方案 {s.name} 不设一票否决, 本表应为空 (the scheme has no veto: leave the sheet empty)",
     )
     if s.veto.requires_majority:
         c.add_mask(
@@ -1928,19 +2452,31 @@ def _members_on(v: pd.DataFrame, active: pd.DataFrame) -> pd.Series:
 
 
 def _check_amendments(
-    a: pd.DataFrame, ms: pd.DataFrame, s: Scheme, known: set[Any] | None, ms_read: bool, year: int, c: _Collector
+    a: pd.DataFrame,
+    ms: pd.DataFrame,
+    s: Scheme,
+    known: set[Any] | None,
+    ms_read: bool,
+    year: int,
+    c: _Collector,
+    score_sheet: str = "monthly_scores",
+    unit: str = "month",
 ) -> None:
+    """Amendments name a member, a sub-period (``month``: the month, the quarter or the year, as the
+    scheme's cadence says) and an item of a row of ``ms`` (the score sheet's rows, ``month`` their
+    last month); ``new_score`` is a number in the item's range, or one of its letters for a graded item."""
     _unknown_member(a, "amendments", known, c)
-    _month_in_year(a, "amendments", "month", year, c)
+    _month_in_year(a, "amendments", "month", year, c, unit)
     items = {i.code: i for i in s.items} | {i.name: i for i in s.items}
     bad_item = a["item"].notna() & ~a["item"].isin(list(items))
     c.add_mask(a, bad_item, "amendments", "item", "不是本方案的考评项目 (unknown item)", ", ".join(s.item_codes))
     a["item"] = a["item"].map(lambda v: items[v].code if v in items else v)
-    mx = a["item"].map(lambda v: items[v].max if v in items else np.nan)
+    _amended_scores(a, s, c)
+    mx = a["item"].map(lambda v: items[v].max if v in items and not items[v].grades else np.nan)
     out_of_range = a["new_score"].notna() & mx.notna() & ((a["new_score"] < 0) | (a["new_score"] > mx))
     c.add_mask(a, out_of_range, "amendments", "new_score", "超出分值范围 (out of range)", "0..item maximum")
     if known is None or not ms_read:  # nothing to point at: the cause is reported once
-        _duplicates(a, ["member_id", "month", "item"], "amendments", "item", c)
+        _duplicates(a, ["member_id", "month", "item"], "amendments", "item", c, unit)
         return
     have = (
         ms[["member_id", "month", "row"]].dropna(subset=["member_id", "month"]).drop_duplicates(["member_id", "month"])
@@ -1948,15 +2484,80 @@ def _check_amendments(
     merged = a.merge(have.rename(columns={"row": "target_row"}), on=["member_id", "month"], how="left")
     dangling = merged["target_row"].isna() & a["member_id"].isin(known).to_numpy() & a["month"].notna().to_numpy()
     dangling.index = a.index
+    label = SHEETS[score_sheet].label
+    which = {"month": "monthly", "quarter": "quarterly", "year": "annual"}[unit]
+    where = {"month": "a member and month", "quarter": "a member and quarter", "year": "a member"}[unit]
     c.add_mask(
         a,
         dangling,
         "amendments",
         "month",
-        "更正指向的月度评分不存在 (amendment points at no monthly score)",
-        "a member and month that have a row in monthly_scores",
+        f"更正指向的{label}不存在 (amendment points at no {which} score)",
+        f"{where} that have a row in {score_sheet}",
         values=lambda: (
-            a["member_id"].astype(str) + " " + a["month"].map(lambda m: f"{year}-{int(m):02d}" if pd.notna(m) else "")
+            a["member_id"].astype(str)
+            + " "
+            + pd.Series(
+                [_sub_text(y, m, unit) for y, m in zip(a["month_year"], a["month"], strict=True)], index=a.index
+            )
         ),
     )
-    _duplicates(a, ["member_id", "month", "item"], "amendments", "item", c)
+    _duplicates(a, ["member_id", "month", "item"], "amendments", "item", c, unit)
+
+
+def _amended_scores(a: pd.DataFrame, s: Scheme, c: _Collector) -> None:
+    """``new_score`` as points, and ``new_letter``: the letter typed for a graded item (else None).
+    Without graded items the column was read as a number already."""
+    grades = graded_items(s)
+    a["new_letter"] = pd.Series(pd.NA, index=a.index, dtype=object)
+    if not grades:
+        a["new_letter"] = a["new_letter"].astype("string")
+        return
+    typed = a["new_score"]
+    points = pd.Series(np.nan, index=a.index, dtype="float64")
+    for code, table in grades.items():
+        sel = (a["item"] == code).to_numpy()
+        if not sel.any():
+            continue
+        part = a.loc[sel]
+        p, letter, number, other = _letters_of(typed[sel], table)
+        allowed = _grades_text(table)
+        c.add_mask(
+            part,
+            pd.Series(number, index=part.index),
+            "amendments",
+            "new_score",
+            f"{code} 按等次评定, 应填等次字母而不是分数 (a graded item takes a letter grade, not a number)",
+            allowed,
+            values=typed[sel],
+        )
+        c.add_mask(
+            part,
+            pd.Series(other, index=part.index),
+            "amendments",
+            "new_score",
+            f"不是 {code} 的等次 (not a grade of this item)",
+            allowed,
+            values=typed[sel],
+        )
+        _record_respelt(typed[sel], letter, part["row"], "amendments", "new_score", c)
+        points[sel] = p.to_numpy()
+        a.loc[sel, "new_letter"] = letter.to_numpy()
+    plain = ~a["item"].isin(list(grades))
+    numbers, bad = _to_number(typed.where(plain, None))
+    known_item = a["item"].isin(s.item_codes)
+    c.add_mask(a, bad & plain & known_item, "amendments", "new_score", "不是数字 (not a number)", "数字 number")
+    a["new_score"] = points.where(~plain, numbers)
+    a["new_letter"] = a["new_letter"].astype("string")
+
+
+def _record_respelt(
+    typed: pd.Series, letter: pd.Series, rows: pd.Series, sheet: str, column: str, c: _Collector
+) -> None:
+    """Record each letter grade typed in another spelling than the scheme's (``b+``, ``Ｂ＋``)."""
+    respelt: dict[tuple[str, str], list[int]] = {}
+    for v, found, r in zip(typed.to_numpy(dtype=object), letter.to_numpy(dtype=object), rows.to_numpy(), strict=True):
+        if found is not None and str(v).strip() != found:
+            respelt.setdefault((str(v), str(found)), []).append(int(r))
+    for (value, canonical), where in respelt.items():
+        c.normalise(sheet, column, where, value, canonical, "等次写法 (grade written another way)")
