@@ -354,9 +354,11 @@ class Scheme(_Strict):
             return f"{names[kind]}积分 = 本期加分 - 本期扣分"
         how = "之和" if rule.combine == "sum" else "的平均"
         text = f"{names[kind]}积分 = 本{names[kind]}{sub}{how}"
+        if kind == self.cadence:  # the sub-period itself
+            text = f"{names[kind]}积分 = 本{names[kind]}各项评分之和"
         if rule.weight != 1:
             text += f" × {rule.weight:.0%}"
-        return text + (" + 本期加减分" if rule.events and kind != "year" else "")
+        return text + (f" + 本{names[kind]}加减分" if rule.events and kind != "year" else "")
 
     def grade_for_stars(self, stars: int) -> str | None:
         for band in self.bands:

@@ -20,7 +20,7 @@ from typing import Any, Protocol, cast
 import numpy as np
 import pandas as pd
 
-from ..rules.engine import Result
+from ..rules.engine import Result, sub_events
 from ..rules.rounding import round_scores
 from ..rules.scheme import Scheme
 
@@ -249,7 +249,8 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
                     month=_sub_label(result, int(t.month)),
                 )
                 if events:
-                    _adjustments(out, result, member_id, within=(int(t.month) - s.sub_months + 1, int(t.month)))
+                    within = (int(t.month) - s.sub_months + 1, int(t.month))
+                    _adjustments(out, result, member_id, within=within, level=4)
                 _cells(out, result, member_id, s.item_codes, level=4, month=int(t.month))
             if s.appraisal.mode == "single" and app is not None:
                 out.add(
@@ -300,7 +301,7 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
     first = 1 if ytd else p.first_month
     if ytd:
         _adjustments(out, result, member_id)
-    elif p.kind != "month" and (s.period(p.kind).events or s.cadence == "none"):  # the span's own events
+    elif p.kind != "month" and (s.period(p.kind).events or s.cadence == "none") and not sub_events(s):
         _adjustments(out, result, member_id, within=(first, p.last_month))
     totals = result.monthly_totals
     totals = totals[(totals["member_id"] == member_id) & (totals["month"] >= first) & (totals["month"] <= p.last_month)]
@@ -315,8 +316,8 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
             result.cell(_score_sheet(result), _SUB_COLUMN[s.cadence], t.row),
             month=_sub_label(result, int(t.month)),
         )
-        if events:
-            _adjustments(out, result, member_id, within=(int(t.month) - s.sub_months + 1, int(t.month)))
+        if events:  # the events dated in the sub-period are part of its figure
+            _adjustments(out, result, member_id, within=(int(t.month) - s.sub_months + 1, int(t.month)), level=2)
         _cells(out, result, member_id, s.item_codes, level=2, month=int(t.month))
     return out.frame()
 
@@ -416,8 +417,10 @@ def _cells(out: _Rows, result: Result, member_id: str, items: list[str], level: 
             )
 
 
-def _adjustments(out: _Rows, result: Result, member_id: str, within: tuple[int, int] | None = None) -> None:
-    """The member's adjustments (``within``: only those dated in these months, one level lower)."""
+def _adjustments(
+    out: _Rows, result: Result, member_id: str, within: tuple[int, int] | None = None, level: int = 2
+) -> None:
+    """The member's adjustments (``within``: only those dated in these months, at ``level``)."""
     a = result.adjustments
     a = a[a["member_id"] == member_id]
     if within is not None:
@@ -425,7 +428,7 @@ def _adjustments(out: _Rows, result: Result, member_id: str, within: tuple[int, 
         a = a[(month >= within[0]) & (month <= within[1])]
     for r in cast(Iterator[_AdjustmentRow], a.itertuples(index=False)):
         out.add(
-            2 if within is None else 4,
+            level,
             f"{'加分' if r.kind == 'bonus' else '减分'}: {r.rule_name}",
             r.applied_points,
             f"{r.rule_code} ({r.points_used:+g})",
