@@ -202,9 +202,11 @@ def _unit_tier_formula(tiers: Tiers, row: int, rng: dict[str, str], at: dict[str
     shares = ",".join(f"{c:.10g}" for c in np.cumsum([t.share for t in tiers.tiers]))
     names = ",".join(_quoted(t.name) for t in tiers.tiers)
     ranked = f'COUNTIFS({rng["scheme"]},{scheme},{rng["unit_rank"]},">0")'
-    k = f"1+SUMPRODUCT(--(ROUND({{{shares}}}*{ranked},9)<={rank}-1))"
+    # no ROUND over the array (Gnumeric rounds its first element only): a bound within 1E-9 of
+    # rank - 1 counts as reached, as the engine's bounds rounded to 9 decimals do
+    k = f"1+SUMPRODUCT(--({{{shares}}}*{ranked}<={rank}-1+1E-9))"
     vetoed = _quoted(tiers.veto_tier or "")
-    return f'=IF({rank}="",IF({veto}="{YES_NO["yes"]}",{vetoed},""),INDEX({{{names}}},MIN({k},{len(tiers.tiers)})))'
+    return f'=IF({rank}="",IF({veto}="{YES_NO["yes"]}",{vetoed},""),INDEX({{{names}}},1,MIN({k},{len(tiers.tiers)})))'
 
 
 def _quoted(text: str) -> str:
