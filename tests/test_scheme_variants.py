@@ -21,7 +21,18 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from conftest import YEAR, BookMaker, adjustment, ballots, county_sheets, member_rows, monthly_rows, veto
+from conftest import (
+    YEAR,
+    BookMaker,
+    adjustment,
+    as_float,
+    as_int,
+    ballots,
+    county_sheets,
+    member_rows,
+    monthly_rows,
+    veto,
+)
 
 from scoring.exceptions import InputError
 from scoring.inputs.reading import load_inputs
@@ -211,8 +222,8 @@ def test_a_scheme_without_veto_scores_and_refuses_a_veto_row(maker: BookMaker) -
     sheets["appraisal"].loc[sheets["appraisal"]["member_id"] == "M01", [f"I{i:02d}" for i in range(1, 11)]] = 9.0
     r = maker.score(scheme, sheets)
     s = r.summary().set_index("member_id")
-    assert (float(s.at["M01", "total"]), int(s.at["M01", "stars"]), s.at["M01", "grade"]) == (94.0, 9, "合格")
-    assert (float(s.at["M02", "total"]), int(s.at["M02", "stars"])) == (80.0, 8)  # 8 x 0.8 + 8 x 0.2 = 8 x 10
+    assert (as_float(s.at["M01", "total"]), as_int(s.at["M01", "stars"]), s.at["M01", "grade"]) == (94.0, 9, "合格")
+    assert (as_float(s.at["M02", "total"]), as_int(s.at["M02", "stars"])) == (80.0, 8)  # 8 x 0.8 + 8 x 0.2 = 8 x 10
     assert (s["veto"] == "no").all() and r.scheme.scheme.veto.effect == "none"
     sheets["vetoes"] = pd.DataFrame([veto("M02", "受党内严重警告处分期间")])
     with pytest.raises(InputError) as info:
