@@ -47,7 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="generate the demo county and run every branch")
     demo.add_argument("--data", type=Path, default=Path("demo_data"), help="where to write the demo input workbooks")
     demo.add_argument("--out", type=Path, default=Path("runs"))
-    demo.add_argument("--period", action="append", help="period(s) to run (default: 2025 and 2025Q4)")
+    demo.add_argument(
+        "--period",
+        action="append",
+        help="period(s) to run (default: 2025, 2025Q4 and 2025-03; a branch whose "
+        "scheme scores quarters or the year is not scored for a shorter period)",
+    )
 
     tpl = sub.add_parser(
         "template", help="write the input workbook template of a scheme (validation, protection, 填表说明)"
@@ -182,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
                     return 2
                 print(f"问题表 (problem table, empty): {args.errors}")
         elif args.command == "demo":
-            return _demo(args.data, args.out, args.period or ["2025", "2025Q4"])
+            return _demo(args.data, args.out, args.period or list(DEMO_PERIODS))
         elif args.command == "template":
             from .inputs.templates import write_builtin_templates, write_template
 
@@ -306,6 +311,10 @@ def _report_input_error(exc: InputError, errors: Path | None) -> None:
         print(f"问题表无法写出 (the problem table could not be written) {errors}: {err}", file=sys.stderr)
         return
     print(f"完整问题表, 共 {n} 处 (the full table of {n} problem(s), CSV): {errors}", file=sys.stderr)
+
+
+# the year, a quarter and a month: every period kind a branch publishes (SPEC 6)
+DEMO_PERIODS = ("2025", "2025Q4", "2025-03")
 
 
 def _demo(data: Path, out: Path, periods: list[str]) -> int:

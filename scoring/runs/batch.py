@@ -37,7 +37,16 @@ from ..exceptions import FAILURE_COLUMNS, InputError, RunError
 from ..outputs.csvfile import write_csv
 from .processes import die_with_parent
 
-STATUS_LABELS: dict[str, str] = {"done": "完成", "reused": "复用 (输入未变)", "bad_input": "输入有误", "failed": "失败"}
+STATUS_LABELS: dict[str, str] = {
+    "done": "完成",
+    "reused": "复用 (输入未变)",
+    "not_this_period": "本期不评 (方案的评分周期更长)",
+    "bad_input": "输入有误",
+    "failed": "失败",
+}
+# the reader's words for a period shorter than the scheme's cadence (SPEC 4): such a branch is not
+# scored in this batch (a yearly scheme in the quarterly batch), which is not an input error
+SHORTER_THAN_CADENCE = "shorter than the scheme's cadence"
 BATCHES_DIR = "batches"
 # kernel start-up races between parallel papermill runs (papermill issue 511): retried, since
 # the branch itself is fine
@@ -61,7 +70,7 @@ class Outcome:
 
     file: str
     branch_id: str
-    status: str  # done, reused, bad_input, failed
+    status: str  # done, reused, not_this_period, bad_input, failed
     where: str  # the run folder, or the file that lists the problems
     attempts: int
     seconds: float
@@ -104,6 +113,9 @@ def run_one(path: str, period: str, out: str, report_dir: str, warm: bool = True
     try:
         book, sch = load_inputs(src, parse_period(period))
     except InputError as exc:
+        problems = exc.failures["problem"].astype(str) if len(exc.failures) else pd.Series(dtype=str)
+        if len(problems) and problems.str.contains(SHORTER_THAN_CADENCE, regex=False).all():
+            return outcome("not_this_period", problems.iloc[0])
         err = report / f"{src.stem}.errors.csv"
         write_csv(exc.failures, err, encoding="utf-8-sig")  # -sig: Excel opens it as UTF-8
         (report / f"{src.stem}.errors.txt").write_text(str(exc), encoding="utf-8")
@@ -363,7 +375,8 @@ def _rollup(outcomes: list[Outcome], period: str, out_root: Path, report: Path, 
     good = [o for o in outcomes if o.status in ("done", "reused")]
     runs = {o.branch_id: Path(o.where) for o in good}
     # a branch refused as a duplicate is listed once (its id), a file without an id by its name
-    missing = sorted({o.branch_id or o.file for o in outcomes if o.status not in ("done", "reused")})
+    scored = ("done", "reused", "not_this_period")
+    missing = sorted({o.branch_id or o.file for o in outcomes if o.status not in scored})
     if not runs:
         return Outcome(ROLLUP_ROW, ROLLUP_DIR, "failed", "没有可汇总的支部运行 (no branch run to roll up)", 0, 0.0)
     if len(runs) < len(good):  # duplicates are refused before running; this guards the roll-up anyway
