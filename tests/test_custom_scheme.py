@@ -1,4 +1,4 @@
-"""A rule set that is none of the built-in three, made by editing a file (SPEC 3.4)."""
+"""A rule set that no built-in scheme is, made by editing a file (SPEC 3.8): caps per group."""
 
 from __future__ import annotations
 
@@ -10,16 +10,16 @@ from conftest import YEAR, BookMaker, adjustment, member_rows
 
 from scoring.rules.scheme import builtin_schemes, load_scheme
 
-SCHEME = Path(__file__).parent / "schemes" / "fuxian-capped.yaml"
+SCHEME = Path(__file__).parent / "schemes" / "group-caps.yaml"
 
 
 def test_custom_scheme_is_not_built_in_and_loads() -> None:
     loaded = load_scheme(SCHEME)
-    assert loaded.name == "fuxian-capped" and loaded.name not in builtin_schemes()
+    assert loaded.name == "group-caps" and loaded.name not in builtin_schemes()
     assert loaded.scheme.adjustments.combine == "capped_per_group"
 
 
-def test_bonuses_and_deductions_capped_per_item(maker: BookMaker) -> None:
+def test_bonuses_and_deductions_capped_per_group(maker: BookMaker) -> None:
     # monthly base 80 (20 per item). EDU bonuses 3 + 3 capped at 5 (second partly applied);
     # WORK deductions 3 + 3 capped at 5; EDU deduction 2 counts on its own cap.
     # total = 80 + 5 - 5 - 2 = 78 -> 合格 (70..89)

@@ -177,7 +177,7 @@ def test_cli_quarter_run_prints_the_folder_last(demo: list[Path], tmp_path: Path
 def test_a_custom_scheme_runs_end_to_end(tmp_path: Path) -> None:
     from conftest import BookMaker, member_rows
 
-    scheme = Path(__file__).parent / "schemes" / "fuxian-capped.yaml"
+    scheme = Path(__file__).parent / "schemes" / "group-caps.yaml"
     members = member_rows(["F01", "F02", "F03"])
     monthly = pd.DataFrame(
         [
@@ -199,7 +199,7 @@ def test_a_custom_scheme_runs_end_to_end(tmp_path: Path) -> None:
     )
     folder = run_branch(path, "2025H1", tmp_path / "runs")
     m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    assert m["scheme"]["name"] == "fuxian-capped" and m["scheme"]["sha256"] == sha(scheme)
+    assert m["scheme"]["name"] == "group-caps" and m["scheme"]["sha256"] == sha(scheme)
     with open(folder / "summary.csv", encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [float(r["half_score"]) for r in rows] == [86.0] * 3  # this scheme averages its months (quarter_score: mean)

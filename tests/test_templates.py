@@ -654,11 +654,11 @@ def test_template_for_a_scheme_file_names_the_copy_beside_the_workbook(tmp_path:
     # an edited scheme file (SPEC 3.4): a workbook may only name a scheme file beside it (SPEC 10),
     # so the template goes out with a copy of the scheme and names that copy
     (tmp_path / "schemes").mkdir()
-    original = tmp_path / "schemes" / "fuxian-capped.yaml"
-    original.write_bytes((ROOT / "tests" / "schemes" / "fuxian-capped.yaml").read_bytes())
+    original = tmp_path / "schemes" / "group-caps.yaml"
+    original.write_bytes((ROOT / "tests" / "schemes" / "group-caps.yaml").read_bytes())
     path = write_template(original, tmp_path / "out", year=2025)
-    assert sheet(openpyxl.load_workbook(path), "branch")["B4"].value == "fuxian-capped.yaml"
-    scheme_file = tmp_path / "out" / "fuxian-capped.yaml"
+    assert sheet(openpyxl.load_workbook(path), "branch")["B4"].value == "group-caps.yaml"
+    scheme_file = tmp_path / "out" / "group-caps.yaml"
     assert scheme_file.read_bytes() == original.read_bytes()
     s = load_scheme(scheme_file).scheme
     text = readme_text(openpyxl.load_workbook(path))

@@ -32,7 +32,7 @@ from scoring.rules.engine import Result, score
 from scoring.rules.periods import parse_period
 
 ROOT = Path(__file__).resolve().parents[1]
-CUSTOM_SCHEME = Path(__file__).parent / "schemes" / "fuxian-capped.yaml"
+CUSTOM_SCHEME = Path(__file__).parent / "schemes" / "group-caps.yaml"
 
 needs_office = pytest.mark.skipif(
     shutil.which("soffice") is None and not os.environ.get("CI"),
@@ -392,7 +392,7 @@ def test_show_of_hands_vetoes_and_evidence_decided_by_formulas(maker: BookMaker,
 
 @needs_office
 def test_group_caps_decided_by_formulas(maker: BookMaker, tmp_path: Path) -> None:
-    # fuxian-capped (SPEC 3.4): bonuses and deductions each capped per group, in date order
+    # group-caps (SPEC 3.4): bonuses and deductions each capped per group, in date order
     ids = ["F01", "F02"]
     members = member_rows(ids)
     monthly = pd.DataFrame(
