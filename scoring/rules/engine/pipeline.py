@@ -1,0 +1,92 @@
+"""The scoring pipeline: the stages composed in order, as the scheme declares them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ...inputs.reading import InputBook
+from ..periods import Period
+from ..scheme import LoadedScheme
+from .events import month_events, resolve_adjustments, resolve_vetoes, veto_months
+from .follow_up import follow_ups, tier_follow_ups
+from .items import apply_amendments, monthly_totals
+from .result import Result
+from .spans import quarter_matrix, quarter_stars, span_scores
+from .tables import YES, member_codes
+from .year import annual_results, appraisal_averages, item_year
+
+# -- the entry point --------------------------------------------------------------------------
+
+
+def score(book: InputBook, scheme: LoadedScheme, period: Period) -> Result:
+    """Score one branch for one period. Pure: reads the tables, returns new ones."""
+    s = scheme.scheme
+    items = s.item_codes
+    members = book.members.reset_index(drop=True)
+    index = pd.Index(members["member_id"])  # hashed once, used for every lookup below
+    exempt = members["exempt"].to_numpy(dtype=bool)
+    monthly = book.monthly
+    all_codes = member_codes(monthly["member_id"], index)
+    in_scope = ~exempt[all_codes] & (monthly["month"].to_numpy() <= period.last_month)
+    columns = ["member_id", "month", *items, "row"]
+    # Copy-on-write: when every row is in scope, columns are shared with the input until changed
+    item_scores = (monthly[columns] if in_scope.all() else monthly.loc[in_scope, columns]).reset_index(drop=True)
+    codes = all_codes[in_scope]
+    am = book.amendments
+    in_period = (am["month"] <= period.last_month) & ~am["member_id"].isin(members.loc[exempt, "member_id"])
+    amendments = apply_amendments(item_scores, codes, am[in_period], index)
+    vetoes = resolve_vetoes(book.vetoes, members, s, period)
+    adjustments = resolve_adjustments(book.adjustments, members, s, period)
+    totals = monthly_totals(item_scores, s, adjustments, codes, index)
+    q_sums, q_counts = quarter_matrix(totals, codes, len(members))
+    n = len(members)
+    bonus_q = month_events(adjustments, index, n, 1).reshape(n, 4, 3).sum(axis=2)
+    deduction_q = month_events(adjustments, index, n, -1).reshape(n, 4, 3).sum(axis=2)
+    events = (bonus_q, deduction_q)
+    vetoed_in = veto_months(vetoes, index)
+    quarters, quarter_codes = span_scores(q_sums, q_counts, members, s, "quarter", period.last_month, events, vetoed_in)
+    quarters = quarter_stars(quarters, quarter_codes, vetoed_in, s)
+    halves, _ = span_scores(q_sums, q_counts, members, s, "half", period.last_month, events, vetoed_in)
+    if period.kind == "year":
+        appraisal = appraisal_averages(book.appraisal, members, index, s)
+        years = item_year(item_scores, totals, codes, members, appraisal, s)
+        annual = annual_results(members, index, years, adjustments, vetoes, s)
+        if s.no_score_veto:  # 不体现积分: the vetoed members' item figures are blank too (SPEC 3.2)
+            figures = [c for c in years.columns if c not in ("member_id", "months")]
+            years.loc[(annual["veto"] == YES).to_numpy(), figures] = np.nan
+        follow = follow_ups(annual, members, book.dues, book.attendance, s, period.last_month)
+    else:
+        appraisal = pd.DataFrame({"member_id": members["member_id"].to_numpy()})
+        years = (
+            item_year(item_scores, totals, codes, members, appraisal.iloc[0:0], s)
+            if s.appraisal.mode == "none"
+            else pd.DataFrame()
+        )
+        annual = pd.DataFrame()
+        follow = pd.DataFrame(columns=["member_id", "name", "reason", "action"])
+        if period.kind == "quarter" and "tier" in quarters:
+            this = quarters[quarters["quarter"] == period.last_month // 3]
+            named = this.merge(members[["member_id", "name"]], on="member_id")
+            follow = tier_follow_ups(named, s).reset_index(drop=True)
+    return Result(
+        scheme=scheme,
+        period=period,
+        branch_id=book.branch_id,
+        branch_name=book.branch_name,
+        members=members,
+        item_scores=item_scores,
+        amendments=amendments,
+        self_scores=book.self_scores,
+        monthly_totals=totals,
+        quarters=quarters,
+        halves=halves,
+        item_year=years,
+        appraisal=appraisal,
+        adjustments=adjustments,
+        vetoes=vetoes,
+        annual=annual,
+        follow_up=follow,
+        notes=list(book.notes),
+        book=book,
+    )

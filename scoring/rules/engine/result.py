@@ -1,0 +1,49 @@
+"""What a run publishes: every result table of one branch and period."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ...inputs.reading import InputBook
+from ..periods import Period
+from ..scheme import LoadedScheme
+
+
+@dataclass
+class Result:
+    """Every table a run publishes; all keyed by ``member_id`` and in members-table order."""
+
+    scheme: LoadedScheme
+    period: Period
+    branch_id: str
+    branch_name: str
+    members: pd.DataFrame
+    item_scores: pd.DataFrame  # member_id, month, one column per item (amended), row
+    amendments: pd.DataFrame  # amendments with the original score beside the new one
+    self_scores: pd.DataFrame
+    monthly_totals: pd.DataFrame  # member_id, month, total, row
+    quarters: pd.DataFrame  # member_id, quarter, months, score, score_rounded, rank, quarter_star
+    halves: pd.DataFrame  # member_id, half, months, score, score_rounded
+    item_year: pd.DataFrame  # per member: months and, per item, sum / mean / appraisal / score
+    appraisal: pd.DataFrame  # per member and appraisal column: number of ratings and average only
+    adjustments: pd.DataFrame  # input rows + points, applied_points, status, reason
+    vetoes: pd.DataFrame  # input rows + members_on_date, applies, reason
+    annual: pd.DataFrame  # the year's figures per member (empty unless the period is a year)
+    follow_up: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+    book: InputBook | None = None  # the inputs, for cell references in traces
+
+    def cell(self, sheet: str, column: str, row: int) -> str:
+        return self.book.cell(sheet, column, row) if self.book is not None else f"{sheet}!{column}{int(row)}"
+
+    @property
+    def items(self) -> list[str]:
+        return self.scheme.scheme.item_codes
+
+    def summary(self) -> pd.DataFrame:
+        """The ``summary.csv`` table for this period (SPEC 6)."""
+        from .published import summary_table  # the published tables are formed from a Result
+
+        return summary_table(self)
