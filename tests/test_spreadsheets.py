@@ -14,7 +14,9 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
+from test_stages import EXPECTED, stage_of
 
+from scoring.exceptions import InputError
 from scoring.inputs.demo import DEMO_BRANCHES, generate_demo
 from scoring.inputs.reading import load_inputs
 from scoring.inputs.templates import TEMPLATES_DIR
@@ -22,6 +24,7 @@ from scoring.outputs.excel import extreme_where, write_array, write_results_work
 from scoring.outputs.recompute import ENGINES, compare_workbook, newer_functions, read_cells, recalculate_with
 from scoring.rules.engine import score
 from scoring.rules.periods import parse_period
+from scoring.rules.scheme import SPAN_MONTHS, load_scheme
 from scoring.runs.rollup import build, demo_sources, write_rollup_workbook
 
 needs_engines = pytest.mark.skipif(
@@ -38,12 +41,17 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     return generate_demo(tmp_path_factory.mktemp("demo"))
 
 
-def assert_recomputes_equal(path: Path) -> None:
+def assert_recomputes_equal(path: Path, kind: str | None = None) -> None:
+    """Every formula recomputes equal in both engines; for a results workbook (``kind``: the period's
+    kind) every sheet belongs to a stage and the stages the period needs are all there."""
     table = compare_workbook(path, ENGINES)
     assert set(table["engine"]) == {"LibreOffice", "Gnumeric"}
     assert len(table) > 0
     bad = table[~table["ok"]]
     assert bad.empty, f"{len(bad)} formula cells differ:\n{bad.head(20).to_string()}"
+    if kind is not None:
+        stages = {stage_of(sheet, kind) for sheet in table["sheet"]}
+        assert EXPECTED[kind] <= stages, stages
 
 
 @needs_engines
@@ -53,11 +61,17 @@ def test_results_workbook_recomputes_equal_in_both_engines(
     demo: list[Path], scheme: str, period: str, tmp_path: Path
 ) -> None:
     p = parse_period(period)
+    s = load_scheme(scheme).scheme
+    if SPAN_MONTHS[p.kind] < s.sub_months:  # a yearly scheme has no quarters (SPEC 4): refused
+        with pytest.raises(InputError, match="shorter than the scheme's cadence"):
+            load_inputs(demo[BRANCHES[scheme]], p)
+        return
     book, sch = load_inputs(demo[BRANCHES[scheme]], p)
     assert sch.name == scheme
     path = write_results_workbook(score(book, sch, p), tmp_path / "结果.xlsx", {})
     assert newer_functions(path).empty
-    assert_recomputes_equal(path)
+    kind = p.kind if s.cadence != "none" else None  # no item sheets without item scores
+    assert_recomputes_equal(path, kind)
 
 
 @needs_engines

@@ -687,7 +687,7 @@ def test_a_sheet_beyond_excels_row_limit_is_refused_not_truncated(
     from scoring.exceptions import RunError
 
     result = maker.score("county-10-stars", county_sheets(n=12))
-    monkeypatch.setattr(scoring.outputs.excel, "EXCEL_MAX_ROWS", 100)  # 12 members x 12 months = 144 rows
+    monkeypatch.setattr(scoring.outputs.excel.writer, "EXCEL_MAX_ROWS", 100)  # 12 members x 12 months = 144 rows
     with pytest.raises(RunError, match=r"月度评分.*145"):
         write(result, tmp_path)
 
