@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -693,3 +695,58 @@ def test_new_demo_branches_are_the_same_bytes_on_their_own_or_with_the_others(tm
     digest = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in together}
     assert all(digest[p.name] == hashlib.sha256(p.read_bytes()).hexdigest() for p in alone)
     assert [s.branch_id for s in DEMO_BRANCHES] == ["B001", "B002", "B003", "B004"]
+
+
+needs_office = pytest.mark.skipif(
+    shutil.which("soffice") is None and not os.environ.get("CI"),
+    reason="LibreOffice not installed (make test installs it; in CI this test must run)",
+)
+
+
+@needs_office
+def test_libreoffice_evaluates_the_quarter_and_the_graded_amendment_rules(tmp_path: Path) -> None:
+    # the validation formulas as a spreadsheet computes them, moved to each row, in cells
+    from scoring.outputs.office import convert
+
+    wb = openpyxl.load_workbook(write_template(LETTERS, tmp_path / "out"))
+    wb[f"{SHEETS['branch'].label} (branch)"]["B5"] = 2025
+    qs = sheet_of(wb, "quarterly_scores")
+    quarter = headers(qs)["quarter"]
+    f1 = validation(qs, quarter).formula1
+    quarters = [
+        ("2025Q1", True),
+        ("2025Q4", True),
+        ("2025q2", True),
+        ("2024Q1", False),
+        ("2025Q5", False),
+        ("2025-03", False),
+    ]
+    for r, (value, _) in enumerate(quarters, start=2):
+        qs[f"{quarter}{r}"] = value
+        qs[f"Z{r}"] = "=IFERROR(" + f1.replace(f"{quarter}2", f"{quarter}{r}") + ",FALSE)"
+    am = sheet_of(wb, "amendments")
+    letters = headers(am)
+    score, item = letters["new_score"], letters["item"]
+    f1 = validation(am, score).formula1
+    cases: list[tuple[str | None, Any, bool]] = [
+        ("POL", "B+", True),
+        ("POL", "b+", True),  # the reader takes any case, and so does COUNTIFS
+        ("POL", "E", False),
+        ("POL", 20, False),  # points for a graded item
+        ("DEDI", 20, True),
+        ("DEDI", 26, False),
+        ("DEDI", "A", False),
+        (None, "A", False),
+    ]
+    for r, (code, value, _) in enumerate(cases, start=2):
+        if code is not None:
+            am[f"{item}{r}"] = code
+        am[f"{score}{r}"] = value
+        am[f"Z{r}"] = "=IFERROR(" + f1.replace(f"{score}2", f"{score}{r}").replace(f"{item}2", f"{item}{r}") + ",FALSE)"
+    src = tmp_path / "rules.xlsx"
+    wb.save(src)
+    got = openpyxl.load_workbook(convert(src, tmp_path / "lo", "xlsx"), data_only=True)
+    q = sheet_of(got, "quarterly_scores")
+    assert [bool(q[f"Z{r}"].value) for r in range(2, 2 + len(quarters))] == [ok for _, ok in quarters]
+    a = sheet_of(got, "amendments")
+    assert [bool(a[f"Z{r}"].value) for r in range(2, 2 + len(cases))] == [ok for _, _, ok in cases]
