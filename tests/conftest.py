@@ -81,6 +81,42 @@ def monthly_rows(scheme_name: str, members: pd.DataFrame, score_of: Callable[[st
     return pd.DataFrame(rows)
 
 
+def quarterly_rows(
+    scheme_name: str, members: pd.DataFrame, score_of: Callable[[str, int, str], float | str]
+) -> pd.DataFrame:
+    """Quarterly scores (``quarterly_scores``) for every member and quarter he is in the branch for
+    any month of: ``score_of(member, quarter, item)``, a number or a letter grade."""
+    sch = load_scheme(scheme_name).scheme
+    rows = []
+    for m in members.itertuples(index=False):
+        if m.exempt == "是":
+            continue
+        first = int(str(m.joined)[-2:]) if isinstance(m.joined, str) else 1
+        last = int(str(m.left)[-2:]) if isinstance(m.left, str) else 12
+        for q in range(1, 5):
+            if 3 * q < first or 3 * q - 2 > last:
+                continue
+            row: dict[str, Any] = {"member_id": m.member_id, "quarter": f"{YEAR}Q{q}"}
+            row.update({it.code: score_of(str(m.member_id), q, it.code) for it in sch.items})
+            row["note"] = None
+            rows.append(row)
+    return pd.DataFrame(rows).astype(object)
+
+
+def annual_rows(scheme_name: str, members: pd.DataFrame, score_of: Callable[[str, str], float | str]) -> pd.DataFrame:
+    """Annual scores (``annual_scores``), one row per scored member: ``score_of(member, item)``."""
+    sch = load_scheme(scheme_name).scheme
+    rows = []
+    for m in members.itertuples(index=False):
+        if m.exempt == "是":
+            continue
+        row: dict[str, Any] = {"member_id": m.member_id}
+        row.update({it.code: score_of(str(m.member_id), it.code) for it in sch.items})
+        row["note"] = None
+        rows.append(row)
+    return pd.DataFrame(rows).astype(object)
+
+
 def ballots(
     scheme_name: str, members: pd.DataFrame, rating_of: Callable[[int, str, str], float], raters: int = 10
 ) -> pd.DataFrame:

@@ -23,7 +23,16 @@ from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
 from scoring.exceptions import InputError, ScoringError
-from scoring.inputs.reading import MEMBER_TYPES, RATER_KINDS, ROLES, SHEETS, header_text, load_inputs
+from scoring.inputs.reading import (
+    MEMBER_TYPES,
+    RATER_KINDS,
+    ROLES,
+    SHEETS,
+    header_text,
+    load_inputs,
+    scheme_sheets,
+    score_sheet_key,
+)
 from scoring.inputs.templates import (
     LISTS_SHEET,
     README_SHEET,
@@ -37,6 +46,9 @@ from scoring.rules.scheme import Scheme, builtin_schemes, load_scheme
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMES = builtin_schemes()
+# schemes with item scores (cadence month, quarter or year): the ones whose templates have a score
+# sheet and an amendments sheet
+SCORED = [n for n in SCHEMES if load_scheme(n).scheme.items]
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -161,6 +173,13 @@ def accepts(wb: openpyxl.Workbook, ws: Worksheet, ref: str, value: Any) -> bool:
                 return False
             year = year_of(wb)
             return "scoring_year" not in f1 or year is None or int(m.group(1)) == year
+        if f1.startswith("AND(LEN(") and "MID(" in f1 and '"Q"' in f1:  # quarter YYYYQn
+            m = re.fullmatch(r"(\d{4})[Qq]([1-4])", text)
+            year = year_of(wb)
+            return m is not None and (year is None or int(m.group(1)) == year)
+        if f1.startswith("AND(LEN(") and ")=4," in f1:  # the year itself (amendments of a yearly scheme)
+            year = year_of(wb)
+            return bool(re.fullmatch(r"\d{4}", text)) and (year is None or int(text) == year)
         if "COUNTIF" in f1:  # unique member_id
             col = cell.column_letter
             others = [c.value for (c,) in ws[f"{col}2:{col}{ws.max_row}"] if c.coordinate != ref]
@@ -210,22 +229,32 @@ def fill(
                 put(wb, ms, i, k, v)
     ids = [str(c.value) for (c,) in ms[f"A2:A{ms.max_row}"] if c.value]
     n_months = {str(r[0].value): (r[4].value, r[5].value) for r in ms.iter_rows(min_row=2) if r[0].value}
-    mo = sheet(wb, "monthly_scores")
-    if not prefilled:
-        row = 2
-        for mid in ids:
-            joined, left = n_months[mid]
-            assert isinstance(joined, str | None) and isinstance(left, str | None), (joined, left)
-            first = int(joined[-2:]) if joined else 1
-            last = int(left[-2:]) if left else 12
-            for month in range(first, last + 1):
-                put(wb, mo, row, "member_id", mid)
-                put(wb, mo, row, "month", f"{year}-{month:02d}")
-                row += 1
-    rows = [r for r in range(2, mo.max_row + 1) if mo[f"A{r}"].value]
-    for r in rows:
-        for it in s.items:
-            put(wb, mo, r, it.code, it.max * 0.8)
+    score = score_sheet_key(s)  # monthly_scores, quarterly_scores, annual_scores; None: no item scores
+    if score is not None:
+        mo = sheet(wb, score)
+        if not prefilled:
+            row = 2
+            for mid in ids:
+                joined, left = n_months[mid]
+                assert isinstance(joined, str | None) and isinstance(left, str | None), (joined, left)
+                first = int(joined[-2:]) if joined else 1
+                last = int(left[-2:]) if left else 12
+                if score == "monthly_scores":
+                    periods = [("month", f"{year}-{month:02d}") for month in range(first, last + 1)]
+                elif score == "quarterly_scores":
+                    quarters = sorted({(month - 1) // 3 + 1 for month in range(first, last + 1)})
+                    periods = [("quarter", f"{year}Q{q}") for q in quarters]
+                else:
+                    periods = [("", "")]
+                for key, value in periods:
+                    put(wb, mo, row, "member_id", mid)
+                    if key:
+                        put(wb, mo, row, key, value)
+                    row += 1
+        rows = [r for r in range(2, mo.max_row + 1) if mo[f"A{r}"].value]
+        for r in rows:
+            for it in s.items:
+                put(wb, mo, r, it.code, it.max * 0.8)
     if s.appraisal.mode != "none":
         ap = sheet(wb, "appraisal")
         cols = s.item_codes if s.appraisal.mode == "per_item" else ["score"]
@@ -239,32 +268,36 @@ def fill(
                 for c in cols:
                     put(wb, ap, row, c, mx[c] * 0.9)
                 row += 1
-    adj = sheet(wb, "adjustments")
-    rule = s.adjustments.rules[0]
-    for k, v in {
-        "member_id": ids[0],
-        "date": dt.date(year, 3, 8),
-        "rule_code": rule.code,
-        "points": rule.signed_points,
-        "evidence": "表彰文件",
-        "approved_by": "支委会",
-    }.items():
-        put(wb, adj, 2, k, v)
-    ve = sheet(wb, "vetoes")
-    veto = {"member_id": ids[1], "date": dt.date(year, 11, 5), "condition": s.veto.conditions[0].name}
-    if s.veto.requires_majority:
-        veto |= {"votes_for": len(ids) - 3, "votes_against": 1}  # 11 members in November
-    for k, v in veto.items():
-        put(wb, ve, 2, k, v)
-    for k, v in {
-        "member_id": ids[0],
-        "month": f"{year}-02",
-        "item": s.item_codes[0],
-        "new_score": s.items[0].max,
-        "reason": "异议复核",
-        "decided_on": dt.date(year, 3, 1),
-    }.items():
-        put(wb, sheet(wb, "amendments"), 2, k, v)
+    if s.adjustments.rules:  # a scheme without a catalogue has no adjustments sheet
+        adj = sheet(wb, "adjustments")
+        rule = s.adjustments.rules[0]
+        for k, v in {
+            "member_id": ids[0],
+            "date": dt.date(year, 3, 8),
+            "rule_code": rule.code,
+            "points": rule.signed_points,
+            "evidence": "表彰文件",
+            "approved_by": "支委会",
+        }.items():
+            put(wb, adj, 2, k, v)
+    if s.veto.active:  # nor a scheme without a veto a vetoes sheet
+        ve = sheet(wb, "vetoes")
+        veto = {"member_id": ids[1], "date": dt.date(year, 11, 5), "condition": s.veto.conditions[0].name}
+        if s.veto.requires_majority:
+            veto |= {"votes_for": len(ids) - 3, "votes_against": 1}  # 11 members in November
+        for k, v in veto.items():
+            put(wb, ve, 2, k, v)
+    if score is not None:  # the amendment names the sub-period of the scheme's cadence
+        sub = {"monthly_scores": f"{year}-02", "quarterly_scores": f"{year}Q1", "annual_scores": str(year)}[score]
+        for k, v in {
+            "member_id": ids[0],
+            "month": sub,
+            "item": s.item_codes[0],
+            "new_score": s.items[0].max,
+            "reason": "异议复核",
+            "decided_on": dt.date(year, 3, 1),
+        }.items():
+            put(wb, sheet(wb, "amendments"), 2, k, v)
     for k, v in {"date": dt.date(year, 1, 10), "activity": "主题党日", "member_id": ids[0], "status": "出席"}.items():
         put(wb, sheet(wb, "attendance"), 2, k, v)
     for k, v in {"member_id": ids[0], "month": f"{year}-01", "paid": "是"}.items():
@@ -322,12 +355,14 @@ def test_headers_are_what_the_reader_expects(name: str) -> None:
     wb = openpyxl.load_workbook(TEMPLATES_DIR / f"{name}.xlsx")
     assert wb.sheetnames[0] == README_SHEET
     items = {i.code: i.name for i in s.items}
+    specs = scheme_sheets(s)
     for key, frame in template_sheets(name).items():
         ws = sheet(wb, key)
-        labels = {c.key: c.label for c in SHEETS[key].columns} | items | {"score": "测评分"}
+        labels = {c.key: c.label for c in specs[key].columns} | items | {"score": "测评分"}
         assert [c.value for c in ws[1]] == [header_text(k, labels[k]) for k in frame.columns]
         assert ws.freeze_panes is not None and ws.freeze_panes.endswith("2")
-    assert set(s.item_codes) <= set(template_sheets(name)["monthly_scores"].columns)
+    score = score_sheet_key(s)
+    assert score is None or set(s.item_codes) <= set(template_sheets(name)[score].columns)
     assert ("appraisal" in template_sheets(name)) == (s.appraisal.mode != "none")
 
 
@@ -337,6 +372,8 @@ def test_headers_are_what_the_reader_expects(name: str) -> None:
 VALIDATED: dict[str, set[str]] = {
     "members": {"member_id", "member_type", "role", "joined", "left", "exempt", "exempt_stars"},
     "monthly_scores": {"member_id", "month"},
+    "quarterly_scores": {"member_id", "quarter"},
+    "annual_scores": {"member_id"},
     "self_scores": {"member_id", "month"},
     "appraisal": {"rater_kind", "member_id"},
     "adjustments": {"member_id", "date", "rule_code", "points"},
@@ -376,17 +413,23 @@ def test_every_input_column_is_validated(name: str) -> None:
 def test_rule_code_dropdown_is_the_catalogue(name: str) -> None:
     s = load_scheme(name).scheme
     wb = openpyxl.load_workbook(TEMPLATES_DIR / f"{name}.xlsx")
-    adj = sheet(wb, "adjustments")
-    dv = validations(adj)[header_letters(adj)["rule_code"]]
-    assert dv.type == "list" and dv.showDropDown in (None, False)  # showDropDown=True would hide the arrow
-    assert list_values(wb, dv.formula1) == [r.code for r in s.adjustments.rules]
-    ve = sheet(wb, "vetoes")
-    dv = validations(ve)[header_letters(ve)["condition"]]
-    assert set(list_values(wb, dv.formula1)) == {c.name for c in s.veto.conditions} | {
-        c.code for c in s.veto.conditions
-    }
-    am = sheet(wb, "amendments")
-    assert list_values(wb, validations(am)[header_letters(am)["item"]].formula1) == s.item_codes
+    keys = template_sheets(name)
+    assert ("adjustments" in keys) == bool(s.adjustments.rules) and ("vetoes" in keys) == s.veto.active
+    assert ("amendments" in keys) == bool(s.items)
+    if s.adjustments.rules:
+        adj = sheet(wb, "adjustments")
+        dv = validations(adj)[header_letters(adj)["rule_code"]]
+        assert dv.type == "list" and dv.showDropDown in (None, False)  # showDropDown=True would hide the arrow
+        assert list_values(wb, dv.formula1) == [r.code for r in s.adjustments.rules]
+    if s.veto.active:
+        ve = sheet(wb, "vetoes")
+        dv = validations(ve)[header_letters(ve)["condition"]]
+        assert set(list_values(wb, dv.formula1)) == {c.name for c in s.veto.conditions} | {
+            c.code for c in s.veto.conditions
+        }
+    if s.items:
+        am = sheet(wb, "amendments")
+        assert list_values(wb, validations(am)[header_letters(am)["item"]].formula1) == s.item_codes
     ms = sheet(wb, "members")
     v = validations(ms)
     assert list_values(wb, v[header_letters(ms)["member_type"]].formula1) == MEMBER_TYPES
@@ -427,14 +470,18 @@ def _score_max(wb: openpyxl.Workbook, key: str, code: str) -> tuple[float, float
 def test_score_validation_max_is_the_item_max(name: str) -> None:
     s: Scheme = load_scheme(name).scheme
     wb = openpyxl.load_workbook(TEMPLATES_DIR / f"{name}.xlsx")
+    score = score_sheet_key(s)
     for it in s.items:
-        assert _score_max(wb, "monthly_scores", it.code) == (0, it.max)
-        assert _score_max(wb, "self_scores", it.code) == (0, it.max)
+        assert score is not None and _score_max(wb, score, it.code) == (0, it.max)
+        if s.cadence == "month":  # self-scores only beside monthly scores
+            assert _score_max(wb, "self_scores", it.code) == (0, it.max)
         if s.appraisal.mode == "per_item":
             assert _score_max(wb, "appraisal", it.code) == (0, it.max)
     if s.appraisal.mode == "single":
         assert _score_max(wb, "appraisal", "score") == (0, s.appraisal.max)
-    mo = sheet(wb, "monthly_scores")
+    if score is None:
+        return
+    mo = sheet(wb, score)
     ref = f"{header_letters(mo)[s.items[0].code]}2"
     assert (
         accepts(wb, mo, ref, s.items[0].max)
@@ -523,11 +570,35 @@ def test_readme_states_the_rules(name: str) -> None:
     for b in s.bands:
         assert any(line.startswith((f"{b.min:g} ", f"{float(b.min)} ")) for line in band_rows), f"band {b.min:g}"
         assert b.label in text
-    assert f"{s.year.weight * 100:g}%" in text
+    if s.cadence == "month" or s.year.weight != 1:
+        assert f"{s.year.weight * 100:g}%" in text
     if s.appraisal.mode != "none":
-        assert f"{s.appraisal.weight * 100:g}%" in text and f"至少 {s.appraisal.min_raters} 人" in text
-    combine = {"highest_only": "只计最高的一项加分和最大的一项减分", "sum": "逐项累加", "capped_per_group": "上限"}
-    assert combine[s.adjustments.combine] in text
+        if s.appraisal.combine == "weighted":
+            assert f"{s.appraisal.weight * 100:g}%" in text
+        else:
+            assert "不加权" in text
+        assert f"至少 {s.appraisal.min_raters} 人" in text if s.appraisal.min_raters else "不设下限" in text
+    combine = {
+        "highest_only": "只计最高的一项加分和最大的一项减分",
+        "sum": "逐项累加",
+        "capped_per_group": "上限",
+        "capped_per_item": "不超过该项目的分值",
+    }
+    if s.adjustments.rules:
+        assert combine[s.adjustments.combine] in text
+    else:
+        assert "没有加减分目录" in text
+    if not s.veto.active:
+        assert "不设一票否决" in text
+    for kind in ("quarter", "half"):  # how each period shorter than the year is formed
+        if kind in s.periods:
+            assert s.period_text(kind) in text
+    for g in s.item_groups:  # groups' subtotals
+        assert f"{g.code} {g.name}" in text and "大项小计" in text
+    for bands in s.period_bands.values():
+        assert all(b.label in text for b in bands)
+    for tier, action in s.follow_up.tier_actions.items():
+        assert tier in text and action in text
     if s.quarter_star:
         assert f"{s.quarter_star.share * 100:g}%" in text and f"少于 {s.quarter_star.min_scored_members} 人" in text
     if s.annual_star:
@@ -569,8 +640,11 @@ def test_committed_template_filled_by_hand_reads_back(name: str, tmp_path: Path)
     path = tmp_path / f"{name}.xlsx"
     path.write_bytes((TEMPLATES_DIR / f"{name}.xlsx").read_bytes())
     filled = fill(path, name, 2025, members=members_table())
-    book, _ = load_inputs(filled, parse_period("2025"))
-    assert len(book.members) == 12 and len(book.monthly) == 138
+    book, sch = load_inputs(filled, parse_period("2025"))
+    # 10 members all year, one from April, one until September: months, quarters or one row each
+    rows = {"month": 10 * 12 + 9 + 9, "quarter": 10 * 4 + 3 + 3, "year": 12, "none": 0}[sch.scheme.cadence]
+    assert len(book.members) == 12 and len(book.monthly) == rows
+    assert book.score_sheet == (score_sheet_key(sch.scheme) or "monthly_scores")
 
 
 def test_members_file_xlsx_with_chinese_headers(tmp_path: Path) -> None:
@@ -745,7 +819,7 @@ def test_scheme_text_that_looks_like_a_formula_stays_literal_text(tmp_path: Path
 # -- amended score within its item's maximum --------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", SCHEMES)
+@pytest.mark.parametrize("name", SCORED)
 def test_amended_score_is_checked_against_its_own_items_maximum(name: str) -> None:
     s = load_scheme(name).scheme
     wb = openpyxl.load_workbook(TEMPLATES_DIR / f"{name}.xlsx")

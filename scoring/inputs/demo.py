@@ -17,7 +17,7 @@ from openpyxl import Workbook
 
 from ..outputs.xlsxfile import save_reproducibly
 from ..rules.scheme import Scheme, load_scheme
-from .reading import BRANCH_KEYS, SHEETS, header_text
+from .reading import BRANCH_KEYS, SHEETS, header_text, scheme_sheets
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈姚卢"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国志海燕文斌鹏辉亮波宁琳雪梅晨阳浩宇欣怡佳"
@@ -30,6 +30,7 @@ class BranchSpec:
     scheme: str
     members: int
     quality: float  # typical share of the maximum a member scores
+    seed: int | None = None  # the generator's seed; None: 1000 + the branch's place in the list given
 
 
 DEMO_BRANCHES: list[BranchSpec] = [
@@ -38,6 +39,17 @@ DEMO_BRANCHES: list[BranchSpec] = [
     BranchSpec("B003", "县烟草分公司党支部", "xinluo-three-level", 18, 0.93),
     BranchSpec("B004", "县应急管理局机关党支部", "ganzi-base-plus-minus", 15, 0.84),
 ]
+# Branches of the schemes whose items are scored per quarter, once a year, or not at all (SPEC
+# 3.4-3.7). Not yet in DEMO_BRANCHES (``python -m scoring demo``, and the tests that run every demo
+# branch): the demo runs 2025Q4, which a yearly scheme (fuxian-18) refuses, and the engine for these
+# cadences is still being written. Their seeds are fixed, so adding them later changes no byte.
+CADENCE_DEMO_BRANCHES: list[BranchSpec] = [
+    BranchSpec("B005", "县供电公司第一党支部", "shaoxing-liangfen", 14, 0.82, seed=1004),
+    BranchSpec("B006", "东山村党支部", "rural-card", 16, 0.85, seed=1005),
+    BranchSpec("B007", "县发展和改革局机关党支部", "fuxian-18", 13, 0.86, seed=1006),
+    BranchSpec("B008", "县自来水公司党支部", "enterprise-8-2", 15, 0.84, seed=1007),
+]
+ALL_DEMO_BRANCHES: list[BranchSpec] = DEMO_BRANCHES + CADENCE_DEMO_BRANCHES
 
 
 def make_names(rng: np.random.Generator, n: int) -> list[str]:
@@ -79,8 +91,9 @@ def write_input_workbook(path: Path, branch: dict[str, Any], sheets: dict[str, p
         ],
     )
     item_labels = {i.code: header_text(i.code, i.name) for i in scheme.items}
+    specs = scheme_sheets(scheme)  # the amendments' month column is a quarter or a year for some schemes
     for key, df in sheets.items():
-        spec = SHEETS[key]
+        spec = specs.get(key, SHEETS[key])
         labels = {c.key: header_text(c.key, c.label) for c in spec.columns}
         labels |= item_labels | {"score": header_text("score", "测评分")}
         ws = wb.create_sheet(f"{spec.label} ({key})")
@@ -120,6 +133,8 @@ def branch_tables(spec: BranchSpec, year: int, seed: int) -> tuple[dict[str, Any
     """Generate the branch info and every input sheet for one demo branch."""
     rng = np.random.default_rng(seed)
     scheme = load_scheme(spec.scheme).scheme
+    if scheme.cadence != "month":
+        return cadence_branch_tables(spec, year, rng, scheme)
     n = spec.members
     ids = [f"{spec.branch_id}M{i:03d}" for i in range(1, n + 1)]
     names = make_names(rng, n)
@@ -306,12 +321,207 @@ def branch_tables(spec: BranchSpec, year: int, seed: int) -> tuple[dict[str, Any
     return branch, sheets
 
 
+def cadence_branch_tables(
+    spec: BranchSpec, year: int, rng: np.random.Generator, scheme: Scheme
+) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    """A demo branch of a scheme scored per quarter (``quarterly_scores``), once a year
+    (``annual_scores``) or not at all (cadence none: events and the appraisal only).
+
+    Every branch has a member who joins in May, an exempt member and events; the quarterly ones a
+    member who leaves in August. Per scheme: shaoxing-liangfen has two members tied exactly on the
+    优秀型 line (80.00); rural-card deductions in every quarter and bonuses, and a few ballots;
+    fuxian-18 bonuses and deductions beyond their item's points (the cap is reached) and a veto;
+    enterprise-8-2 events in different quarters and twelve ballots per member."""
+    n = spec.members
+    ids = [f"{spec.branch_id}M{i:03d}" for i in range(1, n + 1)]
+    names = make_names(rng, n)
+    kinds = {
+        "rural-card": ["农村", "农村", "无职党员", "流动党员"],
+        "fuxian-18": ["机关", "机关", "在职党员"],
+    }.get(scheme.name, ["企业", "在职党员", "在职党员", "流动党员"])
+    types = rng.choice(kinds, size=n)
+    joined: list[str | None] = [None] * n
+    left: list[str | None] = [None] * n
+    joined[-1] = f"{year}-05"  # joins in May: in the branch from the second quarter
+    if scheme.cadence == "quarter":
+        left[-2] = f"{year}-08"  # leaves in August: in the branch until the third quarter
+    exempt = [False] * n
+    exempt[-3] = True  # 年老体弱
+    members = pd.DataFrame(
+        {
+            "member_id": ids,
+            "name": names,
+            "member_type": types,
+            "role": ["secretary"] + ["member"] * (n - 1),
+            "joined": joined,
+            "left": left,
+            "exempt": exempt,
+            "exempt_reason": [("年老体弱, 长期卧病" if e else None) for e in exempt],
+            "exempt_stars": [None] * n,
+        }
+    )
+    first = [int(j[-2:]) if j else 1 for j in joined]
+    last = [int(x[-2:]) if x else 12 for x in left]
+    scored = [i for i in range(n) if not exempt[i]]
+    quality = np.clip(rng.normal(spec.quality, 0.06, size=n), 0.45, 1.0)
+    quality[0] = min(1.0, spec.quality + 0.1)
+    sheets: dict[str, pd.DataFrame] = {"members": members}
+
+    if scheme.cadence == "quarter":
+        rows: list[dict[str, Any]] = []
+        for i in scored:
+            for q in range(1, 5):
+                if 3 * q < first[i] or 3 * q - 2 > last[i]:
+                    continue  # not in the branch in any month of the quarter
+                row: dict[str, Any] = {"member_id": ids[i], "quarter": f"{year}Q{q}"}
+                for item in scheme.items:
+                    row[item.code] = float(_score(rng, quality[i : i + 1], item.max, (1, 1))[0, 0])
+                row["note"] = None
+                rows.append(row)
+        quarterly = pd.DataFrame(rows)
+        if scheme.name == "shaoxing-liangfen":
+            # two members exactly on the 优秀型 line every quarter: 80.00 each, a tie on the line
+            for mid in ids[1:3]:
+                at = quarterly["member_id"] == mid
+                quarterly.loc[at, ["POL", "PRO", "CIV"]] = [32.0, 32.0, 16.0]
+        sheets["quarterly_scores"] = quarterly
+        target = quarterly.iloc[1]
+        sub = target["quarter"]
+    elif scheme.cadence == "year":
+        rows = []
+        for i in scored:
+            row = {"member_id": ids[i]}
+            for item in scheme.items:
+                row[item.code] = float(_score(rng, quality[i : i + 1], item.max, (1, 1))[0, 0])
+            row["note"] = None
+            rows.append(row)
+        annual = pd.DataFrame(rows)
+        sheets["annual_scores"] = annual
+        target = annual.iloc[1]
+        sub = str(year)
+    if scheme.items:
+        item = scheme.items[0]
+        old = float(target[item.code])
+        sheets["amendments"] = pd.DataFrame(
+            [
+                {
+                    "member_id": target["member_id"],
+                    "month": sub,  # the quarter (2025Q2) or the year (2025) the scores were given for
+                    "item": item.code,
+                    "new_score": old + (1 if old + 1 <= item.max else -1),
+                    "reason": "党员提出异议, 支委会复核后更正",
+                    "decided_on": dt.date(year, 7, 15) if scheme.cadence == "quarter" else dt.date(year, 12, 28),
+                }
+            ]
+        )
+
+    if scheme.appraisal.mode == "single":
+        raters = max(scheme.appraisal.min_raters, 12) if scheme.appraisal.min_raters else 5
+        top = float(scheme.appraisal.max or 100)
+        ballots = []
+        for b in range(1, raters + 1):
+            kind = "党员" if b <= raters * 2 // 3 else "群众代表"
+            for i in scored:
+                score = float(np.clip(np.round(quality[i] * top + rng.normal(0, top / 25)), 0, top))
+                ballots.append({"ballot_no": f"P{b:03d}", "rater_kind": kind, "member_id": ids[i], "score": score})
+        sheets["appraisal"] = pd.DataFrame(ballots)
+
+    events = _cadence_events(scheme.name, ids, year)
+    if events:
+        sheets["adjustments"] = pd.DataFrame(events).assign(points=None, note=None)[
+            ["member_id", "date", "rule_code", "points", "evidence", "approved_by", "note"]
+        ]
+    if scheme.veto.active:
+        sheets["vetoes"] = pd.DataFrame(
+            [
+                {
+                    "member_id": ids[4],
+                    "date": dt.date(year, 11, 5),
+                    "condition": scheme.veto.conditions[0].name,
+                    "votes_for": None,
+                    "votes_against": None,
+                    "note": "经支部大会决定",
+                }
+            ]
+        )
+    att, dues = [], []
+    for m in range(1, 13):
+        for i in scored:
+            if not first[i] <= m <= last[i]:
+                continue
+            status = "缺席" if i == 5 and m >= 4 else "请假" if rng.random() < 0.06 else "出席"
+            att.append({"date": dt.date(year, m, 12), "activity": "主题党日", "member_id": ids[i], "status": status})
+            dues.append({"member_id": ids[i], "month": f"{year}-{m:02d}", "paid": not (i == 6 and m >= 6)})
+    sheets["attendance"] = pd.DataFrame(att)
+    sheets["dues"] = pd.DataFrame(dues)
+    branch = {"branch_id": spec.branch_id, "branch_name": spec.branch_name, "scheme": spec.scheme, "year": year}
+    return branch, sheets
+
+
+def _cadence_events(scheme: str, ids: list[str], year: int) -> list[dict[str, Any]]:
+    """The demo's adjustments for the schemes of :func:`cadence_branch_tables`, by rule code."""
+
+    def event(member: int, month: int, day: int, code: str, evidence: str | None = "支委会记录") -> dict[str, Any]:
+        return {
+            "member_id": ids[member],
+            "date": dt.date(year, month, day),
+            "rule_code": code,
+            "evidence": evidence,
+            "approved_by": "支委会",
+        }
+
+    if scheme == "rural-card":
+        # deductions in every quarter (扣分小计 per quarter), bonuses across the year
+        return [
+            event(1, 2, 10, "D.meeting"),
+            event(1, 5, 12, "D.meeting"),
+            event(1, 8, 9, "D.dues"),
+            event(1, 11, 15, "D.decision"),
+            event(2, 3, 20, "D.study"),
+            event(2, 9, 18, "D.duty"),
+            event(3, 6, 30, "D.dues"),
+            event(0, 1, 25, "B.poverty", "帮扶记录"),
+            event(0, 7, 1, "B.demolish", "镇政府通报"),
+            event(3, 4, 8, "B.policy", "宣传记录"),
+            event(3, 10, 9, "B.watch", "值守记录"),
+            event(4, 12, 3, "B.praise", "表扬信"),
+        ]
+    if scheme == "fuxian-18":
+        # W1 (8 points): three bonuses of 4 (12 > 8: capped at 8); D3 (5 points): three
+        # deductions of 2 (6 > 5: capped at 5); and events below their caps
+        return [
+            event(0, 3, 15, "W1.innov", "上级推广文件"),
+            event(0, 6, 20, "W1.innov", "上级推广文件"),
+            event(0, 9, 10, "W1.innov", "上级推广文件"),
+            event(2, 4, 11, "D3.absent"),
+            event(2, 7, 9, "D3.absent"),
+            event(2, 10, 14, "D3.absent"),
+            event(1, 5, 6, "E5.paper", "刊物目录"),
+            event(3, 8, 18, "V4.conduct", "通报文件"),
+            event(5, 11, 2, "W4.urgent", "任务记录"),
+        ]
+    if scheme == "enterprise-8-2":
+        # events in each quarter: every one enters its quarter's daily score
+        return [
+            event(0, 2, 18, "B.urgent", "抢修记录"),
+            event(1, 5, 8, "B.innov", "建议采纳通知"),
+            event(2, 8, 22, "D.rules", "考勤记录"),
+            event(3, 11, 6, "D.safety", "事件报告"),
+            event(0, 10, 30, "B.honour", "表彰文件"),
+            event(4, 4, 17, "D.meeting"),
+            event(4, 7, 16, "D.meeting"),
+        ]
+    return []  # shaoxing-liangfen: no catalogue
+
+
 def generate_demo(out_dir: str | Path, year: int = 2025, branches: list[BranchSpec] | None = None) -> list[Path]:
-    """Write one input workbook per demo branch into ``out_dir``; return their paths."""
+    """Write one input workbook per demo branch into ``out_dir``; return their paths.
+    ``branches``: DEMO_BRANCHES by default; ALL_DEMO_BRANCHES adds the quarterly, yearly and
+    no-item-score schemes' branches (B005-B008)."""
     out = Path(out_dir)
     paths = []
     for k, spec in enumerate(branches or DEMO_BRANCHES):
-        branch, sheets = branch_tables(spec, year, seed=1000 + k)
+        branch, sheets = branch_tables(spec, year, seed=spec.seed if spec.seed is not None else 1000 + k)
         scheme = load_scheme(spec.scheme).scheme
         paths.append(write_input_workbook(out / f"{spec.branch_id}_{year}.xlsx", branch, sheets, scheme))
     return paths

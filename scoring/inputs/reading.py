@@ -214,7 +214,12 @@ SCORE_SHEETS: dict[str, tuple[str, str | None]] = {
     "quarter": ("quarterly_scores", "quarter"),
     "year": ("annual_scores", None),
 }
-CADENCE_WORDS: dict[str, str] = {"month": "按月", "quarter": "按季度", "year": "按年度", "none": "不评项目分"}
+CADENCE_WORDS: dict[str, str] = {
+    "month": "按月评分",
+    "quarter": "按季度评分",
+    "year": "按年度评分",
+    "none": "没有项目评分",
+}
 # how a sub-period is named in the amendments' ``month`` column, per cadence
 AMENDMENT_PERIOD: dict[str, Column] = {
     "month": Column("month", "月份", "month", required=True, not_blank=True),
@@ -280,13 +285,13 @@ def unused_sheets(s: Scheme) -> dict[str, tuple[str, str]]:
             )
         else:
             out[key] = (
-                f"方案 {s.name} {how}评分, 评分应填在 {SHEETS[score].label} ({score}), "
+                f"方案 {s.name} {how}, 评分应填在 {SHEETS[score].label} ({score}), "
                 f"不使用 {SHEETS[key].label} ({key}) 工作表 (the scheme's items are scored in {score}, not here)",
                 f"把评分移到 {SHEETS[score].label} ({score}), 并{delete} (move the scores to {score})",
             )
     if s.cadence != "month":
         out["self_scores"] = (
-            f"党员自评只用于按月评分的方案; 方案 {s.name} {how}评分 (cadence: {s.cadence}), "
+            f"党员自评只用于按月评分的方案; 方案 {s.name} {how} (cadence: {s.cadence}), "
             "没有 党员自评 (self_scores) (self-scores exist only for a monthly scheme)",
             delete,
         )
@@ -1832,9 +1837,7 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
             "",
             "缺少必需的工作表 (required sheet missing)",
             f"{SHEETS[score_key].label} ({score_key})"
-            + (
-                "" if s.cadence == "month" else f": 方案 {s.name} {CADENCE_WORDS[s.cadence]}评分 (cadence: {s.cadence})"
-            ),
+            + ("" if s.cadence == "month" else f": 方案 {s.name} {CADENCE_WORDS[s.cadence]} (cadence: {s.cadence})"),
         )
 
     tables: dict[str, pd.DataFrame] = {}
@@ -2069,7 +2072,7 @@ def _check_cadence(s: Scheme, period: Period, ref: str, row: Any, year: int, c: 
         row,
         "scheme",
         ref or s.name,
-        f"方案 {s.name} {CADENCE_WORDS[s.cadence]}评分 (cadence: {s.cadence}), {KIND_LABELS[period.kind]}期间 "
+        f"方案 {s.name} {CADENCE_WORDS[s.cadence]} (cadence: {s.cadence}), {KIND_LABELS[period.kind]}期间 "
         f"{period.text} 短于评分周期, 无法计算 (a {period.kind} is shorter than the scheme's cadence)",
         "可计算的期间 (periods allowed): " + "; ".join(allowed),
     )

@@ -36,7 +36,7 @@ import io
 import re
 import shutil
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -52,7 +52,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..exceptions import ScoringError
 from ..outputs.xlsxfile import save_reproducibly
-from ..rules.scheme import SCHEMES_DIR, LoadedScheme, Scheme, builtin_schemes, load_scheme
+from ..rules.scheme import SCHEMES_DIR, SPAN_MONTHS, LoadedScheme, Scheme, builtin_schemes, load_scheme
 from .reading import (
     ATTENDANCE,
     BRANCH_KEYS,
@@ -64,7 +64,10 @@ from .reading import (
     _find_sheet,
     _header_key,
     _norm,
+    graded_items,
     header_text,
+    scheme_sheets,
+    score_sheet_key,
 )
 
 TEMPLATES_DIR: Path = Path(__file__).resolve().parents[2] / "templates_xlsx"
@@ -78,6 +81,8 @@ MEMBER_IDS_NAME = "list_member_id"  # defined name of the member_id column of th
 ROWS: dict[str, int] = {
     "members": 2000,
     "monthly_scores": 24000,  # 2000 members x 12 months
+    "quarterly_scores": 8000,  # 2000 members x 4 quarters
+    "annual_scores": 2000,
     "self_scores": 24000,
     "appraisal": 50000,  # ballots x members
     "adjustments": 2000,
@@ -89,7 +94,14 @@ ROWS: dict[str, int] = {
 INLINE_LIST_LIMIT = 255  # Excel: an inline list source may hold at most 255 characters
 YES_NO = ["是", "否"]
 ROLE_CHOICES = ["党员", "支部书记"] + [r for r in ROLES if r not in ("党员", "支部书记")]
-FREEZE: dict[str, str] = {"members": "C2", "monthly_scores": "C2", "self_scores": "C2", "appraisal": "D2"}
+FREEZE: dict[str, str] = {
+    "members": "C2",
+    "monthly_scores": "C2",
+    "quarterly_scores": "C2",
+    "annual_scores": "B2",
+    "self_scores": "C2",
+    "appraisal": "D2",
+}
 
 _UNLOCKED = Protection(locked=False)
 _LOCKED = Protection(locked=True)
@@ -191,6 +203,53 @@ def _month_check(year: int | None, year_bound: bool, lists: _Lists) -> tuple[Che
     ), "文本 YYYY-MM, 如 2024-11; 可早于或晚于本年度"
 
 
+def _quarter_check(year: int | None, lists: _Lists) -> tuple[Check, str]:
+    """A quarter ``YYYYQn`` of the year: a drop-down of its four quarters when the year is known,
+    else text tied to the branch sheet's year (as months are)."""
+    if year is not None:
+        quarters = [f"{year}Q{q}" for q in range(1, 5)]
+        return Check(
+            "list",
+            lists.source("quarter", "季度", quarters),
+            title="季度有误",
+            error=f"请从下拉列表选择 {year}Q1 到 {year}Q4 的季度 (文本 YYYYQn)。",
+        ), f"{year}Q1 .. {year}Q4, 从下拉列表选择"
+    q = "IFERROR(--RIGHT({c},1),0)"
+    formula = (
+        f'AND(LEN({{c}})=6,MID({{c}},5,1)="Q",ISNUMBER(-LEFT({{c}},4)),{q}>=1,{q}<=4,'
+        f"OR(NOT(ISNUMBER({YEAR_NAME})),IFERROR(--LEFT({{c}},4),0)={YEAR_NAME}))"
+    )
+    return Check(
+        "custom",
+        formula,
+        title="季度有误",
+        error="季度应为文本 YYYYQn (如 2025Q1), 且在支部信息表所填年度之内。",
+    ), "文本 YYYYQn (如 2025Q1), 在本年度之内"
+
+
+def _year_check(year: int | None) -> tuple[Check, str]:
+    """The year itself (an amendment of a scheme scored once a year names the year)."""
+    if year is not None:
+        return Check("list", f'"{year}"', title="年度有误", error=f"请填写本年度 {year}。"), f"{year} (本年度)"
+    formula = f"AND(LEN({{c}})=4,ISNUMBER(-{{c}}),OR(NOT(ISNUMBER({YEAR_NAME})),IFERROR(--{{c}},0)={YEAR_NAME}))"
+    return Check(
+        "custom", formula, title="年度有误", error="年度应为四位数字 (如 2025), 即支部信息表所填年度。"
+    ), "本年度, 四位数字, 如 2025"
+
+
+def _grades_text(table: dict[str, float]) -> str:
+    """``等次 A=20 / B+=16 / B=14``: the letters of a graded item and their points."""
+    return "等次 " + _letters_text(table)
+
+
+def _letters_text(table: dict[str, float] | None) -> str:
+    return " / ".join(f"{k}={_fmt(v)}" for k, v in (table or {}).items())
+
+
+# the maximum column of the code table's item table, per cadence
+_MAX_WORDS: dict[str, str] = {"month": "每月满分", "quarter": "每季度满分", "year": "满分", "none": "满分"}
+
+
 def _date_check(year: int | None) -> tuple[Check, str]:
     if year is not None:
         return Check(
@@ -256,6 +315,12 @@ class _Lists:
             return self.names[key]
         return self._columns(key, [header_text(key, label)], [values])
 
+    def column(self, key: str, header: str, values: list[Any]) -> str:
+        """One column of the code table under its own name, for COUNTIF / COUNTIFS."""
+        if key in self.names:
+            return self.names[key]
+        return self._columns(key, [header], [values])
+
     def lookup(self, key: str, headers: tuple[str, str], pairs: list[tuple[str, float]]) -> str:
         """A two-column table (code, value) on the code table, for ``VLOOKUP(code, name, 2, FALSE)``."""
         if key in self.names:
@@ -273,16 +338,15 @@ def template_sheets(scheme_name: str | Path) -> dict[str, pd.DataFrame]:
 
 
 def _sheet_keys(s: Scheme) -> dict[str, list[str]]:
+    """The columns of every sheet the scheme's workbook has (see ``reading.scheme_sheets``)."""
     out: dict[str, list[str]] = {}
-    for key, spec in SHEETS.items():
+    for key, spec in scheme_sheets(s).items():
         if key == "branch":
             continue
         cols = [c.key for c in spec.columns]
         if spec.item_columns == "scores":
             cols = cols[:-1] + s.item_codes + cols[-1:]  # items before the note
         elif spec.item_columns == "appraisal":
-            if s.appraisal.mode == "none":
-                continue
             cols = cols + (s.item_codes if s.appraisal.mode == "per_item" else ["score"])
         out[key] = cols
     return out
@@ -290,9 +354,10 @@ def _sheet_keys(s: Scheme) -> dict[str, list[str]]:
 
 def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[TemplateColumn]:
     """The columns of one sheet with their validation and hint."""
-    spec = SHEETS[sheet]
+    spec = scheme_sheets(s)[sheet]
     cols = {c.key: c for c in spec.columns}
     items = {i.code: i for i in s.items}
+    per = {"monthly_scores": "", "quarterly_scores": "本季度", "annual_scores": "全年"}
     member_list = Check(
         "list", MEMBER_IDS_NAME, title="党员编号有误", error="请填写党员名单 (members) 表中已有的党员编号。"
     )
@@ -303,13 +368,25 @@ def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[Tem
         if key in items:
             it = items[key]
             header = header_text(it.code, it.name)
-            if sheet == "monthly_scores":
-                required, hint = True, f"{it.name}: 支委会评分, 0 到 {_fmt(it.max)} (可有小数)"
+            graded = it.grades if sheet != "appraisal" else None  # ballots rate in points
+            what = f"0 到 {_fmt(it.max)}" if not graded else _grades_text(graded)
+            if sheet in per:
+                required = True
+                hint = f"{it.name}: {per[sheet]}支委会评分, {what}" + ("" if graded else " (可有小数)")
             elif sheet == "self_scores":
-                required, hint = False, f"{it.name}: 党员自评分, 0 到 {_fmt(it.max)}, 可留空"
+                required, hint = False, f"{it.name}: 党员自评分, {what}, 可留空"
             else:
                 required, hint = False, f"{it.name}: 测评分, 0 到 {_fmt(it.max)}; 未评可留空"
-            check = _between("decimal", 0, it.max, f"{it.name} ({it.code}) ")
+            if graded:
+                fmt = "@"
+                check = Check(
+                    "list",
+                    lists.source(f"grade_{it.code}", it.name, list(graded)),
+                    title="等次有误",
+                    error=f"{it.name} ({it.code}) 按等次评定, 请从下拉列表选择: {_grades_text(graded)}。",
+                )
+            else:
+                check = _between("decimal", 0, it.max, f"{it.name} ({it.code}) ")
             out.append(TemplateColumn(key, header, required, fmt, check, hint))
             continue
         if key == "score":  # single appraisal score
@@ -378,6 +455,12 @@ def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[Tem
             else:
                 check = Check("whole", "0", None, "greaterThanOrEqual", "应为整数", "应为不小于 0 的整数。")
                 hint = "本方案不评星, 可留空"
+        elif col.kind == "quarter":  # the quarter of a score row, or the quarter an amendment names
+            fmt = "@"
+            check, hint = _quarter_check(year, lists)
+        elif col.kind == "year":  # the year an amendment names (a scheme scored once a year)
+            fmt = "@"
+            check, hint = _year_check(year)
         elif key == "month":
             fmt = "@"
             check, hint = _month_check(year, True, lists)
@@ -452,16 +535,38 @@ def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[Tem
             # code table; one bound for all items would let 10 pass for an item of 5 points
             table = lists.lookup(
                 "item_max",
-                (header_text("item", "考评项目"), header_text("max", "每月满分")),
+                (header_text("item", "考评项目"), header_text("max", _MAX_WORDS[s.cadence])),
                 [(i.code, i.max) for i in s.items],
             )
-            check = Check(
-                "custom",
-                f"AND(ISNUMBER({{c}}),{{c}}>=0,{{c}}<=VLOOKUP({{col:item}},{table},2,FALSE))",
-                title="更正后分数有误",
-                error="更正后分数应为 0 到所选考评项目满分之间的数字; 请先在 考评项目 列选择项目。",
-            )
-            hint = "0 到所选考评项目的满分 (" + ", ".join(f"{i.code} {_fmt(i.max)}" for i in s.items) + ")"
+            number = f"AND(ISNUMBER({{c}}),{{c}}>=0,{{c}}<=VLOOKUP({{col:item}},{table},2,FALSE))"
+            grades = graded_items(s)
+            plain = [i for i in s.items if i.code not in grades]
+            hint = "0 到所选考评项目的满分 (" + ", ".join(f"{i.code} {_fmt(i.max)}" for i in plain) + ")"
+            if not grades:
+                check = Check(
+                    "custom",
+                    number,
+                    title="更正后分数有误",
+                    error="更正后分数应为 0 到所选考评项目满分之间的数字; 请先在 考评项目 列选择项目。",
+                )
+            else:
+                # a graded item takes one of its own letters (item, letter pairs on the code table)
+                pairs = [(code, letter) for code, table_ in grades.items() for letter in table_]
+                graded_list = lists.column("graded", header_text("item", "按等次评定的项目"), list(grades))
+                g_item = lists.column("grade_item", header_text("item", "考评项目"), [p[0] for p in pairs])
+                g_letter = lists.column("grade_letter", header_text("grade", "等次"), [p[1] for p in pairs])
+                check = Check(
+                    "custom",
+                    f"IF(COUNTIF({graded_list},{{col:item}})>0,COUNTIFS({g_item},{{col:item}},{g_letter},{{c}})>0,{number})",
+                    title="更正后分数有误",
+                    error=(
+                        "按等次评定的项目填该项目的等次字母, 其他项目填 0 到满分之间的数字; "
+                        "请先在 考评项目 列选择项目。"
+                    ),
+                )
+                hint = "; ".join(
+                    ([hint] if plain else []) + [f"{code} {_grades_text(table_)}" for code, table_ in grades.items()]
+                )
         elif key == "status":
             check = Check(
                 "list",
@@ -648,43 +753,13 @@ def readme_rows(
         "一个支部一个年度一个工作簿。表头橙色的列必填, 蓝色的列选填; 不用的选填工作表留空即可。",
     )
 
-    heading("一、考评项目与满分 (每月由支部委员会逐项评分)")
-    R.append(("th", ["代码", "考评项目", "每月满分", "分组"]))
-    for it in s.items:
-        R.append(("td", [it.code, it.name, it.max, it.group or ""]))
-    text(f"每月总分满分 {_fmt(s.monthly_max)} 分。")
-
-    heading("二、年度积分的计算")
-    wm, wa = s.year.weight, s.appraisal.weight
-    months = "在支部的月数 (全年在支部为 12; 年中转入转出的按本人在支部的月数)"
-    if s.year.by == "per_item":
-        if s.appraisal.mode == "per_item":
-            text(f"年终每项积分 = 该项各月评分之和 ÷ {months} × {_pct(wm)} + 该项民主测评得分 × {_pct(wa)}。")
-        else:
-            text(f"年终每项积分 = 该项各月评分之和 ÷ {months} × {_pct(wm)}。")
-        text("年终总积分 = 各项年终积分之和; 年度总积分 = 年终总积分 + 加减分。")
+    if s.cadence == "month":
+        _readme_monthly(s, R, text, heading)
     else:
-        line = f"月度总分 = 当月各项评分之和; 月平均分 = 各月月度总分之和 ÷ {months}。"
-        text(line)
-        if s.appraisal.mode == "single":
-            text(f"年度积分 = 月平均分 × {_pct(wm)} + 民主测评分 × {_pct(wa)} + 加减分。")
-        else:
-            text(f"年度积分 = 月平均分 × {_pct(wm)} + 加减分。")
-    if s.appraisal.mode == "per_item":
-        text(
-            "民主测评 (年底): 党员和群众代表无记名逐项测评, 每项 0 到该项满分; "
-            "每项测评得分 = 该项所有评分之和 ÷ 评分人数; "
-            f"每名党员每项至少 {s.appraisal.min_raters} 人评分, 不足为输入错误。"
-        )
-    elif s.appraisal.mode == "single":
-        text(
-            f"民主测评 (年底): 每张测评票给每名党员打一个 0 到 {_fmt(s.appraisal.max or 0)} 分, 取平均; "
-            f"每名党员至少 {s.appraisal.min_raters} 人评分, 不足为输入错误。"
-        )
-    else:
-        text("本方案不设民主测评 (模板中没有 民主测评 工作表)。")
-    if s.sub_months < 3:
-        text(s.period_text("quarter") + "。")
+        _readme_cadence(s, year, R, text, heading)
+    _readme_appraisal(s, text)
+    if s.cadence == "month":  # how the quarter and the half-year are formed from the months
+        text(*(s.period_text(kind) + "。" for kind in ("quarter", "half") if kind in s.periods))
     text(
         "不列入积分的党员 (年老体弱等): 在 党员名单 中 不列入积分 填 是, 写明原因"
         + (", 并填写直接评定的星级。" if s.has_stars else "。")
@@ -700,8 +775,21 @@ def readme_rows(
         ),
         "sum": "所有加分和减分逐项累加计入, 不封顶。",
         "capped_per_group": "加分和减分逐项累加, 但每一分组的加分合计、减分合计各自不超过该组上限 (见下表)。",
+        "capped_per_item": (
+            "加分和减分逐项累加, 但同一考评项目的累计加分、累计扣分各自不超过该项目的分值 (见下表 所属项目; "
+            "上限来自项目本身的分值)。"
+        ),
     }[adj.combine]
-    text("计分规则: " + combine)
+    if adj.rules:
+        text("计分规则: " + combine)
+    if s.cadence != "month" and adj.rules:
+        sub = s.period(s.cadence).events if s.cadence in SPAN_MONTHS else False
+        where = {"quarter": "季度", "year": "年度"}.get(s.cadence, "期间")
+        text(
+            f"每项加减分按其日期计入所在{where}的得分。"
+            if sub
+            else "每项加减分按其日期计入: 截至期间末已发生的才计入该期间。"
+        )
     if adj.bonus_evidence_required or adj.deduction_evidence_required:
         who = []
         if adj.bonus_evidence_required:
@@ -709,13 +797,17 @@ def readme_rows(
         if adj.deduction_evidence_required:
             who.append("减分须有支部委员会调查取证的材料")
         text("、".join(who) + "; 没有佐证的加减分不计入, 单独列出。")
-    text("分值 列一般留空, 按目录分值计; 可填写分值的条目, 填写值不超过 可填上限。")
     if adj.rules:
+        text("分值 列一般留空, 按目录分值计; 可填写分值的条目, 填写值不超过 可填上限。")
         groups = {g.code: g for g in adj.groups}
-        R.append(("th", ["代码", "名称", "类别", "分值", "可填上限", "分组"]))
+        per_item = adj.combine == "capped_per_item"
+        R.append(("th", ["代码", "名称", "类别", "分值", "可填上限", "所属项目" if per_item else "分组"]))
         for r in adj.rules:
             g = groups.get(r.group or "")
             gtext = (f"{g.code} {g.name}" + (f" (上限 {_fmt(g.cap)} 分)" if g.cap else "")) if g else (r.group or "")
+            it = s.items_by_code.get(r.item or "")
+            if per_item and it is not None:
+                gtext = f"{it.code} {it.name} (上限 {_fmt(it.max)} 分)"
             R.append(
                 (
                     "td",
@@ -730,32 +822,46 @@ def readme_rows(
                 )
             )
     else:
-        text("本方案没有加减分目录。")
+        text("本方案没有加减分目录 (模板中没有 加减分 工作表)。")
 
     heading("四、一票否决")
     v = s.veto
     if v.effect == "forced_grade":
         text(f"有下列情形之一的党员, 年度等次一律定为 {v.grade}, 积分照常显示。")
-    else:
+    elif v.effect == "no_score":
         text(f"有下列情形之一的党员, 不体现积分, 年度等次定为 {v.grade}。")
+    elif v.effect == "cap":
+        text(f"有下列情形之一的党员, 年度积分最高计 {_fmt(v.cap or 0)} 分, 年度等次定为 {v.grade}。")
+    elif v.effect == "zero":
+        text(f"有下列情形之一的党员, 年度积分计为 0 分, 年度等次定为 {v.grade}。")
+    else:
+        text("本方案不设一票否决 (模板中没有 一票否决 工作表)。")
     if v.requires_majority:
         text("一票否决须经支部全体党员举手表决, 赞成票超过当月支部党员人数的一半方生效; 须填写赞成票和反对票。")
-    text("否决情形 列填写名称或代码:")
-    R.append(("th", ["代码", "否决情形"]))
-    for c in v.conditions:
-        R.append(("td", [c.code, c.name]))
+    if v.active:
+        text("否决情形 列填写名称或代码:")
+        R.append(("th", ["代码", "否决情形"]))
+        for c in v.conditions:
+            R.append(("td", [c.code, c.name]))
 
     heading("五、星级与等次")
     text("按四舍五入到两位小数后的年度积分, 从高到低逐档比对:")
+    band_word = "等次" if s.has_grades else "档次"
     if s.has_stars:
         R.append(("th", ["年度积分 ≥", "星级", "等次"]))
         for b in s.bands:
             R.append(("td", [b.min, f"{b.stars} 星", b.grade]))
     else:
-        R.append(("th", ["年度积分 ≥", "等次"]))
+        R.append(("th", ["年度积分 ≥", band_word]))
         for b in s.bands:
-            R.append(("td", [b.min, b.grade]))
+            R.append(("td", [b.min, b.label]))
     text(f"最后一档为兜底档: 低于 {_fmt(s.bands[-2].min) if len(s.bands) > 1 else _fmt(s.bands[0].min)} 分的一切分数。")
+    period_names = {"month": "月度", "quarter": "季度", "half": "半年"}
+    for kind, bands in s.period_bands.items():
+        text(f"{period_names.get(kind, kind)}得分也按四舍五入到两位小数后分档:")
+        R.append(("th", [f"{period_names.get(kind, kind)}得分 ≥", "等次" if bands[0].grade else "档次"]))
+        for b in bands:
+            R.append(("td", [b.min, b.label]))
     if s.tiers is not None:
         parts, acc = [], 0.0
         for t in s.tiers.tiers:
@@ -780,11 +886,15 @@ def readme_rows(
         )
     for grade, action in s.follow_up.actions.items():
         text(f"组织处置 — {grade}: {action}")
+    for tier, action in s.follow_up.tier_actions.items():
+        text(f"奖罚 — {tier}: {action} (每季度和年度的处置清单)")
     text(
         f"无正当理由连续 {s.follow_up.lapse_months} 个月以上不参加组织生活或不交纳党费的, "
         "列为可能自行脱党的情形, 由支部讨论 (需填写 组织生活 和 党费交纳 表)。"
     )
-    shown = ("星级、等次" if s.has_stars else "积分、等次") + ("和年度之星名单" if s.annual_star is not None else "")
+    shown = ("星级、等次" if s.has_stars else f"积分、{band_word}") + (
+        "和年度之星名单" if s.annual_star is not None else ""
+    )
     text(f"公示: {shown}张榜公示不少于 {s.publicity.working_days} 个工作日 (不含周末和节假日), 公示表写明起止日期。")
 
     heading("六、各工作表的填写方法")
@@ -796,14 +906,24 @@ def readme_rows(
         "appraisal": "民主测评: 每张测评票对每名被测评党员一行; 不记录测评人姓名。",
         "adjustments": "加减分: 每个加减分事项一行。",
         "vetoes": "一票否决: 每个否决事项一行。",
-        "amendments": "评分更正 (选填): 异议处理后更改的月度评分, 每项一行; 原分数保留在月度评分表中。",
+        "amendments": "评分更正 (选填): 异议处理后更改的月度评分, 每项一行; 原分数保留在月度评分表中。"
+        if s.cadence == "month"
+        else f"评分更正 (选填): 异议处理后更改的{SHEETS[score_sheet_key(s) or 'monthly_scores'].label}, 每项一行, "
+        f"{'季度 (month) 列填季度, 如 2025Q2' if s.cadence == 'quarter' else '年度 (month) 列填年度, 如 2025'}; "
+        f"原分数保留在{SHEETS[score_sheet_key(s) or 'monthly_scores'].label}表中。",
+        "quarterly_scores": (
+            "季度评分: 每名党员每季度一行, 季度 填 YYYYQn (如 2025Q1), 各项填支委会评分 (算数的分数)。"
+            "党员在支部的每个季度 (季度内任一月在支部即算) 都要有一行。"
+        ),
+        "annual_scores": "年度评分: 每名党员一行, 各项填支委会的全年评分 (算数的分数)。年内在支部的党员都要有一行。",
         "attendance": "组织生活 (选填): 每次活动每名党员一行。",
         "dues": "党费交纳 (选填): 每名党员每月一行。",
     }
     R.append(("th", ["工作表", "列", "必填", "填写要求"]))
     R.append(("td", [f"{SHEETS['branch'].label} (branch)", purpose["branch"], "", ""]))
+    specs = scheme_sheets(s)
     for key, cols in columns.items():
-        spec = SHEETS[key]
+        spec = specs[key]
         R.append(("td", [f"{spec.label} ({key})", purpose[key], "必填表" if spec.required else "选填表", ""]))
         for col in cols:
             R.append(("td", ["", col.header, "是" if col.required else "", col.hint]))
@@ -812,7 +932,8 @@ def readme_rows(
     text(
         "每个输入单元格都设有数据有效性: 分数不能超过满分, 月份、日期、类别、代码等只能填允许的值, "
         "输错会被拒绝并提示。",
-        "月份填文本 YYYY-MM (如 2025-03), 单元格已设为文本格式; 日期填 YYYY-MM-DD。",
+        "月份填文本 YYYY-MM (如 2025-03), 单元格已设为文本格式; 日期填 YYYY-MM-DD。"
+        + ("" if s.cadence != "quarter" else " 季度填文本 YYYYQn (如 2025Q1)。"),
         "注意: 复制粘贴进来的值不经过 Excel 的数据有效性检查。"
         "运行前请用 python -m scoring validate --inputs 文件 --period 期间 检查, 程序会列出每一处问题。",
         "表头、本说明和代码表已锁定 (工作表保护和工作簿结构保护, 均无密码); "
@@ -820,6 +941,142 @@ def readme_rows(
         f"由 python -m scoring template --scheme {s.name} 生成。",
     )
     return R
+
+
+_Text = Callable[..., None]
+_Heading = Callable[[str], None]
+_Rows = list[tuple[str, list[Any]]]
+
+# how each cadence's sub-period is named in the 填表说明
+_EVERY: dict[str, str] = {"month": "每月", "quarter": "每季度", "year": "每年"}
+
+
+def _readme_items(s: Scheme, R: _Rows, text: _Text, max_header: str) -> None:
+    """The items table: code, name, maximum, group and, for letter-graded items, their grades;
+    then the groups' subtotals (大项) and how letters are entered."""
+    groups = s.groups_by_code
+    graded = graded_items(s)
+    R.append(("th", ["代码", "考评项目", max_header, "分组"] + (["等次 (折合分数)"] if graded else [])))
+    for it in s.items:
+        g = groups.get(it.group or "")
+        row = [it.code, it.name, it.max, f"{g.code} {g.name}" if g else it.group or ""]
+        R.append(("td", row + ([_letters_text(it.grades)] if graded else [])))
+    if s.item_groups:
+        subtotals = "; ".join(
+            f"{g.code} {g.name} {_fmt(sum(i.max for i in s.items if i.group == g.code))} 分" for g in s.item_groups
+        )
+        text(f"大项小计: {subtotals}。结果中各大项的小计 (其所属小项得分之和) 与各小项并列显示。")
+    if graded:
+        text(
+            "按等次评定的项目 ("
+            + ", ".join(graded)
+            + ") 填等次字母 (如 A、B+; 不分大小写), 不填分数; 程序按上表折合为分数, 结果中写明 等次 → 分数。"
+        )
+
+
+def _readme_monthly(s: Scheme, R: _Rows, text: _Text, heading: _Heading) -> None:
+    """Sections 一 and 二 for a scheme scored every month."""
+    heading("一、考评项目与满分 (每月由支部委员会逐项评分)")
+    _readme_items(s, R, text, "每月满分")
+    text(f"每月总分满分 {_fmt(s.monthly_max)} 分。")
+
+    heading("二、年度积分的计算")
+    wm, wa = s.year.weight, s.appraisal.weight
+    months = "在支部的月数 (全年在支部为 12; 年中转入转出的按本人在支部的月数)"
+    if s.year.by == "per_item":
+        if s.appraisal.mode == "per_item":
+            text(f"年终每项积分 = 该项各月评分之和 ÷ {months} × {_pct(wm)} + 该项民主测评得分 × {_pct(wa)}。")
+        else:
+            text(f"年终每项积分 = 该项各月评分之和 ÷ {months} × {_pct(wm)}。")
+        text("年终总积分 = 各项年终积分之和; 年度总积分 = 年终总积分 + 加减分。")
+    else:
+        line = f"月度总分 = 当月各项评分之和; 月平均分 = 各月月度总分之和 ÷ {months}。"
+        text(line)
+        if s.appraisal.mode == "single":
+            text(f"年度积分 = 月平均分 × {_pct(wm)} + 民主测评分 × {_pct(wa)} + 加减分。")
+        else:
+            text(f"年度积分 = 月平均分 × {_pct(wm)} + 加减分。")
+
+
+def _readme_cadence(s: Scheme, year: int | None, R: _Rows, text: _Text, heading: _Heading) -> None:
+    """Sections 一 and 二 for a scheme scored per quarter, once a year, or not at all (cadence
+    none): what is entered, when, and how each period's figure is formed (``Scheme.period_text``)."""
+    y = str(year) if year else "2025"
+    score = score_sheet_key(s)
+    if score is None:
+        heading("一、考评项目 (本方案没有项目评分)")
+        text(
+            "本方案不逐月、逐季或逐年评定项目分 (评分周期 cadence: none), 模板中没有评分工作表; "
+            "积分由" + ("基础分、" if s.base is not None else "") + "加减分"
+            + ("和民主评议分" if s.appraisal.mode != "none" else "") + "组成。"
+        )  # fmt: skip
+    else:
+        every = _EVERY[s.cadence]
+        heading(f"一、考评项目与满分 ({every}由支部委员会逐项评分一次)")
+        _readme_items(s, R, text, f"{every}满分" if s.cadence == "quarter" else "满分")
+        if s.cadence == "quarter":
+            text(
+                f"每季度项目总分满分 {_fmt(s.sub_max)} 分。季度评分 (quarterly_scores): 每名党员每季度一行, "
+                f"季度 列填 {y}Q1 .. {y}Q4; 季度内任一月在支部的党员都要有该季度的一行。"
+            )
+        else:
+            text(
+                f"全年项目总分满分 {_fmt(s.sub_max)} 分。年度评分 (annual_scores): 每名党员一行; "
+                "年内任一月在支部的党员都要有一行。"
+            )
+
+    heading("二、评分周期与各期间积分的计算")
+    kinds = [k for k in ("month", "quarter", "half", "year") if SPAN_MONTHS[k] >= s.sub_months]
+    names = {"month": "月度", "quarter": "季度", "half": "半年", "year": "年度"}
+    forms = {"month": f"{y}-01..{y}-12", "quarter": f"{y}Q1..{y}Q4", "half": f"{y}H1, {y}H2", "year": y}
+    shorter = [names[k] for k in ("month", "quarter", "half") if k not in kinds]
+    text(
+        "可以计算的期间: "
+        + "、".join(f"{names[k]} ({forms[k]})" for k in kinds)
+        + (f"; {'、'.join(shorter)}短于评分周期, 不能计算。" if shorter else "。")
+    )
+    for kind in kinds:
+        if kind != "year" and kind in s.periods:
+            text(s.period_text(kind) + "。")
+    wm, wa = s.year.weight, s.appraisal.weight
+    if s.base is not None:
+        line = "年度积分 = 基础分 + 加分" + (" + 民主评议分" if s.appraisal.mode != "none" else "")
+        text(
+            f"{line}; 基础分 = {_fmt(s.base)} − 全年扣分 (各季度扣分小计之和), 不低于 0; 加分为全年加分的累计。",
+            "每季度登记: 本季度扣分小计和加分, 以及截至季末的 目前已得基础分 和 目前已得加分。",
+        )
+    else:
+        line = s.period_text("year")
+        if s.appraisal.mode != "none":
+            line += f" + 民主测评分 × {_pct(wa)}" if s.appraisal.combine == "weighted" else " + 民主评议分 (不加权)"
+        if s.year.events:
+            line += " + 加减分 (见三)"
+        text(line + "。")
+        if s.cadence == "quarter" and s.period("quarter").events:
+            text("半年和年度按各季度积分计算, 季度积分已含本季度的加减分。")
+        if s.cadence == "quarter" and s.year.combine == "mean":
+            text("平均按本人在支部的季度数计算 (季度内任一月在支部即算); 年中转入转出的按本人的季度数。")
+    if s.appraisal.mode != "none" and s.appraisal.combine == "weighted":
+        text(f"权重: 项目部分 {_pct(wm)}, 民主测评 {_pct(wa)}。")
+
+
+def _readme_appraisal(s: Scheme, text: _Text) -> None:
+    """The year-end appraisal, as the 填表说明 states it."""
+    raters = f"至少 {s.appraisal.min_raters} 人评分, 不足为输入错误" if s.appraisal.min_raters else "的评议人数不设下限"
+    added = "; 评议分直接加入年度积分, 不加权" if s.appraisal.combine == "added" else ""
+    if s.appraisal.mode == "per_item":
+        text(
+            "民主测评 (年底): 党员和群众代表无记名逐项测评, 每项 0 到该项满分; "
+            "每项测评得分 = 该项所有评分之和 ÷ 评分人数; "
+            f"每名党员每项{raters}{added}。"
+        )
+    elif s.appraisal.mode == "single":
+        text(
+            f"民主测评 (年底): 每张测评票给每名党员打一个 0 到 {_fmt(s.appraisal.max or 0)} 分, 取平均; "
+            f"每名党员{raters}{added}。"
+        )
+    else:
+        text("本方案不设民主测评 (模板中没有 民主测评 工作表)。")
 
 
 def _write_readme(ws: Worksheet, rows: list[tuple[str, list[Any]]]) -> None:
@@ -1051,13 +1308,24 @@ def build_template(
     )
     columns: dict[str, list[TemplateColumn]] = {}
     prefill: dict[str, list[dict[str, Any]]] = {"members": member_rows}
-    if year is not None and member_rows:
-        prefill["monthly_scores"] = [
-            {"member_id": r["member_id"], "month": f"{year}-{m:02d}"}
-            for r in member_rows
-            if str(r.get("exempt", "否")) != "是"
-            for m in _member_months(r, year)
-        ]
+    score = score_sheet_key(s)
+    if year is not None and member_rows and score is not None:
+        # a row for every member and sub-period he is in the branch for (any month of it)
+        scored = [r for r in member_rows if str(r.get("exempt", "否")) != "是"]
+        if score == "monthly_scores":
+            prefill[score] = [
+                {"member_id": r["member_id"], "month": f"{year}-{m:02d}"}
+                for r in scored
+                for m in _member_months(r, year)
+            ]
+        elif score == "quarterly_scores":
+            prefill[score] = [
+                {"member_id": r["member_id"], "quarter": f"{year}Q{q}"}
+                for r in scored
+                for q in sorted({(m - 1) // 3 + 1 for m in _member_months(r, year)})
+            ]
+        else:
+            prefill[score] = [{"member_id": r["member_id"]} for r in scored if _member_months(r, year)]
     n_members = max(ROWS["members"], 2 * len(member_rows))
     for key in _sheet_keys(s):
         ws = wb.create_sheet(f"{SHEETS[key].label} ({key})")
