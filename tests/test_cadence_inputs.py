@@ -26,7 +26,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from scoring.exceptions import InputError
-from scoring.inputs.demo import ALL_DEMO_BRANCHES, CADENCE_DEMO_BRANCHES, DEMO_BRANCHES, generate_demo
+from scoring.inputs.demo import CADENCE_DEMO_BRANCHES, DEMO_BRANCHES, MONTHLY_DEMO_BRANCHES, generate_demo
 from scoring.inputs.reading import LETTER_COLUMNS, SHEETS, InputBook, load_inputs, scheme_sheets
 from scoring.inputs.templates import LISTS_SHEET, README_SHEET, TEMPLATES_DIR, write_template
 from scoring.rules.periods import parse_period
@@ -691,10 +691,11 @@ def test_demo_books_of_the_new_schemes_load_for_their_year(tmp_path: Path) -> No
 
 def test_new_demo_branches_are_the_same_bytes_on_their_own_or_with_the_others(tmp_path: Path) -> None:
     alone = generate_demo(tmp_path / "alone", branches=CADENCE_DEMO_BRANCHES)
-    together = generate_demo(tmp_path / "all", branches=ALL_DEMO_BRANCHES)
+    together = generate_demo(tmp_path / "all", branches=DEMO_BRANCHES)
     digest = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in together}
     assert all(digest[p.name] == hashlib.sha256(p.read_bytes()).hexdigest() for p in alone)
-    assert [s.branch_id for s in DEMO_BRANCHES] == ["B001", "B002", "B003", "B004"]
+    assert [s.branch_id for s in MONTHLY_DEMO_BRANCHES] == ["B001", "B002", "B003", "B004"]
+    assert DEMO_BRANCHES == MONTHLY_DEMO_BRANCHES + CADENCE_DEMO_BRANCHES
 
 
 needs_office = pytest.mark.skipif(

@@ -15,6 +15,7 @@ from openpyxl import load_workbook
 
 from scoring.cli import main
 from scoring.inputs.demo import DEMO_BRANCHES, generate_demo
+from scoring.rules.scheme import load_scheme
 
 PERIOD = "2025Q4"
 
@@ -49,10 +50,14 @@ def test_demo_twice_reuses_every_branch_and_the_rollup(tmp_path: Path, capsys: p
     args = ["demo", "--data", str(data), "--out", str(out), "--period", PERIOD]
     assert main(args) == 0
     first = sorted(p.relative_to(out) for p in (out / PERIOD).glob("*/v*"))
-    assert len(first) == len(DEMO_BRANCHES) + 1  # every branch and the roll-up, v001 each
+    # every branch whose scheme forms a quarter (not fuxian-18's, scored once a year) and the roll-up
+    quarterly = [b for b in DEMO_BRANCHES if load_scheme(b.scheme).scheme.sub_months <= 3]
+    assert len(quarterly) == len(DEMO_BRANCHES) - 1
+    assert len(first) == len(quarterly) + 1  # v001 each
     capsys.readouterr()
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert sorted(p.relative_to(out) for p in (out / PERIOD).glob("*/v*")) == first
     assert all(p.name == "v001" for p in first)
-    assert printed.count("复用 (输入未变)") == len(DEMO_BRANCHES) + 1, printed
+    assert printed.count("复用 (输入未变)") == len(quarterly) + 1, printed
+    assert printed.count("本期不评") == 1, printed

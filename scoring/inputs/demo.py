@@ -33,23 +33,23 @@ class BranchSpec:
     seed: int | None = None  # the generator's seed; None: 1000 + the branch's place in the list given
 
 
-DEMO_BRANCHES: list[BranchSpec] = [
+# the branches of the monthly schemes (SPEC 3.1-3.3)
+MONTHLY_DEMO_BRANCHES: list[BranchSpec] = [
     BranchSpec("B001", "县直机关第一党支部", "county-10-stars", 24, 0.90),
     BranchSpec("B002", "城关社区党支部", "county-10-stars", 9, 0.86),
     BranchSpec("B003", "县烟草分公司党支部", "xinluo-three-level", 18, 0.93),
     BranchSpec("B004", "县应急管理局机关党支部", "ganzi-base-plus-minus", 15, 0.84),
 ]
-# Branches of the schemes whose items are scored per quarter, once a year, or not at all (SPEC
-# 3.4-3.7). Not yet in DEMO_BRANCHES (``python -m scoring demo``, and the tests that run every demo
-# branch): the demo runs 2025Q4, which a yearly scheme (fuxian-18) refuses, and the engine for these
-# cadences is still being written. Their seeds are fixed, so adding them later changes no byte.
+# the branches of the schemes whose items are scored per quarter, once a year, or not at all
+# (SPEC 3.4-3.7); fixed seeds, so that each workbook's bytes do not depend on the others
 CADENCE_DEMO_BRANCHES: list[BranchSpec] = [
     BranchSpec("B005", "县供电公司第一党支部", "shaoxing-liangfen", 14, 0.82, seed=1004),
     BranchSpec("B006", "东山村党支部", "rural-card", 16, 0.85, seed=1005),
     BranchSpec("B007", "县发展和改革局机关党支部", "fuxian-18", 13, 0.86, seed=1006),
     BranchSpec("B008", "县自来水公司党支部", "enterprise-8-2", 15, 0.84, seed=1007),
 ]
-ALL_DEMO_BRANCHES: list[BranchSpec] = DEMO_BRANCHES + CADENCE_DEMO_BRANCHES
+# the demo county: a branch (or two) of every built-in scheme
+DEMO_BRANCHES: list[BranchSpec] = MONTHLY_DEMO_BRANCHES + CADENCE_DEMO_BRANCHES
 
 
 def make_names(rng: np.random.Generator, n: int) -> list[str]:
@@ -516,8 +516,7 @@ def _cadence_events(scheme: str, ids: list[str], year: int) -> list[dict[str, An
 
 def generate_demo(out_dir: str | Path, year: int = 2025, branches: list[BranchSpec] | None = None) -> list[Path]:
     """Write one input workbook per demo branch into ``out_dir``; return their paths.
-    ``branches``: DEMO_BRANCHES by default; ALL_DEMO_BRANCHES adds the quarterly, yearly and
-    no-item-score schemes' branches (B005-B008)."""
+    ``branches``: DEMO_BRANCHES by default, a branch (or two) of every built-in scheme."""
     out = Path(out_dir)
     paths = []
     for k, spec in enumerate(branches or DEMO_BRANCHES):
