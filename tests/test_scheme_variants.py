@@ -230,3 +230,28 @@ def test_a_scheme_without_veto_scores_and_refuses_a_veto_row(maker: BookMaker) -
         maker.score(scheme, sheets)
     f = info.value.failures
     assert (f["sheet"] == "vetoes").any(), f.to_string()
+
+
+# -- bands for a month and a half-year --------------------------------------------------------
+
+
+@needs_engines
+def test_bands_for_a_month_and_a_half_year(maker: BookMaker, tmp_path: Path) -> None:
+    from scoring.outputs.excel import write_results_workbook
+
+    scheme = str(SCHEMES / "period-bands.yaml")
+    sheets = county_sheets(n=12)  # 8 on every item: a month's total 80
+    items = [f"I{i:02d}" for i in range(1, 11)]
+    monthly = sheets["monthly_scores"]
+    monthly.loc[monthly["member_id"] == "M01", items] = 9.5  # 95 a month
+    monthly.loc[monthly["member_id"] == "M02", items] = 7.0  # 70 a month
+    month = maker.score(scheme, sheets, "2025-03").summary().set_index("member_id")
+    # month bands: >= 90 好, >= 75 较好, else 一般
+    assert [month.at[m, "grade"] for m in ("M01", "M03", "M02")] == ["好", "较好", "一般"]
+    half_result = maker.score(scheme, sheets, "2025H1")
+    half = half_result.summary().set_index("member_id")
+    # the half-year sums its six months (county-10-stars): 570, 480, 420; >= 500 前列
+    assert [as_float(half.at[m, "half_score"]) for m in ("M01", "M03", "M02")] == [570.0, 480.0, 420.0]
+    assert [half.at[m, "tier"] for m in ("M01", "M03", "M02")] == ["前列", "其他", "其他"]
+    for period, result in (("2025-03", maker.score(scheme, sheets, "2025-03")), ("2025H1", half_result)):
+        assert_recomputes_equal(write_results_workbook(result, tmp_path / f"{period}.xlsx", {}))

@@ -298,6 +298,10 @@ def _publicity_columns(result: Result) -> list[tuple[str, str, float]]:
         cols += [("month_total", "月度总分", 10), ("month_rank", "月度排名", 8)]
     else:
         cols.append(("half_score", "半年积分", 10))
+    if kind in ("month", "half"):  # the period's own bands (period_bands)
+        bands = s.bands_for(kind) or []
+        cols += [("grade", "等级", 8)] if bands and bands[0].grade is not None else []
+        cols += [("tier", "档次", 8)] if bands and bands[0].tier is not None else []
     cols.append(("remark", "备注", 26))
     return cols
 

@@ -9,6 +9,7 @@ from xlsxwriter.worksheet import Worksheet
 from ...rules.engine import Result, share_quota
 from ...rules.scheme import Band
 from .parameters import Params, param
+from .spans import BAND_PREFIX
 from .writer import Layout, Writer
 
 
@@ -18,9 +19,8 @@ def tables(w: Writer, result: Result, pr: Params) -> None:
     ws = pr.ws
     top = pr.next_row + 2
     top = band_table(w, ws, top, s.bands, "", "年度")
-    quarter_bands = s.bands_for("quarter")
-    if quarter_bands is not None:
-        top = band_table(w, ws, top, quarter_bands, "季度", "季度")
+    for kind, bands in s.period_bands.items():  # a shorter period's own bands
+        top = band_table(w, ws, top, bands, BAND_PREFIX[kind], BAND_PREFIX[kind])
     if s.adjustments.combine == "capped_per_item":
         ws.write_row(top, 0, ["考评项目 (item)", "分值 (加分、减分各自上限)", "名称"], w.header)
         for i, it in enumerate(s.items, start=top + 1):

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ...labels import shown
 from ...rules.engine import Result
+from ...rules.engine.published import QUARTER_EXTRAS
 from .writer import F_NO, F_TIE, F_YES, Checks, Record, Writer, cached, fits, labels_of, results_header
 
 
@@ -23,21 +24,19 @@ def period_key(result: Result) -> str:
     return {"month": "month_total", "quarter": "quarter_score", "half": "half_score"}[result.period.kind]
 
 
-# a quarter's published columns besides its score, formed on 季度汇总 (running figures, tier)
-QUARTER_EXTRAS = ("span_bonus", "span_deduction", "bonus", "deduction", "base_points", "tier")
-
-
 def period_columns(result: Result) -> list[str]:
     s = result.scheme.scheme
     p = result.period
     cols = ["member_id", "name", "exempt", "veto", "months", period_key(result)]
+    banded = [k for k in ("grade", "tier") if k in result.summary()]  # the period's own bands
     if p.kind == "month":
-        cols += ["rank_basis", "month_rank"]
+        cols += ["rank_basis", "month_rank", *banded]
     if p.kind == "quarter":
         cols += ["rank_basis", "quarter_rank"] + (["quarter_star"] if s.quarter_star is not None else [])
         cols += [k for k in QUARTER_EXTRAS if k in result.quarters]
-    elif p.kind == "half" and s.quarter_star is not None:
-        cols += [f"q{q}_star" for q in p.quarters]
+    elif p.kind == "half":
+        cols += [f"q{q}_star" for q in p.quarters] if s.quarter_star is not None else []
+        cols += banded
     return cols
 
 
@@ -98,11 +97,18 @@ def period_results(w: Writer, result: Result, ws: Any, checks: Checks) -> None:
             look = f'$A{row}&"|"&{p.quarters[-1] if p.kind == "quarter" else (1 if p.first_month == 1 else 2)}'
             figure = f"INDEX({span.rng('score_rounded')},MATCH({look},{span.rng('key')},0))"
         put(key, f'=IF({months}=0,"",{figure})', rd[key], w.number)
-        if span is not None:
-            for k in (k for k in QUARTER_EXTRAS if k in at):
-                fmt = None if k == "tier" else w.number
-                value = f"INDEX({span.rng(k)},MATCH({look},{span.rng('key')},0))"
-                put(k, f'=IF({months}=0,"",{value})', rd[k], fmt)
+        if span is None:  # a month's own bands, over its total
+            for band in (b for b in ("grade", "tier") if b in at):
+                column = "分档等级" if band == "grade" else "分档档次"
+                total = f"{col(key)}{row}"
+                put(band, f'=IF({total}="","",LOOKUP({total},月度分档下限,月度{column}))', rd[band])
+        else:
+            for extra in (
+                e for e in dict.fromkeys((*QUARTER_EXTRAS, "grade", "tier")) if e in at and e in span.columns
+            ):
+                fmt = None if extra in ("grade", "tier") else w.number
+                value = f"INDEX({span.rng(extra)},MATCH({look},{span.rng('key')},0))"
+                put(extra, f'=IF({months}=0,"",{value})', rd[extra], fmt)
         if rank_key:
             basis_v = rd[key] if pd.notna(rd[rank_key]) else ""
             basis_f = f'=IF(OR({months}=0,{col("veto")}{row}={F_YES}),"",{col(key)}{row})'

@@ -31,6 +31,10 @@ class _SpanRow(Protocol):
     def _asdict(self) -> dict[str, Any]: ...
 
 
+# the prefix of the defined names of each period's bands on 参数 (季度分档下限 ...)
+BAND_PREFIX = {"month": "月度", "quarter": "季度", "half": "半年", "year": ""}
+
+
 def veto_wrap(s: Scheme, vetoed: str, formula: str) -> str:
     """``formula`` under the scheme's veto when ``vetoed`` holds: blank, capped at 否决封顶分, or 0."""
     effect = s.veto.effect
@@ -54,9 +58,10 @@ def spans(w: Writer, result: Result, span: str, name: str, table: pd.DataFrame, 
     stars = span == "quarter" and s.quarter_star is not None
     events = [k for k in ("span_bonus", "span_deduction", "bonus", "deduction", "base_points") if k in table]
     cols = ["member_id", span, "key", "months", *events, "score", "score_rounded"]
+    banded = [k for k in ("grade", "tier") if k in table]  # what the span's own bands give
     if span == "quarter":
         cols += ["eligible", "rank", "scored_members"] + (["quota", "quarter_star"] if stars else [])
-        cols += ["tier"] if "tier" in table else []
+    cols += banded
     df = table.reset_index(drop=True)
     formulas = tuple(c for c in cols if c not in ("member_id", span))
     sheet = w.table(name, df.reindex(columns=cols), labels_of(result), key=span, formulas=formulas)
@@ -129,6 +134,13 @@ def spans(w: Writer, result: Result, span: str, name: str, table: pd.DataFrame, 
         check("score", plain(r.score))
         check("score_rounded", plain(r.score_rounded))
         ws.write_formula(i, at["key"], f'={c["member_id"]}{row}&"|"&{c[span]}{row}', None, f"{mid}|{n}")
+        prefix_name = BAND_PREFIX[span]
+        for k in banded:  # the span's own bands (seed 003 季末亮分)
+            rounded = f"{c['score_rounded']}{row}"
+            column = "分档等级" if k == "grade" else "分档档次"
+            band_f = f'=IF({rounded}="","",LOOKUP({rounded},{prefix_name}分档下限,{prefix_name}{column}))'
+            ws.write_formula(i, at[k], band_f, None, cached(rd[k]))
+            check(k, rd[k])
         if span != "quarter":
             continue
         # vetoed by the quarter's end: no rank, no star (engine.quarter_stars)
@@ -165,11 +177,6 @@ def spans(w: Writer, result: Result, span: str, name: str, table: pd.DataFrame, 
             )
             ws.write_formula(i, at["quarter_star"], star_f, None, cached(r.quarter_star))
             check("quarter_star", r.quarter_star)
-        if "tier" in at:  # the quarter's own bands (seed 003 季末亮分)
-            rounded = f"{c['score_rounded']}{row}"
-            tier_f = f'=IF({rounded}="","",LOOKUP({rounded},季度分档下限,季度分档档次))'
-            ws.write_formula(i, at["tier"], tier_f, None, cached(rd["tier"]))
-            check("tier", rd["tier"])
     if span == "quarter":
         notes = {
             "eligible": "公式: 季度末以前没有生效的一票否决为 是 (vetoed by the quarter's end: not ranked, no star)",

@@ -44,6 +44,20 @@ def share_quota(share: float, n: int) -> int:
     return math.floor(round(share * n, 9))
 
 
+def period_bands(frame: pd.DataFrame, score: str, scheme: Scheme, kind: str) -> pd.DataFrame:
+    """The grade and/or tier a shorter period's bands (``period_bands.<kind>``) give its rounded
+    ``score`` column (seed 003 季末亮分); the frame as it is when the scheme bands only the year."""
+    bands = scheme.bands_for(kind) if kind != "year" else None
+    if bands is None:
+        return frame
+    grades, _, tiers = band_lookup(bands, frame[score].to_numpy(dtype=np.float64))
+    if bands[0].grade is not None:
+        frame["grade"] = grades
+    if bands[0].tier is not None:
+        frame["tier"] = tiers
+    return frame
+
+
 def band_lookup(
     bands: list[Band], rounded: npt.NDArray[np.float64]
 ) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.float64], npt.NDArray[np.object_]]:

@@ -8,6 +8,7 @@ import pandas as pd
 from ...inputs.reading import InputBook
 from ..periods import Period
 from ..scheme import LoadedScheme
+from .bands import period_bands
 from .events import month_events, resolve_adjustments, resolve_vetoes, veto_months
 from .follow_up import follow_ups, tier_follow_ups
 from .items import apply_amendments, monthly_totals
@@ -48,6 +49,7 @@ def score(book: InputBook, scheme: LoadedScheme, period: Period) -> Result:
     quarters, quarter_codes = span_scores(q_sums, q_counts, members, s, "quarter", period.last_month, events, vetoed_in)
     quarters = quarter_stars(quarters, quarter_codes, vetoed_in, s)
     halves, _ = span_scores(q_sums, q_counts, members, s, "half", period.last_month, events, vetoed_in)
+    halves = period_bands(halves, "score_rounded", s, "half")
     if period.kind == "year":
         appraisal = appraisal_averages(book.appraisal, members, index, s)
         years = item_year(item_scores, totals, codes, members, appraisal, s)

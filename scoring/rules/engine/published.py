@@ -8,12 +8,17 @@ import numpy as np
 import pandas as pd
 
 from ..rounding import round_scores
+from .bands import period_bands
 from .events import veto_months
 
 if TYPE_CHECKING:  # a Result is formed before its published tables (Result.summary)
     from .result import Result
 
 from .tables import NO, YES
+
+# a quarter's published columns besides its score: running figures and subtotals (seed 004 农村
+# 登记表) and what the quarter's own bands give (seed 003 季末亮分)
+QUARTER_EXTRAS = ("span_bonus", "span_deduction", "bonus", "deduction", "base_points", "grade", "tier")
 
 
 def summary_table(result: Result) -> pd.DataFrame:
@@ -56,14 +61,16 @@ def summary_table(result: Result) -> pd.DataFrame:
         return month_table(result)
     if p.kind == "quarter":
         q = result.quarters[result.quarters["quarter"] == p.last_month // 3]
-        extra = [c for c in ("span_bonus", "span_deduction", "bonus", "deduction", "base_points", "tier") if c in q]
+        extra = [c for c in QUARTER_EXTRAS if c in q]
         q = q[["member_id", "months", "score_rounded", "rank", "quarter_star", *extra]].rename(
             columns={"score_rounded": "quarter_score", "rank": "quarter_rank"}
         )
         out = base.merge(q, on="member_id", how="left")
         return _period_flags(out, result)
     half = 1 if p.first_month == 1 else 2
-    h = result.halves[result.halves["half"] == half][["member_id", "months", "score_rounded"]].rename(
+    halves = result.halves
+    bands = [c for c in ("grade", "tier") if c in halves]
+    h = halves[halves["half"] == half][["member_id", "months", "score_rounded", *bands]].rename(
         columns={"score_rounded": "half_score"}
     )
     out = base.merge(h, on="member_id", how="left")
@@ -102,4 +109,5 @@ def month_table(result: Result) -> pd.DataFrame:
     out["month_total"] = total
     basis = pd.Series(np.where(vetoed, np.nan, total), index=out.index)
     out["month_rank"] = basis.rank(method="min", ascending=False).astype("Int64")
+    period_bands(out, "month_total", result.scheme.scheme, "month")
     return _period_flags(out, result)

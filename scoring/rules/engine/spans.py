@@ -11,7 +11,7 @@ import pandas as pd
 
 from ..rounding import round_scores
 from ..scheme import Scheme
-from .bands import band_lookup, quota_pick, quota_size
+from .bands import period_bands, quota_pick, quota_size
 from .items import sub_events
 from .tables import NO, group_sum
 
@@ -154,10 +154,7 @@ def quarter_stars(
         star[sel] = NO
         star[eligible] = quota_pick(pd.Series(rounded[eligible]), quota).to_numpy()
     q["rank"] = pd.arrays.IntegerArray(np.nan_to_num(rank).astype(np.int64), np.isnan(rank))
-    bands = scheme.bands_for("quarter")
-    if bands is not None:  # the quarter's own bands (seed 003 季末亮分: the tier of the quarter)
-        grades, _, tiers = band_lookup(bands, rounded)
-        q["band_grade"], q["tier"] = grades, tiers
+    period_bands(q, "score_rounded", scheme, "quarter")  # the quarter's own bands (seed 003 季末亮分)
     q["quarter_star"] = star
     q["scored_members"] = scored
     q["quota"] = quota_col
