@@ -29,9 +29,10 @@ def _frames(book: InputBook) -> dict[str, pd.DataFrame]:
 def test_inputs_read_by_two_processes_equal_those_read_by_one(tmp_path: Path) -> None:
     sources = ru.demo_sources(tmp_path)
     assert len(sources) >= 3
-    one = ru.read_sources("2025", sources, jobs=1)
-    two = ru.read_sources("2025", sources, jobs=2, min_parallel=1)  # processes even for a few branches
-    assert len(one) == len(two) == len(sources)
+    one = [r for r in ru.read_sources("2025", sources, jobs=1) if r is not None]
+    # processes even for a few branches
+    two = [r for r in ru.read_sources("2025", sources, jobs=2, min_parallel=1) if r is not None]
+    assert len(one) == len(two) == len(sources)  # every scheme forms a year
     for (book1, scheme1), (book2, scheme2), src in zip(one, two, sources, strict=True):
         assert scheme1.sha256 == scheme2.sha256 and scheme1.scheme == scheme2.scheme
         frames1, frames2 = _frames(book1), _frames(book2)

@@ -2054,6 +2054,17 @@ def _score_rows(ms: pd.DataFrame, s: Scheme) -> pd.DataFrame:
     return ms if list(ms.columns) == order else ms[[c for c in order if c in ms.columns]]
 
 
+# how the reader words a period shorter than the scheme's cadence; a batch or a roll-up leaves such
+# a branch out of that period instead of reporting bad input (a yearly scheme has no quarters)
+SHORTER_THAN_CADENCE = "shorter than the scheme's cadence"
+
+
+def period_not_formed(exc: InputError) -> bool:
+    """Whether ``exc`` says only that the scheme cannot form the run's period (SPEC 4)."""
+    problems = exc.failures["problem"].astype(str) if len(exc.failures) else pd.Series(dtype=str)
+    return bool(len(problems)) and bool(problems.str.contains(SHORTER_THAN_CADENCE, regex=False).all())
+
+
 def _check_cadence(s: Scheme, period: Period, ref: str, row: Any, year: int, c: _Collector) -> bool:
     """A period shorter than the scheme's cadence cannot be formed (SPEC 4): a month of a quarterly
     scheme, a quarter of a yearly one. A problem at the branch sheet's scheme cell naming the periods
@@ -2073,7 +2084,7 @@ def _check_cadence(s: Scheme, period: Period, ref: str, row: Any, year: int, c: 
         "scheme",
         ref or s.name,
         f"方案 {s.name} {CADENCE_WORDS[s.cadence]} (cadence: {s.cadence}), {KIND_LABELS[period.kind]}期间 "
-        f"{period.text} 短于评分周期, 无法计算 (a {period.kind} is shorter than the scheme's cadence)",
+        f"{period.text} 短于评分周期, 无法计算 (a {period.kind} is {SHORTER_THAN_CADENCE})",
         "可计算的期间 (periods allowed): " + "; ".join(allowed),
     )
     return False

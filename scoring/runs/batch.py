@@ -44,9 +44,7 @@ STATUS_LABELS: dict[str, str] = {
     "bad_input": "输入有误",
     "failed": "失败",
 }
-# the reader's words for a period shorter than the scheme's cadence (SPEC 4): such a branch is not
-# scored in this batch (a yearly scheme in the quarterly batch), which is not an input error
-SHORTER_THAN_CADENCE = "shorter than the scheme's cadence"
+
 BATCHES_DIR = "batches"
 # kernel start-up races between parallel papermill runs (papermill issue 511): retried, since
 # the branch itself is fine
@@ -94,7 +92,7 @@ def run_one(path: str, period: str, out: str, report_dir: str, warm: bool = True
     (bad input: file, sheet, row, column, value, problem) or ``<file>.error.txt`` (a failure).
 
     ``warm``: on this worker's warm kernel (``scoring.runs.kernels``), kept between its branches."""
-    from ..inputs.reading import load_inputs
+    from ..inputs.reading import load_inputs, period_not_formed
     from ..rules.periods import parse_period
     from .execute import find_reusable, run_branch
 
@@ -113,9 +111,8 @@ def run_one(path: str, period: str, out: str, report_dir: str, warm: bool = True
     try:
         book, sch = load_inputs(src, parse_period(period))
     except InputError as exc:
-        problems = exc.failures["problem"].astype(str) if len(exc.failures) else pd.Series(dtype=str)
-        if len(problems) and problems.str.contains(SHORTER_THAN_CADENCE, regex=False).all():
-            return outcome("not_this_period", problems.iloc[0])
+        if period_not_formed(exc):  # a yearly scheme in the quarterly batch: not an input error
+            return outcome("not_this_period", str(exc.failures["problem"].iloc[0]))
         err = report / f"{src.stem}.errors.csv"
         write_csv(exc.failures, err, encoding="utf-8-sig")  # -sig: Excel opens it as UTF-8
         (report / f"{src.stem}.errors.txt").write_text(str(exc), encoding="utf-8")

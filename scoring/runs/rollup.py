@@ -22,7 +22,8 @@ import pandas as pd
 import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
-from ..inputs.reading import InputBook, load_inputs
+from ..exceptions import InputError
+from ..inputs.reading import InputBook, load_inputs, period_not_formed
 from ..labels import YES_NO, provenance_label, readable_values, run_label, shown
 from ..outputs.csvfile import write_csv
 from ..outputs.excel import FONT, column_width, extreme_where, header_height, print_setup, wrapped_lines, write_array
@@ -110,14 +111,21 @@ def demo_sources(folder: str | Path) -> list[BranchSource]:
 PARALLEL_MIN_BRANCHES = 20
 
 
-def _read_one(period: str, input_path: Path, scheme_path: Path | None) -> tuple[InputBook, LoadedScheme]:
+def _read_one(period: str, input_path: Path, scheme_path: Path | None) -> tuple[InputBook, LoadedScheme] | None:
+    """One branch's input; None when its scheme scores quarters or the year and so cannot form a
+    shorter ``period`` (SPEC 4): such a branch is not in this period's roll-up."""
     loaded = load_scheme(str(scheme_path)) if scheme_path is not None else None  # parsed once per process
-    return load_inputs(input_path, parse_period(period), loaded)
+    try:
+        return load_inputs(input_path, parse_period(period), loaded)
+    except InputError as exc:
+        if period_not_formed(exc):
+            return None
+        raise
 
 
 def read_sources(
     period: str, sources: list[BranchSource], jobs: int = 1, min_parallel: int = PARALLEL_MIN_BRANCHES
-) -> list[tuple[InputBook, LoadedScheme]]:
+) -> list[tuple[InputBook, LoadedScheme] | None]:
     """Every branch's input read and validated, in the order of ``sources``.
 
     Reading the workbooks is most of a roll-up's time; with ``jobs`` > 1 and at least
@@ -139,7 +147,10 @@ def build(period: str, sources: list[BranchSource], missing: list[str] | None = 
     p = parse_period(period)
     results: list[Result] = []
     checks = []
-    for src, (book, sch) in zip(sources, read_sources(p.text, sources, jobs), strict=True):
+    for src, read in zip(sources, read_sources(p.text, sources, jobs), strict=True):
+        if read is None:  # a scheme scored once a year has no quarter, and so on
+            continue
+        book, sch = read
         result = score(book, sch, p)
         results.append(result)
         if src.run is not None:
