@@ -6,7 +6,8 @@ LibreOffice and Gnumeric, the trace. Every expected figure is worked out by hand
 - ``rural-100``: seed 004's 公示栏 "年度积分=100+各季度得分" (rural-card with base 100, no appraisal,
   a quarter's figure its own events);
 - ``letters-cap60``: items entered as letter grades, a veto that caps the total at 60;
-- ``unit-tiers``: rank-share tiers across the unit's branches (the roll-up), not within a branch;
+- ``branch-tiers``: rank-share tiers within each branch (xinluo-three-level ranks across the unit,
+  SPEC 3.2; its unit-wide tiers are checked here too, through the roll-up);
 - ``no-veto``: county-10-stars with its veto taken out.
 """
 
@@ -170,7 +171,7 @@ def test_letter_grades_and_a_veto_capping_the_total(tmp_path: Path) -> None:
 def xinluo_like(totals: dict[str, float], vetoed: str | None = None) -> dict[str, pd.DataFrame]:
     """Every month and every ballot at ``total`` for each member: the base is then exactly the total
     (0.9 x total + 0.1 x total)."""
-    scheme = str(SCHEMES / "unit-tiers.yaml")
+    scheme = "xinluo-three-level"
     members = member_rows(list(totals))
     maxima = {"POL": 25, "DIS": 25, "MOR": 25, "PERF": 10, "INNO": 5, "COOP": 5, "TASK": 5}
     sheets: dict[str, Any] = {
@@ -184,11 +185,11 @@ def xinluo_like(totals: dict[str, float], vetoed: str | None = None) -> dict[str
 
 
 @needs_engines
-def test_unit_tiers_rank_across_the_branches(tmp_path: Path) -> None:
+def test_xinluo_tiers_rank_across_the_units_branches(tmp_path: Path) -> None:
     unit = tmp_path / "unit"
     unit.mkdir()
     maker = BookMaker(unit)
-    scheme = str(SCHEMES / "unit-tiers.yaml")
+    scheme = "xinluo-three-level"  # SPEC 3.2: 排序 within the unit, in the roll-up
     maker.write(scheme, xinluo_like({"A1": 100, "A2": 95, "A3": 90, "A4": 85}), {"branch_id": "U1"}, "U1.xlsx")
     maker.write(scheme, xinluo_like({"B1": 98, "B2": 80, "B3": 75, "B4": 99}, "B4"), {"branch_id": "U2"}, "U2.xlsx")
     runs = tmp_path / "runs"
@@ -202,11 +203,19 @@ def test_unit_tiers_rank_across_the_branches(tmp_path: Path) -> None:
     expected = {"A1": "优秀", "B1": "优秀", "A2": "合格", "A3": "合格", "A4": "合格", "B2": "合格", "B3": "一般"}
     assert {m: got.at[m, "unit_tier"] for m in expected} == expected
     assert got.at["B4", "unit_tier"] == "后进"  # the veto tier
-    # within U1 alone A2 would be 合格 at rank 2 of 4 (bound 0.8): the scope is the unit
     year = latest_runs(runs, "2025")["U1"]
     assert {r["tier"] for r in summary(year).values()} == {""}  # branch runs leave the tier to the roll-up
     path = write_rollup_workbook(rollup, tmp_path / "单位汇总_2025.xlsx", {})
     assert_recomputes_equal(path)
+
+
+def test_branch_tiers_rank_within_the_branch(maker: BookMaker) -> None:
+    # the same U1 ranked within itself: 4 ranked, bounds 4 x (0.2, 0.8, 0.95, 1) = 0.8, 3.2, 3.8, 4;
+    # A2 (rank 2, position 1) is 合格 where the unit-wide ranking above made it 优秀; A4 (position
+    # 3, under 3.2) is 合格 where the unit made it 合格 too
+    scheme = str(SCHEMES / "branch-tiers.yaml")
+    s = maker.score(scheme, xinluo_like({"A1": 100, "A2": 95, "A3": 90, "A4": 85})).summary().set_index("member_id")
+    assert [s.at[m, "tier"] for m in ("A1", "A2", "A3", "A4")] == ["优秀", "合格", "合格", "合格"]
 
 
 # -- no veto ----------------------------------------------------------------------------------

@@ -569,7 +569,7 @@ def test_check_sheet_compares_every_figure(demo: list[Path], tmp_path: Path) -> 
         for c in openpyxl.load_workbook(write(xinluo, tmp_path, "x.xlsx"))["核对"][1]
         if str(c.value).endswith(" 核对")
     }
-    assert {"monthly_mean", "appraisal", "tier", "total_raw"} <= keys
+    assert {"monthly_mean", "appraisal", "total_raw"} <= keys  # its tiers are the roll-up's (scope: unit)
 
 
 def ballot_outputs(result: Result, out: Path) -> list[Path]:
@@ -773,7 +773,9 @@ def test_scheme_text_stays_text_in_formulas_and_a_vetoed_exempt_member_keeps_his
     source = load_scheme("xinluo-three-level").path.read_text(encoding="utf-8")
     assert "veto_tier: 后进" in source
     copy = tmp_path / "xinluo-quoted.yaml"
-    copy.write_text(source.replace("veto_tier: 后进", "veto_tier: '" + text + "'"), encoding="utf-8")
+    assert "  scope: unit" in source  # ranked within the branch in this copy, so the branch shows tiers
+    edited = source.replace("veto_tier: 后进", "veto_tier: '" + text + "'").replace("  scope: unit", "  scope: branch")
+    copy.write_text(edited, encoding="utf-8")
     ids = [f"X{i:02d}" for i in range(1, 13)]
     members = member_rows(ids, X05={"exempt": "是", "exempt_reason": "年老体弱"})
     sheets = {
