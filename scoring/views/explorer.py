@@ -32,7 +32,7 @@ from ..inputs.reading import BRANCH_KEYS, SHEETS, InputBook, _find_sheet, _heade
 from ..labels import LABELS, YES_NO, label
 from ..rules.engine import Result, score
 from ..rules.periods import parse_period
-from ..rules.scheme import LoadedScheme, Scheme, load_scheme
+from ..rules.scheme import Band, LoadedScheme, Scheme, load_scheme
 from ..runs.summaries import compare_summaries, read_summary, summary_text
 from .trace import trace
 
@@ -785,12 +785,106 @@ def _bins(values: pd.Series) -> np.ndarray:
     return np.arange(start, stop + width / 2, width)
 
 
+def band_name(b: Band) -> str:
+    """What a band awards, as the page names it: 10星, 优秀, 标杆型."""
+    return f"{b.stars}星" if b.stars is not None else b.label
+
+
+def distribution_figure(r: Result, member_id: str | None = None, title: str = "") -> Figure | None:
+    """The branch's distribution of the period's figure, with the bands of this kind of period (the
+    year's stars or grades, a quarter's tiers where the scheme bands quarters) and, given a member,
+    his own figure; None when no member has a figure. Used by the explorer and the run notebook."""
+    from matplotlib.ticker import MaxNLocator
+
+    _cjk()
+    p = r.period
+    summ = r.summary()
+    col = SCORE_COLUMN[p.kind]
+    values = pd.to_numeric(summ[col], errors="coerce").dropna()
+    if not len(values):
+        return None
+    fig, ax = _figure()
+    edges = _bins(values)
+    counts, _, _ = ax.hist(values, bins=edges, color="#c0392b", alpha=0.8, edgecolor="white", label="人数")
+    width = float(edges[1] - edges[0])
+    left, right = float(edges[0]) - width, float(edges[-1]) + width
+    ax.set_xlim(left, right)
+    ax.set_ylim(0, int(max(counts)) + 1)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    inside = [b for b in r.scheme.scheme.bands_for(p.kind) or [] if left < b.min < right]
+    for i, band in enumerate(inside):
+        ax.axvline(band.min, color="#555", linestyle=":", linewidth=1, label="分档线 (下限)" if i == 0 else None)
+    if inside:  # the bands named above the plot, where no bar or line can cover them
+        bands = ax.secondary_xaxis("top")
+        bands.set_xticks([b.min for b in inside], [band_name(b) for b in inside])
+        bands.tick_params(labelsize=8, length=3)
+    mv = _number(summ.set_index("member_id")[col].get(member_id)) if member_id is not None else None
+    if mv is not None:
+        ax.axvline(mv, color="#1f4e79", linewidth=2, label=f"本人 {mv:.2f}")
+    ax.set_xlabel(LABELS.get(col, col))
+    ax.set_ylabel("人数")
+    ax.set_title(title or f"支部{LABELS.get(col, col)}分布 · {p.label} (共 {len(values)} 人)")
+    _legend_outside(ax)
+    return fig
+
+
+# a sub-period of the cadence: its word, its x-axis tick, its figure's name
+_SUB: dict[str, tuple[str, str, str]] = {
+    "month": ("月度", "{n}月", "月度总分"),
+    "quarter": ("季度", "第{n}季度", "季度得分"),
+    "year": ("年度", "{n}年", "年度得分"),
+}
+
+
+def _trend_figure(r: Result, member_id: str | None) -> Figure | str:
+    """The member's figure for each sub-period of the period against the branch average: months
+    (1月..12月), quarters (第1季度..) of a quarterly scheme, and for a scheme without item scores
+    the running figure at each quarter's end (基础分 + 已得加分, as the card has it). A string: why
+    there is no trend (fewer than two sub-periods, or none at all)."""
+    sch = r.scheme.scheme
+    p = r.period
+    if sch.cadence == "none":
+        q = r.quarters[r.quarters["quarter"].between((p.first_month + 2) // 3, p.last_month // 3)]
+        t = pd.DataFrame({"member_id": q["member_id"], "x": q["quarter"], "y": q["score"]})
+        tick, name = "第{n}季度", "截至季末积分"
+    else:
+        _, tick, name = _SUB[sch.cadence]
+        t = r.monthly_totals
+        t = t[t["month"].between(p.first_month, p.last_month)]
+        step = max(1, sch.sub_months)
+        t = pd.DataFrame({"member_id": t["member_id"], "x": t["month"] // step, "y": t["figure"]})
+    t = t.dropna(subset=["y"])
+    xs = sorted({int(v) for v in t["x"]})
+    if not xs:
+        what = "季末积分" if sch.cadence == "none" else f"{_SUB[sch.cadence][0]}评分"
+        return f"{p.label}没有{what}, 所以没有走势图。"
+    if len(xs) < 2:
+        if sch.cadence == "year":
+            return "本方案每年评分一次, 没有走势图 (见分布图和各项得分图)。"
+        unit = "月" if sch.cadence == "month" else "季度"
+        return f"{p.label}只有一个{unit}的{name}, 所以没有走势图 (见分布图)。"
+    fig, ax = _figure()
+    avg = t.groupby("x")["y"].mean()
+    ax.plot(avg.index, avg.to_numpy(), color="#888", linestyle="--", marker=".", label="支部平均")
+    shown = [float(v) for v in avg]
+    mine = t[t["member_id"] == member_id].sort_values("x") if member_id is not None else t.iloc[0:0]
+    if len(mine):
+        ax.plot(mine["x"], mine["y"], marker="o", color="#c0392b", label=f"本人 ({member_id})")
+        shown += [float(v) for v in mine["y"]]
+    ax.set_xticks(xs, [tick.format(n=n) for n in xs])
+    ax.set_xlim(xs[0] - 0.5, xs[-1] + 0.5)
+    ax.set_ylim(*_padded(shown, 1.0))
+    ax.set_ylabel(name)
+    ax.set_title(f"{name}走势 · {p.label}")
+    ax.grid(axis="y", alpha=0.3)
+    _legend_outside(ax)
+    return fig
+
+
 def chart_figures(s: Scored, member_id: str) -> ChartSet:
     """The member's monthly trend (the period's months), the branch's distribution of the
     period's figure with the star bands, and the member's item profile against the branch, as
     matplotlib figures; ``notes`` say what is missing and why."""
-    from matplotlib.ticker import MaxNLocator
-
     _cjk()
     r = s.result
     sch = r.scheme.scheme
@@ -807,84 +901,56 @@ def chart_figures(s: Scored, member_id: str) -> ChartSet:
     elif len(vetoes := _member_vetoes(r, member_id)) and bool(vetoes["applies"].astype(bool).any()):
         notes.append(f"{member_id} 一票否决: 积分照常显示, 图中照画; 星级、排名等见积分卡。")
     show_member = not exempt and not hidden
-    months = list(range(p.first_month, p.last_month + 1))
-
-    t = r.monthly_totals
-    t = t[t["month"].between(p.first_month, p.last_month)]
-    if len(t):
-        fig, ax = _figure()
-        avg = t.groupby("month")["total"].mean()
-        ax.plot(avg.index, avg.to_numpy(), color="#888", linestyle="--", marker=".", label="支部平均")
-        shown = [float(v) for v in avg]
-        mine = t[t["member_id"] == member_id].sort_values("month")
-        if show_member and len(mine):
-            ax.plot(mine["month"], mine["total"], marker="o", color="#c0392b", label=f"本人 ({member_id})")
-            shown += [float(v) for v in mine["total"]]
-        ax.set_xticks(months, [f"{m}月" for m in months])
-        ax.set_xlim(p.first_month - 0.5, p.last_month + 0.5)
-        ax.set_ylim(*_padded(shown, 1.0))
-        ax.set_ylabel("月度总分")
-        ax.set_title(f"月度总分走势 · {p.label}")
-        ax.grid(axis="y", alpha=0.3)
-        _legend_outside(ax)
-        figures.append(fig)
+    trend = _trend_figure(r, member_id if show_member else None)
+    if isinstance(trend, str):
+        notes.append(trend)
     else:
-        notes.append(f"{p.label}没有月度评分, 所以没有走势图。")
+        figures.append(trend)
 
-    summ = r.summary()
-    col = SCORE_COLUMN[p.kind]
-    values = pd.to_numeric(summ[col], errors="coerce").dropna()
-    if len(values):
-        fig, ax = _figure()
-        edges = _bins(values)
-        counts, _, _ = ax.hist(values, bins=edges, color="#c0392b", alpha=0.8, edgecolor="white", label="人数")
-        width = float(edges[1] - edges[0])
-        left, right = float(edges[0]) - width, float(edges[-1]) + width
-        ax.set_xlim(left, right)
-        ax.set_ylim(0, int(max(counts)) + 1)
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        inside = [b for b in sch.bands if left < b.min < right] if p.kind == "year" else []
-        for i, band in enumerate(inside):
-            ax.axvline(band.min, color="#555", linestyle=":", linewidth=1, label="分档线 (下限)" if i == 0 else None)
-        if inside:  # the bands named above the plot, where no bar or line can cover them
-            bands = ax.secondary_xaxis("top")
-            bands.set_xticks(
-                [b.min for b in inside], [f"{b.stars}星" if b.stars is not None else b.grade for b in inside]
-            )
-            bands.tick_params(labelsize=8, length=3)
-        mv = _number(summ.set_index("member_id")[col].get(member_id))
-        if show_member and mv is not None:
-            ax.axvline(mv, color="#1f4e79", linewidth=2, label=f"本人 {mv:.2f}")
-        ax.set_xlabel(LABELS.get(col, col))
-        ax.set_ylabel("人数")
-        ax.set_title(f"支部{LABELS.get(col, col)}分布 · {p.label} (共 {len(values)} 人)")
-        _legend_outside(ax)
-        figures.append(fig)
+    dist = distribution_figure(r, member_id if show_member else None)
+    if dist is not None:
+        figures.append(dist)
     else:
+        col = SCORE_COLUMN[p.kind]
         notes.append(f"{p.label}没有可比较的{LABELS.get(col, col)}, 所以没有分布图。")
 
     sc = r.item_scores
     codes = [c for c in sch.item_codes if c in sc.columns]
     sc = sc[sc["month"].between(p.first_month, p.last_month)]
+    sub = _SUB.get(sch.cadence, ("", "", ""))[0]
+    each = {"month": "月平均", "quarter": "季度平均"}.get(sch.cadence, "")  # once a year: the score itself
     if len(sc) and codes:
         fig, ax = _figure()
         x = np.arange(len(codes))
         mine_items = sc[sc["member_id"] == member_id]
         if show_member and len(mine_items):
             ax.bar(
-                x - 0.2, mine_items[codes].mean().to_numpy(dtype=float), width=0.4, color="#c0392b", label="本人月平均"
+                x - 0.2,
+                mine_items[codes].mean().to_numpy(dtype=float),
+                width=0.4,
+                color="#c0392b",
+                label=f"本人{each or '得分'}",
             )
-        ax.bar(x + 0.2, sc[codes].mean().to_numpy(dtype=float), width=0.4, color="#888", label="支部月平均")
+        ax.bar(x + 0.2, sc[codes].mean().to_numpy(dtype=float), width=0.4, color="#888", label=f"支部{each or '平均'}")
         names = {it.code: it.name for it in sch.items}
-        ax.set_xticks(x, [names[c] for c in codes], rotation=30, ha="right", fontsize=8)
+        many = len(codes) > 10  # long names of many items would overlap: codes, named in the title
+        ax.set_xticks(
+            x,
+            [c if many else names[c] for c in codes],
+            rotation=0 if many else 30,
+            ha="center" if many else "right",
+            fontsize=8,
+        )
         ax.set_xlim(-0.6, len(codes) - 0.4)
         ax.set_ylim(0, max(it.max for it in sch.items if it.code in codes) * 1.05)
-        ax.set_ylabel("月平均得分")
-        ax.set_title(f"各项得分与支部平均 · {p.label}")
+        ax.set_ylabel(f"{each or '得分'}")
+        ax.set_title(f"各项得分与支部平均 · {p.label}" + (" (项目代码见积分卡)" if many else ""))
         _legend_outside(ax)
         figures.append(fig)
+    elif sch.cadence == "none":
+        notes.append("本方案不评项目分 (只有加减分和民主评议), 所以没有各项得分图。")
     else:
-        notes.append(f"{p.label}没有各项月评分, 所以没有各项得分图。")
+        notes.append(f"{p.label}没有各项{sub}评分, 所以没有各项得分图。")
     return ChartSet(figures, notes)
 
 
