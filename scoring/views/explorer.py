@@ -351,10 +351,14 @@ def branch_table(s: Scored) -> pd.DataFrame:
         ]
         if c in summ.columns and c not in unused
     ]
-    out = summ[keep].join(months).join(quarters)
+    # a yearly scheme's 大项 subtotals (seed 004 富县: "Group subtotals (大项) are shown")
+    whole = r.monthly_totals[r.monthly_totals["month"] == 12] if sch.cadence == "year" else r.monthly_totals.iloc[0:0]
+    groups = whole.set_index("member_id")[[f"group_{g.code}" for g in sch.item_groups]]
+    groups.columns = [f"{g.name}小计" for g in sch.item_groups]
+    out = summ[keep].join(groups).join(months).join(quarters)
     hidden = sorted(_no_score_veto(s) & set(out.index))
     if hidden:
-        figures = [*months.columns, *quarters.columns]
+        figures = [*groups.columns, *months.columns, *quarters.columns]
         out[figures] = out[figures].astype(object)
         out.loc[hidden, figures] = None
     own = words(sch, p.kind)
@@ -1015,7 +1019,7 @@ def _trend_figure(r: Result, member_id: str | None) -> Figure | str:
     sch = r.scheme.scheme
     p = r.period
     if sch.cadence == "none":
-        q = r.quarters[r.quarters["quarter"].between((p.first_month + 2) // 3, p.last_month // 3)]
+        q = r.quarters[r.quarters["quarter"] <= p.last_month // 3]  # the running figures, from January on
         t = pd.DataFrame({"member_id": q["member_id"], "x": q["quarter"], "y": q["score"]})
         tick, name = "第{n}季度", "截至季末积分"
     else:
