@@ -100,6 +100,9 @@ LABELS: dict[str, str] = {
     "events": "本期加减分",
     "figure": "本期得分",
     "band_grade": "本期等级",
+    "cap_key": "封顶所依项目或分组",
+    "month_year": "年份",
+    "new_letter": "更正后等级(字母)",
 }
 
 

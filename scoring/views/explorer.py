@@ -18,7 +18,7 @@ import io
 import math
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,11 +30,21 @@ import pandas as pd
 from ..exceptions import InputError
 from ..inputs.reading import BRANCH_KEYS, SHEETS, InputBook, _find_sheet, _header_key, _norm, load_inputs
 from ..labels import LABELS, YES_NO, label
-from ..rules.engine import Result, score
+from ..rules.engine import Result, score, sub_events
 from ..rules.periods import parse_period
 from ..rules.scheme import LoadedScheme, Scheme, load_scheme
 from ..runs.summaries import compare_summaries, read_summary, summary_text
 from .trace import trace
+from .words import (
+    COMBINE_WORDS,
+    MONTHS_WORDS,
+    SOURCE_WORDS,
+    band_name,
+    sub_word,
+    veto_text,
+    words,
+    year_text,
+)
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -209,10 +219,6 @@ WORDS: dict[str, str] = YES_NO  # the workbook's words: one wording for a flag e
 # yes/no/tie as a value inside a text ("季度之星: no (名额 0)"), not a word of an English gloss
 # ("(no evidence)")
 WORD_VALUE = re.compile(r"(?<![A-Za-z] )(?<![A-Za-z])(yes|no|tie)(?![A-Za-z])(?! [A-Za-z])")
-SOURCE_WORDS: dict[str, str] = {
-    "scheme bands": "积分方案的分档规定",
-    "scheme veto": "积分方案的一票否决规定",
-}
 
 
 def _missing(v: Any) -> bool:
@@ -303,11 +309,16 @@ def branch_table(s: Scored) -> pd.DataFrame:
     summ = r.summary().set_index("member_id")
     t = r.monthly_totals
     t = t[(t["month"] >= p.first_month) & (t["month"] <= p.last_month)]
+    if sch.cadence != "month":  # quarters scored (their figures are the quarter columns) or the year's
+        t = t.iloc[0:0]
     months = t.pivot_table(index="member_id", columns="month", values="total", aggfunc="first")
     months.columns = [f"{int(m)}月" for m in months.columns]
     q = r.quarters[r.quarters["quarter"].between((p.first_month + 2) // 3, p.last_month // 3)]
+    if p.kind == "quarter":  # its one quarter is the period's own figure
+        q = q.iloc[0:0]
     quarters = q.pivot_table(index="member_id", columns="quarter", values="score_rounded", aggfunc="first")
-    quarters.columns = [f"第{int(c)}季度" for c in quarters.columns]
+    running = "(截至季末)" if sch.period("quarter").combine == "year_to_date" else ""
+    quarters.columns = [f"第{int(c)}季度{running}" for c in quarters.columns]
     unused = set()
     if not sch.has_stars:
         unused.add("stars")
@@ -317,10 +328,16 @@ def branch_table(s: Scored) -> pd.DataFrame:
         unused.add("annual_star")
     if "tier" in summ.columns and summ["tier"].isna().all():
         unused.add("tier")
+    if not sch.has_grades and "grade" in summ.columns and summ["grade"].isna().all():
+        unused.add("grade")  # banded by tiers only (seed 003 亮分制)
+    # the parts of a total that is made of a base, the bonuses and the appraisal (seed 004 农村): the
+    # card's own columns, and for a quarter that quarter's 扣分小计 and 加分 beside the running ones
+    parts = ["span_deduction", "span_bonus", "base_points", "bonus", "appraisal_added"] if "base_points" in summ else []
     keep = [
         c
         for c in [
             "name",
+            *parts,
             SCORE_COLUMN[p.kind],
             "stars",
             "grade",
@@ -334,13 +351,18 @@ def branch_table(s: Scored) -> pd.DataFrame:
         ]
         if c in summ.columns and c not in unused
     ]
-    out = summ[keep].join(months).join(quarters)
+    # a yearly scheme's 大项 subtotals (seed 004 富县: "Group subtotals (大项) are shown")
+    whole = r.monthly_totals[r.monthly_totals["month"] == 12] if sch.cadence == "year" else r.monthly_totals.iloc[0:0]
+    groups = whole.set_index("member_id")[[f"group_{g.code}" for g in sch.item_groups]]
+    groups.columns = [f"{g.name}小计" for g in sch.item_groups]
+    out = summ[keep].join(groups).join(months).join(quarters)
     hidden = sorted(_no_score_veto(s) & set(out.index))
     if hidden:
-        figures = [*months.columns, *quarters.columns]
+        figures = [*groups.columns, *months.columns, *quarters.columns]
         out[figures] = out[figures].astype(object)
         out.loc[hidden, figures] = None
-    out = out.rename(columns={c: label(c) for c in keep})
+    own = words(sch, p.kind)
+    out = out.rename(columns={c: f"{own[c]} ({c})" if c in own else label(c) for c in keep})
     out.index.name = label("member_id")
     return out.reset_index()
 
@@ -441,6 +463,154 @@ def _quarter_star_text(r: Result, member_id: str, summ: pd.Series) -> str:
     return f"季度之星: <b>{_fmt(summ.get('quarter_star'))}</b>"
 
 
+def _amended(r: Result, member_id: str) -> dict[tuple[int, str], Any]:
+    """The member's amended cells by (sub-period's last month, item)."""
+    am = r.amendments
+    if not len(am):
+        return {}
+    return {
+        (int(cast(SupportsInt, a.month)), str(a.item)): a  # pandas-stubs type the fields as any scalar
+        for a in am[am["member_id"] == member_id].itertuples(index=False)
+    }
+
+
+def _cell_html(v: Any, a: Any | None, own: str = "") -> str:
+    """One score cell of the card; an amended one in red with the original in its tooltip."""
+    if a is None:
+        return f"<td>{_entered(v)}{own}</td>"
+    title = html.escape(f"已更正: 原 {a.original:g} → {a.new_score:g}; {a.reason}; {a.decided_on}")
+    return f'<td title="{title}" style="color:#c00000; font-weight:bold">{_entered(v)}*{own}</td>'
+
+
+def _amended_note(amended: dict[tuple[int, str], Any], when: Callable[[int], str]) -> list[str]:
+    if not amended:
+        return []
+    notes = "; ".join(
+        html.escape(f"{when(m)} {it}: 原 {a.original:g} → {a.new_score:g} ({a.reason})")
+        for (m, it), a in sorted(amended.items())
+    )
+    return [f"<p style='font-size:12px'>* {notes}</p>"]
+
+
+def _grid_html(s: Scored, member_id: str) -> list[str]:
+    """The card's grid of a scheme scored per month or per quarter: one row per sub-period of the
+    period (1月.., 第1季度..), the committee's score with the member's self-score beside it,
+    amendments marked, the sub-period's total (and its events and figure where they enter it)."""
+    r = s.result
+    sch = r.scheme.scheme
+    p = r.period
+    items = sch.items
+    quarterly = sch.cadence == "quarter"
+    sc = r.item_scores[r.item_scores["member_id"] == member_id].set_index("month")
+    selfs = s.book.self_scores
+    selfs = (
+        selfs[selfs["member_id"] == member_id].assign(month=lambda d: d["month"].astype(int)).set_index("month")
+        if len(selfs)
+        else pd.DataFrame()
+    )
+    amended = _amended(r, member_id)
+    mine = r.monthly_totals[r.monthly_totals["member_id"] == member_id].set_index("month")
+    events = sub_events(sch)
+    sub = sub_word(sch)
+
+    def when(m: int) -> str:
+        return f"第{m // 3}季度" if quarterly else f"{m}月"
+
+    table = '<table border="1" style="border-collapse: collapse; font-size: 12px">'
+    parts = [f"{table}<tr><th>{'季度' if quarterly else '月份'}</th>"]
+    parts += [f"<th>{html.escape(it.name)}<br>({it.max:g}分)</th>" for it in items]
+    parts.append(
+        f"<th>{sub}合计</th>"
+        + (f"<th>本{sub[:-1] if quarterly else '月'}加减分</th><th>{sub}得分</th>" if events else "")
+        + "</tr>"
+    )
+    first = 1 if p.kind == "year" else p.first_month
+    ends = [m for m in range(first, p.last_month + 1) if not quarterly or m % 3 == 0]
+    for m in ends:
+        parts.append(f"<tr><td>{when(m)}</td>")
+        if m not in sc.index:
+            parts.append(f'<td colspan="{len(items) + 1 + 2 * events}">未在本支部, 不计分</td></tr>')
+            continue
+        for it in items:
+            own = (
+                f' <span style="color:#888">(自评 {_entered(selfs.at[m, it.code])})</span>'
+                if len(selfs) and m in selfs.index and it.code in selfs.columns
+                else ""
+            )
+            parts.append(_cell_html(sc.at[m, it.code], amended.get((m, it.code)), own))
+        parts.append(f"<td><b>{_fmt(mine['total'].get(m))}</b></td>")
+        if events:
+            parts.append(f"<td>{_fmt(mine['events'].get(m))}</td><td><b>{_fmt(mine['figure'].get(m))}</b></td>")
+        parts.append("</tr>")
+    parts.append("</table>")
+    return parts + _amended_note(amended, when)
+
+
+def _year_items_html(r: Result, member_id: str) -> list[str]:
+    """The card of a scheme scored once a year: one row per item (grouped into its 大项, with the
+    group's subtotal), its points and the committee's score, amendments marked."""
+    sch = r.scheme.scheme
+    sc = r.item_scores[r.item_scores["member_id"] == member_id]
+    if not len(sc):
+        return ["<p>本年度没有本人的年度评分 (未在本支部)。</p>"]
+    row = sc.iloc[0]
+    month = int(row["month"])
+    amended = _amended(r, member_id)
+    groups = {g.code: g.name for g in sch.item_groups}
+    parts = ['<table border="1" style="border-collapse: collapse; font-size: 12px"><tr>']
+    parts.append(
+        ("<th>大项</th>" if groups else "") + "<th>代码</th><th>考评项目</th><th>满分</th><th>年度评分</th></tr>"
+    )
+    for code in [*groups, None] if groups else [None]:
+        mine = [it for it in sch.items if (it.group == code if groups else True)]
+        if not mine:
+            continue
+        for n, it in enumerate(mine):
+            head = (
+                f'<td rowspan="{len(mine) + 1}">{html.escape(groups[code])}</td>' if groups and code and n == 0 else ""
+            )
+            parts.append(f"<tr>{head}<td>{html.escape(it.code)}</td><td>{html.escape(it.name)}</td><td>{it.max:g}</td>")
+            parts.append(_cell_html(row[it.code], amended.get((month, it.code))) + "</tr>")
+        if groups and code:
+            subtotal = sum(float(row[it.code]) for it in mine)
+            parts.append(
+                f'<tr><td colspan="2"><b>小计</b></td><td>{sum(it.max for it in mine):g}</td>'
+                f"<td><b>{subtotal:.2f}</b></td></tr>"
+            )
+    total = sum(float(row[it.code]) for it in sch.items)
+    span = 3 if groups else 2
+    parts.append(
+        f'<tr><td colspan="{span}"><b>项目合计</b></td><td>{sch.sub_max:g}</td><td><b>{total:.2f}</b></td></tr>'
+    )
+    parts.append("</table>")
+    return parts + _amended_note(amended, lambda m: f"{r.period.year}年度")
+
+
+def _register_html(r: Result, member_id: str) -> list[str]:
+    """The card of a scheme without item scores, as the paper 登记表 has it: per quarter that
+    quarter's 扣分小计 and 加分, and the running 已得基础分, 已得加分 and figure."""
+    sch = r.scheme.scheme
+    q = r.quarters[(r.quarters["member_id"] == member_id) & (r.quarters["quarter"] <= r.period.last_month // 3)]
+    if not len(q):
+        return ["<p>本期间没有本人的季度登记 (未在本支部, 或尚无季度结束)。</p>"]
+    cols = [c for c in ("span_deduction", "span_bonus", "base_points", "bonus", "score") if c in q.columns]
+    own = words(sch, "quarter")
+    heads = {"span_deduction": "本季度扣分小计", "span_bonus": "本季度加分"}
+    parts = ['<table border="1" style="border-collapse: collapse; font-size: 12px"><tr><th>季度</th>']
+    parts += [f"<th>{html.escape(heads.get(c) or own.get(c) or LABELS.get(c, c))}</th>" for c in cols]
+    parts.append("</tr>")
+    for row in q.sort_values("quarter").to_dict("records"):
+        parts.append(f"<tr><td>第{int(row['quarter'])}季度</td>")
+        parts += [
+            f"<td>{'<b>' if c == 'score' else ''}{_fmt(row[c])}{'</b>' if c == 'score' else ''}</td>" for c in cols
+        ]
+        parts.append("</tr>")
+    parts.append("</table>")
+    rule = f"已得基础分 = {sch.base:g} + 各季度扣分小计 (不低于 0); " if sch.base is not None else ""
+    parts.append(f"<p style='font-size:12px;color:#555'>{rule}已得加分 = 各季度加分累计 (本方案不评项目分)。</p>")
+    return parts
+
+
 def card_html(s: Scored, member_id: str) -> str:
     """The member's points card as HTML: monthly items with self-scores, amendments marked,
     appraisal averages, adjustments with evidence, total, stars, rank and the gap to the next star.
@@ -474,14 +644,17 @@ def card_html(s: Scored, member_id: str) -> str:
     if hidden:
         headline.append(f"{label(key)}: <b>不显示 (一票否决)</b>")
         if "months" in summ.index:
-            headline.append(f"计分月数: <b>{_fmt(summ.get('months'))}</b>")
+            headline.append(f"{MONTHS_WORDS[sch.cadence]}: <b>{_fmt(summ.get('months'))}</b>")
     else:
         headline.append(f'{label(key)}: <b class="card-total">{_fmt(total)}</b>')
     if p.kind == "year":
         if sch.has_stars:
             stars = "不评 (一票否决)" if vetoed else f"{_fmt(summ.get('stars'))}星"
             headline.append(f"星级: <b>{stars}</b>")
-        headline.append(f"等级: <b>{_fmt(summ.get('grade'))}</b>")
+        if sch.has_grades or not _missing(summ.get("grade")):
+            headline.append(f"等级: <b>{_fmt(summ.get('grade'))}</b>")
+        if not _missing(summ.get("tier")):
+            headline.append(f"档次: <b>{_fmt(summ.get('tier'))}</b>")
         rank = summ.get("rank")
         if vetoed:
             headline.append("支部排名: <b>不排名 (一票否决)</b>")
@@ -498,68 +671,48 @@ def card_html(s: Scored, member_id: str) -> str:
     elif p.kind == "quarter":
         qr = summ.get("quarter_rank")
         headline.append(f"季度排名: <b>{'不排名 (一票否决)' if vetoed and _missing(qr) else _fmt(qr)}</b>")
+        if not _missing(summ.get("tier")):
+            headline.append(f"档次: <b>{_fmt(summ.get('tier'))}</b>")
         star = _quarter_star_text(r, member_id, summ)
         if star:
             headline.append(star)
+    elif p.kind == "month":
+        mr = summ.get("month_rank")
+        ranked = int(r.summary()["month_rank"].notna().sum())
+        headline.append(
+            f"月度排名: <b>{'不排名 (一票否决)' if vetoed and _missing(mr) else _fmt(mr)}</b>"
+            + (f" / {ranked}" if not _missing(mr) else "")
+        )
     parts.append("<p>" + " · ".join(headline) + "</p>")
+    parts_of = ("span_deduction", "span_bonus", "base_points", "bonus", "deduction", "appraisal_added")
+    made = [c for c in parts_of if c in summ.index and not _missing(summ.get(c))]
+    if made and not hidden and (p.kind != "year" or "base_points" in summ.index or "appraisal_added" in summ.index):
+        own = words(sch, p.kind) | {"span_deduction": "本季度扣分小计", "span_bonus": "本季度加分"}
+        drawn = "base_points" in made and "deduction" in made and sch.base is not None  # the base less deductions
+        if drawn:
+            base = own.get("base_points") or LABELS["base_points"]
+            own["base_points"] = f"{base} ({sch.base:g} {float(summ['deduction']):+.2f}, 不低于 0)"
+        text = " · ".join(
+            f"{html.escape(own.get(c) or LABELS.get(c, c))} {_fmt(summ.get(c))}"
+            for c in made
+            if not (drawn and c == "deduction")
+        )
+        parts.append(f'<p class="card-parts">构成: {text}</p>')
     parts.append(_veto_html(r, member_id, summ))
     if hidden:  # "no score means none at all": only the months counted, the grade and the veto
         parts.append("</div>")
         return "".join(parts)
 
-    # monthly grid: committee score, the member's self-score beside it, amendments marked
-    items = sch.items
     sc = r.item_scores[r.item_scores["member_id"] == member_id].set_index("month")
-    selfs = s.book.self_scores
-    selfs = (
-        selfs[selfs["member_id"] == member_id].assign(month=lambda d: d["month"].astype(int)).set_index("month")
-        if len(selfs)
-        else pd.DataFrame()
-    )
-    am = r.amendments
-    amended = (
-        {
-            (int(cast(SupportsInt, a.month)), str(a.item)): a  # pandas-stubs type the fields as any scalar
-            for a in am[am["member_id"] == member_id].itertuples(index=False)
-        }
-        if len(am)
-        else {}
-    )
-    totals = r.monthly_totals[r.monthly_totals["member_id"] == member_id].set_index("month")["total"]
-    parts.append('<table border="1" style="border-collapse: collapse; font-size: 12px"><tr><th>月份</th>')
-    parts += [f"<th>{html.escape(it.name)}<br>({it.max:g}分)</th>" for it in items]
-    parts.append("<th>月度合计</th></tr>")
-    for m in range(p.first_month if p.kind != "year" else 1, p.last_month + 1):
-        parts.append(f"<tr><td>{m}月</td>")
-        if m not in sc.index:
-            parts.append(f'<td colspan="{len(items) + 1}">未在本支部, 不计分</td></tr>')
-            continue
-        for it in items:
-            v = _entered(sc.at[m, it.code])
-            own = (
-                f' <span style="color:#888">(自评 {_entered(selfs.at[m, it.code])})</span>'
-                if len(selfs) and m in selfs.index and it.code in selfs.columns
-                else ""
-            )
-            if (m, it.code) in amended:
-                a = amended[(m, it.code)]
-                title = html.escape(f"已更正: 原 {a.original:g} → {a.new_score:g}; {a.reason}; {a.decided_on}")
-                parts.append(f'<td title="{title}" style="color:#c00000; font-weight:bold">{v}*{own}</td>')
-            else:
-                parts.append(f"<td>{v}{own}</td>")
-        parts.append(f"<td><b>{_fmt(totals.get(m))}</b></td></tr>")
-    parts.append("</table>")
-    if amended:
-        parts.append(
-            "<p style='font-size:12px'>* "
-            + "; ".join(
-                html.escape(f"{m}月 {it}: 原 {a.original:g} → {a.new_score:g} ({a.reason})")
-                for (m, it), a in sorted(amended.items())
-            )
-            + "</p>"
-        )
+    if sch.cadence == "none":
+        parts += _register_html(r, member_id)
+    elif sch.cadence == "year":
+        parts += _year_items_html(r, member_id)
+    else:
+        parts += _grid_html(s, member_id)
 
     # appraisal averages (never a ballot) and what cost the member most
+    items = sch.items
     app = r.appraisal
     if len(app.columns) > 1 and member_id in set(app["member_id"]):
         row = _member_row(app, member_id)
@@ -572,8 +725,9 @@ def card_html(s: Scored, member_id: str) -> str:
     if len(in_period):
         gaps = sorted(((it.max - float(in_period[it.code].mean()), it.name) for it in items), reverse=True)
         lost = "、".join(f"{html.escape(n)} {g:.2f}" for g, n in gaps[:3] if g > 0.005)
+        each = {"month": "月平均", "quarter": "季度平均"}.get(sch.cadence, "得分")
         if lost:
-            parts.append(f"<p>失分最多的项目 (月平均与满分之差, 病根在此): {lost}</p>")
+            parts.append(f"<p>失分最多的项目 ({each}与满分之差, 病根在此): {lost}</p>")
 
     # adjustments with their evidence
     adj = r.adjustments[r.adjustments["member_id"] == member_id]
@@ -613,19 +767,12 @@ def _pct(w: float) -> str:
 
 def _adjustment_rule(sch: Scheme) -> str:
     a = sch.adjustments
-    rule = {
-        "highest_only": "只计最高一项加分和最大一项减分, 不累计",
-        "sum": "计入的加分、减分全部累加",
-        "capped_per_group": "加分、减分累加, 每组各自封顶",
-    }[a.combine]
     needs = [k for k, on in (("加分", a.bonus_evidence_required), ("减分", a.deduction_evidence_required)) if on]
-    return rule + (f"; {'、'.join(needs)}须有依据, 无依据不计入" if needs else "")
+    return COMBINE_WORDS[a.combine] + (f"; {'、'.join(needs)}须有依据, 无依据不计入" if needs else "")
 
 
 def _veto_rule(sch: Scheme) -> str:
-    v = sch.veto
-    effect = f"评为{v.grade}, 积分照常显示" if v.effect == "forced_grade" else f"不显示积分, 评为{v.grade}"
-    return effect + ("; 须全体党员过半数赞成才生效" if v.requires_majority else "")
+    return veto_text(sch)
 
 
 def _month_rule(sch: Scheme, kind: str) -> str:
@@ -643,9 +790,26 @@ def _month_rule(sch: Scheme, kind: str) -> str:
     return "月度总分 = Σ 各项月评分"
 
 
-def _month_title(month: str) -> str:
-    y, m = month.split("-")
-    return f"{y}年{int(m)}月"
+def _sub_title(month: str) -> str:
+    """A sub-period as a group's title: 2025年3月, 2025年第1季度, 2025年度."""
+    if "Q" in month:
+        y, q = month.split("Q")
+        return f"{y}年第{int(q)}季度"
+    if "-" in month:
+        y, m = month.split("-")
+        return f"{y}年{int(m)}月"
+    return f"{month}年度"
+
+
+def _sub_rule(sch: Scheme, kind: str) -> str:
+    """How a sub-period's total enters the period's figure (months: ``_month_rule``)."""
+    if sch.cadence == "month":
+        return _month_rule(sch, kind)
+    events = sub_events(sch)
+    first = f"{sub_word(sch)}{'得分' if events else '总分'} = Σ 各项评分" + (" + 本期加减分" if events else "")
+    if kind == sch.cadence:
+        return first
+    return f"{first}; {year_text(sch) if kind == 'year' else sch.period_text(kind)}"
 
 
 def trace_groups(s: Scored, member_id: str) -> tuple[pd.DataFrame, list[tuple[str, pd.DataFrame]]]:
@@ -669,20 +833,34 @@ def trace_groups(s: Scored, member_id: str) -> tuple[pd.DataFrame, list[tuple[st
             item = str(code)  # the item column holds codes (text)
             groups.append((f"{names.get(item, item)}: {_num(g.iloc[0]['value'])} = {rule}", g))
         other = rest[rest["item"] == ""]
-    else:
-        by_month = rest[rest["month"] != ""]
-        rule = _month_rule(sch, kind)
-        for month, g in by_month.groupby("month", sort=False):
-            groups.append((f"{_month_title(str(month))}: {_num(g.iloc[0]['value'])} — {rule}", g))
-        other = rest[rest["month"] == ""]
+    else:  # one group per sub-period: its total and every row under it (cells, its own events)
+        rule = _sub_rule(sch, kind)
+        members: list[list[int]] = []
+        outside: list[int] = []
+        level = 0
+        for pos, (lvl, month, item) in enumerate(zip(rest["level"], rest["month"], rest["item"], strict=True)):
+            if members and lvl > level:
+                members[-1].append(pos)
+            elif month != "" and item == "":
+                members.append([pos])
+                level = int(lvl)
+            else:
+                outside.append(pos)
+        for rows in members:
+            g = rest.iloc[rows]
+            title = _sub_title(str(g.iloc[0]["month"]))
+            groups.append((f"{title}: {_num(g.iloc[0]['value'])} — {rule}", g))
+        other = rest.iloc[outside]
     adjustments = other["step"].str.startswith(("加分", "减分"))
     vetoes = other["step"].str.startswith("一票否决")
     base = other[~adjustments & ~vetoes]
-    if len(base):
+    if len(base) and sch.cadence == "month":
         rule = f"月平均基础分 × {_pct(sch.year.weight)}" + (
             f" + 民主评议 × {_pct(sch.appraisal.weight)}" if sch.appraisal.mode != "none" else ""
         )
         groups.append((f"年终总积分的构成: {rule}", base))
+    elif len(base):
+        groups.append((f"年度积分的构成: {year_text(sch)}", base))
     if adjustments.any():
         groups.append((f"加减分: {_adjustment_rule(sch)}", other[adjustments]))
     if vetoes.any():
@@ -714,6 +892,8 @@ def trace_table(rows: pd.DataFrame) -> pd.DataFrame:
             out[LABELS[c]] = [_trace_value(str(a), b) for a, b in zip(rows["step"], rows["value"], strict=True)]
         elif c == "source":
             out[LABELS[c]] = [SOURCE_WORDS.get(show(v), show(v)) for v in rows[c]]
+        elif c == "month" and not all(re.fullmatch(r"\d{4}-\d{2}", str(v)) for v in rows[c] if str(v)):
+            out[LABELS["period"]] = [show(v) for v in rows[c]]  # quarters (2025Q1) or the year (2025) scored
         else:
             out[LABELS.get(c, c)] = [show(v) for v in rows[c]]
     return pd.DataFrame(out, columns=list(out))
@@ -785,12 +965,101 @@ def _bins(values: pd.Series) -> np.ndarray:
     return np.arange(start, stop + width / 2, width)
 
 
+def distribution_figure(r: Result, member_id: str | None = None, title: str = "") -> Figure | None:
+    """The branch's distribution of the period's figure, with the bands of this kind of period (the
+    year's stars or grades, a quarter's tiers where the scheme bands quarters) and, given a member,
+    his own figure; None when no member has a figure. Used by the explorer and the run notebook."""
+    from matplotlib.ticker import MaxNLocator
+
+    _cjk()
+    p = r.period
+    summ = r.summary()
+    col = SCORE_COLUMN[p.kind]
+    values = pd.to_numeric(summ[col], errors="coerce").dropna()
+    if not len(values):
+        return None
+    fig, ax = _figure()
+    edges = _bins(values)
+    counts, _, _ = ax.hist(values, bins=edges, color="#c0392b", alpha=0.8, edgecolor="white", label="人数")
+    width = float(edges[1] - edges[0])
+    left, right = float(edges[0]) - width, float(edges[-1]) + width
+    ax.set_xlim(left, right)
+    ax.set_ylim(0, int(max(counts)) + 1)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    inside = [b for b in r.scheme.scheme.bands_for(p.kind) or [] if left < b.min < right]
+    for i, band in enumerate(inside):
+        ax.axvline(band.min, color="#555", linestyle=":", linewidth=1, label="分档线 (下限)" if i == 0 else None)
+    if inside:  # the bands named above the plot, where no bar or line can cover them
+        bands = ax.secondary_xaxis("top")
+        bands.set_xticks([b.min for b in inside], [band_name(b) for b in inside])
+        bands.tick_params(labelsize=8, length=3)
+    mv = _number(summ.set_index("member_id")[col].get(member_id)) if member_id is not None else None
+    if mv is not None:
+        ax.axvline(mv, color="#1f4e79", linewidth=2, label=f"本人 {mv:.2f}")
+    ax.set_xlabel(LABELS.get(col, col))
+    ax.set_ylabel("人数")
+    ax.set_title(title or f"支部{LABELS.get(col, col)}分布 · {p.label} (共 {len(values)} 人)")
+    _legend_outside(ax)
+    return fig
+
+
+# a sub-period of the cadence: its word, its x-axis tick, its figure's name
+_SUB: dict[str, tuple[str, str, str]] = {
+    "month": ("月度", "{n}月", "月度总分"),
+    "quarter": ("季度", "第{n}季度", "季度得分"),
+    "year": ("年度", "{n}年", "年度得分"),
+}
+
+
+def _trend_figure(r: Result, member_id: str | None) -> Figure | str:
+    """The member's figure for each sub-period of the period against the branch average: months
+    (1月..12月), quarters (第1季度..) of a quarterly scheme, and for a scheme without item scores
+    the running figure at each quarter's end (基础分 + 已得加分, as the card has it). A string: why
+    there is no trend (fewer than two sub-periods, or none at all)."""
+    sch = r.scheme.scheme
+    p = r.period
+    if sch.cadence == "none":
+        q = r.quarters[r.quarters["quarter"] <= p.last_month // 3]  # the running figures, from January on
+        t = pd.DataFrame({"member_id": q["member_id"], "x": q["quarter"], "y": q["score"]})
+        tick, name = "第{n}季度", "截至季末积分"
+    else:
+        _, tick, name = _SUB[sch.cadence]
+        t = r.monthly_totals
+        t = t[t["month"].between(p.first_month, p.last_month)]
+        step = max(1, sch.sub_months)
+        t = pd.DataFrame({"member_id": t["member_id"], "x": t["month"] // step, "y": t["figure"]})
+    t = t.dropna(subset=["y"])
+    xs = sorted({int(v) for v in t["x"]})
+    if not xs:
+        what = "季末积分" if sch.cadence == "none" else f"{_SUB[sch.cadence][0]}评分"
+        return f"{p.label}没有{what}, 所以没有走势图。"
+    if len(xs) < 2:
+        if sch.cadence == "year":
+            return "本方案每年评分一次, 没有走势图 (见分布图和各项得分图)。"
+        unit = "月" if sch.cadence == "month" else "季度"
+        return f"{p.label}只有一个{unit}的{name}, 所以没有走势图 (见分布图)。"
+    fig, ax = _figure()
+    avg = t.groupby("x")["y"].mean()
+    ax.plot(avg.index, avg.to_numpy(), color="#888", linestyle="--", marker=".", label="支部平均")
+    shown = [float(v) for v in avg]
+    mine = t[t["member_id"] == member_id].sort_values("x") if member_id is not None else t.iloc[0:0]
+    if len(mine):
+        ax.plot(mine["x"], mine["y"], marker="o", color="#c0392b", label=f"本人 ({member_id})")
+        shown += [float(v) for v in mine["y"]]
+    ax.set_xticks(xs, [tick.format(n=n) for n in xs])
+    ax.set_xlim(xs[0] - 0.5, xs[-1] + 0.5)
+    ax.set_ylim(*_padded(shown, 1.0))
+    ax.set_ylabel(name)
+    ax.set_title(f"{name}走势 · {p.label}")
+    ax.grid(axis="y", alpha=0.3)
+    _legend_outside(ax)
+    return fig
+
+
 def chart_figures(s: Scored, member_id: str) -> ChartSet:
     """The member's monthly trend (the period's months), the branch's distribution of the
     period's figure with the star bands, and the member's item profile against the branch, as
     matplotlib figures; ``notes`` say what is missing and why."""
-    from matplotlib.ticker import MaxNLocator
-
     _cjk()
     r = s.result
     sch = r.scheme.scheme
@@ -807,84 +1076,56 @@ def chart_figures(s: Scored, member_id: str) -> ChartSet:
     elif len(vetoes := _member_vetoes(r, member_id)) and bool(vetoes["applies"].astype(bool).any()):
         notes.append(f"{member_id} 一票否决: 积分照常显示, 图中照画; 星级、排名等见积分卡。")
     show_member = not exempt and not hidden
-    months = list(range(p.first_month, p.last_month + 1))
-
-    t = r.monthly_totals
-    t = t[t["month"].between(p.first_month, p.last_month)]
-    if len(t):
-        fig, ax = _figure()
-        avg = t.groupby("month")["total"].mean()
-        ax.plot(avg.index, avg.to_numpy(), color="#888", linestyle="--", marker=".", label="支部平均")
-        shown = [float(v) for v in avg]
-        mine = t[t["member_id"] == member_id].sort_values("month")
-        if show_member and len(mine):
-            ax.plot(mine["month"], mine["total"], marker="o", color="#c0392b", label=f"本人 ({member_id})")
-            shown += [float(v) for v in mine["total"]]
-        ax.set_xticks(months, [f"{m}月" for m in months])
-        ax.set_xlim(p.first_month - 0.5, p.last_month + 0.5)
-        ax.set_ylim(*_padded(shown, 1.0))
-        ax.set_ylabel("月度总分")
-        ax.set_title(f"月度总分走势 · {p.label}")
-        ax.grid(axis="y", alpha=0.3)
-        _legend_outside(ax)
-        figures.append(fig)
+    trend = _trend_figure(r, member_id if show_member else None)
+    if isinstance(trend, str):
+        notes.append(trend)
     else:
-        notes.append(f"{p.label}没有月度评分, 所以没有走势图。")
+        figures.append(trend)
 
-    summ = r.summary()
-    col = SCORE_COLUMN[p.kind]
-    values = pd.to_numeric(summ[col], errors="coerce").dropna()
-    if len(values):
-        fig, ax = _figure()
-        edges = _bins(values)
-        counts, _, _ = ax.hist(values, bins=edges, color="#c0392b", alpha=0.8, edgecolor="white", label="人数")
-        width = float(edges[1] - edges[0])
-        left, right = float(edges[0]) - width, float(edges[-1]) + width
-        ax.set_xlim(left, right)
-        ax.set_ylim(0, int(max(counts)) + 1)
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        inside = [b for b in sch.bands if left < b.min < right] if p.kind == "year" else []
-        for i, band in enumerate(inside):
-            ax.axvline(band.min, color="#555", linestyle=":", linewidth=1, label="分档线 (下限)" if i == 0 else None)
-        if inside:  # the bands named above the plot, where no bar or line can cover them
-            bands = ax.secondary_xaxis("top")
-            bands.set_xticks(
-                [b.min for b in inside], [f"{b.stars}星" if b.stars is not None else b.grade for b in inside]
-            )
-            bands.tick_params(labelsize=8, length=3)
-        mv = _number(summ.set_index("member_id")[col].get(member_id))
-        if show_member and mv is not None:
-            ax.axvline(mv, color="#1f4e79", linewidth=2, label=f"本人 {mv:.2f}")
-        ax.set_xlabel(LABELS.get(col, col))
-        ax.set_ylabel("人数")
-        ax.set_title(f"支部{LABELS.get(col, col)}分布 · {p.label} (共 {len(values)} 人)")
-        _legend_outside(ax)
-        figures.append(fig)
+    dist = distribution_figure(r, member_id if show_member else None)
+    if dist is not None:
+        figures.append(dist)
     else:
+        col = SCORE_COLUMN[p.kind]
         notes.append(f"{p.label}没有可比较的{LABELS.get(col, col)}, 所以没有分布图。")
 
     sc = r.item_scores
     codes = [c for c in sch.item_codes if c in sc.columns]
     sc = sc[sc["month"].between(p.first_month, p.last_month)]
+    sub = _SUB.get(sch.cadence, ("", "", ""))[0]
+    each = {"month": "月平均", "quarter": "季度平均"}.get(sch.cadence, "")  # once a year: the score itself
     if len(sc) and codes:
         fig, ax = _figure()
         x = np.arange(len(codes))
         mine_items = sc[sc["member_id"] == member_id]
         if show_member and len(mine_items):
             ax.bar(
-                x - 0.2, mine_items[codes].mean().to_numpy(dtype=float), width=0.4, color="#c0392b", label="本人月平均"
+                x - 0.2,
+                mine_items[codes].mean().to_numpy(dtype=float),
+                width=0.4,
+                color="#c0392b",
+                label=f"本人{each or '得分'}",
             )
-        ax.bar(x + 0.2, sc[codes].mean().to_numpy(dtype=float), width=0.4, color="#888", label="支部月平均")
+        ax.bar(x + 0.2, sc[codes].mean().to_numpy(dtype=float), width=0.4, color="#888", label=f"支部{each or '平均'}")
         names = {it.code: it.name for it in sch.items}
-        ax.set_xticks(x, [names[c] for c in codes], rotation=30, ha="right", fontsize=8)
+        many = len(codes) > 10  # long names of many items would overlap: codes, named in the title
+        ax.set_xticks(
+            x,
+            [c if many else names[c] for c in codes],
+            rotation=0 if many else 30,
+            ha="center" if many else "right",
+            fontsize=8,
+        )
         ax.set_xlim(-0.6, len(codes) - 0.4)
         ax.set_ylim(0, max(it.max for it in sch.items if it.code in codes) * 1.05)
-        ax.set_ylabel("月平均得分")
-        ax.set_title(f"各项得分与支部平均 · {p.label}")
+        ax.set_ylabel(f"{each or '得分'}")
+        ax.set_title(f"各项得分与支部平均 · {p.label}" + (" (项目代码见积分卡)" if many else ""))
         _legend_outside(ax)
         figures.append(fig)
+    elif sch.cadence == "none":
+        notes.append("本方案不评项目分 (只有加减分和民主评议), 所以没有各项得分图。")
     else:
-        notes.append(f"{p.label}没有各项月评分, 所以没有各项得分图。")
+        notes.append(f"{p.label}没有各项{sub}评分, 所以没有各项得分图。")
     return ChartSet(figures, notes)
 
 
@@ -896,6 +1137,36 @@ def charts(s: Scored, member_id: str) -> list[bytes]:
 # -- what-if ------------------------------------------------------------------------------------
 
 
+def weighted_appraisal(sch: Scheme) -> bool:
+    """Whether the year weighs its item part against the appraisal (what the what-if's weight
+    changes); a scheme without appraisal, or with one added as it is, has no such weight."""
+    return sch.appraisal.mode != "none" and sch.appraisal.combine == "weighted" and sch.cadence != "none"
+
+
+def what_if_notes(s: Scored) -> list[str]:
+    """Why a parameter of the what-if cannot be changed for this scheme and period."""
+    sch = s.scheme.scheme
+    p = s.result.period
+    notes = []
+    if p.kind != "year":
+        notes.append(f"{p.label}不是年度: 权重和年度之星比例只影响年度结果, 请选年度期间再试。")
+    elif not weighted_appraisal(sch):
+        why = {
+            "none": "没有民主测评",
+            "single": "民主评议分直接加入年度积分 (不加权)",
+            "per_item": "民主测评直接加入年度积分 (不加权)",
+        }[sch.appraisal.mode]
+        notes.append(f"本方案{'不评项目分' if sch.cadence == 'none' else why}, 没有可调的权重。")
+    if not sch.bands_for(p.kind):
+        notes.append(f"本方案对{p.label.removeprefix(str(p.year) + '年')}不分档, 没有可调的分档下限。")
+    if p.kind == "year" and sch.annual_star is None:
+        notes.append("本方案不评年度之星。")
+    return notes
+
+
+WEIGHT_WORDS: dict[str, str] = {"month": "月度权重", "quarter": "季度积分权重", "year": "项目分权重", "none": "权重"}
+
+
 def what_if(
     s: Scored,
     monthly_weight: float | None = None,
@@ -903,25 +1174,35 @@ def what_if(
     annual_star_share: float | None = None,
 ) -> pd.DataFrame:
     """Re-score with changed scheme parameters (nothing is written) and list the members whose
-    stars, grade or annual star change. ``band_min`` maps a grade (or ``"N星"``) to a new minimum."""
+    stars, grade, tier or annual star change. ``monthly_weight``: the weight of the item part of
+    the year (the appraisal takes the rest), only where the appraisal is weighted; ``band_min``
+    maps a band of the period's kind (``"N星"``, a grade or a tier) to a new minimum: the year's
+    bands, or a quarter's where the scheme bands quarters."""
     sch = s.scheme.scheme
+    kind = s.result.period.kind
     update: dict[str, Any] = {}
-    if monthly_weight is not None and sch.appraisal.mode != "none":
+    if monthly_weight is not None and weighted_appraisal(sch):
         update["periods"] = {**sch.periods, "year": sch.year.model_copy(update={"weight": monthly_weight})}
         update["appraisal"] = sch.appraisal.model_copy(update={"weight": round(1.0 - monthly_weight, 10)})
-    if band_min:
-        update["bands"] = [b.model_copy(update={"min": band_min.get(_band_key(b), b.min)}) for b in sch.bands]
+    bands = sch.bands_for(kind)
+    if band_min and bands:
+        moved = [b.model_copy(update={"min": band_min.get(band_name(b), b.min)}) for b in bands]
+        if kind == "year":
+            update["bands"] = moved
+        else:
+            update["period_bands"] = {**sch.period_bands, kind: moved}
     if annual_star_share is not None and sch.annual_star is not None:
         update["annual_star"] = sch.annual_star.model_copy(update={"share": annual_star_share})
     changed = type(sch).model_validate(sch.model_copy(update=update).model_dump())  # validated like a file
     alt = LoadedScheme(scheme=changed, path=s.scheme.path, sha256="what-if")
     new = score(s.book, alt, s.result.period).summary().set_index("member_id")
     old = s.result.summary().set_index("member_id")
-    cols = [c for c in ("total", "stars", "grade", "annual_star", "rank") if c in old.columns]
+    figure = SCORE_COLUMN[kind]
+    cols = [c for c in (figure, "stars", "grade", "tier", "annual_star", "rank") if c in old.columns]
     rows = []
     for mid in old.index:
         diffs = {c: (old.at[mid, c], new.at[mid, c]) for c in cols if show(old.at[mid, c]) != show(new.at[mid, c])}
-        if any(c in diffs for c in ("stars", "grade", "annual_star")):
+        if any(c in diffs for c in ("stars", "grade", "tier", "annual_star")):
             rows.append(
                 {
                     "党员编号": mid,
@@ -934,10 +1215,6 @@ def what_if(
                 }
             )
     return pd.DataFrame(rows).fillna("")
-
-
-def _band_key(b: Any) -> str:
-    return f"{b.stars}星" if b.stars is not None else b.grade
 
 
 # -- the widget ---------------------------------------------------------------------------------
@@ -995,6 +1272,8 @@ class Explorer:
         )
         self.what_if_out = w.HTML()
         self.what_if_out.add_class("what-if-area")
+        self.what_if_note = w.HTML()  # what cannot be changed for this scheme and period, and why
+        self.what_if_note.add_class("what-if-note")
         tabs = w.Tab(
             children=[
                 w.VBox([w.HBox([self.sort, self.ascending]), self.table]),
@@ -1007,6 +1286,7 @@ class Explorer:
                         w.HBox([self.band, self.band_min]),
                         self.share,
                         self.run_what_if,
+                        self.what_if_note,
                         self.what_if_out,
                     ]
                 ),
@@ -1065,6 +1345,7 @@ class Explorer:
 
         text = f"<p class='empty-tab' style='color:#555'>{html.escape(why)}</p>"
         self.table.value = self.card.value = self.what_if_out.value = text
+        self.what_if_note.value = ""
         self.trace_box.children = (w.HTML(text),)
         self.chart_box.children = (w.HTML(text),)
 
@@ -1101,14 +1382,17 @@ class Explorer:
         self.sort.options = list(table.columns)
         self.sort.value = label(key) if label(key) in table.columns else table.columns[0]
         sch = s.scheme.scheme
+        year = s.result.period.kind == "year"
         self.weight.value = sch.year.weight
-        self.weight.disabled = sch.appraisal.mode == "none"
-        bands = [_band_key(b) for b in sch.bands]
+        self.weight.description = WEIGHT_WORDS[sch.cadence]
+        self.weight.disabled = not (year and weighted_appraisal(sch))
+        bands = [band_name(b) for b in sch.bands_for(s.result.period.kind) or []]
         kept = self.band.value
         self.band.options = bands
-        self.band.value = kept if kept in bands else bands[0]  # options alone leave the value empty
+        self.band.value = kept if kept in bands else (bands[0] if bands else None)  # options alone leave it empty
+        self.band.disabled = self.band_min.disabled = not bands
         self.share.value = sch.annual_star.share if sch.annual_star is not None else 0.0
-        self.share.disabled = sch.annual_star is None
+        self.share.disabled = not year or sch.annual_star is None
         self._band()
         self._table()
         if ids:
@@ -1117,11 +1401,13 @@ class Explorer:
             self._empty(f"{s.result.branch_name} {s.result.period.label} 没有党员, 所以这里没有内容。")
         self.what_if_out.value = (
             "<p style='color:#555'>上面是积分方案现在的参数。改动权重、某一档的下限或年度之星比例后点「计算」, "
-            "列出星级、等级或年度之星会变的党员 (不写任何文件)。</p>"
+            "列出星级、等级、档次或年度之星会变的党员 (不写任何文件)。</p>"
         )
+        self.what_if_note.value = "".join(f"<p style='color:#555'>{html.escape(n)}</p>" for n in what_if_notes(s))
 
     def _band(self) -> None:
-        bands = {_band_key(b): b for b in self.scored.scheme.scheme.bands}
+        s = self.scored
+        bands = {band_name(b): b for b in s.scheme.scheme.bands_for(s.result.period.kind) or []}
         if self.band.value in bands:
             self.band_min.value = bands[self.band.value].min
 
@@ -1173,7 +1459,7 @@ class Explorer:
             )
             return
         self.what_if_out.value = (
-            "<p>星级、等级或年度之星不变。</p>"
+            "<p>星级、等级、档次或年度之星不变。</p>"
             if changes.empty
             else f"<p>{len(changes)} 人会变化:</p>" + _html_table(changes)
         )

@@ -7,6 +7,7 @@ an appraisal ballot).
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -18,17 +19,36 @@ import pandas as pd
 from .. import __version__
 from ..exceptions import RunError
 from ..inputs.reading import load_inputs
-from ..labels import readable
+from ..labels import LABELS, label, readable, readable_values
 from ..outputs.csvfile import write_csv
 from ..outputs.excel import write_results_workbook
 from ..outputs.publicity import write_publicity_pdf
 from ..rules.engine import Result, score
 from ..rules.periods import KIND_LABELS, Period, parse_period
-from ..rules.scheme import LoadedScheme, load_scheme
+from ..rules.scheme import SPAN_MONTHS, LoadedScheme, load_scheme
 from ..runs.environment import describe, interpreter_shown, main_packages
 from .trace import trace
+from .words import (
+    CADENCE_TEXT,
+    COMBINE_WORDS,
+    SOURCE_WORDS,
+    appraisal_text,
+    bands_text,
+    column_names,
+    sub_period_text,
+    sub_word,
+    veto_text,
+    words,
+    year_text,
+)
 
 HEAD_ROWS = 10
+SCORE_COLUMN: dict[str, str] = {
+    "year": "total",
+    "quarter": "quarter_score",
+    "half": "half_score",
+    "month": "month_total",
+}
 
 
 @dataclass
@@ -42,7 +62,56 @@ class Run:
 
     @property
     def item_names(self) -> dict[str, str]:
-        return {i.code: i.name for i in self.scheme.scheme.items}
+        return column_names(self.scheme.scheme)
+
+
+def _table(run: Run, df: pd.DataFrame, table: str = "") -> pd.DataFrame:
+    """``df`` as an officer reads it: blanks, 是/否, ``中文 (key)`` headers in the scheme's words."""
+    own = words(run.scheme.scheme, table)
+    names = run.item_names
+    out = readable_values(df)
+    return out.rename(columns={c: f"{own[c]} ({c})" if c in own else label(str(c), names) for c in out.columns})
+
+
+def _sub_periods(run: Run, df: pd.DataFrame) -> pd.DataFrame:
+    """A table keyed by sub-period (``month``: its last month) with the sub-period as the input
+    workbook names it: ``month`` 2025-03 for a monthly scheme, ``quarter`` 2025Q1, ``period`` 2025."""
+    if "month" not in df.columns:
+        return df
+    s = run.scheme.scheme
+    key = {"quarter": "quarter", "year": "period"}.get(s.cadence, "month")
+    years = df["month_year"] if "month_year" in df.columns else pd.Series(run.period.year, index=df.index)
+    text = [
+        sub_period_text(s, int(y) if pd.notna(y) else run.period.year, m)
+        for y, m in zip(years, df["month"], strict=True)
+    ]
+    out = df.drop(columns=[c for c in ("month_year",) if c in df.columns]).copy()
+    out["month"] = pd.Series(text, index=df.index, dtype=object)
+    return out.rename(columns={"month": key})
+
+
+def _unused(run: Run, df: pd.DataFrame) -> list[str]:
+    """Columns of a result table the scheme has no use for (no stars, no quarter or annual star),
+    and banded columns that are blank on every row (a scheme that bands no tier here)."""
+    s = run.scheme.scheme
+    drop = set()
+    if not s.has_stars:
+        drop.add("stars")
+    if s.annual_star is None:
+        drop.add("annual_star")
+    if s.quarter_star is None:
+        drop |= {
+            "quarter_star",
+            "scored_members",
+            "quota",
+            *(c for c in df.columns if re.fullmatch(r"q\d_star", str(c))),
+        }
+    if not s.has_grades and "grade" in df.columns and df["grade"].isna().all():
+        drop.add("grade")
+    for c in ("tier", "band_grade"):
+        if c in df.columns and df[c].isna().all():
+            drop.add(c)
+    return [c for c in df.columns if c in drop]
 
 
 def _display(obj: Any) -> None:
@@ -95,7 +164,11 @@ def load(inputs_path: str, period: str, scheme: str = "") -> Run:
     print(f"积分方案 (scheme): {s.name} {s.version} — {s.title}; SHA-256 {sch.sha256}")
     print(f"输入文件 (input): {path.name}; SHA-256 {book.sha256}")
     print("输入检查通过: 各工作表行数如下 (all input checks passed; rows per sheet):")
-    _display(readable(book.sheet_counts()))
+    counts = book.sheet_counts()
+    if s.cadence == "none":  # no item scores: the score sheets are not part of this scheme's workbook
+        counts = counts[~counts["sheet"].isin(["monthly_scores", "self_scores"])].reset_index(drop=True)
+        print("本方案不评项目分 (cadence: none), 不需要月度评分和党员自评表。")
+    _display(readable(counts))
     for note in book.notes:
         print("说明:", note)
     return run
@@ -122,68 +195,134 @@ def show_parameters(**params: Any) -> pd.DataFrame:
 
 
 def show_scheme(run: Run) -> pd.DataFrame:
-    """The scheme's items and weights."""
+    """The scheme in the words an officer reads: when items are scored, how each period's figure
+    is formed, the appraisal, adjustments, veto and bands; then its items (with their groups), or,
+    for a scheme that scores no items, its catalogue of adjustments (what the points come from)."""
     s = run.scheme.scheme
-    items = pd.DataFrame(
-        [(i.code, i.name, i.max) for i in s.items], columns=["代码 (code)", "考评项目 (item)", "满分 (max)"]
+    lines = [f"评分周期: {CADENCE_TEXT[s.cadence]}"]
+    if s.base is not None:
+        lines.append(f"基础分: {s.base:g} 分, 扣分从中扣减, 扣完为止 (不低于 0)")
+    for kind in ("month", "quarter", "half", "year"):
+        if (s.cadence == "none" and kind not in s.periods) or SPAN_MONTHS[kind] < s.sub_months:
+            continue  # a period shorter than the cadence is never scored
+        lines.append(f"{KIND_LABELS[kind]}: {year_text(s) if kind == 'year' else s.period_text(kind)}")
+    lines.append(appraisal_text(s))
+    evidence = [
+        k
+        for k, on in (
+            ("加分", s.adjustments.bonus_evidence_required),
+            ("减分", s.adjustments.deduction_evidence_required),
+        )
+        if on
+    ]
+    lines.append(
+        f"加减分: {COMBINE_WORDS[s.adjustments.combine]}"
+        + (f"; {'、'.join(evidence)}须有佐证, 无佐证不计入" if evidence else "")
     )
-    print(
-        f"月度权重 {s.year.weight:g}; 民主测评权重 {s.appraisal.weight:g} ({s.appraisal.mode});"
-        f" 加减分合并方式 {s.adjustments.combine}; 一票否决 {s.veto.effect}"
+    lines.append(f"一票否决: {veto_text(s)}")
+    lines.append(f"年度分档: {bands_text(s, 'year')}")
+    for kind in ("month", "quarter", "half"):
+        if s.period_bands.get(kind):  # type: ignore[call-overload]  # a literal key of the mapping
+            lines.append(f"{KIND_LABELS[kind]}分档: {bands_text(s, kind)}")
+    print("\n".join(lines))
+    if s.items:
+        groups = {g.code: g.name for g in s.item_groups}
+        rows = [(i.code, i.name, groups.get(i.group or "", ""), i.max) for i in s.items]
+        items = pd.DataFrame(rows, columns=["代码 (code)", "考评项目 (item)", "大项 (group)", "满分 (max)"])
+        if not groups:
+            items = items.drop(columns="大项 (group)")
+        print(f"\n考评项目 {len(s.items)} 项 ({sub_word(s)}评分), 合计满分 {s.sub_max:g}:")
+        return readable(items)
+    print("\n本方案不评项目分, 所以没有考评项目表; 积分来自下面的加减分目录和年终民主评议:")
+    catalogue = pd.DataFrame(
+        [(r.code, r.name, "加分" if r.kind == "bonus" else "扣分", r.signed_points) for r in s.adjustments.rules],
+        columns=["代码 (rule_code)", "加减分项目 (rule_name)", "类别 (kind)", "分值 (points)"],
     )
-    return readable(items)
+    return readable(catalogue)
+
+
+def _show_part(title: str, df: pd.DataFrame, note: str = "") -> None:
+    """One intermediate table: its title and row count, then its head (an empty one says so)."""
+    print(f"\n【{title}】 共 {len(df)} 行" + (f", 显示前 {min(len(df), HEAD_ROWS)} 行" if len(df) else ": 无 (none)"))
+    if note:
+        print(note)
+    if len(df):
+        with pd.option_context("display.max_columns", 60):
+            _display(df.head(HEAD_ROWS))
+
+
+AMENDMENT_COLUMNS = ["member_id", "month_year", "month", "item", "original", "new_score", "reason", "decided_on", "row"]
+ADJUSTMENT_COLUMNS = ["member_id", "date", "rule_code", "rule_name", "points_used", "applied_points", "reason"]
+VETO_COLUMNS = [
+    "member_id",
+    "date",
+    "condition_name",
+    "votes_for",
+    "votes_against",
+    "members_on_date",
+    "applies",
+    "reason",
+]
 
 
 def show_intermediate(run: Run) -> None:
-    """Heads of the intermediate tables."""
+    """Heads of the intermediate tables, named for the scheme's cadence (月度/季度/年度评分); a
+    scheme without item scores has no item tables, and shows its quarters' running figures."""
     r = run.result
-    names = run.item_names
-    parts: list[tuple[str, pd.DataFrame]] = [
-        ("月度评分 (monthly item scores, amendments applied)", r.item_scores),
-        (
-            "评分更正 (amendments: original kept)",
-            r.amendments[["member_id", "month", "item", "original", "new_score", "reason", "decided_on", "row"]]
-            if len(r.amendments)
-            else r.amendments,
-        ),
-        ("月度总分 (monthly totals)", r.monthly_totals),
-        ("季度汇总 (quarters)", r.quarters),
-    ]
+    s = run.scheme.scheme
+    sub = sub_word(s)
+    if s.cadence == "none":
+        print("本方案不评项目分 (cadence: none): 没有评分表、评分更正和总分表; 各季度的累计数字见季度汇总。")
+    else:
+        unit = {"month": "monthly", "quarter": "quarterly", "year": "annual"}[s.cadence]
+        scores = _sub_periods(run, r.item_scores)
+        _show_part(f"{sub}评分 ({unit} item scores, amendments applied)", _table(run, scores))
+        am = r.amendments[[c for c in AMENDMENT_COLUMNS if c in r.amendments.columns]]
+        _show_part("评分更正 (amendments: original kept)", _table(run, _sub_periods(run, am)))
+        totals = _sub_periods(run, r.monthly_totals)
+        _show_part(f"{sub}总分 ({unit} totals)", _table(run, totals, "totals"))
+    spans = [("quarter", "季度汇总 (quarters)", r.quarters)]
+    if run.period.kind == "half":
+        spans.append(("half", "半年汇总 (halves)", r.halves))
+    for kind, title, df in spans:
+        if len(df):
+            _show_part(title, _table(run, df.drop(columns=_unused(run, df)), kind), s.period_text(kind))
+        elif s.sub_months > {"quarter": 3, "half": 6}[kind]:
+            print(f"\n【{title}】 本方案{CADENCE_TEXT[s.cadence].split(' (')[0]}, 没有{KIND_LABELS[kind]}积分。")
     if run.period.kind == "year":
-        parts.append(("年终项目积分 (annual item scores)", r.item_year))
+        if s.cadence != "none" and len(r.item_year):
+            title = (
+                "年终项目积分 (annual item scores)"
+                if s.year.by == "per_item"
+                else "年度积分的构成 (how the year's figure is formed)"
+            )
+            years = r.item_year.copy()
+            unscored = years["months"] == 0  # exempt, or never scored: no figure rather than zeros
+            figures = [c for c in years.columns if c not in ("member_id", "months")]
+            years[figures] = years[figures].astype("float64").mask(unscored)
+            _show_part(title, _table(run, years, "year"), year_text(s))
         if len(r.appraisal.columns) > 1:
-            parts.append(("民主测评平均 (appraisal averages: counts and averages only)", r.appraisal))
-    parts.append(
-        (
+            _show_part("民主测评平均 (appraisal averages: counts and averages only)", _table(run, r.appraisal))
+    if s.adjustments.rules or len(r.adjustments):
+        _show_part(
             "加减分 (adjustments applied and not applied)",
-            r.adjustments[["member_id", "date", "rule_code", "rule_name", "points_used", "applied_points", "reason"]],
+            _table(run, r.adjustments[ADJUSTMENT_COLUMNS]),
+            f"规则: {COMBINE_WORDS[s.adjustments.combine]}",
         )
-    )
-    parts.append(
-        (
-            "一票否决 (vetoes)",
-            r.vetoes[
-                [
-                    "member_id",
-                    "date",
-                    "condition_name",
-                    "votes_for",
-                    "votes_against",
-                    "members_on_date",
-                    "applies",
-                    "reason",
-                ]
-            ],
-        )
-    )
-    for title, df in parts:
-        print(f"\n【{title}】 共 {len(df)} 行, 显示前 {min(len(df), HEAD_ROWS)} 行")
-        _display(readable(df.head(HEAD_ROWS), names))
+    else:
+        print("\n【加减分 (adjustments)】 本方案没有加减分目录 (no adjustments in this scheme)。")
+    if s.veto.active or len(r.vetoes):
+        _show_part("一票否决 (vetoes)", _table(run, r.vetoes[VETO_COLUMNS]), f"规则: {veto_text(s)}")
+    else:
+        print("\n【一票否决 (vetoes)】 本方案没有一票否决 (no veto in this scheme)。")
 
 
 def show_results(run: Run) -> pd.DataFrame:
-    """The period's results, all members (a branch has tens of members)."""
-    return readable(run.result.summary(), run.item_names)
+    """The period's results, all members (a branch has tens of members); columns the scheme has no
+    use for (stars, quarter or annual stars, tiers it does not band) are left out here, not in
+    summary.csv."""
+    summ = run.result.summary()
+    return _table(run, summ.drop(columns=_unused(run, summ)), run.period.kind)
 
 
 def headline(run: Run) -> pd.DataFrame:
@@ -202,61 +341,37 @@ def headline(run: Run) -> pd.DataFrame:
         if run.scheme.scheme.has_stars:
             rows.append(("十星党员 ten stars", int((summ["stars"] == 10).sum())))
     else:
-        col = {"quarter": "quarter_score", "half": "half_score", "month": "month_total"}[run.period.kind]
+        col = SCORE_COLUMN[run.period.kind]
         values = summ[col].dropna()
-        rows = [("党员人数 members", len(summ)), (f"平均 mean {col}", f"{values.mean():.2f}" if len(values) else "")]
+        rows = [
+            ("党员人数 members", len(summ)),
+            ("计分人数 scored", len(values)),
+            (f"{LABELS[col]}平均 mean {col}", f"{values.mean():.2f}" if len(values) else ""),
+        ]
     return pd.DataFrame(rows, columns=["指标", "值"])
 
 
 def chart(run: Run) -> None:
-    """Distribution of the period's scores, with the scheme's band lines for a year.
+    """Distribution of the period's figures with the bands of this kind of period (the year's
+    stars or grades; a quarter's tiers where the scheme bands quarters), as the explorer draws it.
 
-    The figure is displayed explicitly and closed, so it lands in the executed notebook whatever
-    matplotlib backend the kernel inherited (``MPLBACKEND=Agg`` under the test runner).
+    The figure is displayed as a PNG, so it lands in the executed notebook whatever matplotlib
+    backend the kernel inherited (``MPLBACKEND=Agg`` under the test runner).
     """
-    import matplotlib.pyplot as plt
-    from matplotlib import font_manager
-    from matplotlib.ticker import MaxNLocator
+    from .explorer import distribution_figure
 
-    cjk = [
-        f.name
-        for f in font_manager.fontManager.ttflist
-        if "CJK" in f.name or "Noto Sans SC" in f.name or "WenQuanYi" in f.name
-    ]
-    if cjk:
-        plt.rcParams["font.sans-serif"] = [cjk[0], *plt.rcParams["font.sans-serif"]]
-    plt.rcParams["axes.unicode_minus"] = False
-    summ = run.result.summary()
-    col = {"year": "total", "quarter": "quarter_score", "half": "half_score", "month": "month_total"}[run.period.kind]
-    values = summ[col].dropna()
-    fig, ax = plt.subplots(figsize=(8, 3.5))
-    ax.hist(values, bins=min(20, max(5, len(values))), color="#c0392b", alpha=0.8)
-    if len(values):
-        lo, hi = float(values.min()), float(values.max())
-        ax.set_xlim(lo - max(2.0, 0.05 * abs(lo)), hi + max(2.0, 0.05 * abs(hi)))
-    locator = ax.yaxis.get_major_locator()
-    if isinstance(locator, MaxNLocator):  # matplotlib's default AutoLocator is one
-        locator.set_params(integer=True)
-    if run.period.kind == "year":
-        left, right = ax.get_xlim()
-        for band in run.scheme.scheme.bands[:-1]:
-            if left <= band.min <= right:
-                ax.axvline(band.min, color="#555", linestyle=":", linewidth=1)
-                ax.text(
-                    band.min,
-                    ax.get_ylim()[1] * 0.95,
-                    f" ≥{band.min:g} " + (f"{band.stars}星" if band.stars is not None else band.label),
-                    fontsize=8,
-                    ha="left",
-                    va="top",
-                )
-    ax.set_title(f"{run.result.branch_name} {run.period.label} 积分分布")
-    ax.set_xlabel("积分")
-    ax.set_ylabel("人数")
-    fig.tight_layout()
+    r = run.result
+    col = SCORE_COLUMN[run.period.kind]
+    fig = distribution_figure(r, title=f"{r.branch_name} {run.period.label} {LABELS[col]}分布")
+    if fig is None:
+        print(f"{run.period.label}没有可比较的{LABELS[col]} (无人计分), 所以没有图表。")
+        return
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)
-    plt.close(fig)
+    bands = run.scheme.scheme.bands_for(run.period.kind)
+    print(
+        "虚线为分档下限 (band lines): " + bands_text(run.scheme.scheme, run.period.kind) if bands else "本期间不分档。"
+    )
     try:
         from IPython.display import Image
 
@@ -268,19 +383,34 @@ def chart(run: Run) -> None:
 def default_member(run: Run) -> str:
     """The member to trace when none is given: the best-ranked scored member."""
     summ = run.result.summary()
-    key = {"year": "total", "quarter": "quarter_score", "half": "half_score", "month": "month_total"}[run.period.kind]
+    key = SCORE_COLUMN[run.period.kind]
     ranked = summ.dropna(subset=[key]).sort_values([key, "member_id"], ascending=[False, True])
     return str(ranked["member_id"].iloc[0]) if len(ranked) else str(summ["member_id"].iloc[0])
 
 
 def show_trace(run: Run, member_id: str = "") -> None:
-    """The whole trace of one member (a few hundred rows at most), shown in full."""
+    """The whole trace of one member (a few hundred rows at most), shown in full: columns blank on
+    every row are left out, the scheme's rules named in Chinese, a sub-period named as the cadence
+    has it."""
+    s = run.scheme.scheme
     mid = member_id or default_member(run)
     t = trace(run.result, mid)
     name = str(run.result.members.set_index("member_id").loc[mid, "name"])
-    print(f"追溯 (trace): {mid} {name} — {len(t)} 行, 从期间总分一直到每个月评分单元格 (input cell of every figure)")
+    down = (
+        "每条加减分和民主测评平均"
+        if s.cadence == "none"
+        else f"每个{sub_word(s)}评分单元格"
+        + ("、民主测评平均" if s.appraisal.mode != "none" and run.period.kind == "year" else "")
+        + ("和加减分" if s.adjustments.rules else "")
+    )
+    print(f"追溯 (trace): {mid} {name} — {len(t)} 行, 从期间总分一直到{down} (input cell of every figure)")
+    t = t.assign(source=[SOURCE_WORDS.get(str(v), v) for v in t["source"]])
+    keep = [c for c in t.columns if c in ("level", "step", "value") or t[c].astype(str).str.strip().ne("").any()]
+    shown = _table(run, t[keep])
+    if s.cadence != "month" and "month" in keep:  # the trace names the sub-period: 2025Q1, 2025
+        shown = shown.rename(columns={label("month"): f"{LABELS['period']} (month)"})
     with pd.option_context("display.max_rows", 1000, "display.max_colwidth", 80):
-        _display(readable(t))
+        _display(shown)
 
 
 def provenance_of(run: Run) -> dict[str, Any]:
