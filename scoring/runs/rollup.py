@@ -470,7 +470,8 @@ def write_rollup_workbook(rollup: Rollup, path: Path, provenance: dict[str, Any]
     for i, (scheme, tier) in enumerate(zip(unit["scheme"], unit.get("unit_tier", []), strict=False), start=1):
         tiers = tiers_of.get(str(scheme))
         if tiers is not None:
-            uws.write_formula(i, at["unit_tier"], _unit_tier_formula(tiers, i + 1, rng, at), None, tier or "")
+            cached = tier if isinstance(tier, str) else ""  # unranked and not vetoed: no tier
+            uws.write_formula(i, at["unit_tier"], _unit_tier_formula(tiers, i + 1, rng, at), None, cached)
 
     branches = rollup.branches
     bws = table("支部对比", branches, repeat_columns=2)
