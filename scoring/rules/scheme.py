@@ -453,6 +453,14 @@ def _period_problems(s: Scheme) -> list[Problem]:
             )
         if rule.by == "per_item" and s.cadence == "none":
             out.append(Problem(f"periods.{kind}.by", "没有项目分时不能逐项计算 (no items)", "total"))
+        if rule.by == "per_item" and sub_events and kind != s.cadence:
+            out.append(
+                Problem(
+                    f"periods.{kind}.by",
+                    "加减分计入每期得分时, 不能逐项平均 (the events inside each sub-period would be lost per item)",
+                    "total",
+                )
+            )
     if s.adjustments.rules and not any(r.events or r.combine == "year_to_date" for r in s.periods.values()):
         out.append(
             Problem("periods.year.events", "加减分目录不会计入任何得分 (the adjustments enter no figure)", "true")
