@@ -437,7 +437,9 @@ def compare_inputs(book_a: InputBook, book_b: InputBook) -> pd.DataFrame:
     """
     rows: list[tuple[Any, ...]] = []
     for sheet in _SHEET_ATTRS:
-        label = f"{SHEETS[sheet].label} ({sheet})"
+        # the item scores are named by the sheet they came from (月度/季度/年度评分)
+        named = book_a.score_sheet if sheet == "monthly_scores" else sheet
+        label = f"{SHEETS[named].label} ({named})"
         a, b = _sheet_rows(book_a, sheet), _sheet_rows(book_b, sheet)
         values = [c for c in a.columns if c != "row" and c in b.columns]
         key = [k for k in ROW_KEYS.get(sheet, ()) if k in values]
