@@ -31,6 +31,7 @@ from test_new_schemes import enterprise_sheets, fuxian_sheets, rural_sheets, sha
 from test_nothing_raw import absolute_paths, notebook_findings
 
 from scoring.labels import label
+from scoring.rules.words import column_names
 from scoring.views import notebook as nb
 from scoring.views.explorer import (
     Explorer,
@@ -46,7 +47,6 @@ from scoring.views.explorer import (
     what_if_notes,
     write_voila_template,
 )
-from scoring.views.words import column_names
 
 REPO = Path(__file__).resolve().parents[1]
 

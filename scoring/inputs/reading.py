@@ -31,6 +31,7 @@ from python_calamine import CalamineError, CalamineWorkbook, PasswordError
 from ..exceptions import FAILURE_COLUMNS, InputError, SchemeError, SchemeProblem
 from ..rules.periods import KIND_LABELS, Period, active_counts
 from ..rules.scheme import SPAN_MONTHS, LoadedScheme, Scheme, load_workbook_scheme
+from ..rules.words import CADENCE_WORDS
 
 # "quarter": ``2025Q1`` read as its last month; "year": ``2025`` read as month 12; "raw": kept as
 # typed for a check that needs another column of the row (a score that may be a letter grade)
@@ -213,12 +214,6 @@ SCORE_SHEETS: dict[str, tuple[str, str | None]] = {
     "month": ("monthly_scores", "month"),
     "quarter": ("quarterly_scores", "quarter"),
     "year": ("annual_scores", None),
-}
-CADENCE_WORDS: dict[str, str] = {
-    "month": "按月评分",
-    "quarter": "按季度评分",
-    "year": "按年度评分",
-    "none": "没有项目评分",
 }
 # how a sub-period is named in the amendments' ``month`` column, per cadence
 AMENDMENT_PERIOD: dict[str, Column] = {

@@ -33,9 +33,7 @@ from ..labels import LABELS, YES_NO, label
 from ..rules.engine import Result, score, sub_events
 from ..rules.periods import parse_period
 from ..rules.scheme import LoadedScheme, Scheme, load_scheme
-from ..runs.summaries import compare_summaries, read_summary, summary_text
-from .trace import trace
-from .words import (
+from ..rules.words import (
     COMBINE_WORDS,
     MONTHS_WORDS,
     SOURCE_WORDS,
@@ -45,6 +43,8 @@ from .words import (
     words,
     year_text,
 )
+from ..runs.summaries import compare_summaries, read_summary, summary_text
+from .trace import trace
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

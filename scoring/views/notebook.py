@@ -26,9 +26,7 @@ from ..outputs.publicity import write_publicity_pdf
 from ..rules.engine import Result, score
 from ..rules.periods import KIND_LABELS, Period, parse_period
 from ..rules.scheme import SPAN_MONTHS, LoadedScheme, load_scheme
-from ..runs.environment import describe, interpreter_shown, main_packages
-from .trace import trace
-from .words import (
+from ..rules.words import (
     CADENCE_TEXT,
     COMBINE_WORDS,
     SOURCE_WORDS,
@@ -41,6 +39,8 @@ from .words import (
     words,
     year_text,
 )
+from ..runs.environment import describe, interpreter_shown, main_packages
+from .trace import trace
 
 HEAD_ROWS = 10
 SCORE_COLUMN: dict[str, str] = {

@@ -23,6 +23,7 @@ import pandas as pd
 from ..rules.engine import Result, sub_events
 from ..rules.rounding import round_scores
 from ..rules.scheme import Scheme
+from ..rules.words import sub_period_text
 
 TRACE_COLUMNS: list[str] = ["level", "step", "item", "month", "value", "text", "rule", "source", "note"]
 
@@ -246,7 +247,7 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
                     t.figure,
                     "Σ 各项评分 + 本期加减分" if events else "Σ 各项评分",
                     result.cell(_score_sheet(result), _SUB_COLUMN[s.cadence], t.row),
-                    month=_sub_label(result, int(t.month)),
+                    month=sub_period_text(result.scheme.scheme, result.period.year, int(t.month)),
                 )
                 if events:
                     within = (int(t.month) - s.sub_months + 1, int(t.month))
@@ -314,7 +315,7 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
             round_scores(np.array([t.figure], dtype=np.float64))[0],
             "Σ 各项评分 + 本期加减分" if events else ("Σ 各项月评分" if s.cadence == "month" else "Σ 各项评分"),
             result.cell(_score_sheet(result), _SUB_COLUMN[s.cadence], t.row),
-            month=_sub_label(result, int(t.month)),
+            month=sub_period_text(result.scheme.scheme, result.period.year, int(t.month)),
         )
         if events:  # the events dated in the sub-period are part of its figure
             _adjustments(out, result, member_id, within=(int(t.month) - s.sub_months + 1, int(t.month)), level=2)
@@ -329,12 +330,6 @@ _UNITS = {"month": ("月度", "个月"), "quarter": ("季度", "个季度"), "ye
 def _score_sheet(result: Result) -> str:
     """The input sheet the item scores came from (monthly_scores, quarterly_scores, annual_scores)."""
     return str(getattr(result.book, "score_sheet", "monthly_scores"))
-
-
-def _sub_label(result: Result, month: int) -> str:
-    """A sub-period by its last month: ``2025-03``, ``2025Q1``, ``2025``."""
-    cadence, year = result.scheme.scheme.cadence, result.period.year
-    return {"quarter": f"{year}Q{month // 3}", "year": f"{year}"}.get(cadence, f"{year}-{month:02d}")
 
 
 def _total_rule(s: Scheme) -> str:
@@ -413,7 +408,7 @@ def _cells(out: _Rows, result: Result, member_id: str, items: list[str], level: 
                 result.cell(sheet, c, rd["row"]),
                 note,
                 item=c,
-                month=_sub_label(result, int(rd["month"])),
+                month=sub_period_text(result.scheme.scheme, result.period.year, int(rd["month"])),
             )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from xlsxwriter.worksheet import Worksheet
 
 from ...rules.engine import Result
+from ...rules.words import COMBINE_WORDS
 from .writer import Writer, cached
 
 # -- 参数 -------------------------------------------------------------------------------------
@@ -44,12 +45,7 @@ def param(
     pr.next_row += 1
 
 
-COMBINE_TEXT: dict[str, str] = {
-    "highest_only": "只计最高一项加分和最大一项减分 (highest_only)",
-    "sum": "逐条累加 (sum)",
-    "capped_per_group": "逐条累加, 每组不超过上限 (capped_per_group)",
-    "capped_per_item": "逐条累加, 每一考评项目不超过该项目的分值 (capped_per_item)",
-}
+COMBINE_TEXT: dict[str, str] = {key: f"{text} ({key})" for key, text in COMBINE_WORDS.items()}
 
 
 VETO_EFFECT_TEXT: dict[str, str] = {

@@ -8,7 +8,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..rules.scheme import Band, Scheme
+from .scheme import Band, Scheme
 
 SUB_WORDS: dict[str, str] = {"month": "月度", "quarter": "季度", "year": "年度"}  # one sub-period of the cadence
 CADENCE_TEXT: dict[str, str] = {
@@ -18,6 +18,13 @@ CADENCE_TEXT: dict[str, str] = {
     "none": "不评项目分, 积分只来自加减分和民主评议 (cadence: none)",
 }
 # what ``months`` counts: the sub-periods scored, or (no item scores) the months in the branch
+# how the reader's messages say the cadence: 方案 X 按季度评分 (cadence: quarter)
+CADENCE_WORDS: dict[str, str] = {
+    "month": "按月评分",
+    "quarter": "按季度评分",
+    "year": "按年度评分",
+    "none": "没有项目评分",
+}
 MONTHS_WORDS: dict[str, str] = {"month": "计分月数", "quarter": "计分季度数", "year": "计分年数", "none": "在支部月数"}
 COMBINE_WORDS: dict[str, str] = {
     "highest_only": "只计最高一项加分和最大一项减分, 不累计",
