@@ -11,7 +11,7 @@ from ..scheme import LoadedScheme
 from .bands import period_bands
 from .events import month_events, resolve_adjustments, resolve_vetoes, veto_months
 from .follow_up import follow_ups, tier_follow_ups
-from .items import apply_amendments, monthly_totals
+from .items import apply_amendments, monthly_totals, sub_events
 from .result import Result
 from .spans import quarter_matrix, quarter_stars, span_scores
 from .tables import YES, member_codes
@@ -42,9 +42,13 @@ def score(book: InputBook, scheme: LoadedScheme, period: Period) -> Result:
     totals = monthly_totals(item_scores, s, adjustments, codes, index)
     q_sums, q_counts = quarter_matrix(totals, codes, len(members))
     n = len(members)
-    bonus_q = month_events(adjustments, index, n, 1).reshape(n, 4, 3).sum(axis=2)
-    deduction_q = month_events(adjustments, index, n, -1).reshape(n, 4, 3).sum(axis=2)
-    events = (bonus_q, deduction_q)
+    events = None  # the bonuses and deductions per member and quarter, where a span shows them
+    if any(s.period(k).events or s.period(k).combine == "year_to_date" for k in ("quarter", "half")) or (
+        s.cadence == "none" or sub_events(s)
+    ):
+        bonus_q = month_events(adjustments, index, n, 1).reshape(n, 4, 3).sum(axis=2)
+        deduction_q = month_events(adjustments, index, n, -1).reshape(n, 4, 3).sum(axis=2)
+        events = (bonus_q, deduction_q)
     vetoed_in = veto_months(vetoes, index)
     quarters, quarter_codes = span_scores(q_sums, q_counts, members, s, "quarter", period.last_month, events, vetoed_in)
     quarters = quarter_stars(quarters, quarter_codes, vetoed_in, s)

@@ -3,7 +3,7 @@ to date, with their events, the constant base and the veto), ranks and 季度之
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -55,44 +55,42 @@ def span_scores(
     n_members = len(members)
     rule = scheme.period(span)
     size = 1 if span == "quarter" else 2  # quarters per span
-    bonus, deduction = events if events is not None else (np.zeros((n_members, 4)), np.zeros((n_members, 4)))
+    ytd = rule.combine == "year_to_date"
+    n_spans = last_month // (3 * size) if 3 * size >= scheme.sub_months else 0  # none shorter than the cadence
+
+    def own(a: npt.NDArray[Any]) -> npt.NDArray[Any]:  # per span, from per quarter
+        return a if size == 1 else a[:, 0::2] + a[:, 1::2]
+
+    def running(a: npt.NDArray[Any]) -> npt.NDArray[Any]:  # January to each span's end
+        return np.cumsum(a, axis=1)[:, size - 1 :: size]
+
     if scheme.cadence == "none":  # no item scores: a member counts in the spans he was in the branch
         counts = membership_months(members)
-    own = counts.reshape(n_members, -1, size).sum(axis=2)  # sub-periods (or months) in the span itself
-    ytd = rule.combine == "year_to_date"
-    own_b = bonus.reshape(n_members, -1, size).sum(axis=2)[:, : last_month // (3 * size)].ravel()
-    own_d = deduction.reshape(n_members, -1, size).sum(axis=2)[:, : last_month // (3 * size)].ravel()
-    if ytd:
-        sums, counts = np.cumsum(sums, axis=1), np.cumsum(counts, axis=1)
-        bonus, deduction = np.cumsum(bonus, axis=1), np.cumsum(deduction, axis=1)
+    own_counts = own(counts)  # sub-periods (or months) in the span itself
+    s = (running(sums) if ytd else own(sums))[:, :n_spans].ravel()
+    c = (running(counts) if ytd else own_counts)[:, :n_spans].ravel()
+    if scheme.cadence == "none":
+        score = np.zeros(c.shape)
+    elif rule.combine == "sum":
+        score = s.copy()
     else:
-        sums, counts = sums.reshape(n_members, -1, size).sum(axis=2), own
-        bonus, deduction = (
-            bonus.reshape(n_members, -1, size).sum(axis=2),
-            deduction.reshape(n_members, -1, size).sum(axis=2),
-        )
-    if ytd:
-        sums, counts = sums[:, size - 1 :: size], counts[:, size - 1 :: size]
-        bonus, deduction = bonus[:, size - 1 :: size], deduction[:, size - 1 :: size]
-    n_spans = last_month // (3 * size) if 3 * size >= scheme.sub_months else 0  # none shorter than the cadence
-    s = sums[:, :n_spans].ravel()
-    c = counts[:, :n_spans].ravel()
-    b, d = bonus[:, :n_spans].ravel(), deduction[:, :n_spans].ravel()
-    mean = np.divide(s, c, out=np.zeros(c.shape), where=c > 0)
-    items = np.zeros(c.shape) if scheme.cadence == "none" else (s if rule.combine == "sum" else mean)
-    # events enter here unless they are already in each sub-period's figure
+        score = np.divide(s, c, out=np.zeros(c.shape), where=c > 0)
+    if ytd:  # the year's formula: its item part at the year's weight
+        score *= scheme.year.weight
+    # events enter here unless they are already in each sub-period's figure; the arrays for them
+    # are made only when a span shows or adds them (a 1M-member unit: 32 MB each)
     add_events = (ytd or rule.events or scheme.cadence == "none") and not sub_events(scheme)
-    if ytd:
-        items = items * scheme.year.weight
-    events_part = np.zeros(c.shape)
-    if add_events:
-        kept_base = np.maximum(0.0, scheme.base + d) if scheme.base is not None and ytd else d
-        events_part = kept_base + b
-    score = items + events_part
+    shown = add_events or sub_events(scheme)
+    if shown:
+        bonus, deduction = events if events is not None else (np.zeros((n_members, 4)), np.zeros((n_members, 4)))
+        b = (running(bonus) if ytd else own(bonus))[:, :n_spans].ravel()
+        d = (running(deduction) if ytd else own(deduction))[:, :n_spans].ravel()
+        if add_events:
+            score += (np.maximum(0.0, scheme.base + d) if scheme.base is not None and ytd else d) + b
     number = np.tile(np.arange(1, n_spans + 1), n_members)
     if vetoed_in is not None:
         score = veto_effect(score, np.repeat(vetoed_in, n_spans) <= number * 3 * size, scheme)
-    keep = own[:, :n_spans].ravel() > 0  # a member who had left before the span has no figure for it
+    keep = own_counts[:, :n_spans].ravel() > 0  # a member who had left before the span has no figure for it
     out = pd.DataFrame(
         {
             "member_id": np.repeat(members["member_id"].to_numpy(), n_spans)[keep],
@@ -101,10 +99,11 @@ def span_scores(
             "score": score[keep],
         }
     )
-    if add_events or sub_events(scheme):
+    if shown:
         out["bonus"], out["deduction"] = b[keep], d[keep]
         if ytd:  # the span's own subtotals beside the running figures (seed 004 农村 登记表)
-            out["span_bonus"], out["span_deduction"] = own_b[keep], own_d[keep]
+            out["span_bonus"] = own(bonus)[:, :n_spans].ravel()[keep]
+            out["span_deduction"] = own(deduction)[:, :n_spans].ravel()[keep]
         if scheme.base is not None and ytd:
             out["base_points"] = np.maximum(0.0, scheme.base + d[keep])
     out["score_rounded"] = round_scores(out["score"].to_numpy())
