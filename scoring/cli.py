@@ -194,6 +194,16 @@ def main(argv: list[str] | None = None) -> int:
             # blank templates are regenerated in place; a workbook for a branch, year or member list
             # may already be filled in, so it is only replaced with --force
             overwrite = args.force or not (args.year or args.branch or args.members)
+            if args.out.exists() and not args.out.is_dir():
+                raise RunError(
+                    f"--out 应为文件夹, 而 {args.out} 是一个文件 (--out names a folder, {args.out} is a file); "
+                    "allowed: a folder, e.g. --out templates_xlsx"
+                )
+            try:
+                args.out.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                problem = f"无法创建输出文件夹 (cannot create the output folder) {args.out}: {err.strerror}"
+                raise RunError(problem) from err
             if args.scheme:
                 paths = [write_template(args.scheme, args.out, args.year, args.branch, args.members, overwrite)]
             else:
