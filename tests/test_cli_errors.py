@@ -45,3 +45,11 @@ def test_an_input_that_is_not_a_regular_file_is_refused_without_reading_it(tmp_p
         done = cli("validate", "--inputs", path, "--period", "2025")
         assert done.returncode == 2 and "不是普通文件 (not a regular file)" in done.stderr, done.stderr
         assert "Traceback" not in done.stderr
+
+
+def test_template_out_is_a_folder_not_a_file(tmp_path: Path) -> None:
+    afile = tmp_path / "名单.xlsx"
+    afile.write_bytes(b"x")
+    done = cli("template", "--scheme", "county-10-stars", "--out", str(afile))
+    assert done.returncode != 0 and "--out 应为文件夹" in done.stderr and "Traceback" not in done.stderr
+    assert afile.read_bytes() == b"x"  # left as it was
