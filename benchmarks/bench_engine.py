@@ -391,10 +391,13 @@ def _run_child(args: list[str], env: dict[str, str] | None = None, timeout: floa
 
 def code_version() -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for rel in ("scoring/rules/engine.py", "scoring/inputs/reading.py", "scoring/rules/rounding.py"):
-        p = ROOT / rel
-        if p.exists():
-            out[rel + " sha256"] = hashlib.sha256(p.read_bytes()).hexdigest()[:16]
+    # the engine (one module per stage) and what it reads: one hash over the files, by path
+    files = sorted((ROOT / "scoring" / "rules" / "engine").glob("*.py"))
+    files += [ROOT / "scoring" / "inputs" / "reading.py", ROOT / "scoring" / "rules" / "rounding.py"]
+    digest = hashlib.sha256()
+    for f in files:
+        digest.update(f.relative_to(ROOT).as_posix().encode() + b"\0" + f.read_bytes())
+    out["scoring/rules/engine/*.py, reading.py, rounding.py sha256"] = digest.hexdigest()[:16]
     out["git_head"] = git_head(ROOT)
     return out
 
