@@ -66,6 +66,7 @@ CASES = [
     ("rural-card", set_in("items", [{"code": "A", "name": "a", "max": 10}]), "items", "remove items"),
     ("fuxian-18", set_in("items.0.grades", {"A": 9}), "items.0.grades.A", "5"),
     ("enterprise-8-2", set_in("periods.half", {"combine": "mean", "events": True}), "periods.half.events", "false"),
+    ("county-10-stars", set_in("periods.quarter.weight", 0.8), "periods.quarter.weight", "1"),
 ]
 
 

@@ -451,6 +451,14 @@ def _period_problems(s: Scheme) -> list[Problem]:
                     "false",
                 )
             )
+        if kind != "year" and rule.weight != 1:
+            out.append(
+                Problem(
+                    f"periods.{kind}.weight",
+                    "只有年度的项目分有权重 (only the year weighs its item part; year_to_date uses the year's)",
+                    "1 (leave it out)",
+                )
+            )
         if rule.by == "per_item" and s.cadence == "none":
             out.append(Problem(f"periods.{kind}.by", "没有项目分时不能逐项计算 (no items)", "total"))
         if rule.by == "per_item" and sub_events and kind != s.cadence:
