@@ -161,14 +161,17 @@ def test_annual_scores_become_one_december_row_per_member(maker: BookMaker) -> N
     assert book.cell(book.score_sheet, "month", r) == f"年度评分 (annual_scores)!A{r}"
 
 
-def test_cadence_none_has_no_item_scores_and_allows_every_period(maker: BookMaker) -> None:
+def test_cadence_none_has_no_item_scores_and_is_kept_per_quarter(maker: BookMaker) -> None:
     m = members()
     sheets = {
         "members": m,
         "adjustments": pd.DataFrame([adjustment("M01", "D.meeting", dt.date(2025, 2, 3))]),
         "appraisal": ballots(RURAL, m, lambda b, mid, c: 30.0, raters=3),
     }
-    for period in ("2025-02", "2025Q1", "2025H1", "2025"):
+    # the card is kept per quarter (seed 004): a month has no figure of its own, so it is refused
+    with pytest.raises(InputError, match="shorter than the scheme's cadence"):
+        read(maker, RURAL, sheets, "2025-02")
+    for period in ("2025Q1", "2025H1", "2025"):
         book, _ = read(maker, RURAL, sheets, period)
         assert book.score_sheet == "monthly_scores" and book.monthly.empty
         assert list(book.monthly.columns) == ["row", "member_id", "month_year", "month", "note"]

@@ -112,7 +112,7 @@ def test_trace_value_column_is_numeric(demo_books: list[Path], period: str) -> N
     p = parse_period(period)
     for path in demo_books:
         book, sch = load_inputs(path, parse_period("2025"))
-        if SPAN_MONTHS[p.kind] < sch.scheme.sub_months:  # a yearly scheme forms no quarter
+        if SPAN_MONTHS[p.kind] < sch.scheme.shortest_months:  # a yearly scheme forms no quarter
             continue
         book, sch = load_inputs(path, p)
         result = score(book, sch, p)

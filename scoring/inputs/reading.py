@@ -2064,7 +2064,7 @@ def _check_cadence(s: Scheme, period: Period, ref: str, row: Any, year: int, c: 
     """A period shorter than the scheme's cadence cannot be formed (SPEC 4): a month of a quarterly
     scheme, a quarter of a yearly one. A problem at the branch sheet's scheme cell naming the periods
     that can; False then."""
-    if SPAN_MONTHS[period.kind] >= s.sub_months:
+    if SPAN_MONTHS[period.kind] >= s.shortest_months:
         return True
     forms = {
         "month": f"{year}-01 .. {year}-12 (月度)",
@@ -2072,7 +2072,7 @@ def _check_cadence(s: Scheme, period: Period, ref: str, row: Any, year: int, c: 
         "half": f"{year}H1, {year}H2 (半年)",
         "year": f"{year} (年度)",
     }
-    allowed = [forms[k] for k in forms if SPAN_MONTHS[k] >= s.sub_months]
+    allowed = [forms[k] for k in forms if SPAN_MONTHS[k] >= s.shortest_months]
     c.add(
         "branch",
         row,

@@ -1026,7 +1026,7 @@ def _readme_cadence(s: Scheme, year: int | None, R: _Rows, text: _Text, heading:
             )
 
     heading("二、评分周期与各期间积分的计算")
-    kinds = [k for k in ("month", "quarter", "half", "year") if SPAN_MONTHS[k] >= s.sub_months]
+    kinds = [k for k in ("month", "quarter", "half", "year") if SPAN_MONTHS[k] >= s.shortest_months]
     names = {"month": "月度", "quarter": "季度", "half": "半年", "year": "年度"}
     forms = {"month": f"{y}-01..{y}-12", "quarter": f"{y}Q1..{y}Q4", "half": f"{y}H1, {y}H2", "year": y}
     shorter = [names[k] for k in ("month", "quarter", "half") if k not in kinds]

@@ -304,6 +304,12 @@ class Scheme(_Strict):
         return self.sub_max
 
     @property
+    def shortest_months(self) -> int:
+        """The shortest period the scheme forms, in months: one sub-period of its cadence, or a
+        quarter for a scheme without item scores (its card is kept per quarter, seed 004)."""
+        return self.sub_months or 3
+
+    @property
     def sub_months(self) -> int:
         """Months in one sub-period of the cadence (0: no item scores)."""
         return SPAN_MONTHS.get(self.cadence, 0)
