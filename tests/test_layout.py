@@ -25,16 +25,13 @@ def modules() -> dict[str, tuple[Path, bool]]:
     return found
 
 
-def typing_only(tree: ast.Module, _seen: dict[int, set[int]] = {}) -> set[int]:  # noqa: B006 (a cache)
-    """The ids of the nodes under ``if TYPE_CHECKING:``."""
-    key = id(tree)
-    if key not in _seen:
-        out: set[int] = set()
-        for node in ast.walk(tree):
-            if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
-                out |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
-        _seen[key] = out
-    return _seen[key]
+def typing_only(tree: ast.Module) -> set[int]:
+    """The ids of the nodes under ``if TYPE_CHECKING:`` (of ``tree``, while it is alive)."""
+    out: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            out |= {id(n) for stmt in node.body for n in ast.walk(stmt)}
+    return out
 
 
 def import_graph() -> tuple[dict[str, set[str]], list[str]]:
@@ -45,8 +42,9 @@ def import_graph() -> tuple[dict[str, set[str]], list[str]]:
     for name, (path, is_package) in mods.items():
         here = name if is_package else name.rpartition(".")[0]
         tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+        skipped = typing_only(tree)  # for the type checker, never imported at run time
         for node in ast.walk(tree):
-            if id(node) in typing_only(tree):  # for the type checker, never imported at run time
+            if id(node) in skipped:
                 continue
             if isinstance(node, ast.Import):
                 targets = [alias.name for alias in node.names]
