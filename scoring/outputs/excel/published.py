@@ -14,12 +14,6 @@ from ...rules.engine.published import QUARTER_EXTRAS
 from .writer import F_NO, F_TIE, F_YES, Checks, Record, Writer, cached, fits, labels_of, results_header
 
 
-def vetoed_by(result: Result, member_id: str) -> bool:
-    """Whether a veto that applies in the run's period names the member."""
-    v = result.vetoes
-    return bool(len(v)) and bool((v["applies"] & (v["member_id"] == member_id)).any())
-
-
 def period_key(result: Result) -> str:
     return {"month": "month_total", "quarter": "quarter_score", "half": "half_score"}[result.period.kind]
 
@@ -28,7 +22,8 @@ def period_columns(result: Result) -> list[str]:
     s = result.scheme.scheme
     p = result.period
     cols = ["member_id", "name", "exempt", "veto", "months", period_key(result)]
-    banded = [k for k in ("grade", "tier") if k in result.summary()]  # the period's own bands
+    bands = s.bands_for(p.kind) or []  # the period's own bands give a grade and/or a tier
+    banded = [k for k in ("grade", "tier") if bands and getattr(bands[0], k) is not None]
     if p.kind == "month":
         cols += ["rank_basis", "month_rank", *banded]
     if p.kind == "quarter":
@@ -78,7 +73,7 @@ def period_results(w: Writer, result: Result, ws: Any, checks: Checks) -> None:
         ws.write_string(i, at["exempt"], shown(rd["exempt"]))
         # a veto that applies in this period (dated by its end): no rank, no star
         vetoed = f'COUNTIFS({vet.rng("member_id")},$A{row},{vet.rng("applies")},"是")>0'
-        put("veto", f"=IF({vetoed},{F_YES},{F_NO})", "yes" if vetoed_by(result, mid) else "no")
+        put("veto", f"=IF({vetoed},{F_YES},{F_NO})", rd["veto"])
         if rd["exempt"] == "yes":
             continue
         crit = (
