@@ -34,6 +34,9 @@ class Result:
     follow_up: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     book: InputBook | None = None  # the inputs, for cell references in traces
+    # summary() is asked for by the workbook, the 公示, the cards, the notebook and summary.csv:
+    # formed once (the tables above are not changed after scoring), each caller gets a copy
+    _summary: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     def cell(self, sheet: str, column: str, row: int) -> str:
         return self.book.cell(sheet, column, row) if self.book is not None else f"{sheet}!{column}{int(row)}"
@@ -43,7 +46,9 @@ class Result:
         return self.scheme.scheme.item_codes
 
     def summary(self) -> pd.DataFrame:
-        """The ``summary.csv`` table for this period (SPEC 6)."""
+        """The ``summary.csv`` table for this period (SPEC 6); a copy the caller may change."""
         from .published import summary_table  # the published tables are formed from a Result
 
-        return summary_table(self)
+        if self._summary is None:
+            self._summary = summary_table(self)
+        return self._summary.copy()
