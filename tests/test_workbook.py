@@ -809,3 +809,24 @@ def test_scheme_text_stays_text_in_formulas_and_a_vetoed_exempt_member_keeps_his
     assert v.at["X02", "tier"] == text and v.at["X05", "tier"] == text
     assert v.at["X05", "grade"] == "不合格"
     assert_checks_ok(path, table)
+
+
+def test_formulas_are_stored_as_written_and_a_newer_function_is_still_found(tmp_path: Path) -> None:
+    """The workbooks' sheets skip xlsxwriter's rewriting for Excel 365 functions (scoring.outputs.
+    excel2010): a formula is stored as written, an array formula without its braces, and a newer
+    function that slipped in stays bare, where the Excel 2010 check of the written file finds it."""
+    from scoring.outputs.excel2010 import Workbook
+    from scoring.outputs.recompute import newer_functions
+
+    path = tmp_path / "f.xlsx"
+    wb = Workbook(str(path))
+    ws = wb.add_worksheet("表")
+    ws.write_formula("A1", '=SUMPRODUCT((B1:B3="是")*C1:C3)', None, 2)
+    ws.write_array_formula("A2", '{=MAX(IF(B1:B3="是",C1:C3))}', None, 3)
+    ws.write_formula("A3", "=XLOOKUP(1,C1:C3,C1:C3)", None, 1)
+    wb.close()
+    sheet = zipfile.ZipFile(path).read("xl/worksheets/sheet1.xml").decode()
+    assert '<f>SUMPRODUCT((B1:B3="是")*C1:C3)</f>' in sheet
+    assert 't="array" ref="A2">MAX(IF(B1:B3="是",C1:C3))</f>' in sheet
+    assert ">XLOOKUP(1,C1:C3,C1:C3)</f>" in sheet and "_xlfn" not in sheet
+    assert list(newer_functions(path)["function"]) == ["XLOOKUP"]

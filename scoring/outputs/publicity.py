@@ -28,6 +28,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ..rules.engine import NO, TIE, YES, Result, share_quota, sub_events
 from . import office
+from .excel2010 import Workbook as Excel2010Workbook
 
 # Noto Sans CJK SC (fonts-noto-cjk). One glyph set serves its JP, KR, SC, TC and HK faces, and
 # LibreOffice picks the regional forms by the text's Asian language, which an xlsx cannot state:
@@ -979,7 +980,7 @@ def _sheet_pdf(result: Result, target: Path, sheet: str, start: dt.date | None, 
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="scoring-publicity-") as tmp:
         source = Path(tmp) / "sheet.xlsx"  # an ASCII name: soffice under a C locale
-        wb = xlsxwriter.Workbook(str(source), WORKBOOK_OPTIONS)
+        wb = Excel2010Workbook(str(source), WORKBOOK_OPTIONS)
         fmt = _Formats(wb)
         if sheet == PUBLICITY_SHEET:
             _publicity_sheet(wb, fmt, result, _window(result, start, holidays))

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from ..exceptions import InputError
@@ -27,6 +26,7 @@ from ..inputs.reading import InputBook, load_inputs, period_not_formed
 from ..labels import YES_NO, provenance_label, readable_values, run_label, shown
 from ..outputs.csvfile import write_csv
 from ..outputs.excel import FONT, column_width, extreme_where, header_height, print_setup, wrapped_lines, write_array
+from ..outputs.excel2010 import Workbook as Excel2010Workbook
 from ..rules.engine import TIE, YES, Result, score, share_quota, tier_names
 from ..rules.periods import parse_period
 from ..rules.scheme import LoadedScheme, Tiers, load_scheme
@@ -377,7 +377,7 @@ def write_rollup_workbook(rollup: Rollup, path: Path, provenance: dict[str, Any]
     means, lowest and highest as formulas over it; each formula carries the package's value.
     Headers in Chinese with the key beside, 是/否 for yes/no, no absolute path (SPEC 9), and every
     sheet set up for A4 with its header row and the member's (or branch's) id and name on each page."""
-    wb = xlsxwriter.Workbook(
+    wb = Excel2010Workbook(
         str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
     )
     head = wb.add_format({"font_name": FONT, "bold": True, "bg_color": "#F2DCDB", "text_wrap": True, "valign": "top"})

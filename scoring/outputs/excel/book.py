@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import xlsxwriter
 
 from ...labels import provenance_label, shown
 from ...rules.engine import Result
+from ..excel2010 import Workbook as Excel2010Workbook
 from ..publicity import add_publicity_sheets
 from .bands import quota_cells
 from .check import check_sheet
@@ -60,7 +60,7 @@ README_LINES: list[str] = [
 
 def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any]) -> Path:
     """Write the audited workbook of a run and return its path."""
-    wb = xlsxwriter.Workbook(
+    wb = Excel2010Workbook(
         str(path), {"strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False}
     )
     font = {"font_name": FONT}
