@@ -841,7 +841,9 @@ def _find_sheets(names: list[str], spec: SheetSpec) -> list[str]:
 _VISIBILITY: dict[str, str] = {"hidden": "隐藏 hidden", "veryhidden": "深度隐藏 very hidden"}
 
 
-def _choose_sheets(wb: CalamineWorkbook, c: _Collector) -> tuple[dict[str, str | None], set[str]]:
+def _choose_sheets(
+    wb: CalamineWorkbook, c: _Collector, specs: dict[str, SheetSpec] | None = None
+) -> tuple[dict[str, str | None], set[str]]:
     """The one sheet read for each input sheet, and the input sheets the workbook does not have.
     Two sheets that match one input sheet, or a hidden one, are a problem naming them all, and
     none of them is read: the reader never chooses silently between an old copy and the current one."""
@@ -849,7 +851,7 @@ def _choose_sheets(wb: CalamineWorkbook, c: _Collector) -> tuple[dict[str, str |
     states = {m.name: str(m.visible).rsplit(".", 1)[-1].lower() for m in wb.sheets_metadata}
     found: dict[str, str | None] = {}
     absent: set[str] = set()
-    for key, spec in SHEETS.items():
+    for key, spec in (SHEETS if specs is None else specs).items():
         matches = _find_sheets(names, spec)
         hidden = [n for n in matches if states.get(n, "visible") != "visible"]
         found[key] = matches[0] if len(matches) == 1 and not hidden else None
@@ -1681,16 +1683,19 @@ def _open_workbook(path: Path, c: _Collector) -> tuple[bytes, CalamineWorkbook, 
     return content, wb, xlsx
 
 
-def _read_branch(reader: _Reader, sheet: str | None, c: _Collector) -> tuple[dict[str, Any], dict[str, int]]:
-    """The key/value rows of the branch sheet, and the Excel row of each key."""
+def _read_branch(
+    reader: _Reader, sheet: str | None, c: _Collector, key: str = "branch", keys: dict[str, str] = BRANCH_KEYS
+) -> tuple[dict[str, Any], dict[str, int]]:
+    """The key/value rows of the branch sheet (or the unit sheet: ``key``, ``keys``), and the Excel
+    row of each key."""
     branch: dict[str, Any] = {}
     branch_rows: dict[str, int] = {}
-    rows = reader.rows(sheet, "branch") if sheet is not None else None
+    rows = reader.rows(sheet, key) if sheet is not None else None
     if sheet is None or rows is None:
         return branch, branch_rows
-    c.sheet_names["branch"] = sheet
-    c.letters["branch"] = dict.fromkeys(BRANCH_KEYS, "B")
-    names = {_norm(k): k for k in BRANCH_KEYS} | {_norm(v): k for k, v in BRANCH_KEYS.items()}
+    c.sheet_names[key] = sheet
+    c.letters[key] = dict.fromkeys(keys, "B")
+    names = {_norm(k): k for k in keys} | {_norm(v): k for k, v in keys.items()}
     flags = {(f.row, f.col): f for f in reader.flags.get(sheet, [])}
     for i, row in enumerate(rows):
         if len(row) < 2:
@@ -1701,10 +1706,10 @@ def _read_branch(reader: _Reader, sheet: str | None, c: _Collector) -> tuple[dic
         branch[k], branch_rows[k] = row[1], i + 1
         flag = flags.get((i + 1, 1))
         if flag is not None:
-            _flag_failure(flag, "branch", k, "", c)
+            _flag_failure(flag, key, k, "", c)
         elif type(row[1]) is bool:
             c.add(
-                "branch",
+                key,
                 i + 1,
                 k,
                 "TRUE" if row[1] else "FALSE",
@@ -1713,14 +1718,17 @@ def _read_branch(reader: _Reader, sheet: str | None, c: _Collector) -> tuple[dic
                 settles=True,
             )
             branch[k] = ""
-    for k, label in BRANCH_KEYS.items():
+    for k, label in keys.items():
         if _show(branch.get(k, "")).strip() == "":
-            c.add("branch", branch_rows.get(k, ""), k, "", "缺少支部信息 (missing branch field)", header_text(k, label))
+            missing = "缺少支部信息 (missing branch field)" if key == "branch" else "缺少单位信息 (missing unit field)"
+            c.add(key, branch_rows.get(k, ""), k, "", missing, header_text(k, label))
     return branch, branch_rows
 
 
-def _branch_text(branch: dict[str, Any], rows: dict[str, int], key: str, c: _Collector, nfkc: bool = True) -> str:
-    """A branch field as text in the form it means, the change recorded."""
+def _branch_text(
+    branch: dict[str, Any], rows: dict[str, int], key: str, c: _Collector, nfkc: bool = True, sheet: str = "branch"
+) -> str:
+    """A branch (or unit: ``sheet``) field as text in the form it means, the change recorded."""
     raw = branch.get(key, "")
     text = _show(raw)
     if not isinstance(raw, str) or text.isascii():
@@ -1732,12 +1740,12 @@ def _branch_text(branch: dict[str, Any], rows: dict[str, int], key: str, c: _Col
             " + ".join(x for x in (why, "年度写法 (year written as 2025年)") if x),
         )
     if new != text.strip():
-        c.normalise("branch", key, [rows[key]], text, new, why or "不间断空格或零宽字符 (no-break or zero-width space)")
+        c.normalise(sheet, key, [rows[key]], text, new, why or "不间断空格或零宽字符 (no-break or zero-width space)")
     return new
 
 
-def _scheme_failures(exc: SchemeError, ref: str, row: Any, c: _Collector) -> None:
-    """A failure at the branch sheet's scheme cell for each problem of the scheme it names."""
+def _scheme_failures(exc: SchemeError, ref: str, row: Any, c: _Collector, sheet: str = "branch") -> None:
+    """A failure at the branch (or unit) sheet's scheme cell for each problem of the scheme it names."""
     for p in exc.problems or [SchemeProblem("", ref, exc.headline, "")]:
         if p.key:
             value = f" = {p.value}" if p.value else ""
@@ -1747,7 +1755,7 @@ def _scheme_failures(exc: SchemeError, ref: str, row: Any, c: _Collector) -> Non
         allowed = (
             p.allowed or "内置方案名或本工作簿所在文件夹中的 .yaml 文件 (a built-in scheme or a .yaml file beside it)"
         )
-        c.add("branch", row, "scheme", ref, problem, allowed)
+        c.add(sheet, row, "scheme", ref, problem, allowed)
 
 
 def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = None) -> tuple[InputBook, LoadedScheme]:
@@ -2047,6 +2055,20 @@ def _score_rows(ms: pd.DataFrame, s: Scheme) -> pd.DataFrame:
     order = ["row", "member_id", "month_year", "month", "note", *s.item_codes]
     ms = ms.reset_index(drop=True)
     return ms if list(ms.columns) == order else ms[[c for c in order if c in ms.columns]]
+
+
+def empty_tables(s: Scheme, year: int) -> dict[str, pd.DataFrame]:
+    """Each input sheet's table with no rows, typed as the reader types them: the sheets a subject
+    without them (a branch, SPEC 3.9) leaves empty."""
+    specs = dict(SHEETS) | {"amendments": _amendments_spec(s)}
+    c = _Collector("")
+    out = {}
+    for key, spec in specs.items():
+        raw = pd.DataFrame(
+            {col.key: pd.Series(dtype=object) for col in spec.columns} | {"row": pd.Series(dtype="int64")}
+        )
+        out[key] = _convert(raw, spec, c, year)
+    return out
 
 
 # how the reader words a period shorter than the scheme's cadence; a batch or a roll-up leaves such

@@ -63,6 +63,9 @@ class Item(_Strict):
     max: float = Field(gt=0)
     group: str | None = None
     grades: dict[str, float] | None = None  # e.g. {A: 20, B+: 16, B: 14, C: 12, D: 10}
+    # subject branch: the item is an indicator category 指标类别 (seed 003), its indicators scored
+    # by the branch itself and checked by the 联评联考办公室 (self), or by the other branches (mutual)
+    scored_by: Literal["self", "mutual"] | None = None
 
 
 class ItemGroup(_Strict):
@@ -236,7 +239,9 @@ class Scheme(_Strict):
     version: str
     title: str
     source: str
-    subject: Literal["member"] = "member"
+    # member: a branch scores its members (one input workbook per branch); branch: the unit's
+    # 党委 scores its branches, whose indicators add up to the items (SPEC 3.9, a unit workbook)
+    subject: Literal["member", "branch"] = "member"
     cadence: Cadence = "month"
     items: list[Item] = Field(default_factory=list)
     item_groups: list[ItemGroup] = Field(default_factory=list)
@@ -266,6 +271,7 @@ class Scheme(_Strict):
             *(p for kind, bands in self.period_bands.items() for p in _band_problems(f"period_bands.{kind}", bands)),
             *_adjustment_problems(self),
             *_other_problems(self),
+            *_subject_problems(self),
         ]
         if problems:
             raise SchemeProblems(problems)
@@ -665,6 +671,58 @@ def _other_problems(s: Scheme) -> list[Problem]:
         out.append(Problem("quarter_star", "没有季度项目分, 无法评季度之星 (no quarter scores)", "remove quarter_star"))
     if not s.has_grades and s.follow_up.actions:
         out.append(Problem("follow_up.actions", "年度分档没有等级 (the bands give no grade)", "tier_actions"))
+    return out
+
+
+def _subject_problems(s: Scheme) -> list[Problem]:
+    """A branch is scored on indicators, month by month, by itself and the other branches: none
+    of a member's ballots, events, vetoes, letter grades or stars applies (SPEC 3.9)."""
+    if s.subject == "member":
+        return [
+            Problem(
+                f"items.{n}.scored_by",
+                "只有 subject: branch 的指标类别有评分方式 (members are scored by the branch)",
+                "remove scored_by",
+            )
+            for n, item in enumerate(s.items)
+            if item.scored_by is not None
+        ]
+    out = [
+        Problem(
+            f"items.{n}.scored_by",
+            f"{item.code}: 缺少评分方式 (missing: how its indicators are scored)",
+            "self (自评, 联评联考办公室验证) / mutual (其他支部互评)",
+        )
+        for n, item in enumerate(s.items)
+        if item.scored_by is None
+    ]
+    out += [
+        Problem(
+            f"items.{n}.grades", f"{item.code}: 支部指标按分值评分 (indicators are scored in points)", "remove grades"
+        )
+        for n, item in enumerate(s.items)
+        if item.grades
+    ]
+    not_for_branches: list[tuple[str, bool, str]] = [
+        ("cadence", s.cadence != "month", "month (月评季考年定级)"),
+        ("base", s.base is not None, "remove base"),
+        ("appraisal.mode", s.appraisal.mode != "none", "none"),
+        ("adjustments.rules", bool(s.adjustments.rules), "remove the rules"),
+        ("veto.effect", s.veto.active, "none"),
+        ("quarter_star", s.quarter_star is not None, "remove quarter_star"),
+        ("annual_star", s.annual_star is not None, "remove annual_star"),
+        (
+            "tiers.scope",
+            s.tiers is not None and s.tiers.scope != "branch",
+            "branch (the unit's branches are ranked together)",
+        ),
+        ("bands.0.stars", s.has_stars, "grade"),
+    ]
+    out += [
+        Problem(key, "subject: branch 不适用 (does not apply to branches, SPEC 3.9)", allowed)
+        for key, wrong, allowed in not_for_branches
+        if wrong
+    ]
     return out
 
 

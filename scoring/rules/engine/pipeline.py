@@ -6,11 +6,13 @@ import numpy as np
 import pandas as pd
 
 from ...inputs.reading import InputBook
+from ...inputs.unit import UnitBook
 from ..periods import Period
 from ..scheme import LoadedScheme
 from .bands import period_bands
 from .events import month_events, resolve_adjustments, resolve_vetoes, veto_months
 from .follow_up import follow_ups, tier_follow_ups
+from .indicators import indicator_scores, subject_book
 from .items import apply_amendments, monthly_totals, sub_events
 from .result import Result
 from .spans import quarter_matrix, quarter_stars, span_scores
@@ -96,3 +98,13 @@ def score(book: InputBook, scheme: LoadedScheme, period: Period) -> Result:
         notes=list(book.notes),
         book=book,
     )
+
+
+def score_unit(unit: UnitBook, scheme: LoadedScheme, period: Period) -> Result:
+    """Score a unit's branches for one period (SPEC 3.9): the indicators' scores, summed per
+    category and month, then formed into the period by the same stages as a member's figures."""
+    indicators = indicator_scores(unit, scheme.scheme, period)
+    result = score(subject_book(unit, scheme.scheme, indicators), scheme, period)
+    result.indicators = indicators
+    result.approved_months = frozenset(unit.approved_months)
+    return result

@@ -22,7 +22,37 @@ QUARTER_EXTRAS = ("span_bonus", "span_deduction", "bonus", "deduction", "base_po
 
 
 def summary_table(result: Result) -> pd.DataFrame:
-    """One row per member for ``summary.csv`` (SPEC 6)."""
+    """One row per member for ``summary.csv`` (SPEC 6); one per branch for a unit (SPEC 3.9)."""
+    table = member_table(result)
+    return branch_table(table, result) if result.scheme.scheme.subject == "branch" else table
+
+
+# a period's figure and rank in the member-shaped table (a half-year has no rank of its own)
+_FIGURE: dict[str, tuple[str, str | None]] = {
+    "year": ("total", "rank"),
+    "half": ("half_score", None),
+    "quarter": ("quarter_score", "quarter_rank"),
+    "month": ("month_total", "month_rank"),
+}
+
+
+def branch_table(table: pd.DataFrame, result: Result) -> pd.DataFrame:
+    """SPEC 3.9's summary: each branch's score and rank (ties share a rank), the year's level, and
+    whether the 党委 approved every month of the period (a ranking not approved is a draft)."""
+    p = result.period
+    score, rank = _FIGURE[p.kind]
+    out = pd.DataFrame({"branch_id": table["member_id"], "branch_name": table["name"], "score": table[score]})
+    ranks = table[rank] if rank is not None else out["score"].rank(method="min", ascending=False)
+    out["rank"] = ranks.astype("Int64")
+    if p.kind == "year":
+        out["level"] = table["grade"]
+    approved = all(m in result.approved_months for m in range(p.first_month, p.last_month + 1))
+    out["approved"] = YES if approved else NO
+    return out
+
+
+def member_table(result: Result) -> pd.DataFrame:
+    """One row per member (or branch, before :func:`branch_table`) with every published column."""
     p = result.period
     base = result.members[["member_id", "name"]]
     if p.kind == "year":

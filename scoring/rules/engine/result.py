@@ -34,6 +34,10 @@ class Result:
     follow_up: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     book: InputBook | None = None  # the inputs, for cell references in traces
+    # subject branch (SPEC 3.9): each indicator's score per branch and month, and the months the
+    # 党委 approved (a month's ranking is a draft until then)
+    indicators: pd.DataFrame | None = None
+    approved_months: frozenset[int] = frozenset()
     # summary() is asked for by the workbook, the 公示, the cards, the notebook and summary.csv:
     # formed once (the tables above are not changed after scoring), each caller gets a copy
     _summary: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
