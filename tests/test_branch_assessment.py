@@ -262,3 +262,22 @@ def test_builtin_scheme_is_seed_003() -> None:
         ("创新类", 10, "self"),
     ]
     assert [(b.min, b.grade) for b in s.bands] == [(90, "一级"), (80, "二级"), (70, "三级"), (0, "四级")]
+
+
+def test_notice_announces_the_ranking_and_marks_a_draft(tmp_path: Path) -> None:
+    """通报: February's first place and ranking, the categories of each branch, the draft mark while
+    the 党委 has not approved the month; the year's levels."""
+    from scoring.outputs.notice import notice_table
+
+    book, scheme = load_unit(write_unit(tmp_path / "u.xlsx", unit_rows(months=2, approved=1)), parse_period("2025-02"))
+    feb = score_unit(book, scheme, parse_period("2025-02"))
+    table = notice_table(feb)
+    assert list(table.columns) == ["名次", "党支部", "必备类", "基本类", "评价类", "创新类", "得分"]
+    assert table["党支部"].tolist() == ["营销党支部", "检修工区党支部", "机关党支部"]
+    assert table["名次"].tolist() == [1, 2, 2]
+    assert table.iloc[1][["必备类", "基本类", "评价类", "创新类", "得分"]].tolist() == [28, 33, 17.5, 8, 86.5]
+    year = score_unit(
+        *load_unit(write_unit(tmp_path / "y.xlsx", unit_rows()), parse_period("2025")), parse_period("2025")
+    )
+    levels = notice_table(year)[["党支部", "得分", "定级"]].values.tolist()
+    assert levels == [["检修工区党支部", 91.88, "一级"], ["机关党支部", 83.5, "二级"], ["营销党支部", 80.13, "二级"]]

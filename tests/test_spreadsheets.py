@@ -14,15 +14,18 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
+from test_branch_assessment import unit_rows, write_unit
 from test_stages import EXPECTED, stage_of
 
 from scoring.exceptions import InputError
 from scoring.inputs.demo import DEMO_BRANCHES, generate_demo
 from scoring.inputs.reading import load_inputs
 from scoring.inputs.templates import TEMPLATES_DIR
+from scoring.inputs.unit import load_unit
 from scoring.outputs.excel import extreme_where, write_array, write_results_workbook
 from scoring.outputs.recompute import ENGINES, compare_workbook, newer_functions, read_cells, recalculate_with
 from scoring.rules.engine import score
+from scoring.rules.engine.pipeline import score_unit
 from scoring.rules.periods import parse_period
 from scoring.rules.scheme import SPAN_MONTHS, load_scheme
 from scoring.runs.rollup import build, demo_sources, write_rollup_workbook
@@ -72,6 +75,23 @@ def test_results_workbook_recomputes_equal_in_both_engines(
     assert newer_functions(path).empty
     kind = p.kind if s.cadence != "none" else None  # no item sheets without item scores
     assert_recomputes_equal(path, kind)
+
+
+@needs_engines
+@pytest.mark.parametrize(("period", "months", "approved"), [("2025", 12, 12), ("2025-02", 2, 1)])
+def test_unit_workbook_recomputes_equal_in_both_engines(
+    period: str, months: int, approved: int, tmp_path: Path
+) -> None:
+    """A unit's branch assessment (SPEC 3.9): the indicators' scores, the categories, the months, the
+    year, the ranks and the levels are formulas over the self-scores, verifications and 互评 averages."""
+    p = parse_period(period)
+    unit, sch = load_unit(write_unit(tmp_path / "U01.xlsx", unit_rows(months, approved)), p)
+    path = write_results_workbook(score_unit(unit, sch, p), tmp_path / "结果.xlsx", {})
+    assert newer_functions(path).empty
+    assert_recomputes_equal(path, p.kind)
+    cells = read_cells(path)
+    with_formulas = {sheet for sheet, got in cells.items() if any(f for f, _ in got.values())}
+    assert {"指标得分", "互评平均", "月度评分"} <= with_formulas
 
 
 @needs_engines

@@ -16,7 +16,7 @@ import scoring.rules.engine as engine
 from scoring.outputs.excel.items import SCORE_SHEETS, TOTAL_SHEETS
 
 # the stages that make a figure, on both sides
-STAGES = ["items", "events", "spans", "year", "bands", "published"]
+STAGES = ["indicators", "items", "events", "spans", "year", "bands", "published"]
 # modules that are not stages: what a run publishes and shared helpers (engine); the sheet
 # machinery, the parameters, 核对 and the composition of the book (workbook); follow-up makes a
 # list, not a figure (its sheet, 组织处置, is in scoring.outputs.publicity)
@@ -45,6 +45,10 @@ def stage_of(sheet: str, kind: str) -> str:
     if sheet in SCORE_SHEETS.values() or sheet in TOTAL_SHEETS.values():
         return "items"
     return {
+        "支部自评": "indicators",  # a unit's workbook (SPEC 3.9): the categories are formed there
+        "检查验证": "indicators",
+        "互评平均": "indicators",
+        "指标得分": "indicators",
         "加减分": "events",
         "一票否决": "events",
         "季度汇总": "spans",

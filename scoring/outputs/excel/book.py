@@ -10,10 +10,12 @@ import pandas as pd
 from ...labels import provenance_label, shown
 from ...rules.engine import Result
 from ..excel2010 import Workbook as Excel2010Workbook
+from ..notice import add_notice_sheet
 from ..publicity import add_publicity_sheets
 from .bands import quota_cells
 from .check import check_sheet
 from .events import adjustments, vetoes
+from .indicators import indicator_sheets
 from .items import scores_and_totals
 from .parameters import parameters
 from .published import period_columns, period_results
@@ -58,6 +60,22 @@ README_LINES: list[str] = [
 ]
 
 
+UNIT_README_LINES: list[str] = [
+    "本工作簿由党员积分制管理评分程序 (scoring) 生成: 党支部工作联评联考 (月评季考年定级)。",
+    "",
+    "怎样读 (how to read):",
+    "1. 「支部自评」是各支部的自评分, 「检查验证」是联评联考办公室验证后改定的分数 (自评分保留在旁, 附验证说明),",
+    "   「互评平均」是其他支部对评价类指标的互评: 只有评价支部数、合计和平均分, 不含哪个支部给了多少分。",
+    "2. 「指标得分」每个支部、每月、每个适用指标一行, 自评分、验证分、互评平均和采用分都是公式:",
+    "   自评类指标取验证分, 未验证的取自评分; 评价类指标取互评平均。",
+    "3. 「月度评分」每类得分是公式 (本类各指标采用分之和), 「月度总分」是四类之和, 即支部的月度得分。",
+    "4. 「结果」的得分、排名和定级都是公式: 季考 = 本季度各月得分的平均, 年度得分 = 十二个月得分的平均,",
+    "   定级按「参数」表的分档 (LOOKUP), 排名用 RANK, 同分同名次。 「不列入积分」「一票否决」两列对党支部恒为 否。",
+    "5. 「核对」表每个支部一行, 列出工作簿公式值、程序计算值和核对结果; 重新计算后应全部为 OK。",
+    "6. 「来源」表记录输入文件、方案及其 SHA-256、程序版本和运行时间。",
+]
+
+
 def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any]) -> Path:
     """Write the audited workbook of a run and return its path."""
     wb = Excel2010Workbook(
@@ -80,10 +98,11 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
     checks = Checks()
 
     ws = wb.add_worksheet("说明")
-    for i, line in enumerate(README_LINES):
+    readme = UNIT_README_LINES if s.subject == "branch" else README_LINES
+    for i, line in enumerate(readme):
         ws.write_string(i, 0, line)
     ws.set_column(0, 0, 110, w.wrap)
-    fit_rows(ws, [(110.0, pd.Series(README_LINES))], first_row=0)
+    fit_rows(ws, [(110.0, pd.Series(readme))], first_row=0)
     w.layout["说明"] = Layout([110.0], repeat_rows=0, gridlines=False)
     prov = pd.DataFrame(
         {
@@ -102,6 +121,8 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
     # 一票否决 and 加减分 first: each sub-period's figure and every span add the events dated in them
     vetoes(w, result)
     adjustments(w, result)
+    if s.subject == "branch":  # the categories are formulas over the indicators (SPEC 3.9)
+        indicator_sheets(w, result)
     scores_and_totals(w, result, labels)
     if s.sub_months <= 3:  # a scheme scored once a year has no quarters or half-years
         spans(w, result, "quarter", "季度汇总", result.quarters, checks)
@@ -117,7 +138,10 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
     check_sheet(w, result, check_ws, checks)
 
     print_ready(w, result)
-    add_publicity_sheets(wb, result)  # 公示, 积分卡, 组织处置 (print-ready)
+    if s.subject == "member":
+        add_publicity_sheets(wb, result)  # 公示, 积分卡, 组织处置 (print-ready)
+    else:
+        add_notice_sheet(wb, result)  # 通报 (SPEC 3.9)
     wb.close()
     return path
 

@@ -8,7 +8,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from ...exceptions import RunError
 from ...rules.engine import Result
-from .writer import EXCEL_MAX_COLUMNS, Checks, Layout, Writer, fits, header_height
+from .writer import EXCEL_MAX_COLUMNS, Checks, Layout, Writer, fits, header_height, subject_headers
 
 # -- 核对 -------------------------------------------------------------------------------------
 
@@ -30,7 +30,8 @@ def check_sheet(w: Writer, result: Result, ws: Any, checks: Checks) -> None:
         raise RunError(
             f"「核对」需要 {3 + 3 * len(keys):,} 列, 超过 Excel 的 {EXCEL_MAX_COLUMNS:,} 列 (too many figures to check)"
         )
-    texts = ["党员编号 (member_id)", "姓名 (name)", "全部一致 (all_ok)"]
+    subject = subject_headers(result)
+    texts = [subject["member_id"], subject["name"], "全部一致 (all_ok)"]
     widths = list(CHECK_LEAD_WIDTHS)
     for key in keys:
         text = checks.columns[key][2]

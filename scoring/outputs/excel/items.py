@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import Protocol, cast
 
 from ...rules.engine import Result
+from .indicators import category_formula
 from .writer import LabelMap, Writer
 
 # Rows of ``DataFrame.itertuples(index=False)`` as this module reads them. pandas-stubs types every
@@ -47,10 +48,19 @@ def scores_and_totals(w: Writer, result: Result, labels: LabelMap) -> None:
         pos = {(m, int(mo)): i for i, (m, mo) in enumerate(zip(scores["member_id"], scores["month"], strict=True))}
         for r in cast(Iterator[_AmendmentRow], am.itertuples(index=False)):
             amended_cells[(pos[(r.member_id, int(r.month))], r.item)] = r
-    scores = scores[["member_id", "month", "quarter", *items, "row"]]
+    subject_branch = result.indicators is not None  # categories formed from 指标得分 (SPEC 3.9)
+    scores = scores[["member_id", "month", "quarter", *items, *([] if subject_branch else ["row"])]]
     name = SCORE_SHEETS[s.cadence]
-    ms = w.table(name, scores, labels, key="scores")
+    ms = w.table(name, scores, labels, key="scores", formulas=tuple(items) if subject_branch else ())
     sws = w.wb.get_worksheet_by_name(name)
+    if subject_branch:
+        ind = w.sheets["indicators"]
+        for i, rd in enumerate(scores.to_dict("records"), start=1):
+            member, month = f"{ms.col('member_id')}{i + 1}", f"{ms.col('month')}{i + 1}"
+            for cat in s.items:
+                formula = category_formula(ind, member, month, cat.name)
+                sws.write_formula(i, ms.columns[cat.code], formula, w.number, float(rd[cat.code]))
+        w.note(name, ms, dict.fromkeys(items, "公式: 「指标得分」中本支部本月本类各指标采用分之和"))
     for (i, item), r in amended_cells.items():
         j = ms.columns[item]
         sws.write_number(i + 1, j, float(r.new_score), w.amended2 if (name, j) in w.fractions else w.amended)
@@ -70,7 +80,9 @@ def scores_and_totals(w: Writer, result: Result, labels: LabelMap) -> None:
     total_name = TOTAL_SHEETS[s.cadence]
     formulas = (*groups, "total", *extra, "figure")
     group_names = {f"group_{g.code}": f"{g.name}小计" for g in s.item_groups}
-    mt = w.table(total_name, totals, LabelMap({**labels, **group_names}), key="totals", formulas=formulas)
+    mt = w.table(
+        total_name, totals, LabelMap({**labels.names, **group_names}, labels.headers), key="totals", formulas=formulas
+    )
     tws = w.wb.get_worksheet_by_name(total_name)
     adj = w.sheets["adjustments"]
     at, col = mt.columns, mt.col

@@ -41,7 +41,7 @@ def period_results(w: Writer, result: Result, ws: Any, checks: Checks) -> None:
     s = result.scheme.scheme
     p = result.period
     mt, vet = w.sheets["totals"], w.sheets["vetoes"]
-    summ = result.summary().reset_index(drop=True)
+    summ = result.figures().reset_index(drop=True)
     key = period_key(result)
     res = w.sheets["results"]
     at = res.columns

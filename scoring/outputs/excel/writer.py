@@ -458,18 +458,42 @@ def fits(sheet: str, data_rows: int) -> None:
         )
 
 
+# the headers of the subject's id and name where the subject is a branch (SPEC 3.9)
+BRANCH_HEADERS: dict[str, str] = {
+    "member_id": "支部编号 (branch_id)",
+    "name": "支部名称 (branch_name)",
+    "monthly_mean": "月平均得分 (monthly_mean)",
+    "base": "年度得分 (base)",
+    "total_raw": "年度得分(未四舍五入) (total_raw)",
+    "total": "年度得分 (score)",
+    "grade": "定级 (level)",
+    "month_total": "月度得分 (score)",
+    "month_rank": "月度排名 (rank)",
+    "quarter_score": "季考得分 (score)",
+    "quarter_rank": "季考排名 (rank)",
+}
+
+
+def subject_headers(result: Result) -> dict[str, str]:
+    """The subject's id and name headers: a member's, or a branch's in a unit's workbook."""
+    if result.scheme.scheme.subject == "branch":
+        return BRANCH_HEADERS
+    return {"member_id": label("member_id"), "name": label("name")}
+
+
 def labels_of(result: Result) -> LabelMap:
     names = {i.code: i.name for i in result.scheme.scheme.items}
-    return LabelMap(names)
+    return LabelMap(names, subject_headers(result))
 
 
 class LabelMap(dict[str, str]):
-    def __init__(self, names: dict[str, str]) -> None:
+    def __init__(self, names: dict[str, str], headers: dict[str, str] | None = None) -> None:
         super().__init__()
         self.names = names
+        self.headers = headers or {}
 
     def get(self, key: str, default: Any = None) -> str:
-        return label(key, self.names)
+        return self.headers.get(key) or label(key, self.names)
 
 
 def write_dates(w: Writer, ws: Worksheet, col: int, values: pd.Series) -> None:

@@ -11,7 +11,7 @@ from .events import REASONS, month_events, resolve_adjustments, resolve_vetoes, 
 from .follow_up import follow_ups, tier_follow_ups
 from .items import apply_amendments, monthly_totals, sub_events
 from .pipeline import score
-from .published import month_table, summary_table
+from .published import branch_table, member_table, month_table
 from .result import Result
 from .spans import membership_months, quarter_matrix, quarter_stars, span_scores, veto_effect
 from .tables import NO, TIE, YES
@@ -27,8 +27,10 @@ __all__ = [
     "apply_amendments",
     "appraisal_averages",
     "band_lookup",
+    "branch_table",
     "follow_ups",
     "item_year",
+    "member_table",
     "membership_months",
     "month_events",
     "month_table",
@@ -43,7 +45,6 @@ __all__ = [
     "share_quota",
     "span_scores",
     "sub_events",
-    "summary_table",
     "tier_follow_ups",
     "tier_names",
     "tiers_for",

@@ -32,8 +32,9 @@ INDICATOR_COLUMNS = [
     "verification_row",
     "reason",
     "verified_by",
-    "mutual_mean",
+    "mutual_sum",
     "raters",
+    "mutual_mean",
     "score",
 ]
 
@@ -51,7 +52,7 @@ def indicator_scores(unit: UnitBook, scheme: Scheme, period: Period) -> pd.DataF
     mutual = (
         unit.mutual_scores.rename(columns={"indicator": "code"})
         .groupby(keys, sort=False)["score"]
-        .agg(mutual_mean="mean", raters="count")
+        .agg(mutual_sum="sum", raters="count", mutual_mean="mean")
         .reset_index()
     )
     out = (

@@ -21,12 +21,6 @@ from .tables import NO, YES
 QUARTER_EXTRAS = ("span_bonus", "span_deduction", "bonus", "deduction", "base_points", "grade", "tier")
 
 
-def summary_table(result: Result) -> pd.DataFrame:
-    """One row per member for ``summary.csv`` (SPEC 6); one per branch for a unit (SPEC 3.9)."""
-    table = member_table(result)
-    return branch_table(table, result) if result.scheme.scheme.subject == "branch" else table
-
-
 # a period's figure and rank in the member-shaped table (a half-year has no rank of its own)
 _FIGURE: dict[str, tuple[str, str | None]] = {
     "year": ("total", "rank"),

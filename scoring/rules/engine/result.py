@@ -38,9 +38,9 @@ class Result:
     # 党委 approved (a month's ranking is a draft until then)
     indicators: pd.DataFrame | None = None
     approved_months: frozenset[int] = frozenset()
-    # summary() is asked for by the workbook, the 公示, the cards, the notebook and summary.csv:
+    # figures() is asked for by the workbook, the 公示, the cards, the notebook and summary.csv:
     # formed once (the tables above are not changed after scoring), each caller gets a copy
-    _summary: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
+    _figures: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
 
     def cell(self, sheet: str, column: str, row: int) -> str:
         return self.book.cell(sheet, column, row) if self.book is not None else f"{sheet}!{column}{int(row)}"
@@ -49,10 +49,18 @@ class Result:
     def items(self) -> list[str]:
         return self.scheme.scheme.item_codes
 
-    def summary(self) -> pd.DataFrame:
-        """The ``summary.csv`` table for this period (SPEC 6); a copy the caller may change."""
-        from .published import summary_table  # the published tables are formed from a Result
+    def figures(self) -> pd.DataFrame:
+        """Every published figure per subject, keyed by ``member_id`` (a branch's id where the
+        subject is a branch): what 结果 and the 公示 are written from; a copy the caller may change."""
+        from .published import member_table  # the published tables are formed from a Result
 
-        if self._summary is None:
-            self._summary = summary_table(self)
-        return self._summary.copy()
+        if self._figures is None:
+            self._figures = member_table(self)
+        return self._figures.copy()
+
+    def summary(self) -> pd.DataFrame:
+        """The ``summary.csv`` table for this period (SPEC 6; SPEC 3.9 for a unit's branches)."""
+        from .published import branch_table
+
+        figures = self.figures()
+        return branch_table(figures, self) if self.scheme.scheme.subject == "branch" else figures
