@@ -388,9 +388,11 @@ def chart(run: UnitRun) -> None:
         for band in run.scheme.scheme.bands:
             if band.min > 0:
                 ax.axhline(band.min, color="#888", linestyle=":", linewidth=1)
-                ax.annotate(f"{band.grade} ≥{band.min:g}", (p.last_month + 0.1, band.min), fontsize=8, color="#555")
+                ax.annotate(
+                    f"{band.grade} ≥{band.min:g}", (p.last_month + 0.4, band.min), fontsize=8, color="#555", va="center"
+                )
         ax.set_xticks(run.months, [f"{m}月" for m in run.months])
-        ax.set_xlim(p.first_month - 0.3, p.last_month + 1.2)
+        ax.set_xlim(p.first_month - 0.3, p.last_month + 1.6)
         ax.set_ylabel("月度得分")
         ax.set_title(f"{run.unit.unit_name} {p.label}各党支部月度得分")
         _legend_outside(ax)
@@ -428,7 +430,8 @@ def show_trace(run: UnitRun, branch_id: str = "") -> None:
         for v, whole in zip(round_scores(t["value"].to_numpy(dtype=np.float64)), t["whole"], strict=True)
     ]
     t = t.drop(columns="whole").assign(value=value)
-    with pd.option_context("display.max_rows", 2000, "display.max_colwidth", 90):
+    # a year's rule names its twelve months' scores: shown whole, not cut at pandas' 50 characters
+    with pd.option_context("display.max_rows", 2000, "display.max_colwidth", 300):
         _display(shown(t, {"level": "层级"}))
 
 
