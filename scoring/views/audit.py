@@ -415,7 +415,7 @@ def recompute_table(run: Path) -> pd.DataFrame:
     CI (the ``CI`` environment variable set) a missing LibreOffice is an error, never a skip."""
     import shutil
 
-    if results_workbook(run) is None:  # a unit's run has none yet (SPEC 3.9's audited workbook)
+    if (Path(run) / "manifest.json").is_file() and results_workbook(run) is None:  # a unit's run has none yet
         why = "本运行没有结果工作簿 (*_结果.xlsx), 没有公式可重算 (no results workbook: nothing to recompute)"
         print(why)
         return pd.DataFrame([("无 (none)", why)], columns=["工作簿重算 recompute", "原因 why"])
