@@ -190,6 +190,9 @@ def test_validate_and_run_of_a_bad_unit_workbook_exit_2_and_write_nothing(runs: 
     assert not out.exists()
     good = cli("validate", "--inputs", str(runs.year_input), "--period", "2025")
     assert good.returncode == 0 and "U01 示范供电局党委" in good.stdout and "3 branches" in good.stdout
+    # a half-year is no period of the assessment (月评季考年定级)
+    done = cli("run", "--inputs", str(runs.year_input), "--period", "2025H1", "--out", str(out))
+    assert done.returncode == 2 and "不评半年" in done.stderr and not out.exists()
     # a member to trace names nothing in a unit's run: refused before anything is written
     done = cli("run", "--inputs", str(runs.year_input), "--period", "2025", "--out", str(out), "--member", "M01")
     assert done.returncode == 2 and "--branch" in done.stderr and not out.exists()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ..exceptions import ArgumentError
+from ..exceptions import ArgumentError, PeriodError
 from ..inputs.reading import InputBook, load_inputs
 from ..inputs.unit import UnitBook, is_unit_workbook, load_unit
 from ..rules.engine import Result, score
@@ -98,6 +98,12 @@ def load(path: str | Path, period: Period, scheme: LoadedScheme | None = None) -
     """Read and validate a branch or a unit workbook, whichever ``path`` is; raise one InputError
     with every problem found."""
     if is_unit_workbook(path):
+        if period.kind == "half":  # SPEC 3.9: 月评季考年定级; a half-year is no period of the assessment
+            raise PeriodError(
+                f"单位工作簿按月评、季考、年定级, 不评半年 (a unit's branches are scored for a month, a quarter"
+                f" or the year, not {period.text}); 允许 (allowed): {period.year}-01..{period.year}-12,"
+                f" {period.year}Q1..{period.year}Q4, {period.year}"
+            )
         return Loaded(*load_unit(path, period, scheme))
     return Loaded(*load_inputs(path, period, scheme))
 
