@@ -25,11 +25,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="score one branch for one period through the notebook")
-    run.add_argument("--inputs", required=True, type=Path, help="input workbook (.xlsx) of one branch and year")
+    run = sub.add_parser(
+        "run", help="score one branch (or, from a unit workbook, a unit's branches) for one period through the notebook"
+    )
+    run.add_argument(
+        "--inputs",
+        required=True,
+        type=Path,
+        help="input workbook (.xlsx) of one branch and year, or of one unit and year",
+    )
     run.add_argument("--period", required=True, help="2025, 2025H1, 2025Q3 or 2025-07")
     run.add_argument("--out", required=True, type=Path, help="folder that holds run folders, e.g. runs")
     run.add_argument("--member", default="", help="member_id to trace in the notebook (default: best-ranked)")
+    run.add_argument(
+        "--branch", default="", help="a unit workbook: branch_id to trace in the notebook (default: first-ranked)"
+    )
     run.add_argument("--scheme", default="", help="override the workbook's scheme: a built-in name or a .yaml path")
 
     val = sub.add_parser("validate", help="check an input workbook for a period; write nothing")
@@ -139,7 +149,10 @@ def _parser() -> argparse.ArgumentParser:
         help="public holidays in the 公示 period (not working days)",
     )
 
-    dif = sub.add_parser("diff", help="members whose figures changed between two runs, and the input rows under them")
+    dif = sub.add_parser(
+        "diff",
+        help="members (a unit's run: branches) whose figures changed between two runs, and the input rows under them",
+    )
     dif.add_argument("run_a", type=Path, help="the earlier run folder")
     dif.add_argument("run_b", type=Path, help="the later run folder")
 
@@ -160,22 +173,24 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             from .runs.execute import run_branch
 
-            folder = run_branch(args.inputs, args.period, args.out, member_id=args.member, scheme=args.scheme)
-            print("运行完成 (run written): 已执行的笔记本、结果工作簿、summary.csv、manifest.json 在:")
+            folder = run_branch(
+                args.inputs, args.period, args.out, member_id=args.member, scheme=args.scheme, branch_id=args.branch
+            )
+            written = "、".join(sorted(p.name for p in folder.iterdir() if p.is_file()))
+            print(f"运行完成 (run written): {written} 在:")
             print(folder)
         elif args.command == "validate":
-            from .inputs.reading import load_inputs
             from .rules.periods import parse_period
             from .rules.scheme import load_scheme
+            from .runs.subjects import load
 
-            book, sch = load_inputs(
-                args.inputs, parse_period(args.period), load_scheme(args.scheme) if args.scheme else None
-            )
+            loaded = load(args.inputs, parse_period(args.period), load_scheme(args.scheme) if args.scheme else None)
+            sch, subject = loaded.scheme, loaded.subject
             print(
-                f"输入检查通过 (inputs are valid): {book.branch_id} {book.branch_name},"
-                f" scheme {sch.name} {sch.version}, {len(book.members)} members"
+                f"输入检查通过 (inputs are valid): {loaded.folder_id} {loaded.name},"
+                f" scheme {sch.name} {sch.version}, {len(loaded.ids)} {subject.english}"
             )
-            for rec in book.normalised.itertuples(index=False):
+            for rec in loaded.book.normalised.itertuples(index=False):
                 print(f"  已按 {rec.read_as!s} 读取 (read as) {rec.cells!s}: {rec.value!r} ({rec.why!s})")
             if args.errors is not None:
                 try:

@@ -57,6 +57,10 @@ class PeriodError(ScoringError, ValueError):
     """A period string is not one of ``2025``, ``2025H1``, ``2025Q3``, ``2025-07``."""
 
 
+class ArgumentError(ScoringError, ValueError):
+    """A command's argument names what the input does not have (e.g. a member or branch to trace)."""
+
+
 # More problems than this: the message lists this many, grouped by sheet and problem with counts,
 # and the command line writes the whole table to a CSV file (``failures`` always holds every one).
 LISTED_PROBLEMS = 50

@@ -154,6 +154,8 @@ def run_label(run: Path | None) -> str:
 PROVENANCE_LABELS: dict[str, str] = {
     "branch_id": "支部编号",
     "branch_name": "支部名称",
+    "unit_id": "单位编号",
+    "unit_name": "单位名称",
     "period": "期间",
     "input_file": "输入文件",
     "input_sha256": "输入文件 SHA-256",

@@ -169,7 +169,10 @@ class UnitBook:
 
 def is_unit_workbook(path: str | Path) -> bool:
     """Whether the workbook at ``path`` has a unit sheet (单位信息) rather than a branch sheet; a
-    file that cannot be read is left to the reader, which says why."""
+    file that cannot be read is left to the reader, which says why. Only a regular file is opened:
+    /dev/zero or a pipe would be read for ever, and the reader refuses them by name."""
+    if not Path(path).is_file():
+        return False
     try:
         names = list(CalamineWorkbook.from_path(str(path)).sheet_names)
     except Exception:  # calamine raises its own error types; the reader reports them properly

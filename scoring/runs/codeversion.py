@@ -12,11 +12,13 @@ from pathlib import Path
 
 REPO_ROOT: Path = Path(__file__).resolve().parents[2]
 NOTEBOOK: Path = REPO_ROOT / "notebooks" / "branch_period.ipynb"
+UNIT_NOTEBOOK: Path = REPO_ROOT / "notebooks" / "unit_period.ipynb"  # a unit's branch assessment (SPEC 3.9)
 
 
 def code_sha256(notebook: Path | None = None) -> str:
     """One hash over the package's Python files, its scheme files and the notebook that makes the
-    run (``notebook``, default the branch-period notebook; the roll-up passes ``ROLLUP_NOTEBOOK``):
+    run (``notebook``, default the branch-period notebook; a unit's run passes ``UNIT_NOTEBOOK``, the
+    roll-up ``ROLLUP_NOTEBOOK``):
     what a run's figures and pages depend on besides its inputs (works with or without git)."""
     h = hashlib.sha256()
     package = Path(__file__).resolve().parents[1]  # scoring/, with every subpackage

@@ -1,9 +1,10 @@
-"""Run one branch for one period: validate, execute the notebook with papermill, seal the folder.
+"""Run one branch (or one unit's branch assessment, SPEC 3.9) for one period: validate, execute the
+notebook with papermill, seal the folder.
 
 The notebook runs in a staging folder beside the runs; only when it has finished and the manifest
-is written is the folder renamed into place (``OUT/PERIOD/BRANCH/vNNN``) in one step, so a run
-folder is never half-written and an earlier run is never touched. Bad input stops everything
-before any folder is made.
+is written is the folder renamed into place (``OUT/PERIOD/BRANCH/vNNN``, ``OUT/PERIOD/UNIT/vNNN``
+for a unit workbook) in one step, so a run folder is never half-written and an earlier run is never
+touched. Bad input stops everything before any folder is made.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..exceptions import RunError
-from ..inputs.reading import InputBook, load_inputs
+from ..exceptions import ArgumentError, RunError
+from ..inputs.reading import InputBook
 from ..rules.periods import parse_period
 from ..rules.scheme import LoadedScheme, load_scheme
 from . import environment
@@ -31,6 +32,7 @@ from .codeversion import NOTEBOOK as NOTEBOOK  # as X: still execute's names (ex
 from .codeversion import REPO_ROOT as REPO_ROOT
 from .codeversion import code_sha256 as code_sha256
 from .processes import alive
+from .subjects import MEMBERS, Loaded, Subject, load
 
 KERNEL_NAME = "scoring"
 MANIFEST = "manifest.json"
@@ -88,10 +90,18 @@ def kernel_for_runs() -> tuple[str, str]:
 STAGING_PREFIX = ".staging-"
 
 
-def find_reusable(out: str | Path, period: str, branch_id: str, input_sha256: str, scheme_sha256: str) -> Path | None:
-    """The latest sealed run of this branch and period made from the same input, scheme, code and
-    environment, if there is one: re-running it would only make an identical new version."""
-    code = code_sha256()
+def find_reusable(
+    out: str | Path,
+    period: str,
+    branch_id: str,
+    input_sha256: str,
+    scheme_sha256: str,
+    subject: Subject = MEMBERS,
+) -> Path | None:
+    """The latest sealed run of this branch (or unit: ``branch_id`` is then the unit's id and
+    ``subject`` BRANCHES) and period made from the same input, scheme, code and environment, if
+    there is one: re-running it would only make an identical new version."""
+    code = code_sha256(subject.notebook)
     env = environment.describe(kernel_for_runs()[1])["sha256"]
     folder = Path(out).resolve() / period / branch_id
     for run in sorted(folder.glob("v[0-9][0-9][0-9]"), reverse=True):
@@ -215,9 +225,13 @@ def run_branch(
     log_output: bool = False,
     warm: bool = False,
     validated: tuple[InputBook, LoadedScheme] | None = None,
+    branch_id: str = "",
 ) -> Path:
-    """Validate the inputs, execute the branch-period notebook and return the sealed run folder.
+    """Validate the inputs, execute the run's notebook and return the sealed run folder.
 
+    A branch workbook executes the branch-period notebook (tracing ``member_id``) into
+    ``OUT/PERIOD/BRANCH/vNNN``; a unit workbook (SPEC 3.9) the unit-period notebook (tracing
+    ``branch_id``) into ``OUT/PERIOD/UNIT/vNNN``, with ``"subject": "branch"`` in its manifest.
     ``warm``: execute on this worker's warm kernel (``scoring.runs.kernels``) instead of a fresh one;
     a batch does, since its workers run many branches. ``validated``: what ``load_inputs`` already
     returned for this file and period (the batch validates first); the archived copy is still
@@ -228,20 +242,30 @@ def run_branch(
 
     inputs_path = Path(inputs).resolve()
     p = parse_period(period)
-    loaded: LoadedScheme | None = load_scheme(scheme) if scheme else None
+    chosen: LoadedScheme | None = load_scheme(scheme) if scheme else None
     # raises InputError before anything is written
-    book, sch = validated if validated is not None and not scheme else load_inputs(inputs_path, p, loaded)
-    if not NOTEBOOK.exists():
-        raise RunError(f"找不到笔记本 (notebook missing): {NOTEBOOK}")
+    loaded = Loaded(*validated) if validated is not None and not scheme else load(inputs_path, p, chosen)
+    book, sch, subject = loaded.book, loaded.scheme, loaded.subject
+    traced, other = (member_id, branch_id) if subject is MEMBERS else (branch_id, member_id)
+    if other:  # a member to trace in a unit's run, or a branch in a branch's run
+        raise ArgumentError(
+            f"{inputs_path.name} 考评的是{subject.word}, 不能追溯 {other}"
+            f" (this workbook scores {subject.english}: name one with {subject.option})"
+        )
+    loaded.check_traced(traced)
+    notebook = subject.notebook
+    if not notebook.exists():
+        raise RunError(f"找不到笔记本 (notebook missing): {notebook}")
     kernel, interpreter = kernel_for_runs()
     env = environment.describe(interpreter)
     out_root = Path(out).resolve()
     out_root.mkdir(parents=True, exist_ok=True)
     started = _now()
     git = git_state()
+    folder_id = loaded.folder_id
+    identity = loaded.identity()
     provenance: dict[str, Any] = {
-        "branch_id": book.branch_id,
-        "branch_name": book.branch_name,
+        **{k: v for k, v in identity.items() if k != "subject"},
         "period": p.text,
         "input_file": inputs_path.name,
         "input_sha256": book.sha256,
@@ -253,11 +277,11 @@ def run_branch(
         "git_dirty": str(git["dirty"]),
         "started_at": started,
     }
-    staging = staging_dir(out_root, f"{book.branch_id}-{p.text}")
+    staging = staging_dir(out_root, f"{folder_id}-{p.text}")
     try:
         input_copy = archive(inputs_path, book.sha256, out_root)
         scheme_copy = archive(Path(sch.path), sch.sha256, out_root)
-        notebook_out = staging / f"{book.branch_id}_{p.text}.ipynb"
+        notebook_out = staging / f"{folder_id}_{p.text}.ipynb"
         # the notebook a reviewer receives names no path of this machine (SPEC 9): its files are
         # given relative to the runs folder, where the kernel works, so they still hold after the
         # staging folder is renamed into place (the manifest keeps the full paths)
@@ -265,7 +289,7 @@ def run_branch(
             "inputs_path": os.path.relpath(inputs_path, out_root),
             "period": p.text,
             "out_dir": os.path.relpath(staging, out_root),
-            "member_id": member_id,
+            subject.key: traced,
             "scheme": os.path.relpath(sch.path, out_root) if scheme else "",
             "provenance": provenance,
         }
@@ -274,7 +298,7 @@ def run_branch(
             # written once at the end (and on a failure, with the error), not after every cell: the
             # staging folder is not read while the notebook runs, and each save re-validates it
             pm.execute_notebook(
-                str(NOTEBOOK),
+                str(notebook),
                 str(notebook_out),
                 parameters=parameters,
                 kernel_name=kernel,
@@ -295,8 +319,9 @@ def run_branch(
             "manifest_version": 1,
             # written once, never changed: approvals are separate approval-*.json files (review.py)
             "status": "draft",
-            "branch_id": book.branch_id,
-            "branch_name": book.branch_name,
+            # what was scored (member: a branch's members; branch: a unit's branches) and by whom
+            # the run folders are named (branch_id / branch_name, or unit_id / unit_name)
+            **identity,
             "period": p.text,
             "inputs": [
                 {
@@ -318,7 +343,7 @@ def run_branch(
                 "version": __version__,
                 "git_commit": git["commit"],
                 "git_dirty": git["dirty"],
-                "code_sha256": code_sha256(),
+                "code_sha256": code_sha256(notebook),
             },
             "kernel": {"name": kernel, "interpreter": interpreter, "warm": warm},
             # the kernel's interpreter and every distribution it could import, with one SHA-256
@@ -327,7 +352,7 @@ def run_branch(
             "started_at": started,
             "finished_at": _now(),
         }
-        return _seal(staging, manifest, out_root / p.text / book.branch_id)
+        return _seal(staging, manifest, out_root / p.text / folder_id)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)

@@ -1,10 +1,12 @@
-"""Reviewing sealed runs: ``approve``, ``verify`` and ``diff`` (SPEC 6).
+"""Reviewing sealed runs: ``approve``, ``verify`` and ``diff`` (SPEC 6), of a branch's run or of a
+unit's (SPEC 3.9: its summary.csv has a row per branch, keyed by ``branch_id``).
 
-A run folder (``OUT/PERIOD/BRANCH/vNNN``) holds ``manifest.json`` with the SHA-256 of every file
-it wrote and of the input workbook and scheme file it was scored from, which are kept, by hash, in
-``OUT/.archive`` (outside the run folder: an input workbook holds the anonymous ballots). Run files
-are read-only and never rewritten: an approval is a new file ``approval-<time>.json`` beside them
-that records who approved which hashes.
+A run folder (``OUT/PERIOD/BRANCH/vNNN``, a unit's ``OUT/PERIOD/UNIT/vNNN``) holds ``manifest.json``
+with the SHA-256 of every file it wrote and of the input workbook and scheme file it was scored
+from, which are kept, by hash, in ``OUT/.archive`` (outside the run folder: an input workbook holds
+the anonymous ballots and a unit's 互评 marks with their raters). Run files are read-only and
+never rewritten: an approval is a new file ``approval-<time>.json`` beside them that records who
+approved which hashes.
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ from typing import Any
 import pandas as pd
 
 from ..exceptions import RunError
-from ..inputs.reading import _SHEET_ATTRS, SHEETS, InputBook, load_inputs
+from ..inputs.reading import _SHEET_ATTRS, SHEETS, InputBook
+from ..inputs.unit import UNIT_SHEETS, UnitBook
 from ..labels import run_label
 from ..outputs.csvfile import read_csv_text
 from ..rules.periods import parse_period
-from ..rules.scheme import LoadedScheme, load_scheme
+from ..rules.scheme import load_scheme
 from .environment import describe, differences
 from .execute import MANIFEST, sha256_file
+from .subjects import BRANCHES, MEMBERS, Loaded, Subject, load, run_identity, subject_of
 from .summaries import compare_summaries, read_summary, summary_text
 
 APPROVAL_PREFIX = "approval-"
@@ -46,6 +50,16 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     "dues": ("member_id", "month"),
 }
 HIDDEN = "(不显示 hidden: 无记名测评)"  # appraisal ballots are anonymous: never show a ballot's scores
+# a unit's input rows, keyed likewise; which branch gave which 互评 mark is never shown (SPEC 3.9)
+UNIT_ROW_KEYS: dict[str, tuple[str, ...]] = {
+    "branches": ("branch_id",),
+    "indicators": ("quarter", "code", "branch_id"),
+    "self_scores": ("branch_id", "month", "indicator"),
+    "mutual_scores": ("rater_branch", "branch_id", "month", "indicator"),
+    "verification": ("branch_id", "month", "indicator"),
+    "approvals": ("month",),
+}
+HIDDEN_MUTUAL = "(不显示 hidden: 互评不显示评价支部的分数)"
 
 
 def load_manifest(run: str | Path) -> dict[str, Any]:
@@ -151,11 +165,11 @@ def _recorded_inputs(run: Path, manifest: dict[str, Any]) -> tuple[Path, Path | 
     return run / item["archived"], (run / scheme["archived"]) if scheme.get("archived") else None
 
 
-def _load_recorded(run: Path, manifest: dict[str, Any]) -> tuple[InputBook, LoadedScheme]:
-    """The run's archived input workbook read with its archived scheme."""
+def _load_recorded(run: Path, manifest: dict[str, Any]) -> Loaded:
+    """The run's archived input workbook (a branch's or a unit's) read with its archived scheme."""
     workbook, scheme_file = _recorded_inputs(run, manifest)
-    loaded = load_scheme(str(scheme_file)) if scheme_file is not None else load_scheme(manifest["scheme"]["name"])
-    return load_inputs(workbook, parse_period(manifest["period"]), loaded)
+    scheme = load_scheme(str(scheme_file)) if scheme_file is not None else load_scheme(manifest["scheme"]["name"])
+    return load(workbook, parse_period(manifest["period"]), scheme)
 
 
 ENVIRONMENT_HEADERS = {"package": "软件包 package", "recorded": "运行时 recorded", "now": "现在 now"}
@@ -303,23 +317,26 @@ _NO_FIGURES = ["member_id", "figure", "recorded", "now"]
 def _rescore_branch(
     run: Path, manifest: dict[str, Any], files: pd.DataFrame
 ) -> tuple[pd.DataFrame, bool, int, list[str]]:
-    """A branch run's figures re-scored from its archived input and scheme, compared with its
-    summary.csv: (differences, whether compared, rows compared, notes)."""
-    from ..rules.engine import score
-
+    """A branch run's (or a unit run's) figures re-scored from its archived input and scheme,
+    compared with its summary.csv: (differences, whether compared, rows compared, notes)."""
+    subject = subject_of(manifest)
+    key = subject.key
     notes: list[str] = []
     inputs_ok = files.loc[files["file"].str.startswith("../"), "status"].eq("ok").all()
     if not (run / "summary.csv").is_file():
         notes.append("summary.csv 缺失, 无法比较数字 (summary.csv missing: figures not compared)")
     elif not inputs_ok:
         notes.append("输入副本已改动, 未重新计分 (the recorded inputs changed: not re-scored)")
-    elif (recorded := _read_keyed_table(run / "summary.csv", ["member_id"])) is None:
-        notes.append("summary.csv 不是成员表, 无法比较数字 (summary.csv is not a member table: figures not compared)")
+    elif (recorded := _read_keyed_table(run / "summary.csv", [key])) is None:
+        notes.append(
+            f"summary.csv 不是{subject.word}表 (没有 {key} 列), 无法比较数字"
+            f" (summary.csv is not a table of {subject.english}: figures not compared)"
+        )
     else:
-        book, loaded = _load_recorded(run, manifest)
-        now = summary_text(score(book, loaded, parse_period(manifest["period"])).summary())
-        return compare_summaries(recorded, now, "recorded", "now"), True, len(recorded), notes
-    return pd.DataFrame(columns=_NO_FIGURES), False, 0, notes
+        loaded = _load_recorded(run, manifest)
+        now = summary_text(loaded.score(parse_period(manifest["period"])).summary())
+        return compare_summaries(recorded, now, "recorded", "now", key), True, len(recorded), notes
+    return pd.DataFrame(columns=[key, *_NO_FIGURES[1:]]), False, 0, notes
 
 
 def _read_keyed_table(path: Path, keys: list[str]) -> pd.DataFrame | None:
@@ -422,67 +439,122 @@ def _verify_rollup(
     return figures, branch_runs, True, len(recorded), notes
 
 
-def _sheet_rows(book: InputBook, sheet: str) -> pd.DataFrame:
-    df: pd.DataFrame = getattr(book, _SHEET_ATTRS[sheet]).copy()
+def _text_rows(df: pd.DataFrame) -> pd.DataFrame:
+    """An input table with every value as text ("" for a blank) and its Excel ``row``."""
     cols = [c for c in df.columns if c != "row"]
     out = df[cols].astype(object).where(df[cols].notna(), "").astype(str)
     out["row"] = df["row"].to_numpy() if "row" in df.columns else range(2, len(df) + 2)
     return out
 
 
-def compare_inputs(book_a: InputBook, book_b: InputBook) -> pd.DataFrame:
-    """Input rows that differ: sheet, member, row in A and in B, column, value in A and in B.
+def _sheet_rows(book: InputBook, sheet: str) -> pd.DataFrame:
+    return _text_rows(getattr(book, _SHEET_ATTRS[sheet]))
 
-    Appraisal values are never shown (ballots are anonymous): only that a ballot row changed.
-    """
-    rows: list[tuple[Any, ...]] = []
+
+@dataclass(frozen=True)
+class _Sheets:
+    """One input sheet of two runs, compared row by row."""
+
+    label: str
+    a: pd.DataFrame
+    b: pd.DataFrame
+    key: tuple[str, ...]  # the columns naming a row; none: added and removed rows
+    hidden: str = ""  # shown instead of every value but ``shown``'s: the sheet is anonymous
+    shown: tuple[str, ...] = ()
+
+
+def _member_sheets(book_a: InputBook, book_b: InputBook) -> list[_Sheets]:
+    out = []
     for sheet in _SHEET_ATTRS:
         # the item scores are named by the sheet they came from (月度/季度/年度评分)
         named = book_a.score_sheet if sheet == "monthly_scores" else sheet
-        label = f"{SHEETS[named].label} ({named})"
-        a, b = _sheet_rows(book_a, sheet), _sheet_rows(book_b, sheet)
-        values = [c for c in a.columns if c != "row" and c in b.columns]
-        key = [k for k in ROW_KEYS.get(sheet, ()) if k in values]
-        hide = sheet == "appraisal"
-        if key:
-            m = a.merge(b, on=key, how="outer", suffixes=("@a", "@b"), indicator=True)
-            for r in m.to_dict("records"):
-                mid = r.get("member_id", "")
-                ra = r.get("row@a") if r["_merge"] != "right_only" else None
-                rb = r.get("row@b") if r["_merge"] != "left_only" else None
-                if r["_merge"] != "both":
-                    rows.append(
-                        (
-                            label,
-                            mid,
-                            _int(ra),
-                            _int(rb),
-                            "(row)",
-                            "present" if ra is not None else "",
-                            "present" if rb is not None else "",
-                        )
+        out.append(
+            _Sheets(
+                f"{SHEETS[named].label} ({named})",
+                _sheet_rows(book_a, sheet),
+                _sheet_rows(book_b, sheet),
+                ROW_KEYS.get(sheet, ()),
+                HIDDEN if sheet == "appraisal" else "",
+                ("rater_kind",),
+            )
+        )
+    return out
+
+
+def _unit_sheets(unit_a: UnitBook, unit_b: UnitBook) -> list[_Sheets]:
+    return [
+        _Sheets(
+            f"{spec.label} ({key})",
+            _text_rows(getattr(unit_a, key)),
+            _text_rows(getattr(unit_b, key)),
+            UNIT_ROW_KEYS[key],
+            HIDDEN_MUTUAL if key == "mutual_scores" else "",
+        )
+        for key, spec in UNIT_SHEETS.items()
+        if key in UNIT_ROW_KEYS
+    ]
+
+
+def compare_inputs(book_a: InputBook | UnitBook, book_b: InputBook | UnitBook) -> pd.DataFrame:
+    """Input rows that differ: sheet, member (a unit's: branch), row in A and in B, column, value
+    in A and in B.
+
+    Appraisal values are never shown (ballots are anonymous): only that a ballot row changed; nor
+    are a unit's 互评 marks, nor which branch gave them (SPEC 3.9): only the rated branch's row.
+    """
+    if isinstance(book_a, UnitBook) and isinstance(book_b, UnitBook):
+        sheets, who = _unit_sheets(book_a, book_b), BRANCHES.key
+    elif isinstance(book_a, InputBook) and isinstance(book_b, InputBook):
+        sheets, who = _member_sheets(book_a, book_b), MEMBERS.key
+    else:
+        raise RunError("只能比较同一种工作簿的两次运行 (compare two runs of the same kind of workbook)")
+    rows: list[tuple[Any, ...]] = []
+    for sheet in sheets:
+        rows += _sheet_changes(sheet, who)
+    return pd.DataFrame(rows, columns=["sheet", who, "row_a", "row_b", "column", "a", "b"])
+
+
+def _sheet_changes(sheet: _Sheets, who: str) -> list[tuple[Any, ...]]:
+    label, a, b = sheet.label, sheet.a, sheet.b
+    values = [c for c in a.columns if c != "row" and c in b.columns]
+    key = [k for k in sheet.key if k in values]
+    rows: list[tuple[Any, ...]] = []
+    if key:
+        m = a.merge(b, on=key, how="outer", suffixes=("@a", "@b"), indicator=True)
+        for r in m.to_dict("records"):
+            mid = r.get(who, "")
+            ra = r.get("row@a") if r["_merge"] != "right_only" else None
+            rb = r.get("row@b") if r["_merge"] != "left_only" else None
+            if r["_merge"] != "both":
+                rows.append(
+                    (
+                        label,
+                        mid,
+                        _int(ra),
+                        _int(rb),
+                        "(row)",
+                        "present" if ra is not None else "",
+                        "present" if rb is not None else "",
                     )
+                )
+                continue
+            for c in values:
+                if c in key:
                     continue
-                for c in values:
-                    if c in key:
-                        continue
-                    if r[f"{c}@a"] != r[f"{c}@b"]:
-                        va, vb = (HIDDEN, HIDDEN) if hide and c not in ("rater_kind",) else (r[f"{c}@a"], r[f"{c}@b"])
-                        rows.append((label, mid, _int(ra), _int(rb), c, va, vb))
-        else:
-            sig_a = a[values].apply(tuple, axis=1) if len(a) else pd.Series([], dtype=object)
-            sig_b = b[values].apply(tuple, axis=1) if len(b) else pd.Series([], dtype=object)
-            only_a = a[~sig_a.isin(set(sig_b))] if len(a) else a
-            only_b = b[~sig_b.isin(set(sig_a))] if len(b) else b
-            for r in only_a.to_dict("records"):
-                rows.append(
-                    (label, r.get("member_id", ""), _int(r["row"]), None, "(row removed)", _row_text(r, values), "")
-                )
-            for r in only_b.to_dict("records"):
-                rows.append(
-                    (label, r.get("member_id", ""), None, _int(r["row"]), "(row added)", "", _row_text(r, values))
-                )
-    return pd.DataFrame(rows, columns=["sheet", "member_id", "row_a", "row_b", "column", "a", "b"])
+                if r[f"{c}@a"] != r[f"{c}@b"]:
+                    hide = sheet.hidden and c not in sheet.shown
+                    va, vb = (sheet.hidden, sheet.hidden) if hide else (r[f"{c}@a"], r[f"{c}@b"])
+                    rows.append((label, mid, _int(ra), _int(rb), c, va, vb))
+    else:
+        sig_a = a[values].apply(tuple, axis=1) if len(a) else pd.Series([], dtype=object)
+        sig_b = b[values].apply(tuple, axis=1) if len(b) else pd.Series([], dtype=object)
+        only_a = a[~sig_a.isin(set(sig_b))] if len(a) else a
+        only_b = b[~sig_b.isin(set(sig_a))] if len(b) else b
+        for r in only_a.to_dict("records"):
+            rows.append((label, r.get(who, ""), _int(r["row"]), None, "(row removed)", _row_text(r, values), ""))
+        for r in only_b.to_dict("records"):
+            rows.append((label, r.get(who, ""), None, _int(r["row"]), "(row added)", "", _row_text(r, values)))
+    return rows
 
 
 def _int(v: Any) -> int | None:
@@ -497,26 +569,32 @@ def _row_text(r: dict[Hashable, Any], cols: list[str]) -> str:
 class RunDiff:
     run_a: Path
     run_b: Path
-    figures: pd.DataFrame  # member_id, figure, a, b
-    inputs: pd.DataFrame  # sheet, member_id, row_a, row_b, column, a, b
+    figures: pd.DataFrame  # member_id (a unit's: branch_id), figure, a, b
+    inputs: pd.DataFrame  # sheet, member_id (branch_id), row_a, row_b, column, a, b
     # packages whose version differs between the two runs' environments (package, a, b); None when
     # either run recorded no environment
     environment: pd.DataFrame | None = None
+    subject: Subject = MEMBERS  # whom the runs score: a branch's members or a unit's branches
 
     def report(self) -> str:
         lines = [f"比较 (diff) A = {run_label(self.run_a)}", f"             B = {run_label(self.run_b)}"]
-        members = sorted(set(self.figures["member_id"]))
-        lines.append(f"积分有变化的党员 (members whose figures changed): {len(members)}")
+        key = self.subject.key
+        changed = sorted(set(self.figures[key]))
+        if self.subject is BRANCHES:
+            lines.append(f"得分有变化的党支部 (branches whose figures changed): {len(changed)}")
+        else:
+            lines.append(f"积分有变化的党员 (members whose figures changed): {len(changed)}")
         if len(self.figures):
             lines.append(self.figures.to_string(index=False))
         lines.append(f"输入有变化的行 (input rows that changed): {len(self.inputs)}")
         if len(self.inputs):
             lines.append(self.inputs.fillna("").to_string(index=False))
-        unexplained = sorted(set(members) - set(self.inputs["member_id"]))
+        unexplained = sorted(set(changed) - set(self.inputs[key]))
         if unexplained and len(self.inputs):
+            own = "本支部" if self.subject is BRANCHES else "其本人"
             lines.append(
-                "注意: 这些党员的积分变化不是由其本人的输入行引起 (e.g. ranks and quotas move with others): "
-                + ", ".join(unexplained)
+                f"注意: 这些{self.subject.word}的积分变化不是由{own}的输入行引起"
+                " (e.g. ranks and quotas move with others): " + ", ".join(unexplained)
             )
         if self.environment is None:
             lines.append("运行环境变化 (environment changes): 有运行未记录环境, 无法比较 (a run recorded none)")
@@ -528,16 +606,20 @@ class RunDiff:
 
 
 def diff(run_a: str | Path, run_b: str | Path) -> RunDiff:
-    """Members whose figures changed between two runs and the input rows that changed under them."""
+    """Members (a unit's run: branches) whose figures changed between two runs and the input rows
+    that changed under them."""
     a, b = Path(run_a).resolve(), Path(run_b).resolve()
     ma, mb = load_manifest(a), load_manifest(b)
-    if ma["period"] != mb["period"] or ma["branch_id"] != mb["branch_id"]:
+    subject = subject_of(ma)
+    (id_a, _), (id_b, _) = run_identity(ma), run_identity(mb)
+    if ma["period"] != mb["period"] or id_a != id_b or subject is not subject_of(mb):
+        where = "同一单位" if subject is BRANCHES else "同一支部"
         raise RunError(
-            "只能比较同一支部同一期间的两次运行 (compare two runs of one branch and period):"
-            f" {ma['branch_id']} {ma['period']} vs {mb['branch_id']} {mb['period']}"
+            f"只能比较{where}同一期间的两次运行 (compare two runs of one {'unit' if subject is BRANCHES else 'branch'}"
+            f" and period): {id_a} {ma['period']} vs {id_b} {mb['period']}"
         )
-    figures = compare_summaries(read_summary(a), read_summary(b), "a", "b")
-    inputs = compare_inputs(_load_recorded(a, ma)[0], _load_recorded(b, mb)[0])
+    figures = compare_summaries(read_summary(a), read_summary(b), "a", "b", subject.key)
+    inputs = compare_inputs(_load_recorded(a, ma).book, _load_recorded(b, mb).book)
     env_a, env_b = ma.get("environment"), mb.get("environment")
     environment = differences(env_a, env_b).set_axis(["package", "a", "b"], axis=1) if env_a and env_b else None
-    return RunDiff(a, b, figures, inputs, environment)
+    return RunDiff(a, b, figures, inputs, environment, subject)

@@ -23,18 +23,21 @@ def read_summary(run: Path) -> pd.DataFrame:
     return read_csv_text(run / "summary.csv")
 
 
-def compare_summaries(a: pd.DataFrame, b: pd.DataFrame, name_a: str, name_b: str) -> pd.DataFrame:
-    """Figures that differ between two summary tables (text as in summary.csv), by member."""
-    cols = [c for c in a.columns if c in b.columns and c != "member_id"]
-    m = a.merge(b, on="member_id", how="outer", suffixes=("@a", "@b"), indicator=True)
+def compare_summaries(
+    a: pd.DataFrame, b: pd.DataFrame, name_a: str, name_b: str, key: str = "member_id"
+) -> pd.DataFrame:
+    """Figures that differ between two summary tables (text as in summary.csv), by member (or by
+    ``key``: ``branch_id`` for a unit's summary, whose rows are branches)."""
+    cols = [c for c in a.columns if c in b.columns and c != key]
+    m = a.merge(b, on=key, how="outer", suffixes=("@a", "@b"), indicator=True)
     rows = []
     for r in m.to_dict("records"):
-        mid = r["member_id"]
+        mid = r[key]
         if r["_merge"] != "both":
             rows.append(
                 (
                     mid,
-                    "(member)",
+                    "(member)" if key == "member_id" else "(branch)",
                     "present" if r["_merge"] == "left_only" else "",
                     "present" if r["_merge"] == "right_only" else "",
                 )
@@ -44,4 +47,4 @@ def compare_summaries(a: pd.DataFrame, b: pd.DataFrame, name_a: str, name_b: str
             va, vb = r[f"{c}@a"], r[f"{c}@b"]
             if va != vb:
                 rows.append((mid, c, va, vb))
-    return pd.DataFrame(rows, columns=["member_id", "figure", name_a, name_b])
+    return pd.DataFrame(rows, columns=[key, "figure", name_a, name_b])

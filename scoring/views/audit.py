@@ -20,11 +20,13 @@ import numpy as np
 import pandas as pd
 
 from ..inputs.reading import InputBook
+from ..inputs.unit import UnitBook
 from ..outputs.csvfile import read_csv_text
 from ..outputs.publicity import PUBLICITY_SHEET, publicity_window
-from ..rules.engine import TIE, YES, Result, score, share_quota
+from ..rules.engine import TIE, YES, Result, share_quota
 from ..rules.periods import parse_period
 from ..runs.environment import interpreter_shown
+from ..runs.subjects import BRANCHES, run_identity, subject_of
 from ..runs.summaries import summary_text
 
 if TYPE_CHECKING:  # for annotations only: audit imports review lazily, inside its functions
@@ -40,12 +42,19 @@ COPY_CHECK = "支委会评分照抄党员自评 (committee copied the self-score
 SPREAD_CHECK = "民主测评平均分没有差别 (appraisal averages without spread)"
 QUARTER_CHECK = "季度之星超过名额 (quarter stars above quota)"
 PUBLICITY_CHECK = "公示期少于 7 个工作日 (publicity shorter than 7 working days)"
+# a unit's run (SPEC 3.9): the same warning signs, in the branches' terms
+UNIT_SAME_MONTH_CHECK = "所有党支部同一月份得分相同 (same score for every branch in a month)"
+UNIT_FLAT_CHECK = "党支部各月各类得分完全相同 (same category scores every month)"
+FULL_MARKS_CHECK = "支部自评几乎全为满分 (self-scores at the maximum)"
+MUTUAL_SPREAD_CHECK = "互评平均分没有差别 (mutual averages without spread)"
+FULL_MARKS_SHARE = 0.9  # self-scores at the indicator's maximum in at least this share of rows
 _WINDOW = re.compile(r"公示期[:：]\s*(\d{4})年(\d{1,2})月(\d{1,2})日\s*至\s*(\d{4})年(\d{1,2})月(\d{1,2})日")
 
 
 @dataclass
 class RunView:
-    """A sealed run re-read from its archived inputs: what the reviewer notebook looks at."""
+    """A sealed run re-read from its archived inputs: what the reviewer notebook looks at. For a
+    unit's run (SPEC 3.9) ``book`` is the unit as the engine reads it, a branch per subject."""
 
     run: Path
     manifest: dict[str, Any]
@@ -68,14 +77,18 @@ def open_run(run_dir: str | Path) -> RunView:
 
     run = Path(run_dir).resolve()
     manifest = load_manifest(run)
-    book, scheme = _load_recorded(run, manifest)
-    return RunView(run, manifest, book, score(book, scheme, parse_period(manifest["period"])))
+    loaded = _load_recorded(run, manifest)
+    result = loaded.score(parse_period(manifest["period"]))
+    book = result.book if isinstance(loaded.book, UnitBook) else loaded.book
+    assert book is not None  # the engine keeps the book it scored
+    return RunView(run, manifest, book, result)
 
 
 def provenance(view: RunView) -> pd.DataFrame:
     m = view.manifest
+    whose = "单位 unit" if subject_of(m) is BRANCHES else "支部 branch"
     rows = [
-        ("支部 branch", f"{m['branch_id']} {m.get('branch_name', '')}"),
+        (whose, " ".join(run_identity(m)).strip()),
         ("期间 period", m["period"]),
         ("输入 input", f"{m['inputs'][0]['file']}  SHA-256 {m['inputs'][0]['sha256']}"),
         ("积分方案 scheme", f"{m['scheme']['name']} {m['scheme']['version']}  SHA-256 {m['scheme']['sha256']}"),
@@ -122,6 +135,8 @@ def pattern_flags(
     package would publish now are checked. ``holidays``: public holidays (dates or ``YYYY-MM-DD``)
     that are not working days when the publicity period is counted."""
     s = result.scheme.scheme
+    if s.subject == "branch":
+        return unit_flags(result, run, holidays)
     items = s.item_codes
     rows: list[tuple[str, str, str]] = []
     m = result.item_scores
@@ -190,6 +205,50 @@ def pattern_flags(
         )
 
     rows.append(quarter_star_flag(result, _published_summary(result, run)))
+    rows.append(publicity_flag(result, run, holidays))
+    return pd.DataFrame(rows, columns=["检查 check", "结果", "发现 found"])
+
+
+def unit_flags(result: Result, run: str | Path | None = None, holidays: Iterable[dt.date | str] = ()) -> pd.DataFrame:
+    """The seeds' warning signs for a unit's branch assessment: every branch the same score in a
+    month, a branch with the same category scores every month, self-scores at the maximum almost
+    everywhere (the verification then checks little), 互评 that tell no branch from another (一团和气),
+    and the 通报's publicity period."""
+    s = result.scheme.scheme
+    rows: list[tuple[str, str, str]] = []
+    totals = result.monthly_totals
+    # pandas-stubs types a group's key as any scalar; month is a number
+    same = [int(cast(float, mo)) for mo, g in totals.groupby("month") if len(g) > 2 and g["total"].nunique() == 1]
+    found = f"月份: {', '.join(map(str, same))}" if same else "各月得分有差别"
+    rows.append((UNIT_SAME_MONTH_CHECK, FLAG if same else OK, found))
+    m = result.item_scores
+    per_branch = m.groupby("member_id")[s.item_codes].nunique()
+    months = m.groupby("member_id").size()
+    flat = per_branch.index[(per_branch.max(axis=1) == 1) & (months > 2)]
+    found = f"{len(flat)} 个支部: {', '.join(map(str, flat[:10]))}" if len(flat) else "无"
+    rows.append((UNIT_FLAT_CHECK, FLAG if len(flat) else OK, found))
+    ind = result.indicators if result.indicators is not None else pd.DataFrame(columns=["self_score", "max"])
+    own = ind[ind["self_score"].notna()]
+    if len(own):
+        full = own["self_score"].to_numpy(dtype=float) >= own["max"].to_numpy(dtype=float)
+        share = float(full.mean())
+        found = f"{share:.0%} 的自评分为满分 ({int(full.sum())}/{len(own)})"
+        rows.append((FULL_MARKS_CHECK, FLAG if share >= FULL_MARKS_SHARE else OK, found))
+    else:
+        rows.append((FULL_MARKS_CHECK, OK, "无自评分"))
+    rated = ind[ind["raters"].notna()] if "raters" in ind.columns else ind.iloc[0:0]
+    spread = rated.groupby(["month", "code"])["score"].agg(["std", "size"])
+    spread = spread[spread["size"] > 2]
+    if len(spread):
+        flat_months = sorted({int(cast(float, mo)) for mo, _ in spread.index[spread["std"] < 0.01]})
+        found = (
+            f"月份: {', '.join(map(str, flat_months))} 各支部的互评平均分相同"
+            if flat_months
+            else f"各月互评平均分的最小标准差 {float(spread['std'].min()):.3f}"
+        )
+        rows.append((MUTUAL_SPREAD_CHECK, FLAG if flat_months else OK, found))
+    else:
+        rows.append((MUTUAL_SPREAD_CHECK, OK, "互评的支部不足 3 个, 无法比较 (fewer than 3 branches rated)"))
     rows.append(publicity_flag(result, run, holidays))
     return pd.DataFrame(rows, columns=["检查 check", "结果", "发现 found"])
 
@@ -356,6 +415,10 @@ def recompute_table(run: Path) -> pd.DataFrame:
     CI (the ``CI`` environment variable set) a missing LibreOffice is an error, never a skip."""
     import shutil
 
+    if (Path(run) / "manifest.json").is_file() and results_workbook(run) is None:  # a unit's run has none yet
+        why = "本运行没有结果工作簿 (*_结果.xlsx), 没有公式可重算 (no results workbook: nothing to recompute)"
+        print(why)
+        return pd.DataFrame([("无 (none)", why)], columns=["工作簿重算 recompute", "原因 why"])
     if shutil.which("soffice") is None:
         why = (
             "未安装 LibreOffice (找不到 soffice 命令), 结果工作簿中的公式没有经过独立重算, "
