@@ -287,10 +287,10 @@ def test_trace_of_a_level_reaches_every_cell_that_made_it(tmp_path: Path) -> Non
     """B1's 2025 level: every month, each category, each indicator's self-score cell (支部自评,
     header in row 1), February's verification in place of its self-score, and the 互评 averages
     with their number of raters, never a rater."""
-    from scoring.views.trace import trace
+    from scoring.views.unit_trace import unit_trace
 
     book, scheme = load_unit(write_unit(tmp_path / "u.xlsx", unit_rows()), parse_period("2025"))
-    t = trace(score_unit(book, scheme, parse_period("2025")), "B1")
+    t = unit_trace(score_unit(book, scheme, parse_period("2025")), book, "B1")
     sources = set(t["source"])
     own = [n + 2 for n, r in enumerate(unit_rows()["self_scores"][1:]) if r[0] == "B1"]
     assert len(own) == 3 * 3 + 9 * 4
@@ -299,7 +299,7 @@ def test_trace_of_a_level_reaches_every_cell_that_made_it(tmp_path: Path) -> Non
     assert shown <= sources and f"支部自评 (self_scores)!D{feb_jb1}" not in sources
     verified = t[t["source"] == "检查验证 (verification)!D2"]
     assert verified["value"].tolist() == [33] and f"D{feb_jb1}" in verified["note"].iloc[0]
-    mutual = t[t["step"].str.startswith("PJ1")]
-    assert len(mutual) == 12 and set(mutual["rule"]) == {"其他支部互评的平均 (2 个支部评价)"}
+    mutual = t[t["item"].str.startswith("PJ1")]
+    assert len(mutual) == 12 and set(mutual["rule"]) == {"其他支部互评的平均, 2 个支部评价 (满分 20)"}
     assert not t["source"].str.contains(r"mutual_scores\)!", regex=True).any()  # no row of a mark
-    assert t.iloc[0]["value"] == 91.88
+    assert t.iloc[0]["text"] == "一级" and t.iloc[1]["value"] == 91.88

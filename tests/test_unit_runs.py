@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 from typing import NamedTuple
 
+import openpyxl
 import pytest
 from conftest import read_notebook
 from test_branch_assessment import Rows, unit_rows, write_unit
@@ -88,12 +89,16 @@ def test_a_unit_run_is_sealed_like_a_branch_run(runs: UnitRuns) -> None:
     assert runs.year.relative_to(runs.out).as_posix() == "2025/U01/v001"
     assert runs.month.relative_to(runs.out).as_posix() == "2025-02/U01/v001"
     names = sorted(p.name for p in runs.year.iterdir() if not p.name.startswith("approval-"))
-    assert names == ["U01_2025.ipynb", "manifest.json", "summary.csv"]
+    assert names == ["U01_2025.ipynb", "U01_2025_结果.xlsx", "manifest.json", "summary.csv", "通报.pdf"]
     for p in runs.year.iterdir():
         assert not p.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH), p
     assert not list(runs.out.glob(".staging-*"))
-    # the unit workbook holds who rated whom: it is archived outside the run folder, never inside
-    assert not list(runs.year.rglob("*.xlsx"))
+    # the unit workbook holds who rated whom: it is archived outside the run folder, never inside;
+    # the results workbook there has the 互评 averages and their raters' number only
+    assert [p.name for p in runs.year.rglob("*.xlsx")] == ["U01_2025_结果.xlsx"]
+    results = openpyxl.load_workbook(runs.year / "U01_2025_结果.xlsx", read_only=True)
+    headers = {str(c) for ws in results.worksheets for row in ws.iter_rows(max_row=1, values_only=True) for c in row}
+    assert "评价支部数 (raters)" in headers and not any("rater_branch" in h or "评价支部 (" in h for h in headers)
 
 
 def test_manifest_records_the_unit_its_inputs_and_every_output(runs: UnitRuns) -> None:
@@ -123,7 +128,7 @@ def test_manifest_records_the_unit_its_inputs_and_every_output(runs: UnitRuns) -
     }
     assert m["started_at"] <= m["finished_at"]
     outputs = {o["file"]: o for o in m["outputs"]}
-    assert set(outputs) == {"U01_2025.ipynb", "summary.csv"}
+    assert set(outputs) == {"U01_2025.ipynb", "U01_2025_结果.xlsx", "summary.csv", "通报.pdf"}
     for name, o in outputs.items():
         assert o["sha256"] == sha(runs.year / name) and o["bytes"] == (runs.year / name).stat().st_size
 
@@ -235,4 +240,5 @@ def test_reviewer_notebook_of_a_unit_run(runs: UnitRuns) -> None:
     assert not errors
     text = notebook_outputs(target)
     assert "单位 unit" in text and "U01 示范供电局党委" in text
-    assert "所有党支部同一月份得分相同" in text and "没有公式可重算" in text
+    assert "所有党支部同一月份得分相同" in text and "没有公式可重算" not in text
+    assert "指标得分" in text and "formulas differ" not in text  # the workbook's formulas recomputed equal

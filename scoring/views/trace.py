@@ -73,21 +73,6 @@ class _VetoRow(Protocol):
     row: int
 
 
-class _IndicatorRow(Protocol):
-    """A row of ``Result.indicators`` (a unit's branch assessment)."""
-
-    code: str
-    name: str
-    self_score: float
-    self_row: int
-    verified_score: float
-    verification_row: int
-    reason: str
-    verified_by: str
-    raters: int
-    mutual_mean: float
-
-
 def _num(x: Any) -> float:
     """A figure as a float; missing (None, NaN, pd.NA) is NaN."""
     return float("nan") if x is None or pd.isna(x) else float(x)
@@ -142,7 +127,10 @@ def _row(table: pd.DataFrame, member_id: str) -> pd.Series:
 
 
 def trace(result: Result, member_id: str) -> pd.DataFrame:
-    """Every row that made ``member_id``'s figure for the result's period, from the top down."""
+    """Every row that made ``member_id``'s figure for the result's period, from the top down. A
+    unit's branch is traced by :func:`scoring.views.unit_trace.unit_trace` (its indicators)."""
+    if result.indicators is not None:
+        raise ValueError("a unit's branch is traced by unit_trace (its indicators and the unit's cells)")
     members = result.members.set_index("member_id")
     if member_id not in members.index:
         raise KeyError(f"党员 {member_id!r} 不在本次结果中 (not a member of this run)")
@@ -385,9 +373,6 @@ def _band_rule(s: Scheme, total: float | None) -> str:
 
 
 def _cells(out: _Rows, result: Result, member_id: str, items: list[str], level: int, month: int | None = None) -> None:
-    if result.indicators is not None:  # a branch's categories are made of its indicators (SPEC 3.9)
-        _indicator_cells(out, result, member_id, items, level, month)
-        return
     scores = result.item_scores
     sel = scores[(scores["member_id"] == member_id) & ((scores["month"] == month) if month is not None else True)]
     am = result.amendments
@@ -428,57 +413,6 @@ def _cells(out: _Rows, result: Result, member_id: str, items: list[str], level: 
                 item=c,
                 month=sub_period_text(result.scheme.scheme, result.period.year, int(rd["month"])),
             )
-
-
-def _indicator_cells(
-    out: _Rows, result: Result, branch_id: str, items: list[str], level: int, month: int | None
-) -> None:
-    """Each category of a branch's month, and below it each indicator: the self-score's cell, the
-    verification that replaced it, or the 互评 average with its number of raters (no rater, no
-    row of the mutual scores: which branch gave which mark is never shown)."""
-    ind = result.indicators
-    assert ind is not None
-    s = result.scheme.scheme
-    mine = ind[(ind["branch_id"] == branch_id) & ((ind["month"] == month) if month is not None else True)]
-    scores = result.item_scores
-    scores = scores[(scores["member_id"] == branch_id) & ((scores["month"] == month) if month is not None else True)]
-    book = result.book
-    by_month = scores.set_index("month")
-    for m in scores["month"].astype(int).tolist():
-        cats = by_month.loc[m]
-        when = sub_period_text(s, result.period.year, m)
-        for code in items:
-            item = s.items_by_code[code]
-            out.add(
-                level, f"{item.name} (category)", cats[code], "本类各指标采用分之和", "指标得分", item=code, month=when
-            )
-            rows = mine[(mine["month"] == m) & (mine["category"] == code)]
-            for r in cast(Iterator[_IndicatorRow], rows.itertuples(index=False)):
-                step = f"{r.code} {r.name}"
-                if item.scored_by == "mutual":
-                    rule = f"其他支部互评的平均 ({r.raters} 个支部评价)"
-                    out.add(
-                        level + 1,
-                        step,
-                        r.mutual_mean,
-                        rule,
-                        "支部互评 (mutual_scores)",
-                        "无记名: 只有评价支部数和平均分",
-                        item=code,
-                        month=when,
-                    )
-                    continue
-                self_cell = book.cell("self_scores", "score", int(r.self_row)) if book is not None else ""
-                if not np.isnan(r.verified_score):
-                    row = int(r.verification_row)
-                    where = book.cell("verification", "verified_score", row) if book is not None else ""
-                    note = f"检查验证: 自评 {_f(r.self_score)} ({self_cell}) → {_f(r.verified_score)}"
-                    note += f"; {r.reason}; {r.verified_by}"
-                    out.add(
-                        level + 1, step, r.verified_score, "联评联考办公室验证分", where, note, item=code, month=when
-                    )
-                else:
-                    out.add(level + 1, step, r.self_score, "支部自评分", self_cell, item=code, month=when)
 
 
 def _adjustments(

@@ -9,6 +9,7 @@ number of raters, never as which branch gave which mark.
 from __future__ import annotations
 
 import io
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,8 @@ from ..inputs.demo_unit import write_demo_unit
 from ..inputs.unit import SCORED_BY_WORDS, UNIT_SHEETS, UnitBook, load_unit
 from ..labels import label, readable_values
 from ..outputs.csvfile import write_csv
+from ..outputs.excel import write_results_workbook
+from ..outputs.notice import write_notice_pdf
 from ..rules.engine import NO
 from ..rules.engine.pipeline import score_unit
 from ..rules.periods import KIND_LABELS, parse_period
@@ -454,9 +457,9 @@ def provenance_of(run: UnitRun) -> dict[str, Any]:
 
 
 def write_outputs(run: UnitRun, out_dir: str, provenance: dict[str, Any]) -> list[Path]:
-    """Write summary.csv (SPEC 3.9's table; keys and yes/no as SPEC 6 keeps them) into ``out_dir``
-    and list what was written. Nothing is written when the files scored differ from those
-    ``provenance`` records."""
+    """Write summary.csv (SPEC 3.9's table; keys and yes/no as SPEC 6 keeps them), the results
+    workbook and 通报.pdf into ``out_dir`` and list what was written. Nothing is written when the
+    files scored differ from those ``provenance`` records."""
     check_provenance(run, provenance)
     if not out_dir:
         print("未指定输出文件夹, 不写文件 (no out_dir: nothing written)")
@@ -464,6 +467,16 @@ def write_outputs(run: UnitRun, out_dir: str, provenance: dict[str, Any]) -> lis
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written = [write_csv(run.result.summary(), out / "summary.csv")]  # no text cell becomes a formula
+    result = run.result
+    written.append(
+        write_results_workbook(result, out / f"{run.unit.unit_id}_{result.period.text}_结果.xlsx", provenance)
+    )
+    if shutil.which("soffice"):
+        written.append(write_notice_pdf(result, out))
+    else:
+        print(
+            "未安装 LibreOffice, 不生成 通报.pdf (LibreOffice missing: no 通报.pdf); apt-get install libreoffice-calc"
+        )
     for path in written:
         print("已写出 (written):", path.name)
     return written
