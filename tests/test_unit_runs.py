@@ -242,3 +242,34 @@ def test_reviewer_notebook_of_a_unit_run(runs: UnitRuns) -> None:
     assert "单位 unit" in text and "U01 示范供电局党委" in text
     assert "所有党支部同一月份得分相同" in text and "没有公式可重算" not in text
     assert "指标得分" in text and "formulas differ" not in text  # the workbook's formulas recomputed equal
+
+
+def test_the_quarterly_batch_runs_a_unit_beside_its_branches_and_the_roll_up_shows_its_ranks(tmp_path: Path) -> None:
+    """A unit workbook in the batch's folder is run beside the member branches (its own notebook,
+    folder and status row) and the roll-up's 支部对比 shows each branch's 联评联考 score and rank
+    (2025Q1, hand-computed in test_branch_assessment: B1 88.5 rank 2, B2 92.5 rank 1, B3 86.5 rank 3)."""
+    from test_batch import make_branches
+
+    from scoring.runs.batch import ROLLUP_ROW, run_batch
+
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    make_branches(inputs, 3)  # K001..K003, county-10-stars
+    ids = {"B1": "K001", "B2": "K002", "B3": "K003"}
+    rows = {k: [[ids.get(v, v) if isinstance(v, str) else v for v in r] for r in t] for k, t in unit_rows(3, 3).items()}
+    write_unit(inputs / "U01_2025.xlsx", rows)
+    table, _ = run_batch(inputs, "2025Q1", out, jobs=2)
+    status = table.set_index("file")
+    assert status.loc["U01_2025.xlsx", "status"] == "done" and status.loc["U01_2025.xlsx", "subject"] == "branch"
+    assert Path(str(status.loc["U01_2025.xlsx", "where"])).relative_to(out).as_posix() == "2025Q1/U01/v001"
+    assert status.loc[ROLLUP_ROW, "status"] == "done"
+    rollup = Path(str(status.loc[ROLLUP_ROW, "where"]))
+    m = json.loads((rollup / "manifest.json").read_text(encoding="utf-8"))
+    assert [r["branch_id"] for r in m["branch_runs"]] == ["K001", "K002", "K003"]
+    assert [r["unit_id"] for r in m["assessment_runs"]] == ["U01"]
+    ws = openpyxl.load_workbook(rollup / "单位汇总_2025Q1.xlsx")["支部对比"]
+    header = [c.value for c in ws[1]]
+    got = {
+        r[0]: (r[header.index("联评联考得分 (assessment_score)")], r[header.index("联评联考排名 (assessment_rank)")])
+        for r in ws.iter_rows(min_row=2, values_only=True)
+    }
+    assert got == {"K001": (88.5, 2), "K002": (92.5, 1), "K003": (86.5, 3)}

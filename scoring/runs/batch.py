@@ -33,7 +33,7 @@ from typing import Any, TextIO
 
 import pandas as pd
 
-from ..exceptions import FAILURE_COLUMNS, InputError, RunError
+from ..exceptions import FAILURE_COLUMNS, InputError, PeriodError, RunError
 from ..outputs.csvfile import write_csv
 from .processes import die_with_parent
 
@@ -72,6 +72,7 @@ class Outcome:
     where: str  # the run folder, or the file that lists the problems
     attempts: int
     seconds: float
+    subject: str = "member"  # branch: a unit's 支部联评联考 workbook (SPEC 3.9); branch_id is its unit id
 
 
 def branch_files(inputs: str | Path) -> list[Path]:
@@ -92,16 +93,20 @@ def run_one(path: str, period: str, out: str, report_dir: str, warm: bool = True
     (bad input: file, sheet, row, column, value, problem) or ``<file>.error.txt`` (a failure).
 
     ``warm``: on this worker's warm kernel (``scoring.runs.kernels``), kept between its branches."""
-    from ..inputs.reading import load_inputs, period_not_formed
+    from ..inputs.reading import period_not_formed
     from ..rules.periods import parse_period
     from .execute import find_reusable, run_branch
+    from .subjects import load
 
     started = time.perf_counter()
     src = Path(path)
     report = Path(report_dir)
 
+    subject = "member"
+
     def outcome(status: str, where: Path | str, branch_id: str = "", attempts: int = 0) -> Outcome:
-        return Outcome(src.name, branch_id, status, str(where), attempts, round(time.perf_counter() - started, 2))
+        seconds = round(time.perf_counter() - started, 2)
+        return Outcome(src.name, branch_id, status, str(where), attempts, seconds, subject)
 
     def failed(text: str, branch_id: str = "", attempts: int = 0) -> Outcome:
         err = report / f"{src.stem}.error.txt"
@@ -109,7 +114,9 @@ def run_one(path: str, period: str, out: str, report_dir: str, warm: bool = True
         return outcome("failed", err, branch_id, attempts)
 
     try:
-        book, sch = load_inputs(src, parse_period(period))
+        loaded = load(src, parse_period(period))  # a branch's workbook, or a unit's (SPEC 3.9)
+    except PeriodError as exc:  # a half-year of a unit's assessment (月评季考年定级)
+        return outcome("not_this_period", str(exc))
     except InputError as exc:
         if period_not_formed(exc):  # a yearly scheme in the quarterly batch: not an input error
             return outcome("not_this_period", str(exc.failures["problem"].iloc[0]))
@@ -119,22 +126,22 @@ def run_one(path: str, period: str, out: str, report_dir: str, warm: bool = True
         return outcome("bad_input", err)
     except Exception:
         return failed(traceback.format_exc())
-    previous = find_reusable(out, parse_period(period).text, book.branch_id, book.sha256, sch.sha256)
+    book, sch, subject = loaded.book, loaded.scheme, loaded.subject.kind
+    folder_id = loaded.folder_id
+    previous = find_reusable(out, parse_period(period).text, folder_id, book.sha256, sch.sha256, loaded.subject)
     if previous is not None:
-        return outcome("reused", previous, book.branch_id)
+        return outcome("reused", previous, folder_id)
     for attempt in range(1, ATTEMPTS + 1):
         try:
             # validated once: run_branch re-checks the bytes by their hash when it archives them
-            return outcome(
-                "done", run_branch(src, period, out, warm=warm, validated=(book, sch)), book.branch_id, attempt
-            )
+            return outcome("done", run_branch(src, period, out, warm=warm, validated=(book, sch)), folder_id, attempt)
         except InputError as exc:  # the file changed between the check and the run
-            return failed(str(exc), book.branch_id, attempt)
+            return failed(str(exc), folder_id, attempt)
         except Exception as exc:
             if _retryable(exc) and attempt < ATTEMPTS:
                 time.sleep(attempt)
                 continue
-            return failed(traceback.format_exc(), book.branch_id, attempt)
+            return failed(traceback.format_exc(), folder_id, attempt)
     raise AssertionError("unreachable")
 
 
@@ -369,8 +376,10 @@ def _rollup(outcomes: list[Outcome], period: str, out_root: Path, report: Path, 
     from .execute import ROLLUP_DIR, run_rollup
 
     started = time.perf_counter()
-    good = [o for o in outcomes if o.status in ("done", "reused")]
+    done = [o for o in outcomes if o.status in ("done", "reused")]
+    good = [o for o in done if o.subject == "member"]
     runs = {o.branch_id: Path(o.where) for o in good}
+    assessed = {o.branch_id: Path(o.where) for o in done if o.subject == "branch"}  # units' 联评联考 runs
     # a branch refused as a duplicate is listed once (its id), a file without an id by its name
     scored = ("done", "reused", "not_this_period")
     missing = sorted({o.branch_id or o.file for o in outcomes if o.status not in scored})
@@ -386,7 +395,7 @@ def _rollup(outcomes: list[Outcome], period: str, out_root: Path, report: Path, 
         )
         return Outcome(ROLLUP_ROW, ROLLUP_DIR, "failed", str(err), 0, 0.0)
     try:
-        folder, reused = run_rollup(runs, period, out_root, missing, jobs=jobs)
+        folder, reused = run_rollup(runs, period, out_root, missing, jobs=jobs, assessment_runs=assessed)
         return Outcome(
             ROLLUP_ROW,
             ROLLUP_DIR,

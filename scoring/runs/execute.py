@@ -25,6 +25,7 @@ from typing import Any
 from .. import __version__
 from ..exceptions import ArgumentError, RunError
 from ..inputs.reading import InputBook
+from ..inputs.unit import UnitBook
 from ..rules.periods import parse_period
 from ..rules.scheme import LoadedScheme, load_scheme
 from . import environment
@@ -224,7 +225,7 @@ def run_branch(
     scheme: str = "",
     log_output: bool = False,
     warm: bool = False,
-    validated: tuple[InputBook, LoadedScheme] | None = None,
+    validated: tuple[InputBook | UnitBook, LoadedScheme] | None = None,
     branch_id: str = "",
 ) -> Path:
     """Validate the inputs, execute the run's notebook and return the sealed run folder.
@@ -363,7 +364,12 @@ ROLLUP_DIR = "_rollup"  # OUT/PERIOD/_rollup/vNNN, beside the branch folders
 
 
 def find_reusable_rollup(
-    folder: Path, refs: list[dict[str, str]], missing: list[str], code: str, env: str
+    folder: Path,
+    refs: list[dict[str, str]],
+    missing: list[str],
+    code: str,
+    env: str,
+    assessment_refs: list[dict[str, str]] | None = None,
 ) -> Path | None:
     """The latest roll-up under ``folder`` (``OUT/PERIOD/_rollup``) over the same branch runs and
     missing branches, made by the same code (``code_sha256(ROLLUP_NOTEBOOK)``) in the same
@@ -375,6 +381,7 @@ def find_reusable_rollup(
             continue
         if (
             m.get("branch_runs") == refs
+            and m.get("assessment_runs", []) == (assessment_refs or [])
             and m.get("missing") == sorted(missing)
             and m.get("package", {}).get("code_sha256") == code
             and m.get("environment", {}).get("sha256") == env
@@ -390,10 +397,12 @@ def run_rollup(
     missing: list[str] | None = None,
     log_output: bool = False,
     jobs: int = 1,
+    assessment_runs: dict[str, Path] | None = None,
 ) -> tuple[Path, bool]:
     """Execute the roll-up notebook over sealed branch runs; return (run folder, reused).
     ``jobs``: processes reading the branch inputs (the notebook's ``jobs``; not part of the reuse
-    key, since it changes no figure).
+    key, since it changes no figure). ``assessment_runs``: the unit's 支部联评联考 runs of the
+    period by unit id (SPEC 3.9), shown beside each branch; part of the reuse key.
 
     The manifest references each branch run by the SHA-256 of its manifest and summary.csv; a
     roll-up over the same branch runs with the same code is reused rather than repeated.
@@ -411,12 +420,22 @@ def run_rollup(
         }
         for b, r in sorted(branch_runs.items())
     ]
+    assessed = assessment_runs or {}
+    assessment_refs = [
+        {
+            "unit_id": u,
+            "run": os.path.relpath(r, out_root / p.text / ROLLUP_DIR / "v000"),
+            "manifest_sha256": sha256_file(Path(r) / MANIFEST),
+            "summary_sha256": sha256_file(Path(r) / "summary.csv"),
+        }
+        for u, r in sorted(assessed.items())
+    ]
     # the roll-up's own notebook is part of its key: an edited rollup.ipynb makes a new roll-up
     code = code_sha256(ROLLUP_NOTEBOOK)
     folder = out_root / p.text / ROLLUP_DIR
     kernel, interpreter = kernel_for_runs()
     env = environment.describe(interpreter)
-    previous = find_reusable_rollup(folder, refs, missing or [], code, env["sha256"])
+    previous = find_reusable_rollup(folder, refs, missing or [], code, env["sha256"], assessment_refs)
     if previous is not None:
         return previous, True
     started = _now()
@@ -439,6 +458,7 @@ def run_rollup(
             "out_dir": os.path.relpath(staging, out_root),
             "provenance": provenance,
             "jobs": jobs,
+            "assessment_runs": {u: os.path.relpath(Path(r).resolve(), out_root) for u, r in assessed.items()},
         }
         try:
             pm.execute_notebook(
@@ -459,6 +479,7 @@ def run_rollup(
             "status": "draft",
             "period": p.text,
             "branch_runs": refs,
+            "assessment_runs": assessment_refs,
             "missing": sorted(missing or []),
             "package": {
                 "name": "scoring",

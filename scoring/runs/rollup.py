@@ -64,6 +64,8 @@ class Rollup:
     follow_ups: pd.DataFrame
     checks: pd.DataFrame  # per branch run: figures that differ from the engine's (0 expected)
     missing: list[str] = field(default_factory=list)  # branches in the batch without a run
+    # the unit's 支部联评联考 runs of the period (SPEC 3.9), by unit id; their figures are in branches
+    assessment_runs: dict[str, Path] = field(default_factory=dict)
 
 
 def latest_runs(out: str | Path, period: str) -> dict[str, Path]:
@@ -141,9 +143,16 @@ def read_sources(
         return list(pool.map(_read_one, periods, inputs, schemes, chunksize=max(1, len(sources) // (jobs * 4))))
 
 
-def build(period: str, sources: list[BranchSource], missing: list[str] | None = None, jobs: int = 1) -> Rollup:
+def build(
+    period: str,
+    sources: list[BranchSource],
+    missing: list[str] | None = None,
+    jobs: int = 1,
+    assessment_runs: Mapping[str, str | Path] | None = None,
+) -> Rollup:
     """Score every branch with the engine and make the roll-up tables (inputs read with ``jobs``
-    processes, see :func:`read_sources`)."""
+    processes, see :func:`read_sources`); ``assessment_runs``: the unit's 支部联评联考 runs of the
+    period, whose score, rank and level stand beside each branch in the branch comparison."""
     p = parse_period(period)
     results: list[Result] = []
     checks = []
@@ -157,12 +166,17 @@ def build(period: str, sources: list[BranchSource], missing: list[str] | None = 
             diff = compare_summaries(read_summary(src.run), summary_text(result.summary()), "run", "engine")
             checks.append((src.branch_id, run_label(src.run), len(diff), "OK" if diff.empty else "不一致 (differs)"))
     unit = unit_table(results)
+    assessed = {k: Path(v) for k, v in (assessment_runs or {}).items()}
+    branches = branch_table(unit, results)
+    if assessed and len(branches):
+        branches = branches.merge(assessment_table(assessed), on="branch_id", how="left")
     return Rollup(
         period=p.text,
         sources=sources,
         results=results,
         unit=unit,
-        branches=branch_table(unit, results),
+        branches=branches,
+        assessment_runs=assessed,
         quotas=quota_table(results),
         follow_ups=follow_up_table(results),
         checks=pd.DataFrame(checks, columns=["branch_id", "run", "differences", "check"]),
@@ -259,6 +273,27 @@ def branch_table(unit: pd.DataFrame, results: list[Result]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def assessment_table(runs: Mapping[str, Path]) -> pd.DataFrame:
+    """Each branch's 支部联评联考 figures from the unit's sealed runs (their summary.csv, SPEC 3.9):
+    branch_id, assessment_score, assessment_rank, and for a year assessment_level."""
+    frames = []
+    for run in runs.values():
+        s = read_summary(run)
+        t = pd.DataFrame(
+            {
+                "branch_id": s["branch_id"],
+                "assessment_score": pd.to_numeric(s["score"], errors="coerce"),
+                "assessment_rank": pd.to_numeric(s["rank"], errors="coerce").astype("Int64"),
+            }
+        )
+        if "level" in s:
+            t["assessment_level"] = s["level"]
+        t["assessment_approved"] = s["approved"]
+        frames.append(t)
+    columns = ["branch_id", "assessment_score", "assessment_rank", "assessment_approved"]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+
+
 def quota_table(results: list[Result]) -> pd.DataFrame:
     """Per branch: the star quota of the period, how many were picked and how many are tied."""
     rows = []
@@ -323,6 +358,10 @@ ROLLUP_LABELS: dict[str, str] = {
     "std": "标准差",
     "min": "最低分",
     "max": "最高分",
+    "assessment_score": "联评联考得分",
+    "assessment_rank": "联评联考排名",
+    "assessment_level": "联评联考定级",
+    "assessment_approved": "联评联考已审定",
     "quota_of": "名额类别",
     "eligible": "候选人数",
     "quota": "名额",
@@ -358,8 +397,8 @@ def show(df: pd.DataFrame) -> pd.DataFrame:
 
 
 ROLLUP_WRAPPED = frozenset({"reason", "action", "manifest_sha256", "summary_sha256", "provenance_value"})
-ROLLUP_NUMBERS = frozenset({"score", "mean", "std", "min", "max"})  # shown with two decimals
-ROLLUP_FLAGS = frozenset({"veto", "exempt"})  # the engine's yes/no, shown as 是/否
+ROLLUP_NUMBERS = frozenset({"score", "mean", "std", "min", "max", "assessment_score"})  # shown with two decimals
+ROLLUP_FLAGS = frozenset({"veto", "exempt", "assessment_approved"})  # the engine's yes/no, shown as 是/否
 README = [
     "单位汇总 (unit roll-up) {period}: 各支部的积分由程序按各支部运行存档的输入和方案重新计算,"
     " 并与各支部运行的 summary.csv 核对 (见「核对」)。",
