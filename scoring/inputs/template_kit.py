@@ -25,6 +25,11 @@ from .reading import header_text
 README_SHEET = "填表说明 (readme)"
 LISTS_SHEET = "代码表 (lists)"
 YEAR_NAME = "scoring_year"  # defined name of the year cell on the branch (or unit) sheet
+# An id (branch, unit) of letters, digits, - and _, at most 30 characters, as the readers require
+ID_FORMULA = (
+    'AND(LEN({c})<=30,SUMPRODUCT(--ISERROR(FIND(MID(UPPER({c}),ROW(INDIRECT("1:"&LEN({c}))),1),'
+    '"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")))=0)'
+)
 INLINE_LIST_LIMIT = 255  # Excel: an inline list source may hold at most 255 characters
 
 _UNLOCKED = Protection(locked=False)

@@ -69,6 +69,7 @@ from .template_kit import (
     _LOCKED,
     _REQUIRED_FILL,
     _UNLOCKED,
+    ID_FORMULA,
     README_SHEET,
     YEAR_NAME,
     Check,
@@ -89,6 +90,7 @@ from .template_kit import (
 from .template_kit import (
     LISTS_SHEET as LISTS_SHEET,  # re-exported: the tests and callers know it from here
 )
+from .unit_template import build_unit_template, unit_tables
 
 TEMPLATES_DIR: Path = Path(__file__).resolve().parents[2] / "templates_xlsx"
 
@@ -147,9 +149,11 @@ _MAX_WORDS: dict[str, str] = {"month": "每月满分", "quarter": "每季度满�
 
 
 def template_sheets(scheme_name: str | Path) -> dict[str, pd.DataFrame]:
-    """Empty tables with every column of every sheet, item columns from the scheme."""
+    """Empty tables with every column of every sheet, item columns from the scheme (for a scheme
+    that scores branches, the tables of a unit workbook)."""
     s = load_scheme(scheme_name).scheme
-    return {key: pd.DataFrame(columns=cols) for key, cols in _sheet_keys(s).items()}
+    keys = unit_tables() if s.subject == "branch" else _sheet_keys(s)
+    return {key: pd.DataFrame(columns=cols) for key, cols in keys.items()}
 
 
 def _sheet_keys(s: Scheme) -> dict[str, list[str]]:
@@ -429,7 +433,7 @@ def _write_branch(
     checks = {
         "branch_id": Check(
             "custom",
-            'AND(LEN({c})<=30,SUMPRODUCT(--ISERROR(FIND(MID(UPPER({c}),ROW(INDIRECT("1:"&LEN({c}))),1),"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")))=0)',
+            ID_FORMULA,
             title="支部编号有误",
             error="支部编号只能含字母、数字、- 和 _ (最长 30 个字符), 如 B001。",
         ),
@@ -985,13 +989,21 @@ def build_template(
     members: str | Path | pd.DataFrame | None = None,
     out_dir: str | Path = ".",
 ) -> Workbook:
-    """The template workbook in memory (see the module docstring)."""
-    if branch_id and not re.match(r"^[A-Za-z0-9_\-]+$", branch_id):
-        raise ScoringError(f"支部编号只能含字母、数字、- 和 _ (invalid branch id): {branch_id!r}")
+    """The template workbook in memory (see the module docstring). For a scheme that scores
+    branches (``subject: branch``) it is a unit workbook's (:mod:`scoring.inputs.unit_template`),
+    ``branch_id`` is the unit's id, and a members list has no place."""
     if year is not None and not 2000 <= year <= 2100:
         raise ScoringError(f"年度应为 2000..2100 (year out of range): {year}")
     loaded = load_scheme(scheme)
     s = loaded.scheme
+    if s.subject == "branch":
+        if members is not None:
+            raise ScoringError(
+                f"方案 {loaded.name} 考评党支部, 单位工作簿没有党员名单 (a branch-scoring scheme takes no members list)"
+            )
+        return build_unit_template(loaded, _scheme_ref(loaded, Path(out_dir)), year, branch_id)
+    if branch_id and not re.match(r"^[A-Za-z0-9_\-]+$", branch_id):
+        raise ScoringError(f"支部编号只能含字母、数字、- 和 _ (invalid branch id): {branch_id!r}")
     mem = members if isinstance(members, pd.DataFrame) else read_members_file(members) if members is not None else None
     # pandas-stubs types a record's keys as Hashable; a members table's column labels are str
     records = cast(list[dict[str, Any]], mem.to_dict("records")) if mem is not None else []
@@ -1061,7 +1073,8 @@ def write_template(
 ) -> Path:
     """Write ``[branch_]<scheme>[_year].xlsx`` into ``out_dir`` and return its path.
 
-    With ``overwrite=False`` an existing file (perhaps already filled in) is never replaced.
+    With ``overwrite=False`` an existing file (perhaps already filled in) is never replaced. A scheme
+    that scores branches gets a unit workbook's template (``branch_id``: the unit's id).
     """
     loaded = load_scheme(scheme)
     out = Path(out_dir)
@@ -1090,6 +1103,12 @@ def write_builtin_templates(
     members: str | Path | None = None,
     overwrite: bool = True,
 ) -> list[Path]:
-    """The committed templates: one per built-in scheme, year left blank."""
+    """The committed templates: one per built-in scheme, year left blank; ``members`` prefill the
+    templates of the schemes that score members (a unit workbook lists branches, not members)."""
     mem = read_members_file(members) if members is not None else None
-    return [write_template(name, out_dir, year, branch_id, mem, overwrite) for name in builtin_schemes()]
+    return [
+        write_template(
+            name, out_dir, year, branch_id, mem if load_scheme(name).scheme.subject == "member" else None, overwrite
+        )
+        for name in builtin_schemes()
+    ]
