@@ -122,15 +122,11 @@ def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[Tem
     )
     self_names = "、".join(i.name for i in s.items if i.scored_by == "self")
     mutual_names = "、".join(i.name for i in s.items if i.scored_by == "mutual")
+    # the categories scored each way, on the code table (a scheme's names are never formula text)
     kinds = {
-        "self": lists.column(
-            "self_category", header_text("category", "自评类别"), [i.name for i in s.items if i.scored_by == "self"]
-        ),
-        "mutual": lists.column(
-            "mutual_category",
-            header_text("category", "互评类别"),
-            [i.name for i in s.items if i.scored_by == "mutual"],
-        ),
+        kind: lists.column(f"{kind}_category", header_text("category", word), names)
+        for kind, word in (("self", "自评类别"), ("mutual", "互评类别"))
+        if (names := [i.name for i in s.items if i.scored_by == kind])
     }
     out: list[TemplateColumn] = []
     for col in UNIT_SHEETS[sheet].columns:
@@ -218,7 +214,7 @@ def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[Tem
             names = mutual_names if kind == "mutual" else self_names
             check = Check(
                 "custom",
-                _score_formula(kind, kinds[kind]),
+                _score_formula(kind, kinds[kind]) if kind in kinds else "FALSE",  # none of that kind: no score
                 title="分数有误",
                 error=(
                     f"分数应为 0 到该指标本季度分值之间的数字; 指标须为本季度对该支部适用的{names}指标"
