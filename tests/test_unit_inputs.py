@@ -420,6 +420,15 @@ def test_demo_2026_november_is_a_draft(demo: dict[int, Path]) -> None:
     assert "2026-11 未经党委审定" in str(info.value)
 
 
+def test_a_true_false_on_the_unit_sheet_is_reported(demo: dict[int, Path], tmp_path: Path) -> None:
+    wb = openpyxl.load_workbook(demo[2025])
+    sheet(wb, "unit")["B3"] = True  # 单位名称 typed as TRUE
+    wb.save(tmp_path / "u.xlsx")
+    with pytest.raises(InputError) as info:
+        load_unit(tmp_path / "u.xlsx", parse_period("2025"))
+    assert "不是单位信息" in str(info.value)
+
+
 def test_demo_unit_is_the_same_bytes_every_time(demo: dict[int, Path], tmp_path: Path) -> None:
     again = generate_unit_demo(tmp_path)
     assert [p.read_bytes() for p in again] == [demo[2025].read_bytes(), demo[2026].read_bytes()]
