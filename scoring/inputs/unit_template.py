@@ -324,7 +324,7 @@ def readme_rows(
         R.append(("td", [it.code, it.name, it.max, SCORED_BY_WORDS[str(it.scored_by)]]))
     text(
         f"每月得分满分 {_fmt(sum(i.max for i in s.items))} 分。",
-        "考评指标由党委每季度依据中心工作为各支部 '量身定制': 在 考评指标 (indicators) 表中每个季度每个指标一行, "
+        "考评指标由党委每季度依据中心工作为各支部“量身定制”: 在 考评指标 (indicators) 表中每个季度每个指标一行, "
         f"季度 列填 {y}Q1 .. {y}Q4; 指标可以逐季度变化, 每个季度的指标都要列出 (上季度的指标不会自动延续)。",
         "适用支部 留空的指标适用于全部支部; 填写支部编号的只适用于该支部。"
         "同一季度内同一指标代码不能既适用全部支部又单独适用某个支部。",
@@ -359,6 +359,8 @@ def readme_rows(
     R.append(("th", ["年度得分 ≥", "等级"]))
     for b in s.bands:
         R.append(("td", [b.min, b.label]))
+    if len(s.bands) > 1:
+        text(f"最后一档为兜底档: 低于 {_fmt(s.bands[-2].min)} 分的为 {s.bands[-1].label}。")
     text(
         "公布的分数按四舍五入保留两位小数; 计算过程中不舍入, 定级和排名按舍入后的分数。",
         f"考评结果通报后公示不少于 {s.publicity.working_days} 个工作日。",
@@ -372,7 +374,7 @@ def readme_rows(
         "self_scores": f"支部自评: 每个支部每月每个适用的{self_names}指标一行。",
         "mutual_scores": f"支部互评: 每个评价支部对其他每个支部每月每个{mutual_names}指标一行。",
         "verification": "检查验证: 联评联考办公室调整的自评分, 每项一行; 没有调整的不填。",
-        "approvals": "党委审定: 每个经党委审定的月份一行。",
+        "approvals": "党委审定: 每个经党委审定的月份一行; 未审定的月份排名为草稿, 年度须十二个月都审定后才能定级。",
     }
     R.append(("th", ["工作表", "列", "必填", "填写要求"]))
     R.append(("td", [UNIT_SHEET, purpose["unit"], "必填表", ""]))
