@@ -174,9 +174,10 @@ def test_headers_locked_inputs_unlocked_everything_protected() -> None:
     for ws in wb.worksheets:
         assert ws.protection.sheet and ws.protection.password is None, ws.title
     for key in TABLES:
-        ws = sheet(wb, key)
-        for letter in letters(ws).values():
-            assert locked(ws, 1, letter) and not locked(ws, 2, letter) and not locked(ws, 150, letter), ws.title
+        table = sheet(wb, key)
+        for letter in letters(table).values():
+            assert locked(table, 1, letter) and not locked(table, 2, letter), table.title
+            assert not locked(table, 150, letter), table.title
     unit = sheet(wb, "unit")
     assert [unit[f"B{r}"].protection.locked for r in range(2, 6)] == [False, False, True, False]  # scheme locked
 
@@ -325,7 +326,7 @@ def test_libreoffice_evaluates_the_score_rules(tmp_path: Path) -> None:
     wb = openpyxl.load_workbook(fill(tmp_path, months=0))
     own, mutual = sheet(wb, "self_scores"), sheet(wb, "mutual_scores")
     # (branch, month, indicator, score, accepted)
-    self_cases = [
+    self_cases: list[tuple[str, str, str, float, bool]] = [
         ("B1", "2025-02", "JB1", 40, True),  # 基本类 40 in the first quarter
         ("B1", "2025-05", "JB1", 21, False),  # split into two of 20 from the second
         ("B1", "2025-05", "JB2", 20, True),
@@ -339,7 +340,7 @@ def test_libreoffice_evaluates_the_score_rules(tmp_path: Path) -> None:
         ("B3", "2025-03", "XX9", 1, False),
         ("B3", "", "BB1", 1, False),  # no month yet
     ]
-    mutual_cases = [
+    mutual_cases: list[tuple[str, str, str, str, float, bool]] = [
         ("B1", "B2", "2025-01", "PJ1", 20, True),
         ("B1", "B2", "2025-01", "PJ1", 20.5, False),
         ("B2", "B2", "2025-01", "PJ1", 15, False),  # a branch never rates itself
@@ -351,11 +352,13 @@ def test_libreoffice_evaluates_the_score_rules(tmp_path: Path) -> None:
         return "=IFERROR(" + re.sub(r"(?<![A-Za-z_$])([A-F])2(?![0-9])", rf"\g<1>{row}", formula) + ",FALSE)"
 
     for r, (branch, month, code, score, _) in enumerate(self_cases, start=2):
-        for letter, value in zip("ABCD", (branch, month, code, score), strict=True):
+        typed: list[str | float] = [branch, month, code, score]
+        for letter, value in zip("ABCD", typed, strict=True):
             own[f"{letter}{r}"] = None if value == "" else value
         own[f"Z{r}"] = moved(checks["self"], r)
     for r, (rater, branch, month, code, score, _) in enumerate(mutual_cases, start=2):
-        for letter, value in zip("ABCDE", (rater, branch, month, code, score), strict=True):
+        typed = [rater, branch, month, code, score]
+        for letter, value in zip("ABCDE", typed, strict=True):
             mutual[f"{letter}{r}"] = value
         mutual[f"Z{r}"] = moved(checks["mutual"], r)
     src = tmp_path / "rules.xlsx"

@@ -70,7 +70,6 @@ from .template_kit import (
     _REQUIRED_FILL,
     _UNLOCKED,
     ID_FORMULA,
-    README_SHEET,
     YEAR_NAME,
     Check,
     TemplateColumn,
@@ -85,11 +84,12 @@ from .template_kit import (
     _quarter_check,
     _write_readme,
     _write_table,
-    put_cell,
 )
-from .template_kit import (
-    LISTS_SHEET as LISTS_SHEET,  # re-exported: the tests and callers know it from here
-)
+
+# re-exported: the tests and callers know these from here
+from .template_kit import LISTS_SHEET as LISTS_SHEET
+from .template_kit import README_SHEET as README_SHEET
+from .template_kit import put_cell as put_cell
 from .unit_template import build_unit_template, unit_tables
 
 TEMPLATES_DIR: Path = Path(__file__).resolve().parents[2] / "templates_xlsx"

@@ -211,13 +211,13 @@ def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[Tem
         elif key in ("score", "verified_score"):
             fmt = "General"
             kind = "mutual" if sheet == "mutual_scores" else "self"
-            names = mutual_names if kind == "mutual" else self_names
+            which = mutual_names if kind == "mutual" else self_names
             check = Check(
                 "custom",
                 _score_formula(kind, kinds[kind]) if kind in kinds else "FALSE",  # none of that kind: no score
                 title="分数有误",
                 error=(
-                    f"分数应为 0 到该指标本季度分值之间的数字; 指标须为本季度对该支部适用的{names}指标"
+                    f"分数应为 0 到该指标本季度分值之间的数字; 指标须为本季度对该支部适用的{which}指标"
                     + ("; 支部不能评价本支部" if kind == "mutual" else "")
                     + "。请先填支部、月份和指标。"
                 ),
