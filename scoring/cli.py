@@ -71,7 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     tpl.add_argument(
         "--year", type=int, help="year to fill in; months and dates are then checked against it (default: blank)"
     )
-    tpl.add_argument("--branch", default="", help="branch_id to fill in")
+    tpl.add_argument(
+        "--branch", default="", help="branch_id to fill in (a unit template, subject: branch: the unit_id)"
+    )
     tpl.add_argument(
         "--members",
         type=Path,
@@ -346,10 +348,15 @@ def _demo(data: Path, out: Path, periods: list[str]) -> int:
     import pandas as pd
 
     from .inputs.demo import generate_demo
+    from .inputs.unit_demo import UNIT_DEMO_FOLDER, generate_unit_demo
     from .runs.batch import run_batch
 
     paths = generate_demo(data)
     print(f"示范数据 (demo inputs, made-up names) 已写入 {data.resolve()}: {len(paths)} 个支部")
+    # the demo unit's workbooks (支部联评联考) in a folder of their own: the batch below runs the
+    # branches' workbooks, and a unit workbook is not one
+    units = generate_unit_demo(data / UNIT_DEMO_FOLDER)
+    print(f"示范单位 (demo unit, 支部联评联考) 已写入 {(data / UNIT_DEMO_FOLDER).resolve()}: {len(units)} 个工作簿")
     bad = 0
     for period in periods:
         table, _ = run_batch(data, period, out)

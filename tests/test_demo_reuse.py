@@ -49,6 +49,8 @@ def test_demo_twice_reuses_every_branch_and_the_rollup(tmp_path: Path, capsys: p
     data, out = tmp_path / "demo_data", tmp_path / "runs"
     args = ["demo", "--data", str(data), "--out", str(out), "--period", PERIOD]
     assert main(args) == 0
+    # the demo unit's workbooks (支部联评联考) lie beside the branches', in a folder the batch does not run
+    assert sorted(p.name for p in (data / "units").glob("*.xlsx")) == ["U01_2025.xlsx", "U01_2026.xlsx"]
     first = sorted(p.relative_to(out) for p in (out / PERIOD).glob("*/v*"))
     # every branch whose scheme forms a quarter (not fuxian-18's, scored once a year) and the roll-up
     quarterly = [b for b in DEMO_BRANCHES if load_scheme(b.scheme).scheme.sub_months <= 3]

@@ -46,9 +46,12 @@ from scoring.rules.scheme import Scheme, builtin_schemes, load_scheme
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMES = builtin_schemes()
+# the schemes that score members: a branch's template (a scheme that scores branches has a unit
+# workbook's template instead: tests/test_unit_inputs.py)
+MEMBER_SCHEMES = [n for n in SCHEMES if load_scheme(n).scheme.subject == "member"]
 # schemes with item scores (cadence month, quarter or year): the ones whose templates have a score
 # sheet and an amendments sheet
-SCORED = [n for n in SCHEMES if load_scheme(n).scheme.items]
+SCORED = [n for n in MEMBER_SCHEMES if load_scheme(n).scheme.items]
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -349,7 +352,7 @@ def test_every_builtin_scheme_has_a_committed_template() -> None:
     assert sorted(p.stem for p in TEMPLATES_DIR.glob("*.xlsx")) == SCHEMES
 
 
-@pytest.mark.parametrize("name", SCHEMES)
+@pytest.mark.parametrize("name", MEMBER_SCHEMES)
 def test_headers_are_what_the_reader_expects(name: str) -> None:
     s = load_scheme(name).scheme
     wb = openpyxl.load_workbook(TEMPLATES_DIR / f"{name}.xlsx")
@@ -384,7 +387,7 @@ VALIDATED: dict[str, set[str]] = {
 }
 
 
-@pytest.mark.parametrize("name", SCHEMES)
+@pytest.mark.parametrize("name", MEMBER_SCHEMES)
 def test_every_input_column_is_validated(name: str) -> None:
     s = load_scheme(name).scheme
     wb = openpyxl.load_workbook(TEMPLATES_DIR / f"{name}.xlsx")
@@ -409,7 +412,7 @@ def test_every_input_column_is_validated(name: str) -> None:
     assert {str(dv.sqref) for dv in br.data_validations.dataValidation} == {"B2", "B5"}  # branch_id, year
 
 
-@pytest.mark.parametrize("name", SCHEMES)
+@pytest.mark.parametrize("name", MEMBER_SCHEMES)
 def test_rule_code_dropdown_is_the_catalogue(name: str) -> None:
     s = load_scheme(name).scheme
     wb = openpyxl.load_workbook(TEMPLATES_DIR / f"{name}.xlsx")
@@ -466,7 +469,7 @@ def _score_max(wb: openpyxl.Workbook, key: str, code: str) -> tuple[float, float
     return float(dv.formula1), float(dv.formula2)
 
 
-@pytest.mark.parametrize("name", SCHEMES)
+@pytest.mark.parametrize("name", MEMBER_SCHEMES)
 def test_score_validation_max_is_the_item_max(name: str) -> None:
     s: Scheme = load_scheme(name).scheme
     wb = openpyxl.load_workbook(TEMPLATES_DIR / f"{name}.xlsx")
@@ -515,7 +518,7 @@ def test_months_and_dates_follow_the_year(tmp_path: Path) -> None:
 # -- protection and layout ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", SCHEMES)
+@pytest.mark.parametrize("name", MEMBER_SCHEMES)
 def test_sheets_protected_input_unlocked_header_locked(name: str) -> None:
     wb = openpyxl.load_workbook(TEMPLATES_DIR / f"{name}.xlsx")
     assert wb.security.lockStructure
@@ -555,7 +558,7 @@ def readme_text(wb: openpyxl.Workbook) -> str:
     )
 
 
-@pytest.mark.parametrize("name", SCHEMES)
+@pytest.mark.parametrize("name", MEMBER_SCHEMES)
 def test_readme_states_the_rules(name: str) -> None:
     s = load_scheme(name).scheme
     text = readme_text(openpyxl.load_workbook(TEMPLATES_DIR / f"{name}.xlsx"))
@@ -634,7 +637,7 @@ def test_template_for_a_year_with_members_is_filled_and_reads_back(tmp_path: Pat
     assert len(book.adjustments) == 1 and len(book.vetoes) == 1 and len(book.amendments) == 1
 
 
-@pytest.mark.parametrize("name", SCHEMES)
+@pytest.mark.parametrize("name", MEMBER_SCHEMES)
 def test_committed_template_filled_by_hand_reads_back(name: str, tmp_path: Path) -> None:
     # the blank committed template: the officer types the year, the members and every score
     path = tmp_path / f"{name}.xlsx"

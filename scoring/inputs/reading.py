@@ -1713,8 +1713,10 @@ def _read_branch(
                 i + 1,
                 k,
                 "TRUE" if row[1] else "FALSE",
-                "逻辑值 TRUE/FALSE 不是支部信息 (a TRUE/FALSE value is not branch information)",
-                header_text(k, BRANCH_KEYS[k]),
+                "逻辑值 TRUE/FALSE 不是支部信息 (a TRUE/FALSE value is not branch information)"
+                if key == "branch"
+                else "逻辑值 TRUE/FALSE 不是单位信息 (a TRUE/FALSE value is not unit information)",
+                header_text(k, keys[k]),
                 settles=True,
             )
             branch[k] = ""

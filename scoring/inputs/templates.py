@@ -35,19 +35,14 @@ import datetime as dt
 import io
 import re
 import shutil
-import unicodedata
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal, cast
+from typing import Any, cast
 
 import pandas as pd
 from openpyxl import Workbook, load_workbook
-from openpyxl.cell.cell import Cell
-from openpyxl.styles import Alignment, Font, PatternFill, Protection
-from openpyxl.utils import get_column_letter, quote_sheetname
+from openpyxl.utils import quote_sheetname
 from openpyxl.workbook.defined_name import DefinedName
-from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..exceptions import ScoringError
@@ -69,12 +64,36 @@ from .reading import (
     scheme_sheets,
     score_sheet_key,
 )
+from .template_kit import (
+    _BOLD,
+    _LOCKED,
+    _REQUIRED_FILL,
+    _UNLOCKED,
+    ID_FORMULA,
+    YEAR_NAME,
+    Check,
+    TemplateColumn,
+    _between,
+    _data_validation,
+    _date_check,
+    _fit,
+    _fmt,
+    _Lists,
+    _month_check,
+    _protect,
+    _quarter_check,
+    _write_readme,
+    _write_table,
+)
+
+# re-exported: the tests and callers know these from here
+from .template_kit import LISTS_SHEET as LISTS_SHEET
+from .template_kit import README_SHEET as README_SHEET
+from .template_kit import put_cell as put_cell
+from .unit_template import build_unit_template, unit_tables
 
 TEMPLATES_DIR: Path = Path(__file__).resolve().parents[2] / "templates_xlsx"
 
-README_SHEET = "填表说明 (readme)"
-LISTS_SHEET = "代码表 (lists)"
-YEAR_NAME = "scoring_year"  # defined name of the year cell on the branch sheet
 MEMBER_IDS_NAME = "list_member_id"  # defined name of the member_id column of the members sheet
 
 # Data rows (below the header) that carry validation, per sheet: generous for a branch.
@@ -91,7 +110,6 @@ ROWS: dict[str, int] = {
     "attendance": 50000,
     "dues": 24000,
 }
-INLINE_LIST_LIMIT = 255  # Excel: an inline list source may hold at most 255 characters
 YES_NO = ["是", "否"]
 ROLE_CHOICES = ["党员", "支部书记"] + [r for r in ROLES if r not in ("党员", "支部书记")]
 FREEZE: dict[str, str] = {
@@ -102,129 +120,6 @@ FREEZE: dict[str, str] = {
     "self_scores": "C2",
     "appraisal": "D2",
 }
-
-_UNLOCKED = Protection(locked=False)
-_LOCKED = Protection(locked=True)
-_BOLD = Font(bold=True)
-_REQUIRED_FILL = PatternFill("solid", fgColor="FCE4D6")  # required column: light orange
-_OPTIONAL_FILL = PatternFill("solid", fgColor="DDEBF7")  # optional column: light blue
-_TITLE_FONT = Font(bold=True, size=14)
-_HEADING_FONT = Font(bold=True, size=12)
-
-
-# -- literal text -------------------------------------------------------------------------------
-
-# A typed text starting with one of these is taken for a formula (or a signed number) by Excel
-# when the cell is edited; such cells also get the quote-prefix style (Excel's leading apostrophe).
-FORMULA_START: tuple[str, ...] = ("=", "+", "-", "@")
-
-
-def put_cell(ws: Worksheet, row: int, column: int, value: Any) -> Cell:
-    """Write one template cell. Text is always stored as literal text: openpyxl turns any str
-    starting with ``=`` into a formula (and ``#N/A`` into an error), so a member named
-    ``=HYPERLINK(...)`` or a scheme text ``=1+1`` would otherwise run in the officer's Excel."""
-    cell = ws.cell(row=row, column=column)
-    cell.value = value
-    assert isinstance(cell, Cell)  # a merged cell has a read-only value: the assignment raised
-    if isinstance(value, str):
-        cell.data_type = "s"  # after the assignment, which guessed "f" (or "e") from the text
-        if value.startswith(FORMULA_START):
-            cell.quotePrefix = True  # stays text when the officer edits the cell (F2, Enter)
-    return cell
-
-
-# -- validation rules -------------------------------------------------------------------------
-
-# The validation types and operators the templates use, as openpyxl's DataValidation names them.
-CheckType = Literal["whole", "decimal", "list", "date", "custom"]
-CheckOperator = Literal["between", "greaterThanOrEqual"]
-
-
-@dataclass(frozen=True)
-class Check:
-    """One data validation; ``{c}`` in a formula is the first data cell (``B2``), ``{rng}`` the
-    absolute data range of the column (``$B$2:$B$2001``), ``{col:KEY}`` the first data cell of
-    the sheet's column KEY (another cell of the same row)."""
-
-    type: CheckType
-    formula1: str
-    formula2: str | None = None
-    operator: CheckOperator | None = None
-    title: str = "输入有误"
-    error: str = ""
-
-
-@dataclass(frozen=True)
-class TemplateColumn:
-    key: str
-    header: str
-    required: bool
-    number_format: str  # "@" text, a date format, or General
-    check: Check | None
-    hint: str  # what to enter: the input prompt and the 填表说明 text
-
-
-def _fmt(x: float) -> str:
-    return f"{x:g}"
-
-
-def _between(kind: Literal["whole", "decimal"], lo: float, hi: float, what: str) -> Check:
-    word = "整数" if kind == "whole" else "数字"
-    return Check(kind, _fmt(lo), _fmt(hi), "between", "超出范围", f"{what}应为 {_fmt(lo)} 到 {_fmt(hi)} 之间的{word}。")
-
-
-def _month_formula(year_bound: bool) -> str:
-    """Text ``YYYY-MM``; with ``year_bound`` the year must equal the branch sheet's year when set."""
-    m = "IFERROR(--RIGHT({c},2),0)"
-    f = f'AND(LEN({{c}})=7,MID({{c}},5,1)="-",ISNUMBER(-LEFT({{c}},4)),{m}>=1,{m}<=12'
-    if year_bound:
-        f += f",OR(NOT(ISNUMBER({YEAR_NAME})),IFERROR(--LEFT({{c}},4),0)={YEAR_NAME})"
-    return f + ")"
-
-
-def _month_check(year: int | None, year_bound: bool, lists: _Lists) -> tuple[Check, str]:
-    if year is not None and year_bound:
-        months = [f"{year}-{m:02d}" for m in range(1, 13)]
-        return Check(
-            "list",
-            lists.source("month", "月份", months),
-            title="月份有误",
-            error=f"请从下拉列表选择 {year}-01 到 {year}-12 的月份 (文本 YYYY-MM)。",
-        ), f"{year}-01 .. {year}-12, 从下拉列表选择"
-    if year_bound:
-        return Check(
-            "custom",
-            _month_formula(True),
-            title="月份有误",
-            error="月份应为文本 YYYY-MM (如 2025-03), 且在支部信息表所填年度之内。",
-        ), "文本 YYYY-MM (如 2025-03), 在本年度之内"
-    return Check(
-        "custom", _month_formula(False), title="月份有误", error="月份应为文本 YYYY-MM, 如 2024-11。"
-    ), "文本 YYYY-MM, 如 2024-11; 可早于或晚于本年度"
-
-
-def _quarter_check(year: int | None, lists: _Lists) -> tuple[Check, str]:
-    """A quarter ``YYYYQn`` of the year: a drop-down of its four quarters when the year is known,
-    else text tied to the branch sheet's year (as months are)."""
-    if year is not None:
-        quarters = [f"{year}Q{q}" for q in range(1, 5)]
-        return Check(
-            "list",
-            lists.source("quarter", "季度", quarters),
-            title="季度有误",
-            error=f"请从下拉列表选择 {year}Q1 到 {year}Q4 的季度 (文本 YYYYQn)。",
-        ), f"{year}Q1 .. {year}Q4, 从下拉列表选择"
-    q = "IFERROR(--RIGHT({c},1),0)"
-    formula = (
-        f'AND(LEN({{c}})=6,MID({{c}},5,1)="Q",ISNUMBER(-LEFT({{c}},4)),{q}>=1,{q}<=4,'
-        f"OR(NOT(ISNUMBER({YEAR_NAME})),IFERROR(--LEFT({{c}},4),0)={YEAR_NAME}))"
-    )
-    return Check(
-        "custom",
-        formula,
-        title="季度有误",
-        error="季度应为文本 YYYYQn (如 2025Q1), 且在支部信息表所填年度之内。",
-    ), "文本 YYYYQn (如 2025Q1), 在本年度之内"
 
 
 def _year_check(year: int | None) -> tuple[Check, str]:
@@ -250,91 +145,15 @@ def _letters_text(table: dict[str, float] | None) -> str:
 _MAX_WORDS: dict[str, str] = {"month": "每月满分", "quarter": "每季度满分", "year": "满分", "none": "满分"}
 
 
-def _date_check(year: int | None) -> tuple[Check, str]:
-    if year is not None:
-        return Check(
-            "date",
-            f"DATE({year},1,1)",
-            f"DATE({year},12,31)",
-            "between",
-            "日期有误",
-            f"日期应在 {year}-01-01 到 {year}-12-31 之间。",
-        ), f"日期 YYYY-MM-DD, 在 {year} 年内"
-    y = f"ISNUMBER({YEAR_NAME})"
-    return (
-        Check(
-            "date",
-            f"DATE(IF({y},{YEAR_NAME},1900),1,1)",
-            f"DATE(IF({y},{YEAR_NAME},9999),12,31)",
-            "between",
-            "日期有误",
-            "日期应为 YYYY-MM-DD, 且在支部信息表所填年度之内。",
-        ),
-        "日期 YYYY-MM-DD, 在本年度之内",
-    )
-
-
-class _Lists:
-    """Drop-down sources: inline when short enough, else a column of the hidden code table; and
-    lookup tables (code, value) that validation formulas read with VLOOKUP."""
-
-    def __init__(self, wb: Workbook) -> None:
-        self.wb = wb
-        self.ws: Worksheet | None = None
-        self.names: dict[str, str] = {}
-        self.next_column = 1
-
-    def _columns(self, key: str, headers: list[str], columns: list[list[Any]]) -> str:
-        """Write ``columns`` side by side on the code table; the defined name covers their data."""
-        if self.ws is None:
-            self.ws = self.wb.create_sheet(LISTS_SHEET)
-        ws = self.ws
-        first = self.next_column
-        for k, (text, values) in enumerate(zip(headers, columns, strict=True)):
-            col = first + k
-            head = put_cell(ws, 1, col, text)
-            head.font = _BOLD
-            for i, v in enumerate(values, start=2):
-                cell = put_cell(ws, i, col, v)
-                if isinstance(v, str):
-                    cell.number_format = "@"
-            ws.column_dimensions[get_column_letter(col)].width = _fit([head.value, *values])
-        self.next_column = first + len(columns)
-        name = f"list_{key}"
-        a, b = get_column_letter(first), get_column_letter(first + len(columns) - 1)
-        ref = f"{quote_sheetname(LISTS_SHEET)}!${a}$2:${b}${len(columns[0]) + 1}"
-        self.wb.defined_names[name] = DefinedName(name, attr_text=ref)
-        self.names[key] = name
-        return name
-
-    def source(self, key: str, label: str, values: list[str]) -> str:
-        inline = ",".join(values)
-        if _width(inline) <= INLINE_LIST_LIMIT and not any("," in v or '"' in v for v in values):
-            return f'"{inline}"'
-        if key in self.names:
-            return self.names[key]
-        return self._columns(key, [header_text(key, label)], [values])
-
-    def column(self, key: str, header: str, values: list[Any]) -> str:
-        """One column of the code table under its own name, for COUNTIF / COUNTIFS."""
-        if key in self.names:
-            return self.names[key]
-        return self._columns(key, [header], [values])
-
-    def lookup(self, key: str, headers: tuple[str, str], pairs: list[tuple[str, float]]) -> str:
-        """A two-column table (code, value) on the code table, for ``VLOOKUP(code, name, 2, FALSE)``."""
-        if key in self.names:
-            return self.names[key]
-        return self._columns(key, list(headers), [[c for c, _ in pairs], [v for _, v in pairs]])
-
-
 # -- sheet layouts ----------------------------------------------------------------------------
 
 
 def template_sheets(scheme_name: str | Path) -> dict[str, pd.DataFrame]:
-    """Empty tables with every column of every sheet, item columns from the scheme."""
+    """Empty tables with every column of every sheet, item columns from the scheme (for a scheme
+    that scores branches, the tables of a unit workbook)."""
     s = load_scheme(scheme_name).scheme
-    return {key: pd.DataFrame(columns=cols) for key, cols in _sheet_keys(s).items()}
+    keys = unit_tables() if s.subject == "branch" else _sheet_keys(s)
+    return {key: pd.DataFrame(columns=cols) for key, cols in keys.items()}
 
 
 def _sheet_keys(s: Scheme) -> dict[str, list[str]]:
@@ -588,96 +407,6 @@ def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[Tem
     return out
 
 
-# -- writing ----------------------------------------------------------------------------------
-
-
-def _width(text: Any) -> int:
-    """Display width: CJK and other wide characters count 2."""
-    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in str(text))
-
-
-def _fit(values: Iterable[Any], lo: int = 8, hi: int = 60) -> float:
-    return float(min(hi, max(lo, max((_width(v) for v in values if v is not None), default=0) + 3)))
-
-
-def _data_validation(
-    check: Check, first: str, rng: str, prompt_title: str, prompt: str, letters: dict[str, str] | None = None
-) -> DataValidation:
-    """``{col:KEY}`` in a formula is column KEY's cell in the first data row (row 2): relative,
-    so Excel moves it with each validated row."""
-
-    def fill(f: str) -> str:
-        f = f.replace("{c}", first).replace("{rng}", rng)
-        for key, letter in (letters or {}).items():
-            f = f.replace(f"{{col:{key}}}", f"{letter}2")
-        if "{col:" in f:
-            raise ValueError(f"validation formula names a column the sheet does not have: {f}")
-        return f
-
-    f1 = fill(check.formula1)
-    f2 = fill(check.formula2) if check.formula2 else None
-    return DataValidation(
-        type=check.type,
-        formula1=f1,
-        formula2=f2,
-        operator=check.operator,
-        allow_blank=True,
-        showErrorMessage=True,
-        showInputMessage=True,
-        errorStyle="stop",
-        errorTitle=check.title[:32],
-        error=check.error[:255],
-        promptTitle=prompt_title[:32],
-        prompt=prompt[:255],
-    )
-
-
-def _protect(ws: Worksheet) -> None:
-    """Protect the sheet without a password; users may still resize and insert or delete rows."""
-    p = ws.protection
-    p.sheet = True
-    p.formatColumns = False
-    p.formatRows = False
-    p.insertRows = False
-    p.deleteRows = False
-    p.selectLockedCells = False
-    p.selectUnlockedCells = False
-
-
-def _write_table(
-    ws: Worksheet, sheet: str, columns: list[TemplateColumn], rows: list[dict[str, Any]], n_rows: int
-) -> None:
-    last = 1 + max(n_rows, 2 * len(rows))
-    letters = {col.key: get_column_letter(j) for j, col in enumerate(columns, start=1)}
-    for j, col in enumerate(columns, start=1):
-        letter = get_column_letter(j)
-        head = put_cell(ws, 1, j, col.header)
-        head.font = _BOLD
-        head.fill = _REQUIRED_FILL if col.required else _OPTIONAL_FILL
-        head.alignment = Alignment(vertical="center")
-        head.protection = _LOCKED
-        dim = ws.column_dimensions[letter]
-        dim.width = _fit([col.header, *(r.get(col.key) for r in rows[:200])], lo=10)
-        dim.protection = _UNLOCKED  # every cell typed below the header is unlocked
-        dim.number_format = col.number_format
-        if col.check is not None:
-            dv = _data_validation(
-                col.check, f"{letter}2", f"${letter}$2:${letter}${last}", col.header, col.hint, letters
-            )
-            dv.add(f"{letter}2:{letter}{last}")
-            ws.add_data_validation(dv)
-    for i, r in enumerate(rows, start=2):
-        for j, col in enumerate(columns, start=1):
-            v = r.get(col.key)
-            if v is None or v == "":
-                continue
-            cell = put_cell(ws, i, j, v)
-            cell.protection = _UNLOCKED
-            cell.number_format = col.number_format
-    ws.freeze_panes = FREEZE.get(sheet, "A2")
-    _protect(ws)
-
-
 def _write_branch(
     ws: Worksheet, loaded: LoadedScheme, scheme_ref: str, year: int | None, branch_id: str, lists: _Lists
 ) -> None:
@@ -704,7 +433,7 @@ def _write_branch(
     checks = {
         "branch_id": Check(
             "custom",
-            'AND(LEN({c})<=30,SUMPRODUCT(--ISERROR(FIND(MID(UPPER({c}),ROW(INDIRECT("1:"&LEN({c}))),1),"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_")))=0)',
+            ID_FORMULA,
             title="支部编号有误",
             error="支部编号只能含字母、数字、- 和 _ (最长 30 个字符), 如 B001。",
         ),
@@ -1079,27 +808,6 @@ def _readme_appraisal(s: Scheme, text: _Text) -> None:
         text("本方案不设民主测评 (模板中没有 民主测评 工作表)。")
 
 
-def _write_readme(ws: Worksheet, rows: list[tuple[str, list[Any]]]) -> None:
-    widths = [22.0, 40.0, 10.0, 12.0, 12.0, 30.0]
-    for i, (style, values) in enumerate(rows, start=1):
-        for j, v in enumerate(values, start=1):
-            cell = put_cell(ws, i, j, v)
-            if style == "title":
-                cell.font = _TITLE_FONT
-            elif style == "h":
-                cell.font = _HEADING_FONT
-            elif style == "th":
-                cell.font = _BOLD
-                cell.fill = _OPTIONAL_FILL
-            if style in ("th", "td") and j <= len(widths):
-                widths[j - 1] = max(widths[j - 1], min(60.0, float(_width(v) + 3)))
-            if style == "td" and isinstance(v, str):
-                cell.number_format = "@"
-    for j, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(j)].width = w
-    _protect(ws)
-
-
 # -- members file -----------------------------------------------------------------------------
 
 _MONTH = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*月?(?:\s*[-/.]\s*\d{1,2}\s*日?)?(?:\s+00:00:00)?$")
@@ -1281,13 +989,21 @@ def build_template(
     members: str | Path | pd.DataFrame | None = None,
     out_dir: str | Path = ".",
 ) -> Workbook:
-    """The template workbook in memory (see the module docstring)."""
-    if branch_id and not re.match(r"^[A-Za-z0-9_\-]+$", branch_id):
-        raise ScoringError(f"支部编号只能含字母、数字、- 和 _ (invalid branch id): {branch_id!r}")
+    """The template workbook in memory (see the module docstring). For a scheme that scores
+    branches (``subject: branch``) it is a unit workbook's (:mod:`scoring.inputs.unit_template`),
+    ``branch_id`` is the unit's id, and a members list has no place."""
     if year is not None and not 2000 <= year <= 2100:
         raise ScoringError(f"年度应为 2000..2100 (year out of range): {year}")
     loaded = load_scheme(scheme)
     s = loaded.scheme
+    if s.subject == "branch":
+        if members is not None:
+            raise ScoringError(
+                f"方案 {loaded.name} 考评党支部, 单位工作簿没有党员名单 (a branch-scoring scheme takes no members list)"
+            )
+        return build_unit_template(loaded, _scheme_ref(loaded, Path(out_dir)), year, branch_id)
+    if branch_id and not re.match(r"^[A-Za-z0-9_\-]+$", branch_id):
+        raise ScoringError(f"支部编号只能含字母、数字、- 和 _ (invalid branch id): {branch_id!r}")
     mem = members if isinstance(members, pd.DataFrame) else read_members_file(members) if members is not None else None
     # pandas-stubs types a record's keys as Hashable; a members table's column labels are str
     records = cast(list[dict[str, Any]], mem.to_dict("records")) if mem is not None else []
@@ -1331,7 +1047,7 @@ def build_template(
         ws = wb.create_sheet(f"{SHEETS[key].label} ({key})")
         columns[key] = _columns(key, s, year, lists)
         rows = prefill.get(key, [])
-        _write_table(ws, key, columns[key], rows, ROWS[key] if key != "members" else n_members)
+        _write_table(ws, columns[key], rows, ROWS[key] if key != "members" else n_members, FREEZE.get(key, "A2"))
     members_ws = wb[f"{SHEETS['members'].label} (members)"]
     wb.defined_names[MEMBER_IDS_NAME] = DefinedName(
         MEMBER_IDS_NAME, attr_text=f"{quote_sheetname(members_ws.title)}!$A$2:$A${1 + n_members}"
@@ -1357,7 +1073,8 @@ def write_template(
 ) -> Path:
     """Write ``[branch_]<scheme>[_year].xlsx`` into ``out_dir`` and return its path.
 
-    With ``overwrite=False`` an existing file (perhaps already filled in) is never replaced.
+    With ``overwrite=False`` an existing file (perhaps already filled in) is never replaced. A scheme
+    that scores branches gets a unit workbook's template (``branch_id``: the unit's id).
     """
     loaded = load_scheme(scheme)
     out = Path(out_dir)
@@ -1386,6 +1103,12 @@ def write_builtin_templates(
     members: str | Path | None = None,
     overwrite: bool = True,
 ) -> list[Path]:
-    """The committed templates: one per built-in scheme, year left blank."""
+    """The committed templates: one per built-in scheme, year left blank; ``members`` prefill the
+    templates of the schemes that score members (a unit workbook lists branches, not members)."""
     mem = read_members_file(members) if members is not None else None
-    return [write_template(name, out_dir, year, branch_id, mem, overwrite) for name in builtin_schemes()]
+    return [
+        write_template(
+            name, out_dir, year, branch_id, mem if load_scheme(name).scheme.subject == "member" else None, overwrite
+        )
+        for name in builtin_schemes()
+    ]
