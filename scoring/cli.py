@@ -342,6 +342,8 @@ def _report_input_error(exc: InputError, errors: Path | None) -> None:
 
 # the year, a quarter and a month: every period kind a branch publishes (SPEC 6)
 DEMO_PERIODS = ("2025", "2025Q4", "2025-03")
+# the demo unit's 月评季考年定级 (SPEC 3.9)
+UNIT_DEMO_PERIODS = ("2025-02", "2025Q1", "2025")
 
 
 def _demo(data: Path, out: Path, periods: list[str]) -> int:
@@ -350,6 +352,7 @@ def _demo(data: Path, out: Path, periods: list[str]) -> int:
     from .inputs.demo import generate_demo
     from .inputs.unit_demo import UNIT_DEMO_FOLDER, generate_unit_demo
     from .runs.batch import run_batch
+    from .runs.execute import run_branch
 
     paths = generate_demo(data)
     print(f"示范数据 (demo inputs, made-up names) 已写入 {data.resolve()}: {len(paths)} 个支部")
@@ -363,6 +366,15 @@ def _demo(data: Path, out: Path, periods: list[str]) -> int:
         with pd.option_context("display.max_colwidth", 200, "display.width", 250):
             print(table[["file", "branch_id", "状态", "where"]].to_string(index=False))
         bad += int(table["status"].isin(["failed", "bad_input"]).sum())
+    # the unit's 支部联评联考 (SPEC 3.9): February's ranking, the first quarter, the year's levels,
+    # and 2026's November, not yet approved (a draft); the same path as ``scoring run``
+    for unit_book, period in [(units[0], p) for p in UNIT_DEMO_PERIODS] + [(units[1], "2026-11")]:
+        try:
+            run = run_branch(unit_book, period, out)
+            print(f"单位 (unit) {unit_book.name} {period}: {run}")
+        except (InputError, RunError) as exc:
+            print(f"单位 (unit) {unit_book.name} {period}: 失败 (failed): {exc}", file=sys.stderr)
+            bad += 1
     print(
         "全部完成 (all runs done). 打开任一文件夹中的 .ipynb 和 _结果.xlsx 查看结果;"
         " 单位汇总在 <期间>/_rollup 下。 Run folders are under:"

@@ -303,3 +303,83 @@ def test_trace_of_a_level_reaches_every_cell_that_made_it(tmp_path: Path) -> Non
     assert len(mutual) == 12 and set(mutual["rule"]) == {"其他支部互评的平均, 2 个支部评价 (满分 20)"}
     assert not t["source"].str.contains(r"mutual_scores\)!", regex=True).any()  # no row of a mark
     assert t.iloc[0]["text"] == "一级" and t.iloc[1]["value"] == 91.88
+
+
+def test_december_is_approved_in_the_next_january_but_no_month_before_it_began(tmp_path: Path) -> None:
+    rows = unit_rows()
+    rows["approvals"][12][2] = dt.date(2026, 1, 9)  # December's row, at January's meeting
+    assert run(tmp_path, "2025", rows)["level"].tolist() == ["一级", "二级", "二级"]
+    rows["approvals"][3][2] = dt.date(2025, 2, 27)  # March approved in February
+    with pytest.raises(InputError) as info:
+        load_unit(write_unit(tmp_path / "early.xlsx", rows), parse_period("2025"))
+    (row,) = info.value.failures.itertuples()
+    assert (row.sheet, row.row, row.column, row.allowed) == ("approvals", 4, "approved_on", "2025-03-01 .. 2026-12-31")
+
+
+def _hand_round(x: float) -> float:
+    """SPEC 5: half away from zero to 2 decimals, on the value as written to 15 significant digits."""
+    from decimal import ROUND_HALF_UP, Decimal
+
+    return float(Decimal(f"{x:.15g}").quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+
+def _hand_months(path: Path, year: int) -> dict[str, dict[int, float]]:
+    """SPEC 3.9 worked through with plain dicts, straight from the workbook's cells: each branch's
+    score in each month = its indicators in force that quarter (the unit's, and its own), each the
+    verified score, else the self-score, and for 评价类 the mean of the other branches' marks."""
+    import re
+
+    wb = openpyxl.load_workbook(path, data_only=True)
+
+    def table(key: str) -> list[dict[str, Any]]:
+        ws = wb[f"{UNIT_SHEETS[key].label} ({key})"]
+        rows = list(ws.iter_rows(values_only=True))
+        keys = [re.sub(r".*\((\w+)\)$", r"\1", str(h)) for h in rows[0]]
+        return [dict(zip(keys, r, strict=False)) for r in rows[1:] if any(v not in (None, "") for v in r)]
+
+    def month(v: Any) -> int:
+        return v.month if isinstance(v, dt.date) else int(str(v)[5:7])
+
+    branches = [str(r["branch_id"]) for r in table("branches")]
+    force: dict[tuple[str, int], dict[str, str]] = {}
+    for r in table("indicators"):
+        q = int(str(r["quarter"])[-1])
+        for b in branches if not r.get("branch_id") else [str(r["branch_id"])]:
+            force.setdefault((b, q), {})[str(r["code"])] = str(r["category"])
+    own = {
+        (str(r["branch_id"]), month(r["month"]), str(r["indicator"])): float(r["score"]) for r in table("self_scores")
+    }
+    checked = {
+        (str(r["branch_id"]), month(r["month"]), str(r["indicator"])): float(r["verified_score"])
+        for r in table("verification")
+    }
+    marks: dict[tuple[str, int, str], list[float]] = {}
+    for r in table("mutual_scores"):
+        marks.setdefault((str(r["branch_id"]), month(r["month"]), str(r["indicator"])), []).append(float(r["score"]))
+    out: dict[str, dict[int, float]] = {}
+    for b in branches:
+        for m in range(1, 13):
+            total = 0.0
+            for code, category in force.get((b, (m - 1) // 3 + 1), {}).items():
+                k = (b, m, code)
+                total += sum(marks[k]) / len(marks[k]) if category == "评价类" else checked.get(k, own.get(k, 0.0))
+            out.setdefault(b, {})[m] = total
+    return out
+
+
+def test_the_demo_units_levels_and_february_ranking_equal_a_hand_computation(tmp_path: Path) -> None:
+    from scoring.inputs.unit_demo import write_demo_unit
+
+    path = write_demo_unit(tmp_path)
+    months = _hand_months(path, 2025)
+    year = {b: _hand_round(sum(ms.values()) / 12) for b, ms in months.items()}
+    levels = {b: "一级" if s >= 90 else "二级" if s >= 80 else "三级" if s >= 70 else "四级" for b, s in year.items()}
+    feb = {b: _hand_round(ms[2]) for b, ms in months.items()}
+    feb_rank = {b: 1 + sum(other > s for other in feb.values()) for b, s in feb.items()}  # ties share a rank
+    book, scheme = load_unit(path, parse_period("2025"))
+    y = score_unit(book, scheme, parse_period("2025")).summary().set_index("branch_id")
+    assert y["score"].to_dict() == year and y["level"].to_dict() == levels
+    assert len(set(levels.values())) >= 2  # the demo spreads over more than one level
+    book, scheme = load_unit(path, parse_period("2025-02"))
+    f = score_unit(book, scheme, parse_period("2025-02")).summary().set_index("branch_id")
+    assert f["score"].to_dict() == feb and f["rank"].astype(int).to_dict() == feb_rank

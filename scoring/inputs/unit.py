@@ -11,6 +11,7 @@ table that leaves the engine keeps a rater (anonymous, like a member's appraisal
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 from dataclasses import dataclass, field
@@ -234,7 +235,8 @@ def load_unit(path: str | Path, period: Period, scheme: LoadedScheme | None = No
             )
         elif name is not None:
             cells[key] = {k: (name, letter) for k, letter in c.letters.get(key, {}).items()}
-        tables[key] = _convert(raw, spec, c, year)
+        # a month is approved at a later meeting: December's in the next January
+        tables[key] = _convert(raw, spec, c, None if key == "approvals" else year)
 
     def usable(key: str, *columns: str) -> bool:
         return key not in c.unusable and all(col in c.present.get(key, set()) for col in columns)
@@ -272,6 +274,7 @@ def load_unit(path: str | Path, period: Period, scheme: LoadedScheme | None = No
     approvals = tables["approvals"]
     _month_in_year(approvals, "approvals", "month", year, c)
     _duplicates(approvals, ["month"], "approvals", "month", c)
+    _check_approval_dates(approvals, year, c)
     if period.kind == "year" and usable("approvals", "month"):
         _check_year_approved(approvals, year, c)
     if (
@@ -531,6 +534,24 @@ def _verified_without_self(ver: pd.DataFrame, own: pd.DataFrame, c: _Collector) 
         "没有对应的支部自评分 (no self-score to verify)",
         "支部自评 (self_scores) 中已有的支部、月份和指标",
     )
+
+
+def _check_approval_dates(approvals: pd.DataFrame, year: int, c: _Collector) -> None:
+    """A month is approved once it has begun, and at the latest in the next year."""
+    given = approvals.dropna(subset=["month", "approved_on"])
+    for row, month, on in zip(
+        given["row"].tolist(), given["month"].tolist(), given["approved_on"].tolist(), strict=True
+    ):
+        month = int(month)
+        if isinstance(on, dt.date) and not dt.date(year, month, 1) <= on <= dt.date(year + 1, 12, 31):
+            c.add(
+                "approvals",
+                int(row),
+                "approved_on",
+                on.isoformat(),
+                f"审定日期不在 {year}-{month:02d} 之后一年内 (approved before the month began, or too late)",
+                f"{year}-{month:02d}-01 .. {year + 1}-12-31",
+            )
 
 
 def _check_year_approved(approvals: pd.DataFrame, year: int, c: _Collector) -> None:

@@ -206,12 +206,17 @@ def write_unit_workbook(path: Path, tables: dict[str, list[list[Any]]]) -> Path:
     return path
 
 
+# per demo year: the last month scored and the last month the 党委 approved
+DEMO_YEARS: dict[int, tuple[int, int]] = {2025: (12, 12), 2026: (11, 10)}
+
+
+def write_demo_unit(out_dir: str | Path, year: int = 2025) -> Path:
+    """Write the demo unit's workbook of ``year`` (2025 or 2026) into ``out_dir``."""
+    last, approved = DEMO_YEARS[year]
+    return write_unit_workbook(Path(out_dir) / f"{UNIT_ID}_{year}.xlsx", unit_tables(year, last, approved, SEEDS[year]))
+
+
 def generate_unit_demo(out_dir: str | Path) -> list[Path]:
     """Write the demo unit's workbooks into ``out_dir``: ``U01_2025.xlsx`` (twelve months, all
     approved) and ``U01_2026.xlsx`` (to November, November not yet approved)."""
-    out = Path(out_dir)
-    books = {2025: (12, 12), 2026: (11, 10)}
-    return [
-        write_unit_workbook(out / f"{UNIT_ID}_{year}.xlsx", unit_tables(year, last, approved, SEEDS[year]))
-        for year, (last, approved) in books.items()
-    ]
+    return [write_demo_unit(out_dir, year) for year in DEMO_YEARS]

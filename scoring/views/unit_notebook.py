@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from ..inputs.demo_unit import write_demo_unit
 from ..inputs.unit import SCORED_BY_WORDS, UNIT_SHEETS, UnitBook, load_unit
+from ..inputs.unit_demo import write_demo_unit
 from ..labels import label, readable_values
 from ..outputs.csvfile import write_csv
 from ..outputs.excel import write_results_workbook
