@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
                     return 2
                 print(f"问题表 (problem table, empty): {args.errors}")
         elif args.command == "demo":
-            return _demo(args.data, args.out, args.period or list(DEMO_PERIODS))
+            return _demo(args.data, args.out, args.period or list(DEMO_PERIODS), args.period or list(UNIT_DEMO_PERIODS))
         elif args.command == "template":
             from .inputs.templates import write_builtin_templates, write_template
 
@@ -342,17 +342,19 @@ def _report_input_error(exc: InputError, errors: Path | None) -> None:
 
 # the year, a quarter and a month: every period kind a branch publishes (SPEC 6)
 DEMO_PERIODS = ("2025", "2025Q4", "2025-03")
-# the demo unit's 月评季考年定级 (SPEC 3.9)
-UNIT_DEMO_PERIODS = ("2025-02", "2025Q1", "2025")
+# the demo unit's 月评季考年定级 (SPEC 3.9), and 2026's November, not yet approved (a draft 通报)
+UNIT_DEMO_PERIODS = ("2025-02", "2025Q1", "2025", "2026-11")
 
 
-def _demo(data: Path, out: Path, periods: list[str]) -> int:
+def _demo(data: Path, out: Path, periods: list[str], unit_periods: list[str]) -> int:
     import pandas as pd
 
     from .inputs.demo import generate_demo
     from .inputs.unit_demo import UNIT_DEMO_FOLDER, generate_unit_demo
+    from .rules.periods import parse_period
     from .runs.batch import run_batch
-    from .runs.execute import run_branch
+    from .runs.execute import find_reusable, run_branch
+    from .runs.subjects import load
 
     paths = generate_demo(data)
     print(f"示范数据 (demo inputs, made-up names) 已写入 {data.resolve()}: {len(paths)} 个支部")
@@ -366,14 +368,22 @@ def _demo(data: Path, out: Path, periods: list[str]) -> int:
         with pd.option_context("display.max_colwidth", 200, "display.width", 250):
             print(table[["file", "branch_id", "状态", "where"]].to_string(index=False))
         bad += int(table["status"].isin(["failed", "bad_input"]).sum())
-    # the unit's 支部联评联考 (SPEC 3.9): February's ranking, the first quarter, the year's levels,
-    # and 2026's November, not yet approved (a draft); the same path as ``scoring run``
-    for unit_book, period in [(units[0], p) for p in UNIT_DEMO_PERIODS] + [(units[1], "2026-11")]:
+    # the unit's 支部联评联考 (SPEC 3.9) by the same path as ``scoring run``, reused when unchanged
+    by_year = {int(u.stem.rsplit("_", 1)[-1]): u for u in units}
+    for period in unit_periods:
+        p = parse_period(period)
+        if p.year not in by_year or p.kind == "half":  # no demo unit of that year; no 半年 in 月评季考年定级
+            continue
         try:
-            run = run_branch(unit_book, period, out)
-            print(f"单位 (unit) {unit_book.name} {period}: {run}")
+            loaded = load(by_year[p.year], p)
+            run = find_reusable(out, p.text, loaded.folder_id, loaded.book.sha256, loaded.scheme.sha256, loaded.subject)
+            if run is not None:
+                print(f"单位 (unit) {loaded.folder_id} {p.text}: 复用 (输入未变) {run}")
+            else:
+                run = run_branch(by_year[p.year], p.text, out, validated=(loaded.book, loaded.scheme))
+                print(f"单位 (unit) {loaded.folder_id} {p.text}: 完成 {run}")
         except (InputError, RunError) as exc:
-            print(f"单位 (unit) {unit_book.name} {period}: 失败 (failed): {exc}", file=sys.stderr)
+            print(f"单位 (unit) {by_year[p.year].name} {p.text}: 失败 (failed): {exc}", file=sys.stderr)
             bad += 1
     print(
         "全部完成 (all runs done). 打开任一文件夹中的 .ipynb 和 _结果.xlsx 查看结果;"

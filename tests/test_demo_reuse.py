@@ -55,11 +55,12 @@ def test_demo_twice_reuses_every_branch_and_the_rollup(tmp_path: Path, capsys: p
     # every branch whose scheme forms a quarter (not fuxian-18's, scored once a year) and the roll-up
     quarterly = [b for b in DEMO_BRANCHES if load_scheme(b.scheme).scheme.sub_months <= 3]
     assert len(quarterly) == len(DEMO_BRANCHES) - 1
-    assert len(first) == len(quarterly) + 1  # v001 each
+    assert len(first) == len(quarterly) + 2  # v001 each: the branches, the roll-up and the unit U01
     capsys.readouterr()
     assert main(args) == 0
     printed = capsys.readouterr().out
     assert sorted(p.relative_to(out) for p in (out / PERIOD).glob("*/v*")) == first
     assert all(p.name == "v001" for p in first)
-    assert printed.count("复用 (输入未变)") == len(quarterly) + 1, printed
+    assert printed.count("复用 (输入未变)") == len(quarterly) + 2, printed  # the branches, roll-up and unit
+    assert (out / PERIOD / "U01" / "v001").is_dir() and not (out / PERIOD / "U01" / "v002").exists()
     assert printed.count("本期不评") == 1, printed
