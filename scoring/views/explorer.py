@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import io
 import math
-import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,14 +27,13 @@ import pandas as pd
 
 from ..exceptions import InputError
 from ..inputs.reading import BRANCH_KEYS, SHEETS, InputBook, _find_sheet, _header_key, _norm, load_inputs
-from ..labels import LABELS, YES_NO, label
+from ..labels import LABELS, label
 from ..rules.engine import Result, score, sub_events
 from ..rules.periods import parse_period
 from ..rules.scheme import LoadedScheme, Scheme, load_scheme
 from ..rules.words import (
     COMBINE_WORDS,
     MONTHS_WORDS,
-    SOURCE_WORDS,
     band_name,
     sub_word,
     veto_text,
@@ -44,6 +41,20 @@ from ..rules.words import (
     year_text,
 )
 from ..runs.summaries import compare_summaries, read_summary, summary_text
+from .display import CHART_DPI, CHART_SIZE
+from .display import entered as _entered
+from .display import fmt as _fmt
+from .display import html_table as _html_table
+from .display import legend_outside as _legend_outside
+from .display import missing as _missing
+from .display import new_figure as _figure
+from .display import number as _number
+from .display import padded as _padded
+from .display import png as _png
+from .display import show as show
+from .display import trace_table as trace_table
+from .display import trace_table_html as trace_table_html
+from .display import use_cjk_fonts as _cjk
 from .trace import trace
 
 if TYPE_CHECKING:
@@ -211,76 +222,6 @@ def run_notice_html(src: Source, s: Scored) -> str:
         f"请用 <code>python -m scoring verify {html.escape(run_shown(src.run))}</code> 核验。"
         f"下面的积分卡等按重新计分显示。{table}{more}</div>"
     )
-
-
-# -- what an officer reads ----------------------------------------------------------------------
-
-WORDS: dict[str, str] = YES_NO  # the workbook's words: one wording for a flag everywhere
-# yes/no/tie as a value inside a text ("季度之星: no (名额 0)"), not a word of an English gloss
-# ("(no evidence)")
-WORD_VALUE = re.compile(r"(?<![A-Za-z] )(?<![A-Za-z])(yes|no|tie)(?![A-Za-z])(?! [A-Za-z])")
-
-
-def _missing(v: Any) -> bool:
-    """None, NaN, NaT or pd.NA (a list or an array is never missing as a whole)."""
-    if v is None or v is pd.NA:
-        return True
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def _number(v: Any) -> float | None:
-    """A figure as a float; None when missing."""
-    return None if _missing(v) else float(v)
-
-
-def show(v: Any, decimals: int = 2) -> str:
-    """One value as an officer reads it (plain text, not yet escaped): missing is blank, a
-    computed number has two decimals, a count is a whole number, yes/no is 是/否."""
-    if _missing(v):
-        return ""
-    if isinstance(v, (bool, np.bool_)):
-        return "是" if v else "否"
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        return f"{float(v):.{decimals}f}"
-    text = str(v)
-    whole = WORDS.get(text.strip().lower())
-    return whole if whole is not None else WORD_VALUE.sub(lambda m: WORDS[m.group(1)], text)
-
-
-def _fmt(v: Any) -> str:
-    """``show`` escaped for HTML."""
-    return html.escape(show(v))
-
-
-def _entered(v: Any) -> str:
-    """A score as the committee entered it (8, 9.5), at most two decimals, escaped for HTML."""
-    if _missing(v):
-        return ""
-    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
-        return f"{float(v):.2f}".rstrip("0").rstrip(".")
-    return _fmt(v)
-
-
-def displayed(df: pd.DataFrame) -> pd.DataFrame:
-    """Every cell of ``df`` as text an officer reads (see ``show``); headers unchanged."""
-    return df.astype(object).map(show)
-
-
-def _table_html(df: pd.DataFrame) -> str:
-    """A table of text as HTML (escaped), small and left-aligned, scrolling sideways when wide."""
-    body = df.to_html(index=False, escape=True, border=1)
-    body = body.replace('<tr style="text-align: right;">', "<tr>").replace("<th>", '<th style="text-align:left">')
-    return f'<div style="overflow-x:auto; font-size:12px">{body}</div>'
-
-
-def _html_table(df: pd.DataFrame) -> str:
-    """A table as HTML, every cell through ``show`` and escaped, headers escaped."""
-    return _table_html(displayed(df))
 
 
 # -- tables -------------------------------------------------------------------------------------
@@ -868,41 +809,6 @@ def trace_groups(s: Scored, member_id: str) -> tuple[pd.DataFrame, list[tuple[st
     return head, groups
 
 
-COUNT_STEPS = ("星级", "排名", "不列入积分")  # trace steps whose value is a count (stars, a rank)
-
-
-def _trace_value(step: str, v: Any) -> str:
-    if _missing(v):
-        return ""
-    x = float(v)
-    return str(int(x)) if step.startswith(COUNT_STEPS) and x.is_integer() else f"{x:.2f}"
-
-
-def trace_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Trace rows (``trace``'s columns) as the page shows them: Chinese headers, values with two
-    decimals (stars and ranks whole), blank where a step has no number, 是/否 for yes/no, the
-    scheme's rules named in Chinese; the item and month columns only where they vary (a group's
-    title names its item or month), and no column that is blank on every row."""
-    cols = [c for c in rows.columns if c != "level"]
-    cols = [c for c in cols if not (c in ("item", "month") and rows[c].nunique(dropna=False) <= 1)]
-    cols = [c for c in cols if c in ("step", "value", "rule") or any(show(v) for v in rows[c])]  # no empty column
-    out: dict[str, list[str]] = {}
-    for c in cols:
-        if c == "value":
-            out[LABELS[c]] = [_trace_value(str(a), b) for a, b in zip(rows["step"], rows["value"], strict=True)]
-        elif c == "source":
-            out[LABELS[c]] = [SOURCE_WORDS.get(show(v), show(v)) for v in rows[c]]
-        elif c == "month" and not all(re.fullmatch(r"\d{4}-\d{2}", str(v)) for v in rows[c] if str(v)):
-            out[LABELS["period"]] = [show(v) for v in rows[c]]  # quarters (2025Q1) or the year (2025) scored
-        else:
-            out[LABELS.get(c, c)] = [show(v) for v in rows[c]]
-    return pd.DataFrame(out, columns=list(out))
-
-
-def trace_table_html(rows: pd.DataFrame) -> str:
-    return _table_html(trace_table(rows))
-
-
 # -- charts -------------------------------------------------------------------------------------
 
 
@@ -912,48 +818,6 @@ class ChartSet:
 
     figures: list[Figure]
     notes: list[str]
-
-
-CHART_DPI = 100
-CHART_SIZE = (8.0, 3.2)  # inches: 800 x 320 pixels
-
-
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=CHART_DPI)
-    return buffer.getvalue()
-
-
-def _cjk() -> None:
-    """Chinese text in charts: Noto Sans CJK SC if present (``make fonts``), else another CJK font."""
-    import matplotlib as mpl
-    from matplotlib import font_manager
-
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    preferred = ["Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Noto Sans CJK TC", "Noto Sans CJK JP"]
-    cjk = [n for n in preferred if n in names] or sorted(n for n in names if "CJK" in n and "Sans" in n)
-    if cjk:
-        mpl.rcParams["font.family"] = "sans-serif"
-        mpl.rcParams["font.sans-serif"] = [cjk[0], *[f for f in mpl.rcParams["font.sans-serif"] if f != cjk[0]]]
-    mpl.rcParams["axes.unicode_minus"] = False
-
-
-def _figure() -> tuple[Figure, Any]:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=CHART_SIZE, layout="constrained")
-    return fig, fig.add_subplot()
-
-
-def _legend_outside(ax: Any) -> None:
-    """The legend to the right of the plot, where it cannot cover a bar or a line."""
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False, fontsize=9)
-
-
-def _padded(values: list[float], least: float) -> tuple[float, float]:
-    lo, hi = min(values), max(values)
-    pad = max((hi - lo) * 0.15, least)
-    return lo - pad, hi + pad
 
 
 def _bins(values: pd.Series) -> np.ndarray:
