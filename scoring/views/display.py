@@ -87,7 +87,7 @@ def html_table(df: pd.DataFrame) -> str:
 
 # -- the trace ------------------------------------------------------------------------------------
 
-COUNT_STEPS = ("星级", "排名", "不列入积分")  # trace steps whose value is a count (stars, a rank)
+COUNT_STEPS = ("星级", "排名", "月度排名", "不列入积分")  # trace steps whose value is a count (stars, a rank)
 
 
 def trace_value(step: str, v: Any) -> str:

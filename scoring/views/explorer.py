@@ -27,8 +27,10 @@ import pandas as pd
 
 from ..exceptions import InputError
 from ..inputs.reading import BRANCH_KEYS, SHEETS, InputBook, _find_sheet, _header_key, _norm, load_inputs
+from ..inputs.unit import UNIT_KEYS, UNIT_SHEETS, is_unit_workbook, load_unit
 from ..labels import LABELS, label
 from ..rules.engine import Result, score, sub_events
+from ..rules.engine.pipeline import score_unit
 from ..rules.periods import parse_period
 from ..rules.scheme import LoadedScheme, Scheme, load_scheme
 from ..rules.words import (
@@ -41,6 +43,7 @@ from ..rules.words import (
     year_text,
 )
 from ..runs.summaries import compare_summaries, read_summary, summary_text
+from . import unit_explorer as unit_view
 from .display import CHART_DPI, CHART_SIZE
 from .display import entered as _entered
 from .display import fmt as _fmt
@@ -86,12 +89,23 @@ class Scored:
     scheme: LoadedScheme
     result: Result
 
+    @property
+    def is_unit(self) -> bool:
+        """A unit's branches scored (SPEC 3.9), not a branch's members."""
+        return unit_view.is_unit(self.result)
+
 
 def score_workbook(path: str | Path, period: str, scheme: str | Path | None = None) -> Scored:
     """Score a workbook for ``period``; ``scheme`` (a file or built-in name) instead of the one the
     workbook names, e.g. the scheme a run archived."""
     p = parse_period(period)
-    book, sch = load_inputs(path, p, load_scheme(str(scheme)) if scheme is not None else None)
+    chosen = load_scheme(str(scheme)) if scheme is not None else None
+    if is_unit_workbook(path):  # a unit's branches (SPEC 3.9)
+        unit_book, sch = load_unit(path, p, chosen)
+        r = score_unit(unit_book, sch, p)
+        assert r.book is not None  # the branches as subjects, for the trace's cells
+        return Scored(Path(path), r.book, sch, r)
+    book, sch = load_inputs(path, p, chosen)
     return Scored(Path(path), book, sch, score(book, sch, p))
 
 
@@ -140,7 +154,7 @@ def sources(inputs: str | Path) -> list[Source]:
         run = path.resolve()
         return [
             Source(
-                f"{m['branch_id']} ({m['period']} {path.name})",
+                f"{m.get('branch_id') or m.get('unit_id') or path.parent.name} ({m['period']} {path.name})",
                 (path / m["inputs"][0]["archived"]).resolve(),
                 scheme,
                 run,
@@ -148,8 +162,13 @@ def sources(inputs: str | Path) -> list[Source]:
             )
         ]
     if path.is_dir():
-        return [Source(p.stem, p) for p in sorted(path.glob("*.xlsx")) if not p.name.startswith(("~$", "."))]
-    return [Source(path.stem, path)]
+        return [Source(_source_label(p), p) for p in sorted(path.glob("*.xlsx")) if not p.name.startswith(("~$", "."))]
+    return [Source(_source_label(path), path)]
+
+
+def _source_label(path: Path) -> str:
+    """A workbook as the chooser lists it: its name, and 支部联评联考 for a unit workbook."""
+    return f"{path.stem} (支部联评联考)" if is_unit_workbook(path) else path.stem
 
 
 def run_shown(run: Path) -> str:
@@ -160,17 +179,20 @@ def run_shown(run: Path) -> str:
 
 
 def workbook_year(path: str | Path) -> int | None:
-    """The year the workbook's branch sheet states (支部信息 年度), or None if it states none."""
+    """The year the workbook's branch sheet (支部信息) or unit sheet (单位信息) states, or None."""
     from python_calamine import CalamineWorkbook
 
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception:  # calamine raises its own error types; the loader reports a bad file
         return None
+    keys = BRANCH_KEYS
     sheet = _find_sheet(list(wb.sheet_names), SHEETS["branch"])
+    if sheet is None:  # a unit workbook states its year in 单位信息
+        keys, sheet = UNIT_KEYS, _find_sheet(list(wb.sheet_names), UNIT_SHEETS["unit"])
     if sheet is None:
         return None
-    names = {_norm(k): k for k in BRANCH_KEYS} | {_norm(v): k for k, v in BRANCH_KEYS.items()}
+    names = {_norm(k): k for k in keys} | {_norm(v): k for k, v in keys.items()}
     for row in wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False):
         if len(row) >= 2 and _header_key(row[0], names) == "year":
             text = str(row[1]).strip().removesuffix(".0")
@@ -192,7 +214,10 @@ def run_differences(src: Source, s: Scored) -> pd.DataFrame | None:
     that differs from the re-scored one (empty: all equal). None when there is nothing to compare."""
     if src.run is None or src.period != s.result.period.text or not (src.run / "summary.csv").is_file():
         return None
-    return compare_summaries(read_summary(src.run), summary_text(s.result.summary()), "summary.csv", "重新计分 now")
+    recorded, now = read_summary(src.run), summary_text(s.result.summary())
+    if "branch_id" in now.columns:  # a unit's branches (SPEC 3.9): keyed like members
+        recorded, now = (t.rename(columns={"branch_id": "member_id"}) for t in (recorded, now))
+    return compare_summaries(recorded, now, "summary.csv", "重新计分 now")
 
 
 def run_notice_html(src: Source, s: Scored) -> str:
@@ -1084,11 +1109,17 @@ def what_if(
 # -- the widget ---------------------------------------------------------------------------------
 
 
+# the tabs' titles: a branch's members, or a unit's branches (SPEC 3.9)
+MEMBER_TABS = ["支部总表", "积分卡", "追溯", "图表", "假设分析 (what-if)"]
+UNIT_TABS = ["联评联考排名", "支部卡", "追溯", "走势", "假设分析 (what-if)"]
+
+
 class Explorer:
     """``Explorer(inputs).widget`` : pick a branch, a period and a member; see the card and more.
 
     ``inputs``: a workbook, a folder of workbooks or a run folder; empty: the demo county (held in
-    memory: nothing is left in the temporary folder).
+    memory: nothing is left in the temporary folder). A unit workbook (支部联评联考, SPEC 3.9) is
+    shown by branch: the ranking by month, a branch's card, its trend against the unit, its trace.
     ``period``: the period shown first; empty: a run folder's own period, else the workbook's year.
     The periods to choose from are those of the chosen workbook's year."""
 
@@ -1138,9 +1169,12 @@ class Explorer:
         self.what_if_out.add_class("what-if-area")
         self.what_if_note = w.HTML()  # what cannot be changed for this scheme and period, and why
         self.what_if_note.add_class("what-if-note")
-        tabs = w.Tab(
+        self.sort_row = w.HBox([self.sort, self.ascending])
+        self.what_if_controls = [self.weight, self.band, self.band_min, self.share, self.run_what_if]
+        self.unit_mode: bool | None = None  # showing a unit's branches; None: not yet shown
+        self.tabs = tabs = w.Tab(
             children=[
-                w.VBox([w.HBox([self.sort, self.ascending]), self.table]),
+                w.VBox([self.sort_row, self.table]),
                 self.card,
                 self.trace_box,
                 self.chart_box,
@@ -1156,7 +1190,7 @@ class Explorer:
                 ),
             ]
         )
-        for i, title in enumerate(["支部总表", "积分卡", "追溯", "图表", "假设分析 (what-if)"]):
+        for i, title in enumerate(MEMBER_TABS):
             tabs.set_title(i, title)
         self.widget = w.VBox([w.HBox([self.branch, self.period, self.member]), self.notice, tabs])
         self.branch.observe(lambda _: self._branch(), names="value")
@@ -1230,6 +1264,10 @@ class Explorer:
             self._empty("输入工作簿不能计分 (见上面的说明), 所以这里没有内容。")
             return
         self.notice.value = run_notice_html(self.source, s)
+        self._mode(s.is_unit)
+        if s.is_unit:
+            self._load_unit(s)
+            return
         summ = s.result.summary()
         key = SCORE_COLUMN[s.result.period.kind]
         ranked = summ.sort_values(key, ascending=False, na_position="last")
@@ -1269,6 +1307,38 @@ class Explorer:
         )
         self.what_if_note.value = "".join(f"<p style='color:#555'>{html.escape(n)}</p>" for n in what_if_notes(s))
 
+    def _mode(self, unit: bool) -> None:
+        """Words and controls for a branch's members or for a unit's branches."""
+        if unit == self.unit_mode:
+            return
+        self.unit_mode = unit
+        self.branch.description = "单位" if unit else "支部"
+        self.member.description = "党支部" if unit else "党员"
+        for i, title in enumerate(UNIT_TABS if unit else MEMBER_TABS):
+            self.tabs.set_title(i, title)
+        self.sort_row.layout.display = "none" if unit else None
+        for control in self.what_if_controls:
+            control.disabled = unit
+
+    def _load_unit(self, s: Scored) -> None:
+        """A unit's branches (SPEC 3.9): the ranking; the branches to choose, best first."""
+        summ = s.result.summary().sort_values("rank", na_position="last", kind="stable")
+        previous = self.member.value
+        options = [(f"{b} {n}", b) for b, n in zip(summ["branch_id"], summ["branch_name"], strict=True)]
+        ids = [b for _, b in options]
+        self._quiet = True
+        try:
+            self.member.options = options
+            self.member.value = previous if previous in ids else (ids[0] if ids else None)
+        finally:
+            self._quiet = False
+        self.table.value = unit_view.ranking_html(s.result)
+        self.what_if_note.value = ""
+        self.what_if_out.value = (
+            "<p style='color:#555'>支部联评联考按指标逐项计分, 没有权重、分档或名额可调, 所以没有假设分析。</p>"
+        )
+        self._member()
+
     def _band(self) -> None:
         s = self.scored
         bands = {band_name(b): b for b in s.scheme.scheme.bands_for(s.result.period.kind) or []}
@@ -1285,8 +1355,15 @@ class Explorer:
         if not mid or self._quiet:
             return
         s = self.scored
-        self.card.value = card_html(s, mid)
-        head, groups = trace_groups(s, mid)
+        if s.is_unit:
+            self.card.value = unit_view.branch_card_html(s.result, mid)
+            head, groups = unit_view.trace_groups(s.result, mid)
+            trend = unit_view.trend_figure(s.result, mid)
+            made = ChartSet([], [trend]) if isinstance(trend, str) else ChartSet([trend], [])
+        else:
+            self.card.value = card_html(s, mid)
+            head, groups = trace_groups(s, mid)
+            made = chart_figures(s, mid)
         acc = w.Accordion(children=[w.HTML(trace_table_html(g)) for _, g in groups])
         for i, (title, _) in enumerate(groups):
             acc.set_title(i, title)
@@ -1297,7 +1374,6 @@ class Explorer:
             else ""
         )
         self.trace_box.children = [w.HTML(trace_table_html(head)), hint, acc]
-        made = chart_figures(s, mid)
         notes = [w.HTML(f"<p class='chart-note' style='color:#555'>{html.escape(n)}</p>") for n in made.notes]
         if not made.figures:
             notes.insert(0, w.HTML("<p class='chart-note'><b>本页没有图表:</b></p>"))
