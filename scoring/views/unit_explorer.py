@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..rules.engine import Result
 from ..rules.rounding import round_scores
-from .display import entered, fmt, html_table, legend_outside, new_figure, padded, show, use_cjk_fonts
+from .display import entered, fmt, html_table, legend_outside, new_figure, number, padded, show, use_cjk_fonts
 from .trace import trace
 
 if TYPE_CHECKING:
@@ -190,7 +190,7 @@ def _months_grid(result: Result, branch_id: str) -> str:
     for m in period_months(result):
         if m not in sc.index or m not in mine.index:
             continue
-        cells = "".join(f"<td>{fmt(float(sc.at[m, it.code]))}</td>" for it in items)
+        cells = "".join(f"<td>{fmt(number(sc.at[m, it.code]))}</td>" for it in items)
         approved = m in result.approved_months
         mark = "是" if approved else f'<span style="color:{RED}">否 (未审定)</span>'
         parts.append(
