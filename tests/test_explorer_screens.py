@@ -454,13 +454,22 @@ class Page:
     tmp: Path  # the server's and its kernel's temporary folder
 
 
-@contextmanager
-def _serve(notebook: Path, work: Path, env_extra: dict[str, str]) -> Iterator[tuple[Any, list[str]]]:
-    """``notebook`` served by Voila as ``python -m scoring.views.explorer`` serves it (the offline
-    template), open in a headless Chromium once its member choice is drawn: (the page, every request
-    it made to anything but the local server)."""
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the module's pages (Playwright's sync API runs once at a time)."""
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@contextmanager
+def _serve(notebook: Path, work: Path, env_extra: dict[str, str], browser: Any) -> Iterator[tuple[Any, list[str]]]:
+    """``notebook`` served by Voila as ``python -m scoring.views.explorer`` serves it (the offline
+    template), open in a page of ``browser`` once its member choice is drawn: (the page, every
+    request it made to anything but the local server)."""
     write_voila_template(work / "jupyter")
     port = _free_port()
     argv, env = voila_command(notebook, port, work / "jupyter")
@@ -479,9 +488,8 @@ def _serve(notebook: Path, work: Path, env_extra: dict[str, str]) -> Iterator[tu
                     if time.monotonic() > deadline or voila.poll() is not None:
                         raise AssertionError(log.read_text()) from None
                     time.sleep(0.3)
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            try:
                 remote: list[str] = []
                 local = f"http://127.0.0.1:{port}/"
                 page.on(
@@ -490,14 +498,15 @@ def _serve(notebook: Path, work: Path, env_extra: dict[str, str]) -> Iterator[tu
                 page.goto(local, timeout=120_000)
                 page.wait_for_selector(".member-select select", timeout=120_000)
                 yield page, remote
-                browser.close()
+            finally:
+                page.close()
         finally:
             voila.terminate()
             voila.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
+def served(tmp_path_factory: pytest.TempPathFactory, chromium: Any) -> Iterator[Page]:
     """notebooks/explore.ipynb as ``python -m scoring.views.explorer`` serves it (the demo county, the
     offline template), one Voila server and one browser page for the module."""
     work = tmp_path_factory.mktemp("voila")
@@ -505,7 +514,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
     shots.mkdir(parents=True, exist_ok=True)
     tmp = work / "tmp"
     tmp.mkdir()
-    with _serve(REPO / "notebooks" / "explore.ipynb", work, {"TMPDIR": str(tmp)}) as (page, remote):
+    with _serve(REPO / "notebooks" / "explore.ipynb", work, {"TMPDIR": str(tmp)}, chromium) as (page, remote):
         print(f"\nexplorer screenshots: {shots}")
         yield Page(page, remote, shots, tmp)
     leftovers = [p.name for p in tmp.iterdir() if p.name.startswith("scoring-")]
@@ -589,7 +598,9 @@ def test_every_tab_for_a_vetoed_an_exempt_and_a_normal_member_reads_as_an_office
 
 
 @needs_browser
-def test_a_unit_workbook_reads_as_the_party_committee_expects(tmp_path_factory: pytest.TempPathFactory) -> None:
+def test_a_unit_workbook_reads_as_the_party_committee_expects(
+    tmp_path_factory: pytest.TempPathFactory, chromium: Any
+) -> None:
     """notebooks/explore.ipynb with ``inputs`` a folder holding the hand-computed unit workbook
     (test_branch_assessment; the first quarter, March not approved): one page load, B1 chosen, a
     screenshot of the ranking, the branch card, the trace (February opened) and the trend."""
@@ -600,7 +611,7 @@ def test_a_unit_workbook_reads_as_the_party_committee_expects(tmp_path_factory: 
     from scoring.views.explorer import UNIT_TABS
 
     work = tmp_path_factory.mktemp("voila-unit")
-    shots = Path(os.environ.get("EXPLORER_SCREENSHOTS") or work / "screenshots")
+    shots = Path(os.environ.get("EXPLORER_SCREENSHOTS") or work / "screenshots") / "unit"  # apart from the demo's
     shots.mkdir(parents=True, exist_ok=True)
     (work / "inputs").mkdir()
     write_unit(work / "inputs" / "U01_2025.xlsx", unit_rows(months=3, approved=2))
@@ -609,7 +620,7 @@ def test_a_unit_workbook_reads_as_the_party_committee_expects(tmp_path_factory: 
     params["source"] = ['inputs = "inputs"\n', 'period = "2025Q1"\n']  # Voila runs it in ``work``
     (work / "explore.ipynb").write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
     texts: dict[str, str] = {}
-    with _serve(work / "explore.ipynb", work, {}) as (page, remote):
+    with _serve(work / "explore.ipynb", work, {}, chromium) as (page, remote):
         assert "U01_2025\xa0(支部联评联考)" in page.inner_text(".branch-select")  # the choice's space: no-break
         page.select_option(".member-select select", label="B1 检修工区党支部")
         page.wait_for_selector('.branch-card[data-branch="B1"]', state="attached", timeout=60_000)
