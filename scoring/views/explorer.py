@@ -2,9 +2,10 @@
 
 Everything is built from one scored ``Result`` with ipywidgets: the branch table, the member's
 points card laid out like the paper 积分卡, the trace from the total down to each input cell, three
-charts and a what-if on the scheme's parameters. Nothing here writes a file, except the demo
-workbooks while they are read and the page template while the server runs, each in a temporary
-folder removed right after.
+charts and a what-if on the scheme's parameters. A unit workbook (支部联评联考, SPEC 3.9) is shown
+by branch with ``unit_explorer``: the ranking by month, a branch's card, its trend and its trace.
+Nothing here writes a file, except the demo workbooks while they are read and the page template
+while the server runs, each in a temporary folder removed right after.
 
 What an officer reads is Chinese: no ``nan``, ``None`` or ``<NA>``, yes/no as 是/否, computed
 figures with two decimals, and no absolute path of the machine (SPEC 9).
