@@ -14,7 +14,7 @@ import pytest
 from matplotlib.figure import Figure
 from test_branch_assessment import unit_rows, write_unit
 
-from scoring.inputs.unit import load_unit
+from scoring.inputs.unit import UnitBook, load_unit
 from scoring.rules.engine import Result
 from scoring.rules.engine.pipeline import score_unit
 from scoring.rules.periods import parse_period
@@ -30,7 +30,7 @@ def plain(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def scored(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
+def units(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Result, UnitBook]]:
     """The hand-computed unit: February with January approved only, the first quarter with March
     not approved, and the whole year approved."""
     tmp = tmp_path_factory.mktemp("unit")
@@ -42,8 +42,13 @@ def scored(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Result]:
     ):
         p = parse_period(period)
         book, scheme = load_unit(write_unit(tmp / f"{period}.xlsx", rows), p)
-        out[period] = score_unit(book, scheme, p)
+        out[period] = (score_unit(book, scheme, p), book)
     return out
+
+
+@pytest.fixture(scope="module")
+def scored(units: dict[str, tuple[Result, UnitBook]]) -> dict[str, Result]:
+    return {period: r for period, (r, _) in units.items()}
 
 
 def test_february_ranking_shares_second_place_and_is_a_draft(scored: dict[str, Result]) -> None:
@@ -132,17 +137,20 @@ def test_the_trend_follows_the_branch_against_the_unit_mean(scored: dict[str, Re
     assert isinstance(feb, Figure) and len(np.asarray(feb.axes[0].get_lines()[1].get_ydata())) == 2
 
 
-def test_the_trace_groups_by_month_down_to_the_verification(scored: dict[str, Result]) -> None:
-    head, groups = ue.trace_groups(scored["2025-02"], "B1")
+def test_the_trace_groups_by_month_down_to_the_verification(units: dict[str, tuple[Result, UnitBook]]) -> None:
+    head, groups = ue.trace_groups(*units["2025-02"], "B1")
     shown = trace_table(head)
-    assert shown["数值"].tolist() == ["86.50", "2"]  # the month's score and its rank (a count)
+    assert shown["数值"].tolist() == ["86.50", "2"]  # the month's score and its rank (a whole number)
+    assert "未经党委审定" in shown["备注"].iloc[0]
     ((title, rows),) = groups
-    assert title.startswith("2025年2月 (未审定): 86.50 — 月度得分 = 各类得分之和")
+    assert title.startswith("2025年2月 (未审定): 86.50, 第 2 名 — 月度得分 = 各类得分之和")
     verified = rows[rows["source"] == "检查验证 (verification)!D2"]
-    assert verified["value"].tolist() == [33.0] and "自评 36" in verified["note"].iloc[0]
-    assert not rows["source"].str.contains("month0").any()  # a branch's month is its categories, not a row 0
-    _, year = ue.trace_groups(scored["2025"], "B1")
+    assert verified["value"].tolist() == [33.0] and "支部自评 (self_scores)!D12" in verified["note"].iloc[0]
+    mutual = rows[rows["item"] == "PJ1 指标PJ1"]
+    assert mutual["value"].tolist() == [17.5] and "2 个支部评价" in mutual["rule"].iloc[0]
+    head, year = ue.trace_groups(*units["2025"], "B1")
     assert [t.split(":")[0] for t, _ in year] == [f"2025年{m}月" for m in range(1, 13)]
+    assert trace_table(head).iloc[0]["文字结果"] == "一级" and len(head) == 3 + 12  # level, score, rank; months
 
 
 def test_the_explorer_lists_a_units_branches(scored: dict[str, Result], tmp_path: Path) -> None:
@@ -157,3 +165,20 @@ def test_the_explorer_lists_a_units_branches(scored: dict[str, Result], tmp_path
     e.member.value = "B1"
     assert RED_33_OVER_36.search(e.card.value) and "未审定" in plain(e.table.value)
     assert e.run_what_if.disabled and "没有假设分析" in e.what_if_out.value
+
+
+@pytest.mark.parametrize("period", ["2025", "2025Q2", "2025-02"])
+def test_the_demo_units_pages_read_without_raw_values(period: str, tmp_path: Path) -> None:
+    """Every branch of the demo unit (make demo): ranking, card and trace read as Chinese."""
+    from scoring.inputs.unit_demo import write_demo_unit
+    from scoring.views.explorer import score_workbook
+
+    s = score_workbook(write_demo_unit(tmp_path, 2025), period)
+    assert s.unit is not None
+    texts = [plain(ue.ranking_html(s.result))]
+    for branch in s.result.members["member_id"]:
+        head, groups = ue.trace_groups(s.result, s.unit, branch)
+        texts += [plain(ue.branch_card_html(s.result, branch)), trace_table(head).to_string()]
+        texts += [title + trace_table(g).to_string() for title, g in groups]
+    for text in texts:
+        assert RAW.findall(text) == [], RAW.findall(text)

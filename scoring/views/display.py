@@ -90,25 +90,30 @@ def html_table(df: pd.DataFrame) -> str:
 COUNT_STEPS = ("星级", "排名", "月度排名", "不列入积分")  # trace steps whose value is a count (stars, a rank)
 
 
-def trace_value(step: str, v: Any) -> str:
+def trace_value(step: str, v: Any, whole: bool = False) -> str:
+    """A trace row's value: two decimals, a count or a rank (``whole``, or by its step) whole."""
     if missing(v):
         return ""
     x = float(v)
-    return str(int(x)) if step.startswith(COUNT_STEPS) and x.is_integer() else f"{x:.2f}"
+    return str(int(x)) if (whole or step.startswith(COUNT_STEPS)) and x.is_integer() else f"{x:.2f}"
 
 
 def trace_table(rows: pd.DataFrame) -> pd.DataFrame:
     """Trace rows (``trace``'s columns) as the page shows them: Chinese headers, values with two
     decimals (stars and ranks whole), blank where a step has no number, 是/否 for yes/no, the
     scheme's rules named in Chinese; the item and month columns only where they vary (a group's
-    title names its item or month), and no column that is blank on every row."""
-    cols = [c for c in rows.columns if c != "level"]
+    title names its item or month), and no column that is blank on every row. A ``whole`` column
+    (a unit's trace) marks the values that are counts or ranks."""
+    whole = [bool(w) for w in rows["whole"]] if "whole" in rows.columns else [False] * len(rows)
+    cols = [c for c in rows.columns if c not in ("level", "whole")]
     cols = [c for c in cols if not (c in ("item", "month") and rows[c].nunique(dropna=False) <= 1)]
     cols = [c for c in cols if c in ("step", "value", "rule") or any(show(v) for v in rows[c])]  # no empty column
     out: dict[str, list[str]] = {}
     for c in cols:
         if c == "value":
-            out[LABELS[c]] = [trace_value(str(a), b) for a, b in zip(rows["step"], rows["value"], strict=True)]
+            out[LABELS[c]] = [
+                trace_value(str(a), b, w) for a, b, w in zip(rows["step"], rows["value"], whole, strict=True)
+            ]
         elif c == "source":
             out[LABELS[c]] = [SOURCE_WORDS.get(show(v), show(v)) for v in rows[c]]
         elif c == "month" and not all(re.fullmatch(r"\d{4}-\d{2}", str(v)) for v in rows[c] if str(v)):

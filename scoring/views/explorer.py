@@ -28,7 +28,7 @@ import pandas as pd
 
 from ..exceptions import InputError
 from ..inputs.reading import BRANCH_KEYS, SHEETS, InputBook, _find_sheet, _header_key, _norm, load_inputs
-from ..inputs.unit import UNIT_KEYS, UNIT_SHEETS, is_unit_workbook, load_unit
+from ..inputs.unit import UNIT_KEYS, UNIT_SHEETS, UnitBook, is_unit_workbook, load_unit
 from ..labels import LABELS, label
 from ..rules.engine import Result, score, sub_events
 from ..rules.engine.pipeline import score_unit
@@ -89,11 +89,12 @@ class Scored:
     book: InputBook
     scheme: LoadedScheme
     result: Result
+    unit: UnitBook | None = None  # a unit workbook's contents (SPEC 3.9): its branches are the subjects
 
     @property
     def is_unit(self) -> bool:
         """A unit's branches scored (SPEC 3.9), not a branch's members."""
-        return unit_view.is_unit(self.result)
+        return self.unit is not None
 
 
 def score_workbook(path: str | Path, period: str, scheme: str | Path | None = None) -> Scored:
@@ -104,8 +105,8 @@ def score_workbook(path: str | Path, period: str, scheme: str | Path | None = No
     if is_unit_workbook(path):  # a unit's branches (SPEC 3.9)
         unit_book, sch = load_unit(path, p, chosen)
         r = score_unit(unit_book, sch, p)
-        assert r.book is not None  # the branches as subjects, for the trace's cells
-        return Scored(Path(path), r.book, sch, r)
+        assert r.book is not None  # the branches as subjects
+        return Scored(Path(path), r.book, sch, r, unit_book)
     book, sch = load_inputs(path, p, chosen)
     return Scored(Path(path), book, sch, score(book, sch, p))
 
@@ -133,13 +134,18 @@ def score_source(src: Source, period: str) -> Scored:
 
 
 def demo_sources(year: int = 2025) -> list[Source]:
-    """The demo county's branches, held in memory: written to a temporary folder, read back and
-    the folder removed at once, so a page load leaves nothing behind."""
+    """The demo county's branches and its unit's 支部联评联考 workbook, held in memory: written to a
+    temporary folder, read back and the folder removed at once, so a page load leaves nothing behind."""
     from ..inputs.demo import generate_demo
+    from ..inputs.unit_demo import DEMO_YEARS, write_demo_unit
 
     with tempfile.TemporaryDirectory(prefix="scoring-explore-") as tmp:
         paths = generate_demo(Path(tmp), year)
-        return [Source(p.stem, Path(p.name), content=p.read_bytes()) for p in paths]
+        found = [Source(p.stem, Path(p.name), content=p.read_bytes()) for p in paths]
+        if year in DEMO_YEARS:
+            unit = write_demo_unit(Path(tmp), year)
+            found.append(Source(f"{unit.stem} (支部联评联考)", Path(unit.name), content=unit.read_bytes()))
+        return found
 
 
 def sources(inputs: str | Path) -> list[Source]:
@@ -1356,9 +1362,9 @@ class Explorer:
         if not mid or self._quiet:
             return
         s = self.scored
-        if s.is_unit:
+        if s.unit is not None:
             self.card.value = unit_view.branch_card_html(s.result, mid)
-            head, groups = unit_view.trace_groups(s.result, mid)
+            head, groups = unit_view.trace_groups(s.result, s.unit, mid)
             trend = unit_view.trend_figure(s.result, mid)
             made = ChartSet([], [trend]) if isinstance(trend, str) else ChartSet([trend], [])
         else:

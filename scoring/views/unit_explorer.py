@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import numpy as np
 import pandas as pd
 
+from ..inputs.unit import UnitBook
 from ..rules.engine import Result
 from ..rules.rounding import round_scores
 from .display import entered, fmt, html_table, legend_outside, new_figure, number, padded, show, use_cjk_fonts
-from .trace import trace
+from .unit_trace import month_ranks, unit_trace
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -68,16 +69,16 @@ def unapproved(result: Result) -> list[int]:
 def monthly_ranks(result: Result) -> pd.DataFrame:
     """Each branch's score (rounded to two decimals, SPEC 5) and rank for each month of the period,
     ties sharing a rank (1, 2, 2, 4): branch_id, month, score, rank, approved (bool)."""
-    t = result.monthly_totals
+    t = month_ranks(result)
     t = t[t["month"].isin(period_months(result))]
     out = pd.DataFrame(
         {
             "branch_id": t["member_id"].to_numpy(),
             "month": t["month"].astype(int).to_numpy(),
             "score": round_scores(t["total"].to_numpy(dtype=np.float64)),
+            "rank": t["rank"].to_numpy(),
         }
     )
-    out["rank"] = out.groupby("month")["score"].rank(method="min", ascending=False).astype("Int64")
     out["approved"] = out["month"].isin(result.approved_months)
     return out
 
@@ -322,16 +323,22 @@ def trend_figure(result: Result, branch_id: str) -> Figure | str:
 MONTH_RULE = "月度得分 = 各类得分之和; 自评类指标以检查验证后的分数为准, 评价类为其他支部互评的平均"
 
 
-def trace_groups(result: Result, branch_id: str) -> tuple[pd.DataFrame, list[tuple[str, pd.DataFrame]]]:
-    """The branch's trace (``trace``) split for drill-down: the period's figures first (score,
-    rank, level and how they are formed), then one group per month down to each indicator."""
-    t = trace(result, branch_id)
-    in_month = t["month"] != ""
-    head = t[~in_month]
+def trace_groups(result: Result, unit: UnitBook, branch_id: str) -> tuple[pd.DataFrame, list[tuple[str, pd.DataFrame]]]:
+    """The branch's trace (``unit_trace``) split for drill-down: the period's figures first (level,
+    score, rank; a month's score and rank with its approval), then one group per month: its
+    categories down to each indicator's cell."""
+    t = unit_trace(result, unit, branch_id)
+    head = t[(t["month"] == "") | (t["level"] == 0)]
+    rest = t[(t["month"] != "") & (t["level"] > 0)]
+    if result.period.kind != "month":  # a month's own score and rank head its groups' titles
+        rest = rest[~rest["step"].str.startswith(("月度得分", "月度排名"))]
+        head = pd.concat([head, t[(t["level"] == 1) & t["step"].str.startswith("月度得分")]])
     groups: list[tuple[str, pd.DataFrame]] = []
-    rest = t[in_month]
+    ranks = monthly_ranks(result)
+    mine = ranks[ranks["branch_id"] == branch_id].set_index("month")
     for month, g in rest.groupby("month", sort=False):
         m = int(str(month).split("-")[1])
         draft = "" if m in result.approved_months else " (未审定)"
-        groups.append((f"{month_text(result, m)}{draft}: {show(g.iloc[0]['value'])} — {MONTH_RULE}", g))
+        figures = f"{show(mine.at[m, 'score'])}, 第 {show(mine.at[m, 'rank'])} 名" if m in mine.index else ""
+        groups.append((f"{month_text(result, m)}{draft}: {figures} — {MONTH_RULE}", g))
     return head, groups
