@@ -222,9 +222,12 @@ def run_differences(src: Source, s: Scored) -> pd.DataFrame | None:
     if src.run is None or src.period != s.result.period.text or not (src.run / "summary.csv").is_file():
         return None
     recorded, now = read_summary(src.run), summary_text(s.result.summary())
-    if "branch_id" in now.columns:  # a unit's branches (SPEC 3.9): keyed like members
-        recorded, now = (t.rename(columns={"branch_id": "member_id"}) for t in (recorded, now))
-    return compare_summaries(recorded, now, "summary.csv", "重新计分 now")
+    if "branch_id" not in now.columns:
+        return compare_summaries(recorded, now, "summary.csv", "重新计分 now")
+    # a unit's branches (SPEC 3.9): compared as members are, named as branches
+    recorded, now = (t.rename(columns={"branch_id": "member_id"}) for t in (recorded, now))
+    diffs = compare_summaries(recorded, now, "summary.csv", "重新计分 now")
+    return diffs.rename(columns={"member_id": "branch_id"})
 
 
 def run_notice_html(src: Source, s: Scored) -> str:
