@@ -17,6 +17,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -454,23 +455,28 @@ class Page:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
-    """notebooks/explore.ipynb as ``python -m scoring.views.explorer`` serves it (the demo county, the
-    offline template), one Voila server and one browser page for the module."""
+def chromium() -> Iterator[Any]:
+    """One headless Chromium for the module's pages (Playwright's sync API runs once at a time)."""
     from playwright.sync_api import sync_playwright
 
-    work = tmp_path_factory.mktemp("voila")
-    shots = Path(os.environ.get("EXPLORER_SCREENSHOTS") or work / "screenshots")
-    shots.mkdir(parents=True, exist_ok=True)
-    tmp = work / "tmp"
-    tmp.mkdir()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
+        yield browser
+        browser.close()
+
+
+@contextmanager
+def _serve(notebook: Path, work: Path, env_extra: dict[str, str], browser: Any) -> Iterator[tuple[Any, list[str]]]:
+    """``notebook`` served by Voila as ``python -m scoring.views.explorer`` serves it (the offline
+    template), open in a page of ``browser`` once its member choice is drawn: (the page, every
+    request it made to anything but the local server)."""
     write_voila_template(work / "jupyter")
     port = _free_port()
-    argv, env = voila_command(REPO / "notebooks" / "explore.ipynb", port, work / "jupyter")
+    argv, env = voila_command(notebook, port, work / "jupyter")
     log = work / "voila.log"
     with log.open("w") as err:
         voila = subprocess.Popen(
-            argv, cwd=work, stdout=subprocess.DEVNULL, stderr=err, env={**env, "MPLBACKEND": "Agg", "TMPDIR": str(tmp)}
+            argv, cwd=work, stdout=subprocess.DEVNULL, stderr=err, env={**env, "MPLBACKEND": "Agg", **env_extra}
         )
         try:
             deadline = time.monotonic() + 60
@@ -482,9 +488,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
                     if time.monotonic() > deadline or voila.poll() is not None:
                         raise AssertionError(log.read_text()) from None
                     time.sleep(0.3)
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=shutil.which("chromium"), args=["--no-sandbox"])
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            try:
                 remote: list[str] = []
                 local = f"http://127.0.0.1:{port}/"
                 page.on(
@@ -492,12 +497,26 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Page]:
                 )
                 page.goto(local, timeout=120_000)
                 page.wait_for_selector(".member-select select", timeout=120_000)
-                print(f"\nexplorer screenshots: {shots}")
-                yield Page(page, remote, shots, tmp)
-                browser.close()
+                yield page, remote
+            finally:
+                page.close()
         finally:
             voila.terminate()
             voila.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory, chromium: Any) -> Iterator[Page]:
+    """notebooks/explore.ipynb as ``python -m scoring.views.explorer`` serves it (the demo county, the
+    offline template), one Voila server and one browser page for the module."""
+    work = tmp_path_factory.mktemp("voila")
+    shots = Path(os.environ.get("EXPLORER_SCREENSHOTS") or work / "screenshots")
+    shots.mkdir(parents=True, exist_ok=True)
+    tmp = work / "tmp"
+    tmp.mkdir()
+    with _serve(REPO / "notebooks" / "explore.ipynb", work, {"TMPDIR": str(tmp)}, chromium) as (page, remote):
+        print(f"\nexplorer screenshots: {shots}")
+        yield Page(page, remote, shots, tmp)
     leftovers = [p.name for p in tmp.iterdir() if p.name.startswith("scoring-")]
     assert leftovers == [], leftovers  # the demo leaves no folder behind, also once the server stopped
 
@@ -576,3 +595,56 @@ def test_every_tab_for_a_vetoed_an_exempt_and_a_normal_member_reads_as_an_office
     assert served.remote == [], served.remote
     shots = sorted(served.shots.glob("*.png"))
     assert len(shots) == 15 and all(p.stat().st_size > 10_000 for p in shots), shots
+
+
+@needs_browser
+def test_a_unit_workbook_reads_as_the_party_committee_expects(
+    tmp_path_factory: pytest.TempPathFactory, chromium: Any
+) -> None:
+    """notebooks/explore.ipynb with ``inputs`` a folder holding the hand-computed unit workbook
+    (test_branch_assessment; the first quarter, March not approved): one page load, B1 chosen, a
+    screenshot of the ranking, the branch card, the trace (February opened) and the trend."""
+    import json
+
+    from test_branch_assessment import unit_rows, write_unit
+
+    from scoring.views.explorer import UNIT_TABS
+
+    work = tmp_path_factory.mktemp("voila-unit")
+    shots = Path(os.environ.get("EXPLORER_SCREENSHOTS") or work / "screenshots") / "unit"  # apart from the demo's
+    shots.mkdir(parents=True, exist_ok=True)
+    (work / "inputs").mkdir()
+    write_unit(work / "inputs" / "U01_2025.xlsx", unit_rows(months=3, approved=2))
+    nb = json.loads((REPO / "notebooks" / "explore.ipynb").read_text(encoding="utf-8"))
+    params = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    params["source"] = ['inputs = "inputs"\n', 'period = "2025Q1"\n']  # Voila runs it in ``work``
+    (work / "explore.ipynb").write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
+    texts: dict[str, str] = {}
+    with _serve(work / "explore.ipynb", work, {}, chromium) as (page, remote):
+        assert "U01_2025\xa0(支部联评联考)" in page.inner_text(".branch-select")  # the choice's space: no-break
+        page.select_option(".member-select select", label="B1 检修工区党支部")
+        page.wait_for_selector('.branch-card[data-branch="B1"]', state="attached", timeout=60_000)
+        for i, tab in enumerate(UNIT_TABS[:4]):
+            page.get_by_role("tab", name=tab).click()
+            if tab == "追溯":
+                page.wait_for_selector(".trace-area table", timeout=60_000)
+                page.locator(".trace-area .jupyter-widget-Collapse-header").nth(1).click()  # February
+            if tab == "走势":
+                page.wait_for_selector(".chart-area img", timeout=60_000)
+            page.wait_for_timeout(300)  # let the tab paint
+            _full_page(page, shots / f"unit-B1-{i + 1}-{tab}.png")
+            texts[tab] = page.inner_text(".jupyter-widget-Tab, .widget-tab")
+            _check_text(f"unit {tab}", texts[tab])
+        verified = page.locator(".branch-card td.verified").first
+        red = verified.locator("span").evaluate("e => getComputedStyle(e).color")
+        struck = verified.locator("s").evaluate("e => getComputedStyle(e).textDecorationLine")
+        assert (red, struck, verified.inner_text()) == ("rgb(192, 0, 0)", "line-through", "33.00 36")
+        assert remote == [], remote
+    ranking, card, traced, trend = (texts[t] for t in UNIT_TABS[:4])
+    assert "3月 (未审定)" in ranking and "89.50 (2)" in ranking and "季考名次" in ranking
+    assert "季考得分: 88.50" in card and "17.50 (2 个支部)" in card and "三会一课记录不全" in card
+    assert "B2" not in card and "营销" not in card  # no branch's mark for another
+    assert "检查验证 (verification)!D2" in traced and "2025年3月 (未审定)" in traced
+    assert "本页没有图表" not in trend
+    print(f"\nunit explorer screenshots: {shots}")
+    assert len(list(shots.glob("unit-B1-*.png"))) == 4

@@ -2,9 +2,10 @@
 
 Everything is built from one scored ``Result`` with ipywidgets: the branch table, the member's
 points card laid out like the paper 积分卡, the trace from the total down to each input cell, three
-charts and a what-if on the scheme's parameters. Nothing here writes a file, except the demo
-workbooks while they are read and the page template while the server runs, each in a temporary
-folder removed right after.
+charts and a what-if on the scheme's parameters. A unit workbook (支部联评联考, SPEC 3.9) is shown
+by branch with ``unit_explorer``: the ranking by month, a branch's card, its trend and its trace.
+Nothing here writes a file, except the demo workbooks while they are read and the page template
+while the server runs, each in a temporary folder removed right after.
 
 What an officer reads is Chinese: no ``nan``, ``None`` or ``<NA>``, yes/no as 是/否, computed
 figures with two decimals, and no absolute path of the machine (SPEC 9).
@@ -14,9 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import io
 import math
-import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,14 +28,15 @@ import pandas as pd
 
 from ..exceptions import InputError
 from ..inputs.reading import BRANCH_KEYS, SHEETS, InputBook, _find_sheet, _header_key, _norm, load_inputs
-from ..labels import LABELS, YES_NO, label
+from ..inputs.unit import UNIT_KEYS, UNIT_SHEETS, UnitBook, is_unit_workbook, load_unit
+from ..labels import LABELS, label
 from ..rules.engine import Result, score, sub_events
+from ..rules.engine.pipeline import score_unit
 from ..rules.periods import parse_period
 from ..rules.scheme import LoadedScheme, Scheme, load_scheme
 from ..rules.words import (
     COMBINE_WORDS,
     MONTHS_WORDS,
-    SOURCE_WORDS,
     band_name,
     sub_word,
     veto_text,
@@ -44,6 +44,21 @@ from ..rules.words import (
     year_text,
 )
 from ..runs.summaries import compare_summaries, read_summary, summary_text
+from . import unit_explorer as unit_view
+from .display import CHART_DPI, CHART_SIZE
+from .display import entered as _entered
+from .display import fmt as _fmt
+from .display import html_table as _html_table
+from .display import legend_outside as _legend_outside
+from .display import missing as _missing
+from .display import new_figure as _figure
+from .display import number as _number
+from .display import padded as _padded
+from .display import png as _png
+from .display import show as show
+from .display import trace_table as trace_table
+from .display import trace_table_html as trace_table_html
+from .display import use_cjk_fonts as _cjk
 from .trace import trace
 
 if TYPE_CHECKING:
@@ -74,13 +89,25 @@ class Scored:
     book: InputBook
     scheme: LoadedScheme
     result: Result
+    unit: UnitBook | None = None  # a unit workbook's contents (SPEC 3.9): its branches are the subjects
+
+    @property
+    def is_unit(self) -> bool:
+        """A unit's branches scored (SPEC 3.9), not a branch's members."""
+        return self.unit is not None
 
 
 def score_workbook(path: str | Path, period: str, scheme: str | Path | None = None) -> Scored:
     """Score a workbook for ``period``; ``scheme`` (a file or built-in name) instead of the one the
     workbook names, e.g. the scheme a run archived."""
     p = parse_period(period)
-    book, sch = load_inputs(path, p, load_scheme(str(scheme)) if scheme is not None else None)
+    chosen = load_scheme(str(scheme)) if scheme is not None else None
+    if is_unit_workbook(path):  # a unit's branches (SPEC 3.9)
+        unit_book, sch = load_unit(path, p, chosen)
+        r = score_unit(unit_book, sch, p)
+        assert r.book is not None  # the branches as subjects
+        return Scored(Path(path), r.book, sch, r, unit_book)
+    book, sch = load_inputs(path, p, chosen)
     return Scored(Path(path), book, sch, score(book, sch, p))
 
 
@@ -107,13 +134,18 @@ def score_source(src: Source, period: str) -> Scored:
 
 
 def demo_sources(year: int = 2025) -> list[Source]:
-    """The demo county's branches, held in memory: written to a temporary folder, read back and
-    the folder removed at once, so a page load leaves nothing behind."""
+    """The demo county's branches and its unit's 支部联评联考 workbook, held in memory: written to a
+    temporary folder, read back and the folder removed at once, so a page load leaves nothing behind."""
     from ..inputs.demo import generate_demo
+    from ..inputs.unit_demo import DEMO_YEARS, write_demo_unit
 
     with tempfile.TemporaryDirectory(prefix="scoring-explore-") as tmp:
         paths = generate_demo(Path(tmp), year)
-        return [Source(p.stem, Path(p.name), content=p.read_bytes()) for p in paths]
+        found = [Source(p.stem, Path(p.name), content=p.read_bytes()) for p in paths]
+        if year in DEMO_YEARS:
+            unit = write_demo_unit(Path(tmp), year)
+            found.append(Source(f"{unit.stem} (支部联评联考)", Path(unit.name), content=unit.read_bytes()))
+        return found
 
 
 def sources(inputs: str | Path) -> list[Source]:
@@ -129,7 +161,7 @@ def sources(inputs: str | Path) -> list[Source]:
         run = path.resolve()
         return [
             Source(
-                f"{m['branch_id']} ({m['period']} {path.name})",
+                f"{m.get('branch_id') or m.get('unit_id') or path.parent.name} ({m['period']} {path.name})",
                 (path / m["inputs"][0]["archived"]).resolve(),
                 scheme,
                 run,
@@ -137,8 +169,13 @@ def sources(inputs: str | Path) -> list[Source]:
             )
         ]
     if path.is_dir():
-        return [Source(p.stem, p) for p in sorted(path.glob("*.xlsx")) if not p.name.startswith(("~$", "."))]
-    return [Source(path.stem, path)]
+        return [Source(_source_label(p), p) for p in sorted(path.glob("*.xlsx")) if not p.name.startswith(("~$", "."))]
+    return [Source(_source_label(path), path)]
+
+
+def _source_label(path: Path) -> str:
+    """A workbook as the chooser lists it: its name, and 支部联评联考 for a unit workbook."""
+    return f"{path.stem} (支部联评联考)" if is_unit_workbook(path) else path.stem
 
 
 def run_shown(run: Path) -> str:
@@ -149,17 +186,20 @@ def run_shown(run: Path) -> str:
 
 
 def workbook_year(path: str | Path) -> int | None:
-    """The year the workbook's branch sheet states (支部信息 年度), or None if it states none."""
+    """The year the workbook's branch sheet (支部信息) or unit sheet (单位信息) states, or None."""
     from python_calamine import CalamineWorkbook
 
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception:  # calamine raises its own error types; the loader reports a bad file
         return None
+    keys = BRANCH_KEYS
     sheet = _find_sheet(list(wb.sheet_names), SHEETS["branch"])
+    if sheet is None:  # a unit workbook states its year in 单位信息
+        keys, sheet = UNIT_KEYS, _find_sheet(list(wb.sheet_names), UNIT_SHEETS["unit"])
     if sheet is None:
         return None
-    names = {_norm(k): k for k in BRANCH_KEYS} | {_norm(v): k for k, v in BRANCH_KEYS.items()}
+    names = {_norm(k): k for k in keys} | {_norm(v): k for k, v in keys.items()}
     for row in wb.get_sheet_by_name(sheet).to_python(skip_empty_area=False):
         if len(row) >= 2 and _header_key(row[0], names) == "year":
             text = str(row[1]).strip().removesuffix(".0")
@@ -181,7 +221,13 @@ def run_differences(src: Source, s: Scored) -> pd.DataFrame | None:
     that differs from the re-scored one (empty: all equal). None when there is nothing to compare."""
     if src.run is None or src.period != s.result.period.text or not (src.run / "summary.csv").is_file():
         return None
-    return compare_summaries(read_summary(src.run), summary_text(s.result.summary()), "summary.csv", "重新计分 now")
+    recorded, now = read_summary(src.run), summary_text(s.result.summary())
+    if "branch_id" not in now.columns:
+        return compare_summaries(recorded, now, "summary.csv", "重新计分 now")
+    # a unit's branches (SPEC 3.9): compared as members are, named as branches
+    recorded, now = (t.rename(columns={"branch_id": "member_id"}) for t in (recorded, now))
+    diffs = compare_summaries(recorded, now, "summary.csv", "重新计分 now")
+    return diffs.rename(columns={"member_id": "branch_id"})
 
 
 def run_notice_html(src: Source, s: Scored) -> str:
@@ -211,76 +257,6 @@ def run_notice_html(src: Source, s: Scored) -> str:
         f"请用 <code>python -m scoring verify {html.escape(run_shown(src.run))}</code> 核验。"
         f"下面的积分卡等按重新计分显示。{table}{more}</div>"
     )
-
-
-# -- what an officer reads ----------------------------------------------------------------------
-
-WORDS: dict[str, str] = YES_NO  # the workbook's words: one wording for a flag everywhere
-# yes/no/tie as a value inside a text ("季度之星: no (名额 0)"), not a word of an English gloss
-# ("(no evidence)")
-WORD_VALUE = re.compile(r"(?<![A-Za-z] )(?<![A-Za-z])(yes|no|tie)(?![A-Za-z])(?! [A-Za-z])")
-
-
-def _missing(v: Any) -> bool:
-    """None, NaN, NaT or pd.NA (a list or an array is never missing as a whole)."""
-    if v is None or v is pd.NA:
-        return True
-    try:
-        return bool(pd.isna(v))
-    except (TypeError, ValueError):
-        return False
-
-
-def _number(v: Any) -> float | None:
-    """A figure as a float; None when missing."""
-    return None if _missing(v) else float(v)
-
-
-def show(v: Any, decimals: int = 2) -> str:
-    """One value as an officer reads it (plain text, not yet escaped): missing is blank, a
-    computed number has two decimals, a count is a whole number, yes/no is 是/否."""
-    if _missing(v):
-        return ""
-    if isinstance(v, (bool, np.bool_)):
-        return "是" if v else "否"
-    if isinstance(v, (int, np.integer)):
-        return str(int(v))
-    if isinstance(v, (float, np.floating)):
-        return f"{float(v):.{decimals}f}"
-    text = str(v)
-    whole = WORDS.get(text.strip().lower())
-    return whole if whole is not None else WORD_VALUE.sub(lambda m: WORDS[m.group(1)], text)
-
-
-def _fmt(v: Any) -> str:
-    """``show`` escaped for HTML."""
-    return html.escape(show(v))
-
-
-def _entered(v: Any) -> str:
-    """A score as the committee entered it (8, 9.5), at most two decimals, escaped for HTML."""
-    if _missing(v):
-        return ""
-    if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_)):
-        return f"{float(v):.2f}".rstrip("0").rstrip(".")
-    return _fmt(v)
-
-
-def displayed(df: pd.DataFrame) -> pd.DataFrame:
-    """Every cell of ``df`` as text an officer reads (see ``show``); headers unchanged."""
-    return df.astype(object).map(show)
-
-
-def _table_html(df: pd.DataFrame) -> str:
-    """A table of text as HTML (escaped), small and left-aligned, scrolling sideways when wide."""
-    body = df.to_html(index=False, escape=True, border=1)
-    body = body.replace('<tr style="text-align: right;">', "<tr>").replace("<th>", '<th style="text-align:left">')
-    return f'<div style="overflow-x:auto; font-size:12px">{body}</div>'
-
-
-def _html_table(df: pd.DataFrame) -> str:
-    """A table as HTML, every cell through ``show`` and escaped, headers escaped."""
-    return _table_html(displayed(df))
 
 
 # -- tables -------------------------------------------------------------------------------------
@@ -868,41 +844,6 @@ def trace_groups(s: Scored, member_id: str) -> tuple[pd.DataFrame, list[tuple[st
     return head, groups
 
 
-COUNT_STEPS = ("星级", "排名", "不列入积分")  # trace steps whose value is a count (stars, a rank)
-
-
-def _trace_value(step: str, v: Any) -> str:
-    if _missing(v):
-        return ""
-    x = float(v)
-    return str(int(x)) if step.startswith(COUNT_STEPS) and x.is_integer() else f"{x:.2f}"
-
-
-def trace_table(rows: pd.DataFrame) -> pd.DataFrame:
-    """Trace rows (``trace``'s columns) as the page shows them: Chinese headers, values with two
-    decimals (stars and ranks whole), blank where a step has no number, 是/否 for yes/no, the
-    scheme's rules named in Chinese; the item and month columns only where they vary (a group's
-    title names its item or month), and no column that is blank on every row."""
-    cols = [c for c in rows.columns if c != "level"]
-    cols = [c for c in cols if not (c in ("item", "month") and rows[c].nunique(dropna=False) <= 1)]
-    cols = [c for c in cols if c in ("step", "value", "rule") or any(show(v) for v in rows[c])]  # no empty column
-    out: dict[str, list[str]] = {}
-    for c in cols:
-        if c == "value":
-            out[LABELS[c]] = [_trace_value(str(a), b) for a, b in zip(rows["step"], rows["value"], strict=True)]
-        elif c == "source":
-            out[LABELS[c]] = [SOURCE_WORDS.get(show(v), show(v)) for v in rows[c]]
-        elif c == "month" and not all(re.fullmatch(r"\d{4}-\d{2}", str(v)) for v in rows[c] if str(v)):
-            out[LABELS["period"]] = [show(v) for v in rows[c]]  # quarters (2025Q1) or the year (2025) scored
-        else:
-            out[LABELS.get(c, c)] = [show(v) for v in rows[c]]
-    return pd.DataFrame(out, columns=list(out))
-
-
-def trace_table_html(rows: pd.DataFrame) -> str:
-    return _table_html(trace_table(rows))
-
-
 # -- charts -------------------------------------------------------------------------------------
 
 
@@ -912,48 +853,6 @@ class ChartSet:
 
     figures: list[Figure]
     notes: list[str]
-
-
-CHART_DPI = 100
-CHART_SIZE = (8.0, 3.2)  # inches: 800 x 320 pixels
-
-
-def _png(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=CHART_DPI)
-    return buffer.getvalue()
-
-
-def _cjk() -> None:
-    """Chinese text in charts: Noto Sans CJK SC if present (``make fonts``), else another CJK font."""
-    import matplotlib as mpl
-    from matplotlib import font_manager
-
-    names = {f.name for f in font_manager.fontManager.ttflist}
-    preferred = ["Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "Noto Sans CJK TC", "Noto Sans CJK JP"]
-    cjk = [n for n in preferred if n in names] or sorted(n for n in names if "CJK" in n and "Sans" in n)
-    if cjk:
-        mpl.rcParams["font.family"] = "sans-serif"
-        mpl.rcParams["font.sans-serif"] = [cjk[0], *[f for f in mpl.rcParams["font.sans-serif"] if f != cjk[0]]]
-    mpl.rcParams["axes.unicode_minus"] = False
-
-
-def _figure() -> tuple[Figure, Any]:
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=CHART_SIZE, layout="constrained")
-    return fig, fig.add_subplot()
-
-
-def _legend_outside(ax: Any) -> None:
-    """The legend to the right of the plot, where it cannot cover a bar or a line."""
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, frameon=False, fontsize=9)
-
-
-def _padded(values: list[float], least: float) -> tuple[float, float]:
-    lo, hi = min(values), max(values)
-    pad = max((hi - lo) * 0.15, least)
-    return lo - pad, hi + pad
 
 
 def _bins(values: pd.Series) -> np.ndarray:
@@ -1220,11 +1119,17 @@ def what_if(
 # -- the widget ---------------------------------------------------------------------------------
 
 
+# the tabs' titles: a branch's members, or a unit's branches (SPEC 3.9)
+MEMBER_TABS = ["支部总表", "积分卡", "追溯", "图表", "假设分析 (what-if)"]
+UNIT_TABS = ["联评联考排名", "支部卡", "追溯", "走势", "假设分析 (what-if)"]
+
+
 class Explorer:
     """``Explorer(inputs).widget`` : pick a branch, a period and a member; see the card and more.
 
     ``inputs``: a workbook, a folder of workbooks or a run folder; empty: the demo county (held in
-    memory: nothing is left in the temporary folder).
+    memory: nothing is left in the temporary folder). A unit workbook (支部联评联考, SPEC 3.9) is
+    shown by branch: the ranking by month, a branch's card, its trend against the unit, its trace.
     ``period``: the period shown first; empty: a run folder's own period, else the workbook's year.
     The periods to choose from are those of the chosen workbook's year."""
 
@@ -1274,9 +1179,12 @@ class Explorer:
         self.what_if_out.add_class("what-if-area")
         self.what_if_note = w.HTML()  # what cannot be changed for this scheme and period, and why
         self.what_if_note.add_class("what-if-note")
-        tabs = w.Tab(
+        self.sort_row = w.HBox([self.sort, self.ascending])
+        self.what_if_controls = [self.weight, self.band, self.band_min, self.share, self.run_what_if]
+        self.unit_mode: bool | None = None  # showing a unit's branches; None: not yet shown
+        self.tabs = tabs = w.Tab(
             children=[
-                w.VBox([w.HBox([self.sort, self.ascending]), self.table]),
+                w.VBox([self.sort_row, self.table]),
                 self.card,
                 self.trace_box,
                 self.chart_box,
@@ -1292,7 +1200,7 @@ class Explorer:
                 ),
             ]
         )
-        for i, title in enumerate(["支部总表", "积分卡", "追溯", "图表", "假设分析 (what-if)"]):
+        for i, title in enumerate(MEMBER_TABS):
             tabs.set_title(i, title)
         self.widget = w.VBox([w.HBox([self.branch, self.period, self.member]), self.notice, tabs])
         self.branch.observe(lambda _: self._branch(), names="value")
@@ -1366,6 +1274,10 @@ class Explorer:
             self._empty("输入工作簿不能计分 (见上面的说明), 所以这里没有内容。")
             return
         self.notice.value = run_notice_html(self.source, s)
+        self._mode(s.is_unit)
+        if s.is_unit:
+            self._load_unit(s)
+            return
         summ = s.result.summary()
         key = SCORE_COLUMN[s.result.period.kind]
         ranked = summ.sort_values(key, ascending=False, na_position="last")
@@ -1405,6 +1317,38 @@ class Explorer:
         )
         self.what_if_note.value = "".join(f"<p style='color:#555'>{html.escape(n)}</p>" for n in what_if_notes(s))
 
+    def _mode(self, unit: bool) -> None:
+        """Words and controls for a branch's members or for a unit's branches."""
+        if unit == self.unit_mode:
+            return
+        self.unit_mode = unit
+        self.branch.description = "单位" if unit else "支部"
+        self.member.description = "党支部" if unit else "党员"
+        for i, title in enumerate(UNIT_TABS if unit else MEMBER_TABS):
+            self.tabs.set_title(i, title)
+        self.sort_row.layout.display = "none" if unit else None
+        for control in self.what_if_controls:
+            control.disabled = unit
+
+    def _load_unit(self, s: Scored) -> None:
+        """A unit's branches (SPEC 3.9): the ranking; the branches to choose, best first."""
+        summ = s.result.summary().sort_values("rank", na_position="last", kind="stable")
+        previous = self.member.value
+        options = [(f"{b} {n}", b) for b, n in zip(summ["branch_id"], summ["branch_name"], strict=True)]
+        ids = [b for _, b in options]
+        self._quiet = True
+        try:
+            self.member.options = options
+            self.member.value = previous if previous in ids else (ids[0] if ids else None)
+        finally:
+            self._quiet = False
+        self.table.value = unit_view.ranking_html(s.result)
+        self.what_if_note.value = ""
+        self.what_if_out.value = (
+            "<p style='color:#555'>支部联评联考按指标逐项计分, 没有权重、分档或名额可调, 所以没有假设分析。</p>"
+        )
+        self._member()
+
     def _band(self) -> None:
         s = self.scored
         bands = {band_name(b): b for b in s.scheme.scheme.bands_for(s.result.period.kind) or []}
@@ -1421,8 +1365,15 @@ class Explorer:
         if not mid or self._quiet:
             return
         s = self.scored
-        self.card.value = card_html(s, mid)
-        head, groups = trace_groups(s, mid)
+        if s.unit is not None:
+            self.card.value = unit_view.branch_card_html(s.result, mid)
+            head, groups = unit_view.trace_groups(s.result, s.unit, mid)
+            trend = unit_view.trend_figure(s.result, mid)
+            made = ChartSet([], [trend]) if isinstance(trend, str) else ChartSet([trend], [])
+        else:
+            self.card.value = card_html(s, mid)
+            head, groups = trace_groups(s, mid)
+            made = chart_figures(s, mid)
         acc = w.Accordion(children=[w.HTML(trace_table_html(g)) for _, g in groups])
         for i, (title, _) in enumerate(groups):
             acc.set_title(i, title)
@@ -1433,7 +1384,6 @@ class Explorer:
             else ""
         )
         self.trace_box.children = [w.HTML(trace_table_html(head)), hint, acc]
-        made = chart_figures(s, mid)
         notes = [w.HTML(f"<p class='chart-note' style='color:#555'>{html.escape(n)}</p>") for n in made.notes]
         if not made.figures:
             notes.insert(0, w.HTML("<p class='chart-note'><b>本页没有图表:</b></p>"))

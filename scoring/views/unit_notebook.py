@@ -368,7 +368,9 @@ def monthly_scores(run: UnitRun) -> pd.DataFrame | None:
 def chart(run: UnitRun) -> None:
     """A month: the ranking as bars; a quarter or a year: each branch's monthly scores as lines,
     with the level thresholds. Displayed as a PNG, whatever matplotlib backend the kernel has."""
-    from .explorer import _cjk, _figure, _legend_outside
+    from .display import legend_outside as _legend_outside
+    from .display import new_figure as _figure
+    from .display import use_cjk_fonts as _cjk
 
     _cjk()
     r = run.result
