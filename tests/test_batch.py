@@ -574,3 +574,19 @@ def test_the_roll_up_reuse_key_includes_the_roll_up_notebook(tmp_path: Path, mon
     with pytest.raises(Executed):
         run_rollup({"K001": run}, PERIOD, out)
     assert code_sha256() == branch_key  # the branch runs' key does not move with rollup.ipynb
+
+
+def test_a_bad_input_found_by_the_notebook_leaves_nothing_in_the_runs_folder(tmp_path: Path) -> None:
+    """The worker starts a run from the workbook's head (its branch sheet); the notebook's reading
+    finds the out-of-range score. The problem table is the full reader's, and neither a run folder
+    nor an archived copy of the bad workbook is left."""
+    inputs, out = tmp_path / "in", tmp_path / "out"
+    bad = make_branches(inputs, 0, bad=True)[0]
+    table, report = run_batch(inputs, PERIOD, out, jobs=1)
+    row = table.set_index("file").loc[bad.name]
+    assert row["status"] == "bad_input"
+    errors = pd.read_csv(str(row["where"]), dtype=str)
+    assert errors[["sheet", "column"]].values.tolist() == [["monthly_scores", "I01"]]
+    archived = out / ".archive"
+    assert not archived.exists() or not any(archived.iterdir())
+    assert not (out / PERIOD / "K999").exists()

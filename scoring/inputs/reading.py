@@ -1727,6 +1727,23 @@ def _read_branch(
     return branch, branch_rows
 
 
+def read_head(path: Path, spec: SheetSpec, keys: dict[str, str]) -> tuple[dict[str, str], str] | None:
+    """The key/value fields of a workbook's branch (or unit) sheet and the SHA-256 of its bytes, read
+    without the other sheets: what a batch needs to name, reuse and start a run whose notebook
+    then validates the whole workbook. None at the first problem (the full read reports it)."""
+    c = _Collector(path.name)
+    try:
+        content, wb, xlsx = _open_workbook(path, c)
+    except InputError:
+        return None
+    found, _ = _choose_sheets(wb, c, {spec.key: spec})
+    head, rows = _read_branch(_Reader(wb, xlsx, c), found[spec.key], c, spec.key, keys)
+    fields = {k: _branch_text(head, rows, k, c, nfkc=k != "scheme", sheet=spec.key) for k in keys}
+    if c.rows or not all(fields.values()):
+        return None
+    return fields, hashlib.sha256(content).hexdigest()
+
+
 def _branch_text(
     branch: dict[str, Any], rows: dict[str, int], key: str, c: _Collector, nfkc: bool = True, sheet: str = "branch"
 ) -> str:

@@ -89,19 +89,22 @@ def _retryable(exc: BaseException) -> bool:
 
 
 def run_one(path: str, period: str, out: str, report_dir: str, warm: bool = True) -> Outcome:
-    """Run one branch workbook; never raises. Problems go to ``report_dir/<file>.errors.csv``
+    """Run one branch (or unit) workbook; never raises. Problems go to ``report_dir/<file>.errors.csv``
     (bad input: file, sheet, row, column, value, problem) or ``<file>.error.txt`` (a failure).
 
-    ``warm``: on this worker's warm kernel (``scoring.runs.kernels``), kept between its branches."""
+    The workbook is read once, by its notebook: the worker knows only its head (id, name, hash,
+    scheme; :func:`scoring.runs.subjects.identify`) and reads it in full only when the head is not
+    clean or the notebook found bad input, to write the problem table. ``warm``: on this worker's
+    warm kernel (``scoring.runs.kernels``), kept between its branches."""
     from ..inputs.reading import period_not_formed
     from ..rules.periods import parse_period
     from .execute import find_reusable, run_branch
-    from .subjects import load
+    from .subjects import Identified, identify, load
 
     started = time.perf_counter()
     src = Path(path)
     report = Path(report_dir)
-
+    p = parse_period(period)
     subject = "member"
 
     def outcome(status: str, where: Path | str, branch_id: str = "", attempts: int = 0) -> Outcome:
@@ -113,30 +116,36 @@ def run_one(path: str, period: str, out: str, report_dir: str, warm: bool = True
         err.write_text(text, encoding="utf-8")
         return outcome("failed", err, branch_id, attempts)
 
-    try:
-        loaded = load(src, parse_period(period))  # a branch's workbook, or a unit's (SPEC 3.9)
-    except PeriodError as exc:  # a half-year of a unit's assessment (月评季考年定级)
-        return outcome("not_this_period", str(exc))
-    except InputError as exc:
+    def bad_input(exc: InputError) -> Outcome:  # named by its file: its id is not to be trusted
         if period_not_formed(exc):  # a yearly scheme in the quarterly batch: not an input error
             return outcome("not_this_period", str(exc.failures["problem"].iloc[0]))
         err = report / f"{src.stem}.errors.csv"
         write_csv(exc.failures, err, encoding="utf-8-sig")  # -sig: Excel opens it as UTF-8
         (report / f"{src.stem}.errors.txt").write_text(str(exc), encoding="utf-8")
         return outcome("bad_input", err)
+
+    validated = None
+    try:
+        head = identify(src, p)
+        if head is None:  # a head that is not clean: the full read says what is wrong
+            loaded = load(src, p)
+            head, validated = Identified.of(loaded), (loaded.book, loaded.scheme)
+    except PeriodError as exc:  # a half-year of a unit's assessment (月评季考年定级)
+        return outcome("not_this_period", str(exc))
+    except InputError as exc:
+        return bad_input(exc)
     except Exception:
         return failed(traceback.format_exc())
-    book, sch, subject = loaded.book, loaded.scheme, loaded.subject.kind
-    folder_id = loaded.folder_id
-    previous = find_reusable(out, parse_period(period).text, folder_id, book.sha256, sch.sha256, loaded.subject)
+    subject, folder_id = head.subject.kind, head.folder_id
+    previous = find_reusable(out, p.text, folder_id, head.sha256, head.scheme.sha256, head.subject)
     if previous is not None:
         return outcome("reused", previous, folder_id)
     for attempt in range(1, ATTEMPTS + 1):
         try:
-            # validated once: run_branch re-checks the bytes by their hash when it archives them
-            return outcome("done", run_branch(src, period, out, warm=warm, validated=(book, sch)), folder_id, attempt)
-        except InputError as exc:  # the file changed between the check and the run
-            return failed(str(exc), folder_id, attempt)
+            run = run_branch(src, period, out, warm=warm, validated=validated, identified=head)
+            return outcome("done", run, folder_id, attempt)
+        except InputError as exc:  # found by the notebook's reading (or the file changed since its head was read)
+            return bad_input(exc)
         except Exception as exc:
             if _retryable(exc) and attempt < ATTEMPTS:
                 time.sleep(attempt)

@@ -33,7 +33,7 @@ from .codeversion import NOTEBOOK as NOTEBOOK  # as X: still execute's names (ex
 from .codeversion import REPO_ROOT as REPO_ROOT
 from .codeversion import code_sha256 as code_sha256
 from .processes import alive
-from .subjects import MEMBERS, Loaded, Subject, load
+from .subjects import MEMBERS, Identified, Loaded, Subject, load
 
 KERNEL_NAME = "scoring"
 MANIFEST = "manifest.json"
@@ -227,6 +227,7 @@ def run_branch(
     warm: bool = False,
     validated: tuple[InputBook | UnitBook, LoadedScheme] | None = None,
     branch_id: str = "",
+    identified: Identified | None = None,
 ) -> Path:
     """Validate the inputs, execute the run's notebook and return the sealed run folder.
 
@@ -236,7 +237,10 @@ def run_branch(
     ``warm``: execute on this worker's warm kernel (``scoring.runs.kernels``) instead of a fresh one;
     a batch does, since its workers run many branches. ``validated``: what ``load_inputs`` already
     returned for this file and period (the batch validates first); the archived copy is still
-    checked against its hash, so a file changed since then stops the run."""
+    checked against its hash, so a file changed since then stops the run. ``identified``: only the
+    workbook's head is known (:func:`scoring.runs.subjects.identify`, a batch's worker): the
+    notebook's reading is the check, and on bad input the InputError of a full read is raised,
+    with nothing written."""
     import papermill as pm
 
     from .kernels import ENGINE_NAME
@@ -244,16 +248,21 @@ def run_branch(
     inputs_path = Path(inputs).resolve()
     p = parse_period(period)
     chosen: LoadedScheme | None = load_scheme(scheme) if scheme else None
-    # raises InputError before anything is written
-    loaded = Loaded(*validated) if validated is not None and not scheme else load(inputs_path, p, chosen)
-    book, sch, subject = loaded.book, loaded.scheme, loaded.subject
+    loaded: Loaded | None = None
+    if identified is not None and validated is None and not scheme:
+        head = identified
+    else:  # raises InputError before anything is written
+        loaded = Loaded(*validated) if validated is not None and not scheme else load(inputs_path, p, chosen)
+        head = Identified.of(loaded)
+    sch, subject = head.scheme, head.subject
     traced, other = (member_id, branch_id) if subject is MEMBERS else (branch_id, member_id)
     if other:  # a member to trace in a unit's run, or a branch in a branch's run
         raise ArgumentError(
             f"{inputs_path.name} 考评的是{subject.word}, 不能追溯 {other}"
             f" (this workbook scores {subject.english}: name one with {subject.option})"
         )
-    loaded.check_traced(traced)
+    if traced:
+        (loaded or load(inputs_path, p, chosen)).check_traced(traced)
     notebook = subject.notebook
     if not notebook.exists():
         raise RunError(f"找不到笔记本 (notebook missing): {notebook}")
@@ -263,13 +272,13 @@ def run_branch(
     out_root.mkdir(parents=True, exist_ok=True)
     started = _now()
     git = git_state()
-    folder_id = loaded.folder_id
-    identity = loaded.identity()
+    folder_id = head.folder_id
+    identity = head.identity()
     provenance: dict[str, Any] = {
         **{k: v for k, v in identity.items() if k != "subject"},
         "period": p.text,
         "input_file": inputs_path.name,
-        "input_sha256": book.sha256,
+        "input_sha256": head.sha256,
         "scheme_name": sch.name,
         "scheme_version": sch.version,
         "scheme_sha256": sch.sha256,
@@ -280,8 +289,6 @@ def run_branch(
     }
     staging = staging_dir(out_root, f"{folder_id}-{p.text}")
     try:
-        input_copy = archive(inputs_path, book.sha256, out_root)
-        scheme_copy = archive(Path(sch.path), sch.sha256, out_root)
         notebook_out = staging / f"{folder_id}_{p.text}.ipynb"
         # the notebook a reviewer receives names no path of this machine (SPEC 9): its files are
         # given relative to the runs folder, where the kernel works, so they still hold after the
@@ -310,12 +317,17 @@ def run_branch(
                 **({"engine_name": ENGINE_NAME, "kernel_cwd": str(out_root)} if warm else {}),
             )
         except pm.PapermillExecutionError as exc:
+            if loaded is None and exc.ename in ("InputError", "PeriodError"):
+                load(inputs_path, p, chosen)  # the notebook found bad input: its full report, nothing written
             keep = Path(tempfile.mkdtemp(prefix="scoring-failed-")) / notebook_out.name
             if notebook_out.exists():
                 shutil.copy2(notebook_out, keep)
             raise RunError(
                 f"笔记本执行失败 (notebook failed): {exc.ename}: {exc.evalue}; executed notebook kept at {keep}"
             ) from exc
+        # archived once the notebook has read them: a bad input leaves nothing in the runs folder
+        input_copy = archive(inputs_path, head.sha256, out_root)
+        scheme_copy = archive(Path(sch.path), sch.sha256, out_root)
         manifest = {
             "manifest_version": 1,
             # written once, never changed: approvals are separate approval-*.json files (review.py)
@@ -328,7 +340,7 @@ def run_branch(
                 {
                     "file": inputs_path.name,
                     "path": str(inputs_path),
-                    "sha256": book.sha256,
+                    "sha256": head.sha256,
                     "archived": _relative(input_copy, out_root),
                 }
             ],

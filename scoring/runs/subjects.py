@@ -8,17 +8,18 @@ this module which kind a workbook or a sealed run is.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ..exceptions import ArgumentError, PeriodError
-from ..inputs.reading import InputBook, load_inputs
-from ..inputs.unit import UnitBook, is_unit_workbook, load_unit
+from ..exceptions import ArgumentError, PeriodError, SchemeError
+from ..inputs.reading import BRANCH_KEYS, SHEETS, InputBook, load_inputs, read_head
+from ..inputs.unit import UNIT_KEYS, UNIT_SHEETS, UnitBook, is_unit_workbook, load_unit
 from ..rules.engine import Result, score
 from ..rules.engine.pipeline import score_unit
 from ..rules.periods import Period
-from ..rules.scheme import LoadedScheme
+from ..rules.scheme import SPAN_MONTHS, LoadedScheme, load_workbook_scheme
 from . import codeversion
 
 SubjectKind = Literal["member", "branch"]
@@ -92,6 +93,55 @@ class Loaded:
             raise ArgumentError(
                 f"要追溯的{s.word} {subject_id} 不在输入工作簿中 (no such {s.key} to trace); 可选 (allowed): {shown}"
             )
+
+
+@dataclass(frozen=True)
+class Identified:
+    """What a run must know of a workbook before its notebook reads it: whom it scores, the id and
+    name its folders are named by, the SHA-256 of its bytes and its scheme."""
+
+    subject: Subject
+    folder_id: str
+    name: str
+    sha256: str
+    scheme: LoadedScheme
+
+    @classmethod
+    def of(cls, loaded: Loaded) -> Identified:
+        return cls(loaded.subject, loaded.folder_id, loaded.name, loaded.book.sha256, loaded.scheme)
+
+    def identity(self) -> dict[str, Any]:
+        """As :meth:`Loaded.identity`."""
+        s = self.subject
+        return {"subject": s.kind, s.id_field: self.folder_id, s.name_field: self.name}
+
+
+ID = re.compile(r"[A-Za-z0-9_\-]+")
+
+
+def identify(path: Path, period: Period) -> Identified | None:
+    """The workbook's kind, id, name, hash and scheme from its branch (or unit) sheet alone, when
+    they are clean and the scheme forms ``period``; None otherwise, and the caller reads the whole
+    workbook, which says what is wrong. A batch's worker starts a run from this: the notebook's own
+    reading is then the check of the rest (on bad input the worker reads again for the report)."""
+    unit = is_unit_workbook(path)
+    subject = BRANCHES if unit else MEMBERS
+    spec, keys = (UNIT_SHEETS["unit"], UNIT_KEYS) if unit else (SHEETS["branch"], BRANCH_KEYS)
+    head = read_head(path, spec, keys)
+    if head is None:
+        return None
+    fields, sha256 = head
+    folder_id, name = fields[subject.id_field], fields[subject.name_field]
+    if not ID.fullmatch(folder_id) or fields["year"] != str(period.year) or (unit and period.kind == "half"):
+        return None
+    try:
+        scheme = load_workbook_scheme(fields["scheme"], path.parent)
+    except SchemeError:
+        return None
+    s = scheme.scheme
+    if s.subject != subject.kind or SPAN_MONTHS[period.kind] < s.shortest_months:
+        return None
+    return Identified(subject, folder_id, name, sha256, scheme)
 
 
 def load(path: str | Path, period: Period, scheme: LoadedScheme | None = None) -> Loaded:
