@@ -582,7 +582,7 @@ def test_a_bad_input_found_by_the_notebook_leaves_nothing_in_the_runs_folder(tmp
     nor an archived copy of the bad workbook is left."""
     inputs, out = tmp_path / "in", tmp_path / "out"
     bad = make_branches(inputs, 0, bad=True)[0]
-    table, report = run_batch(inputs, PERIOD, out, jobs=1)
+    table, _ = run_batch(inputs, PERIOD, out, jobs=1)
     row = table.set_index("file").loc[bad.name]
     assert row["status"] == "bad_input"
     errors = pd.read_csv(str(row["where"]), dtype=str)
