@@ -383,3 +383,16 @@ def test_the_demo_units_levels_and_february_ranking_equal_a_hand_computation(tmp
     book, scheme = load_unit(path, parse_period("2025-02"))
     f = score_unit(book, scheme, parse_period("2025-02")).summary().set_index("branch_id")
     assert f["score"].to_dict() == feb and f["rank"].astype(int).to_dict() == feb_rank
+
+
+def test_the_reviewer_flags_a_period_with_a_month_not_approved(tmp_path: Path) -> None:
+    from scoring.views.audit import FLAG, OK, UNIT_APPROVAL_CHECK, unit_flags
+
+    def flag(period: str, rows: Rows) -> tuple[str, str]:
+        p = parse_period(period)
+        r = score_unit(*load_unit(write_unit(tmp_path / f"{period}.xlsx", rows), p), p)
+        row = unit_flags(r).set_index("检查 check").loc[UNIT_APPROVAL_CHECK]
+        return str(row["结果"]), str(row["发现 found"])
+
+    assert flag("2025-02", unit_rows(months=2, approved=1)) == (FLAG, "未审定: 2025-02")
+    assert flag("2025Q1", unit_rows(months=3, approved=3)) == (OK, "本期各月均经党委审定")

@@ -47,6 +47,7 @@ UNIT_SAME_MONTH_CHECK = "所有党支部同一月份得分相同 (same score for
 UNIT_FLAT_CHECK = "党支部各月各类得分完全相同 (same category scores every month)"
 FULL_MARKS_CHECK = "支部自评几乎全为满分 (self-scores at the maximum)"
 MUTUAL_SPREAD_CHECK = "互评平均分没有差别 (mutual averages without spread)"
+UNIT_APPROVAL_CHECK = "本期有未经党委审定的月份 (a month not approved: its ranking is a draft)"
 FULL_MARKS_SHARE = 0.9  # self-scores at the indicator's maximum in at least this share of rows
 _WINDOW = re.compile(r"公示期[:：]\s*(\d{4})年(\d{1,2})月(\d{1,2})日\s*至\s*(\d{4})年(\d{1,2})月(\d{1,2})日")
 
@@ -213,7 +214,8 @@ def unit_flags(result: Result, run: str | Path | None = None, holidays: Iterable
     """The seeds' warning signs for a unit's branch assessment: every branch the same score in a
     month, a branch with the same category scores every month, self-scores at the maximum almost
     everywhere (the verification then checks little), 互评 that tell no branch from another (一团和气),
-    and the 通报's publicity period."""
+    and months of the period the 党委 has not approved (their 通报 is a draft). The 通报 is read out
+    at the secretaries' meeting: it has no 公示期 to count."""
     s = result.scheme.scheme
     rows: list[tuple[str, str, str]] = []
     totals = result.monthly_totals
@@ -249,7 +251,10 @@ def unit_flags(result: Result, run: str | Path | None = None, holidays: Iterable
         rows.append((MUTUAL_SPREAD_CHECK, FLAG if flat_months else OK, found))
     else:
         rows.append((MUTUAL_SPREAD_CHECK, OK, "互评的支部不足 3 个, 无法比较 (fewer than 3 branches rated)"))
-    rows.append(publicity_flag(result, run, holidays))
+    p = result.period
+    draft = [f"{p.year}-{m:02d}" for m in range(p.first_month, p.last_month + 1) if m not in result.approved_months]
+    found = f"未审定: {', '.join(draft)}" if draft else "本期各月均经党委审定"
+    rows.append((UNIT_APPROVAL_CHECK, FLAG if draft else OK, found))
     return pd.DataFrame(rows, columns=["检查 check", "结果", "发现 found"])
 
 
