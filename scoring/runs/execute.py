@@ -402,6 +402,20 @@ def find_reusable_rollup(
     return None
 
 
+def _run_refs(key: str, runs: dict[str, Path], start: Path) -> list[dict[str, str]]:
+    """Sealed runs as a roll-up's manifest references them: the id, the run relative to the
+    roll-up's run folder, and the SHA-256 of its manifest and summary.csv."""
+    return [
+        {
+            key: k,
+            "run": os.path.relpath(r, start),
+            "manifest_sha256": sha256_file(Path(r) / MANIFEST),
+            "summary_sha256": sha256_file(Path(r) / "summary.csv"),
+        }
+        for k, r in sorted(runs.items())
+    ]
+
+
 def run_rollup(
     branch_runs: dict[str, Path],
     period: str,
@@ -423,25 +437,10 @@ def run_rollup(
 
     p = parse_period(period)
     out_root = Path(out).resolve()
-    refs = [
-        {
-            "branch_id": b,
-            "run": os.path.relpath(r, out_root / p.text / ROLLUP_DIR / "v000"),
-            "manifest_sha256": sha256_file(Path(r) / MANIFEST),
-            "summary_sha256": sha256_file(Path(r) / "summary.csv"),
-        }
-        for b, r in sorted(branch_runs.items())
-    ]
+    rollup_run = out_root / p.text / ROLLUP_DIR / "v000"  # where the roll-up's references start
+    refs = _run_refs("branch_id", branch_runs, rollup_run)
     assessed = assessment_runs or {}
-    assessment_refs = [
-        {
-            "unit_id": u,
-            "run": os.path.relpath(r, out_root / p.text / ROLLUP_DIR / "v000"),
-            "manifest_sha256": sha256_file(Path(r) / MANIFEST),
-            "summary_sha256": sha256_file(Path(r) / "summary.csv"),
-        }
-        for u, r in sorted(assessed.items())
-    ]
+    assessment_refs = _run_refs("unit_id", assessed, rollup_run)
     # the roll-up's own notebook is part of its key: an edited rollup.ipynb makes a new roll-up
     code = code_sha256(ROLLUP_NOTEBOOK)
     folder = out_root / p.text / ROLLUP_DIR

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -41,6 +41,9 @@ from ..rules.words import (
 )
 from ..runs.environment import describe, interpreter_shown, main_packages
 from .trace import trace
+
+if TYPE_CHECKING:  # matplotlib is imported where a chart is drawn
+    from matplotlib.figure import Figure
 
 HEAD_ROWS = 10
 SCORE_COLUMN: dict[str, str] = {
@@ -366,12 +369,18 @@ def chart(run: Run) -> None:
     if fig is None:
         print(f"{run.period.label}没有可比较的{LABELS[col]} (无人计分), 所以没有图表。")
         return
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
     bands = run.scheme.scheme.bands_for(run.period.kind)
     print(
         "虚线为分档下限 (band lines): " + bands_text(run.scheme.scheme, run.period.kind) if bands else "本期间不分档。"
     )
+    show_png(fig)
+
+
+def show_png(fig: Figure) -> None:
+    """A figure shown as a PNG, so that it lands in the executed notebook whatever matplotlib
+    backend the kernel inherited; outside IPython, its size."""
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
     try:
         from IPython.display import Image
 

@@ -8,7 +8,6 @@ number of raters, never as which branch gave which mark.
 
 from __future__ import annotations
 
-import io
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from ..rules.periods import KIND_LABELS, parse_period
 from ..rules.rounding import round_scores
 from ..rules.scheme import load_scheme
 from ..rules.words import bands_text
-from .notebook import Run, _display, check_provenance
+from .notebook import Run, _display, check_provenance, show_png
 from .notebook import environment as environment  # the same cell as the branch notebook's
 from .notebook import show_parameters as show_parameters
 from .unit_trace import month_ranks, unit_trace
@@ -401,14 +400,7 @@ def chart(run: UnitRun) -> None:
         ax.set_ylabel("月度得分")
         ax.set_title(f"{run.unit.unit_name} {p.label}各党支部月度得分")
         _legend_outside(ax)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=100)
-    try:
-        from IPython.display import Image
-
-        _display(Image(data=buffer.getvalue(), format="png"))  # type: ignore[no-untyped-call]  # not annotated
-    except ImportError:
-        print(f"图表 (chart): {len(buffer.getvalue())} bytes PNG")
+    show_png(fig)
 
 
 # -- 7. trace -----------------------------------------------------------------------------------
