@@ -8,7 +8,7 @@ from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 
 from ...exceptions import RunError
 from ...rules.engine import Result
-from .writer import EXCEL_MAX_COLUMNS, Checks, Layout, Writer, fits, header_height, subject_headers
+from .writer import EXCEL_MAX_COLUMNS, Checks, Layout, Writer, fits, header_height, name_width, subject_headers
 
 # -- 核对 -------------------------------------------------------------------------------------
 
@@ -32,7 +32,7 @@ def check_sheet(w: Writer, result: Result, ws: Any, checks: Checks) -> None:
         )
     subject = subject_headers(result)
     texts = [subject["member_id"], subject["name"], "全部一致 (all_ok)"]
-    widths = list(CHECK_LEAD_WIDTHS)
+    widths = [CHECK_LEAD_WIDTHS[0], name_width(w), CHECK_LEAD_WIDTHS[2]]
     for key in keys:
         text = checks.columns[key][2]
         texts += [f"{text} 工作簿", f"{text} 程序", f"{text} 核对"]

@@ -523,6 +523,13 @@ RESULT_WIDTHS: dict[str, float] = {
 }
 
 
+def name_width(w: Writer) -> float:
+    """The name column's width: a person's name fits in 8 characters, a branch's (in a unit's
+    workbook, SPEC 3.9) needs up to 20, two per Chinese character."""
+    longest = max((len(n) for n in w.names.values()), default=0)
+    return max(RESULT_WIDTHS["name"], min(20.0, 2.0 * longest + 1.0))
+
+
 def results_header(w: Writer, ws: Worksheet, res: Sheet, labels: LabelMap) -> None:
     """The header of 结果 (``中文 (key)``, wrapped), widths that print the sheet on a page's width
     with the member's id and name first on every page, the unrounded total labelled as such."""
@@ -530,7 +537,7 @@ def results_header(w: Writer, ws: Worksheet, res: Sheet, labels: LabelMap) -> No
     for c, j in res.columns.items():
         text = {"rank_basis": "排名用分 (rank_basis)"}.get(c) or labels.get(c)
         item_column = c.endswith(("_mean", "_appraisal", "_score")) and c not in ("quarter_score", "half_score")
-        width = RESULT_WIDTHS.get(c, 7.5 if item_column else 9.0)
+        width = name_width(w) if c == "name" else RESULT_WIDTHS.get(c, 7.5 if item_column else 9.0)
         ws.write_string(0, j, text, w.header)
         ws.set_column(j, j, width)
         texts.append(text)
