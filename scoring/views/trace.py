@@ -79,8 +79,11 @@ def _num(x: Any) -> float:
 
 
 class _Rows:
-    def __init__(self) -> None:
+    """Trace rows in order; ``columns``: TRACE_COLUMNS and any extra ones ``add`` is given."""
+
+    def __init__(self, columns: list[str] = TRACE_COLUMNS) -> None:
         self.rows: list[dict[str, Any]] = []
+        self.columns = columns
 
     def add(
         self,
@@ -93,9 +96,11 @@ class _Rows:
         item: str = "",
         month: str = "",
         text: str = "",
+        **extra: Any,
     ) -> None:
         self.rows.append(
             {
+                **extra,
                 "level": level,
                 "step": step,
                 "item": item,
@@ -109,7 +114,7 @@ class _Rows:
         )
 
     def frame(self) -> pd.DataFrame:
-        out = pd.DataFrame(self.rows, columns=TRACE_COLUMNS)
+        out = pd.DataFrame(self.rows, columns=self.columns)
         out["value"] = out["value"].astype("float64")  # also when every value is missing
         return out
 

@@ -22,57 +22,10 @@ from ..inputs.unit import SCORED_BY_WORDS, UnitBook
 from ..rules.engine import Result
 from ..rules.rounding import round_scores
 from ..rules.words import bands_text
-from .trace import TRACE_COLUMNS
+from .trace import TRACE_COLUMNS, _f, _num, _Rows
 
 UNIT_TRACE_COLUMNS: list[str] = [*TRACE_COLUMNS, "whole"]
 RANK_RULE = "按四舍五入到两位小数后的得分降序, 并列同名次 (1, 2, 2, 4)"
-
-
-def _f(x: Any) -> str:
-    """A number for rule texts, as the workbook writes it (15 significant digits)."""
-    return "" if x is None or pd.isna(x) else f"{float(x):.15g}"
-
-
-def _nan(x: Any) -> float:
-    return float("nan") if x is None or pd.isna(x) else float(x)
-
-
-class _Rows:
-    def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
-
-    def add(
-        self,
-        level: int,
-        step: str,
-        value: Any = None,
-        rule: str = "",
-        source: str = "",
-        note: str = "",
-        item: str = "",
-        month: str = "",
-        text: str = "",
-        whole: bool = False,
-    ) -> None:
-        self.rows.append(
-            {
-                "level": level,
-                "step": step,
-                "item": item,
-                "month": month,
-                "value": _nan(value),
-                "text": text,
-                "rule": rule,
-                "source": source,
-                "note": note,
-                "whole": whole,
-            }
-        )
-
-    def frame(self) -> pd.DataFrame:
-        out = pd.DataFrame(self.rows, columns=UNIT_TRACE_COLUMNS)
-        out["value"] = out["value"].astype("float64")
-        return out
 
 
 def month_ranks(result: Result) -> pd.DataFrame:
@@ -101,7 +54,7 @@ def unit_trace(result: Result, unit: UnitBook, branch_id: str) -> pd.DataFrame:
         raise KeyError(f"党支部 {branch_id!r} 不在本次结果中 (not a branch of this run)")
     s = result.scheme.scheme
     p = result.period
-    out = _Rows()
+    out = _Rows(UNIT_TRACE_COLUMNS)
     summary = result.summary().set_index("branch_id").loc[branch_id]
     ranks = month_ranks(result)
     mine = ranks[(ranks["member_id"] == branch_id) & ranks["month"].between(p.first_month, p.last_month)]
@@ -131,7 +84,7 @@ def unit_trace(result: Result, unit: UnitBook, branch_id: str) -> pd.DataFrame:
     for m, total, rank in zip(months, totals, mine["rank"], strict=True):
         month = f"{p.year}-{m:02d}"
         level = 0 if p.kind == "month" else 1
-        cats = {i.code: _nan(scores.at[m, i.code]) for i in s.items}
+        cats = {i.code: _num(scores.at[m, i.code]) for i in s.items}
         parts = " + ".join(f"{i.name} {_f(cats[i.code])}" for i in s.items)
         out.add(
             level, "月度得分 (month score)", total, f"各类得分之和: {parts}", month=month, note=approval_note(unit, m)
@@ -150,7 +103,9 @@ def unit_trace(result: Result, unit: UnitBook, branch_id: str) -> pd.DataFrame:
             )
             for r in rows.to_dict("records"):
                 _indicator(out, level + 2, {str(k): v for k, v in r.items()}, unit, month)
-    return out.frame()
+    t = out.frame()
+    t["whole"] = t["whole"].eq(True)  # only the counts and ranks are marked
+    return t
 
 
 def _sheet_name(unit: UnitBook, key: str) -> str:
