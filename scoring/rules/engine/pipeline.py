@@ -14,6 +14,7 @@ from .events import month_events, resolve_adjustments, resolve_vetoes, veto_mont
 from .follow_up import follow_ups, tier_follow_ups
 from .indicators import indicator_scores, subject_book
 from .items import apply_amendments, monthly_totals, sub_events
+from .prior import Prior
 from .result import Result
 from .spans import quarter_matrix, quarter_stars, span_scores
 from .tables import YES, member_codes
@@ -22,8 +23,9 @@ from .year import annual_results, appraisal_averages, item_year
 # -- the entry point --------------------------------------------------------------------------
 
 
-def score(book: InputBook, scheme: LoadedScheme, period: Period) -> Result:
-    """Score one branch for one period. Pure: reads the tables, returns new ones."""
+def score(book: InputBook, scheme: LoadedScheme, period: Period, prior: Prior | None = None) -> Result:
+    """Score one branch for one period. Pure: reads the tables (and what earlier sealed runs hand
+    in, ``prior``: SPEC 8), returns new ones."""
     s = scheme.scheme
     items = s.item_codes
     members = book.members.reset_index(drop=True)
@@ -97,6 +99,7 @@ def score(book: InputBook, scheme: LoadedScheme, period: Period) -> Result:
         follow_up=follow,
         notes=list(book.notes),
         book=book,
+        prior=prior or Prior(),
     )
 
 

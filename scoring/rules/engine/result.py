@@ -9,6 +9,7 @@ import pandas as pd
 from ...inputs.reading import InputBook
 from ..periods import Period
 from ..scheme import LoadedScheme
+from .prior import CASE_COLUMNS, LAPSE_COLUMNS, Prior, empty
 
 
 @dataclass
@@ -38,6 +39,12 @@ class Result:
     # 党委 approved (a month's ranking is a draft until then)
     indicators: pd.DataFrame | None = None
     approved_months: frozenset[int] = frozenset()
+    # the record across periods (SPEC 8): the follow-up register after this run (prior.CASE_COLUMNS),
+    # possible 自行脱党 cases (prior.LAPSE_COLUMNS), objections, and what earlier runs handed in
+    cases: pd.DataFrame = field(default_factory=lambda: empty(CASE_COLUMNS))
+    lapses: pd.DataFrame = field(default_factory=lambda: empty(LAPSE_COLUMNS))
+    objections: pd.DataFrame = field(default_factory=pd.DataFrame)
+    prior: Prior = field(default_factory=Prior)
     # figures() is asked for by the workbook, the 公示, the cards, the notebook and summary.csv:
     # formed once (the tables above are not changed after scoring), each caller gets a copy
     _figures: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
