@@ -1,4 +1,5 @@
-"""Command line: ``python -m scoring run|batch|validate|demo|template|recompute|approve|verify|review|diff|schemes``.
+"""Command line: ``python -m scoring COMMAND``, COMMAND one of run, batch, validate, demo, template,
+recompute, approve, verify, review, diff, history, schemes.
 
 Exit codes: 0 done, 2 bad input or arguments (nothing written), 1 a run failed.
 """
@@ -10,7 +11,7 @@ import datetime as dt
 import sys
 import tempfile
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .exceptions import FAILURE_COLUMNS, LISTED_PROBLEMS, InputError, RunError, ScoringError
 from .outputs.csvfile import write_csv
@@ -158,8 +159,40 @@ def _parser() -> argparse.ArgumentParser:
     dif.add_argument("run_a", type=Path, help="the earlier run folder")
     dif.add_argument("run_b", type=Path, help="the later run folder")
 
+    _history_parser(sub)
+
     sub.add_parser("schemes", help="list the built-in schemes")
     return parser
+
+
+def _history_parser(sub: Any) -> None:
+    """``history``: each member's figures across years and periods from the sealed runs (SPEC 8)."""
+    his = sub.add_parser(
+        "history",
+        help=(
+            "each member's figures across years and periods, from the sealed runs (per branch and period the"
+            " latest approved run, else the latest): a table per member and period, a CSV and a chart"
+        ),
+    )
+    his.add_argument("--out", type=Path, default=Path("runs"), help="the runs folder (default: runs)")
+    his.add_argument("--branch", default="", help="only this branch's runs (branch_id)")
+    his.add_argument(
+        "--member",
+        default="",
+        help="only this member (member_id), followed into every branch: one row per period with all its figures",
+    )
+    his.add_argument(
+        "--csv",
+        type=Path,
+        default=None,
+        help="write the long table (one row per member, period and branch; headers 中文 (key)) as UTF-8 CSV",
+    )
+    his.add_argument(
+        "--chart",
+        type=Path,
+        default=None,
+        help="draw each member's (or --member's) figure across the periods as a PNG: a panel per kind of period",
+    )
 
 
 def _date_arg(text: str) -> str:
@@ -290,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
             from .runs.review import diff
 
             print(diff(args.run_a, args.run_b).report())
+        elif args.command == "history":
+            return _history(args.out, args.branch, args.member, args.csv, args.chart)
         elif args.command == "schemes":
             from .rules.scheme import builtin_schemes, load_scheme
 
@@ -338,6 +373,57 @@ def _report_input_error(exc: InputError, errors: Path | None) -> None:
         print(f"问题表无法写出 (the problem table could not be written) {errors}: {err}", file=sys.stderr)
         return
     print(f"完整问题表, 共 {n} 处 (the full table of {n} problem(s), CSV): {errors}", file=sys.stderr)
+
+
+def _history(out: Path, branch: str, member: str, csv: Path | None, chart: Path | None) -> int:
+    """Print the history: for ``member`` one row per period (everything the period published, the
+    branch, whether the run is approved, the run), else one row per member with a column per period
+    holding the period's figure (an officer compares a member's years at a glance; the CSV has the
+    long table with every figure). Writes the CSV and the chart when asked."""
+    import pandas as pd
+
+    from .runs.history import SCORE_NOTE, csv_table, read_history, readable_history, wide
+    from .views.history_view import history_figure, unapproved
+
+    found = read_history(out, branch or None, member or None)
+    table = found.table
+    shown = readable_history(table, one_member=True) if member else wide(table)
+    where = f"支部 {branch}" if branch else "全部支部"
+    who = f"党员 {member} {table['name'].iloc[-1]}" if member else f"{table['member_id'].nunique()} 名党员"
+    print(f"历年积分 (history) · {where} · {who} · 读取 {len(found.runs)} 次运行 (record runs) 于 {out}")
+    with pd.option_context(
+        "display.max_rows",
+        None,
+        "display.max_columns",
+        None,
+        "display.width",
+        250,
+        "display.unicode.east_asian_width",
+        True,
+    ):
+        print(shown.to_string(index=False))
+    if not member:
+        print(SCORE_NOTE)
+        drafts = unapproved(table)
+        if drafts:
+            print(f"未审核的运行 (not approved; figures may still change): {'、'.join(drafts)}")
+    try:
+        if csv is not None:
+            csv.parent.mkdir(parents=True, exist_ok=True)
+            write_csv(csv_table(table), csv, encoding="utf-8-sig")  # -sig: Excel reads it as UTF-8
+            print(f"历年积分表 (CSV): {csv}")
+        if chart is not None:
+            fig = history_figure(table)
+            if isinstance(fig, str):
+                print(f"图未写出 (no chart): {fig}", file=sys.stderr)
+                return 2
+            chart.parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(chart, format="png", dpi=100)
+            print(f"历年积分图 (chart): {chart}")
+    except OSError as err:
+        print(f"无法写出 (cannot write) {err.filename}: {err.strerror}", file=sys.stderr)
+        return 2
+    return 0
 
 
 # the year, a quarter and a month: every period kind a branch publishes (SPEC 6)

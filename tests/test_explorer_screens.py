@@ -617,7 +617,7 @@ def test_a_unit_workbook_reads_as_the_party_committee_expects(
     write_unit(work / "inputs" / "U01_2025.xlsx", unit_rows(months=3, approved=2))
     nb = json.loads((REPO / "notebooks" / "explore.ipynb").read_text(encoding="utf-8"))
     params = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
-    params["source"] = ['inputs = "inputs"\n', 'period = "2025Q1"\n']  # Voila runs it in ``work``
+    params["source"] = ['inputs = "inputs"\n', 'period = "2025Q1"\n', 'runs = ""\n']  # Voila runs it in ``work``
     (work / "explore.ipynb").write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
     texts: dict[str, str] = {}
     with _serve(work / "explore.ipynb", work, {}, chromium) as (page, remote):

@@ -274,7 +274,7 @@ def test_the_page_shows_each_schemes_branch_without_raw_values(books: dict[str, 
         shutil.copyfile(books[scheme], folder / f"{code}.xlsx")
     page_nb = read_notebook(REPO / "notebooks" / "explore.ipynb", as_version=4)
     params = next(c for c in page_nb.cells if "parameters" in c.metadata.get("tags", []))
-    params.source = f"inputs = {str(folder)!r}\nperiod = ''"
+    params.source = f"inputs = {str(folder)!r}\nperiod = ''\nruns = ''"
     notebook = tmp_path / "explore.ipynb"
     write_notebook(page_nb, notebook)
     write_voila_template(tmp_path / "jupyter")

@@ -1120,8 +1120,24 @@ def what_if(
 
 
 # the tabs' titles: a branch's members, or a unit's branches (SPEC 3.9)
-MEMBER_TABS = ["支部总表", "积分卡", "追溯", "图表", "假设分析 (what-if)"]
-UNIT_TABS = ["联评联考排名", "支部卡", "追溯", "走势", "假设分析 (what-if)"]
+# the last, 历年 (SPEC 8): every member's figures across the runs folder's sealed runs (history_view)
+MEMBER_TABS = ["支部总表", "积分卡", "追溯", "图表", "假设分析 (what-if)", "历年"]
+UNIT_TABS = ["联评联考排名", "支部卡", "追溯", "走势", "假设分析 (what-if)", "历年"]
+
+
+def history_runs(inputs: str | Path, runs: str | Path = "") -> Path | None:
+    """The runs folder the 历年 tab reads: ``runs`` when given; a run folder's own runs folder
+    (``runs/PERIOD/BRANCH/vNNN``); for the demo (no ``inputs``) the repository's ``runs``, where
+    ``make demo`` writes; else None (a workbook says nothing of where its runs are)."""
+    if str(runs):
+        return Path(runs)
+    if str(inputs) and (Path(inputs) / "manifest.json").is_file():
+        return Path(inputs).resolve().parents[2]
+    if not str(inputs):
+        from ..runs.codeversion import REPO_ROOT
+
+        return REPO_ROOT / "runs" if (REPO_ROOT / "runs").is_dir() else None
+    return None
 
 
 class Explorer:
@@ -1131,9 +1147,10 @@ class Explorer:
     memory: nothing is left in the temporary folder). A unit workbook (支部联评联考, SPEC 3.9) is
     shown by branch: the ranking by month, a branch's card, its trend against the unit, its trace.
     ``period``: the period shown first; empty: a run folder's own period, else the workbook's year.
-    The periods to choose from are those of the chosen workbook's year."""
+    The periods to choose from are those of the chosen workbook's year. ``runs``: the runs folder
+    whose sealed runs the 历年 tab shows (see :func:`history_runs`)."""
 
-    def __init__(self, inputs: str | Path = "", period: str = "") -> None:
+    def __init__(self, inputs: str | Path = "", period: str = "", runs: str | Path = "") -> None:
         import ipywidgets as w
 
         self.sources = demo_sources() if not inputs else sources(inputs)
@@ -1198,6 +1215,7 @@ class Explorer:
                         self.what_if_out,
                     ]
                 ),
+                self._history_tab(inputs, runs),
             ]
         )
         for i, title in enumerate(MEMBER_TABS):
@@ -1211,6 +1229,15 @@ class Explorer:
         self.band.observe(lambda _: self._band(), names="value")
         self.run_what_if.on_click(lambda _: self._what_if())
         self._load()
+
+    def _history_tab(self, inputs: str | Path, runs: str | Path) -> Any:
+        """The 历年 tab, its branch first that of the first workbook (a run folder's branch)."""
+        from .history_view import HistoryTab
+
+        src = self.sources[0]
+        first = str(src.label).split()[0] if src.run is not None else Path(src.workbook).stem.split("_")[0]
+        self.history = HistoryTab(history_runs(inputs, runs), first)
+        return self.history.widget
 
     @property
     def source(self) -> Source:
