@@ -648,3 +648,50 @@ def test_a_unit_workbook_reads_as_the_party_committee_expects(
     assert "本页没有图表" not in trend
     print(f"\nunit explorer screenshots: {shots}")
     assert len(list(shots.glob("unit-B1-*.png"))) == 4
+
+
+@needs_browser
+def test_the_history_tab_follows_a_member_across_branches(
+    tmp_path_factory: pytest.TempPathFactory, chromium: Any
+) -> None:
+    """notebooks/explore.ipynb on B001's demo workbook with ``runs`` the hand-made runs folder of
+    test_history: the 历年 tab opens on B001 (the workbook's branch: 张三 95.50, 290.50 (the
+    approved v001 of 2025Q1, not v002's 280.00), 97.00; 李四 88.25); choosing 李四 (P002) follows
+    him into B002 (270.00, 90.75) with his chart. One screenshot, of that."""
+    import json
+
+    from test_history import make_runs
+
+    from scoring.inputs.demo import DEMO_BRANCHES
+
+    work = tmp_path_factory.mktemp("voila-history")
+    shots = Path(os.environ.get("EXPLORER_SCREENSHOTS") or work / "screenshots") / "history"
+    shots.mkdir(parents=True, exist_ok=True)
+    (book,) = generate_demo(work / "inputs", branches=DEMO_BRANCHES[:1])
+    (work / "runs").mkdir()
+    make_runs(work / "runs")
+    nb = json.loads((REPO / "notebooks" / "explore.ipynb").read_text(encoding="utf-8"))
+    params = next(c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", []))
+    params["source"] = [f'inputs = "inputs/{book.name}"\n', 'period = "2025"\n', 'runs = "runs"\n']  # in ``work``
+    (work / "explore.ipynb").write_text(json.dumps(nb, ensure_ascii=False), encoding="utf-8")
+    with _serve(work / "explore.ipynb", work, {}, chromium) as (page, remote):
+        page.get_by_role("tab", name="历年").click()
+        page.wait_for_selector(".history-table table", timeout=60_000)
+        branch_text = page.inner_text(".history-table")
+        assert page.input_value(".history-branch select") == "B001 第一党支部"  # the option as labelled
+        page.select_option(".history-member-select select", label="P002 李四")
+        page.wait_for_selector('.history-member[data-member="P002"]', state="attached", timeout=60_000)
+        page.wait_for_selector(".history-chart img", timeout=60_000)
+        page.wait_for_timeout(300)  # let the tab paint
+        _full_page(page, shots / "history-P002.png")
+        member_text = page.inner_text(".history-area")
+        assert remote == [], remote
+    for where, text in (("branch", branch_text), ("member", member_text)):
+        _check_text(f"history {where}", text)
+    assert "张三" in branch_text and "290.50" in branch_text and "280.00" not in branch_text
+    assert "李四" in branch_text and "88.25" in branch_text and "270.00" not in branch_text  # B001's runs only
+    assert "所在支部: B001、B002" in member_text and "第二党支部" in member_text
+    assert "88.25" in member_text and "270.00" in member_text and "90.75" in member_text
+    assert "2024/B001/v001" in member_text and "2025/B002/v001" in member_text
+    print(f"\nhistory screenshot: {shots}")
+    assert (shots / "history-P002.png").stat().st_size > 10_000
