@@ -387,6 +387,10 @@ def _history(out: Path, branch: str, member: str, csv: Path | None, chart: Path 
 
     found = read_history(out, branch or None, member or None)
     table = found.table
+    fig = history_figure(table) if chart is not None else None
+    if isinstance(fig, str):  # asked for a chart there is nothing to draw in: say so, write nothing
+        print(f"图未写出 (no chart, nothing written): {fig}", file=sys.stderr)
+        return 2
     shown = readable_history(table, one_member=True) if member else wide(table)
     where = f"支部 {branch}" if branch else "全部支部"
     who = f"党员 {member} {table['name'].iloc[-1]}" if member else f"{table['member_id'].nunique()} 名党员"
@@ -412,11 +416,7 @@ def _history(out: Path, branch: str, member: str, csv: Path | None, chart: Path 
             csv.parent.mkdir(parents=True, exist_ok=True)
             write_csv(csv_table(table), csv, encoding="utf-8-sig")  # -sig: Excel reads it as UTF-8
             print(f"历年积分表 (CSV): {csv}")
-        if chart is not None:
-            fig = history_figure(table)
-            if isinstance(fig, str):
-                print(f"图未写出 (no chart): {fig}", file=sys.stderr)
-                return 2
+        if chart is not None and fig is not None:
             chart.parent.mkdir(parents=True, exist_ok=True)
             fig.savefig(chart, format="png", dpi=100)
             print(f"历年积分图 (chart): {chart}")

@@ -328,6 +328,19 @@ def test_the_wide_table_has_a_column_per_period_in_order(out: Path) -> None:
     ]
 
 
+def test_a_member_in_two_branches_runs_of_one_year(tmp_path: Path) -> None:
+    """Moved in July: both branches' 2025 runs list him (6 months each, totals 45.5 and 47.25);
+    the wide cell shows both, each with its branch; the long table has both rows."""
+    seal(tmp_path, "2025", "B001", "第一党支部", [year_row("P002", "李四", 45.5, "", "", 3, months=6)], YEAR_COLUMNS)
+    seal(tmp_path, "2025", "B002", "第二党支部", [year_row("P002", "李四", 47.25, "", "", 2, months=6)], YEAR_COLUMNS)
+    t = history(tmp_path)
+    assert rows_of(t, "period", "branch_id", "months", "score") == [
+        ("2025", "B001", 6, 45.5),
+        ("2025", "B002", 6, 47.25),
+    ]
+    assert wide(t).values.tolist() == [["P002", "李四", "B001、B002", "45.50 (B001); 47.25 (B002)"]]
+
+
 def test_the_member_table_as_an_officer_reads_it(out: Path) -> None:
     """Chinese headers with the key, periods named, blank columns left out, no raw values; one
     member's table without what repeats on every row (he is named above it)."""
@@ -480,3 +493,13 @@ def test_the_command_on_an_empty_or_missing_folder(tmp_path: Path) -> None:
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
         assert "没有支部的运行" in done.stderr or "不存在" in done.stderr
     assert not list(tmp_path.iterdir())  # nothing written
+
+
+def test_a_chart_with_nothing_to_draw_writes_nothing(tmp_path: Path) -> None:
+    """王五 exempt in his only run: no figure, so no chart; exit 2 and no CSV either."""
+    exempt = year_row("P003", "王五", "", "", "", "", exempt="yes", annual_star="")
+    seal(tmp_path / "runs", "2025", "B002", "第二党支部", [exempt], YEAR_COLUMNS)
+    csv, png = tmp_path / "h.csv", tmp_path / "h.png"
+    done = cli("--out", str(tmp_path / "runs"), "--csv", str(csv), "--chart", str(png))
+    assert done.returncode == 2 and "图未写出" in done.stderr and "Traceback" not in done.stderr, done.stderr
+    assert not csv.exists() and not png.exists()

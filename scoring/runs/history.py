@@ -224,23 +224,30 @@ def wide(table: pd.DataFrame) -> pd.DataFrame:
     in the year) shows both, each with its branch. The member's name is the latest; 支部 lists his
     branches in the order he was in them."""
     cols = periods(table)
-    out = []
-    for mid, rows in table.groupby("member_id", sort=True):
-        row: dict[str, str] = {
-            label("member_id"): str(mid),
-            label("name"): str(rows["name"].iloc[-1]),
-            label("branch_id"): "、".join(dict.fromkeys(rows["branch_id"])),
-        }
-        for period in cols:
-            here = rows[rows["period"] == period]
-            if len(here) > 1:
-                row[period] = "; ".join(
-                    f"{_two(s)} ({b})" for s, b in zip(here["score"], here["branch_id"], strict=True)
-                )
-            else:
-                row[period] = _two(here["score"].iloc[0]) if len(here) else ""
-        out.append(row)
-    frame = pd.DataFrame(out, columns=[label("member_id"), label("name"), label("branch_id"), *cols])
+    t = table[["member_id", "name", "period", "branch_id"]].copy()
+    t["text"] = [_two(v) for v in table["score"]]
+    twice = t.groupby(["member_id", "period"])["branch_id"].transform("size") > 1
+    t.loc[twice, "text"] = (t["text"] + " (" + t["branch_id"] + ")").str.strip()
+    heads = [label("member_id"), label("name"), label("branch_id")]
+    if not len(t):  # runs whose summaries list no member
+        return pd.DataFrame(columns=heads)
+    by_member = t.groupby("member_id", sort=True)
+    names = by_member["name"].last()  # the latest name
+    ids = names.index.tolist()
+    # the branches in the order he was in them (the table is in period order)
+    branches = (
+        t.drop_duplicates(["member_id", "branch_id"]).groupby("member_id")["branch_id"].agg("、".join).reindex(ids)
+    )
+    frame = pd.DataFrame({heads[0]: ids, heads[1]: names.to_numpy(), heads[2]: branches.to_numpy()})
+    single = ~t.duplicated(["member_id", "period"], keep=False)
+    cells = pd.concat(
+        [
+            t[single].set_index(["member_id", "period"])["text"],
+            t[~single].groupby(["member_id", "period"], sort=False)["text"].agg("; ".join),
+        ]
+    ).unstack("period")
+    figures = cells.reindex(index=ids, columns=cols).fillna("")
+    frame = pd.concat([frame, figures.reset_index(drop=True)], axis=1)
     return frame.rename(columns={p: parse_period(p).label for p in cols})
 
 
