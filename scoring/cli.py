@@ -421,7 +421,8 @@ def _history(out: Path, branch: str, member: str, csv: Path | None, chart: Path 
             fig.savefig(chart, format="png", dpi=100)
             print(f"历年积分图 (chart): {chart}")
     except OSError as err:
-        print(f"无法写出 (cannot write) {err.filename}: {err.strerror}", file=sys.stderr)
+        where = f" {err.filename}" if err.filename else ""
+        print(f"无法写出 (cannot write){where}: {err.strerror}", file=sys.stderr)
         return 2
     return 0
 

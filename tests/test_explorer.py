@@ -197,6 +197,12 @@ def test_the_explorer_opens_a_run_folder_with_its_archived_scheme(branch_run: Br
     assert original.read_bytes() == explorer.source.workbook.read_bytes()
     own = score_workbook(original, "2025").result.summary().set_index("member_id")
     assert (own["total"].astype(float) != summary["total"].astype(float)).any()
+    # the 历年 tab reads the run's own runs folder: this run stands for T001's 2025, not approved
+    assert explorer.history.branch.value == "T001"
+    mid = branch_run.member_ids[0]
+    explorer.history.choose("T001", mid)
+    assert f"{float(str(summary.at[mid, 'total'])):.2f}" in explorer.history.table.value
+    assert "2025/T001/v001" in explorer.history.table.value and str(run) not in explorer.history.table.value
     # another period of the same data: re-scored, nothing to compare, and it says so
     explorer.period.value = "2025Q3"
     assert "run-check-other" in explorer.notice.value and "季度积分" in explorer.card.value
@@ -251,7 +257,7 @@ def test_an_officer_picks_a_member_in_the_browser_and_sees_the_runs_total(
     run = branch_run.run
     nb = read_notebook(REPO / "notebooks" / "explore.ipynb", as_version=4)
     params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    params.source = f"inputs = {str(run)!r}\nperiod = ''"  # what an officer types into the parameters cell
+    params.source = f"inputs = {str(run)!r}\nperiod = ''\nruns = ''"  # what an officer types into the parameters cell
     notebook = tmp_path / "explore.ipynb"
     write_notebook(nb, notebook)
     port = _free_port()

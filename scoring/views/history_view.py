@@ -99,8 +99,9 @@ def history_figure(table: pd.DataFrame, title: str = "") -> Figure | str:
         ax.grid(axis="y", alpha=0.3)
         if len(members) <= LEGEND_MEMBERS:
             legend_outside(ax)
-    who = _member_title(table, members[0]) if len(members) == 1 else f"{len(members)} 名党员"
-    more = "; 人数较多, 不列图例, 选一名党员看本人的线" if len(members) > LEGEND_MEMBERS else ""
+    everyone = table["member_id"].nunique()  # those without a figure too (exempt): the table's count
+    who = _member_title(table, members[0]) if everyone == 1 else f"{everyone} 名党员"
+    more = "; 人数较多, 不列图例 (只看一人: 选一名党员)" if len(members) > LEGEND_MEMBERS else ""
     fig.suptitle(title or f"历年积分 · {who}{more}", fontsize=11)
     return fig
 
