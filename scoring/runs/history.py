@@ -245,8 +245,8 @@ def wide(table: pd.DataFrame) -> pd.DataFrame:
             t[single].set_index(["member_id", "period"])["text"],
             t[~single].groupby(["member_id", "period"], sort=False)["text"].agg("; ".join),
         ]
-    ).unstack("period")
-    figures = cells.reindex(index=ids, columns=cols).fillna("")
+    )
+    figures = pd.DataFrame(cells.unstack("period")).reindex(index=ids, columns=cols).fillna("")
     frame = pd.concat([frame, figures.reset_index(drop=True)], axis=1)
     return frame.rename(columns={p: parse_period(p).label for p in cols})
 
