@@ -681,7 +681,7 @@ def test_the_history_tab_follows_a_member_across_branches(
         assert page.input_value(".history-branch select") == "B001 第一党支部"  # the option as labelled
         page.select_option(".history-member-select select", label="P002 李四")
         page.wait_for_selector('.history-member[data-member="P002"]', state="attached", timeout=60_000)
-        page.wait_for_selector(".history-chart img", timeout=60_000)
+        page.wait_for_selector(".history-chart img.history-chart-member", timeout=60_000)  # his, not B001's
         page.wait_for_timeout(300)  # let the tab paint
         _full_page(page, shots / "history-P002.png")
         member_text = page.inner_text(".history-area")

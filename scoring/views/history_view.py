@@ -214,9 +214,13 @@ class HistoryTab:
         t = self.history.table
         # a member is followed by member_id into every branch he was in
         rows = t[t["member_id"] == member] if member else self._rows()
-        self.table.value = history_html(rows, member)
+        # the chart drawn first, then the chart and the table shown together: never one member's
+        # table over the branch's chart
         made: Any = history_figure(rows)
         if isinstance(made, str):
-            self.chart.children = (w.HTML(f"<p class='chart-note' style='color:#555'>{html.escape(made)}</p>"),)
-            return
-        self.chart.children = (w.Image(value=png(made), format="png", width="800"),)
+            shown: Any = w.HTML(f"<p class='chart-note' style='color:#555'>{html.escape(made)}</p>")
+        else:
+            shown = w.Image(value=png(made), format="png", width="800")
+        shown.add_class("history-chart-member" if member else "history-chart-branch")
+        self.chart.children = (shown,)
+        self.table.value = history_html(rows, member)
