@@ -43,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--scheme", default="", help="override the workbook's scheme: a built-in name or a .yaml path")
     run.add_argument(
         "--publicity-start",
-        default="",
+        default=None,
         type=_date_arg,
         metavar="YYYY-MM-DD",
         help="first day of the 公示 (a year run's follow-up cases open on its last day);"
@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
                 member_id=args.member,
                 scheme=args.scheme,
                 branch_id=args.branch,
-                publicity_start=args.publicity_start,
+                publicity_start=args.publicity_start or "",
             )
             written = "、".join(sorted(p.name for p in folder.iterdir() if p.is_file()))
             print(f"运行完成 (run written): {written} 在:")
