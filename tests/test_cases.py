@@ -62,11 +62,18 @@ def outcome(
     }
 
 
-def workbook(folder: Path, name: str, year: int, points: dict[str, float], **extra: object) -> Path:
+def workbook(
+    folder: Path,
+    name: str,
+    year: int,
+    points: dict[str, float],
+    outcomes: list[dict[str, object]] | None = None,
+    **extra: object,
+) -> Path:
     info: dict[str, object] = {"branch_id": BRANCH, "branch_name": "测试支部", "scheme": SCHEME, "year": year}
     tables = sheets(year, points)
-    if "outcomes" in extra:
-        tables["follow_up_outcomes"] = pd.DataFrame(extra.pop("outcomes"))
+    if outcomes:
+        tables["follow_up_outcomes"] = pd.DataFrame(outcomes)
     info.update(extra)
     folder.mkdir(parents=True, exist_ok=True)
     return write_input_workbook(folder / name, info, tables, load_scheme(SCHEME).scheme)
