@@ -404,3 +404,26 @@ def test_an_outcome_for_no_open_case_stops_the_run_with_nothing_written(runs: Ru
     assert "follow_up_outcomes" in done.stderr and "member_id" in done.stderr
     assert "没有这个帮教案件" in done.stderr
     assert sorted(p.relative_to(runs.out) for p in runs.out.rglob("*")) == before
+
+
+def test_a_batch_worker_that_finds_a_bad_outcome_in_the_notebook_writes_nothing(runs: Runs, tmp_path: Path) -> None:
+    """A batch's worker starts the notebook from the workbook's head alone; the notebook's load
+    finds the outcome for no open case (M01 had none in 2024), and the run raises the InputError
+    of a full read with the register, with nothing written."""
+    from scoring.runs.subjects import identify
+
+    bad = workbook(
+        tmp_path,
+        "T001_2025.xlsx",
+        2025,
+        {"M01": 16, "M02": 20, "M03": 20},
+        outcomes=[outcome("M01", 2024, dt.date(2025, 6, 1), "明显转变", "结案")],
+    )
+    head = identify(bad, parse_period("2025Q2"))
+    assert head is not None and head.folder_id == BRANCH
+    before = sorted(p.relative_to(runs.out) for p in runs.out.rglob("*"))
+    with pytest.raises(InputError) as err:
+        run_branch(bad, "2025Q2", runs.out, identified=head)
+    f = err.value.failures
+    assert f[["sheet", "row", "column"]].values.tolist() == [["follow_up_outcomes", 2, "member_id"]]
+    assert sorted(p.relative_to(runs.out) for p in runs.out.rglob("*")) == before
