@@ -42,6 +42,14 @@ def _parser() -> argparse.ArgumentParser:
         "--branch", default="", help="a unit workbook: branch_id to trace in the notebook (default: first-ranked)"
     )
     run.add_argument("--scheme", default="", help="override the workbook's scheme: a built-in name or a .yaml path")
+    run.add_argument(
+        "--publicity-start",
+        default=None,
+        type=_date_arg,
+        metavar="YYYY-MM-DD",
+        help="first day of the 公示 (a year run's follow-up cases open on its last day);"
+        " default: the branch sheet's 公示开始日期, else the next working day",
+    )
 
     val = sub.add_parser("validate", help="check an input workbook for a period; write nothing")
     val.add_argument("--inputs", required=True, type=Path)
@@ -209,7 +217,13 @@ def main(argv: list[str] | None = None) -> int:
             from .runs.execute import run_branch
 
             folder = run_branch(
-                args.inputs, args.period, args.out, member_id=args.member, scheme=args.scheme, branch_id=args.branch
+                args.inputs,
+                args.period,
+                args.out,
+                member_id=args.member,
+                scheme=args.scheme,
+                branch_id=args.branch,
+                publicity_start=args.publicity_start or "",
             )
             written = "、".join(sorted(p.name for p in folder.iterdir() if p.is_file()))
             print(f"运行完成 (run written): {written} 在:")

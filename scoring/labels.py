@@ -169,6 +169,9 @@ PROVENANCE_LABELS: dict[str, str] = {
     "finished_at": "结束时间",
     "unit_rollup_period": "汇总期间",
     "branches": "支部数",
+    # the record across years (SPEC 8)
+    "publicity_start": "公示开始日期",
+    "prior_runs": "以前的运行 (帮教台账、上年输入)",
 }
 
 

@@ -306,10 +306,16 @@ def test_follow_up_sheet_lists_result_follow_up(workbooks: Workbooks, results: R
         result = results[key]
         texts = strings(ws)
         assert texts[0].endswith("组织处置名单") and result.branch_name in texts[0]
-        rows = [r for r in ws.iter_rows(values_only=True) if isinstance(r[0], (int, float))]
+        every = list(ws.iter_rows(values_only=True))
+        # below the list: the open follow-up cases (SPEC 8, scoring.outputs.cases), numbered too
+        cut = next(i for i, r in enumerate(every) if str(r[0]).startswith("跟踪帮教中的案件"))
+        rows = [r for r in every[:cut] if isinstance(r[0], (int, float))]
         assert [(r[1], r[2]) for r in rows] == list(
             zip(result.follow_up["member_id"], result.follow_up["name"], strict=True)
         )
+        listed = [(r[1], r[2]) for r in every[cut:] if isinstance(r[0], (int, float))]
+        open_cases = result.cases[result.cases["status"] == "办理中"]
+        assert listed == list(zip(open_cases["member_id"], open_cases["name"], strict=True))
         assert not any("(possible" in t for t in texts)  # the English gloss is not printed
     assert len(results[("B001", "2025")].follow_up) > 0 and results[("B001", "2025Q4")].follow_up.empty
 

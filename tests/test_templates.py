@@ -384,6 +384,7 @@ VALIDATED: dict[str, set[str]] = {
     "amendments": {"member_id", "month", "item", "new_score", "decided_on"},
     "attendance": {"date", "member_id", "status"},
     "dues": {"member_id", "month", "paid"},
+    "follow_up_outcomes": {"member_id", "case_year", "decided_on", "outcome", "action"},
 }
 
 
@@ -409,7 +410,8 @@ def test_every_input_column_is_validated(name: str) -> None:
                 f"{ws.title} {col}: {dv.sqref}"
             )
     br = sheet(wb, "branch")
-    assert {str(dv.sqref) for dv in br.data_validations.dataValidation} == {"B2", "B5"}  # branch_id, year
+    # branch_id, year, publicity_start
+    assert {str(dv.sqref) for dv in br.data_validations.dataValidation} == {"B2", "B5", "B6"}
 
 
 @pytest.mark.parametrize("name", MEMBER_SCHEMES)

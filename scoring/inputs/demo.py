@@ -17,7 +17,7 @@ from openpyxl import Workbook
 
 from ..outputs.xlsxfile import save_reproducibly
 from ..rules.scheme import Scheme, load_scheme
-from .reading import BRANCH_KEYS, SHEETS, header_text, scheme_sheets
+from .reading import BRANCH_KEYS, OPTIONAL_BRANCH_KEYS, SHEETS, header_text, scheme_sheets
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾萧田董潘袁蔡蒋余于杜叶程魏苏吕丁任沈姚卢"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红建国志海燕文斌鹏辉亮波宁琳雪梅晨阳浩宇欣怡佳"
@@ -88,6 +88,8 @@ def write_input_workbook(path: Path, branch: dict[str, Any], sheets: dict[str, p
         [
             [header_text("key", "项目"), header_text("value", "内容")],
             *([header_text(k, label), branch.get(k, "")] for k, label in BRANCH_KEYS.items()),
+            # an optional key (公示开始日期, SPEC 8) only when the branch gives it
+            *([header_text(k, label), branch[k]] for k, label in OPTIONAL_BRANCH_KEYS.items() if branch.get(k)),
         ],
     )
     item_labels = {i.code: header_text(i.code, i.name) for i in scheme.items}

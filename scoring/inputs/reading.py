@@ -47,6 +47,9 @@ ROLES: dict[str, str] = {
 }
 RATER_KINDS: list[str] = ["党员", "群众代表"]
 ATTENDANCE: list[str] = ["出席", "请假", "缺席"]
+# follow-up cases (SPEC 8): 明显转变 goes only with 结案; 无明显转变 with any other action
+OUTCOMES: list[str] = ["明显转变", "无明显转变"]
+ACTIONS: list[str] = ["结案", "继续帮教", "组织处理", "劝退", "除名"]
 YES = {"yes", "y", "是", "true", "1"}
 NO = {"no", "n", "否", "false", "0", ""}
 
@@ -203,10 +206,26 @@ SHEETS: dict[str, SheetSpec] = {
                 Column("paid", "已交纳", "yesno", required=True, not_blank=True),
             ),
         ),
+        # -- follow-up cases (SPEC 8): the committee's decision on an open case of an earlier year
+        SheetSpec(
+            "follow_up_outcomes",
+            "帮教结论",
+            (
+                Column("member_id", "党员编号", required=True, not_blank=True),
+                Column("case_year", "案件年度", "int", required=True, not_blank=True),
+                Column("decided_on", "决定日期", "date", required=True, not_blank=True),
+                Column("outcome", "帮教结论", "choice", required=True, not_blank=True, choices=tuple(OUTCOMES)),
+                Column("action", "处理", "choice", required=True, not_blank=True, choices=tuple(ACTIONS)),
+                Column("helper", "帮教人", free_text=True),
+                Column("note", "备注", free_text=True),
+            ),
+        ),
     ]
 }
 
 BRANCH_KEYS: dict[str, str] = {"branch_id": "支部编号", "branch_name": "支部名称", "scheme": "积分方案", "year": "年度"}
+# keys of the branch sheet that may be left out (SPEC 8): the first day of the year's 公示
+OPTIONAL_BRANCH_KEYS: dict[str, str] = {"publicity_start": "公示开始日期"}
 
 # The sheet that holds the item scores for each cadence, and the column naming its sub-period
 # (None: one row per member for the whole year). A scheme of cadence none has no score sheet.
@@ -404,6 +423,10 @@ class InputBook:
     # the score sheet's letter-graded entries (LETTER_COLUMNS): member_id, month (as in
     # ``monthly``), item, letter (spelt as in the scheme), points, row; empty when there are none
     letters: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=LETTER_COLUMNS))
+    # follow-up cases (SPEC 8): the committee's decisions on earlier years' cases (the
+    # follow_up_outcomes sheet, ``case_year`` an int), and the branch sheet's 公示开始日期
+    follow_up_outcomes: pd.DataFrame = field(default_factory=lambda: _empty_sheet("follow_up_outcomes"))
+    publicity_start: dt.date | None = None
 
     def cell(self, sheet: str, column: str, row: int) -> str:
         """``月度评分 (monthly_scores)!D14`` for a sheet key, a column key and an Excel row.
@@ -452,7 +475,14 @@ _SHEET_ATTRS: dict[str, str] = {
     "amendments": "amendments",
     "attendance": "attendance",
     "dues": "dues",
+    "follow_up_outcomes": "follow_up_outcomes",
 }
+
+
+def _empty_sheet(key: str) -> pd.DataFrame:
+    """An optional sheet's table with no rows: its columns and ``row``."""
+    spec = SHEETS[key]
+    return pd.DataFrame({c.key: pd.Series(dtype=object) for c in spec.columns} | {"row": pd.Series(dtype="int64")})
 
 
 class _Collector:
@@ -1684,18 +1714,24 @@ def _open_workbook(path: Path, c: _Collector) -> tuple[bytes, CalamineWorkbook, 
 
 
 def _read_branch(
-    reader: _Reader, sheet: str | None, c: _Collector, key: str = "branch", keys: dict[str, str] = BRANCH_KEYS
+    reader: _Reader,
+    sheet: str | None,
+    c: _Collector,
+    key: str = "branch",
+    keys: dict[str, str] = BRANCH_KEYS,
+    optional: dict[str, str] | None = None,
 ) -> tuple[dict[str, Any], dict[str, int]]:
     """The key/value rows of the branch sheet (or the unit sheet: ``key``, ``keys``), and the Excel
-    row of each key."""
+    row of each key; ``optional``: keys read when present, not missed when absent."""
     branch: dict[str, Any] = {}
     branch_rows: dict[str, int] = {}
     rows = reader.rows(sheet, key) if sheet is not None else None
     if sheet is None or rows is None:
         return branch, branch_rows
     c.sheet_names[key] = sheet
-    c.letters[key] = dict.fromkeys(keys, "B")
-    names = {_norm(k): k for k in keys} | {_norm(v): k for k, v in keys.items()}
+    every = keys | (optional or {})
+    c.letters[key] = dict.fromkeys(every, "B")
+    names = {_norm(k): k for k in every} | {_norm(v): k for k, v in every.items()}
     flags = {(f.row, f.col): f for f in reader.flags.get(sheet, [])}
     for i, row in enumerate(rows):
         if len(row) < 2:
@@ -1716,7 +1752,7 @@ def _read_branch(
                 "逻辑值 TRUE/FALSE 不是支部信息 (a TRUE/FALSE value is not branch information)"
                 if key == "branch"
                 else "逻辑值 TRUE/FALSE 不是单位信息 (a TRUE/FALSE value is not unit information)",
-                header_text(k, keys[k]),
+                header_text(k, every[k]),
                 settles=True,
             )
             branch[k] = ""
@@ -1727,20 +1763,31 @@ def _read_branch(
     return branch, branch_rows
 
 
-def read_head(path: Path, spec: SheetSpec, keys: dict[str, str]) -> tuple[dict[str, str], str] | None:
+def read_head(
+    path: Path, spec: SheetSpec, keys: dict[str, str], optional: dict[str, str] | None = None
+) -> tuple[dict[str, str], str] | None:
     """The key/value fields of a workbook's branch (or unit) sheet and the SHA-256 of its bytes, read
     without the other sheets: what a batch needs to name, reuse and start a run whose notebook
-    then validates the whole workbook. None at the first problem (the full read reports it)."""
+    then validates the whole workbook. None at the first problem (the full read reports it).
+    ``optional``: keys that may be absent ("" then); ``publicity_start`` as ``YYYY-MM-DD``."""
     c = _Collector(path.name)
     try:
         content, wb, xlsx = _open_workbook(path, c)
     except InputError:
         return None
+    c.date1904 = xlsx.date1904 if xlsx is not None else False
     found, _ = _choose_sheets(wb, c, {spec.key: spec})
-    head, rows = _read_branch(_Reader(wb, xlsx, c), found[spec.key], c, spec.key, keys)
+    head, rows = _read_branch(_Reader(wb, xlsx, c), found[spec.key], c, spec.key, keys, optional)
     fields = {k: _branch_text(head, rows, k, c, nfkc=k != "scheme", sheet=spec.key) for k in keys}
     if c.rows or not all(fields.values()):
         return None
+    if optional and "publicity_start" in optional:
+        if not re.fullmatch(r"\d{4}", fields.get("year", ""), re.ASCII):
+            return None
+        day = _publicity_start(head, rows, int(fields["year"]), c)
+        if c.rows:
+            return None
+        fields["publicity_start"] = day.isoformat() if day is not None else ""
     return fields, hashlib.sha256(content).hexdigest()
 
 
@@ -1790,7 +1837,7 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
     reader = _Reader(wb, xlsx, c)
 
     # branch sheet: key/value rows
-    branch, branch_rows = _read_branch(reader, found["branch"], c)
+    branch, branch_rows = _read_branch(reader, found["branch"], c, optional=OPTIONAL_BRANCH_KEYS)
     branch_id = _branch_text(branch, branch_rows, "branch_id", c)
     if branch_id and not re.match(r"^[A-Za-z0-9_\-]+$", branch_id):
         c.add(
@@ -1997,6 +2044,8 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
     _unknown_member(tables["dues"], "dues", known, c)
     _month_in_year(tables["dues"], "dues", "month", year, c)
     _duplicates(_of_year(tables["dues"], year), ["member_id", "month"], "dues", "month", c)
+    outcomes = _check_follow_up_outcomes(tables["follow_up_outcomes"], known, year, c)
+    publicity_start = _publicity_start(branch, branch_rows, year, c)
 
     c.raise_if_any()
 
@@ -2044,6 +2093,8 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
         normalised=pd.DataFrame(c.normalised, columns=NORMALISED_COLUMNS),
         score_sheet=score_key or "monthly_scores",
         letters=letter_rows,
+        follow_up_outcomes=outcomes,
+        publicity_start=publicity_start,
     )
     return book, scheme
 
@@ -2611,3 +2662,123 @@ def _record_respelt(
             respelt.setdefault((str(v), str(found)), []).append(int(r))
     for (value, canonical), where in respelt.items():
         c.normalise(sheet, column, where, value, canonical, "等次写法 (grade written another way)")
+
+
+# -- follow-up cases (SPEC 8) -----------------------------------------------------------------
+
+
+def _check_follow_up_outcomes(f: pd.DataFrame, known: set[Any] | None, year: int, c: _Collector) -> pd.DataFrame:
+    """The follow_up_outcomes rows checked on their own (the register of earlier runs is checked
+    by :func:`check_outcomes_against`): a known member, a case of an earlier year, an outcome that
+    fits its action, one decision per case and day. ``case_year`` becomes an ``Int64`` column."""
+    sheet = "follow_up_outcomes"
+    _unknown_member(f, sheet, known, c)
+    later = f["case_year"].notna() & (f["case_year"] >= year)
+    c.add_mask(
+        f,
+        later,
+        sheet,
+        "case_year",
+        f"帮教案件应是 {year} 年以前的年度评议所开 (a case is opened by an earlier year's grade)",
+        f"早于 {year} 的年度, 如 {year - 1} (an earlier year)",
+    )
+    # 明显转变 closes the case (结案); 无明显转变 goes with any other action
+    changed = f["outcome"] == OUTCOMES[0]
+    unchanged = f["outcome"] == OUTCOMES[1]
+    closed = f["action"] == ACTIONS[0]
+    known_action = f["action"].isin(ACTIONS)
+    c.add_mask(
+        f,
+        changed & known_action & ~closed,
+        sheet,
+        "action",
+        f"帮教结论为 {OUTCOMES[0]} 时只能 {ACTIONS[0]} (a marked change closes the case)",
+        ACTIONS[0],
+    )
+    c.add_mask(
+        f,
+        unchanged & closed,
+        sheet,
+        "action",
+        f"帮教结论为 {OUTCOMES[1]} 时不能 {ACTIONS[0]} (no marked change: the case is not closed)",
+        " / ".join(ACTIONS[1:]),
+    )
+    keyed = f.assign(case_year=f["case_year"].astype("float64"))
+    _duplicates(keyed, ["member_id", "case_year", "decided_on"], sheet, "decided_on", c)
+    out = f.copy()
+    out["case_year"] = pd.array([int(v) if pd.notna(v) else pd.NA for v in f["case_year"].tolist()], dtype="Int64")
+    return out
+
+
+def _publicity_start(branch: dict[str, Any], rows: dict[str, int], year: int, c: _Collector) -> dt.date | None:
+    """The branch sheet's 公示开始日期, if given: a date in the workbook's year or the next (the
+    year's 公示 follows the year-end appraisal)."""
+    raw = branch.get("publicity_start")
+    if raw is None or _show(raw).strip() == "":
+        return None
+    values, bad = _to_date(pd.Series([raw], dtype=object), date1904=c.date1904)
+    day = values.iloc[0]
+    allowed = f"YYYY-MM-DD, {year}-01-01 .. {year + 1}-12-31"
+    if bool(bad.iloc[0]) or day is None:
+        c.add("branch", rows.get("publicity_start", ""), "publicity_start", raw, "不是日期 (not a date)", allowed)
+        return None
+    if not year <= day.year <= year + 1:
+        c.add(
+            "branch",
+            rows.get("publicity_start", ""),
+            "publicity_start",
+            raw,
+            f"公示开始日期应在 {year} 年或 {year + 1} 年 (the 公示 of the year starts in it or the next)",
+            allowed,
+        )
+        return None
+    return day  # type: ignore[no-any-return]  # a date: _to_date's values are dates or None
+
+
+def check_outcomes_against(book: InputBook, cases: pd.DataFrame, source: str = "") -> None:
+    """Raise one InputError for every follow_up_outcomes row that names no open case of the
+    register ``cases`` (prior.CASE_COLUMNS: what the earlier year's sealed run left), or a case an
+    earlier row of the sheet already closed. ``source``: the run the register came from, named in
+    the message ("" when there is none)."""
+    f = book.follow_up_outcomes
+    if f.empty:
+        return
+    c = _Collector(book.path.name)
+    own = book.cells.get("follow_up_outcomes", {})
+    if own:
+        c.sheet_names["follow_up_outcomes"] = next(iter(own.values()))[0]
+        c.letters["follow_up_outcomes"] = {k: letter for k, (_, letter) in own.items()}
+    status = {
+        (str(m), int(str(y))): str(st)
+        for m, y, st in zip(cases["member_id"], cases["case_year"], cases["status"], strict=True)
+        if pd.notna(y) and str(y).strip() != ""
+    }
+    where = f"{source} 的帮教台账" if source else "本支部以前年度的运行 (no earlier year run of the branch)"
+    closed_by: dict[tuple[str, int], int] = {}
+    for r in f.sort_values(["decided_on", "row"], kind="stable").to_dict("records"):
+        key = (str(r["member_id"]), int(r["case_year"]))
+        if key in closed_by:
+            c.add(
+                "follow_up_outcomes",
+                int(r["row"]),
+                "case_year",
+                f"{key[0]} {key[1]}",
+                f"该案件已由第 {closed_by[key]} 行结束 (the case was closed by row {closed_by[key]})",
+                "一个案件结束后不再有帮教结论 (no decision after a case is closed)",
+            )
+            continue
+        if status.get(key) != "办理中":
+            known = key in status
+            c.add(
+                "follow_up_outcomes",
+                int(r["row"]),
+                "case_year" if any(k[0] == key[0] for k in status) else "member_id",
+                f"{key[0]} {key[1]}",
+                (f"该案件已结束 ({status[key]}) (the case is closed)" if known else "没有这个帮教案件 (no such case)")
+                + f": 见{where}",
+                "以前年度运行开出、仍在办理中的案件 (an open case of an earlier year's sealed run)",
+            )
+            continue
+        if r["action"] != ACTIONS[1]:
+            closed_by[key] = int(r["row"])
+    c.raise_if_any()

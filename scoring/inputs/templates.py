@@ -49,9 +49,12 @@ from ..exceptions import ScoringError
 from ..outputs.xlsxfile import save_reproducibly
 from ..rules.scheme import SCHEMES_DIR, SPAN_MONTHS, LoadedScheme, Scheme, builtin_schemes, load_scheme
 from .reading import (
+    ACTIONS,
     ATTENDANCE,
     BRANCH_KEYS,
     MEMBER_TYPES,
+    OPTIONAL_BRANCH_KEYS,
+    OUTCOMES,
     RATER_KINDS,
     ROLES,
     SHEETS,
@@ -109,6 +112,7 @@ ROWS: dict[str, int] = {
     "amendments": 2000,
     "attendance": 50000,
     "dues": 24000,
+    "follow_up_outcomes": 500,
 }
 YES_NO = ["是", "否"]
 ROLE_CHOICES = ["党员", "支部书记"] + [r for r in ROLES if r not in ("党员", "支部书记")]
@@ -394,9 +398,12 @@ def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[Tem
                 error="请从下拉列表选择: " + " / ".join(ATTENDANCE) + "。",
             )
             hint = " / ".join(ATTENDANCE)
+        elif sheet == "follow_up_outcomes" and key in ("case_year", "outcome", "action"):
+            check, hint = _follow_up_check(key, col.label, year, lists)
         else:  # free text: note, exempt_reason, approved_by, reason, activity
             fmt = "@"
             hint = {
+                "helper": "帮教人 (指定帮助整改的党员或支委)",
                 "note": "备注, 可留空",
                 "exempt_reason": "如 年老体弱、长期患病",
                 "approved_by": "审批人或审批机构",
@@ -421,15 +428,18 @@ def _write_branch(
     for cell in ws[1]:
         cell.font = _BOLD
         cell.fill = _REQUIRED_FILL
-    values = {"branch_id": branch_id, "branch_name": "", "scheme": scheme_ref, "year": year}
-    for i, (key, label) in enumerate(BRANCH_KEYS.items(), start=2):
+    # the optional 公示开始日期 (SPEC 8) after the four required fields
+    hints["publicity_start"] = "选填: 年度公示开始日期 YYYY-MM-DD; 留空则为运行次日起第一个工作日"
+    every = BRANCH_KEYS | OPTIONAL_BRANCH_KEYS
+    values = {"branch_id": branch_id, "branch_name": "", "scheme": scheme_ref, "year": year, "publicity_start": None}
+    for i, (key, label) in enumerate(every.items(), start=2):
         put_cell(ws, i, 1, header_text(key, label)).font = _BOLD
         v = put_cell(ws, i, 2, values[key] if values[key] not in ("", None) else None)
         put_cell(ws, i, 3, hints[key])
         locked = key == "scheme" or (key == "year" and year is not None)
         v.protection = _LOCKED if locked else _UNLOCKED
-        v.number_format = "General" if key == "year" else "@"
-    rows = {k: i for i, k in enumerate(BRANCH_KEYS, start=2)}
+        v.number_format = {"year": "General", "publicity_start": "yyyy-mm-dd"}.get(key, "@")
+    rows = {k: i for i, k in enumerate(every, start=2)}
     checks = {
         "branch_id": Check(
             "custom",
@@ -438,13 +448,16 @@ def _write_branch(
             error="支部编号只能含字母、数字、- 和 _ (最长 30 个字符), 如 B001。",
         ),
         "year": _between("whole", 2000, 2100, "年度"),
+        "publicity_start": Check(
+            "date", "DATE(2000,1,1)", "DATE(2101,12,31)", "between", "日期有误", "公示开始日期应为 YYYY-MM-DD。"
+        ),
     }
     for key, check in checks.items():
         ref = f"B{rows[key]}"
-        dv = _data_validation(check, ref, ref, header_text(key, BRANCH_KEYS[key]), hints[key])
+        dv = _data_validation(check, ref, ref, header_text(key, every[key]), hints[key])
         dv.add(ref)
         ws.add_data_validation(dv)
-    ws.column_dimensions["A"].width = _fit([header_text(k, v) for k, v in BRANCH_KEYS.items()])
+    ws.column_dimensions["A"].width = _fit([header_text(k, v) for k, v in every.items()])
     ws.column_dimensions["B"].width = _fit([scheme_ref, "县直机关第一党支部"], lo=24)
     ws.column_dimensions["C"].width = _fit(hints.values())
     ws.freeze_panes = "A2"
@@ -647,9 +660,11 @@ def readme_rows(
         "annual_scores": "年度评分: 每名党员一行, 各项填支委会的全年评分 (算数的分数)。年内在支部的党员都要有一行。",
         "attendance": "组织生活 (选填): 每次活动每名党员一行。",
         "dues": "党费交纳 (选填): 每名党员每月一行。",
+        **FOLLOW_UP_PURPOSE,
     }
     R.append(("th", ["工作表", "列", "必填", "填写要求"]))
     R.append(("td", [f"{SHEETS['branch'].label} (branch)", purpose["branch"], "", ""]))
+    R.append(("td", ["", header_text("publicity_start", "公示开始日期"), "", FOLLOW_UP_START]))
     specs = scheme_sheets(s)
     for key, cols in columns.items():
         spec = specs[key]
@@ -657,7 +672,9 @@ def readme_rows(
         for col in cols:
             R.append(("td", ["", col.header, "是" if col.required else "", col.hint]))
 
-    heading("七、校验与保护")
+    _readme_follow_up(text, heading)
+
+    heading("八、校验与保护")
     text(
         "每个输入单元格都设有数据有效性: 分数不能超过满分, 月份、日期、类别、代码等只能填允许的值, "
         "输错会被拒绝并提示。",
@@ -670,6 +687,52 @@ def readme_rows(
         f"由 python -m scoring template --scheme {s.name} 生成。",
     )
     return R
+
+
+# -- follow-up cases (SPEC 8) ---------------------------------------------------------------
+
+FOLLOW_UP_PURPOSE: dict[str, str] = {
+    "follow_up_outcomes": (
+        "帮教结论 (选填): 支委会对以前年度开出的帮教案件 (告诫、限期整改) 作出的决定, 每个决定一行; "
+        "案件年度 填开案的年度 (如 2024), 必须是以前年度运行开出、仍在办理中的案件。"
+    ),
+}
+FOLLOW_UP_START = "选填: 年度公示的第一天 YYYY-MM-DD; 帮教案件在公示期最后一天开案。留空则为运行次日起第一个工作日"
+
+
+def _readme_follow_up(text: _Text, heading: _Heading) -> None:
+    """How follow-up cases are opened, carried and closed (SPEC 8), as the 填表说明 states it."""
+    heading("七、跟踪帮教 (帮教结论)")
+    text(
+        "年度评议为 基本合格 的党员发放《党员告诫通知书》, 告诫期六个月; 为 不合格 的发放《限期整改通知书》, "
+        "指定帮教人, 整改期限一年。案件在年度公示期的最后一天开案 (公示开始日期见 支部信息 表), "
+        "期限为开案日六个月或一年后的同一天。",
+        "以后每次运行 (月、季度、半年、年度) 都接续上一年度运行留下的帮教台账, 列出办理中的案件, 逾期的排在最前。",
+        f"帮教结论 只能填 {' / '.join(OUTCOMES)}; 处理 只能填 {' / '.join(ACTIONS)}。"
+        f"{OUTCOMES[0]} 的只能 {ACTIONS[0]}; {OUTCOMES[1]} 的可 {' / '.join(ACTIONS[1:])}。",
+        "结案 后案件结束; 组织处理、劝退、除名 按所作处理结束案件; 继续帮教 的, 自决定日期起重新计算期限 "
+        "(告诫六个月, 限期整改一年)。决定日期在期间末之后的, 本期不计。",
+        "没有对应的办理中案件的帮教结论 (党员编号或案件年度填错, 或案件已结束) 会被拒绝, 不写出任何结果。",
+    )
+
+
+def _follow_up_check(key: str, label: str, year: int | None, lists: _Lists) -> tuple[Check, str]:
+    """The validation and hint of the follow_up_outcomes columns that take fixed values."""
+    if key == "case_year":
+        top = f"{year - 1}" if year is not None else f"IF(ISNUMBER({YEAR_NAME}),{YEAR_NAME}-1,2100)"
+        check = Check(
+            "whole", "2000", top, "between", "案件年度有误", "案件年度应为以前的年度 (如 2024), 即开案的年度。"
+        )
+        return check, "开案的年度, 早于本年度" + (f", 如 {year - 1}" if year is not None else "")
+    choices = OUTCOMES if key == "outcome" else ACTIONS
+    check = Check(
+        "list",
+        lists.source(key, label, choices),
+        title=f"{label}有误",
+        error="请从下拉列表选择: " + " / ".join(choices) + "。",
+    )
+    hint = " / ".join(choices) + (f"; {OUTCOMES[0]} 只能 {ACTIONS[0]}" if key == "outcome" else "")
+    return check, hint
 
 
 _Text = Callable[..., None]

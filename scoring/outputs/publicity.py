@@ -27,6 +27,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from ..rules.engine import NO, TIE, YES, Result, share_quota, sub_events
+from ..rules.engine.cases import publicity_window as publicity_window  # where it lives now (SPEC 8)
 from . import office
 from .excel2010 import Workbook as Excel2010Workbook
 
@@ -63,36 +64,10 @@ def _rows(df: pd.DataFrame) -> Iterator[_Record]:
 # -- publicity window -------------------------------------------------------------------------
 
 
-def _as_date(d: dt.date) -> dt.date:
-    return d.date() if isinstance(d, dt.datetime) else d
-
-
-def publicity_window(start: dt.date, working_days: int, holidays: Iterable[dt.date] = ()) -> tuple[dt.date, dt.date]:
-    """First and last day of a posting of ``working_days`` working days, starting on the first
-    working day on or after ``start``; Saturdays, Sundays and ``holidays`` are not working days.
-
-    Make-up working weekends (调休) are not counted, which can only lengthen the posting.
-    """
-    if working_days < 1:
-        raise ValueError(f"公示期至少 1 个工作日 (working_days must be >= 1, got {working_days})")
-    off = {_as_date(h) for h in holidays}
-
-    def working(day: dt.date) -> bool:
-        return day.weekday() < 5 and day not in off
-
-    day = _as_date(start)
-    while not working(day):
-        day += dt.timedelta(days=1)
-    first, counted = day, 1
-    while counted < working_days:
-        day += dt.timedelta(days=1)
-        counted += working(day)
-    return first, day
-
-
 def _window(result: Result, start: dt.date | None, holidays: Iterable[dt.date]) -> tuple[dt.date, dt.date]:
-    """The scheme's publicity window; by default it starts on the next working day after today."""
-    begin = start if start is not None else dt.date.today() + dt.timedelta(days=1)
+    """The scheme's publicity window; by default it starts on the run's 公示 start (the day that
+    opened its follow-up cases: SPEC 8), else on the next working day after today."""
+    begin = start if start is not None else result.publicity_start or dt.date.today() + dt.timedelta(days=1)
     return publicity_window(begin, result.scheme.scheme.publicity.working_days, holidays)
 
 
@@ -937,10 +912,15 @@ def _follow_up_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, result: Result) -> 
         rule = "; ".join(f"{t}: {a}" for t, a in s.follow_up.tier_actions.items())
         row = _line(ws, row, 0, last, f"按档次奖罚: {rule}。", fmt.small, 14)
     f = result.follow_up
-    if result.period.kind != "year" and f.empty:
-        return _line(ws, row + 1, 0, last, "组织处置在年终总评后进行, 本期无组织处置事项。", fmt.text)
     if f.empty:
-        return _line(ws, row + 1, 0, last, "本年度无需组织处置的党员。", fmt.text)
+        empty = (
+            "本年度无需组织处置的党员。"
+            if result.period.kind == "year"
+            else "组织处置在年终总评后进行, 本期无组织处置事项。"
+        )
+        row = _line(ws, row + 1, 0, last, empty, fmt.text)
+        open_cases_block(ws, fmt, result, row, last)  # every period lists the open cases (SPEC 8)
+        return ws
     header_row = row
     for j, (title, _) in enumerate(cols):
         ws.write_string(row, j, title, fmt.head)
@@ -955,7 +935,15 @@ def _follow_up_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, result: Result) -> 
         _fit_row(ws, row, [(1, 1, r.member_id), (2, 2, r.name), (3, 3, _zh(r.reason)), (4, 4, _zh(r.action))])
         row += 1
     ws.repeat_rows(header_row)
+    open_cases_block(ws, fmt, result, row, last)  # every period lists the open cases (SPEC 8)
     return ws
+
+
+def open_cases_block(ws: Worksheet, fmt: _Formats, result: Result, row: int, last: int) -> int:
+    """The open follow-up cases below the 组织处置 list (``scoring.outputs.cases``)."""
+    from .cases import open_cases_block as block
+
+    return block(ws, fmt, result, row, last)
 
 
 # -- entry points -----------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,9 @@ from .. import __version__
 from ..exceptions import ArgumentError, RunError
 from ..inputs.reading import InputBook
 from ..inputs.unit import UnitBook
-from ..rules.periods import parse_period
+from ..rules.engine.cases import next_working_day
+from ..rules.engine.prior import Prior
+from ..rules.periods import Period, parse_period
 from ..rules.scheme import LoadedScheme, load_scheme
 from . import environment
 from .codeversion import NOTEBOOK as NOTEBOOK  # as X: still execute's names (explicit re-export)
@@ -100,11 +103,16 @@ def find_reusable(
     subject: Subject = MEMBERS,
 ) -> Path | None:
     """The latest sealed run of this branch (or unit: ``branch_id`` is then the unit's id and
-    ``subject`` BRANCHES) and period made from the same input, scheme, code and environment, if
-    there is one: re-running it would only make an identical new version."""
+    ``subject`` BRANCHES) and period made from the same input, scheme, code and environment, and
+    (a branch's run) from the same earlier sealed runs with the same files (SPEC 8), if there is
+    one: re-running it would only make an identical new version."""
+    from .record import prior_refs, prior_runs
+
     code = code_sha256(subject.notebook)
     env = environment.describe(kernel_for_runs()[1])["sha256"]
-    folder = Path(out).resolve() / period / branch_id
+    root = Path(out).resolve()
+    folder = root / period / branch_id
+    prior = prior_refs(root, prior_runs(root, branch_id, period)) if subject is MEMBERS and root.is_dir() else []
     for run in sorted(folder.glob("v[0-9][0-9][0-9]"), reverse=True):
         try:
             m = json.loads((run / MANIFEST).read_text(encoding="utf-8"))
@@ -115,6 +123,7 @@ def find_reusable(
             and m.get("scheme", {}).get("sha256") == scheme_sha256
             and m.get("package", {}).get("code_sha256") == code
             and m.get("environment", {}).get("sha256") == env
+            and m.get("prior_runs", []) == prior
         ):
             return run
     return None
@@ -228,6 +237,7 @@ def run_branch(
     validated: tuple[InputBook | UnitBook, LoadedScheme] | None = None,
     branch_id: str = "",
     identified: Identified | None = None,
+    publicity_start: str = "",
 ) -> Path:
     """Validate the inputs, execute the run's notebook and return the sealed run folder.
 
@@ -240,7 +250,12 @@ def run_branch(
     checked against its hash, so a file changed since then stops the run. ``identified``: only the
     workbook's head is known (:func:`scoring.runs.subjects.identify`, a batch's worker): the
     notebook's reading is the check, and on bad input the InputError of a full read is raised,
-    with nothing written."""
+    with nothing written. ``publicity_start``: the first day of the 公示 (``YYYY-MM-DD``); default
+    the branch sheet's, else the next working day after today (SPEC 8: a year run's follow-up
+    cases open on its last day). The earlier sealed runs of the branch the run starts from
+    (:func:`scoring.runs.record.prior_runs`) are decided here, passed to the notebook and recorded
+    in the manifest with the SHA-256 of each file read; an outcome for no open case of their
+    register is bad input."""
     import papermill as pm
 
     from .kernels import ENGINE_NAME
@@ -263,12 +278,13 @@ def run_branch(
         )
     if traced:
         (loaded or load(inputs_path, p, chosen)).check_traced(traced)
+    out_root = Path(out).resolve()
+    prior = _prior_plan(out_root, head, p, loaded, publicity_start)
     notebook = subject.notebook
     if not notebook.exists():
         raise RunError(f"找不到笔记本 (notebook missing): {notebook}")
     kernel, interpreter = kernel_for_runs()
     env = environment.describe(interpreter)
-    out_root = Path(out).resolve()
     out_root.mkdir(parents=True, exist_ok=True)
     started = _now()
     git = git_state()
@@ -286,6 +302,7 @@ def run_branch(
         "git_commit": git["commit"] or "",
         "git_dirty": str(git["dirty"]),
         "started_at": started,
+        **prior.provenance(),
     }
     staging = staging_dir(out_root, f"{folder_id}-{p.text}")
     try:
@@ -300,6 +317,7 @@ def run_branch(
             subject.key: traced,
             "scheme": os.path.relpath(sch.path, out_root) if scheme else "",
             "provenance": provenance,
+            **prior.parameters(),
         }
         recorded = {**parameters, "inputs_path": str(inputs_path), "scheme": str(sch.path) if scheme else ""}
         try:
@@ -318,7 +336,8 @@ def run_branch(
             )
         except pm.PapermillExecutionError as exc:
             if loaded is None and exc.ename in ("InputError", "PeriodError"):
-                load(inputs_path, p, chosen)  # the notebook found bad input: its full report, nothing written
+                # the notebook found bad input: its full report, nothing written
+                load(inputs_path, p, chosen, prior.load_cases(out_root))
             keep = Path(tempfile.mkdtemp(prefix="scoring-failed-")) / notebook_out.name
             if notebook_out.exists():
                 shutil.copy2(notebook_out, keep)
@@ -362,6 +381,8 @@ def run_branch(
             # the kernel's interpreter and every distribution it could import, with one SHA-256
             "environment": env,
             "parameters": {k: v for k, v in recorded.items() if k not in {"out_dir", "provenance"}},
+            # the earlier sealed runs this run started from (SPEC 8): role, run, file read, SHA-256
+            "prior_runs": prior.refs,
             "started_at": started,
             "finished_at": _now(),
         }
@@ -369,6 +390,62 @@ def run_branch(
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class _PriorPlan:
+    """What a run hands its notebook of the record across years (SPEC 8): the prior runs (role ->
+    folder relative to the runs folder), the files they hand in with their SHA-256, and the
+    first day of the 公示."""
+
+    runs: dict[str, str]
+    refs: list[dict[str, str]]
+    publicity_start: str  # YYYY-MM-DD; "" for a unit's run (no 公示 of members, no case)
+
+    def parameters(self) -> dict[str, Any]:
+        """The notebook's parameters ``prior_runs`` and ``publicity_start`` (a unit's notebook has neither)."""
+        return {"prior_runs": self.runs, "publicity_start": self.publicity_start} if self.publicity_start else {}
+
+    def provenance(self) -> dict[str, str]:
+        if not self.publicity_start:
+            return {}
+        runs = "; ".join(f"{r['role']}: {r['run']}/{r['file']} SHA-256 {r['sha256']}" for r in self.refs)
+        return {"publicity_start": self.publicity_start, "prior_runs": runs or "无 (none)"}
+
+    def load_cases(self, out_root: Path) -> Prior | None:
+        """The register of the ``cases`` run (what an outcome is checked against); None for a unit."""
+        from .record import load_prior
+
+        if not self.publicity_start:
+            return None
+        return load_prior(out_root, {k: v for k, v in self.runs.items() if k == "cases"})
+
+
+def _prior_plan(
+    out_root: Path, head: Identified, period: Period, loaded: Loaded | None, publicity_start: str
+) -> _PriorPlan:
+    """Decide the prior runs and the 公示's first day of a branch's run before anything is written;
+    check this workbook's follow_up_outcomes against the register when the workbook was read
+    here (a batch's worker: the notebook checks, and a failure is re-read with the register)."""
+    from ..inputs.reading import check_outcomes_against
+    from .record import prior_refs, prior_runs
+
+    if head.subject is not MEMBERS:
+        return _PriorPlan({}, [], "")
+    runs = prior_runs(out_root, head.folder_id, period) if out_root.is_dir() else {}
+    plan = _PriorPlan(runs, prior_refs(out_root, runs), "")
+    if publicity_start:
+        start = dt.date.fromisoformat(publicity_start)
+    elif head.publicity_start:
+        start = dt.date.fromisoformat(head.publicity_start)
+    else:
+        start = next_working_day(dt.date.today())
+    plan = _PriorPlan(runs, plan.refs, start.isoformat())
+    if loaded is not None and isinstance(loaded.book, InputBook) and len(loaded.book.follow_up_outcomes):
+        cases = plan.load_cases(out_root)
+        source = runs.get("cases", "")
+        check_outcomes_against(loaded.book, cases.cases if cases is not None else Prior().cases, source)
+    return plan
 
 
 ROLLUP_NOTEBOOK: Path = REPO_ROOT / "notebooks" / "rollup.ipynb"

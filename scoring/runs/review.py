@@ -27,6 +27,7 @@ from ..inputs.reading import _SHEET_ATTRS, SHEETS, InputBook
 from ..inputs.unit import UNIT_SHEETS, UnitBook
 from ..labels import run_label
 from ..outputs.csvfile import read_csv_text
+from ..rules.engine.prior import Prior
 from ..rules.periods import parse_period
 from ..rules.scheme import load_scheme
 from .environment import describe, differences
@@ -48,6 +49,7 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     "appraisal": ("ballot_no", "member_id"),
     "amendments": ("member_id", "month", "item"),
     "dues": ("member_id", "month"),
+    "follow_up_outcomes": ("member_id", "case_year", "decided_on"),
 }
 HIDDEN = "(不显示 hidden: 无记名测评)"  # appraisal ballots are anonymous: never show a ballot's scores
 # a unit's input rows, keyed likewise; which branch gave which 互评 mark is never shown (SPEC 3.9)
@@ -334,9 +336,63 @@ def _rescore_branch(
         )
     else:
         loaded = _load_recorded(run, manifest)
-        now = summary_text(loaded.score(parse_period(manifest["period"])).summary())
-        return compare_summaries(recorded, now, "recorded", "now", key), True, len(recorded), notes
+        period = parse_period(manifest["period"])
+        if subject is BRANCHES:
+            now = summary_text(loaded.score(period).summary())
+            return compare_summaries(recorded, now, "recorded", "now", key), True, len(recorded), notes
+        prior = _recorded_prior(run, manifest, notes)
+        if prior is None:
+            return pd.DataFrame(columns=[key, *_NO_FIGURES[1:]]), False, 0, notes
+        start = manifest.get("parameters", {}).get("publicity_start") or ""
+        result = loaded.score(period, prior, dt.date.fromisoformat(start) if start else None)
+        figures = compare_summaries(recorded, summary_text(result.summary()), "recorded", "now", key)
+        cases, compared = _compare_cases(run, result.cases, notes)
+        return pd.concat([figures, cases], ignore_index=True), True, len(recorded) + compared, notes
     return pd.DataFrame(columns=[key, *_NO_FIGURES[1:]]), False, 0, notes
+
+
+def _recorded_prior(run: Path, manifest: dict[str, Any], notes: list[str]) -> Prior | None:
+    """What the run's recorded prior runs hand in (SPEC 8), each file checked against the SHA-256
+    the run recorded; None, with a note, when one is gone or changed (figures are then not
+    compared: the run cannot be reproduced from what is there)."""
+    from .record import load_prior
+
+    refs = list(manifest.get("prior_runs") or [])
+    runs = {str(r.get("role", "")): str(r.get("run", "")) for r in refs}
+    try:
+        return load_prior(run.parent.parent.parent, runs, refs) if runs else Prior()
+    except (RunError, OSError, ValueError) as exc:
+        notes.append(
+            "以前的运行缺失或已改动, 未重新计分 (an earlier run this run started from is gone or changed:"
+            f" not re-scored): {exc}"
+        )
+        return None
+
+
+def _compare_cases(run: Path, register: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, int]:
+    """The re-computed follow-up register against the run's cases.csv, case by case (keyed
+    ``member_id/case_year``); (differences, cases compared). A run made before cases.csv has none."""
+    from ..outputs.cases import cases_table
+    from .record import CASES_FILE
+
+    path = run / CASES_FILE
+    if not path.is_file():
+        notes.append(f"{CASES_FILE} 不在本运行中, 帮教台账未比较 (no {CASES_FILE}: the register was not compared)")
+        return pd.DataFrame(columns=_NO_FIGURES), 0
+    recorded = _read_keyed_table(path, ["member_id", "case_year"])
+    if recorded is None:
+        notes.append(f"{CASES_FILE} 无法读取 (unreadable): 帮教台账未比较")
+        return pd.DataFrame([("(cases.csv)", "(file)", "unreadable", "")], columns=_NO_FIGURES), 0
+
+    def keyed(df: pd.DataFrame) -> pd.DataFrame:
+        out = df.copy()
+        out.insert(0, "case", out["member_id"].astype(str) + "/" + out["case_year"].astype(str))
+        return out
+
+    now = summary_text(cases_table(register))
+    diff = compare_summaries(keyed(recorded), keyed(now), "recorded", "now", "case")
+    diff = diff.assign(figure=CASES_FILE + ":" + diff["figure"].astype(str)).rename(columns={"case": "member_id"})
+    return diff, len(recorded)
 
 
 def _read_keyed_table(path: Path, keys: list[str]) -> pd.DataFrame | None:

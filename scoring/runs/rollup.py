@@ -9,6 +9,7 @@ one scale.
 
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing
 from collections.abc import Mapping
@@ -24,7 +25,7 @@ from xlsxwriter.utility import xl_col_to_name
 from ..exceptions import InputError
 from ..inputs.reading import InputBook, load_inputs, period_not_formed
 from ..labels import YES_NO, provenance_label, readable_values, run_label, shown
-from ..outputs.csvfile import write_csv
+from ..outputs.csvfile import csv_text, write_csv
 from ..outputs.excel import FONT, column_width, extreme_where, header_height, print_setup, wrapped_lines, write_array
 from ..outputs.excel2010 import Workbook as Excel2010Workbook
 from ..rules.engine import TIE, YES, Result, score, share_quota, tier_names
@@ -34,6 +35,22 @@ from .execute import MANIFEST, sha256_file
 from .summaries import compare_summaries, read_summary, summary_text
 
 SCORE_COLUMN = {"year": "total", "half": "half_score", "quarter": "quarter_score", "month": "month_total"}
+# the roll-up's list of open follow-up cases (SPEC 8), from each branch run's cases.csv
+ROLLUP_CASE_COLUMNS = [
+    "branch_id",
+    "branch_name",
+    "member_id",
+    "name",
+    "case_year",
+    "kind",
+    "grade",
+    "opened_on",
+    "deadline",
+    "overdue",
+    "decided_on",
+    "action",
+    "helper",
+]
 
 
 @dataclass
@@ -66,6 +83,8 @@ class Rollup:
     missing: list[str] = field(default_factory=list)  # branches in the batch without a run
     # the unit's 支部联评联考 runs of the period (SPEC 3.9), by unit id; their figures are in branches
     assessment_runs: dict[str, Path] = field(default_factory=dict)
+    # the open follow-up cases of every branch (SPEC 8: ROLLUP_CASE_COLUMNS), overdue first
+    cases: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=ROLLUP_CASE_COLUMNS))
 
 
 def latest_runs(out: str | Path, period: str) -> dict[str, Path]:
@@ -181,6 +200,7 @@ def build(
         follow_ups=follow_up_table(results),
         checks=pd.DataFrame(checks, columns=["branch_id", "run", "differences", "check"]),
         missing=list(missing or []),
+        cases=case_table(sources, results),
     )
 
 
@@ -337,6 +357,43 @@ def follow_up_table(results: list[Result]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
 
 
+# -- follow-up cases (SPEC 8) -----------------------------------------------------------------
+
+
+def case_table(sources: list[BranchSource], results: list[Result]) -> pd.DataFrame:
+    """The unit's open follow-up cases, overdue first, then by deadline: read from each branch
+    run's cases.csv (the register that run left); a branch read without a run (the demo) from
+    the engine's register."""
+    from ..outputs.cases import cases_table
+    from ..outputs.csvfile import read_csv_text
+    from ..rules.engine.cases import OPEN, OVERDUE
+    from .record import CASES_FILE
+
+    names = {r.branch_id: r.branch_name for r in results}
+    engine = {r.branch_id: r.cases for r in results}
+    frames = []
+    for src in sources:
+        if src.run is not None:
+            path = Path(src.run) / CASES_FILE
+            if not path.is_file():  # a run made before the register was kept
+                continue
+            register = read_csv_text(path)
+        elif src.branch_id in engine:
+            register = read_csv_text(io.StringIO(csv_text(cases_table(engine[src.branch_id]))))
+        else:
+            continue
+        if register.empty or "status" not in register.columns:
+            continue
+        open_ = register[register["status"] == OPEN]
+        frames.append(open_.assign(branch_id=src.branch_id, branch_name=names.get(src.branch_id, "")))
+    if not frames:
+        return pd.DataFrame(columns=ROLLUP_CASE_COLUMNS)
+    table = pd.concat(frames, ignore_index=True)[ROLLUP_CASE_COLUMNS]
+    late = table["overdue"] != OVERDUE
+    order = table.assign(_late=late).sort_values(["_late", "deadline", "branch_id", "member_id"], kind="stable")
+    return order.drop(columns="_late").reset_index(drop=True)
+
+
 # -- the roll-up workbook ---------------------------------------------------------------------
 
 ROLLUP_LABELS: dict[str, str] = {
@@ -375,6 +432,13 @@ ROLLUP_LABELS: dict[str, str] = {
     "manifest_sha256": "manifest.json 的 SHA-256",
     "summary_sha256": "summary.csv 的 SHA-256",
     "input": "输入文件",
+    "case_year": "案件年度",
+    "kind": "类别",
+    "opened_on": "开案日期",
+    "deadline": "期限",
+    "overdue": "逾期",
+    "decided_on": "最近决定日期",
+    "helper": "帮教人",
 }
 
 
@@ -531,6 +595,8 @@ def write_rollup_workbook(rollup: Rollup, path: Path, provenance: dict[str, Any]
     follow_ups = rollup.follow_ups  # member first: id and name repeat on each page
     first = ["member_id", "name"]
     table("组织处置", follow_ups[first + [c for c in follow_ups.columns if c not in first]], repeat_columns=2)
+    cases = rollup.cases  # member first: id and name repeat on each page
+    table("跟踪帮教", cases[first + [c for c in cases.columns if c not in first]], repeat_columns=2)
     table("核对", rollup.checks, repeat_columns=1)
     wb.close()
     return path
@@ -576,6 +642,8 @@ def headline(rollup: Rollup) -> pd.DataFrame:
         ("党员 members", str(len(u))),
         ("参与排名 ranked", str(int(u["unit_rank"].notna().sum())) if len(u) else "0"),
         ("组织处置 follow-ups", str(len(rollup.follow_ups))),
+        ("跟踪帮教办理中 open cases", str(len(rollup.cases))),
+        ("其中逾期 overdue", str(int((rollup.cases["overdue"] == "是").sum()))),
         (
             "与支部运行不一致 runs that differ",
             str(int((rollup.checks["differences"] > 0).sum())) if len(rollup.checks) else "-",

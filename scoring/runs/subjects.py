@@ -8,16 +8,26 @@ this module which kind a workbook or a sealed run is.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from ..exceptions import ArgumentError, PeriodError, SchemeError
-from ..inputs.reading import BRANCH_KEYS, SHEETS, InputBook, load_inputs, read_head
+from ..inputs.reading import (
+    BRANCH_KEYS,
+    OPTIONAL_BRANCH_KEYS,
+    SHEETS,
+    InputBook,
+    check_outcomes_against,
+    load_inputs,
+    read_head,
+)
 from ..inputs.unit import UNIT_KEYS, UNIT_SHEETS, UnitBook, is_unit_workbook, load_unit
 from ..rules.engine import Result, score
 from ..rules.engine.pipeline import score_unit
+from ..rules.engine.prior import Prior
 from ..rules.periods import Period
 from ..rules.scheme import SPAN_MONTHS, LoadedScheme, load_workbook_scheme
 from . import codeversion
@@ -80,10 +90,11 @@ class Loaded:
         s = self.subject
         return {"subject": s.kind, s.id_field: self.folder_id, s.name_field: self.name}
 
-    def score(self, period: Period) -> Result:
+    def score(self, period: Period, prior: Prior | None = None, publicity_start: dt.date | None = None) -> Result:
+        """Score the period; a branch's run with what its earlier runs hand in and its 公示 start (SPEC 8)."""
         if isinstance(self.book, UnitBook):
             return score_unit(self.book, self.scheme, period)
-        return score(self.book, self.scheme, period)
+        return score(self.book, self.scheme, period, prior, publicity_start)
 
     def check_traced(self, subject_id: str) -> None:
         """Refuse, before anything runs, a subject to trace that the workbook does not have."""
@@ -105,10 +116,21 @@ class Identified:
     name: str
     sha256: str
     scheme: LoadedScheme
+    # the branch sheet's 公示开始日期 (YYYY-MM-DD; "" when not given, and for a unit: SPEC 8)
+    publicity_start: str = ""
 
     @classmethod
     def of(cls, loaded: Loaded) -> Identified:
-        return cls(loaded.subject, loaded.folder_id, loaded.name, loaded.book.sha256, loaded.scheme)
+        book = loaded.book
+        start = book.publicity_start if isinstance(book, InputBook) else None
+        return cls(
+            loaded.subject,
+            loaded.folder_id,
+            loaded.name,
+            book.sha256,
+            loaded.scheme,
+            start.isoformat() if start is not None else "",
+        )
 
     def identity(self) -> dict[str, Any]:
         """As :meth:`Loaded.identity`."""
@@ -127,7 +149,7 @@ def identify(path: Path, period: Period) -> Identified | None:
     unit = is_unit_workbook(path)
     subject = BRANCHES if unit else MEMBERS
     spec, keys = (UNIT_SHEETS["unit"], UNIT_KEYS) if unit else (SHEETS["branch"], BRANCH_KEYS)
-    head = read_head(path, spec, keys)
+    head = read_head(path, spec, keys, None if unit else OPTIONAL_BRANCH_KEYS)
     if head is None:
         return None
     fields, sha256 = head
@@ -141,12 +163,13 @@ def identify(path: Path, period: Period) -> Identified | None:
     s = scheme.scheme
     if s.subject != subject.kind or SPAN_MONTHS[period.kind] < s.shortest_months:
         return None
-    return Identified(subject, folder_id, name, sha256, scheme)
+    return Identified(subject, folder_id, name, sha256, scheme, fields.get("publicity_start", ""))
 
 
-def load(path: str | Path, period: Period, scheme: LoadedScheme | None = None) -> Loaded:
+def load(path: str | Path, period: Period, scheme: LoadedScheme | None = None, prior: Prior | None = None) -> Loaded:
     """Read and validate a branch or a unit workbook, whichever ``path`` is; raise one InputError
-    with every problem found."""
+    with every problem found. ``prior``: what the earlier sealed runs of the branch hand in
+    (SPEC 8); a branch workbook's follow_up_outcomes are then checked against its register."""
     if is_unit_workbook(path):
         if period.kind == "half":  # SPEC 3.9: 月评季考年定级; a half-year is no period of the assessment
             raise PeriodError(
@@ -155,7 +178,11 @@ def load(path: str | Path, period: Period, scheme: LoadedScheme | None = None) -
                 f" {period.year}Q1..{period.year}Q4, {period.year}"
             )
         return Loaded(*load_unit(path, period, scheme))
-    return Loaded(*load_inputs(path, period, scheme))
+    book, chosen = load_inputs(path, period, scheme)
+    if prior is not None:
+        source = next((r["run"] for r in prior.refs if r.get("role") == "cases"), "")
+        check_outcomes_against(book, prior.cases, source)
+    return Loaded(book, chosen)
 
 
 def subject_of(manifest: dict[str, Any]) -> Subject:

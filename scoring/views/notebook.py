@@ -6,6 +6,7 @@ an appraisal ballot).
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import re
 import shutil
@@ -18,12 +19,15 @@ import pandas as pd
 
 from .. import __version__
 from ..exceptions import RunError
-from ..inputs.reading import load_inputs
+from ..inputs.reading import check_outcomes_against, load_inputs
 from ..labels import LABELS, label, readable, readable_values
+from ..outputs.cases import CASE_LABELS, cases_table
 from ..outputs.csvfile import write_csv
 from ..outputs.excel import write_results_workbook
 from ..outputs.publicity import write_publicity_pdf
 from ..rules.engine import Result, score
+from ..rules.engine.cases import OPEN, OVERDUE, THIS_RUN
+from ..rules.engine.prior import Prior
 from ..rules.periods import KIND_LABELS, Period, parse_period
 from ..rules.scheme import SPAN_MONTHS, LoadedScheme, load_scheme
 from ..rules.words import (
@@ -40,6 +44,7 @@ from ..rules.words import (
     year_text,
 )
 from ..runs.environment import describe, interpreter_shown, main_packages
+from ..runs.record import CASES_FILE, load_prior
 from .trace import trace
 
 if TYPE_CHECKING:  # matplotlib is imported where a chart is drawn
@@ -153,13 +158,26 @@ def demo_inputs(branch_index: int = 0, year: int = 2025) -> Path:
     )
 
 
-def load(inputs_path: str, period: str, scheme: str = "") -> Run:
-    """Read, validate and score; show the input checks."""
+def load(
+    inputs_path: str,
+    period: str,
+    scheme: str = "",
+    prior_runs: dict[str, str] | None = None,
+    publicity_start: str = "",
+) -> Run:
+    """Read, validate and score; show the input checks. ``prior_runs``: the earlier sealed runs the
+    run starts from (role -> folder relative to the runs folder, the kernel's working folder:
+    SPEC 8); the workbook's follow_up_outcomes are checked against their register.
+    ``publicity_start``: the 公示's first day (YYYY-MM-DD); "" for the branch sheet's, else the
+    next working day after today."""
     path = Path(inputs_path) if inputs_path else demo_inputs()
     p = parse_period(period)
     loaded = load_scheme(scheme) if scheme else None
     book, sch = load_inputs(path, p, loaded)
-    result = score(book, sch, p)
+    prior = load_prior(Path.cwd(), prior_runs) if prior_runs else Prior()
+    check_outcomes_against(book, prior.cases, str((prior_runs or {}).get("cases", "")))
+    start = dt.date.fromisoformat(publicity_start) if publicity_start else None
+    result = score(book, sch, p, prior, start)
     run = Run(path, p, sch, result)
     s = sch.scheme
     print(f"支部 (branch): {book.branch_id} {book.branch_name}")
@@ -174,7 +192,22 @@ def load(inputs_path: str, period: str, scheme: str = "") -> Run:
     _display(readable(counts))
     for note in book.notes:
         print("说明:", note)
+    _show_prior(result)
     return run
+
+
+def _show_prior(result: Result) -> None:
+    """What the earlier sealed runs handed in (SPEC 8), and the 公示's first day."""
+    if result.publicity_start is not None:
+        print(f"公示开始日期 (publicity start): {result.publicity_start.isoformat()}")
+    if not result.prior.refs:
+        print("以前的运行 (earlier runs): 无, 帮教台账从空开始 (none: the follow-up register starts empty)")
+    for ref in result.prior.refs:
+        role = PRIOR_ROLES.get(ref["role"], ref["role"])
+        print(f"以前的运行 (earlier run) {role}: {ref['run']}/{ref['file']}; SHA-256 {ref['sha256']}")
+
+
+PRIOR_ROLES: dict[str, str] = {"cases": "帮教台账 (cases)", "previous_year": "上年输入 (previous_year)"}
 
 
 RUN_FOLDER_TEXT = "本次运行的文件夹 (the run folder)"
@@ -422,6 +455,25 @@ def show_trace(run: Run, member_id: str = "") -> None:
         _display(shown)
 
 
+def show_cases(run: Run) -> pd.DataFrame | None:
+    """The follow-up register after this run (SPEC 8): open cases first, overdue ones first, then
+    by deadline; closed ones after them. The case opened by this run is named 本次运行."""
+    register = run.result.cases
+    open_now = register[register["status"] == OPEN]
+    late = int((open_now["overdue"] == OVERDUE).sum())
+    print(
+        f"帮教台账 (follow-up register): {len(register)} 个案件, 办理中 {len(open_now)} 个, 其中逾期 {late} 个"
+        f" (cases: {len(register)}, open {len(open_now)}, overdue {late})"
+    )
+    opened = int((register["opened_by"] == THIS_RUN).sum())
+    if opened:
+        print(f"本次运行新开案件 (opened by this run): {opened} 个, 开案日期为公示期最后一天")
+    if register.empty:
+        return None
+    with pd.option_context("display.max_rows", 500):
+        return readable(register.rename(columns=CASE_LABELS))
+
+
 def provenance_of(run: Run) -> dict[str, Any]:
     """Provenance when the notebook is run by hand rather than by ``python -m scoring run``."""
     book = run.result.book
@@ -451,6 +503,7 @@ def check_provenance(run: Run, provenance: dict[str, Any]) -> None:
         ("input_sha256", book.sha256 if book is not None else "", "输入文件", "the input file", str(run.inputs_path)),
         ("scheme_sha256", run.scheme.sha256, "积分方案文件", "the scheme file", str(run.scheme.path)),
     ]
+    checks += _prior_checks(run, provenance)
     for key, actual, zh, en, where in checks:
         expected = str(provenance.get(key) or "")
         if expected and expected != actual:
@@ -460,6 +513,16 @@ def check_provenance(run: Run, provenance: dict[str, Any]) -> None:
                 f" 笔记本读到的 SHA-256 (read by the notebook) {actual}. "
                 "请确认文件不再改动后重新运行 (make sure the file is no longer being edited, then run again)."
             )
+
+
+def _prior_checks(run: Run, provenance: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """The earlier runs' files as the notebook read them, against what the run recorded before
+    it started (the provenance's ``prior_runs`` text, SPEC 8)."""
+    if "prior_runs" not in provenance:
+        return []
+    refs = run.result.prior.refs
+    read = "; ".join(f"{r['role']}: {r['run']}/{r['file']} SHA-256 {r['sha256']}" for r in refs) or "无 (none)"
+    return [("prior_runs", read, "以前的运行的文件", "an earlier run's file", "prior_runs")]
 
 
 def write_outputs(run: Run, out_dir: str, provenance: dict[str, Any]) -> list[Path]:
@@ -475,10 +538,11 @@ def write_outputs(run: Run, out_dir: str, provenance: dict[str, Any]) -> list[Pa
     out.mkdir(parents=True, exist_ok=True)
     summary = out / "summary.csv"
     write_csv(run.result.summary(), summary)  # a text cell never becomes a formula in Excel or WPS
+    cases = write_csv(cases_table(run.result.cases), out / CASES_FILE)  # the register (SPEC 8)
     workbook = write_results_workbook(
         run.result, out / f"{run.result.branch_id}_{run.period.text}_结果.xlsx", provenance
     )
-    written = [summary, workbook]
+    written = [summary, cases, workbook]
     if shutil.which("soffice"):
         written.append(write_publicity_pdf(run.result, out))
     else:

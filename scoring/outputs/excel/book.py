@@ -9,6 +9,7 @@ import pandas as pd
 
 from ...labels import provenance_label, shown
 from ...rules.engine import Result
+from ..cases import cases_sheet
 from ..excel2010 import Workbook as Excel2010Workbook
 from ..notice import add_notice_sheet
 from ..publicity import add_publicity_sheets
@@ -136,6 +137,8 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
         period_results(w, result, results_ws, checks)
     quota_cells(w, result, params)
     check_sheet(w, result, check_ws, checks)
+    if s.subject == "member":
+        cases_sheet(w, result)  # 跟踪帮教: the follow-up register after this run (SPEC 8)
 
     print_ready(w, result)
     if s.subject == "member":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
@@ -10,6 +12,7 @@ from ...inputs.unit import UnitBook
 from ..periods import Period
 from ..scheme import LoadedScheme
 from .bands import period_bands
+from .cases import case_register, next_working_day, publicity_window
 from .events import month_events, resolve_adjustments, resolve_vetoes, veto_months
 from .follow_up import follow_ups, tier_follow_ups
 from .indicators import indicator_scores, subject_book
@@ -23,9 +26,17 @@ from .year import annual_results, appraisal_averages, item_year
 # -- the entry point --------------------------------------------------------------------------
 
 
-def score(book: InputBook, scheme: LoadedScheme, period: Period, prior: Prior | None = None) -> Result:
+def score(
+    book: InputBook,
+    scheme: LoadedScheme,
+    period: Period,
+    prior: Prior | None = None,
+    publicity_start: dt.date | None = None,
+) -> Result:
     """Score one branch for one period. Pure: reads the tables (and what earlier sealed runs hand
-    in, ``prior``: SPEC 8), returns new ones."""
+    in, ``prior``: SPEC 8), returns new ones. ``publicity_start``: the first day of the 公示 (a year
+    run opens its follow-up cases on its last day); default the branch sheet's, else the next
+    working day after today (a run passes the day, so that verify reproduces it)."""
     s = scheme.scheme
     items = s.item_codes
     members = book.members.reset_index(drop=True)
@@ -79,6 +90,15 @@ def score(book: InputBook, scheme: LoadedScheme, period: Period, prior: Prior | 
             this = quarters[quarters["quarter"] == period.last_month // 3]
             named = this.merge(members[["member_id", "name"]], on="member_id")
             follow = tier_follow_ups(named, s).reset_index(drop=True)
+    start = publicity_start or book.publicity_start or next_working_day(dt.date.today())
+    cases = case_register(
+        annual if s.subject == "member" else pd.DataFrame(),  # a unit's branches get no case
+        members,
+        (prior or Prior()).cases,
+        book.follow_up_outcomes,
+        period,
+        publicity_window(start, s.publicity.working_days)[1] if period.kind == "year" else None,
+    )
     return Result(
         scheme=scheme,
         period=period,
@@ -100,6 +120,8 @@ def score(book: InputBook, scheme: LoadedScheme, period: Period, prior: Prior | 
         notes=list(book.notes),
         book=book,
         prior=prior or Prior(),
+        cases=cases,
+        publicity_start=start,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -45,6 +46,8 @@ class Result:
     lapses: pd.DataFrame = field(default_factory=lambda: empty(LAPSE_COLUMNS))
     objections: pd.DataFrame = field(default_factory=pd.DataFrame)
     prior: Prior = field(default_factory=Prior)
+    # the first day of this run's 公示 (a year run's cases open on its last day: SPEC 8)
+    publicity_start: dt.date | None = None
     # figures() is asked for by the workbook, the 公示, the cards, the notebook and summary.csv:
     # formed once (the tables above are not changed after scoring), each caller gets a copy
     _figures: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
