@@ -17,6 +17,7 @@ from .check import check_sheet
 from .events import adjustments, vetoes
 from .indicators import indicator_sheets
 from .items import scores_and_totals
+from .lapse import lapse_sheet
 from .parameters import parameters
 from .published import period_columns, period_results
 from .spans import spans
@@ -136,6 +137,8 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
         period_results(w, result, results_ws, checks)
     quota_cells(w, result, params)
     check_sheet(w, result, check_ws, checks)
+    if s.subject == "member":  # possible 自行脱党: the months and the input cells behind each case
+        lapse_sheet(w, result)
 
     print_ready(w, result)
     if s.subject == "member":
