@@ -17,6 +17,7 @@ from conftest import ballots, member_rows
 from scoring.exceptions import InputError
 from scoring.inputs.demo import write_input_workbook
 from scoring.inputs.reading import InputBook, load_inputs
+from scoring.inputs.templates import README_SHEET, build_template
 from scoring.outputs.excel import write_results_workbook
 from scoring.rules.engine import Result, score
 from scoring.rules.engine.lapse import IDLE, KEPT, MISSED, OUT, find_lapses, latest_runs
@@ -378,3 +379,19 @@ def test_workbook_sheet_lists_the_months_and_the_cells(tmp_path: Path) -> None:
     assert "无记录 (no row)" in str(data[0][header.index("依据单元格 (source)")])
     text = " ".join(str(c) for row in rows for c in row if c is not None)
     assert "nan" not in text and "None" not in text
+
+
+# -- the template ----------------------------------------------------------------------------------
+
+
+def test_template_has_the_activities_sheet_and_states_the_rule() -> None:
+    wb = build_template(SCHEME, 2025)
+    ws = wb["活动安排 (activities)"]
+    assert [c.value for c in ws[1]] == ["日期 (date)", "活动 (activity)", "活动类别 (kind)"]
+    kinds = [dv for dv in ws.data_validations.dataValidation if str(dv.sqref).startswith("C2")]
+    assert len(kinds) == 1 and kinds[0].type == "list"
+    names = wb.sheetnames
+    assert names.index("活动安排 (activities)") + 1 == names.index("组织生活 (attendance)")
+    readme = " ".join(str(v) for row in wb[README_SHEET].iter_rows(values_only=True) for v in row if v)
+    assert "没有任何 出席 或 请假 记录, 该月即为未参加" in readme
+    assert "没有记录或 已交纳 为 否 的即为未交纳" in readme and "上年 8 月 至 本年 1 月" in readme

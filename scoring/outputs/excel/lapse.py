@@ -21,7 +21,7 @@ LABELS: dict[str, str] = {
     "finding": "情况 (finding)",
     "source": "依据单元格 (source)",
 }
-WIDTHS: dict[str, float] = {"what": 26.0, "finding": 20.0, "source": 46.0, "run": 20.0}
+WIDTHS: dict[str, float] = {"what": 26.0, "finding": 20.0, "source": 52.0, "run": 20.0}
 WRAPPED = ("what", "finding", "source")
 
 

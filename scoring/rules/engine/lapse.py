@@ -94,6 +94,9 @@ def find_lapses(book: InputBook, scheme: Scheme, period: Period, previous: Input
             f"(the previous year's book must be branch {book.branch_id}, {book.year - 1}): "
             f"got {previous.branch_id} {previous.year}"
         )
+    if book.activities.empty and book.attendance.empty and book.dues.empty:  # nothing recorded to check
+        out.basis += [_unchecked(ORG_LIFE), _unchecked(DUES)]
+        return out
     members = book.members.drop_duplicates("member_id").reset_index(drop=True)
     ids = pd.Index(members["member_id"])
     names = dict(zip(members["member_id"], members["name"], strict=True))
@@ -103,11 +106,13 @@ def find_lapses(book: InputBook, scheme: Scheme, period: Period, previous: Input
     lapse = scheme.follow_up.lapse_months
     cases: list[dict[str, Any]] = []
     evidence: list[dict[str, Any]] = []
+    checked = False
     for kind, states_of in ((ORG_LIFE, _org_life), (DUES, _dues)):
         current = states_of(years[-1])
         if current is None:
             out.basis.append(_unchecked(kind))
             continue
+        checked = True
         out.basis.append(_checked(kind, years[-1]))
         gaps = _dues_gaps(years[-1]) if kind == DUES else ""
         if gaps:
@@ -120,8 +125,6 @@ def find_lapses(book: InputBook, scheme: Scheme, period: Period, previous: Input
                 continue
             parts.append(earlier)
             months += [(y.book.year, m) for m in range(1, 13)]
-        if previous is None:
-            out.basis.append(f"没有上年度 ({book.year - 1}) 的运行记录, {kind}的连续月数从 {book.year} 年 1 月起算。")
         parts.append(current)
         months += [(book.year, m) for m in range(1, period.last_month + 1)]
         states = np.concatenate(parts, axis=1)
@@ -144,6 +147,8 @@ def find_lapses(book: InputBook, scheme: Scheme, period: Period, previous: Input
                 }
             )
             evidence += [{"member_id": mid, "name": names[mid], "kind": kind, "run": run} | r for r in rows]
+    if previous is None and checked:
+        out.basis.append(f"没有上年度 ({book.year - 1}) 的运行记录: 连续月数从 {book.year} 年 1 月起算。")
     if cases:
         order = {m: k for k, m in enumerate(members["member_id"])}
         out.cases = (
