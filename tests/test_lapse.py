@@ -15,7 +15,7 @@ import pytest
 from conftest import ballots, member_rows
 
 from scoring.exceptions import InputError
-from scoring.inputs.demo import write_input_workbook
+from scoring.inputs.demo import DEMO_BRANCHES, generate_demo, write_input_workbook
 from scoring.inputs.reading import InputBook, load_inputs
 from scoring.inputs.templates import README_SHEET, build_template
 from scoring.outputs.excel import write_results_workbook
@@ -395,3 +395,20 @@ def test_template_has_the_activities_sheet_and_states_the_rule() -> None:
     readme = " ".join(str(v) for row in wb[README_SHEET].iter_rows(values_only=True) for v in row if v)
     assert "没有任何 出席 或 请假 记录, 该月即为未参加" in readme
     assert "没有记录或 已交纳 为 否 的即为未交纳" in readme and "上年 8 月 至 本年 1 月" in readme
+
+
+# -- the demo --------------------------------------------------------------------------------------
+
+
+def test_demo_branch_has_a_lapse_across_new_year(tmp_path: Path) -> None:
+    # the demo's ninth member of B001 has no sign-in row from August to January, every year: in
+    # 2024 that is Jan (1) and Aug..Dec (5), never 6; the 2025Q1 run with the 2024 book counts
+    # Aug..Dec 2024 + Jan 2025 = 6 -> listed 2024-08 至 2025-01; without it, Jan 2025 alone.
+    (p24,) = generate_demo(tmp_path / "2024", 2024, branches=DEMO_BRANCHES[:1])
+    (p25,) = generate_demo(tmp_path / "2025", 2025, branches=DEMO_BRANCHES[:1])
+    b24, _ = load_inputs(p24, parse_period("2024"))
+    b25, loaded = load_inputs(p25, parse_period("2025Q1"))
+    assert "B001M009" not in set(score(b24, loaded, parse_period("2024")).lapses["member_id"])
+    r = score(b25, loaded, parse_period("2025Q1"), Prior(previous_year=b24))
+    assert cases(r) == {("B001M009", "组织生活"): ("2024-08", "2025-01", 6)}
+    assert score(b25, loaded, parse_period("2025Q1")).lapses.empty
