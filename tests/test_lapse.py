@@ -412,3 +412,25 @@ def test_demo_branch_has_a_lapse_across_new_year(tmp_path: Path) -> None:
     r = score(b25, loaded, parse_period("2025Q1"), Prior(previous_year=b24))
     assert cases(r) == {("B001M009", "组织生活"): ("2024-08", "2025-01", 6)}
     assert score(b25, loaded, parse_period("2025Q1")).lapses.empty
+
+
+def test_cases_in_member_order_organisational_life_before_dues(tmp_path: Path) -> None:
+    # Jan..Jun: M04 neither came nor paid (no rows), M02 came but paid nothing (no rows), M01 and
+    # M03 came and paid. Listed: M02 党费; M04 组织生活, then M04 党费; every run 2025-01 .. 2025-06.
+    acts = monthly_activities(2025, range(1, 7))
+    att = sign_in(acts, IDS, {("M04", m): ABSENT for m in range(1, 13)})
+    dues = pd.DataFrame(
+        [{"member_id": mid, "month": f"2025-{m:02d}", "paid": "是"} for mid in ("M01", "M03") for m in range(1, 7)]
+    )
+    r = run(workbook(tmp_path, 2025, {"activities": acts, "attendance": att, "dues": dues}, "2025H1"), "2025H1")
+    assert list(zip(r.lapses["member_id"], r.lapses["kind"], strict=True)) == [
+        ("M02", "党费"),
+        ("M04", "组织生活"),
+        ("M04", "党费"),
+    ]
+    ev = r.lapse_evidence
+    assert (
+        list(zip(ev["member_id"], ev["kind"], strict=True))
+        == [("M02", "党费")] * 6 + [("M04", "组织生活")] * 6 + [("M04", "党费")] * 6
+    )
+    assert list(ev["month"].iloc[6:12]) == [f"2025-{m:02d}" for m in range(1, 7)]

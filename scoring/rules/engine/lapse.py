@@ -150,13 +150,19 @@ def find_lapses(book: InputBook, scheme: Scheme, period: Period, previous: Input
     if previous is None and checked:
         out.basis.append(f"没有上年度 ({book.year - 1}) 的运行记录: 连续月数从 {book.year} 年 1 月起算。")
     if cases:
-        order = {m: k for k, m in enumerate(members["member_id"])}
+        # in members-table order, organisational life before dues; each case's months stay in order
+        order = {m: k for k, m in enumerate(members["member_id"])} | {ORG_LIFE: 0, DUES: 1}
+        by = ["member_id", "kind"]
         out.cases = (
             pd.DataFrame(cases, columns=LAPSE_COLUMNS)
-            .sort_values(["member_id", "kind"], key=lambda s: s.map(order) if s.name == "member_id" else s)
+            .sort_values(by, key=lambda s: s.map(order), kind="stable")
             .reset_index(drop=True)
         )
-        out.evidence = pd.DataFrame(evidence, columns=EVIDENCE_COLUMNS)
+        out.evidence = (
+            pd.DataFrame(evidence, columns=EVIDENCE_COLUMNS)
+            .sort_values(by, key=lambda s: s.map(order), kind="stable")
+            .reset_index(drop=True)
+        )
     return out
 
 
