@@ -40,6 +40,7 @@ RESULT_SHEETS = {
     "月度总分": True,
     "民主测评": True,
     "一票否决": True,
+    "脱党核查": True,
     "参数": False,
     "来源": False,
     "说明": False,

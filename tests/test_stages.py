@@ -20,9 +20,10 @@ STAGES = ["indicators", "items", "events", "spans", "year", "bands", "published"
 # modules that are not stages: what a run publishes and shared helpers (engine); the sheet
 # machinery, the parameters, 核对 and the composition of the book (workbook); follow-up makes a
 # list, not a figure (its sheet, 组织处置, is in scoring.outputs.publicity); prior and cases: what
-# earlier runs hand in and the follow-up register, lists too (跟踪帮教, scoring.outputs.cases)
-ENGINE_ONLY = {"result", "tables", "pipeline", "follow_up", "prior", "cases"}
-WORKBOOK_ONLY = {"writer", "parameters", "check", "book"}
+# earlier runs hand in and the follow-up register, lists too (跟踪帮教, scoring.outputs.cases);
+# lapse: the possible 自行脱党 cases, a list whose sheet 脱党核查 shows the input cells behind it
+ENGINE_ONLY = {"result", "tables", "pipeline", "follow_up", "prior", "cases", "lapse"}
+WORKBOOK_ONLY = {"writer", "parameters", "check", "book", "lapse"}
 
 
 def submodules(package: object) -> set[str]:

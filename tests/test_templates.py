@@ -382,6 +382,7 @@ VALIDATED: dict[str, set[str]] = {
     "adjustments": {"member_id", "date", "rule_code", "points"},
     "vetoes": {"member_id", "date", "condition", "votes_for", "votes_against"},
     "amendments": {"member_id", "month", "item", "new_score", "decided_on"},
+    "activities": {"date", "kind"},
     "attendance": {"date", "member_id", "status"},
     "dues": {"member_id", "month", "paid"},
     "follow_up_outcomes": {"member_id", "case_year", "decided_on", "outcome", "action"},

@@ -310,14 +310,23 @@ def branch_tables(spec: BranchSpec, year: int, seed: int) -> tuple[dict[str, Any
                 status = "请假"
             if (left[i] and m > int(left[i][-2:])) or (joined[i] and m < int(joined[i][-2:])):
                 continue
+            if i == 8 and not (joined[i] or left[i]) and (m >= 8 or m == 1):
+                # away every August to January (no sign-in row): with the previous year's run, the
+                # months from August to January make six in a row across New Year (SPEC 8)
+                continue
             att.append({"date": day, "activity": "主题党日", "member_id": ids[i], "status": status})
+    # the activities held (SPEC 4): a sign-in sheet lists only who came, this sheet what was held
+    sheets["activities"] = pd.DataFrame(
+        [{"date": dt.date(year, m, 10), "activity": "主题党日", "kind": "主题党日"} for m in range(1, 13)]
+    )
     sheets["attendance"] = pd.DataFrame(att)
     dues = []
-    for i in scored:
+    for i in range(n):  # exempt members too: they are excused from points, not from dues (SPEC 8)
         for m in range(1, 13):
             if (left[i] and m > int(left[i][-2:])) or (joined[i] and m < int(joined[i][-2:])):
                 continue
-            dues.append({"member_id": ids[i], "month": f"{year}-{m:02d}", "paid": not (i == 6 and m >= 5)})
+            unpaid = i == 6 and m >= 5 and not exempt[i]
+            dues.append({"member_id": ids[i], "month": f"{year}-{m:02d}", "paid": not unpaid})
     sheets["dues"] = pd.DataFrame(dues)
     branch = {"branch_id": spec.branch_id, "branch_name": spec.branch_name, "scheme": spec.scheme, "year": year}
     return branch, sheets
@@ -454,6 +463,9 @@ def cadence_branch_tables(
             status = "缺席" if i == 5 and m >= 4 else "请假" if rng.random() < 0.06 else "出席"
             att.append({"date": dt.date(year, m, 12), "activity": "主题党日", "member_id": ids[i], "status": status})
             dues.append({"member_id": ids[i], "month": f"{year}-{m:02d}", "paid": not (i == 6 and m >= 6)})
+        for i in range(n):  # exempt members pay dues too (SPEC 8): excused from points, not from dues
+            if exempt[i] and first[i] <= m <= last[i]:
+                dues.append({"member_id": ids[i], "month": f"{year}-{m:02d}", "paid": True})
     sheets["attendance"] = pd.DataFrame(att)
     sheets["dues"] = pd.DataFrame(dues)
     branch = {"branch_id": spec.branch_id, "branch_name": spec.branch_name, "scheme": spec.scheme, "year": year}

@@ -50,6 +50,24 @@ ATTENDANCE: list[str] = ["出席", "请假", "缺席"]
 # follow-up cases (SPEC 8): 明显转变 goes only with 结案; 无明显转变 with any other action
 OUTCOMES: list[str] = ["明显转变", "无明显转变"]
 ACTIONS: list[str] = ["结案", "继续帮教", "组织处理", "劝退", "除名"]
+# -- activities (SPEC 4, 8): the kinds of organisational life a branch holds. 三会一课 is 党员大会,
+# 支委会, 党小组会 and 党课 (seed 004: "三会一课"); 主题党日, 组织生活会 and 民主评议党员 are the other
+# regular occasions (seed 004: 组织生活会, 民主评议); 三会一课 and 组织生活 stand for a meeting the
+# record does not name more closely. A closed list: the kind decides who was expected (below).
+ACTIVITY_KINDS: list[str] = [
+    "党员大会",
+    "支委会",
+    "党小组会",
+    "党课",
+    "主题党日",
+    "组织生活会",
+    "民主评议党员",
+    "三会一课",
+    "组织生活",
+]
+# kinds only some members attend (the committee; one 党小组 of several): a member is expected at
+# one only when the attendance sheet lists him for it, so a 缺席 row counts and no row does not
+PARTIAL_KINDS: frozenset[str] = frozenset({"支委会", "党小组会"})
 YES = {"yes", "y", "是", "true", "1"}
 NO = {"no", "n", "否", "false", "0", ""}
 
@@ -185,6 +203,15 @@ SHEETS: dict[str, SheetSpec] = {
                 Column("new_score", "更正后分数", "number", required=True, not_blank=True),
                 Column("reason", "更正理由", required=True, not_blank=True, free_text=True),
                 Column("decided_on", "决定日期", "date", required=True, not_blank=True),
+            ),
+        ),
+        SheetSpec(
+            "activities",
+            "活动安排",
+            (
+                Column("date", "日期", "date", required=True, not_blank=True),
+                Column("activity", "活动", required=True, not_blank=True, free_text=True),
+                Column("kind", "活动类别", "choice", required=True, not_blank=True, choices=tuple(ACTIVITY_KINDS)),
             ),
         ),
         SheetSpec(
@@ -427,6 +454,9 @@ class InputBook:
     # follow_up_outcomes sheet, ``case_year`` an int), and the branch sheet's 公示开始日期
     follow_up_outcomes: pd.DataFrame = field(default_factory=lambda: _empty_sheet("follow_up_outcomes"))
     publicity_start: dt.date | None = None
+    # the activities the branch held (sheet ``activities``: date, activity, kind, row); empty with
+    # those columns when the sheet is absent (the held activities are then those of ``attendance``)
+    activities: pd.DataFrame = field(default_factory=lambda: _no_activities())
 
     def cell(self, sheet: str, column: str, row: int) -> str:
         """``月度评分 (monthly_scores)!D14`` for a sheet key, a column key and an Excel row.
@@ -473,6 +503,7 @@ _SHEET_ATTRS: dict[str, str] = {
     "adjustments": "adjustments",
     "vetoes": "vetoes",
     "amendments": "amendments",
+    "activities": "activities",
     "attendance": "attendance",
     "dues": "dues",
     "follow_up_outcomes": "follow_up_outcomes",
@@ -2040,6 +2071,7 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
         score_key or "monthly_scores",
         unit,
     )
+    _check_activities(tables["activities"], tables["attendance"], c)
     _unknown_member(tables["attendance"], "attendance", known, c)
     _unknown_member(tables["dues"], "dues", known, c)
     _month_in_year(tables["dues"], "dues", "month", year, c)
@@ -2095,6 +2127,7 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
         letters=letter_rows,
         follow_up_outcomes=outcomes,
         publicity_start=publicity_start,
+        activities=tables["activities"],
     )
     return book, scheme
 
@@ -2311,6 +2344,55 @@ def _check_members(m: pd.DataFrame, raw: pd.DataFrame, s: Scheme, year: int, per
             f"方案 {s.name} 不评星级, 直接评定星级不会被使用 "
             f"(scheme {s.name} has no stars: the value would be ignored)",
             "留空 (blank)",
+        )
+
+
+# -- activities and attendance (SPEC 4, 8) ----------------------------------------------------
+
+
+def _no_activities() -> pd.DataFrame:
+    """The ``activities`` table of a workbook without that sheet, typed as the reader types it."""
+    return pd.DataFrame(
+        {
+            "row": pd.Series(dtype="int64"),
+            "date": pd.Series(dtype=object),
+            "activity": pd.Series(dtype="string"),
+            "kind": pd.Series(dtype="string"),
+        }
+    )
+
+
+def _check_activities(acts: pd.DataFrame, att: pd.DataFrame, c: _Collector) -> None:
+    """One row per activity held; one attendance row per member and activity; and, when the
+    activities sheet lists any, every attendance row names one of them (date and name): the
+    activities sheet is then what was held, and a sign-in for anything else is a typing error."""
+    _duplicates(acts, ["date", "activity"], "activities", "activity", c)
+    _duplicates(att, ["date", "activity", "member_id"], "attendance", "member_id", c)
+    listed = acts.dropna(subset=["date", "activity"])
+    if listed.empty or "activities" in c.unusable:
+        return
+    held = set(zip(listed["date"], listed["activity"], strict=True))
+    on_date: dict[Any, list[str]] = {}
+    for d, a in zip(listed["date"], listed["activity"], strict=True):
+        on_date.setdefault(d, []).append(str(a))
+    named = att.dropna(subset=["date", "activity"])
+    for r, d, a in zip(named["row"], named["date"], named["activity"], strict=True):
+        if (d, a) in held:
+            continue
+        same_day = on_date.get(d)
+        allowed = (
+            f"活动安排 (activities) 中 {d.isoformat()} 的活动: {' / '.join(same_day)}"
+            if same_day
+            else "活动安排 (activities) 中已有的 日期 + 活动; 或在活动安排中补上该活动 "
+            "(an activity of the activities sheet, or add it there)"
+        )
+        c.add(
+            "attendance",
+            int(r),
+            "activity",
+            a,
+            f"活动安排中没有 {d.isoformat()} 的「{a}」 (no such activity on that date in the activities sheet)",
+            allowed,
         )
 
 

@@ -50,6 +50,7 @@ from ..outputs.xlsxfile import save_reproducibly
 from ..rules.scheme import SCHEMES_DIR, SPAN_MONTHS, LoadedScheme, Scheme, builtin_schemes, load_scheme
 from .reading import (
     ACTIONS,
+    ACTIVITY_KINDS,
     ATTENDANCE,
     BRANCH_KEYS,
     MEMBER_TYPES,
@@ -110,6 +111,7 @@ ROWS: dict[str, int] = {
     "adjustments": 2000,
     "vetoes": 500,
     "amendments": 2000,
+    "activities": 1000,
     "attendance": 50000,
     "dues": 24000,
     "follow_up_outcomes": 500,
@@ -390,6 +392,14 @@ def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[Tem
                 hint = "; ".join(
                     ([hint] if plain else []) + [f"{code} {_grades_text(table_)}" for code, table_ in grades.items()]
                 )
+        elif key == "kind" and sheet == "activities":
+            check = Check(
+                "list",
+                lists.source("activity_kind", col.label, ACTIVITY_KINDS),
+                title="活动类别有误",
+                error="请从下拉列表选择活动类别: " + " / ".join(ACTIVITY_KINDS) + "。",
+            )
+            hint = " / ".join(ACTIVITY_KINDS) + "; 支委会、党小组会只计出勤表中列出的党员"
         elif key == "status":
             check = Check(
                 "list",
@@ -408,7 +418,12 @@ def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[Tem
                 "exempt_reason": "如 年老体弱、长期患病",
                 "approved_by": "审批人或审批机构",
                 "reason": "更正理由 (异议处理结果)",
-                "activity": "活动名称, 如 主题党日",
+                "activity": "活动名称, 如 主题党日"
+                + (
+                    "; 同一天的活动名称不重复"
+                    if sheet == "activities"
+                    else "; 填了活动安排表时, 须与其中同一天的活动名称一致"
+                ),
             }.get(key, "")
         out.append(TemplateColumn(key, header, col.required and col.not_blank, fmt, check, hint))
     return out
@@ -630,10 +645,7 @@ def readme_rows(
         text(f"组织处置 — {grade}: {action}")
     for tier, action in s.follow_up.tier_actions.items():
         text(f"奖罚 — {tier}: {action} (每季度和年度的处置清单)")
-    text(
-        f"无正当理由连续 {s.follow_up.lapse_months} 个月以上不参加组织生活或不交纳党费的, "
-        "列为可能自行脱党的情形, 由支部讨论 (需填写 组织生活 和 党费交纳 表)。"
-    )
+    _readme_lapse(s, text)
     shown = ("星级、等次" if s.has_stars else f"积分、{band_word}") + (
         "和年度之星名单" if s.annual_star is not None else ""
     )
@@ -658,9 +670,15 @@ def readme_rows(
             "党员在支部的每个季度 (季度内任一月在支部即算) 都要有一行。"
         ),
         "annual_scores": "年度评分: 每名党员一行, 各项填支委会的全年评分 (算数的分数)。年内在支部的党员都要有一行。",
-        "attendance": "组织生活 (选填): 每次活动每名党员一行。",
-        "dues": "党费交纳 (选填): 每名党员每月一行。",
         **FOLLOW_UP_PURPOSE,
+        "activities": (
+            "活动安排 (选填): 支部开展的每次组织生活一行 (日期、活动名称、类别)。填了本表, "
+            "党员在支部期间没有 出席 或 请假 记录的活动即按未出席计 (签到表只记来了的人)。"
+        ),
+        "attendance": "组织生活 (选填): 每次活动每名出席、请假或缺席的党员一行; 没有行的按未出席计。",
+        "dues": (
+            "党费交纳 (选填): 每名党员每月一行, 不列入积分的党员也要填。填了本表, 党员在支部的月份没有行的按未交纳计。"
+        ),
     }
     R.append(("th", ["工作表", "列", "必填", "填写要求"]))
     R.append(("td", [f"{SHEETS['branch'].label} (branch)", purpose["branch"], "", ""]))
@@ -733,6 +751,22 @@ def _follow_up_check(key: str, label: str, year: int | None, lists: _Lists) -> t
     )
     hint = " / ".join(choices) + (f"; {OUTCOMES[0]} 只能 {ACTIONS[0]}" if key == "outcome" else "")
     return check, hint
+
+
+def _readme_lapse(s: Scheme, text: Callable[..., None]) -> None:
+    """How the possible 自行脱党 cases are found (SPEC 8), for the officer who fills the sheets."""
+    n = s.follow_up.lapse_months
+    text(
+        f"自行脱党: 无正当理由连续 {n} 个月以上不参加组织生活或不交纳党费的, 列为可能自行脱党的情形, "
+        "由支部讨论; 每个期间 (月、季度、半年、年度) 都列出。",
+        "· 组织生活: 以 活动安排 表的活动为准 (没有该表时, 以 组织生活 表中出现的活动为准); 党员在支部期间, "
+        "某月有活动而本人没有任何 出席 或 请假 记录, 该月即为未参加 (缺席 和 没有记录 相同, 请假 不算缺席)。"
+        "支委会、党小组会只对出勤表中列出的党员计。某月没有活动的, 既不计入也不中断连续月数。"
+        "不列入积分的党员 (年老体弱等) 不查组织生活。",
+        "· 党费: 填了 党费交纳 表的, 党员在支部的每个月没有记录或 已交纳 为 否 的即为未交纳; "
+        "不列入积分的党员同样要交纳党费。",
+        "· 跨年连续计算: 上一年度本支部已封存的运行记录中的月份一并计入 (如 上年 8 月 至 本年 1 月)。",
+    )
 
 
 _Text = Callable[..., None]

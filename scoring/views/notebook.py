@@ -430,6 +430,35 @@ def default_member(run: Run) -> str:
     return str(ranked["member_id"].iloc[0]) if len(ranked) else str(summ["member_id"].iloc[0])
 
 
+# -- 自行脱党 (SPEC 8) -----------------------------------------------------------------------------
+
+LAPSE_LABELS: dict[str, str] = {
+    "member_id": "党员编号 (member_id)",
+    "name": "姓名 (name)",
+    "kind": "类别 (kind)",
+    "first_month": "起始月份 (first_month)",
+    "last_month": "截止月份 (last_month)",
+    "months": "连续月数 (months)",
+    "detail": "各月情况 (detail)",
+}
+
+
+def show_lapses(run: Run) -> pd.DataFrame | None:
+    """The possible 自行脱党 cases of this run (every period kind; months of the previous year
+    count when its sealed run was handed in), after what the check was based on; the months and
+    input cells behind each case are on the workbook's 脱党核查 sheet."""
+    r = run.result
+    lapse = run.scheme.scheme.follow_up.lapse_months
+    print(f"依据: 无正当理由连续 {lapse} 个月以上不参加组织生活或不交纳党费的, 由党支部讨论是否视为自行脱党。")
+    for line in r.lapse_basis:
+        print("  ·", line)
+    if r.lapses.empty:
+        print(f"本期没有连续 {lapse} 个月以上无故不参加组织生活或未交纳党费的党员 (no possible 自行脱党 case)。")
+        return None
+    print(f"共 {len(r.lapses)} 例; 各月的活动、出勤和党费记录所在单元格见结果工作簿「脱党核查」表。")
+    return readable_values(r.lapses).rename(columns=LAPSE_LABELS)
+
+
 def show_trace(run: Run, member_id: str = "") -> None:
     """The whole trace of one member (a few hundred rows at most), shown in full: columns blank on
     every row are left out, the scheme's rules named in Chinese, a sub-period named as the cadence

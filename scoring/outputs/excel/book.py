@@ -18,6 +18,7 @@ from .check import check_sheet
 from .events import adjustments, vetoes
 from .indicators import indicator_sheets
 from .items import scores_and_totals
+from .lapse import lapse_sheet
 from .parameters import parameters
 from .published import period_columns, period_results
 from .spans import spans
@@ -139,6 +140,7 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
     check_sheet(w, result, check_ws, checks)
     if s.subject == "member":
         cases_sheet(w, result)  # 跟踪帮教: the follow-up register after this run (SPEC 8)
+        lapse_sheet(w, result)  # possible 自行脱党: the months and the input cells behind each case
 
     print_ready(w, result)
     if s.subject == "member":

@@ -2,7 +2,8 @@
 per stage, composed by :func:`score` as the scheme declares (``pipeline``). Each stage has its
 formula counterpart of the same name in ``scoring.outputs.workbook`` (tests/test_stages.py).
 
-items -> events -> spans -> year -> bands -> follow_up -> published; ``result`` holds what a run
+items -> events -> spans -> year -> bands -> follow_up -> published; ``lapse`` finds the possible
+自行脱党 cases (every period kind, across the turn of the year); ``result`` holds what a run
 publishes and ``tables`` the member-position helpers every stage shares.
 """
 
@@ -10,6 +11,7 @@ from .bands import band_lookup, quota_pick, quota_size, share_quota, tier_names,
 from .events import REASONS, month_events, resolve_adjustments, resolve_vetoes, veto_months
 from .follow_up import follow_ups, tier_follow_ups
 from .items import apply_amendments, monthly_totals, sub_events
+from .lapse import find_lapses, lapse_follow_ups
 from .pipeline import score
 from .published import branch_table, member_table, month_table
 from .result import Result
@@ -28,8 +30,10 @@ __all__ = [
     "appraisal_averages",
     "band_lookup",
     "branch_table",
+    "find_lapses",
     "follow_ups",
     "item_year",
+    "lapse_follow_ups",
     "member_table",
     "membership_months",
     "month_events",

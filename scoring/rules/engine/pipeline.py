@@ -17,6 +17,7 @@ from .events import month_events, resolve_adjustments, resolve_vetoes, veto_mont
 from .follow_up import follow_ups, tier_follow_ups
 from .indicators import indicator_scores, subject_book
 from .items import apply_amendments, monthly_totals, sub_events
+from .lapse import find_lapses, lapse_follow_ups
 from .prior import Prior
 from .result import Result
 from .spans import quarter_matrix, quarter_stars, span_scores
@@ -76,7 +77,7 @@ def score(
         if s.no_score_veto:  # 不体现积分: the vetoed members' item figures are blank too (SPEC 3.2)
             figures = [c for c in years.columns if c not in ("member_id", "months")]
             years.loc[(annual["veto"] == YES).to_numpy(), figures] = np.nan
-        follow = follow_ups(annual, members, book.dues, book.attendance, s, period.last_month)
+        follow = follow_ups(annual, s)
     else:
         appraisal = pd.DataFrame({"member_id": members["member_id"].to_numpy()})
         years = (
@@ -90,15 +91,21 @@ def score(
             this = quarters[quarters["quarter"] == period.last_month // 3]
             named = this.merge(members[["member_id", "name"]], on="member_id")
             follow = tier_follow_ups(named, s).reset_index(drop=True)
+    prior = prior or Prior()
     start = publicity_start or book.publicity_start or next_working_day(dt.date.today())
     cases = case_register(
         annual if s.subject == "member" else pd.DataFrame(),  # a unit's branches get no case
         members,
-        (prior or Prior()).cases,
+        prior.cases,
         book.follow_up_outcomes,
         period,
         publicity_window(start, s.publicity.working_days)[1] if period.kind == "year" else None,
     )
+    # possible 自行脱党 in every period kind, counted across the turn of the year (SPEC 8)
+    lapses = find_lapses(book, s, period, prior.previous_year)
+    if len(lapses.cases):
+        parts = [f for f in (follow, lapse_follow_ups(lapses.cases)) if len(f)]
+        follow = pd.concat(parts, ignore_index=True)
     return Result(
         scheme=scheme,
         period=period,
@@ -119,9 +126,12 @@ def score(
         follow_up=follow,
         notes=list(book.notes),
         book=book,
-        prior=prior or Prior(),
         cases=cases,
         publicity_start=start,
+        prior=prior,
+        lapses=lapses.cases,
+        lapse_evidence=lapses.evidence,
+        lapse_basis=lapses.basis,
     )
 
 

@@ -48,6 +48,10 @@ class Result:
     prior: Prior = field(default_factory=Prior)
     # the first day of this run's 公示 (a year run's cases open on its last day: SPEC 8)
     publicity_start: dt.date | None = None
+    # the months behind each 自行脱党 case (lapse.EVIDENCE_COLUMNS: what was missed, and the input
+    # cells) and what the check was based on, in Chinese (the workbook's 脱党核查, the notebook)
+    lapse_evidence: pd.DataFrame = field(default_factory=pd.DataFrame)
+    lapse_basis: list[str] = field(default_factory=list)
     # figures() is asked for by the workbook, the 公示, the cards, the notebook and summary.csv:
     # formed once (the tables above are not changed after scoring), each caller gets a copy
     _figures: pd.DataFrame | None = field(default=None, init=False, repr=False, compare=False)
