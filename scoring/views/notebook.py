@@ -20,8 +20,11 @@ from .. import __version__
 from ..exceptions import RunError
 from ..inputs.reading import load_inputs
 from ..labels import LABELS, label, readable, readable_values
+from ..outputs.case_notices import NOTICE_DIR, notice_writer, opened_cases
 from ..outputs.csvfile import write_csv
 from ..outputs.excel import write_results_workbook
+from ..outputs.member_cards import CARDS_DIR, card_writer
+from ..outputs.printing import print_apart
 from ..outputs.publicity import write_publicity_pdf
 from ..rules.engine import Result, score
 from ..rules.periods import KIND_LABELS, Period, parse_period
@@ -481,10 +484,26 @@ def write_outputs(run: Run, out_dir: str, provenance: dict[str, Any]) -> list[Pa
     written = [summary, workbook]
     if shutil.which("soffice"):
         written.append(write_publicity_pdf(run.result, out))
+        written += write_member_pdfs(run, out)
     else:
         print(
             "未安装 LibreOffice, 不生成 公示.pdf (LibreOffice missing: no 公示.pdf); apt-get install libreoffice-calc"
         )
     for p in written:
-        print("已写出 (written):", p.name)
+        if p.parent == out:  # the member PDFs are counted by write_member_pdfs
+            print("已写出 (written):", p.name)
+    return written
+
+
+def write_member_pdfs(run: Run, out: Path) -> list[Path]:
+    """Each member's card as a PDF (a year or a quarter run) and a notice per case this run opened
+    (SPEC 8), all printed with one LibreOffice conversion."""
+    writers = [card_writer(run.result, out)] if run.period.kind in ("year", "quarter") else []
+    if len(opened_cases(run.result)):
+        writers.append(notice_writer(run.result, out))
+    written = print_apart(writers)
+    for folder in (CARDS_DIR, NOTICE_DIR):
+        n = sum(p.parent.name == folder for p in written)
+        if n:
+            print(f"已写出 (written): {folder}/ 共 {n} 个 PDF")
     return written
