@@ -213,7 +213,7 @@ def _notice(ws: Worksheet, fmt: _NoticeFormats, result: Result, d: _CardData, ca
     page.gap(12)
     page.para(f"帮教人签字: {BLANK}", fmt.body)
     page.gap(24)
-    page.para(f"{result.branch_name} (盖章)", fmt.right, minimum=28)
+    page.para(f"中共{result.branch_name} (盖章)", fmt.right, minimum=28)
     page.para(f"支部书记签字: {BLANK}", fmt.right, minimum=28)
     page.para("年      月      日", fmt.right, minimum=28)
     page.gap(max(16.0, PAGE_HEIGHT - RECEIPT_HEIGHT - page.used))  # the receipt at the foot of the page

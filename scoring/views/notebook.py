@@ -466,7 +466,8 @@ def check_provenance(run: Run, provenance: dict[str, Any]) -> None:
 
 
 def write_outputs(run: Run, out_dir: str, provenance: dict[str, Any]) -> list[Path]:
-    """Write the results workbook and summary.csv into ``out_dir`` (the run's staging folder).
+    """Write the results workbook, summary.csv, 公示.pdf and the members' PDFs (:func:`write_member_pdfs`)
+    into ``out_dir`` (the run's staging folder).
 
     Nothing is written when the files scored differ from those ``provenance`` records
     (:func:`check_provenance`)."""
@@ -484,20 +485,20 @@ def write_outputs(run: Run, out_dir: str, provenance: dict[str, Any]) -> list[Pa
     written = [summary, workbook]
     if shutil.which("soffice"):
         written.append(write_publicity_pdf(run.result, out))
-        written += write_member_pdfs(run, out)
     else:
         print(
             "未安装 LibreOffice, 不生成 公示.pdf (LibreOffice missing: no 公示.pdf); apt-get install libreoffice-calc"
         )
     for p in written:
-        if p.parent == out:  # the member PDFs are counted by write_member_pdfs
-            print("已写出 (written):", p.name)
-    return written
+        print("已写出 (written):", p.name)
+    return written + write_member_pdfs(run, out)
 
 
 def write_member_pdfs(run: Run, out: Path) -> list[Path]:
     """Each member's card as a PDF (a year or a quarter run) and a notice per case this run opened
-    (SPEC 8), all printed with one LibreOffice conversion."""
+    (SPEC 8), all printed with one LibreOffice conversion; nothing without LibreOffice."""
+    if not shutil.which("soffice"):
+        return []
     writers = [card_writer(run.result, out)] if run.period.kind in ("year", "quarter") else []
     if len(opened_cases(run.result)):
         writers.append(notice_writer(run.result, out))
