@@ -147,7 +147,7 @@ def _problems(result: Result, d: _CardData, mid: str) -> list[str]:
         out.append(f"失分较多的项目 (月平均与满分之差): {lost}。")
     for r in d.adjustments.get(mid, []):
         if r.kind != "bonus" and r.status == "applied":
-            out.append(f"减分: {r.date} {_zh(r.rule_name)} ({r.applied_points:+g} 分)。")
+            out.append(f"减分: {_day(r.date)} {_zh(r.rule_name)} ({r.applied_points:+g} 分)。")
     return out or ["见本人积分卡。"]
 
 
