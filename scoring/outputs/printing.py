@@ -5,10 +5,13 @@ puts a bookmark named after each sheet on the sheet's first page; the PDF is cut
 bookmarks into one file per printout (a printout may run to several pages).
 
 Why one conversion: starting LibreOffice costs about a second, a sheet a tenth of that. Measured
-on a 30-member branch (county-10-stars, the year, 30 one-page cards, this machine, 2 shared cores):
-one workbook of 30 sheets printed once and cut 3.4-3.7 s in all; 30 one-sheet workbooks through
-the kept LibreOffice (``office.shared_server``) 4.6 s (1.1 s to start it, 3.5 s converting); 30
-workbooks in one ``soffice --convert-to`` call 5.1 s; a LibreOffice started per member about 40 s.
+on a 30-member branch (county-10-stars, the year, 30 one-page cards; 2 cores shared with other
+work), at load 1 and at load 5-6:
+- one workbook of 30 sheets, printed once and cut (this module): 3.6 s + 0.2 s; 7.1-7.8 s;
+- 30 one-sheet workbooks through the kept LibreOffice (``office.shared_server``, its start
+  included): 4.6 s; 11.6 s;
+- 30 workbooks in one ``soffice --convert-to`` call: 5.8 s; 9.3-10.9 s;
+- a LibreOffice started per member: 4-5 s a member at load 7 (10 members: 42-51 s).
 """
 
 from __future__ import annotations
