@@ -502,7 +502,7 @@ def write_member_pdfs(run: Run, out: Path) -> list[Path]:
     writers = [card_writer(run.result, out)] if run.period.kind in ("year", "quarter") else []
     if len(opened_cases(run.result)):
         writers.append(notice_writer(run.result, out))
-    written = print_apart(writers)
+    written = print_apart(writers) if writers else []
     for folder in (CARDS_DIR, NOTICE_DIR):
         n = sum(p.parent.name == folder for p in written)
         if n:
