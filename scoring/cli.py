@@ -225,7 +225,12 @@ def main(argv: list[str] | None = None) -> int:
                 branch_id=args.branch,
                 publicity_start=args.publicity_start or "",
             )
-            written = "、".join(sorted(p.name for p in folder.iterdir() if p.is_file()))
+            written = "、".join(
+                sorted(
+                    p.name if p.is_file() else f"{p.name}/ ({sum(1 for f in p.rglob('*') if f.is_file())} 个文件)"
+                    for p in folder.iterdir()
+                )
+            )
             print(f"运行完成 (run written): {written} 在:")
             print(folder)
         elif args.command == "validate":

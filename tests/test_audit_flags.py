@@ -178,8 +178,8 @@ def copy_of(run: Path, tmp_path: Path) -> Path:
     """A writable copy of a sealed run (never edit the run other tests read)."""
     target = tmp_path / "copy" / run.name
     shutil.copytree(run, target)
-    for p in target.iterdir():
-        p.chmod(0o644)
+    for p in target.rglob("*"):  # a run has sub-folders (积分卡/): they stay searchable
+        p.chmod(0o755 if p.is_dir() else 0o644)
     return target
 
 

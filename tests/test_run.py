@@ -44,7 +44,7 @@ def test_run_folder_has_the_four_outputs(year_run: Path) -> None:
     assert year_run.name == "v001" and year_run.parent.name == "B001" and year_run.parent.parent.name == "2025"
     names = sorted(p.name for p in year_run.iterdir())
     expected = ["B001_2025.ipynb", "B001_2025_结果.xlsx", "summary.csv", "manifest.json"] + (
-        ["公示.pdf"] if shutil.which("soffice") else []
+        ["公示.pdf", "积分卡"] if shutil.which("soffice") else []
     )
     assert names == sorted(expected)
     assert not list(year_run.parent.parent.parent.glob(".staging-*"))
@@ -76,8 +76,9 @@ def test_manifest_records_inputs_scheme_code_and_output_hashes(year_run: Path, d
     }
     assert m["started_at"] <= m["finished_at"]
     outputs = {o["file"]: o for o in m["outputs"]}
+    members = pd.read_csv(year_run / "summary.csv")["member_id"]  # each gets a card (SPEC 8)
     assert set(outputs) == {"B001_2025.ipynb", "B001_2025_结果.xlsx", "summary.csv"} | (
-        {"公示.pdf"} if shutil.which("soffice") else set()
+        {"公示.pdf", *(f"积分卡/{m}.pdf" for m in members)} if shutil.which("soffice") else set()
     )
     for name, o in outputs.items():
         assert o["sha256"] == sha(year_run / name) and o["bytes"] == (year_run / name).stat().st_size
@@ -142,10 +143,12 @@ def test_no_output_reveals_a_ballot(year_run: Path) -> None:
 
 
 def test_second_run_is_a_new_version_and_the_first_is_untouched(year_run: Path, demo: list[Path]) -> None:
-    before = {p.name: (sha(p), p.stat().st_mtime_ns) for p in year_run.iterdir()}
+    before = {p.relative_to(year_run): (sha(p), p.stat().st_mtime_ns) for p in year_run.rglob("*") if p.is_file()}
     second = run_branch(demo[0], "2025", year_run.parent.parent.parent)
     assert second.name == "v002" and second.parent == year_run.parent
-    assert {p.name: (sha(p), p.stat().st_mtime_ns) for p in year_run.iterdir()} == before
+    assert {
+        p.relative_to(year_run): (sha(p), p.stat().st_mtime_ns) for p in year_run.rglob("*") if p.is_file()
+    } == before
 
 
 def test_cli_quarter_run_prints_the_folder_last(demo: list[Path], tmp_path: Path) -> None:

@@ -857,15 +857,19 @@ def _items_lost(result: Result, d: _CardData, mid: str, top: int = 3) -> str:
     return "、".join(f"{name} {gap:.2f}" for gap, name in gaps[:top] if gap > 0.005)
 
 
+def card_widths(result: Result) -> list[float]:
+    """Column widths of a card: 月份, one column per item, 月度合计."""
+    n = len(result.scheme.scheme.items) or 8  # a scheme without item scores: its quarter table spreads over 10 columns
+    item_w = max(6.0, min(9.0, 72.0 / n))
+    return [11.0] + [item_w] * n + [9.0]
+
+
 def _cards_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, result: Result) -> Worksheet:
     """One card per member and page. A sheet holds at most ``CARDS_PER_SHEET`` cards (Excel allows
     1,023 manual page breaks per sheet and 1,048,576 rows); more members continue on
     ``积分卡 (2)``, ``积分卡 (3)``, ... Returns the first sheet."""
-    s = result.scheme.scheme
-    n = len(s.items) or 8  # a scheme without item scores: its quarter table spreads over 10 columns
-    ncols = n + 2  # 月份, the items, 月度合计
-    item_w = max(6.0, min(9.0, 72.0 / n))
-    widths = [11.0] + [item_w] * (ncols - 2) + [9.0]
+    widths = card_widths(result)
+    ncols = len(widths)
     records = cast(list[dict[str, Any]], result.members.to_dict("records"))  # column labels are str
     members = {str(m["member_id"]): m for m in records}
     d = _CardData(result)

@@ -216,8 +216,9 @@ def _relative(path: Path, out_root: Path) -> str:
 def _seal(staging: Path, manifest: dict[str, Any], parent: Path) -> Path:
     """Hash the staged outputs into the manifest, make every file read-only and move the folder
     into place as the next ``vNNN`` under ``parent``."""
-    outputs = sorted(f for f in staging.iterdir() if f.is_file())
-    manifest["outputs"] = [{"file": f.name, "sha256": sha256_file(f), "bytes": f.stat().st_size} for f in outputs]
+    # files in sub-folders too (积分卡/<member_id>.pdf, 通知书/...), named by their path in the run
+    outputs = sorted((f.relative_to(staging).as_posix(), f) for f in staging.rglob("*") if f.is_file())
+    manifest["outputs"] = [{"file": rel, "sha256": sha256_file(f), "bytes": f.stat().st_size} for rel, f in outputs]
     (staging / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     for f in staging.rglob("*"):
         if f.is_file():

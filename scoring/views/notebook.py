@@ -21,9 +21,12 @@ from .. import __version__
 from ..exceptions import RunError
 from ..inputs.reading import check_outcomes_against, load_inputs
 from ..labels import LABELS, label, readable, readable_values
+from ..outputs.case_notices import NOTICE_DIR, notice_writer, opened_cases
 from ..outputs.cases import CASE_LABELS, cases_table
 from ..outputs.csvfile import write_csv
 from ..outputs.excel import write_results_workbook
+from ..outputs.member_cards import CARDS_DIR, card_writer
+from ..outputs.printing import print_apart
 from ..outputs.publicity import write_publicity_pdf
 from ..rules.engine import Result, score
 from ..rules.engine.cases import OPEN, OVERDUE, THIS_RUN
@@ -555,7 +558,8 @@ def _prior_checks(run: Run, provenance: dict[str, Any]) -> list[tuple[str, str, 
 
 
 def write_outputs(run: Run, out_dir: str, provenance: dict[str, Any]) -> list[Path]:
-    """Write the results workbook and summary.csv into ``out_dir`` (the run's staging folder).
+    """Write the results workbook, summary.csv, 公示.pdf and the members' PDFs (:func:`write_member_pdfs`)
+    into ``out_dir`` (the run's staging folder).
 
     Nothing is written when the files scored differ from those ``provenance`` records
     (:func:`check_provenance`)."""
@@ -580,4 +584,20 @@ def write_outputs(run: Run, out_dir: str, provenance: dict[str, Any]) -> list[Pa
         )
     for p in written:
         print("已写出 (written):", p.name)
+    return written + write_member_pdfs(run, out)
+
+
+def write_member_pdfs(run: Run, out: Path) -> list[Path]:
+    """Each member's card as a PDF (a year or a quarter run) and a notice per case this run opened
+    (SPEC 8), all printed with one LibreOffice conversion; nothing without LibreOffice."""
+    if not shutil.which("soffice"):
+        return []
+    writers = [card_writer(run.result, out)] if run.period.kind in ("year", "quarter") else []
+    if len(opened_cases(run.result)):
+        writers.append(notice_writer(run.result, out))
+    written = print_apart(writers) if writers else []
+    for folder in (CARDS_DIR, NOTICE_DIR):
+        n = sum(p.parent.name == folder for p in written)
+        if n:
+            print(f"已写出 (written): {folder}/ 共 {n} 个 PDF")
     return written

@@ -9,6 +9,7 @@ import pandas as pd
 
 from ...labels import provenance_label, shown
 from ...rules.engine import Result
+from ..case_notices import add_case_notice_sheet
 from ..cases import cases_sheet
 from ..excel2010 import Workbook as Excel2010Workbook
 from ..notice import add_notice_sheet
@@ -145,6 +146,7 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
     print_ready(w, result)
     if s.subject == "member":
         add_publicity_sheets(wb, result)  # 公示, 积分卡, 组织处置 (print-ready)
+        add_case_notice_sheet(wb, result)  # 通知书: the cases this run opened, if any (SPEC 8)
     else:
         add_notice_sheet(wb, result)  # 通报 (SPEC 3.9)
     wb.close()
