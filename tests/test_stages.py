@@ -16,7 +16,7 @@ import scoring.rules.engine as engine
 from scoring.outputs.excel.items import SCORE_SHEETS, TOTAL_SHEETS
 
 # the stages that make a figure, on both sides
-STAGES = ["indicators", "items", "events", "spans", "year", "bands", "published"]
+STAGES = ["indicators", "items", "events", "spans", "year", "bands", "published", "objections"]
 # modules that are not stages: what a run publishes and shared helpers (engine); the sheet
 # machinery, the parameters, 核对 and the composition of the book (workbook); follow-up makes a
 # list, not a figure (its sheet, 组织处置, is in scoring.outputs.publicity)
@@ -54,6 +54,8 @@ def stage_of(sheet: str, kind: str) -> str:
         "季度汇总": "spans",
         "半年汇总": "spans",
         "民主测评": "year",
+        "异议处理": "objections",  # 异议 and 党支部定星 (SPEC 8): input rows; 结果's stars read them
+        "党支部定星": "objections",
         "参数": "bands",
         "结果": "year" if kind == "year" else "published",
         "核对": "check",

@@ -17,6 +17,7 @@ from .check import check_sheet
 from .events import adjustments, vetoes
 from .indicators import indicator_sheets
 from .items import scores_and_totals
+from .objections import objection_sheets
 from .parameters import parameters
 from .published import period_columns, period_results
 from .spans import spans
@@ -121,6 +122,8 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
     # 一票否决 and 加减分 first: each sub-period's figure and every span add the events dated in them
     vetoes(w, result)
     adjustments(w, result)
+    if s.subject == "member":  # 异议处理 and 党支部定星: 结果's stars read the committee's decisions
+        objection_sheets(w, result)
     if s.subject == "branch":  # the categories are formulas over the indicators (SPEC 3.9)
         indicator_sheets(w, result)
     scores_and_totals(w, result, labels)

@@ -2,7 +2,8 @@
 per stage, composed by :func:`score` as the scheme declares (``pipeline``). Each stage has its
 formula counterpart of the same name in ``scoring.outputs.workbook`` (tests/test_stages.py).
 
-items -> events -> spans -> year -> bands -> follow_up -> published; ``result`` holds what a run
+items -> events -> spans -> year (with objections: the committee's stars) -> bands -> follow_up ->
+published; ``result`` holds what a run
 publishes and ``tables`` the member-position helpers every stage shares.
 """
 
@@ -10,6 +11,7 @@ from .bands import band_lookup, quota_pick, quota_size, share_quota, tier_names,
 from .events import REASONS, month_events, resolve_adjustments, resolve_vetoes, veto_months
 from .follow_up import follow_ups, tier_follow_ups
 from .items import apply_amendments, monthly_totals, sub_events
+from .objections import committee_stars, objection_status
 from .pipeline import score
 from .published import branch_table, member_table, month_table
 from .result import Result
@@ -28,6 +30,7 @@ __all__ = [
     "appraisal_averages",
     "band_lookup",
     "branch_table",
+    "committee_stars",
     "follow_ups",
     "item_year",
     "member_table",
@@ -35,6 +38,7 @@ __all__ = [
     "month_events",
     "month_table",
     "monthly_totals",
+    "objection_status",
     "quarter_matrix",
     "quarter_stars",
     "quota_pick",
