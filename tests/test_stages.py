@@ -20,7 +20,7 @@ STAGES = ["indicators", "items", "events", "spans", "year", "bands", "published"
 # modules that are not stages: what a run publishes and shared helpers (engine); the sheet
 # machinery, the parameters, 核对 and the composition of the book (workbook); follow-up makes a
 # list, not a figure (its sheet, 组织处置, is in scoring.outputs.publicity)
-ENGINE_ONLY = {"result", "tables", "pipeline", "follow_up"}
+ENGINE_ONLY = {"result", "tables", "pipeline", "follow_up", "prior"}
 WORKBOOK_ONLY = {"writer", "parameters", "check", "book"}
 
 

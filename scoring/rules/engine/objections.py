@@ -88,7 +88,8 @@ def objection_status(objections: pd.DataFrame, members: pd.DataFrame, period: Pe
     """The objections raised by the day the run sees (:func:`seen_on`), each with its ``status``:
     待答复 without an outcome or when answered later than that day, else 维持 / 已更正."""
     day = seen_on(period)
-    o = objections[[d is not None and not pd.isna(d) and d <= day for d in objections["raised_on"]]].copy()
+    seen = np.array([d is not None and not pd.isna(d) and d <= day for d in objections["raised_on"]], dtype=bool)
+    o = objections.loc[seen].copy()
     answered = np.array(
         [o_ is not None and not pd.isna(o_) and a is not None and not pd.isna(a) and a <= day for o_, a in
          zip(o["outcome"], o["answered_on"], strict=True)],
