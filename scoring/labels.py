@@ -115,6 +115,8 @@ LABELS: dict[str, str] = {
     "answered_on": "答复日期",
     "outcome": "处理结果",
     "amendment": "对应评分更正行号",
+    "objection_status": "状态",
+    "published_stars": "公示星级",
 }
 
 
