@@ -353,7 +353,7 @@ def _committee_remark(rd: dict[str, Any]) -> str:
     stars the score gives; the reason stays in the workbook."""
     if _missing(rd.get("star_reason")) or _missing(rd.get("stars")) or rd.get("exempt") == YES:
         return ""
-    computed = rd.get("computed_stars")
+    computed: Any = rd.get("computed_stars")
     return "星级由党支部确定" + ("" if _missing(computed) else f" (按积分 {int(computed)}星)")
 
 
