@@ -384,6 +384,8 @@ VALIDATED: dict[str, set[str]] = {
     "amendments": {"member_id", "month", "item", "new_score", "decided_on"},
     "attendance": {"date", "member_id", "status"},
     "dues": {"member_id", "month", "paid"},
+    "objections": {"member_id", "raised_on", "subject", "answered_on", "outcome", "amendment"},
+    "star_decisions": {"member_id", "stars", "decided_on"},
 }
 
 
