@@ -103,6 +103,20 @@ LABELS: dict[str, str] = {
     "cap_key": "封顶所依项目或分组",
     "month_year": "年份",
     "new_letter": "更正后等级(字母)",
+    # 异议 and 党支部定星 (SPEC 4, 8)
+    "computed_stars": "计算星级",
+    "star_reason": "定星理由",
+    "star_row": "党支部定星行号",
+    "raised_on": "提出日期",
+    "subject": "异议事项",
+    "content": "异议内容",
+    "handled_by": "办理人",
+    "finding": "调查核实情况",
+    "answered_on": "答复日期",
+    "outcome": "处理结果",
+    "amendment": "对应评分更正行号",
+    "objection_status": "状态",
+    "published_stars": "公示星级",
 }
 
 

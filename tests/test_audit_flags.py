@@ -24,11 +24,13 @@ from scoring.views.audit import (
     COPY_CHECK,
     FLAG,
     FLAT_CHECK,
+    OBJECTION_CHECK,
     OK,
     PUBLICITY_CHECK,
     QUARTER_CHECK,
     SAME_MONTH_CHECK,
     SPREAD_CHECK,
+    STAR_CHECK,
     open_run,
     pattern_flags,
     published_window,
@@ -76,7 +78,16 @@ def check(table: pd.DataFrame, name: str) -> tuple[str, str]:
 
 def test_a_branch_whose_committee_looks_raises_no_flag(maker: BookMaker) -> None:
     table = flags(maker.score(SCHEME, sheets()))
-    assert list(table.index) == [SAME_MONTH_CHECK, FLAT_CHECK, COPY_CHECK, SPREAD_CHECK, QUARTER_CHECK, PUBLICITY_CHECK]
+    assert list(table.index) == [
+        SAME_MONTH_CHECK,
+        FLAT_CHECK,
+        COPY_CHECK,
+        SPREAD_CHECK,
+        QUARTER_CHECK,
+        PUBLICITY_CHECK,
+        STAR_CHECK,
+        OBJECTION_CHECK,
+    ]
     assert (table["结果"] == OK).all(), table
 
 

@@ -16,7 +16,7 @@ import scoring.rules.engine as engine
 from scoring.outputs.excel.items import SCORE_SHEETS, TOTAL_SHEETS
 
 # the stages that make a figure, on both sides
-STAGES = ["indicators", "items", "events", "spans", "year", "bands", "published"]
+STAGES = ["indicators", "items", "events", "spans", "year", "bands", "published", "objections"]
 # modules that are not stages: what a run publishes and shared helpers (engine); the sheet
 # machinery, the parameters, 核对 and the composition of the book (workbook); follow-up makes a
 # list, not a figure (its sheet, 组织处置, is in scoring.outputs.publicity); prior and cases: what

@@ -386,6 +386,8 @@ VALIDATED: dict[str, set[str]] = {
     "attendance": {"date", "member_id", "status"},
     "dues": {"member_id", "month", "paid"},
     "follow_up_outcomes": {"member_id", "case_year", "decided_on", "outcome", "action"},
+    "objections": {"member_id", "raised_on", "subject", "answered_on", "outcome", "amendment"},
+    "star_decisions": {"member_id", "stars", "decided_on"},
 }
 
 

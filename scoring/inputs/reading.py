@@ -68,6 +68,11 @@ ACTIVITY_KINDS: list[str] = [
 # kinds only some members attend (the committee; one 党小组 of several): a member is expected at
 # one only when the attendance sheet lists him for it, so a 缺席 row counts and no row does not
 PARTIAL_KINDS: frozenset[str] = frozenset({"支委会", "党小组会"})
+# 异议 and 党支部定星 (SPEC 4, 8): what an objection is about, and how the branch answered it
+OBJECTION_SUBJECTS: list[str] = ["月度评分", "星级", "格次", "季度之星", "年度之星"]
+OBJECTION_OUTCOMES: list[str] = ["维持", "更正"]
+# the next year's months in which the year's objections and star decisions may still be dated
+GRACE_MONTHS = 3
 YES = {"yes", "y", "是", "true", "1"}
 NO = {"no", "n", "否", "false", "0", ""}
 
@@ -81,6 +86,9 @@ class Column:
     not_blank: bool = False  # every row needs a value
     choices: tuple[str, ...] = ()
     free_text: bool = False  # a person's words (names, notes): kept as typed, never normalised
+    # a date may also fall in the first ``grace_months`` months of the next year: the year's
+    # appraisal, the objections to it and the committee's decisions are made then (SPEC 8)
+    grace_months: int = 0
 
 
 @dataclass(frozen=True)
@@ -247,6 +255,34 @@ SHEETS: dict[str, SheetSpec] = {
                 Column("note", "备注", free_text=True),
             ),
         ),
+        # -- 异议 and 党支部定星 (SPEC 4, 8) --
+        SheetSpec(
+            "objections",
+            "异议处理",
+            (
+                Column("member_id", "党员编号", required=True, not_blank=True),
+                Column("raised_on", "提出日期", "date", required=True, not_blank=True, grace_months=GRACE_MONTHS),
+                Column(
+                    "subject", "异议事项", "choice", required=True, not_blank=True, choices=tuple(OBJECTION_SUBJECTS)
+                ),
+                Column("content", "异议内容", required=True, not_blank=True, free_text=True),
+                Column("handled_by", "办理人", free_text=True),
+                Column("finding", "调查核实情况", free_text=True),
+                Column("answered_on", "答复日期", "date", grace_months=GRACE_MONTHS),
+                Column("outcome", "处理结果", "choice", choices=tuple(OBJECTION_OUTCOMES)),
+                Column("amendment", "对应评分更正行号", "int"),
+            ),
+        ),
+        SheetSpec(
+            "star_decisions",
+            "党支部定星",
+            (
+                Column("member_id", "党员编号", required=True, not_blank=True),
+                Column("stars", "确定星级", "int", required=True, not_blank=True),
+                Column("reason", "定星理由", required=True, not_blank=True, free_text=True),
+                Column("decided_on", "决定日期", "date", required=True, not_blank=True, grace_months=GRACE_MONTHS),
+            ),
+        ),
     ]
 }
 
@@ -294,6 +330,8 @@ def scheme_sheets(s: Scheme) -> dict[str, SheetSpec]:
         if key == "appraisal" and s.appraisal.mode == "none":
             continue
         if (key == "adjustments" and not s.adjustments.rules) or (key == "vetoes" and not s.veto.active):
+            continue
+        if key == "star_decisions" and not s.has_stars:  # nothing to decide; rows are refused
             continue
         if key == score:
             spec = replace(spec, required=True)
@@ -457,6 +495,10 @@ class InputBook:
     # the activities the branch held (sheet ``activities``: date, activity, kind, row); empty with
     # those columns when the sheet is absent (the held activities are then those of ``attendance``)
     activities: pd.DataFrame = field(default_factory=lambda: _no_activities())
+    # 异议 and 党支部定星 (SPEC 4, 8): the sheets' rows as read, ``row`` the Excel row; empty (with
+    # these columns) when the workbook has no such sheet
+    objections: pd.DataFrame = field(default_factory=lambda: _empty_sheet("objections"))
+    star_decisions: pd.DataFrame = field(default_factory=lambda: _empty_sheet("star_decisions"))
 
     def cell(self, sheet: str, column: str, row: int) -> str:
         """``月度评分 (monthly_scores)!D14`` for a sheet key, a column key and an Excel row.
@@ -507,13 +549,9 @@ _SHEET_ATTRS: dict[str, str] = {
     "attendance": "attendance",
     "dues": "dues",
     "follow_up_outcomes": "follow_up_outcomes",
+    "objections": "objections",
+    "star_decisions": "star_decisions",
 }
-
-
-def _empty_sheet(key: str) -> pd.DataFrame:
-    """An optional sheet's table with no rows: its columns and ``row``."""
-    spec = SHEETS[key]
-    return pd.DataFrame({c.key: pd.Series(dtype=object) for c in spec.columns} | {"row": pd.Series(dtype="int64")})
 
 
 class _Collector:
@@ -1514,14 +1552,21 @@ def _convert(df: pd.DataFrame, spec: SheetSpec, c: _Collector, year: int | None)
             vals, bad = _to_date(raw, blank, recorder(col.key), c.date1904)
             c.add_mask(df, bad, spec.key, col.key, "不是日期 (not a date)", "YYYY-MM-DD", values=raw)
             if year is not None:
-                outside = ~bad & ~blank & vals.map(lambda d: d is not None and d.year != year)
+                first, last = dt.date(year, 1, 1), grace_end(year, col.grace_months)
+                late = [d is not None and not first <= d <= last for d in vals.tolist()]
+                outside = ~bad & ~blank & pd.Series(late, index=vals.index, dtype=bool)
+                within = f"{year} 年内 (date outside the year)"
+                if col.grace_months:
+                    within = (
+                        f"{year} 年或次年 1-{col.grace_months} 月内 (outside the year and the next year's first months)"
+                    )
                 c.add_mask(
                     df,
                     outside,
                     spec.key,
                     col.key,
-                    f"日期不在 {year} 年内 (date outside the year)",
-                    f"{year}-01-01 .. {year}-12-31",
+                    f"日期不在 {within}",
+                    f"{year}-01-01 .. {last.isoformat()}",
                     values=raw,
                 )
             out[col.key] = vals.to_numpy()
@@ -1530,6 +1575,23 @@ def _convert(df: pd.DataFrame, spec: SheetSpec, c: _Collector, year: int | None)
             c.add_mask(df, bad, spec.key, col.key, "应填 是/否 (not yes/no)", "是 / 否 (yes / no)", values=raw)
             out[col.key] = vals.to_numpy()
     return out
+
+
+def grace_end(year: int, months: int = GRACE_MONTHS) -> dt.date:
+    """The last day a date of ``year``'s workbook may fall on in a column with ``months`` of grace:
+    the year's appraisal, its objections and the committee's star decisions are made in the next
+    year's first months (SPEC 8)."""
+    if months <= 0:
+        return dt.date(year, 12, 31)
+    first_after = dt.date(year + 1, months + 1, 1) if months < 12 else dt.date(year + 2, 1, 1)
+    return first_after - dt.timedelta(days=1)
+
+
+def _empty_sheet(key: str) -> pd.DataFrame:
+    """A sheet's table with no rows, typed as the reader types it."""
+    spec = SHEETS[key]
+    raw = pd.DataFrame({col.key: pd.Series(dtype=object) for col in spec.columns} | {"row": pd.Series(dtype="int64")})
+    return _convert(raw, spec, _Collector(""), None)
 
 
 def _month_in_year(df: pd.DataFrame, sheet: str, column: str, year: int, c: _Collector, unit: str = "month") -> None:
@@ -2078,6 +2140,16 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
     _duplicates(_of_year(tables["dues"], year), ["member_id", "month"], "dues", "month", c)
     outcomes = _check_follow_up_outcomes(tables["follow_up_outcomes"], known, year, c)
     publicity_start = _publicity_start(branch, branch_rows, year, c)
+    _check_star_decisions(tables["star_decisions"], members, s, known, c)
+    _check_objections(
+        tables["objections"],
+        raws["objections"],
+        tables["amendments"],
+        usable("amendments", "member_id") or "amendments" in absent,
+        tables["star_decisions"],
+        known,
+        c,
+    )
 
     c.raise_if_any()
 
@@ -2120,6 +2192,8 @@ def load_inputs(path: str | Path, period: Period, scheme: LoadedScheme | None = 
         amendments=tables["amendments"],
         attendance=tables["attendance"],
         dues=tables["dues"],
+        objections=tables["objections"],
+        star_decisions=tables["star_decisions"],
         notes=notes,
         cells=cells,
         normalised=pd.DataFrame(c.normalised, columns=NORMALISED_COLUMNS),
@@ -2864,3 +2938,169 @@ def check_outcomes_against(book: InputBook, cases: pd.DataFrame, source: str = "
         if r["action"] != ACTIONS[1]:
             closed_by[key] = int(r["row"])
     c.raise_if_any()
+
+
+# -- 异议 and 党支部定星 (SPEC 4, 8) --------------------------------------------------------------
+
+
+def star_range(s: Scheme) -> tuple[int, int]:
+    """The fewest and the most stars the scheme's bands give (a copied scheme may start above 0)."""
+    counts = [b.stars for b in s.bands if b.stars is not None]
+    return (min(counts), max(counts)) if counts else (0, 0)
+
+
+def _check_star_decisions(
+    d: pd.DataFrame, members: pd.DataFrame, s: Scheme, known: set[Any] | None, c: _Collector
+) -> None:
+    """The committee's star decisions: a known member, at most one decision each, stars within the
+    scheme's range. A scheme without stars takes none. An exempt member's stars are rated directly
+    on the members sheet (``exempt_stars``); a decision for him is taken only when it agrees with
+    them (it then records the reason and the date), never as a second, different rating."""
+    _unknown_member(d, "star_decisions", known, c)
+    _duplicates(d, ["member_id"], "star_decisions", "member_id", c)
+    if not s.has_stars:
+        c.add_mask(
+            d,
+            pd.Series(True, index=d.index),
+            "star_decisions",
+            "stars",
+            f"方案 {s.name} 不评星级, 不能由党支部定星 (scheme {s.name} has no stars: there is nothing to decide)",
+            "删除 党支部定星 (star_decisions) 表中的行 (delete the rows)",
+        )
+        return
+    lo, hi = star_range(s)
+    out_of_range = d["stars"].notna() & ((d["stars"] < lo) | (d["stars"] > hi))
+    c.add_mask(
+        d,
+        out_of_range,
+        "star_decisions",
+        "stars",
+        "星级超出本方案的范围 (stars outside the scheme's range)",
+        f"{lo}..{hi} 的整数 (a whole number)",
+    )
+    if known is None:
+        return
+    hand = members.loc[members["exempt"] & members["exempt_stars"].notna(), ["member_id", "exempt_stars", "row"]]
+    both = d.reset_index().merge(hand.rename(columns={"row": "member_row"}), on="member_id").set_index("index")
+    for _, r in both[both["stars"].notna() & (both["stars"] != both["exempt_stars"])].iterrows():
+        given = int(r["exempt_stars"])
+        c.add(
+            "star_decisions",
+            int(r["row"]),
+            "stars",
+            r["stars"],
+            f"{r['member_id']} 不列入积分, 党员名单 (members) 第 {int(r['member_row'])} 行已直接评定为 {given} 星; "
+            "党支部定星须与之一致 (an exempt member's stars are rated on the members sheet: a decision must agree)",
+            f"{given}, 或删除本行 (or delete the row)",
+        )
+
+
+def _check_objections(
+    o: pd.DataFrame,
+    raw: pd.DataFrame,
+    amendments: pd.DataFrame,
+    amendments_read: bool,
+    decisions: pd.DataFrame,
+    known: set[Any] | None,
+    c: _Collector,
+) -> None:
+    """Objections: a known member; answered no earlier than raised; an outcome goes with the finding
+    and the day it was answered, and those without an outcome are an answer left half-written; a
+    correction (更正) names the row of the amendments sheet it produced, for the same member (an
+    objection to the stars may instead be corrected by the committee's star decision)."""
+    _unknown_member(o, "objections", known, c)
+    if o.empty:
+        return
+    sheet = "objections"
+    answered, raised = o["answered_on"], o["raised_on"]
+    early = answered.notna() & raised.notna()
+    early &= pd.Series(
+        [bool(a < b) if e else False for a, b, e in zip(answered, raised, early, strict=True)], index=o.index
+    )
+    c.add_mask(
+        o,
+        early,
+        sheet,
+        "answered_on",
+        "答复日期早于提出日期 (answered before the objection was raised)",
+        "不早于 提出日期 (raised_on)",
+    )
+    typed = {k: ~_is_blank(raw[k]).to_numpy() if k in raw else np.zeros(len(o), dtype=bool) for k in o.columns}
+    has_outcome = pd.Series(typed["outcome"], index=o.index)
+    for column, what in (("finding", "调查核实情况 (finding)"), ("answered_on", "答复日期 (answered_on)")):
+        missing = has_outcome & ~pd.Series(typed[column], index=o.index)
+        c.add_mask(
+            o,
+            missing,
+            sheet,
+            column,
+            f"已有处理结果的异议须填写{what} (an answered objection needs it)",
+            "调查核实的情况" if column == "finding" else "YYYY-MM-DD",
+            values="",
+        )
+    half = ~has_outcome & (pd.Series(typed["finding"], index=o.index) | pd.Series(typed["answered_on"], index=o.index))
+    c.add_mask(
+        o,
+        half,
+        sheet,
+        "outcome",
+        "已填写答复日期或调查核实情况, 但没有处理结果 (answered, but no outcome)",
+        " / ".join(OBJECTION_OUTCOMES) + "; 尚未答复的异议三项都留空 (all three blank while pending)",
+        values="",
+    )
+    corrected = o["outcome"] == "更正"
+    named = o["amendment"].notna()
+    c.add_mask(
+        o,
+        named & has_outcome & ~corrected,
+        sheet,
+        "amendment",
+        "只有处理结果为 更正 的异议才填写对应的评分更正行号 (a row is named only for a correction)",
+        "留空 (blank)",
+    )
+    if not amendments_read:  # the amendments sheet could not be read: its cause is reported once
+        return
+    owner = dict(zip(amendments["row"].astype(int), amendments["member_id"], strict=True))
+    decided = set(decisions["member_id"].dropna())
+    for idx in o.index[corrected]:
+        r = o.loc[idx]
+        mid = r["member_id"]
+        theirs = sorted(k for k, v in owner.items() if v == mid)
+        allowed = (
+            f"评分更正 (amendments) 中 {mid} 的行号: {', '.join(map(str, theirs))}"
+            if theirs
+            else f"先在 评分更正 (amendments) 表中填写 {mid} 的更正, 再填其行号 (enter the amendment first)"
+        )
+        if pd.isna(r["amendment"]):
+            if r["subject"] == "星级" and mid in decided:
+                continue  # the stars were corrected by the committee's own decision
+            c.add(
+                sheet,
+                int(r["row"]),
+                "amendment",
+                "",
+                "处理结果为 更正 须填写对应的评分更正行号 (a correction names the amendment it produced)"
+                + ("; 或在 党支部定星 (star_decisions) 中填写党支部确定的星级" if r["subject"] == "星级" else ""),
+                allowed,
+            )
+            continue
+        target = int(r["amendment"])
+        if target not in owner:
+            c.add(
+                sheet,
+                int(r["row"]),
+                "amendment",
+                target,
+                f"评分更正 (amendments) 表没有第 {target} 行的更正 (no amendment in that row)",
+                allowed,
+            )
+        elif owner[target] != mid:
+            c.add(
+                sheet,
+                int(r["row"]),
+                "amendment",
+                target,
+                f"评分更正 (amendments) 第 {target} 行是 {owner[target]} 的更正, 不是 {mid} 的 "
+                "(the amendment is another member's)",
+                allowed,
+            )

@@ -53,7 +53,10 @@ from .reading import (
     ACTIVITY_KINDS,
     ATTENDANCE,
     BRANCH_KEYS,
+    GRACE_MONTHS,
     MEMBER_TYPES,
+    OBJECTION_OUTCOMES,
+    OBJECTION_SUBJECTS,
     OPTIONAL_BRANCH_KEYS,
     OUTCOMES,
     RATER_KINDS,
@@ -63,10 +66,12 @@ from .reading import (
     _find_sheet,
     _header_key,
     _norm,
+    grace_end,
     graded_items,
     header_text,
     scheme_sheets,
     score_sheet_key,
+    star_range,
 )
 from .template_kit import (
     _BOLD,
@@ -115,6 +120,8 @@ ROWS: dict[str, int] = {
     "attendance": 50000,
     "dues": 24000,
     "follow_up_outcomes": 500,
+    "objections": 500,
+    "star_decisions": 2000,
 }
 YES_NO = ["是", "否"]
 ROLE_CHOICES = ["党员", "支部书记"] + [r for r in ROLES if r not in ("党员", "支部书记")]
@@ -289,6 +296,12 @@ def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[Tem
         elif key == "month":
             fmt = "@"
             check, hint = _month_check(year, True, lists)
+        elif col.kind == "date" and col.grace_months:  # 异议 and 党支部定星: also the next year's first months
+            fmt = "yyyy-mm-dd"
+            check, hint = _grace_date_check(year, col.grace_months)
+            hint = {"raised_on": "党员提出异议的日期", "answered_on": "向党员答复的日期; 尚未答复的留空"}.get(
+                key, "支委会决定的日期"
+            ) + f", {hint}"
         elif col.kind == "date":
             fmt = "yyyy-mm-dd"
             check, hint = _date_check(year)
@@ -400,6 +413,8 @@ def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[Tem
                 error="请从下拉列表选择活动类别: " + " / ".join(ACTIVITY_KINDS) + "。",
             )
             hint = " / ".join(ACTIVITY_KINDS) + "; 支委会、党小组会只计出勤表中列出的党员"
+        elif sheet in ("objections", "star_decisions") and key in ("subject", "outcome", "amendment", "stars"):
+            check, hint, fmt = _objection_column(key, s, lists)
         elif key == "status":
             check = Check(
                 "list",
@@ -417,16 +432,74 @@ def _columns(sheet: str, s: Scheme, year: int | None, lists: _Lists) -> list[Tem
                 "note": "备注, 可留空",
                 "exempt_reason": "如 年老体弱、长期患病",
                 "approved_by": "审批人或审批机构",
-                "reason": "更正理由 (异议处理结果)",
+                "reason": "党支部确定此星级的理由" if sheet == "star_decisions" else "更正理由 (异议处理结果)",
                 "activity": "活动名称, 如 主题党日"
                 + (
                     "; 同一天的活动名称不重复"
                     if sheet == "activities"
                     else "; 填了活动安排表时, 须与其中同一天的活动名称一致"
                 ),
+                "content": "党员对什么有异议 (不在公示上公开)",
+                "handled_by": "调查核实、答复的人",
+                "finding": "调查核实的情况; 答复时填写",
             }.get(key, "")
         out.append(TemplateColumn(key, header, col.required and col.not_blank, fmt, check, hint))
     return out
+
+
+def _grace_date_check(year: int | None, months: int) -> tuple[Check, str]:
+    """A date of the year or of the next year's first ``months`` months (the year's objections and
+    the committee's star decisions are dated then)."""
+    if year is not None:
+        end = grace_end(year, months)
+        last = f"DATE({end.year},{end.month},{end.day})"
+        return Check(
+            "date",
+            f"DATE({year},1,1)",
+            last,
+            "between",
+            "日期有误",
+            f"日期应在 {year}-01-01 到 {year + 1} 年 {months} 月底之间。",
+        ), f"YYYY-MM-DD, 在 {year} 年或 {year + 1} 年 1-{months} 月"
+    y = f"ISNUMBER({YEAR_NAME})"
+    return (
+        Check(
+            "date",
+            f"DATE(IF({y},{YEAR_NAME},1900),1,1)",
+            f"DATE(IF({y},{YEAR_NAME}+1,9998),{months + 1},0)",
+            "between",
+            "日期有误",
+            f"日期应为 YYYY-MM-DD, 在支部信息表所填年度或次年 1-{months} 月。",
+        ),
+        f"YYYY-MM-DD, 在本年度或次年 1-{months} 月",
+    )
+
+
+def _objection_column(key: str, s: Scheme, lists: _Lists) -> tuple[Check, str, str]:
+    """Validation, hint and number format of the choice and number columns of 异议处理 and 党支部定星."""
+    if key == "subject":
+        check = Check(
+            "list",
+            lists.source("objection_subject", "异议事项", OBJECTION_SUBJECTS),
+            title="异议事项有误",
+            error="请从下拉列表选择: " + " / ".join(OBJECTION_SUBJECTS) + "。",
+        )
+        return check, " / ".join(OBJECTION_SUBJECTS), "@"
+    if key == "outcome":
+        check = Check(
+            "list",
+            lists.source("objection_outcome", "处理结果", OBJECTION_OUTCOMES),
+            title="处理结果有误",
+            error="请从下拉列表选择: " + " / ".join(OBJECTION_OUTCOMES) + "; 尚未答复的留空。",
+        )
+        return check, "维持 / 更正; 尚未答复的留空 (与调查核实情况、答复日期一起填写)", "@"
+    if key == "amendment":
+        check = Check(
+            "whole", "2", None, "greaterThanOrEqual", "行号有误", "请填写评分更正表中的行号 (从 2 起的整数)。"
+        )
+        return check, "处理结果为 更正 时, 填写由此产生的 评分更正 (amendments) 表的行号; 否则留空", "General"
+    lo, hi = star_range(s)
+    return _between("whole", lo, hi, "星级"), f"党支部确定的星级, {lo} 到 {hi}; 每名党员至多一行", "General"
 
 
 def _write_branch(
@@ -678,6 +751,16 @@ def readme_rows(
         "attendance": "组织生活 (选填): 每次活动每名出席、请假或缺席的党员一行; 没有行的按未出席计。",
         "dues": (
             "党费交纳 (选填): 每名党员每月一行, 不列入积分的党员也要填。填了本表, 党员在支部的月份没有行的按未交纳计。"
+        ),
+        "objections": (
+            "异议处理 (选填): 党员对评分、星级、格次或评选结果提出的每项异议一行; 调查核实并答复后填写 处理结果 "
+            "(维持 / 更正) 和答复日期, 更正的填由此产生的 评分更正 行号。尚未答复的异议列在公示上 (只列姓名和事项)。"
+            f" 日期可以是本年度或次年 1-{GRACE_MONTHS} 月。"
+        ),
+        "star_decisions": (
+            "党支部定星 (选填): 党支部 (支委会) 确定的党员星级, 每名党员至多一行, 写明理由和决定日期; "
+            "公示和结果以党支部确定的星级为准, 按积分计算的星级并列显示。等级仍按积分评定。"
+            f" 决定日期可以是本年度或次年 1-{GRACE_MONTHS} 月。"
         ),
     }
     R.append(("th", ["工作表", "列", "必填", "填写要求"]))

@@ -28,6 +28,7 @@ from xlsxwriter.worksheet import Worksheet
 
 from ..rules.engine import NO, TIE, YES, Result, share_quota, sub_events
 from ..rules.engine.cases import publicity_window as publicity_window  # where it lives now (SPEC 8)
+from ..rules.engine.objections import PENDING
 from . import office
 from .excel2010 import Workbook as Excel2010Workbook
 
@@ -311,7 +312,40 @@ def _remarks(result: Result, summary: pd.DataFrame) -> list[str]:
             out.append(f"{span}计分 {int(months)} {unit}")
         else:
             out.append("")
+        out[-1] = _joined(out[-1], _committee_remark(rd))
     return out
+
+
+# -- 异议 and 党支部定星 (SPEC 8) ------------------------------------------------------------------
+
+
+def _joined(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
+
+
+def _committee_remark(rd: dict[str, Any]) -> str:
+    """``星级由党支部确定 (按积分 8星)``: the 公示 publishes the committee's stars and says so, with the
+    stars the score gives; the reason stays in the workbook."""
+    if _missing(rd.get("star_reason")) or _missing(rd.get("stars")) or rd.get("exempt") == YES:
+        return ""
+    computed: Any = rd.get("computed_stars")
+    return "星级由党支部确定" + ("" if _missing(computed) else f" (按积分 {int(computed)}星)")
+
+
+def pending_objections(result: Result) -> list[str]:
+    """``张三 (星级)``: each objection still to be answered at the run, by the member's name and what
+    it is about, never its content."""
+    o = result.objections
+    if not len(o) or "status" not in o:
+        return []
+    pending = o[o["status"] == PENDING]
+    return [f"{name} ({subject})" for name, subject in zip(pending["name"], pending["subject"], strict=True)]
+
+
+def pending_line(result: Result) -> str:
+    """The 公示's line naming the objections the branch is still looking into ("" when none)."""
+    named = pending_objections(result)
+    return f"尚待答复的异议 (党支部正在调查核实): {'、'.join(named)}。" if named else ""
 
 
 def _publicity_sheet(
@@ -362,6 +396,8 @@ def _publicity_sheet(
     ws.repeat_rows(header_row)
     row += 1
     row = _publicity_notes(ws, fmt, result, summary, row, last)
+    if pending_line(result):
+        row = _line(ws, row, 0, last, pending_line(result), fmt.text)
     row = _line(ws, row, 0, last, OBJECTION_LINE, fmt.text)
     row += 1
     row = _line(ws, row, 0, last, f"中共{result.branch_name} (盖章)", fmt.right)
@@ -800,6 +836,8 @@ def _result_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mi
     pairs.append(("年度总积分", a["total"], fmt.score2))
     if s.has_stars:
         pairs.append(("星级", a["stars"], fmt.stars))
+        if not _missing(a.get("star_reason")) and not vetoed and not _missing(a.get("computed_stars")):
+            pairs.append(("按积分星级", a["computed_stars"], fmt.stars))
     if s.has_grades:
         pairs.append(("等级", a["grade"], None))
     pairs.append(
@@ -828,6 +866,8 @@ def _result_block(ws: Worksheet, fmt: _Formats, result: Result, d: _CardData, mi
         )
     elif s.has_stars and not _missing(a["total"]):
         row = _line(ws, row, 0, last, _star_gap(result, float(a["total"])), fmt.text)
+    if s.has_stars and not vetoed and not _missing(a.get("star_reason")):
+        row = _line(ws, row, 0, last, f"星级由党支部确定: {a['star_reason']}。", fmt.text)
     lost = _items_lost(result, d, mid)
     if lost:
         row = _line(ws, row, 0, last, f"失分较多的项目 (月平均与满分之差): {lost}。", fmt.small, 14)

@@ -50,6 +50,7 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     "amendments": ("member_id", "month", "item"),
     "dues": ("member_id", "month"),
     "follow_up_outcomes": ("member_id", "case_year", "decided_on"),
+    "star_decisions": ("member_id",),  # one decision per member (objections: no key, rows added / removed)
 }
 HIDDEN = "(不显示 hidden: 无记名测评)"  # appraisal ballots are anonymous: never show a ballot's scores
 # a unit's input rows, keyed likewise; which branch gave which 互评 mark is never shown (SPEC 3.9)

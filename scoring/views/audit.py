@@ -24,6 +24,7 @@ from ..inputs.unit import UnitBook
 from ..outputs.csvfile import read_csv_text
 from ..outputs.publicity import PUBLICITY_SHEET, publicity_window
 from ..rules.engine import TIE, YES, Result, share_quota
+from ..rules.engine.objections import PENDING
 from ..rules.periods import parse_period
 from ..runs.environment import interpreter_shown
 from ..runs.subjects import BRANCHES, run_identity, subject_of
@@ -42,6 +43,8 @@ COPY_CHECK = "支委会评分照抄党员自评 (committee copied the self-score
 SPREAD_CHECK = "民主测评平均分没有差别 (appraisal averages without spread)"
 QUARTER_CHECK = "季度之星超过名额 (quarter stars above quota)"
 PUBLICITY_CHECK = "公示期少于 7 个工作日 (publicity shorter than 7 working days)"
+STAR_CHECK = "党支部定星与按积分的星级不同 (the committee's stars differ from the score's)"
+OBJECTION_CHECK = "仍有待答复的异议 (objections still pending)"
 # a unit's run (SPEC 3.9): the same warning signs, in the branches' terms
 UNIT_SAME_MONTH_CHECK = "所有党支部同一月份得分相同 (same score for every branch in a month)"
 UNIT_FLAT_CHECK = "党支部各月各类得分完全相同 (same category scores every month)"
@@ -207,7 +210,57 @@ def pattern_flags(
 
     rows.append(quarter_star_flag(result, _published_summary(result, run)))
     rows.append(publicity_flag(result, run, holidays))
+    rows.append(star_override_flag(result))
+    rows.append(pending_objection_flag(result))
     return pd.DataFrame(rows, columns=["检查 check", "结果", "发现 found"])
+
+
+# -- 异议 and 党支部定星 (SPEC 8) ------------------------------------------------------------------
+
+
+def star_overrides(result: Result) -> pd.DataFrame:
+    """Every committee decision that changed a member's stars, or that a veto set aside: the member,
+    the stars the score gives, the stars published, the reason and the decision's cell."""
+    a = result.annual
+    if result.period.kind != "year" or not len(a) or "star_row" not in a:
+        return pd.DataFrame(columns=["member_id", "name", "computed_stars", "stars", "star_reason", "source"])
+    decided = a[a["star_row"].notna()]
+    changed = decided[(decided["stars"].fillna(-1) != decided["computed_stars"].fillna(-1)) | (decided["veto"] == YES)]
+    out = changed[["member_id", "name", "computed_stars", "stars", "star_reason"]].copy()
+    out["source"] = [result.cell("star_decisions", "stars", int(r)) for r in changed["star_row"]]
+    return out.reset_index(drop=True)
+
+
+def star_override_flag(result: Result) -> tuple[str, str, str]:
+    """注意 for every star the committee decided otherwise than the score (and for a decision a veto
+    set aside), each named with both stars and the reason."""
+    if result.period.kind != "year" or not result.scheme.scheme.has_stars:
+        return (STAR_CHECK, OK, "本期不评星级 (no stars in this period or scheme)")
+    found = star_overrides(result)
+    if not len(found):
+        return (STAR_CHECK, OK, "无 (党支部没有改定星级)")
+    parts = []
+    for r in cast(Iterator[Any], found.itertuples(index=False)):
+        computed = "无" if pd.isna(r.computed_stars) else f"{int(r.computed_stars)}星"
+        published = "不评星级" if pd.isna(r.stars) else f"{int(r.stars)}星"
+        parts.append(
+            f"{r.member_id} {r.name}: 按积分 {computed} → 公示 {published} (理由: {r.star_reason}; {r.source})"
+        )
+    return (STAR_CHECK, FLAG, f"{len(found)} 人: " + "; ".join(parts))
+
+
+def pending_objection_flag(result: Result) -> tuple[str, str, str]:
+    """注意 for every objection still pending at the run (no outcome yet, or answered after the day
+    the run sees): after the 公示 the branch owes each an answer."""
+    o = result.objections
+    pending = o[o["status"] == PENDING] if len(o) else o
+    if not len(pending):
+        return (OBJECTION_CHECK, OK, "无")
+    parts = []
+    for r in cast(Iterator[Any], pending.itertuples(index=False)):
+        cell = result.cell("objections", "outcome", int(r.row))
+        parts.append(f"{r.member_id} {r.name} ({r.subject}, {r.raised_on:%Y-%m-%d} 提出, {cell})")
+    return (OBJECTION_CHECK, FLAG, f"{len(pending)} 项: " + "; ".join(parts))
 
 
 def unit_flags(result: Result, run: str | Path | None = None, holidays: Iterable[dt.date | str] = ()) -> pd.DataFrame:

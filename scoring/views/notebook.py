@@ -30,6 +30,7 @@ from ..outputs.printing import print_apart
 from ..outputs.publicity import write_publicity_pdf
 from ..rules.engine import Result, score
 from ..rules.engine.cases import OPEN, OVERDUE, THIS_RUN
+from ..rules.engine.objections import PENDING, seen_on
 from ..rules.engine.prior import Prior
 from ..rules.periods import KIND_LABELS, Period, parse_period
 from ..rules.scheme import SPAN_MONTHS, LoadedScheme, load_scheme
@@ -354,6 +355,34 @@ def show_intermediate(run: Run) -> None:
         _show_part("一票否决 (vetoes)", _table(run, r.vetoes[VETO_COLUMNS]), f"规则: {veto_text(s)}")
     else:
         print("\n【一票否决 (vetoes)】 本方案没有一票否决 (no veto in this scheme)。")
+    show_objections(run)
+
+
+def show_objections(run: Run) -> None:
+    """异议处理 (each objection with its state at the run) and 党支部定星 (the committee's stars beside
+    the stars the score gives, with the reason), in Chinese."""
+    r = run.result
+    s = run.scheme.scheme
+    o = r.objections
+    pending = int((o["status"] == PENDING).sum()) if len(o) else 0
+    _show_part(
+        "异议处理 (objections)",
+        _table(run, o.drop(columns=["content"]).rename(columns={"status": "objection_status"})),
+        f"截至 {seen_on(run.period):%Y-%m-%d}: 待答复 {pending} 项 (pending); 异议内容见工作簿「异议处理」表",
+    )
+    if not s.has_stars:
+        return
+    d = r.book.star_decisions if r.book is not None else pd.DataFrame(columns=["member_id"])
+    if run.period.kind == "year" and len(r.annual):
+        shown = r.annual[["member_id", "name", "stars", "computed_stars", "star_reason", "star_row"]]
+        shown = shown[shown["star_row"].notna()].rename(columns={"stars": "published_stars"})
+        note = "公示的星级为党支部确定的星级, 按积分计算的星级并列; 等级仍按积分评定"
+    else:  # only a year has stars: the decisions as entered
+        shown = d.rename(columns={"reason": "star_reason", "row": "star_row"}).assign(stars=d["stars"].astype("Int64"))[
+            ["member_id", "stars", "star_reason", "decided_on", "star_row"]
+        ]
+        note = "星级只按年度评定; 党支部定星在年度运行中采用"
+    _show_part("党支部定星 (committee's star decisions)", _table(run, shown), note)
 
 
 def show_results(run: Run) -> pd.DataFrame:

@@ -150,10 +150,12 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
             m.get("exempt_stars"),
             "星级由支部直接评定 (stars entered by hand)",
             result.cell("members", "exempt_stars", m["row"]),
-            str(m.get("exempt_reason") or ""),
+            "" if pd.isna(m.get("exempt_reason")) else str(m.get("exempt_reason")),
         )
         if p.kind == "year" and len(result.annual):
             a = _row(result.annual.set_index("member_id"), member_id)
+            if s.has_stars and _decided(a):  # a decision for him equals his hand-rated stars
+                _committee_stars(out, result, a)
             if a["veto"] == "yes":  # the veto overrides the hand-entered stars (SPEC 3.1)
                 if s.has_stars:
                     out.add(
@@ -178,7 +180,11 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
         out.add(0, "年度总积分 (total)", a["total"], _total_rule(s), "", veto_note)
         if s.has_stars:
             stars_rule = _band_rule(s, a["total"]) if a["veto"] == "no" else "一票否决 → 不评星级 (veto: no stars)"
-            out.add(0, "星级 (stars)", a["stars"], stars_rule, "scheme bands", veto_note)
+            if _decided(a):  # 党支部定星: the committee's stars, the score's beside them
+                _committee_stars(out, result, a)
+                out.add(1, "按积分星级 (computed_stars)", a["computed_stars"], stars_rule, "scheme bands", veto_note)
+            else:
+                out.add(0, "星级 (stars)", a["stars"], stars_rule, "scheme bands", veto_note)
         if s.has_grades:
             out.add(
                 0,
@@ -333,6 +339,22 @@ def trace(result: Result, member_id: str) -> pd.DataFrame:
 
 _SUB_COLUMN = {"month": "month", "quarter": "quarter", "year": "member_id", "none": "member_id"}
 _UNITS = {"month": ("月度", "个月"), "quarter": ("季度", "个季度"), "year": ("年度", "年"), "none": ("", "")}
+
+
+def _decided(a: pd.Series) -> bool:
+    """The committee decided this member's stars (a row of ``star_decisions``)."""
+    return "star_row" in a and not pd.isna(a["star_row"])
+
+
+def _committee_stars(out: _Rows, result: Result, a: pd.Series) -> None:
+    """The published stars where the committee decided (SPEC 8), with its decision's cell and reason;
+    a veto sets the decision aside."""
+    cell = result.cell("star_decisions", "stars", int(a["star_row"]))
+    if a["veto"] == "yes":
+        out.add(0, "星级 (stars)", None, "一票否决 → 不评星级, 党支部定星未采用 (veto: the decision does not apply)",
+                cell, str(a["star_reason"]))  # fmt: skip
+        return
+    out.add(0, "星级 (stars)", a["stars"], "党支部确定的星级 (the committee's decision)", cell, str(a["star_reason"]))
 
 
 def _score_sheet(result: Result) -> str:

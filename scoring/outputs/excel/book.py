@@ -20,6 +20,7 @@ from .events import adjustments, vetoes
 from .indicators import indicator_sheets
 from .items import scores_and_totals
 from .lapse import lapse_sheet
+from .objections import objection_sheets
 from .parameters import parameters
 from .published import period_columns, period_results
 from .spans import spans
@@ -60,6 +61,11 @@ README_LINES: list[str] = [
         " 积分显示两位小数 (单元格中的数值不取舍), 「年度总积分(未四舍五入)」列是取舍前的数值。"
     ),
     "    「核对」列数很多, 每页打印若干项核对, 每页左侧重复党员编号、姓名和「全部一致」。",
+    (
+        "11. 「党支部定星」是党支部确定的星级 (输入行号在旁): 「结果」的星级是公式, 有党支部定星的取其星级,"
+        " 否则取「计算星级」(按年度总积分查分档); 等级仍按年度总积分评定。"
+        "「异议处理」列出党员的异议及本次运行时的状态。"
+    ),
 ]
 
 
@@ -124,6 +130,8 @@ def write_results_workbook(result: Result, path: Path, provenance: dict[str, Any
     # 一票否决 and 加减分 first: each sub-period's figure and every span add the events dated in them
     vetoes(w, result)
     adjustments(w, result)
+    if s.subject == "member":  # 异议处理 and 党支部定星: 结果's stars read the committee's decisions
+        objection_sheets(w, result)
     if s.subject == "branch":  # the categories are formulas over the indicators (SPEC 3.9)
         indicator_sheets(w, result)
     scores_and_totals(w, result, labels)

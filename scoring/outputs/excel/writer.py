@@ -274,7 +274,7 @@ def _group_key(key: str) -> str:
             return key[: -len(suffix)]
     if key in ("monthly_mean", "appraisal", "base", "bonus", "deduction", "total_raw", "total"):
         return "total"
-    if key in ("stars", "grade", "rank_basis", "rank", "tier", "annual_star"):
+    if key in ("stars", "computed_stars", "star_reason", "grade", "rank_basis", "rank", "tier", "annual_star"):
         return "result"
     return key
 

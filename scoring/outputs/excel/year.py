@@ -12,6 +12,7 @@ from pandas.api.typing import NAType
 
 from ...labels import shown
 from ...rules.engine import Result
+from .objections import STAR_NOTES, published_stars, star_reason
 from .spans import veto_wrap
 from .writer import (
     F_NO,
@@ -43,6 +44,8 @@ class _AnnualRow(Protocol):
     total_raw: float
     total: float
     stars: np.int64 | NAType
+    computed_stars: np.int64 | NAType
+    star_reason: str | None
     grade: str | None
     rank: np.int64 | NAType
     tier: str | float  # NaN without a tier
@@ -66,14 +69,17 @@ def year_columns(result: Result) -> list[str]:
     cols += ["base_points"] if s.base is not None else []
     cols += ["bonus", "deduction"] if s.year.events else []
     cols += ["total_raw", "total"]
-    cols += (["stars"] if s.has_stars else []) + (["grade"] if s.has_grades else []) + ["rank_basis", "rank"]
+    cols += ["stars", "computed_stars", "star_reason"] if s.has_stars else []  # 党支部定星 beside the score's
+    cols += (["grade"] if s.has_grades else []) + ["rank_basis", "rank"]
     tiers = s.branch_tiers or s.band_tiers
     cols += (["tier"] if tiers else []) + (["annual_star"] if s.annual_star is not None else [])
     return cols
 
 
 # what a vetoed member of a no-score scheme still shows (SPEC 3.2): the months, grade and veto
-SHOWN_UNDER_VETO = frozenset({"veto", "months", "stars", "grade", "rank_basis", "rank", "tier", "annual_star"})
+SHOWN_UNDER_VETO = frozenset(
+    {"veto", "months", "stars", "computed_stars", "star_reason", "grade", "rank_basis", "rank", "tier", "annual_star"}
+)
 
 
 def appraisal(w: Writer, result: Result) -> None:
@@ -156,8 +162,12 @@ def year_results(w: Writer, result: Result, ws: Any, checks: Checks) -> None:
         put("veto", f"=IF(COUNTIFS({vcrit})>0,{F_YES},{F_NO})", a.veto)
         veto_cell = ref("veto", row)
         if a.exempt == "yes":  # not scored: hand-entered stars; only a veto overrides them
-            if s.has_stars and pd.notna(a.stars):
-                ws.write_number(i, at["stars"], int(a.stars))
+            if s.has_stars:
+                if pd.notna(a.computed_stars):
+                    ws.write_number(i, at["computed_stars"], int(a.computed_stars))
+                # a committee's decision for an exempt member equals his hand-rated stars (reading)
+                put("stars", published_stars(w, row, veto_cell, ref("computed_stars", row)), a.stars)
+                put("star_reason", star_reason(w, row, veto_cell), a.star_reason)
             if a.veto == "yes":
                 if "grade" in at:
                     put("grade", f'=IF({veto_cell}={F_YES},否决等级,"")', str(a.grade))
@@ -240,7 +250,10 @@ def year_results(w: Writer, result: Result, ws: Any, checks: Checks) -> None:
         put("total", total_f, a.total, w.number)
         tot = ref("total", row)
         if s.has_stars:
-            put("stars", f'=IF({veto_cell}={F_YES},"",LOOKUP({tot},分档下限,分档星级))', a.stars)
+            computed_f = f'=IF({veto_cell}={F_YES},"",LOOKUP({tot},分档下限,分档星级))'
+            put("computed_stars", computed_f, a.computed_stars)
+            put("stars", published_stars(w, row, veto_cell, ref("computed_stars", row)), a.stars)
+            put("star_reason", star_reason(w, row, veto_cell), a.star_reason)
         if s.has_grades:
             grade_f = f"LOOKUP({tot},分档下限,分档等级)"
             put("grade", f"=IF({vetoed},否决等级,{grade_f})" if s.veto.active else f"={grade_f}", str(a.grade))
@@ -269,7 +282,7 @@ def year_results(w: Writer, result: Result, ws: Any, checks: Checks) -> None:
             put("annual_star", star_f, a.annual_star)
     notes = {
         "exempt": "数值: 党员名单中 不列入积分 (exempt)",
-        "stars": "公式; 不列入积分的党员为党支部直接评定的星级 (输入值)",
+        **STAR_NOTES,
         "grade": "公式; 不列入积分的党员按直接评定的星级定等级 (程序计算值), 受一票否决的为 否决等级 (公式)",
         "rank": "公式: RANK, 并列同名次; 一票否决和不列入积分的党员不排名",
         "tier": "公式: 按 名次-1 与「参数」表 名次界限 (排名人数 × 累计比例) 比较确定档次; 一票否决列入方案规定的档次",

@@ -2,9 +2,10 @@
 per stage, composed by :func:`score` as the scheme declares (``pipeline``). Each stage has its
 formula counterpart of the same name in ``scoring.outputs.workbook`` (tests/test_stages.py).
 
-items -> events -> spans -> year -> bands -> follow_up -> published; ``lapse`` finds the possible
-自行脱党 cases (every period kind, across the turn of the year); ``result`` holds what a run
-publishes and ``tables`` the member-position helpers every stage shares.
+items -> events -> spans -> year (with objections: the committee's stars) -> bands -> follow_up ->
+published; ``cases`` carries the follow-up register across years and ``lapse`` finds the possible
+自行脱党 cases (every period kind, across the turn of the year), from what earlier sealed runs hand
+in (``prior``); ``result`` holds what a run publishes and ``tables`` the member-position helpers every stage shares.
 """
 
 from .bands import band_lookup, quota_pick, quota_size, share_quota, tier_names, tiers_for
@@ -12,6 +13,7 @@ from .events import REASONS, month_events, resolve_adjustments, resolve_vetoes, 
 from .follow_up import follow_ups, tier_follow_ups
 from .items import apply_amendments, monthly_totals, sub_events
 from .lapse import find_lapses, lapse_follow_ups
+from .objections import committee_stars, objection_status
 from .pipeline import score
 from .published import branch_table, member_table, month_table
 from .result import Result
@@ -30,6 +32,7 @@ __all__ = [
     "appraisal_averages",
     "band_lookup",
     "branch_table",
+    "committee_stars",
     "find_lapses",
     "follow_ups",
     "item_year",
@@ -39,6 +42,7 @@ __all__ = [
     "month_events",
     "month_table",
     "monthly_totals",
+    "objection_status",
     "quarter_matrix",
     "quarter_stars",
     "quota_pick",

@@ -18,6 +18,7 @@ from .follow_up import follow_ups, tier_follow_ups
 from .indicators import indicator_scores, subject_book
 from .items import apply_amendments, monthly_totals, sub_events
 from .lapse import find_lapses, lapse_follow_ups
+from .objections import objection_status
 from .prior import Prior
 from .result import Result
 from .spans import quarter_matrix, quarter_stars, span_scores
@@ -73,7 +74,7 @@ def score(
     if period.kind == "year":
         appraisal = appraisal_averages(book.appraisal, members, index, s)
         years = item_year(item_scores, totals, codes, members, appraisal, s)
-        annual = annual_results(members, index, years, adjustments, vetoes, s)
+        annual = annual_results(members, index, years, adjustments, vetoes, s, book.star_decisions)
         if s.no_score_veto:  # 不体现积分: the vetoed members' item figures are blank too (SPEC 3.2)
             figures = [c for c in years.columns if c not in ("member_id", "months")]
             years.loc[(annual["veto"] == YES).to_numpy(), figures] = np.nan
@@ -132,6 +133,7 @@ def score(
         lapses=lapses.cases,
         lapse_evidence=lapses.evidence,
         lapse_basis=lapses.basis,
+        objections=objection_status(book.objections, members, period),
     )
 
 

@@ -72,6 +72,8 @@ def member_table(result: Result) -> pd.DataFrame:
             cols.remove("deduction")
         if s.cadence == "none":  # no item part
             cols.remove("base")
+        if s.has_stars:  # 党支部定星: the stars the score gives and the committee's reason beside
+            cols[cols.index("stars") + 1 : cols.index("stars") + 1] = ["computed_stars", "star_reason"]
         if s.base is not None:
             cols.insert(cols.index("bonus"), "base_points")
         if s.appraisal.combine == "added" and s.appraisal.mode != "none":

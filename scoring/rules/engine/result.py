@@ -10,6 +10,7 @@ import pandas as pd
 from ...inputs.reading import InputBook
 from ..periods import Period
 from ..scheme import LoadedScheme
+from .objections import OBJECTION_COLUMNS
 from .prior import CASE_COLUMNS, LAPSE_COLUMNS, Prior, empty
 
 
@@ -44,7 +45,7 @@ class Result:
     # possible 自行脱党 cases (prior.LAPSE_COLUMNS), objections, and what earlier runs handed in
     cases: pd.DataFrame = field(default_factory=lambda: empty(CASE_COLUMNS))
     lapses: pd.DataFrame = field(default_factory=lambda: empty(LAPSE_COLUMNS))
-    objections: pd.DataFrame = field(default_factory=pd.DataFrame)
+    objections: pd.DataFrame = field(default_factory=lambda: empty(OBJECTION_COLUMNS))  # with their status
     prior: Prior = field(default_factory=Prior)
     # the first day of this run's 公示 (a year run's cases open on its last day: SPEC 8)
     publicity_start: dt.date | None = None

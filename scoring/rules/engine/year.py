@@ -12,6 +12,7 @@ import pandas as pd
 from ..rounding import round_scores
 from ..scheme import Scheme
 from .bands import band_lookup, quota_pick, quota_size, tiers_for
+from .objections import committee_stars
 from .spans import membership_months, veto_effect
 from .tables import NO, YES, group_sum, member_codes
 
@@ -108,8 +109,10 @@ def annual_results(
     adjustments: pd.DataFrame,
     vetoes: pd.DataFrame,
     scheme: Scheme,
+    decisions: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """The year's figures per member: base, adjustments, total (rounded), stars, grade, rank..."""
+    """The year's figures per member: base, adjustments, total (rounded), stars (the committee's
+    where it decided, ``decisions``: the star_decisions rows; see :mod:`.objections`), grade, rank..."""
     n = len(members)
     mids = members["member_id"]
     applied = adjustments[adjustments["status"] == "applied"]
@@ -186,6 +189,8 @@ def annual_results(
         out["tier"] = band_tier
     else:
         out["tier"] = tiers_for(out["rank"], veto, scheme)
+    # 党支部定星: published stars are the committee's where it decided (before 年度之星, chosen by them)
+    out = committee_stars(out, decisions if decisions is not None else pd.DataFrame(), scheme)
     out["annual_star"] = None
     if scheme.annual_star is not None:
         top = ranked & (out["stars"].fillna(-1).to_numpy() == scheme.annual_star.of_stars)
