@@ -69,8 +69,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--period",
         action="append",
-        help="period(s) to run (default: 2025, 2025Q4 and 2025-03; a branch whose "
-        "scheme scores quarters or the year is not scored for a shorter period)",
+        help="period(s) to run (default: 2024 for the record branch, then 2025, 2025Q4, 2025Q1 and 2025-03; "
+        "a branch whose scheme scores quarters or the year is not scored for a shorter period)",
     )
 
     tpl = sub.add_parser(
@@ -256,7 +256,8 @@ def main(argv: list[str] | None = None) -> int:
                     return 2
                 print(f"问题表 (problem table, empty): {args.errors}")
         elif args.command == "demo":
-            return _demo(args.data, args.out, args.period or list(DEMO_PERIODS), args.period or list(UNIT_DEMO_PERIODS))
+            periods = args.period or [*RECORD_DEMO_PERIODS, *DEMO_PERIODS]
+            return _demo(args.data, args.out, periods, args.period or list(UNIT_DEMO_PERIODS))
         elif args.command == "template":
             from .inputs.templates import write_builtin_templates, write_template
 
@@ -446,8 +447,11 @@ def _history(out: Path, branch: str, member: str, csv: Path | None, chart: Path 
     return 0
 
 
-# the year, a quarter and a month: every period kind a branch publishes (SPEC 6)
-DEMO_PERIODS = ("2025", "2025Q4", "2025-03")
+# the year, a quarter and a month: every period kind a branch publishes (SPEC 6); the first
+# quarter too, where the record branch lists a 自行脱党 case from August 2024 (SPEC 8)
+DEMO_PERIODS = ("2025", "2025Q4", "2025Q1", "2025-03")
+# the record branch's previous year, run before the periods above (SPEC 8: a year is not an island)
+RECORD_DEMO_PERIODS = ("2024",)
 # the demo unit's 月评季考年定级 (SPEC 3.9), and 2026's November, not yet approved (a draft 通报)
 UNIT_DEMO_PERIODS = ("2025-02", "2025Q1", "2025", "2026-11")
 
@@ -455,22 +459,22 @@ UNIT_DEMO_PERIODS = ("2025-02", "2025Q1", "2025", "2026-11")
 def _demo(data: Path, out: Path, periods: list[str], unit_periods: list[str]) -> int:
     import pandas as pd
 
-    from .inputs.demo import generate_demo
+    from .inputs.demo import RECORD_FOLDER, generate_demo, generate_record_demo
     from .inputs.unit_demo import UNIT_DEMO_FOLDER, generate_unit_demo
     from .rules.periods import parse_period
     from .runs.batch import run_batch
     from .runs.execute import find_reusable, run_branch
     from .runs.subjects import load
 
-    paths = generate_demo(data)
-    print(f"示范数据 (demo inputs, made-up names) 已写入 {data.resolve()}: {len(paths)} 个支部")
+    paths = generate_demo(data) + generate_record_demo(data)
+    print(f"示范数据 (demo inputs, made-up names) 已写入 {data.resolve()}: {len(paths)} 个工作簿")
     # the demo unit's workbooks (支部联评联考) in a folder of their own: the batch below runs the
     # branches' workbooks, and a unit workbook is not one
     units = generate_unit_demo(data / UNIT_DEMO_FOLDER)
     print(f"示范单位 (demo unit, 支部联评联考) 已写入 {(data / UNIT_DEMO_FOLDER).resolve()}: {len(units)} 个工作簿")
     bad = 0
-    for period in periods:
-        table, _ = run_batch(data, period, out)
+    for period in periods:  # the previous year first: 2025's runs read its sealed runs
+        table, _ = run_batch(data / RECORD_FOLDER if period in RECORD_DEMO_PERIODS else data, period, out)
         with pd.option_context("display.max_colwidth", 200, "display.width", 250):
             print(table[["file", "branch_id", "状态", "where"]].to_string(index=False))
         bad += int(table["status"].isin(["failed", "bad_input"]).sum())

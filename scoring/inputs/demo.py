@@ -538,3 +538,124 @@ def generate_demo(out_dir: str | Path, year: int = 2025, branches: list[BranchSp
         scheme = load_scheme(spec.scheme).scheme
         paths.append(write_input_workbook(out / f"{spec.branch_id}_{year}.xlsx", branch, sheets, scheme))
     return paths
+
+
+# -- the record across years (SPEC 8) ----------------------------------------------------------
+
+# a branch with two consecutive years: the history, follow-up cases opened by 2024's grades and
+# closed or overdue in 2025, and a 自行脱党 run from August 2024 to January 2025 (the generator's
+# member away every August to January)
+RECORD_BRANCH = BranchSpec("B009", "县直机关第二党支部", "county-10-stars", 14, 0.88, seed=1008)
+RECORD_FOLDER = "2024"  # demo_data/2024/: the previous year's workbook, run before the 2025 batch
+# 2024's grades are published from this day (7 working days: 2025-01-06 .. 2025-01-14), so the
+# cases they open, and their deadlines, do not depend on the day the demo is run
+PUBLICITY_STARTS = {2024: dt.date(2025, 1, 6), 2025: dt.date(2026, 1, 5)}
+
+
+def _record_year(year: int, names: pd.Series) -> tuple[dict[str, Any], dict[str, pd.DataFrame]]:
+    spec = RECORD_BRANCH
+    # another seed for 2024: other scores, the same members (names come from 2025's)
+    branch, sheets = branch_tables(spec, year, seed=(spec.seed or 0) + (year != 2025))
+    members = sheets["members"]
+    ids = list(members["member_id"])
+    members["name"] = members["member_id"].map(names)
+    branch["publicity_start"] = PUBLICITY_STARTS[year]
+    if year == 2024:
+        joiner, leaver = ids[-1], ids[-2]  # joins in April 2025; leaves in September 2025
+        for key in list(sheets):
+            df = sheets[key]
+            if "member_id" in df:
+                sheets[key] = df[df["member_id"] != joiner].reset_index(drop=True)
+        sheets["members"].loc[sheets["members"]["member_id"] == leaver, "left"] = None
+        for key in ("monthly_scores", "self_scores"):
+            df = sheets[key]
+            last = df[(df["member_id"] == leaver) & (df["month"] == f"{year}-09")]
+            more = [last.assign(month=f"{year}-{m:02d}") for m in (10, 11, 12)]
+            sheets[key] = pd.concat([df, *more], ignore_index=True).sort_values(["member_id", "month"])
+        att, dues = sheets["attendance"], sheets["dues"]
+        for m in (10, 11, 12):
+            att = pd.concat(
+                [
+                    att,
+                    pd.DataFrame(
+                        [{"date": dt.date(year, m, 10), "activity": "主题党日", "member_id": leaver, "status": "出席"}]
+                    ),
+                ]
+            )
+            dues = pd.concat([dues, pd.DataFrame([{"member_id": leaver, "month": f"{year}-{m:02d}", "paid": True}])])
+        # 2024: the member who misses organisational life and the one who stops paying in 2025 did not
+        sheets["attendance"] = att.assign(status=att["status"].where(att["member_id"] != ids[5], "出席"))
+        sheets["dues"] = dues.assign(paid=dues["paid"] | (dues["member_id"] == ids[6]))
+        # two members scored low (基本合格: a 告诫 each), and the vetoed member (不合格: 限期整改)
+        for mid, share in ((ids[7], 0.66), (ids[9], 0.72)):
+            for key in ("monthly_scores", "self_scores"):
+                df = sheets[key]
+                for item in load_scheme(spec.scheme).scheme.items:
+                    at = df["member_id"] == mid
+                    df.loc[at, item.code] = np.round(item.max * share * 2) / 2
+            app = sheets["appraisal"]
+            at = app["member_id"] == mid
+            for item in load_scheme(spec.scheme).scheme.items:
+                if item.code in app:
+                    app.loc[at, item.code] = float(np.round(item.max * share))
+    else:
+        secretary = str(names[ids[0]])
+        sheets["follow_up_outcomes"] = pd.DataFrame(
+            [
+                {
+                    "member_id": ids[7],
+                    "case_year": 2024,
+                    "decided_on": dt.date(2025, 7, 10),
+                    "outcome": "明显转变",
+                    "action": "结案",
+                    "helper": secretary,
+                    "note": "半年内按时参加组织生活, 积极完成工作任务",
+                }
+            ]
+        )  # ids[9]'s 告诫 has no outcome: overdue after 2025-07-14; ids[4]'s 限期整改 runs to 2026-01-14
+        sheets["objections"] = pd.DataFrame(
+            [
+                {
+                    "member_id": ids[2],
+                    "raised_on": dt.date(2026, 1, 7),
+                    "subject": "星级",
+                    "content": "对9月扣分有异议",
+                    "handled_by": "支委会",
+                    "finding": "经复核, 扣分依据充分",
+                    "answered_on": dt.date(2026, 1, 9),
+                    "outcome": "维持",
+                },
+                {
+                    "member_id": ids[3],
+                    "raised_on": dt.date(2026, 1, 8),
+                    "subject": "月度评分",
+                    "content": "对11月评分有异议",
+                },
+            ]
+        )
+        sheets["star_decisions"] = pd.DataFrame(
+            [
+                {
+                    "member_id": ids[1],
+                    "stars": 8,
+                    "reason": "支委会研究决定: 年内受到一次通报批评, 定为八星",
+                    "decided_on": dt.date(2026, 1, 6),
+                }
+            ]
+        )
+    return branch, sheets
+
+
+def generate_record_demo(out_dir: str | Path) -> list[Path]:
+    """Write the record branch's two workbooks: ``out_dir/B009_2025.xlsx`` (beside the other
+    branches: the batches run it) and ``out_dir/2024/B009_2024.xlsx`` (run first, SPEC 8)."""
+    out = Path(out_dir)
+    scheme = load_scheme(RECORD_BRANCH.scheme).scheme
+    _, this = branch_tables(RECORD_BRANCH, 2025, seed=RECORD_BRANCH.seed or 0)
+    names = this["members"].set_index("member_id")["name"]
+    paths = []
+    for year, folder in ((2024, out / RECORD_FOLDER), (2025, out)):
+        folder.mkdir(parents=True, exist_ok=True)
+        branch, sheets = _record_year(year, names)
+        paths.append(write_input_workbook(folder / f"{RECORD_BRANCH.branch_id}_{year}.xlsx", branch, sheets, scheme))
+    return paths
