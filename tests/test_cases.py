@@ -427,3 +427,21 @@ def test_a_batch_worker_that_finds_a_bad_outcome_in_the_notebook_writes_nothing(
     f = err.value.failures
     assert f[["sheet", "row", "column"]].values.tolist() == [["follow_up_outcomes", 2, "member_id"]]
     assert sorted(p.relative_to(runs.out) for p in runs.out.rglob("*")) == before
+
+
+def test_the_rollup_lists_the_units_open_cases_overdue_first(runs: Runs) -> None:
+    """The roll-up reads each branch run's cases.csv and keeps the open cases: at 2025 M02's 告诫
+    (due 2025-07-14, overdue at 2025-12-31) first, then M01's new one (due 2026-07-13); M03's case
+    was closed (结案) and is not listed. At 2025Q1 both 2024 cases are open and neither overdue."""
+    from scoring.runs.rollup import build, latest_runs, sources_from_runs
+
+    year = build("2025", sources_from_runs(latest_runs(runs.out, "2025"))).cases
+    assert [(r["branch_id"], r["member_id"], r["deadline"], r["overdue"]) for r in year.to_dict("records")] == [
+        ("T001", "M02", "2025-07-14", "是"),
+        ("T001", "M01", "2026-07-13", "否"),
+    ]
+    quarter = build("2025Q1", sources_from_runs(latest_runs(runs.out, "2025Q1"))).cases
+    assert [(r["member_id"], r["kind"], r["overdue"]) for r in quarter.to_dict("records")] == [
+        ("M02", "告诫", "否"),
+        ("M03", "限期整改", "否"),
+    ]

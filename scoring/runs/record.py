@@ -6,6 +6,7 @@ branch and period the record is its latest approved run, else its latest run; ro
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 import json
@@ -194,3 +195,16 @@ def load_prior(out: str | Path, runs: dict[str, str], expected: list[dict[str, s
                     f"以前年度运行的存档输入不能读取 (the previous year's archived inputs cannot be read): {run}\n{exc}"
                 ) from exc
     return Prior(cases=cases, previous_year=previous, refs=tuple(refs))
+
+
+def recorded_prior(run: str | Path) -> tuple[Prior, dt.date | None]:
+    """What a sealed run started from, as its manifest recorded it: the prior runs (each file
+    checked against the SHA-256 the run read) and the 公示's first day. Raises RunError when a
+    prior run is gone or changed: the run cannot be re-scored as it was."""
+    folder = Path(run)
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    refs = list(manifest.get("prior_runs") or [])
+    runs = {str(r.get("role", "")): str(r.get("run", "")) for r in refs}
+    prior = load_prior(folder.parent.parent.parent, runs, refs) if runs else Prior()
+    start = manifest.get("parameters", {}).get("publicity_start") or ""
+    return prior, dt.date.fromisoformat(start) if start else None

@@ -341,27 +341,24 @@ def _rescore_branch(
         if subject is BRANCHES:
             now = summary_text(loaded.score(period).summary())
             return compare_summaries(recorded, now, "recorded", "now", key), True, len(recorded), notes
-        prior = _recorded_prior(run, manifest, notes)
-        if prior is None:
+        recorded_from = _recorded_prior(run, notes)
+        if recorded_from is None:
             return pd.DataFrame(columns=[key, *_NO_FIGURES[1:]]), False, 0, notes
-        start = manifest.get("parameters", {}).get("publicity_start") or ""
-        result = loaded.score(period, prior, dt.date.fromisoformat(start) if start else None)
+        result = loaded.score(period, *recorded_from)
         figures = compare_summaries(recorded, summary_text(result.summary()), "recorded", "now", key)
         cases, compared = _compare_cases(run, result.cases, notes)
         return pd.concat([figures, cases], ignore_index=True), True, len(recorded) + compared, notes
     return pd.DataFrame(columns=[key, *_NO_FIGURES[1:]]), False, 0, notes
 
 
-def _recorded_prior(run: Path, manifest: dict[str, Any], notes: list[str]) -> Prior | None:
-    """What the run's recorded prior runs hand in (SPEC 8), each file checked against the SHA-256
-    the run recorded; None, with a note, when one is gone or changed (figures are then not
-    compared: the run cannot be reproduced from what is there)."""
-    from .record import load_prior
+def _recorded_prior(run: Path, notes: list[str]) -> tuple[Prior, dt.date | None] | None:
+    """What the run started from (SPEC 8: its recorded prior runs, each file checked against the
+    SHA-256 the run read, and the 公示's first day); None, with a note, when a prior run is gone or
+    changed (figures are then not compared: the run cannot be reproduced from what is there)."""
+    from .record import recorded_prior
 
-    refs = list(manifest.get("prior_runs") or [])
-    runs = {str(r.get("role", "")): str(r.get("run", "")) for r in refs}
     try:
-        return load_prior(run.parent.parent.parent, runs, refs) if runs else Prior()
+        return recorded_prior(run)
     except (RunError, OSError, ValueError) as exc:
         notes.append(
             "以前的运行缺失或已改动, 未重新计分 (an earlier run this run started from is gone or changed:"

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, SupportsInt, cast
 import numpy as np
 import pandas as pd
 
-from ..exceptions import InputError
+from ..exceptions import InputError, RunError
 from ..inputs.reading import BRANCH_KEYS, SHEETS, InputBook, _find_sheet, _header_key, _norm, load_inputs
 from ..inputs.unit import UNIT_KEYS, UNIT_SHEETS, UnitBook, is_unit_workbook, load_unit
 from ..labels import LABELS, label
@@ -43,6 +43,7 @@ from ..rules.words import (
     words,
     year_text,
 )
+from ..runs.record import recorded_prior
 from ..runs.summaries import compare_summaries, read_summary, summary_text
 from . import unit_explorer as unit_view
 from .display import CHART_DPI, CHART_SIZE
@@ -97,9 +98,10 @@ class Scored:
         return self.unit is not None
 
 
-def score_workbook(path: str | Path, period: str, scheme: str | Path | None = None) -> Scored:
+def score_workbook(path: str | Path, period: str, scheme: str | Path | None = None, run: Path | None = None) -> Scored:
     """Score a workbook for ``period``; ``scheme`` (a file or built-in name) instead of the one the
-    workbook names, e.g. the scheme a run archived."""
+    workbook names, e.g. the scheme a run archived; ``run``: the sealed run it came from, whose
+    recorded prior runs and 公示 start it is scored with (SPEC 8), as ``verify`` re-scores it."""
     p = parse_period(period)
     chosen = load_scheme(str(scheme)) if scheme is not None else None
     if is_unit_workbook(path):  # a unit's branches (SPEC 3.9)
@@ -108,7 +110,16 @@ def score_workbook(path: str | Path, period: str, scheme: str | Path | None = No
         assert r.book is not None  # the branches as subjects
         return Scored(Path(path), r.book, sch, r, unit_book)
     book, sch = load_inputs(path, p, chosen)
-    return Scored(Path(path), book, sch, score(book, sch, p))
+    prior, start, note = None, None, ""
+    if run is not None:
+        try:
+            prior, start = recorded_prior(run)
+        except (RunError, OSError, ValueError) as exc:  # shown without them, and said so
+            note = f"本运行所依据的以前运行缺失或已改动, 以下未计入以前年度 (earlier runs gone or changed): {exc}"
+    result = score(book, sch, p, prior, start)
+    if note:
+        result.notes.append(note)
+    return Scored(Path(path), book, sch, result)
 
 
 @contextmanager
@@ -127,7 +138,7 @@ def workbook_file(src: Source) -> Iterator[Path]:
 def score_source(src: Source, period: str) -> Scored:
     """Score one source for ``period`` (a run folder with its archived scheme)."""
     with workbook_file(src) as path:
-        s = score_workbook(path, period, src.scheme)
+        s = score_workbook(path, period, src.scheme, src.run)
     if src.content is not None:
         s.path = src.workbook  # the temporary copy is gone
     return s
