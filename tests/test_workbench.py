@@ -66,6 +66,8 @@ def test_an_upload_is_saved_under_its_hash_and_its_name_is_never_a_path(tmp_path
     assert up.name == "B001 2025.xlsx"  # shown as the officer's file was called, without its folders
     assert sorted(p.name for p in (tmp_path / "uploads").iterdir()) == [f"{sha[:16]}.json", f"{sha[:16]}.xlsx"]
     assert not (tmp_path / "etc").exists()
+    # the owner's alone, as the runs' archive: an input workbook holds the anonymous ballots
+    assert (tmp_path / "uploads").stat().st_mode & 0o077 == 0 and up.path.stat().st_mode & 0o077 == 0
     # the same bytes again (another officer): one file, not two
     again = wb.save_upload(content, "other.xlsx", tmp_path / "uploads", "workbook")
     assert again.path == up.path and len(list((tmp_path / "uploads").iterdir())) == 2
@@ -188,6 +190,13 @@ def test_the_batch_table_names_runs_relative_to_the_runs_folder(tmp_path: Path) 
         and rows["用时 (秒)"].tolist()[0] == "12.3"
     )
     assert not ABSOLUTE_PATH.search(rows.to_string())
+
+
+def test_the_roll_up_shows_scores_with_two_decimals_and_ranks_whole() -> None:
+    unit = pd.DataFrame({"member_id": ["M01", "M02"], "score": ["297.0", "96.1"], "unit_rank": ["1.0", ""]})
+    rows = wb.rollup_rows(unit)
+    assert rows.iloc[:, 1:].values.tolist() == [["297.00", "1"], ["96.10", ""]]
+    assert list(rows.columns)[1] == "本期积分 (score)"
 
 
 def fake_run(root: Path) -> Path:

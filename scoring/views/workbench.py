@@ -133,7 +133,8 @@ def save_upload(content: bytes, name: str, folder: str | Path, kind: UploadKind)
     suffix = upload_suffix(content, kind)
     sha = hashlib.sha256(content).hexdigest()
     out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
+    # the owner's alone, as the runs' archive: an input workbook holds the anonymous ballots
+    out.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = out / f"{sha[:16]}{suffix}"
     shown = Path(name.replace("\\", "/")).name or "(无名)"  # what the officer's file was called
     now = dt.datetime.now().astimezone().isoformat(timespec="seconds")
@@ -465,9 +466,11 @@ def run_status(run: str | Path) -> str:
     return f"已审核 ({last.get('reviewer', '')}, {when} UTC)"
 
 
-def run_done_html(run: Path) -> str:
+def run_done_html(run: Path, runs: str | Path) -> str:
+    """The run's headline: where it is (the runs folder's name, then the run as relative to it)."""
     return (
-        f"<p class='wb-ok wb-run-done'><b>运行完成:</b> {html.escape(run_label(run))} —"
+        f"<p class='wb-ok wb-run-done'><b>运行完成:</b> 运行文件夹"
+        f" {html.escape(Path(runs).resolve().name)}/{html.escape(run_label(run))} —"
         f" {html.escape(run_status(run))}。 运行文件夹已封存 (文件只读); 审核在「4 审核」。</p>"
     )
 
@@ -659,6 +662,26 @@ def batch_rows(table: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def rollup_rows(unit: pd.DataFrame) -> pd.DataFrame:
+    """``unit_summary.csv`` (all text) as the page shows it: scores with two decimals, counts and
+    ranks whole (the CSV writes a rank column with blanks as 3.0), headers in Chinese."""
+    from ..runs.rollup import ROLLUP_NUMBERS, show
+
+    def cell(column: str, text: str) -> str:
+        try:
+            value = float(text)
+        except ValueError:
+            return text
+        if column in ROLLUP_NUMBERS:
+            return f"{value:.2f}"
+        return str(int(value)) if value.is_integer() else text
+
+    shown = unit.copy()
+    for column in shown.columns:
+        shown[column] = [cell(str(column), str(v)) for v in shown[column]]
+    return show(shown)
+
+
 def batch_html(table: pd.DataFrame, report: Path) -> str:
     """The status table, then the roll-up's files and its headline, and each failure's error list
     as a download."""
@@ -687,12 +710,10 @@ def batch_html(table: pd.DataFrame, report: Path) -> str:
         parts.append(files_html(folder))
         summary = folder / "unit_summary.csv"
         if summary.is_file():
-            from ..runs.rollup import show
-
             unit = read_csv_text(summary)
             parts.append(
                 f"<p class='wb-note'>全单位排名 (前 30 行, 完整的见单位汇总工作簿; 共 {len(unit)} 行):</p>"
-                + f"<div class='wb-rollup'>{html_table(show(unit.head(30)))}</div>"
+                + f"<div class='wb-rollup'>{html_table(rollup_rows(unit.head(30)))}</div>"
             )
     return "".join(parts)
 
@@ -1211,7 +1232,7 @@ class Workbench:
                 )
             except Exception as exc:  # the run is sealed all the same; say why it is not shown
                 self.explorer_box.children = (_heading(f"查看器不能打开这次运行: {exc}"),)
-            return run_done_html(folder)
+            return run_done_html(folder, self.runs)
 
         self._background(self.run_status, f"正在评分 ({c.period})…", work)
 
