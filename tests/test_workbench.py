@@ -41,7 +41,7 @@ from test_explorer_screens import (  # the explorer's browser and checks: one wa
     raw_values,
 )
 
-from scoring.exceptions import FAILURE_COLUMNS, ScoringError
+from scoring.exceptions import FAILURE_COLUMNS, RunError, ScoringError
 from scoring.inputs.demo import generate_demo
 from scoring.inputs.templates import write_template
 from scoring.runs.execute import MANIFEST, sha256_file
@@ -197,6 +197,29 @@ def test_the_roll_up_shows_scores_with_two_decimals_and_ranks_whole() -> None:
     rows = wb.rollup_rows(unit)
     assert rows.iloc[:, 1:].values.tolist() == [["297.00", "1"], ["96.10", ""]]
     assert list(rows.columns)[1] == "本期积分 (score)"
+
+
+def test_a_unit_workbook_is_checked_as_the_unit_s_branches(tmp_path: Path) -> None:
+    from scoring.inputs.unit_demo import write_demo_unit
+
+    unit = write_demo_unit(tmp_path, YEAR)
+    checked = wb.check_workbook(unit, str(YEAR))
+    assert checked.ok and checked.loaded.subject.word == "党支部"
+    assert "名党支部" in wb.checked_html(checked, unit.name)
+    half = wb.check_workbook(unit, f"{YEAR}H1")  # 月评季考年定级: no half-year
+    assert not half.ok and half.failures is None and "不评半年" in wb.checked_html(half, unit.name)
+
+
+def test_a_failed_run_offers_the_notebook_it_left_and_names_no_path(tmp_path: Path) -> None:
+    import nbformat
+
+    kept = tmp_path / "scoring-failed-x" / "B001_2025.ipynb"
+    kept.parent.mkdir()
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# 出错")]), kept)  # type: ignore[no-untyped-call]
+    exc = RunError(f"笔记本执行失败 (notebook failed): ValueError: x; executed notebook kept at {kept}")
+    text = wb.failed_run_html(exc)
+    assert "wb-failed-notebook" in text and 'download="B001_2025.html"' in text
+    assert str(tmp_path) not in text
 
 
 def fake_run(root: Path) -> Path:
@@ -388,9 +411,13 @@ def test_an_officer_takes_a_workbook_to_an_approved_run_in_the_browser(
                 assert cell in table and value in table, (cell, table)
             page.select_option(".wb-sort select", label="单元格 (按工作表、行、列)")
             page.click("text=倒序")
-            page.wait_for_timeout(500)
-            cells = re.findall(r"月度评分 \(monthly_scores\)!\w+", page.inner_text(".wb-problems-area"))
-            assert cells == sorted(broken, reverse=True), cells
+            wanted = sorted(broken, reverse=True)
+            deadline = time.monotonic() + 30
+            while (
+                cells := re.findall(r"月度评分 \(monthly_scores\)!\w+", page.inner_text(".wb-problems-area"))
+            ) != wanted:
+                assert time.monotonic() < deadline, cells  # the kernel re-sorts it on the toggle
+                page.wait_for_timeout(200)
             errors = download(page, ".wb-problems-csv", got)
             assert len(list(csv.reader(io.StringIO(errors.read_text(encoding="utf-8-sig"))))) == 4
             shots.take(page, "2-three-problems")
@@ -467,6 +494,7 @@ def test_an_officer_takes_a_workbook_to_an_approved_run_in_the_browser(
                 f"{YEAR}/B001/v001 · {branch_name} · 已审核 (王审核, "
             )
             assert "核验结论: 通过" in page.inner_text(".wb-review-out")  # still shown after the sign-off
+            assert "已由 王审核 签字" in page.inner_text(".wb-review-status")
             shots.take(page, "4-approved")
 
             # 5. the quarter's batch, started by two officers at once: one runs, the other is told
@@ -503,7 +531,7 @@ def test_an_officer_takes_a_workbook_to_an_approved_run_in_the_browser(
     from scoring.runs.review import verify
 
     assert verify(run).ok
-    assert len(list(shots.folder.glob("*.png"))) == shots.n >= 10
+    assert len(list(shots.folder.glob("[0-9][0-9]-*.png"))) == shots.n >= 10
 
 
 def test_a_second_batch_for_the_period_is_told_since_when_without_a_path(tmp_path: Path) -> None:

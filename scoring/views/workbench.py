@@ -41,7 +41,7 @@ from typing import Any, Literal, TextIO, cast
 
 import pandas as pd
 
-from ..exceptions import FAILURE_COLUMNS, InputError, ScoringError
+from ..exceptions import FAILURE_COLUMNS, InputError, RunError, ScoringError
 from ..labels import readable_values, run_label
 from ..outputs.csvfile import csv_text, read_csv_text
 from .display import html_table
@@ -450,6 +450,26 @@ def files_html(run: str | Path, with_notebook_html: bool = True) -> str:
         rows.append((download_link(name, content, name), html.escape(file_word(name)), size_text(len(content))))
     body = "".join(f"<tr><td>{a}</td><td>{b}</td><td>{c}</td></tr>" for a, b, c in rows)
     return f"<table class='wb-files'><tr><th>文件 (点击下载)</th><th>是什么</th><th>大小</th></tr>{body}</table>"
+
+
+def failed_run_html(exc: RunError) -> str:
+    """A run that failed: what ``run_branch`` said, and the failed notebook (kept in a temporary
+    folder) to download as a web page, so that the officer can hand it to whoever looks after the
+    machine; nothing was written to the runs folder."""
+    text = str(exc)
+    kept = re.search(r"kept at (\S+\.ipynb)", text)
+    link = ""
+    if kept and Path(kept.group(1)).is_file():
+        notebook = Path(kept.group(1))
+        text = text.replace(kept.group(0), "kept (下载见下)")
+        link = "<p>执行到出错为止的笔记本: " + download_link(
+            notebook.with_suffix(".html").name, notebook_html(notebook), "下载 (网页)", "wb-download wb-failed-notebook"
+        )
+        link += "</p>"
+    return (
+        "<p class='wb-bad wb-run-failed'><b>评分失败, 没有写出任何结果 (运行文件夹未改动)。</b></p>"
+        f"<pre style='white-space:pre-wrap'>{html.escape(text)}</pre>{link}"
+    )
 
 
 def run_status(run: str | Path) -> str:
@@ -1181,7 +1201,8 @@ class Workbench:
         self._enable()
         if c is None or not c.ok:
             self.run_what.value = (
-                "<p class='wb-warn'>所选工作簿还没有通过检查: 请先在「2 上传与检查」改正问题。</p>"
+                "<p class='wb-warn'>所选工作簿在这个期间还不能评分 (问题见「2 上传与检查」):</p>"
+                + checked_html(c, self._shown_name(c.path))
                 if c is not None
                 else "<p class='wb-warn'>还没有选择工作簿: 请先在「2 上传与检查」上传或选择一个。</p>"
             )
@@ -1298,6 +1319,8 @@ class Workbench:
             return
         self._refresh_runs(run)
         self._verified = run  # the choice was re-set: the run is still the verified one
+        who = html.escape(str(self.reviewer.value).strip())
+        self.review_status.value = f"<p class='wb-ok'>{html.escape(run_label(run))}: 核验通过, 已由 {who} 签字。</p>"
         self.approve_out.value = (
             f"<p class='wb-ok wb-approved'><b>已审核:</b> {html.escape(run_label(run))}"
             f" — {html.escape(run_status(run))}。"
