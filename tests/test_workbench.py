@@ -403,6 +403,7 @@ def test_an_officer_takes_a_workbook_to_an_approved_run_in_the_browser(
             tab(page, "2 上传与检查")
             upload(page, ".wb-upload", bad)
             page.wait_for_selector(".wb-check-bad", timeout=60_000)
+            page.wait_for_selector(".wb-problems-area table", timeout=30_000)
             table = page.inner_text(".wb-problems-area")
             assert "有 3 处问题" in page.inner_text(".wb-check-out") and "B001_2025_有错.xlsx" in page.inner_text(
                 ".wb-check-out"

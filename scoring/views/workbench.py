@@ -1174,7 +1174,6 @@ class Workbench:
         self.check_out.value = spinner_html("正在检查…")
         self.checked = c = check_workbook(path, str(self.period.value))
         name = self._shown_name(path)
-        self.check_out.value = checked_html(c, name)
         if c.failures is not None:
             self._rows = problem_rows(c.failures, upload_names(self.uploads))
             self.problem_box.layout.display = None
@@ -1187,6 +1186,7 @@ class Workbench:
             self._rows = None
             self.problem_box.layout.display = "none"
         self._ready_to_run()
+        self.check_out.value = checked_html(c, name)  # last: once it shows, the table and step 3 are ready
 
     def _show_problems(self) -> None:
         if self._rows is not None:
