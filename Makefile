@@ -9,6 +9,8 @@
 #   make demo        run the end-to-end demo: python -m scoring demo --data demo_data --out runs
 #   make test        pytest (tests/) and, when notebooks/*.ipynb exist, pytest --nbval-lax notebooks/
 #   make explore     open notebooks/explore.ipynb for the demo data as a web page (Voila)
+#   make workbench   open the officer's workbench (notebooks/workbench.ipynb) as a web page (Voila):
+#                    template, upload and check, run, review and approve, the unit's batch
 #   make bench       run benchmarks/bench_engine.py (bench-workbook, bench-batch: the others)
 #   make notebooks   re-execute notebooks/*.ipynb on the demo and keep only nbval-checked outputs
 #   make fonts       make sure a CJK font (Noto Sans CJK) is present for Chinese chart text
@@ -39,10 +41,10 @@ PYTEST_ARGS ?=
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lock check demo test bench bench-workbook bench-batch fonts office browser explore notebooks clean-venv
+.PHONY: help venv lock check demo test bench bench-workbook bench-batch fonts office browser explore workbench notebooks clean-venv
 
 help:
-	@echo "targets: venv lock check demo test explore bench fonts office browser notebooks clean-venv  (PYTHON=$(PYTHON))"
+	@echo "targets: venv lock check demo test workbench explore bench fonts office browser notebooks clean-venv  (PYTHON=$(PYTHON))"
 
 venv: $(KERNEL)
 
@@ -141,6 +143,13 @@ browser:
 # template that loads nothing from the network (the explorer works offline)
 explore: venv fonts
 	$(VPY) -m scoring.views.explorer notebooks/explore.ipynb --port 8866
+
+# The officer's workbench at http://127.0.0.1:8867/ (Voila, the explorer's offline template): the
+# page's folders are demo_data/ (the unit's workbooks), uploads/ and runs/; with no workbook in
+# demo_data/ yet, the demo county's workbooks are written there first (not scored: the page does that)
+workbench: venv fonts office
+	@ls demo_data/*.xlsx >/dev/null 2>&1 || $(VPY) -c "from scoring.inputs.demo import generate_demo; generate_demo('demo_data')"
+	$(VPY) -m scoring.views.workbench notebooks/workbench.ipynb --port 8867
 
 demo: venv fonts office
 	$(VPY) -m scoring demo --data demo_data --out runs
