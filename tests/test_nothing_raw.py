@@ -121,11 +121,20 @@ def test_nothing_raw_in_what_reviewers_receive(runs: Path) -> None:
     files = sorted(p for p in runs.rglob("*") if p.is_file() and ".archive" not in p.parts)
     kinds = {suffix: [p for p in files if p.suffix == suffix] for suffix in (".xlsx", ".ipynb", ".pdf")}
     # a year and a quarter of three branches (workbook, notebook, 公示.pdf, 积分卡/ a card per member
-    # of summary.csv), two roll-ups (workbook, notebook)
+    # of summary.csv, 通知书/ a notice per 基本合格 or 不合格 member of the year not exempt unless
+    # vetoed), two roll-ups (workbook, notebook)
     cards = [p for p in kinds[".pdf"] if p.parent.name == "积分卡"]
+    notices = [p for p in kinds[".pdf"] if p.parent.name == "通知书"]
     members = sum(len(pd.read_csv(p / "summary.csv")) for p in runs.glob("2025*/B*/v001"))
-    assert (len(kinds[".xlsx"]), len(kinds[".ipynb"]), len(kinds[".pdf"]) - len(cards)) == (8, 8, 6), files
+    graded = [pd.read_csv(p / "summary.csv", dtype=str) for p in runs.glob("2025/B*/v001")]
+    cases = sum(
+        int((g["grade"].isin(["基本合格", "不合格"]) & ((g["exempt"] == "no") | (g["veto"] == "yes"))).sum())
+        for g in graded
+    )
+    pdfs = len(kinds[".pdf"]) - len(cards) - len(notices)
+    assert (len(kinds[".xlsx"]), len(kinds[".ipynb"]), pdfs) == (8, 8, 6), files
     assert len(cards) == members > 0
+    assert len(notices) == cases > 0
     found = []
     for path in kinds[".xlsx"]:
         found += workbook_findings(path, paths)

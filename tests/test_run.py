@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import hashlib
 import json
 import shutil
@@ -19,6 +20,7 @@ from scoring import __version__
 from scoring.inputs.demo import generate_demo
 from scoring.inputs.reading import load_inputs
 from scoring.rules.engine import score
+from scoring.rules.engine.cases import next_working_day
 from scoring.rules.periods import parse_period
 from scoring.runs.execute import run_branch
 
@@ -43,8 +45,9 @@ def year_run(demo: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Path
 def test_run_folder_has_the_four_outputs(year_run: Path) -> None:
     assert year_run.name == "v001" and year_run.parent.name == "B001" and year_run.parent.parent.name == "2025"
     names = sorted(p.name for p in year_run.iterdir())
-    expected = ["B001_2025.ipynb", "B001_2025_结果.xlsx", "summary.csv", "manifest.json"] + (
-        ["公示.pdf", "积分卡"] if shutil.which("soffice") else []
+    # cases.csv: the follow-up register (SPEC 8); 通知书/: B001's vetoed member is 不合格 (a 限期整改)
+    expected = ["B001_2025.ipynb", "B001_2025_结果.xlsx", "summary.csv", "manifest.json", "cases.csv"] + (
+        ["公示.pdf", "积分卡", "通知书"] if shutil.which("soffice") else []
     )
     assert names == sorted(expected)
     assert not list(year_run.parent.parent.parent.glob(".staging-*"))
@@ -68,12 +71,18 @@ def test_manifest_records_inputs_scheme_code_and_output_hashes(year_run: Path, d
         ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True
     ).stdout.strip()
     assert m["package"]["git_commit"] == (commit or None)
+    # no earlier run of B001 in this runs folder; the 公示 starts on the first working day after
+    # the run, as the branch sheet names none (SPEC 8), and the manifest keeps the day
+    started = dt.date.fromisoformat(m["started_at"][:10])
     assert m["parameters"] == {
         "inputs_path": str(demo[0].resolve()),
         "period": "2025",
         "member_id": "B001M003",
         "scheme": "",
+        "prior_runs": {},
+        "publicity_start": next_working_day(started).isoformat(),
     }
+    assert m["prior_runs"] == []
     assert m["started_at"] <= m["finished_at"]
     outputs = {o["file"]: o for o in m["outputs"]}
     members = pd.read_csv(year_run / "summary.csv")["member_id"]  # each gets a card (SPEC 8)

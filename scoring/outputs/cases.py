@@ -11,13 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from ..rules.engine.cases import OPEN, OVERDUE, period_end
+from ..rules.engine.cases import OPEN, period_end
 from ..rules.engine.prior import CASE_COLUMNS
 from ..rules.engine.result import Result
 
 if TYPE_CHECKING:
-    from xlsxwriter.worksheet import Worksheet
-
     from .excel.writer import Writer
 
 CASES_SHEET = "跟踪帮教"
@@ -83,41 +81,3 @@ def open_cases_rows(result: Result) -> list[dict[str, Any]]:
     """The open cases, overdue first, then by deadline (the register's order)."""
     register = result.cases
     return [{str(k): v for k, v in r.items()} for r in register[register["status"] == OPEN].to_dict("records")]
-
-
-def open_cases_block(ws: Worksheet, fmt: Any, result: Result, row: int, last: int) -> int:
-    """The open follow-up cases on the 组织处置 sheet, below its list: each with its deadline,
-    overdue ones first. ``fmt``: the publicity sheets' formats. Returns the next free row."""
-    from .publicity import _fit_row, _line, _put
-
-    cases = open_cases_rows(result)
-    end = period_end(result.period)
-    row = _line(ws, row + 1, 0, last, f"跟踪帮教中的案件 (截至 {end.isoformat()})", fmt.section, 20)
-    if not cases:
-        return _line(ws, row, 0, last, "没有办理中的帮教案件。", fmt.text)
-    late = sum(1 for c in cases if c["overdue"] == OVERDUE)
-    row = _line(
-        ws,
-        row,
-        0,
-        last,
-        f"办理中 {len(cases)} 个, 其中逾期 {late} 个; 逾期的排在前面, 再按期限。"
-        "基本合格的告诫期六个月, 不合格的限期整改一年; 期满由支委会作出帮教结论。",
-        fmt.small,
-        14,
-    )
-    heads = ["序号", "党员编号", "姓名", "案件", "期限", "逾期"]
-    for j, title in enumerate(heads):
-        ws.write_string(row, j, title, fmt.head)
-    row += 1
-    for k, c in enumerate(cases, start=1):
-        case = f"{c['case_year']}年度{c['grade']} {c['kind']} (开案 {c['opened_on']})"
-        ws.write_number(row, 0, k, fmt.count)
-        _put(ws, row, 1, str(c["member_id"]), fmt.cell)
-        _put(ws, row, 2, str(c["name"]), fmt.cell_left)
-        ws.write_string(row, 3, case, fmt.cell_left)
-        ws.write_string(row, 4, str(c["deadline"]), fmt.cell)
-        ws.write_string(row, 5, str(c["overdue"]), fmt.star_mark if c["overdue"] == OVERDUE else fmt.cell)
-        _fit_row(ws, row, [(1, 1, str(c["member_id"])), (2, 2, str(c["name"])), (3, 3, case)])
-        row += 1
-    return row

@@ -27,9 +27,11 @@ from xlsxwriter.format import Format
 from xlsxwriter.worksheet import Worksheet
 
 from ..rules.engine import NO, TIE, YES, Result, share_quota, sub_events
+from ..rules.engine.cases import OVERDUE, period_end
 from ..rules.engine.cases import publicity_window as publicity_window  # where it lives now (SPEC 8)
 from ..rules.engine.objections import PENDING
 from . import office
+from .cases import open_cases_rows
 from .excel2010 import Workbook as Excel2010Workbook
 
 # Noto Sans CJK SC (fonts-noto-cjk). One glyph set serves its JP, KR, SC, TC and HK faces, and
@@ -983,13 +985,6 @@ def _follow_up_sheet(wb: xlsxwriter.Workbook, fmt: _Formats, result: Result) -> 
     return ws
 
 
-def open_cases_block(ws: Worksheet, fmt: _Formats, result: Result, row: int, last: int) -> int:
-    """The open follow-up cases below the 组织处置 list (``scoring.outputs.cases``)."""
-    from .cases import open_cases_block as block
-
-    return block(ws, fmt, result, row, last)
-
-
 # -- entry points -----------------------------------------------------------------------------
 
 
@@ -1036,3 +1031,39 @@ def write_publicity_pdf(
 def write_cards_pdf(result: Result, out_dir: Path) -> Path:
     """Print the points cards, one member per page, to ``out_dir / "积分卡.pdf"``."""
     return _sheet_pdf(result, Path(out_dir) / "积分卡.pdf", CARDS_SHEET, None, ())
+
+
+def open_cases_block(ws: Worksheet, fmt: _Formats, result: Result, row: int, last: int) -> int:
+    """The open follow-up cases on the 组织处置 sheet, below its list: each with its deadline,
+    overdue ones first. ``fmt``: the publicity sheets' formats. Returns the next free row."""
+    cases = open_cases_rows(result)
+    end = period_end(result.period)
+    row = _line(ws, row + 1, 0, last, f"跟踪帮教中的案件 (截至 {end.isoformat()})", fmt.section, 20)
+    if not cases:
+        return _line(ws, row, 0, last, "没有办理中的帮教案件。", fmt.text)
+    late = sum(1 for c in cases if c["overdue"] == OVERDUE)
+    row = _line(
+        ws,
+        row,
+        0,
+        last,
+        f"办理中 {len(cases)} 个, 其中逾期 {late} 个; 逾期的排在前面, 再按期限。"
+        "基本合格的告诫期六个月, 不合格的限期整改一年; 期满由支委会作出帮教结论。",
+        fmt.small,
+        14,
+    )
+    heads = ["序号", "党员编号", "姓名", "案件", "期限", "逾期"]
+    for j, title in enumerate(heads):
+        ws.write_string(row, j, title, fmt.head)
+    row += 1
+    for k, c in enumerate(cases, start=1):
+        case = f"{c['case_year']}年度{c['grade']} {c['kind']} (开案 {c['opened_on']})"
+        ws.write_number(row, 0, k, fmt.count)
+        _put(ws, row, 1, str(c["member_id"]), fmt.cell)
+        _put(ws, row, 2, str(c["name"]), fmt.cell_left)
+        ws.write_string(row, 3, case, fmt.cell_left)
+        ws.write_string(row, 4, str(c["deadline"]), fmt.cell)
+        ws.write_string(row, 5, str(c["overdue"]), fmt.star_mark if c["overdue"] == OVERDUE else fmt.cell)
+        _fit_row(ws, row, [(1, 1, str(c["member_id"])), (2, 2, str(c["name"])), (3, 3, case)])
+        row += 1
+    return row

@@ -10,7 +10,6 @@ touched. Bad input stops everything before any folder is made.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import os
 import re
@@ -35,24 +34,13 @@ from . import environment
 from .codeversion import NOTEBOOK as NOTEBOOK  # as X: still execute's names (explicit re-export)
 from .codeversion import REPO_ROOT as REPO_ROOT
 from .codeversion import code_sha256 as code_sha256
+from .folders import ARCHIVE_DIR as ARCHIVE_DIR  # as X: still execute's names (explicit re-export)
+from .folders import MANIFEST as MANIFEST
+from .folders import sha256_file as sha256_file
 from .processes import alive
 from .subjects import MEMBERS, Identified, Loaded, Subject, load
 
 KERNEL_NAME = "scoring"
-MANIFEST = "manifest.json"
-# Beside the period folders, OUT/.archive keeps each input workbook and scheme file a run was
-# scored from, named by SHA-256, so verify and diff can re-read them after the originals were
-# edited. It is not inside the run folders: an input workbook holds the appraisal ballots, and a
-# run folder is handed to reviewers.
-ARCHIVE_DIR = ".archive"
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def git_state(root: Path = REPO_ROOT) -> dict[str, Any]:

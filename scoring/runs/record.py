@@ -18,8 +18,7 @@ from typing import Any
 from ..exceptions import InputError, PeriodError, RunError
 from ..rules.engine.prior import Prior
 from ..rules.periods import Period, parse_period
-from .execute import MANIFEST, sha256_file
-from .review import approvals
+from .folders import MANIFEST, approvals, sha256_file
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,13 +31,11 @@ from ..rules.periods import parse_period
 from ..rules.scheme import load_scheme
 from .environment import describe, differences
 from .execute import MANIFEST, sha256_file
+from .folders import APPROVAL_NAME as APPROVAL_NAME  # as X: still review's names (explicit re-export)
+from .folders import APPROVAL_PREFIX as APPROVAL_PREFIX
+from .folders import approvals as approvals
 from .subjects import BRANCHES, MEMBERS, Loaded, Subject, load, run_identity, subject_of
 from .summaries import compare_summaries, read_summary, summary_text
-
-APPROVAL_PREFIX = "approval-"
-# exactly the names approve() writes (approval-<UTC %Y%m%dT%H%M%S%f>Z.json, in the run folder
-# itself): any other file, even one called approval-something, is a file the run did not write
-APPROVAL_NAME = re.compile(r"^approval-\d{8}T\d{12}Z\.json$")
 
 # columns that identify a row of an input sheet, so that an edited row shows as "changed";
 # sheets without a key show added and removed rows
@@ -105,28 +102,6 @@ def check_files(run: str | Path) -> pd.DataFrame:
         if p.is_file() and rel not in expected and rel != MANIFEST and not APPROVAL_NAME.match(rel):
             rows.append((rel, None, sha256_file(p), "unexpected"))
     return pd.DataFrame(rows, columns=["file", "recorded_sha256", "sha256_now", "status"])
-
-
-def approvals(run: str | Path) -> list[dict[str, Any]]:
-    """The run's approval records, oldest first. An approval file that cannot be read is listed as
-    an approval that is not valid (verify then fails), rather than stopping the verification."""
-    records = []
-    for p in sorted(Path(run).glob(f"{APPROVAL_PREFIX}*.json")):
-        if not APPROVAL_NAME.match(p.name):
-            continue  # not an approval: check_files reports it as unexpected
-        try:
-            record = json.loads(p.read_text(encoding="utf-8"))
-            if not isinstance(record, dict):
-                raise ValueError("not a JSON object")
-        except (OSError, ValueError) as exc:
-            record = {
-                "reviewer": f"(无法读取 unreadable {p.name}: {exc})",
-                "approved_at": "",
-                "manifest_sha256": None,
-                "files": {},
-            }
-        records.append(record)
-    return records
 
 
 def approve(run: str | Path, reviewer: str, note: str = "") -> Path:
