@@ -86,8 +86,11 @@ def test_manifest_records_inputs_scheme_code_and_output_hashes(year_run: Path, d
     assert m["started_at"] <= m["finished_at"]
     outputs = {o["file"]: o for o in m["outputs"]}
     members = pd.read_csv(year_run / "summary.csv")["member_id"]  # each gets a card (SPEC 8)
-    assert set(outputs) == {"B001_2025.ipynb", "B001_2025_结果.xlsx", "summary.csv"} | (
-        {"公示.pdf", *(f"积分卡/{m}.pdf" for m in members)} if shutil.which("soffice") else set()
+    # the vetoed B001M005 is 不合格: the year opens a 限期整改 case, with its notice (SPEC 8)
+    assert set(outputs) == {"B001_2025.ipynb", "B001_2025_结果.xlsx", "summary.csv", "cases.csv"} | (
+        {"公示.pdf", "通知书/B001M005_限期整改通知书.pdf", *(f"积分卡/{m}.pdf" for m in members)}
+        if shutil.which("soffice")
+        else set()
     )
     for name, o in outputs.items():
         assert o["sha256"] == sha(year_run / name) and o["bytes"] == (year_run / name).stat().st_size
