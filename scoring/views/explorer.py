@@ -1529,13 +1529,19 @@ def serve(notebook: str | Path = "notebooks/explore.ipynb", port: int = 8866, ip
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m scoring.views.explorer [NOTEBOOK] [--port 8866] [--ip 127.0.0.1]``: the explorer as a web page."""
+    return serve_main(argv, "scoring.views.explorer", "积分查看 (explorer) 网页", "notebooks/explore.ipynb", 8866)
+
+
+def serve_main(argv: list[str] | None, module: str, description: str, notebook: str, port: int) -> int:
+    """The command line of a page served by Voila (the explorer, the workbench): ``[NOTEBOOK]
+    [--port] [--ip]``, on 127.0.0.1 unless the operator says otherwise (SPEC 10)."""
     import argparse
     import signal
     import sys
 
-    parser = argparse.ArgumentParser(prog="python -m scoring.views.explorer", description="积分查看 (explorer) 网页")
-    parser.add_argument("notebook", nargs="?", default="notebooks/explore.ipynb")
-    parser.add_argument("--port", type=int, default=8866)
+    parser = argparse.ArgumentParser(prog=f"python -m {module}", description=description)
+    parser.add_argument("notebook", nargs="?", default=notebook)
+    parser.add_argument("--port", type=int, default=port)
     parser.add_argument("--ip", default="127.0.0.1")
     args = parser.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stopped: still remove the template folder

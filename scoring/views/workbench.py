@@ -1394,24 +1394,9 @@ def _heading(text: str) -> Any:
 def main(argv: list[str] | None = None) -> int:
     """``python -m scoring.views.workbench [NOTEBOOK] [--port 8867] [--ip 127.0.0.1]``: the workbench
     as a web page, served as the explorer is (offline template, 127.0.0.1 unless told otherwise)."""
-    import argparse
-    import signal
-    import sys
+    from .explorer import serve_main
 
-    from .explorer import serve
-
-    parser = argparse.ArgumentParser(
-        prog="python -m scoring.views.workbench", description="积分工作台 (workbench) 网页"
-    )
-    parser.add_argument("notebook", nargs="?", default="notebooks/workbench.ipynb")
-    parser.add_argument("--port", type=int, default=8867)
-    parser.add_argument("--ip", default="127.0.0.1")
-    args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stopped: still remove the template folder
-    try:
-        return serve(args.notebook, args.port, args.ip)
-    except KeyboardInterrupt:
-        return 130
+    return serve_main(argv, "scoring.views.workbench", "积分工作台 (workbench) 网页", "notebooks/workbench.ipynb", 8867)
 
 
 if __name__ == "__main__":

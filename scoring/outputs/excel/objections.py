@@ -8,23 +8,11 @@ import pandas as pd
 
 from ...labels import LABELS
 from ...rules.engine import Result
-from ...rules.engine.objections import VETO_OVER_DECISION
+from ...rules.engine.objections import OBJECTION_COLUMNS, VETO_OVER_DECISION
 from .writer import F_YES, LabelMap, Sheet, Writer, labels_of, text_literal, write_dates
 
 DECISION_COLUMNS = ["member_id", "stars", "reason", "decided_on", "row"]
-OBJECTION_SHEET_COLUMNS = [
-    "member_id",
-    "raised_on",
-    "subject",
-    "content",
-    "handled_by",
-    "finding",
-    "answered_on",
-    "outcome",
-    "amendment",
-    "status",
-    "row",
-]
+OBJECTION_SHEET_COLUMNS = [c for c in OBJECTION_COLUMNS if c != "name"]  # the name is on 结果
 
 
 def objection_sheets(w: Writer, result: Result) -> None:
