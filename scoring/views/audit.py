@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import numpy as np
 import pandas as pd
 
+from ..exceptions import RunError
 from ..inputs.reading import InputBook
 from ..inputs.unit import UnitBook
 from ..outputs.csvfile import read_csv_text
@@ -77,12 +78,21 @@ class _QuarterCount(Protocol):
 
 
 def open_run(run_dir: str | Path) -> RunView:
+    from ..runs.record import recorded_prior
     from ..runs.review import _load_recorded, load_manifest
 
     run = Path(run_dir).resolve()
     manifest = load_manifest(run)
     loaded = _load_recorded(run, manifest)
-    result = loaded.score(parse_period(manifest["period"]))
+    period = parse_period(manifest["period"])
+    if isinstance(loaded.book, UnitBook):
+        result = loaded.score(period)
+    else:  # as the run was scored: from its recorded prior runs and 公示 start (SPEC 8)
+        try:
+            result = loaded.score(period, *recorded_prior(run))
+        except RunError as exc:
+            print(f"注意: 本运行所依据的以前运行缺失或已改动, 以下未计入 (earlier runs gone or changed): {exc}")
+            result = loaded.score(period)
     book = result.book if isinstance(loaded.book, UnitBook) else loaded.book
     assert book is not None  # the engine keeps the book it scored
     return RunView(run, manifest, book, result)
