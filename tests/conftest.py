@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, SupportsFloat, SupportsInt
 
@@ -17,6 +19,7 @@ from nbformat import NotebookNode
 
 from scoring.inputs.demo import write_input_workbook
 from scoring.inputs.reading import load_inputs
+from scoring.outputs import office
 from scoring.rules.engine import Result, score
 from scoring.rules.periods import parse_period
 from scoring.rules.scheme import load_scheme
@@ -240,3 +243,39 @@ def pip_freeze(everything: bool = False) -> dict[str, str]:
     command = [sys.executable, "-m", "pip", "freeze", "--exclude-editable", *(["--all"] if everything else [])]
     frozen = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     return {canonical(n): v for n, v in (line.split("==", 1) for line in frozen.splitlines() if "==" in line)}
+
+
+# -- one LibreOffice kept running for the tests' own conversions -------------------------------------
+
+
+@contextlib.contextmanager
+def kept_libreoffice() -> Iterator[None]:
+    """Conversions made in this process (a recompute, a PDF) go through the LibreOffice kept
+    running for the session (``office.shared_server``, as a batch's warm kernel converts), not one
+    started per conversion: starting LibreOffice costs about a second, most of a small workbook's
+    recompute. The file is the same (tests/test_office.py); without python3-uno every conversion
+    still starts LibreOffice. Only around this process's own conversions: a kernel or a CLI started
+    inside would inherit the setting and no longer convert as a single run does."""
+    before = os.environ.get(office.SERVER_ENV)
+    os.environ[office.SERVER_ENV] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(office.SERVER_ENV, None)
+        else:
+            os.environ[office.SERVER_ENV] = before
+
+
+@pytest.fixture
+def kept_office() -> Iterator[None]:
+    """:func:`kept_libreoffice` for the whole of a test that starts no kernel and no CLI."""
+    with kept_libreoffice():
+        yield
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_kept_libreoffice() -> Iterator[None]:
+    """The kept LibreOffice ends with the session (and with the process if that is killed)."""
+    yield
+    office.stop_server()

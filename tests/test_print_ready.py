@@ -13,6 +13,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from conftest import kept_libreoffice
 from openpyxl.worksheet.worksheet import Worksheet
 
 from scoring.inputs.demo import BranchSpec, generate_demo
@@ -72,7 +73,8 @@ def pages_by_sheet(pdf: Path) -> dict[str, list[tuple[int, str]]]:
 def render(workbook: Path, out: Path) -> tuple[Path, dict[str, list[tuple[int, str]]]]:
     """The workbook printed to PDF by LibreOffice, and its pages as PNG images beside it."""
     out.mkdir(parents=True, exist_ok=True)
-    pdf = office.convert(workbook, out, "pdf")
+    with kept_libreoffice():
+        pdf = office.convert(workbook, out, "pdf")
     subprocess.run(["pdftoppm", "-png", "-r", "50", str(pdf), str(out / "page")], check=True)
     return pdf, pages_by_sheet(pdf)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import xlsxwriter
+from conftest import kept_libreoffice
 from test_branch_assessment import unit_rows, write_unit
 from test_stages import EXPECTED, stage_of
 
@@ -47,7 +48,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 def assert_recomputes_equal(path: Path, kind: str | None = None) -> None:
     """Every formula recomputes equal in both engines; for a results workbook (``kind``: the period's
     kind) every sheet belongs to a stage and the stages the period needs are all there."""
-    table = compare_workbook(path, ENGINES)
+    with kept_libreoffice():
+        table = compare_workbook(path, ENGINES)
     assert set(table["engine"]) == {"LibreOffice", "Gnumeric"}
     assert len(table) > 0
     bad = table[~table["ok"]]
@@ -158,6 +160,7 @@ def test_extreme_where_decides_the_empty_match_itself(tmp_path: Path) -> None:
     assert newer_functions(path).empty
 
     for engine in ENGINES:
-        cells = read_cells(recalculate_with(path, engine, tmp_path / engine))["R"]
+        with kept_libreoffice():
+            cells = read_cells(recalculate_with(path, engine, tmp_path / engine))["R"]
         got = {ref: cells[ref][1] for ref in cases}
         assert got == {ref: expected for ref, (_, _, expected) in cases.items()}, engine

@@ -18,7 +18,17 @@ from typing import Any
 import openpyxl
 import pandas as pd
 import pytest
-from conftest import YEAR, BookMaker, adjustment, ballots, county_sheets, member_rows, monthly_rows, veto
+from conftest import (
+    YEAR,
+    BookMaker,
+    adjustment,
+    ballots,
+    county_sheets,
+    kept_libreoffice,
+    member_rows,
+    monthly_rows,
+    veto,
+)
 from openpyxl.cell.cell import Cell
 from openpyxl.worksheet.formula import ArrayFormula
 from openpyxl.worksheet.worksheet import Worksheet
@@ -62,8 +72,14 @@ def write(result: Result, folder: Path, name: str = "book.xlsx") -> Path:
     return write_results_workbook(result, folder / name, {"test": "yes"})
 
 
+def recomputed(path: Path) -> pd.DataFrame:
+    """LibreOffice's recompute of ``path`` beside the package's figures (the kept LibreOffice)."""
+    with kept_libreoffice():
+        return compare_workbook(path)
+
+
 def assert_recomputes(path: Path) -> pd.DataFrame:
-    table = compare_workbook(path)
+    table = recomputed(path)
     bad = table[~table["ok"]]
     assert bad.empty, bad.head(20).to_string()
     assert (table["sheet"] == "结果").sum() > 0
@@ -100,6 +116,13 @@ def blank(v: Any) -> Any:
     return "" if v is None else v
 
 
+def read_only(path: Path, data_only: bool = False) -> Any:
+    """``path`` opened read-only: its cells as written, without openpyxl binding every merged range
+    of every sheet (a full load of a results workbook takes about a second: its 积分卡 merges a
+    thousand ranges); the caller closes it."""
+    return openpyxl.load_workbook(path, read_only=True, data_only=data_only)
+
+
 def sheet_values(path: Path, sheet: str, table: pd.DataFrame | None = None) -> pd.DataFrame:
     """A sheet by column key: formula cells as LibreOffice recomputed them (from ``table``, the
     comparison) or as cached, other cells as written."""
@@ -108,27 +131,36 @@ def sheet_values(path: Path, sheet: str, table: pd.DataFrame | None = None) -> p
         if table is None
         else {c: v for s, c, v in zip(table["sheet"], table["cell"], table["spreadsheet"], strict=True) if s == sheet}
     )
-    ws = openpyxl.load_workbook(path)[sheet]
-    cached = openpyxl.load_workbook(path, data_only=True)[sheet]
-    header = [key_of(c.value) for c in ws[1]]
-    rows = []
-    for r in ws.iter_rows(min_row=2):
-        rows.append(
-            [
-                blank(got[c.coordinate] if c.coordinate in got else cached[c.coordinate].value)
-                if c.data_type == "f"
-                else blank(c.value)
-                for c in r
-            ]
-        )
+    book, cached_book = read_only(path), read_only(path, data_only=True)
+    try:
+        written, cached = book[sheet].iter_rows(), cached_book[sheet].iter_rows()
+        header = [key_of(c.value) for c in next(written)]
+        next(cached)
+        rows = []
+        for r, values in zip(written, cached, strict=True):
+            rows.append(
+                [
+                    blank(got.get(c.coordinate, v.value)) if c.data_type == "f" else blank(c.value)
+                    for c, v in zip(r, values, strict=True)
+                ]
+            )
+    finally:
+        book.close()
+        cached_book.close()
     return pd.DataFrame(rows, columns=header)
 
 
 def check_columns(path: Path) -> tuple[list[str], str]:
-    """Column letters of 核对's per-figure verdicts, and of its 全部一致 column."""
-    ws = openpyxl.load_workbook(path)["核对"]
-    verdicts = [c.column_letter for c in header_cells(ws) if str(c.value).endswith(" 核对")]
-    overall = next(c.column_letter for c in header_cells(ws) if c.value == "全部一致 (all_ok)")
+    """Column letters of 核对's per-figure verdicts, and of its 全部一致 column (its header row
+    merges no cell: a merged cell would be an empty one here)."""
+    book = read_only(path)
+    try:
+        header = next(book["核对"].iter_rows(max_row=1))
+    finally:
+        book.close()
+    assert all(c.value is not None for c in header), "核对: a merged or empty header cell"
+    verdicts = [c.column_letter for c in header if str(c.value).endswith(" 核对")]
+    overall = next(c.column_letter for c in header if c.value == "全部一致 (all_ok)")
     return verdicts, overall
 
 
@@ -450,7 +482,7 @@ def test_a_wrong_figure_is_caught(demo: list[Path], tmp_path: Path) -> None:
     target = result.item_scores.index[(result.item_scores["member_id"] == "B001M002")][0]
     result.item_scores.loc[target, "I01"] = result.item_scores.loc[target, "I01"] - 3
     path = write(result, tmp_path)
-    table = compare_workbook(path)
+    table = recomputed(path)
     bad = table[~table["ok"]]
     assert not bad.empty
     assert set(bad["sheet"]) >= {"结果", "核对"}
@@ -587,7 +619,8 @@ def ballot_outputs(result: Result, out: Path) -> list[Path]:
     files = [write(result, out), out / "summary.csv"]
     result.summary().to_csv(files[1], index=False, encoding="utf-8")
     if office_checks():
-        files += [write_publicity_pdf(result, out, start=dt.date(2026, 1, 9)), write_cards_pdf(result, out)]
+        with kept_libreoffice():
+            files += [write_publicity_pdf(result, out, start=dt.date(2026, 1, 9)), write_cards_pdf(result, out)]
     return files
 
 
