@@ -422,14 +422,9 @@ def _prior_plan(
     if head.subject is not MEMBERS:
         return _PriorPlan({}, [], "")
     runs = prior_runs(out_root, head.folder_id, period) if out_root.is_dir() else {}
-    plan = _PriorPlan(runs, prior_refs(out_root, runs), "")
-    if publicity_start:
-        start = dt.date.fromisoformat(publicity_start)
-    elif head.publicity_start:
-        start = dt.date.fromisoformat(head.publicity_start)
-    else:
-        start = next_working_day(dt.date.today())
-    plan = _PriorPlan(runs, plan.refs, start.isoformat())
+    given = publicity_start or head.publicity_start
+    start = dt.date.fromisoformat(given) if given else next_working_day(dt.date.today())
+    plan = _PriorPlan(runs, prior_refs(out_root, runs), start.isoformat())
     if loaded is not None and isinstance(loaded.book, InputBook) and len(loaded.book.follow_up_outcomes):
         cases = plan.load_cases(out_root)
         source = runs.get("cases", "")

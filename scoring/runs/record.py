@@ -7,6 +7,7 @@ branch and period the record is its latest approved run, else its latest run; ro
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import hashlib
 import io
 import json
@@ -46,11 +47,13 @@ def _approved(folder: Path) -> bool:
     return any(a.get("manifest_sha256") == manifest for a in approvals(folder))
 
 
-def sealed_runs(out: str | Path) -> list[SealedRun]:
-    """Every sealed run under ``out``, ordered by subject, period end and version."""
+def sealed_runs(out: str | Path, subject_id: str | None = None) -> list[SealedRun]:
+    """Every sealed run under ``out`` (of ``subject_id`` only, when given: a run looks up its own
+    branch's runs without reading every other branch's), ordered by subject, period end and version."""
     root = Path(out).resolve()
     runs = []
-    for manifest in root.glob(f"*/*/v[0-9][0-9][0-9]/{MANIFEST}"):
+    subject_glob = "*" if subject_id is None else glob.escape(subject_id)
+    for manifest in root.glob(f"*/{subject_glob}/v[0-9][0-9][0-9]/{MANIFEST}"):
         folder = manifest.parent
         period_dir, subject_dir = folder.parent.parent.name, folder.parent.name
         if subject_dir.startswith(("_", ".")):
@@ -68,8 +71,8 @@ def sealed_runs(out: str | Path) -> list[SealedRun]:
 def record_runs(out: str | Path, subject_id: str | None = None, subject: str = "member") -> list[SealedRun]:
     """The run that stands for each subject and period: the latest approved, else the latest."""
     chosen: dict[tuple[str, str], SealedRun] = {}
-    for r in sealed_runs(out):
-        if r.subject != subject or (subject_id is not None and r.subject_id != subject_id):
+    for r in sealed_runs(out, subject_id):
+        if r.subject != subject:
             continue
         key = (r.subject_id, r.period.text)
         held = chosen.get(key)
